@@ -1,0 +1,46 @@
+/*
+ * slicenav experimental C API: calls that may change between minor versions. Same conventions as
+ * slicenav.h.
+ */
+#ifndef SLICENAV_EXPERIMENTAL_H
+#define SLICENAV_EXPERIMENTAL_H
+
+#include "slicenav.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct slicenav_phantom_params {
+  uint32_t struct_size;
+  size_t size[3];           /* voxels along the file's index axes */
+  double spacing[3];        /* mm */
+  char orientation[4];      /* "to" letters of the index axes, e.g. "LPS", "RAI", "SLA" */
+  double top_z_mm;          /* world z of the most superior slice's centre */
+  char patient_position[8]; /* recorded only, e.g. "HFS" */
+  double noise_hu;          /* std. dev. of additive noise */
+  uint64_t seed;
+} slicenav_phantom_params;
+
+SLICENAV_API slicenav_phantom_params slicenav_phantom_default_params(void);
+
+/* A deterministic synthetic torso CT for tests and demos (no accuracy claim rests on it).
+ *   out     not NULL; receives a new volume.
+ *   params  nullable (defaults); borrowed.
+ * Returns SLICENAV_OK or INVALID_ARGUMENT. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_phantom_create(slicenav_volume** out,
+                                                                        const slicenav_phantom_params* params);
+
+/* The phantom's known landmark levels for the same params: name and world z (mm).
+ *   names   nullable when capacity is 0; receives pointers to static strings.
+ *   z_mm    nullable when capacity is 0.
+ *   written nullable; receives the landmark count (also on BUFFER_TOO_SMALL). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_phantom_landmarks(const slicenav_phantom_params* params,
+                                                                           const char** names, double* z_mm,
+                                                                           size_t capacity, size_t* written);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLICENAV_EXPERIMENTAL_H */

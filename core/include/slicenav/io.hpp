@@ -1,0 +1,40 @@
+// Reading and writing CT volumes: NIfTI (.nii, .nii.gz), MetaImage (.mha, .mhd), NRRD (.nrrd, .nhdr) and
+// DICOM series directories. ITK does the decoding; no ITK type appears here.
+#pragma once
+
+#include <string>
+
+#include "slicenav/volume.hpp"
+
+namespace slicenav {
+
+struct ReadOptions {
+  // DICOM directories only: read this SeriesInstanceUID. Empty: the directory's only CT series.
+  std::string series_uid;
+};
+
+// Reads a file (format from its extension) or a DICOM series directory. Voxels become float HU
+// (DICOM rescale slope/intercept applied). Throws Error:
+//   not_found          the path does not exist
+//   unsupported_input  unknown extension, not 3D, more than one component, several CT series, no CT series
+//   io                 unreadable or truncated file
+//   invalid_argument   non-finite voxels, zero or negative spacing
+// Non-fatal findings (non-CT modality, gantry tilt, uneven slice spacing, one slice) go to source().warnings.
+Volume read_volume(const std::string& path, const ReadOptions& options = {});
+
+enum class PixelType {
+  automatic,  // int16 when every voxel is an integer in int16 range, else float32
+  int16,      // values are rounded and must fit int16
+  float32,
+};
+
+// Writes .nii, .nii.gz, .mha, .mhd or .nrrd atomically: the data goes to a temporary file in the same
+// directory, which is renamed over `path` only when complete. Throws Error(unsupported_input) for an
+// unknown extension, Error(invalid_argument) when int16 is forced on values that do not fit, Error(io)
+// when the directory is not writable.
+void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type = PixelType::automatic);
+
+// The format read_volume would use for a path ("nifti", "metaimage", "nrrd", "dicom"), or "" if none.
+std::string format_for_path(const std::string& path);
+
+}  // namespace slicenav

@@ -1,0 +1,75 @@
+// Canonical slice geometry.
+//
+// Every algorithm downstream sees axial slices in one fixed anatomical order, whatever the file's axis
+// order, flips or patient position:
+//   canonical i: patient right -> left      (world +x, LPS)
+//   canonical j: anterior -> posterior      (world +y, LPS)
+//   canonical k: superior -> inferior       (world -z): slice 0 is the most superior (head end)
+// In "to" letters this is LPI. Sagittal or coronal acquisitions are resliced to axial exactly, by axis
+// permutation (no interpolation), with a warning. Direction cosines within max_obliquity_deg of the
+// nearest world axis are tolerated (a warning above 1 degree); beyond it canonicalize() fails.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include "slicenav/volume.hpp"
+
+namespace slicenav {
+
+// Canonical axis a reads original index axis `axis[a]`, reversed when `flip[a]`.
+struct AxisMap {
+  std::array<int, 3> axis{0, 1, 2};
+  std::array<bool, 3> flip{false, false, false};
+};
+
+// Converts between canonical and original voxel indices and world z. Fractional indices are allowed.
+class SliceMapping {
+ public:
+  SliceMapping() = default;
+  SliceMapping(const Geometry& original, const AxisMap& map);
+
+  const AxisMap& axes() const { return map_; }
+  const Geometry& original_geometry() const { return original_; }
+  std::size_t slice_count() const { return original_.size[static_cast<std::size_t>(map_.axis[2])]; }
+  // Distance between canonical slices along world z, mm (> 0).
+  double slice_step_mm() const;
+
+  Vec3 original_index(const Vec3& canonical) const;
+  Vec3 canonical_index(const Vec3& original) const;
+  // Index along the original slice axis (the original axis that became canonical k).
+  double original_slice(double canonical_slice) const;
+  double canonical_slice(double original_slice) const;
+  // World z (mm, superior positive) of the centre of a canonical slice.
+  double world_z(double canonical_slice) const;
+  // Fractional canonical slice whose centre lies at world z.
+  double canonical_slice_at_z(double world_z_mm) const;
+
+ private:
+  Geometry original_;
+  AxisMap map_;
+  double z0_ = 0.0;   // world z of canonical slice 0
+  double dz_ = -1.0;  // world z change per canonical slice (< 0)
+};
+
+struct CanonicalizeOptions {
+  double max_obliquity_deg = 15.0;
+};
+
+struct CanonicalVolume {
+  Volume volume;        // voxels in canonical order; geometry keeps exact world positions
+  SliceMapping mapping; // back to the original grid
+};
+
+// Axis map that takes `geometry` to canonical order; throws Error(unsupported_input) when an axis is
+// more oblique than allowed or two index axes point along the same world axis.
+AxisMap canonical_axis_map(const Geometry& geometry, const CanonicalizeOptions& options = {});
+// Largest angle (degrees) between an index axis and its nearest world axis.
+double obliquity_deg(const Geometry& geometry);
+// Three "to" letters of the index axes' nearest world directions, e.g. "LPS" for DICOM axial HFS.
+std::string orientation_code(const Geometry& geometry);
+
+CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options = {});
+
+}  // namespace slicenav

@@ -1,0 +1,68 @@
+// A CT volume: float HU voxels on a regular grid with world geometry and source metadata.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace slicenav {
+
+// World coordinates are LPS millimetres (DICOM and ITK convention: +x patient left, +y posterior,
+// +z superior). z is the same number in LPS and RAS.
+using Vec3 = std::array<double, 3>;
+// Row-major 3x3 matrix; column a is the world direction of voxel index axis a (ITK's Direction).
+using Mat3 = std::array<double, 9>;
+
+struct Geometry {
+  std::array<std::size_t, 3> size{0, 0, 0};  // voxels along index axes i, j, k
+  Vec3 spacing{1.0, 1.0, 1.0};                 // mm between voxel centres along i, j, k
+  Vec3 origin{0.0, 0.0, 0.0};                  // world position of voxel (0, 0, 0)'s centre
+  Mat3 direction{1, 0, 0, 0, 1, 0, 0, 0, 1};
+
+  std::size_t voxel_count() const { return size[0] * size[1] * size[2]; }
+  // World position (mm) of a (possibly fractional) voxel index.
+  Vec3 index_to_world(const Vec3& index) const;
+  // Fractional voxel index of a world position; the direction must be invertible.
+  Vec3 world_to_index(const Vec3& world) const;
+  // Throws Error(invalid_argument) naming the problem: zero size, non-finite or non-positive spacing,
+  // non-finite origin, singular or non-finite direction.
+  void validate() const;
+};
+
+// Where a volume came from and what was noticed while reading it.
+struct SourceInfo {
+  std::string path;                // file or directory read; empty for in-memory volumes
+  std::string format;              // "nifti", "metaimage", "nrrd", "dicom", "memory", "phantom"
+  std::string pixel_type;          // stored component type before conversion ("int16", "float32", ...)
+  std::string modality;            // DICOM Modality when known ("CT", "MR", ...)
+  std::string patient_position;    // DICOM PatientPosition when known ("HFS", "FFS", ...)
+  std::string series_uid;          // DICOM SeriesInstanceUID when known
+  std::string series_description;  // DICOM SeriesDescription when known
+  std::vector<std::string> warnings;
+};
+
+// Voxels are stored x-fastest: value(i, j, k) = voxels[i + size[0] * (j + size[1] * k)].
+class Volume {
+ public:
+  Volume() = default;
+  // Validates the geometry and that voxels.size() matches it; values must be finite.
+  Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source = {});
+
+  const Geometry& geometry() const { return geometry_; }
+  const std::vector<float>& voxels() const { return voxels_; }
+  const SourceInfo& source() const { return source_; }
+  SourceInfo& source() { return source_; }
+
+  float at(std::size_t i, std::size_t j, std::size_t k) const {
+    return voxels_[i + geometry_.size[0] * (j + geometry_.size[1] * k)];
+  }
+  bool empty() const { return voxels_.empty(); }
+
+ private:
+  Geometry geometry_;
+  std::vector<float> voxels_;
+  SourceInfo source_;
+};
+
+}  // namespace slicenav
