@@ -28,9 +28,10 @@ enum class PixelType {
   float32,
 };
 
-// Writes .nii, .nii.gz, .mha, .mhd or .nrrd atomically: the data goes to a temporary file in the same
+// Writes .nii, .nii.gz, .mha or .nrrd (single-file formats) atomically: the data goes to a temporary file in the same
 // directory, which is renamed over `path` only when complete. Throws Error(unsupported_input) for an
-// unknown extension, Error(invalid_argument) when int16 is forced on values that do not fit, Error(io)
+// unknown or two-file extension (.mhd, .nhdr), Error(invalid_argument) when int16 is forced on values
+// outside its range, Error(io)
 // when the directory is not writable.
 void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type = PixelType::automatic);
 

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "slicenav/volume.hpp"
 
@@ -70,6 +71,12 @@ double obliquity_deg(const Geometry& geometry);
 // Three "to" letters of the index axes' nearest world directions, e.g. "LPS" for DICOM axial HFS.
 std::string orientation_code(const Geometry& geometry);
 
+// Checks that `geometry` can be canonicalized (throws like canonical_axis_map) and returns what a user
+// should know about it: a sagittal or coronal acquisition resliced by permutation, obliquity above 1 degree.
+// read_volume() appends these to SourceInfo::warnings.
+std::vector<std::string> orientation_warnings(const Geometry& geometry, const CanonicalizeOptions& options = {});
+
+// The volume's voxels reordered to canonical order (a copy), with the mapping back. Source info is kept.
 CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options = {});
 
 }  // namespace slicenav

@@ -18,7 +18,7 @@ struct PhantomOptions {
   // "To" letters of the file's index axes, any of the 48 axis permutations and flips ("LPS", "RAI",
   // "SLA", ...). The phantom's anatomy is the same in world space whatever the axis order.
   std::string orientation = "LPS";
-  double top_z_mm = 0.0;                 // world z of the most superior slice's centre
+  double top_z_mm = 40.0;                // world z of the most superior slice's centre (lung apex at 0)
   std::string patient_position = "HFS";  // recorded in the source info only
   double noise_hu = 10.0;                // std. dev. of additive noise; 0 for none
   std::uint64_t seed = 1;
@@ -35,11 +35,13 @@ struct Phantom {
   std::vector<PhantomLandmark> landmarks;
 };
 
-// The anatomy spans a fixed 600 mm from the lung apex (at world z = anatomy_top) downwards to below the
-// femoral heads; options.top_z_mm places the volume's first slice relative to it.
+// The anatomy is fixed in world space: neck base at z = +60 mm, lung apex at 0, femoral heads' tops at
+// -500 mm, thighs down to -600 mm, centred on x = y = 0. The grid is centred in-plane and its most
+// superior slice centre is put at options.top_z_mm. Throws Error(invalid_argument) for a bad size,
+// spacing, orientation code or noise level.
 Phantom make_phantom(const PhantomOptions& options = {});
 
-// Geometry (direction and origin included) for an orientation code; throws Error(invalid_argument)
+// Direction matrix for an orientation code ("to" letters of the index axes); throws Error(invalid_argument)
 // for a code that is not a permutation of one letter from each of L/R, P/A, S/I.
 Mat3 direction_from_code(const std::string& code);
 

@@ -1,0 +1,317 @@
+#include "slicenav/io.hpp"
+
+#include <itkImage.h>
+#include <itkImageFileWriter.h>
+#include <itkImageIOBase.h>
+#include <itkMetaImageIO.h>
+#include <itkNiftiImageIO.h>
+#include <itkNrrdImageIO.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "atomic_file.hpp"
+#include "slicenav/dicom.hpp"
+#include "slicenav/error.hpp"
+#include "slicenav/orientation.hpp"
+
+namespace slicenav {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+const char* kKnownFormats = ".nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr or a DICOM series directory";
+
+itk::ImageIOBase::Pointer make_image_io(const std::string& format) {
+  if (format == "nifti") return itk::NiftiImageIO::New().GetPointer();
+  if (format == "metaimage") return itk::MetaImageIO::New().GetPointer();
+  if (format == "nrrd") return itk::NrrdImageIO::New().GetPointer();
+  return nullptr;
+}
+
+// ITK's messages carry file and line of the throw site; keep only the description.
+std::string describe(const itk::ExceptionObject& e) {
+  const std::string text = e.GetDescription();
+  return text.empty() ? std::string(e.what()) : text;
+}
+
+template <typename T>
+void convert_to_float(const void* raw, std::size_t count, std::vector<float>& out) {
+  const T* in = static_cast<const T*>(raw);
+  for (std::size_t n = 0; n < count; ++n) out[n] = static_cast<float>(in[n]);
+}
+
+// Reads `count` components of the file's stored type through the ImageIO and converts them to float,
+// holding the raw buffer and the float buffer at once (never two float copies).
+std::vector<float> read_as_float(itk::ImageIOBase& io, std::size_t count) {
+  using IOC = itk::IOComponentEnum;
+  std::vector<float> voxels(count);
+  const std::size_t bytes = count * io.GetComponentSize();
+  std::unique_ptr<char[]> raw(new char[bytes]);
+  itk::ImageIORegion region(io.GetNumberOfDimensions());
+  for (unsigned d = 0; d < io.GetNumberOfDimensions(); ++d) {
+    region.SetIndex(d, 0);
+    region.SetSize(d, io.GetDimensions(d));
+  }
+  io.SetIORegion(region);
+  // Some ITK readers return silently on a short file. Readers that fill our buffer directly leave
+  // its last bytes untouched then: mark them (0xA5 bytes are int16 -23131 and float -2.9e-16, never CT
+  // values) and check. NIfTI copies from its own buffer, so its payload size is checked separately.
+  const std::size_t tail = std::min<std::size_t>(bytes, 16);
+  std::memset(raw.get() + bytes - tail, 0xA5, tail);
+  io.Read(raw.get());
+  if (std::all_of(raw.get() + bytes - tail, raw.get() + bytes, [](char c) { return c == static_cast<char>(0xA5); })) {
+    fail(Status::io, "voxel data ends early (the file is truncated)");
+  }
+  switch (io.GetComponentType()) {
+    case IOC::UCHAR: convert_to_float<std::uint8_t>(raw.get(), count, voxels); break;
+    case IOC::CHAR: convert_to_float<std::int8_t>(raw.get(), count, voxels); break;
+    case IOC::USHORT: convert_to_float<std::uint16_t>(raw.get(), count, voxels); break;
+    case IOC::SHORT: convert_to_float<std::int16_t>(raw.get(), count, voxels); break;
+    case IOC::UINT: convert_to_float<std::uint32_t>(raw.get(), count, voxels); break;
+    case IOC::INT: convert_to_float<std::int32_t>(raw.get(), count, voxels); break;
+    case IOC::ULONG: convert_to_float<unsigned long>(raw.get(), count, voxels); break;
+    case IOC::LONG: convert_to_float<long>(raw.get(), count, voxels); break;
+    case IOC::ULONGLONG: convert_to_float<unsigned long long>(raw.get(), count, voxels); break;
+    case IOC::LONGLONG: convert_to_float<long long>(raw.get(), count, voxels); break;
+    case IOC::FLOAT: convert_to_float<float>(raw.get(), count, voxels); break;
+    case IOC::DOUBLE: convert_to_float<double>(raw.get(), count, voxels); break;
+    default:
+      fail(Status::unsupported_input,
+           "unsupported voxel component type " + itk::ImageIOBase::GetComponentTypeAsString(io.GetComponentType()));
+  }
+  return voxels;
+}
+
+// Bytes a gzip file decompresses to, reading it through; -1 when the stream is damaged or truncated.
+long long gzip_payload_bytes(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) return -1;
+  std::vector<char> chunk(1 << 20);
+  long long total = 0;
+  int n = 0;
+  while ((n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) total += n;
+  int error = Z_OK;
+  gzerror(file, &error);
+  gzclose(file);
+  return (n < 0 || (error != Z_OK && error != Z_STREAM_END)) ? -1 : total;
+}
+
+// NIfTI readers copy through a buffer of their own and do not report a short file: check that the file
+// holds the header and all voxel data. For .nii.gz the gzip trailer's size field (mod 2^32) is compared
+// first; only when it disagrees (a truncated or multi-member stream) is the stream decompressed to count.
+void check_nifti_payload(const std::string& path, std::size_t voxel_bytes) {
+  const std::string name = lower(fs::path(path).filename().string());
+  const unsigned long long minimum = 348ULL + voxel_bytes;
+  if (!ends_with(name, ".gz")) {
+    if (fs::file_size(path) < minimum) fail(Status::io, "cannot read '" + path + "': the file is truncated");
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(-4, std::ios::end);
+  unsigned char trailer[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(trailer), 4);
+  const std::uint32_t isize = trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (std::uint32_t(trailer[3]) << 24);
+  // The header plus extensions is 348 bytes to 64 KiB: accept a trailer size within that band of the data.
+  const std::uint32_t past_data = isize - static_cast<std::uint32_t>(voxel_bytes);
+  if (in && past_data >= 348 && past_data < (1u << 16)) return;
+  const long long payload = gzip_payload_bytes(path);
+  if (payload < 0 || static_cast<unsigned long long>(payload) < minimum) {
+    fail(Status::io, "cannot read '" + path + "': the compressed file is truncated or damaged");
+  }
+}
+
+Volume read_image_file(const std::string& path, const std::string& format) {
+  itk::ImageIOBase::Pointer io = make_image_io(format);
+  const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
+  if (!io->CanReadFile(path.c_str())) {
+    fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
+  }
+  io->SetFileName(path);
+  try {
+    io->ReadImageInformation();
+  } catch (const itk::ExceptionObject& e) {
+    fail(Status::io, "cannot read '" + path + "': " + describe(e));
+  }
+  const unsigned dims = io->GetNumberOfDimensions();
+  std::ostringstream shape;
+  for (unsigned d = 0; d < dims; ++d) shape << (d ? "x" : "") << io->GetDimensions(d);
+  if (dims < 3 || (dims == 3 && io->GetDimensions(2) == 0)) {
+    fail(Status::unsupported_input, "'" + path + "' is a " + std::to_string(dims) + "D image (" + shape.str() +
+                                        "); slicenav needs a 3D CT volume");
+  }
+  for (unsigned d = 3; d < dims; ++d) {
+    if (io->GetDimensions(d) != 1) {
+      fail(Status::unsupported_input, "'" + path + "' is a " + std::to_string(dims) + "D image (" + shape.str() +
+                                          "); slicenav needs a single 3D CT volume");
+    }
+  }
+  if (io->GetNumberOfComponents() != 1) {
+    fail(Status::unsupported_input, "'" + path + "' has " + std::to_string(io->GetNumberOfComponents()) +
+                                        " components per voxel (" + io->GetPixelTypeAsString(io->GetPixelType()) +
+                                        "); CT volumes must be scalar");
+  }
+  Geometry geometry;
+  for (unsigned a = 0; a < 3; ++a) {
+    geometry.size[a] = io->GetDimensions(a);
+    geometry.spacing[a] = io->GetSpacing(a);
+    geometry.origin[a] = io->GetOrigin(a);
+    const std::vector<double> column = io->GetDirection(a);
+    for (unsigned r = 0; r < 3; ++r) geometry.direction[3 * r + a] = column[r];
+  }
+  for (unsigned a = 0; a < 3; ++a) {
+    if (!(geometry.spacing[a] > 0.0) || !std::isfinite(geometry.spacing[a])) {
+      std::ostringstream msg;
+      msg << "'" << path << "' has voxel spacing " << geometry.spacing[a] << " mm along axis " << "ijk"[a]
+          << ": spacing must be finite and > 0";
+      fail(Status::invalid_argument, msg.str());
+    }
+  }
+  SourceInfo source;
+  source.path = path;
+  source.format = format;
+  source.pixel_type = itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
+  if (format == "nifti") check_nifti_payload(path, geometry.voxel_count() * io->GetComponentSize());
+  std::vector<float> voxels;
+  try {
+    voxels = read_as_float(*io, geometry.voxel_count());
+  } catch (const itk::ExceptionObject& e) {
+    fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
+  } catch (const Error& e) {
+    fail(e.status(), "cannot read '" + path + "': " + e.what());
+  }
+  try {
+    return Volume(geometry, std::move(voxels), std::move(source));
+  } catch (const Error& e) {
+    fail(e.status(), "'" + path + "': " + e.what());
+  }
+}
+
+template <typename Pixel>
+void write_with_itk(const Volume& volume, const std::string& format, const std::string& path) {
+  using Image = itk::Image<Pixel, 3>;
+  const Geometry& g = volume.geometry();
+  auto image = Image::New();
+  typename Image::RegionType region;
+  typename Image::SpacingType spacing;
+  typename Image::PointType origin;
+  typename Image::DirectionType direction;
+  for (unsigned a = 0; a < 3; ++a) {
+    region.SetSize(a, g.size[a]);
+    spacing[a] = g.spacing[a];
+    origin[a] = g.origin[a];
+    for (unsigned c = 0; c < 3; ++c) direction(a, c) = g.direction[3 * a + c];
+  }
+  image->SetRegions(region);
+  image->SetSpacing(spacing);
+  image->SetOrigin(origin);
+  image->SetDirection(direction);
+  image->Allocate();
+  Pixel* out = image->GetBufferPointer();
+  for (float v : volume.voxels()) *out++ = static_cast<Pixel>(std::is_integral<Pixel>::value ? std::lround(v) : v);
+
+  auto writer = itk::ImageFileWriter<Image>::New();
+  writer->SetImageIO(make_image_io(format));
+  writer->SetFileName(path);
+  writer->SetInput(image);
+  writer->SetUseCompression(true);
+  try {
+    writer->Update();
+  } catch (const itk::ExceptionObject& e) {
+    fail(Status::io, "cannot write '" + path + "': " + describe(e));
+  }
+}
+
+struct Int16Fit {
+  bool in_range = true;  // every value rounds into int16
+  bool integral = true;  // every value is already an integer
+};
+
+Int16Fit int16_fit(const Volume& volume) {
+  Int16Fit fit;
+  for (float v : volume.voxels()) {
+    fit.integral = fit.integral && v == std::nearbyint(v);
+    fit.in_range = fit.in_range && v >= std::numeric_limits<std::int16_t>::min() - 0.5f &&
+                   v < std::numeric_limits<std::int16_t>::max() + 0.5f;
+  }
+  return fit;
+}
+
+}  // namespace
+
+std::string format_for_path(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return "dicom";
+  const std::string name = lower(fs::path(path).filename().string());
+  if (ends_with(name, ".nii") || ends_with(name, ".nii.gz")) return "nifti";
+  if (ends_with(name, ".mha") || ends_with(name, ".mhd")) return "metaimage";
+  if (ends_with(name, ".nrrd") || ends_with(name, ".nhdr")) return "nrrd";
+  return {};
+}
+
+Volume read_volume(const std::string& path, const ReadOptions& options) {
+  std::error_code ec;
+  if (path.empty()) fail(Status::invalid_argument, "no input path given");
+  if (!fs::exists(path, ec)) fail(Status::not_found, "'" + path + "' does not exist");
+  const std::string format = format_for_path(path);
+  if (format.empty()) {
+    fail(Status::unsupported_input, "'" + path + "' has an unknown extension: slicenav reads " + kKnownFormats);
+  }
+  Volume volume = format == "dicom" ? read_dicom_series(path, options) : read_image_file(path, format);
+  std::vector<std::string> extra;
+  try {
+    extra = orientation_warnings(volume.geometry());
+  } catch (const Error& e) {
+    fail(e.status(), "'" + path + "': " + e.what());
+  }
+  if (volume.geometry().size[canonical_axis_map(volume.geometry()).axis[2]] == 1) {
+    extra.push_back("volume has a single slice: slice-level navigation needs context along z");
+  }
+  auto& warnings = volume.source().warnings;
+  for (auto& w : extra) {
+    if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(std::move(w));
+  }
+  return volume;
+}
+
+void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type) {
+  const std::string name = lower(fs::path(path).filename().string());
+  const std::string format = format_for_path(path);
+  if (format.empty() || format == "dicom" || ends_with(name, ".mhd") || ends_with(name, ".nhdr")) {
+    fail(Status::unsupported_input,
+         "cannot write '" + path + "': slicenav writes single-file .nii, .nii.gz, .mha or .nrrd volumes");
+  }
+  if (volume.empty()) fail(Status::invalid_argument, "cannot write '" + path + "': the volume is empty");
+  const Int16Fit fit = int16_fit(volume);
+  if (pixel_type == PixelType::int16 && !fit.in_range) {
+    fail(Status::invalid_argument, "cannot write '" + path + "' as int16: the volume has values outside int16 range");
+  }
+  const bool as_int16 =
+      pixel_type == PixelType::int16 || (pixel_type == PixelType::automatic && fit.integral && fit.in_range);
+  detail::write_atomically(path, [&](const std::string& temp) {
+    if (as_int16) {
+      write_with_itk<std::int16_t>(volume, format, temp);
+    } else {
+      write_with_itk<float>(volume, format, temp);
+    }
+  });
+}
+
+}  // namespace slicenav

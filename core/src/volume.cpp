@@ -1,0 +1,96 @@
+#include "slicenav/volume.hpp"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "slicenav/error.hpp"
+
+namespace slicenav {
+namespace {
+
+double determinant(const Mat3& m) {
+  return m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) +
+         m[2] * (m[3] * m[7] - m[4] * m[6]);
+}
+
+}  // namespace
+
+Vec3 Geometry::index_to_world(const Vec3& index) const {
+  Vec3 world = origin;
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) world[r] += direction[3 * r + c] * spacing[c] * index[c];
+  }
+  return world;
+}
+
+Vec3 Geometry::world_to_index(const Vec3& world) const {
+  const Mat3& m = direction;
+  const double det = determinant(m);
+  // Inverse of the direction matrix by cofactors (a rotation in practice, but shear is tolerated).
+  const Mat3 inv{(m[4] * m[8] - m[5] * m[7]) / det, (m[2] * m[7] - m[1] * m[8]) / det,
+                 (m[1] * m[5] - m[2] * m[4]) / det, (m[5] * m[6] - m[3] * m[8]) / det,
+                 (m[0] * m[8] - m[2] * m[6]) / det, (m[2] * m[3] - m[0] * m[5]) / det,
+                 (m[3] * m[7] - m[4] * m[6]) / det, (m[1] * m[6] - m[0] * m[7]) / det,
+                 (m[0] * m[4] - m[1] * m[3]) / det};
+  const Vec3 d{world[0] - origin[0], world[1] - origin[1], world[2] - origin[2]};
+  Vec3 index{};
+  for (int r = 0; r < 3; ++r) {
+    index[r] = (inv[3 * r] * d[0] + inv[3 * r + 1] * d[1] + inv[3 * r + 2] * d[2]) / spacing[r];
+  }
+  return index;
+}
+
+void Geometry::validate() const {
+  const char* axes = "ijk";
+  for (int a = 0; a < 3; ++a) {
+    if (size[a] == 0) fail(Status::invalid_argument, std::string("volume size along ") + axes[a] + " is 0");
+    if (!std::isfinite(spacing[a]) || spacing[a] <= 0.0) {
+      std::ostringstream msg;
+      msg << "voxel spacing along " << axes[a] << " is " << spacing[a] << " mm: it must be finite and > 0";
+      fail(Status::invalid_argument, msg.str());
+    }
+    if (!std::isfinite(origin[a])) fail(Status::invalid_argument, "volume origin is not finite");
+  }
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  if (size[0] > max / size[1] || size[0] * size[1] > max / size[2]) {
+    fail(Status::invalid_argument, "volume size overflows the address space");
+  }
+  for (double v : direction) {
+    if (!std::isfinite(v)) fail(Status::invalid_argument, "volume direction matrix is not finite");
+  }
+  for (int c = 0; c < 3; ++c) {
+    const double norm = std::sqrt(direction[c] * direction[c] + direction[3 + c] * direction[3 + c] +
+                                  direction[6 + c] * direction[6 + c]);
+    if (std::abs(norm - 1.0) > 1e-3) {
+      std::ostringstream msg;
+      msg << "volume direction column " << c << " has length " << norm << ": direction cosines must be unit vectors";
+      fail(Status::invalid_argument, msg.str());
+    }
+  }
+  if (std::abs(determinant(direction)) < 1e-3) {
+    fail(Status::invalid_argument, "volume direction matrix is singular (two index axes point the same way)");
+  }
+}
+
+Volume::Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source)
+    : geometry_(geometry), voxels_(std::move(voxels)), source_(std::move(source)) {
+  geometry_.validate();
+  if (voxels_.size() != geometry_.voxel_count()) {
+    std::ostringstream msg;
+    msg << "volume holds " << voxels_.size() << " voxels but its size " << geometry_.size[0] << "x"
+        << geometry_.size[1] << "x" << geometry_.size[2] << " needs " << geometry_.voxel_count();
+    fail(Status::invalid_argument, msg.str());
+  }
+  for (std::size_t n = 0; n < voxels_.size(); ++n) {
+    if (!std::isfinite(voxels_[n])) {
+      const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
+      std::ostringstream msg;
+      msg << "volume has a non-finite voxel value (" << voxels_[n] << ") at index (" << n % nx << ", "
+          << (n / nx) % ny << ", " << n / (nx * ny) << ")";
+      fail(Status::invalid_argument, msg.str());
+    }
+  }
+}
+
+}  // namespace slicenav

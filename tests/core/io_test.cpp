@@ -1,0 +1,290 @@
+#include "slicenav/io.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "slicenav/error.hpp"
+#include "slicenav/orientation.hpp"
+#include "slicenav/phantom.hpp"
+#include "test_data.hpp"
+
+namespace slicenav {
+namespace fs = std::filesystem;
+namespace {
+
+class Io : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(SLICENAV_TEST_TMP) / ("io_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // A hand-written MetaImage header (.mhd) with raw data beside it.
+  std::string write_mhd(const std::string& name, const std::string& header_lines, const std::string& raw) const {
+    const std::string raw_name = name + ".raw";
+    std::ofstream(dir_ / raw_name, std::ios::binary) << raw;
+    std::ofstream(dir_ / (name + ".mhd")) << "ObjectType = Image\n" << header_lines << "ElementDataFile = " << raw_name << "\n";
+    return path(name + ".mhd");
+  }
+
+  fs::path dir_;
+};
+
+Status read_status(const std::string& path, std::string* message = nullptr) {
+  try {
+    read_volume(path);
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    return e.status();
+  }
+  return Status::ok;
+}
+
+Volume small_phantom(const std::string& code, double noise) {
+  PhantomOptions options;
+  options.size = {23, 19, 17};
+  options.spacing = {3.5, 4.25, 6.0};
+  options.orientation = code;
+  options.noise_hu = noise;
+  options.top_z_mm = -37.25;
+  return make_phantom(options).volume;
+}
+
+void expect_same_volume(const Volume& a, const Volume& b, double tolerance) {
+  const Geometry &ga = a.geometry(), &gb = b.geometry();
+  EXPECT_EQ(ga.size, gb.size);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NEAR(ga.spacing[i], gb.spacing[i], 1e-5);
+    EXPECT_NEAR(ga.origin[i], gb.origin[i], 1e-4);
+  }
+  for (int i = 0; i < 9; ++i) EXPECT_NEAR(ga.direction[i], gb.direction[i], 1e-6);
+  ASSERT_EQ(a.voxels().size(), b.voxels().size());
+  double worst = 0;
+  for (std::size_t n = 0; n < a.voxels().size(); ++n) worst = std::max(worst, double(std::abs(a.voxels()[n] - b.voxels()[n])));
+  EXPECT_LE(worst, tolerance);
+}
+
+std::size_t temp_files_in(const fs::path& dir) {
+  std::size_t n = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) n += entry.path().filename().string().rfind(".", 0) == 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_F(Io, RoundTripsEveryWritableFormat) {
+  for (const char* code : {"LPS", "RAI", "SLA"}) {
+    for (const char* ext : {".nii", ".nii.gz", ".mha", ".nrrd"}) {
+      SCOPED_TRACE(std::string(code) + ext);
+      const Volume integral = small_phantom(code, 0.0);
+      const std::string file = path(std::string("int_") + code + ext);
+      write_volume(integral, file);
+      const Volume back = read_volume(file);
+      expect_same_volume(integral, back, 0.0);
+      EXPECT_EQ(back.source().pixel_type, "short");  // integral HU are stored as int16
+      EXPECT_EQ(back.source().path, file);
+      EXPECT_EQ(orientation_code(back.geometry()), code);
+
+      const Volume noisy = small_phantom(code, 12.5);
+      const std::string float_file = path(std::string("float_") + code + ext);
+      write_volume(noisy, float_file);
+      const Volume float_back = read_volume(float_file);
+      EXPECT_EQ(float_back.source().pixel_type, "float");
+      expect_same_volume(noisy, float_back, 0.0);
+    }
+  }
+  EXPECT_EQ(temp_files_in(dir_), 0u);
+}
+
+TEST_F(Io, ForcedInt16RoundsAndRejectsOutOfRange) {
+  const Volume noisy = small_phantom("LPS", 12.5);
+  write_volume(noisy, path("forced.nii.gz"), PixelType::int16);
+  const Volume back = read_volume(path("forced.nii.gz"));
+  EXPECT_EQ(back.source().pixel_type, "short");
+  expect_same_volume(noisy, back, 0.5);
+
+  std::vector<float> big(noisy.voxels());
+  big[5] = 40000.0f;
+  const Volume out_of_range(noisy.geometry(), big);
+  EXPECT_THROW(write_volume(out_of_range, path("big.nii.gz"), PixelType::int16), Error);
+  EXPECT_FALSE(fs::exists(path("big.nii.gz")));
+  write_volume(out_of_range, path("big.nii.gz"));  // automatic: float32
+  EXPECT_EQ(read_volume(path("big.nii.gz")).source().pixel_type, "float");
+}
+
+TEST_F(Io, FailedWriteKeepsTheExistingFileAndLeavesNoTemporary) {
+  const Volume v = small_phantom("LPS", 0.0);
+  write_volume(v, path("keep.nii.gz"));
+  const auto before = fs::file_size(path("keep.nii.gz"));
+  std::vector<float> big(v.voxels());
+  big[0] = 1e6f;
+  EXPECT_THROW(write_volume(Volume(v.geometry(), big), path("keep.nii.gz"), PixelType::int16), Error);
+  EXPECT_EQ(fs::file_size(path("keep.nii.gz")), before);
+  try {
+    write_volume(v, path("missing_dir/out.nii.gz"));
+    FAIL() << "write into a missing directory succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::io);
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
+  std::ofstream(path("a_file")) << "x";
+  EXPECT_THROW(write_volume(v, path("a_file/out.nii.gz")), Error);
+  for (const char* bad : {"out.mhd", "out.nhdr", "out.png", "out"}) {
+    try {
+      write_volume(v, path(bad));
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::unsupported_input) << bad;
+    }
+  }
+  EXPECT_EQ(temp_files_in(dir_), 0u);
+}
+
+TEST_F(Io, ReadsTwoFileMetaImage) {
+  std::string raw(4 * 3 * 2 * 2, '\0');
+  auto* values = reinterpret_cast<std::int16_t*>(raw.data());
+  for (int n = 0; n < 24; ++n) values[n] = static_cast<std::int16_t>(n * 10 - 1000);
+  const std::string file = write_mhd("ok", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
+                                           "ElementSpacing = 0.5 0.75 2.5\nOffset = 1 2 3\n"
+                                           "TransformMatrix = -1 0 0 0 -1 0 0 0 1\n", raw);
+  const Volume v = read_volume(file);
+  EXPECT_EQ(v.geometry().size, (std::array<std::size_t, 3>{4, 3, 2}));
+  EXPECT_DOUBLE_EQ(v.geometry().spacing[2], 2.5);
+  EXPECT_EQ(orientation_code(v.geometry()), "RAS");
+  EXPECT_FLOAT_EQ(v.at(3, 2, 1), 230.0f - 1000.0f);
+  EXPECT_EQ(v.source().format, "metaimage");
+}
+
+TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
+  const std::string two_slices(4 * 3 * 2 * 2, '\0');
+  struct Case {
+    std::string what;
+    std::string file;
+    Status status;
+    std::string message_part;
+  };
+  std::string nan_raw(4 * 3 * 2 * 4, '\0');
+  reinterpret_cast<float*>(nan_raw.data())[7] = std::numeric_limits<float>::quiet_NaN();
+  std::string inf_raw(4 * 3 * 2 * 4, '\0');
+  reinterpret_cast<float*>(inf_raw.data())[3] = -std::numeric_limits<float>::infinity();
+  std::ofstream(path("text.nii.gz")) << "this is not an image\n";
+  std::ofstream(path("notes.txt")) << "hello\n";
+  write_volume(small_phantom("LPS", 0.0), path("whole.nii.gz"));
+  write_volume(small_phantom("LPS", 3.0), path("whole.nii"));
+  write_volume(small_phantom("LPS", 3.0), path("whole.mha"));
+  write_volume(small_phantom("LPS", 3.0), path("whole.nrrd"));
+  for (const char* name : {"whole.nii.gz", "whole.nii", "whole.mha", "whole.nrrd"}) {
+    const auto size = fs::file_size(path(name));
+    const std::string cut = path(std::string("cut_") + name);
+    fs::copy_file(path(name), cut);
+    fs::resize_file(cut, size * 2 / 3);
+  }
+  const std::vector<Case> cases = {
+      {"missing file", path("nope.nii.gz"), Status::not_found, "does not exist"},
+      {"unknown extension", path("notes.txt"), Status::unsupported_input, "unknown extension"},
+      {"text named .nii.gz", path("text.nii.gz"), Status::io, "text.nii.gz"},
+      {"truncated .nii.gz", path("cut_whole.nii.gz"), Status::io, "cut_whole.nii.gz"},
+      {"truncated .nii", path("cut_whole.nii"), Status::io, "cut_whole.nii"},
+      {"truncated .mha", path("cut_whole.mha"), Status::io, "cut_whole.mha"},
+      {"truncated .nrrd", path("cut_whole.nrrd"), Status::io, "cut_whole.nrrd"},
+      {"2D image", write_mhd("flat", "NDims = 2\nDimSize = 4 3\nElementType = MET_SHORT\n", std::string(24, '\0')),
+       Status::unsupported_input, "2D"},
+      {"4D image", write_mhd("movie", "NDims = 4\nDimSize = 4 3 2 2\nElementType = MET_SHORT\n", two_slices + two_slices),
+       Status::unsupported_input, "4D"},
+      {"RGB image", write_mhd("rgb", "NDims = 3\nDimSize = 4 3 2\nElementNumberOfChannels = 3\nElementType = MET_UCHAR\n",
+                              std::string(72, '\0')),
+       Status::unsupported_input, "components"},
+      {"zero spacing", write_mhd("zero", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementSpacing = 1 0 1\n", two_slices),
+       Status::invalid_argument, "spacing"},
+      {"negative spacing", write_mhd("neg", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementSpacing = 1 1 -2\n", two_slices),
+       Status::invalid_argument, "spacing"},
+      {"NaN voxel", write_mhd("nan", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FLOAT\n", nan_raw),
+       Status::invalid_argument, "non-finite"},
+      {"inf voxel", write_mhd("inf", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FLOAT\n", inf_raw),
+       Status::invalid_argument, "non-finite"},
+      {"short raw data", write_mhd("short", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n", std::string(10, '\0')),
+       Status::io, "short"},
+      {"empty path", "", Status::invalid_argument, "no input"},
+  };
+  for (const Case& c : cases) {
+    std::string message;
+    EXPECT_EQ(read_status(c.file, &message), c.status) << c.what << ": " << message;
+    EXPECT_NE(message.find(c.message_part), std::string::npos) << c.what << ": " << message;
+  }
+}
+
+TEST_F(Io, FourDimensionalFileWithOneTimePointIsAVolume) {
+  const std::string file = write_mhd("one_frame", "NDims = 4\nDimSize = 4 3 2 1\nElementType = MET_SHORT\n",
+                                     std::string(48, '\0'));
+  EXPECT_EQ(read_volume(file).geometry().size, (std::array<std::size_t, 3>{4, 3, 2}));
+}
+
+TEST_F(Io, OneSliceVolumeReadsWithAWarning) {
+  const std::string file = write_mhd("single", "NDims = 3\nDimSize = 4 3 1\nElementType = MET_SHORT\n", std::string(24, '\0'));
+  const Volume v = read_volume(file);
+  ASSERT_EQ(v.source().warnings.size(), 1u);
+  EXPECT_NE(v.source().warnings[0].find("single slice"), std::string::npos);
+}
+
+TEST_F(Io, ObliqueFileIsRejectedAndSlightlyObliqueWarns) {
+  const double c30 = std::cos(30.0 * M_PI / 180.0), s30 = std::sin(30.0 * M_PI / 180.0);
+  std::ostringstream oblique;
+  oblique << "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nTransformMatrix = 1 0 0 0 " << c30 << " " << s30
+          << " 0 " << -s30 << " " << c30 << "\n";
+  std::string message;
+  EXPECT_EQ(read_status(write_mhd("oblique", oblique.str(), std::string(48, '\0')), &message), Status::unsupported_input);
+  EXPECT_NE(message.find("oblique"), std::string::npos) << message;
+  const double c3 = std::cos(3.0 * M_PI / 180.0), s3 = std::sin(3.0 * M_PI / 180.0);
+  std::ostringstream slight;
+  slight << "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nTransformMatrix = 1 0 0 0 " << c3 << " " << s3
+         << " 0 " << -s3 << " " << c3 << "\n";
+  const Volume v = read_volume(write_mhd("slight", slight.str(), std::string(48, '\0')));
+  ASSERT_EQ(v.source().warnings.size(), 1u);
+  EXPECT_NE(v.source().warnings[0].find("oblique by 3"), std::string::npos) << v.source().warnings[0];
+}
+
+// Every real trunk CT: slice count and world z range (from the canonical mapping) match cases.tsv.
+TEST(IoRealData, TrunkVolumesMatchTheCaseTable) {
+  SLICENAV_REQUIRE_DATA(table, "cases.tsv");
+  std::ifstream in(table);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  {
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, '\t');) header.push_back(cell);
+  }
+  int checked = 0;
+  while (std::getline(in, line)) {
+    std::map<std::string, std::string> row;
+    std::stringstream ss(line);
+    std::size_t col = 0;
+    for (std::string cell; std::getline(ss, cell, '\t') && col < header.size(); ++col) row[header[col]] = cell;
+    if (row["set"] != "ct") continue;
+    SCOPED_TRACE(row["case_id"]);
+    const std::string file = test::data_path(row["path"] + "/ct.nii.gz");
+    ASSERT_FALSE(file.empty());
+    const Volume v = read_volume(file);
+    EXPECT_EQ(v.source().pixel_type, "short");
+    const CanonicalVolume c = canonicalize(v);
+    const std::size_t n = c.mapping.slice_count();
+    EXPECT_EQ(n, std::stoul(row["n_slices"]));
+    EXPECT_NEAR(c.mapping.world_z(0), std::stod(row["z_max_mm"]), 1e-2);
+    EXPECT_NEAR(c.mapping.world_z(static_cast<double>(n - 1)), std::stod(row["z_min_mm"]), 1e-2);
+    // The data keeps DICOM storage order with k increasing superiorly: canonical slice 0 is the last.
+    EXPECT_DOUBLE_EQ(c.mapping.original_slice(0), static_cast<double>(n - 1));
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+}
+
+}  // namespace slicenav

@@ -1,0 +1,95 @@
+#include "slicenav/volume.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "slicenav/error.hpp"
+
+namespace slicenav {
+namespace {
+
+Geometry small_geometry() {
+  Geometry g;
+  g.size = {4, 3, 2};
+  g.spacing = {0.5, 2.0, 3.0};
+  g.origin = {10.0, -20.0, 30.0};
+  return g;
+}
+
+Status status_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.status();
+  }
+  return Status::ok;
+}
+
+}  // namespace
+
+TEST(Volume, IndexAndWorldAreInverse) {
+  Geometry g = small_geometry();
+  g.direction = {0, -1, 0, 1, 0, 0, 0, 0, 1};  // i -> +y, j -> -x
+  const Vec3 index{1.5, 2.0, 1.0};
+  const Vec3 world = g.index_to_world(index);
+  EXPECT_DOUBLE_EQ(world[0], 10.0 - 2.0 * 2.0);
+  EXPECT_DOUBLE_EQ(world[1], -20.0 + 0.5 * 1.5);
+  EXPECT_DOUBLE_EQ(world[2], 33.0);
+  const Vec3 back = g.world_to_index(world);
+  for (int a = 0; a < 3; ++a) EXPECT_NEAR(back[a], index[a], 1e-12);
+}
+
+TEST(Volume, VoxelLayoutIsXFastest) {
+  std::vector<float> voxels(24);
+  for (std::size_t n = 0; n < voxels.size(); ++n) voxels[n] = static_cast<float>(n);
+  const Volume v(small_geometry(), voxels);
+  EXPECT_EQ(v.at(1, 0, 0), 1.0f);
+  EXPECT_EQ(v.at(0, 1, 0), 4.0f);
+  EXPECT_EQ(v.at(0, 0, 1), 12.0f);
+  EXPECT_EQ(v.at(3, 2, 1), 23.0f);
+}
+
+TEST(Volume, RejectsBadGeometryWithNamedProblem) {
+  auto make = [](Geometry g, std::size_t n = 24) { return [g, n] { Volume(g, std::vector<float>(n)); }; };
+  Geometry zero_size = small_geometry();
+  zero_size.size[2] = 0;
+  EXPECT_EQ(status_of(make(zero_size, 0)), Status::invalid_argument);
+  for (double bad : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    Geometry g = small_geometry();
+    g.spacing[1] = bad;
+    try {
+      Volume(g, std::vector<float>(24));
+      FAIL() << "spacing " << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find("spacing along j"), std::string::npos) << e.what();
+    }
+  }
+  Geometry singular = small_geometry();
+  singular.direction = {1, 1, 0, 0, 0, 0, 0, 0, 1};
+  EXPECT_EQ(status_of(make(singular)), Status::invalid_argument);
+  Geometry not_unit = small_geometry();
+  not_unit.direction = {2, 0, 0, 0, 1, 0, 0, 0, 1};
+  EXPECT_EQ(status_of(make(not_unit)), Status::invalid_argument);
+  EXPECT_EQ(status_of(make(small_geometry(), 23)), Status::invalid_argument);
+}
+
+TEST(Volume, RejectsNonFiniteVoxelsNamingTheLocation) {
+  std::vector<float> voxels(24, 0.0f);
+  voxels[1 + 4 * (2 + 3 * 1)] = std::numeric_limits<float>::infinity();
+  try {
+    Volume(small_geometry(), voxels);
+    FAIL() << "inf accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("(1, 2, 1)"), std::string::npos) << e.what();
+  }
+  voxels.assign(24, 0.0f);
+  voxels[0] = std::nanf("");
+  EXPECT_EQ(status_of([&] { Volume(small_geometry(), voxels); }), Status::invalid_argument);
+}
+
+}  // namespace slicenav
