@@ -138,6 +138,45 @@ void check_nifti_payload(const std::string& path, std::size_t voxel_bytes) {
   }
 }
 
+// MetaImage readers do not report a short data block either: compare the bytes present with what the
+// header promises (CompressedDataSize when compressed, else the voxel bytes). Data split over a list of
+// files is left to the reader.
+void check_metaimage_payload(const std::string& path, std::size_t voxel_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line, data_file;
+  unsigned long long compressed_size = 0;
+  bool compressed = false;
+  while (data_file.empty() && std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    key.erase(key.find_last_not_of(" \t\r") + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t\r") + 1);
+    if (key == "CompressedData") compressed = lower(value) == "true";
+    if (key == "CompressedDataSize") {
+      char* end = nullptr;
+      compressed_size = std::strtoull(value.c_str(), &end, 10);
+      if (end == value.c_str()) fail(Status::io, "cannot read '" + path + "': bad CompressedDataSize '" + value + "'");
+    }
+    if (key == "ElementDataFile") data_file = value;
+  }
+  unsigned long long present = 0;
+  if (data_file == "LOCAL") {
+    const auto offset = static_cast<unsigned long long>(in.tellg());
+    present = fs::file_size(path) - offset;
+  } else if (!data_file.empty() && data_file.find(' ') == std::string::npos && lower(data_file) != "list") {
+    const fs::path data = fs::path(path).parent_path() / data_file;
+    std::error_code ec;
+    if (!fs::exists(data, ec)) fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
+    present = fs::file_size(data);
+  } else {
+    return;
+  }
+  const unsigned long long needed = compressed ? compressed_size : voxel_bytes;
+  if (present < needed) fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated)");
+}
+
 Volume read_image_file(const std::string& path, const std::string& format) {
   itk::ImageIOBase::Pointer io = make_image_io(format);
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
@@ -188,7 +227,9 @@ Volume read_image_file(const std::string& path, const std::string& format) {
   source.path = path;
   source.format = format;
   source.pixel_type = itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
-  if (format == "nifti") check_nifti_payload(path, geometry.voxel_count() * io->GetComponentSize());
+  const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
+  if (format == "nifti") check_nifti_payload(path, voxel_bytes);
+  if (format == "metaimage") check_metaimage_payload(path, voxel_bytes);
   std::vector<float> voxels;
   try {
     voxels = read_as_float(*io, geometry.voxel_count());
