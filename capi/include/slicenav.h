@@ -28,7 +28,13 @@
  * - Outputs come first and are named out. Objects the library allocates come back through T** out and
  *   are released with their matching *_free, which accepts NULL.
  * - Parameter structs start with uint32_t struct_size. Obtain them from the matching *_default_params()
- *   or *_init() function; fields are only ever added at the end.
+ *   or *_init() function; fields are only ever added at the end. A struct_size that does not cover the
+ *   first field after struct_size is INVALID_ARGUMENT. Input fields past struct_size (an older caller)
+ *   take their defaults; output structs get at most struct_size bytes written; fields past this
+ *   library's own struct (a newer caller) are ignored or left untouched.
+ * - Bulk outputs go into caller buffers (dst, capacity, written). dst NULL with capacity 0 is a size
+ *   query: SLICENAV_OK with *written set. A non-zero capacity that is too small is BUFFER_TOO_SMALL,
+ *   *written still set.
  * - World coordinates are LPS millimetres (+x patient left, +y posterior, +z superior), as in DICOM and
  *   ITK. Canonical slice order runs from the most superior slice (0) to the most inferior.
  * - Threads: distinct objects may be used from any threads at once; a volume is never modified after
@@ -82,8 +88,9 @@ typedef int32_t slicenav_status;
 #define SLICENAV_ERR_CANCELLED (-8)
 #define SLICENAV_ERR_INTERNAL (-9)
 
-/* The message of the last failed call on this thread; "" when none. Never NULL. Valid until the next
- * slicenav call on this thread. */
+/* The message of the last failed call on this thread; "" when none. Never NULL. As in libgit2, a
+ * successful call does not clear it: check the returned status first, then read the message. Valid
+ * until the next failed slicenav call on this thread. Other threads never change it. */
 SLICENAV_API const char* slicenav_last_error(void);
 
 /* Short name of a status ("ok", "invalid argument", ...). Never NULL. */
@@ -188,9 +195,11 @@ SLICENAV_API const char* slicenav_volume_warning(const slicenav_volume* volume, 
 SLICENAV_API const char* slicenav_volume_source_path(const slicenav_volume* volume);
 
 /* Copies the voxels (float HU, file index order, x fastest) into a caller buffer.
- *   dst       nullable when capacity is 0 (size query).
+ *   volume    not NULL; borrowed.
+ *   dst       NULL with capacity 0 for a size query (returns SLICENAV_OK); otherwise not NULL.
  *   capacity  number of floats dst holds.
- *   written   nullable; receives the number of voxels (also on BUFFER_TOO_SMALL).
+ *   written   nullable, except in a size query; receives the number of voxels (also on
+ *             BUFFER_TOO_SMALL).
  * Returns SLICENAV_OK, INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume,
                                                                             float* dst, size_t capacity,
