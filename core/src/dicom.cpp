@@ -29,6 +29,7 @@
 #include <gdcmRescaler.h>
 #include <gdcmScanner.h>
 #include <gdcmTag.h>
+#include <gdcmTrace.h>
 
 #include "slicenav/error.hpp"
 
@@ -163,6 +164,10 @@ std::vector<std::string> directory_files(const std::string& directory) {
 
 // Reads the headers of every file in the directory and keeps the single-frame image files.
 DirectoryScan scan_directory(const std::string& directory) {
+  // GDCM prints a line to stderr for every nonconforming element (thousands per series on some
+  // scanners' files); slicenav reports what matters as warnings instead. GDCM's switch is process-wide.
+  gdcm::Trace::WarningOff();
+  gdcm::Trace::DebugOff();
   DirectoryScan scan;
   const std::vector<std::string> files = directory_files(directory);
   scan.file_count = files.size();

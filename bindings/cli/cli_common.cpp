@@ -1,0 +1,124 @@
+#include "cli_common.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <vector>
+
+namespace slicenav::cli {
+
+int exit_code(slicenav_status status) {
+  if (status == SLICENAV_OK) return 0;
+  // Statuses are small negative numbers; anything unexpected still exits non-zero, below 100.
+  if (status < 0 && status > -100) return -status;
+  return 99;
+}
+
+int report(slicenav_status status) { return report(status, slicenav_last_error()); }
+
+int report(slicenav_status status, const std::string& message) {
+  std::cerr << "slicenav: " << slicenav_status_name(status) << ": " << message << '\n';
+  return exit_code(status);
+}
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// Writes all of `data` to `fd`, retrying on short writes and EINTR.
+bool write_all(int fd, const std::string& data) {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+slicenav_status check_output_path(const std::string& path, std::string* error) {
+  if (path.empty() || path == "-") return SLICENAV_OK;
+  const std::string::size_type slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    const int err = errno;
+    *error = "cannot write '" + path + "': directory '" + dir + "': " + errno_text(err);
+    return SLICENAV_ERR_IO;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    *error = "cannot write '" + path + "': '" + dir + "' is not a directory";
+    return SLICENAV_ERR_IO;
+  }
+  if (slash + 1 == path.size() || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+    *error = "cannot write '" + path + "': it is a directory";
+    return SLICENAV_ERR_IO;
+  }
+  return SLICENAV_OK;
+}
+
+namespace {
+
+slicenav_status write_file_atomically(const std::string& text, const std::string& path, std::string* error) {
+  if (const slicenav_status status = check_output_path(path, error); status != SLICENAV_OK) return status;
+  const std::string::size_type slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+
+  std::string temp = (slash == std::string::npos ? std::string() : dir) + "." + base + ".tmp.XXXXXX";
+  std::vector<char> name(temp.begin(), temp.end());
+  name.push_back('\0');
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    const int err = errno;
+    *error = "cannot write '" + path + "': cannot create a file in '" + dir + "': " + errno_text(err);
+    return SLICENAV_ERR_IO;
+  }
+  temp.assign(name.data());
+
+  // mkstemp creates 0600; give the result the permissions a plain create would (0666 & ~umask).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  bool ok = ::fchmod(fd, 0666 & ~mask) == 0;
+  int err = ok ? 0 : errno;
+  if (ok && !write_all(fd, text)) { ok = false; err = errno; }
+  if (ok && ::fsync(fd) != 0) { ok = false; err = errno; }
+  if (::close(fd) != 0 && ok) { ok = false; err = errno; }
+  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) { ok = false; err = errno; }
+  if (!ok) {
+    ::unlink(temp.c_str());
+    *error = "cannot write '" + path + "': " + errno_text(err);
+    return SLICENAV_ERR_IO;
+  }
+  return SLICENAV_OK;
+}
+
+}  // namespace
+
+slicenav_status write_json(const nlohmann::json& json, const std::string& path, std::string* error) {
+  // Strings from files (paths, DICOM tags) need not be valid UTF-8; replace bad bytes rather than fail.
+  const std::string text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (path.empty() || path == "-") {
+    std::cout << text << std::flush;
+    if (!std::cout) {
+      *error = "cannot write to standard output";
+      return SLICENAV_ERR_IO;
+    }
+    return SLICENAV_OK;
+  }
+  return write_file_atomically(text, path, error);
+}
+
+}  // namespace slicenav::cli

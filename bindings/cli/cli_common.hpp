@@ -1,0 +1,52 @@
+// Pieces every subcommand shares: status -> exit code, error printing, JSON output.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "slicenav.h"
+
+namespace slicenav::cli {
+
+// What a parsed subcommand runs after the command line is accepted; returns the process exit code.
+using Action = std::function<int()>;
+
+// Each subcommand file adds its subcommand to `app`; when the subcommand is the one given, parsing
+// stores its action in `action`.
+void add_info_command(CLI::App& app, Action& action);
+void add_phantom_command(CLI::App& app, Action& action);
+
+// Process exit code for a library status: 0 for SLICENAV_OK, else -status (1 invalid argument,
+// 2 not found, 3 io, 4 unsupported input, ...). Kept below CLI11's own codes (100 and up).
+int exit_code(slicenav_status status);
+
+// Prints "slicenav: <status name>: <message>" on stderr and returns exit_code(status). The first form
+// uses slicenav_last_error() as the message.
+int report(slicenav_status status);
+int report(slicenav_status status, const std::string& message);
+
+// Writes `json` (pretty-printed, newline-terminated) to stdout when `path` is empty or "-", else atomically
+// to `path`: a temporary file in the same directory is written, flushed and renamed over `path`; on
+// any failure it is removed, so `path` either keeps its old content or gets the complete new one.
+// Returns SLICENAV_OK or SLICENAV_ERR_IO with the reason in *error.
+slicenav_status write_json(const nlohmann::json& json, const std::string& path, std::string* error);
+
+// Checks early, before any slow work, that `path` can be created: its directory exists and `path` is
+// not itself a directory. "" and "-" (stdout) pass. Returns SLICENAV_OK or SLICENAV_ERR_IO with the
+// reason in *error. write_json still reports failures that only show up when writing.
+slicenav_status check_output_path(const std::string& path, std::string* error);
+
+// Copies `value` into a fixed-size char field of a C API struct. Returns false (and copies nothing)
+// when `value` does not fit with its terminating NUL.
+template <std::size_t N>
+bool copy_to_field(char (&field)[N], const std::string& value) {
+  if (value.size() >= N) return false;
+  value.copy(field, value.size());
+  field[value.size()] = '\0';
+  return true;
+}
+
+}  // namespace slicenav::cli

@@ -1,0 +1,53 @@
+// slicenav: command-line front end to the slicenav C API.
+//
+//   slicenav <command> [inputs] [options]
+//
+// JSON goes to stdout or -o FILE, human text to stderr. Exit codes: 0 success; 1-9 a library status
+// (-status: 1 invalid argument, 2 not found, 3 io, 4 unsupported input, ...); 100 and up a command-line
+// usage error (CLI11's codes). See docs/cli.md.
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli_common.hpp"
+#include "slicenav.h"
+
+namespace {
+
+// First line: the tool (the header version it was built against); then one "<component> <version>"
+// line per component it loads. A model line joins when models can be loaded.
+std::string version_text() {
+  const std::string built = std::to_string(SLICENAV_VERSION_MAJOR) + "." + std::to_string(SLICENAV_VERSION_MINOR) +
+                            "." + std::to_string(SLICENAV_VERSION_PATCH);
+  return "slicenav " + built + "\nlibrary " + slicenav_version();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"slicenav: slice-level anatomical navigation in body CT", "slicenav"};
+  app.set_version_flag("--version", version_text, "Print the library version and exit");
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  slicenav::cli::Action action;
+  slicenav::cli::add_info_command(app, action);
+  slicenav::cli::add_phantom_command(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (!action) return slicenav::cli::report(SLICENAV_ERR_INTERNAL, "no command selected");
+  try {
+    return action();
+  } catch (const std::bad_alloc&) {
+    return slicenav::cli::report(SLICENAV_ERR_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return slicenav::cli::report(SLICENAV_ERR_INTERNAL, e.what());
+  }
+}
