@@ -14,20 +14,14 @@
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "test_data.hpp"
+#include "test_support.hpp"
 
 namespace slicenav {
 namespace fs = std::filesystem;
 namespace {
 
-class Io : public ::testing::Test {
+class Io : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(SLICENAV_TEST_TMP) / ("io_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   // A hand-written MetaImage header (.mhd) with raw data beside it.
   std::string write_mhd(const std::string& name, const std::string& header_lines, const std::string& raw) const {
     const std::string raw_name = name + ".raw";
@@ -35,18 +29,10 @@ class Io : public ::testing::Test {
     std::ofstream(dir_ / (name + ".mhd")) << "ObjectType = Image\n" << header_lines << "ElementDataFile = " << raw_name << "\n";
     return path(name + ".mhd");
   }
-
-  fs::path dir_;
 };
 
 Status read_status(const std::string& path, std::string* message = nullptr) {
-  try {
-    read_volume(path);
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.status();
-  }
-  return Status::ok;
+  return test::status_of([&] { read_volume(path); }, message);
 }
 
 Volume small_phantom(const std::string& code, double noise) {

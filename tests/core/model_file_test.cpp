@@ -10,22 +10,13 @@
 #include <limits>
 
 #include "slicenav/error.hpp"
+#include "test_support.hpp"
 
 namespace slicenav {
 namespace fs = std::filesystem;
 namespace {
 
-class ModelFileTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::path(SLICENAV_TEST_TMP) /
-           ("model_file_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+using ModelFileTest = test::TempDirTest;
 
 ModelFile sample() {
   ModelFile m;
@@ -50,13 +41,7 @@ void write_bytes(const std::string& file, const std::vector<char>& bytes) {
 }
 
 Status load_status(const std::string& file, std::string* message = nullptr) {
-  try {
-    load_model_file(file);
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.status();
-  }
-  return Status::ok;
+  return test::status_of([&] { load_model_file(file); }, message);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "slicenav/error.hpp"
+#include "test_support.hpp"
 
 namespace slicenav {
 namespace {
@@ -17,15 +18,6 @@ Geometry small_geometry() {
   g.spacing = {0.5, 2.0, 3.0};
   g.origin = {10.0, -20.0, 30.0};
   return g;
-}
-
-Status status_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.status();
-  }
-  return Status::ok;
 }
 
 }  // namespace
@@ -56,7 +48,7 @@ TEST(Volume, RejectsBadGeometryWithNamedProblem) {
   auto make = [](Geometry g, std::size_t n = 24) { return [g, n] { Volume(g, std::vector<float>(n)); }; };
   Geometry zero_size = small_geometry();
   zero_size.size[2] = 0;
-  EXPECT_EQ(status_of(make(zero_size, 0)), Status::invalid_argument);
+  EXPECT_EQ(test::status_of(make(zero_size, 0)), Status::invalid_argument);
   for (double bad : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
     Geometry g = small_geometry();
     g.spacing[1] = bad;
@@ -70,11 +62,11 @@ TEST(Volume, RejectsBadGeometryWithNamedProblem) {
   }
   Geometry singular = small_geometry();
   singular.direction = {1, 1, 0, 0, 0, 0, 0, 0, 1};
-  EXPECT_EQ(status_of(make(singular)), Status::invalid_argument);
+  EXPECT_EQ(test::status_of(make(singular)), Status::invalid_argument);
   Geometry not_unit = small_geometry();
   not_unit.direction = {2, 0, 0, 0, 1, 0, 0, 0, 1};
-  EXPECT_EQ(status_of(make(not_unit)), Status::invalid_argument);
-  EXPECT_EQ(status_of(make(small_geometry(), 23)), Status::invalid_argument);
+  EXPECT_EQ(test::status_of(make(not_unit)), Status::invalid_argument);
+  EXPECT_EQ(test::status_of(make(small_geometry(), 23)), Status::invalid_argument);
 }
 
 TEST(Volume, RejectsNonFiniteVoxelsNamingTheLocation) {
@@ -89,7 +81,7 @@ TEST(Volume, RejectsNonFiniteVoxelsNamingTheLocation) {
   }
   voxels.assign(24, 0.0f);
   voxels[0] = std::nanf("");
-  EXPECT_EQ(status_of([&] { Volume(small_geometry(), voxels); }), Status::invalid_argument);
+  EXPECT_EQ(test::status_of([&] { Volume(small_geometry(), voxels); }), Status::invalid_argument);
 }
 
 }  // namespace slicenav
