@@ -425,43 +425,38 @@ slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume, float
   });
 }
 
-slicenav_status slicenav_volume_canonical_to_original(const slicenav_volume* volume, double canonical_slice,
-                                                      double* out) {
-  return guarded("slicenav_volume_canonical_to_original", [&] {
+namespace {
+
+// The four slice-mapping shims: validate, then apply one SliceMapping conversion.
+slicenav_status map_slice(const char* function, const slicenav_volume* volume, double value, const char* value_name,
+                          double* out, double (slicenav::SliceMapping::*convert)(double) const) {
+  return guarded(function, [&] {
     require(volume, "volume");
     require(out, "out");
-    check_finite_double(canonical_slice, "canonical_slice");
-    *out = volume->mapping.original_slice(canonical_slice);
+    check_finite_double(value, value_name);
+    *out = (volume->mapping.*convert)(value);
   });
+}
+
+}  // namespace
+
+slicenav_status slicenav_volume_canonical_to_original(const slicenav_volume* volume, double canonical_slice,
+                                                      double* out) {
+  return map_slice(__func__, volume, canonical_slice, "canonical_slice", out, &slicenav::SliceMapping::original_slice);
 }
 
 slicenav_status slicenav_volume_original_to_canonical(const slicenav_volume* volume, double original_slice,
                                                       double* out) {
-  return guarded("slicenav_volume_original_to_canonical", [&] {
-    require(volume, "volume");
-    require(out, "out");
-    check_finite_double(original_slice, "original_slice");
-    *out = volume->mapping.canonical_slice(original_slice);
-  });
+  return map_slice(__func__, volume, original_slice, "original_slice", out, &slicenav::SliceMapping::canonical_slice);
 }
 
 slicenav_status slicenav_volume_canonical_to_world_z(const slicenav_volume* volume, double canonical_slice,
                                                      double* out) {
-  return guarded("slicenav_volume_canonical_to_world_z", [&] {
-    require(volume, "volume");
-    require(out, "out");
-    check_finite_double(canonical_slice, "canonical_slice");
-    *out = volume->mapping.world_z(canonical_slice);
-  });
+  return map_slice(__func__, volume, canonical_slice, "canonical_slice", out, &slicenav::SliceMapping::world_z);
 }
 
 slicenav_status slicenav_volume_world_z_to_canonical(const slicenav_volume* volume, double world_z_mm, double* out) {
-  return guarded("slicenav_volume_world_z_to_canonical", [&] {
-    require(volume, "volume");
-    require(out, "out");
-    check_finite_double(world_z_mm, "world_z_mm");
-    *out = volume->mapping.canonical_slice_at_z(world_z_mm);
-  });
+  return map_slice(__func__, volume, world_z_mm, "world_z_mm", out, &slicenav::SliceMapping::canonical_slice_at_z);
 }
 
 void slicenav_volume_free(slicenav_volume* volume) { delete volume; }
