@@ -35,6 +35,7 @@
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
+#include "slicenav/preprocess.hpp"
 #include "test_data.hpp"
 
 extern char** environ;
@@ -80,6 +81,12 @@ int run_child(const std::string& mode, const std::string& path) {
     timed("read_volume", [&] { volume = slicenav::read_volume(path); });
     slicenav::CanonicalVolume canonical;
     timed("canonicalize", [&] { canonical = slicenav::canonicalize(volume); });
+    slicenav::SliceStack stack;
+    const slicenav::PreprocessOptions model_input;  // the navigation models' defaults
+    timed("preprocess", [&] {
+      const auto slices = slicenav::uniform_slices(canonical.mapping.slice_count(), model_input.max_slices);
+      stack = slicenav::preprocess(canonical, slices, model_input);
+    });
     const auto& size = canonical.volume.geometry().size;
     std::cout << "size " << size[0] << 'x' << size[1] << 'x' << size[2] << '\n';
     return 0;
@@ -249,7 +256,8 @@ std::string markdown_section(const std::vector<Row>& rows, int runs, const std::
   std::ostringstream md;
   md << "## Volume I/O\n\n";
   md << "Reading a CT volume into float HU (`slicenav::read_volume`, ITK underneath) and reordering it to canonical "
-        "slice order (`slicenav::canonicalize`, a full copy). Measured on " << today_utc() << ".\n\n";
+        "slice order (`slicenav::canonicalize`, a full copy), then resampling it to the navigation models' input "
+        "(`slicenav::preprocess`). Measured on " << today_utc() << ".\n\n";
   md << "- Machine: " << machine << "; shared with other jobs, run under `nice`.\n";
   md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << compiler() << "; ITK's default thread count.\n";
   md << "- Method: each run is a fresh child process; wall time is the median of " << runs
@@ -350,6 +358,9 @@ int run_parent(int runs, std::string data_dir, std::string tmp_dir, const std::s
   }
   rows.push_back({phantom_label, "read_volume", summarize(reads, "read_volume")});
   rows.push_back({phantom_label, "canonicalize", summarize(reads, "canonicalize")});
+  rows.push_back({phantom_label, "preprocess", summarize(reads, "preprocess")});
+  notes.push_back("preprocess: `slicenav::preprocess` with the model defaults (up to 256 uniformly chosen "
+                  "slices, 96x96 pixels of 5 mm, HU window -1000..1000, area-averaged).");
   notes.push_back("Phantom: `slicenav::make_phantom` 512x512x300, spacing 0.8x0.8x1.0 mm, LPS, default noise "
                   "(10 HU), written by `slicenav::write_volume` as int16 gzip NIfTI (forced int16: the noise is not "
                   "integer); make and write are one run.");
@@ -366,6 +377,7 @@ int run_parent(int runs, std::string data_dir, std::string tmp_dir, const std::s
     const std::string label = "DICOM lung1_002, 111 files 512x512 int16 (+1 RTSTRUCT)";
     rows.push_back({label, "read_volume", summarize(dicom_reads, "read_volume")});
     rows.push_back({label, "canonicalize", summarize(dicom_reads, "canonicalize")});
+    rows.push_back({label, "preprocess", summarize(dicom_reads, "preprocess")});
     notes.push_back("DICOM: `../shared/data/dicom/lung1_002`, directory scan, slice sort and rescale included in "
                     "read_volume.");
   }
