@@ -78,35 +78,28 @@ SliceMapping::SliceMapping(const Geometry& original, const AxisMap& map) : origi
 
 double SliceMapping::slice_step_mm() const { return -dz_; }
 
+// Along canonical axis c, index x of original axis a = axis[c] corresponds to `last - x` when flipped:
+// the map and its inverse differ only in which side is indexed by c.
+double SliceMapping::axis_coordinate(int c, double value) const {
+  const double last = static_cast<double>(original_.size[map_.axis[c]]) - 1.0;
+  return map_.flip[c] ? last - value : value;
+}
+
 Vec3 SliceMapping::original_index(const Vec3& canonical) const {
   Vec3 original{};
-  for (int c = 0; c < 3; ++c) {
-    const int a = map_.axis[c];
-    const double last = static_cast<double>(original_.size[a]) - 1.0;
-    original[a] = map_.flip[c] ? last - canonical[c] : canonical[c];
-  }
+  for (int c = 0; c < 3; ++c) original[map_.axis[c]] = axis_coordinate(c, canonical[c]);
   return original;
 }
 
 Vec3 SliceMapping::canonical_index(const Vec3& original) const {
   Vec3 canonical{};
-  for (int c = 0; c < 3; ++c) {
-    const int a = map_.axis[c];
-    const double last = static_cast<double>(original_.size[a]) - 1.0;
-    canonical[c] = map_.flip[c] ? last - original[a] : original[a];
-  }
+  for (int c = 0; c < 3; ++c) canonical[c] = axis_coordinate(c, original[map_.axis[c]]);
   return canonical;
 }
 
-double SliceMapping::original_slice(double canonical_slice) const {
-  const double last = static_cast<double>(slice_count()) - 1.0;
-  return map_.flip[2] ? last - canonical_slice : canonical_slice;
-}
+double SliceMapping::original_slice(double canonical_slice) const { return axis_coordinate(2, canonical_slice); }
 
-double SliceMapping::canonical_slice(double original_slice) const {
-  // The map is its own inverse along one axis.
-  return this->original_slice(original_slice);
-}
+double SliceMapping::canonical_slice(double original_slice) const { return axis_coordinate(2, original_slice); }
 
 double SliceMapping::world_z(double canonical_slice) const { return z0_ + dz_ * canonical_slice; }
 

@@ -48,6 +48,8 @@ class SliceMapping {
   double canonical_slice_at_z(double world_z_mm) const;
 
  private:
+  double axis_coordinate(int canonical_axis, double value) const;
+
   Geometry original_;
   AxisMap map_;
   double z0_ = 0.0;   // world z of canonical slice 0
