@@ -316,18 +316,14 @@ Volume read_volume(const std::string& path, const ReadOptions& options) {
     fail(Status::unsupported_input, "'" + path + "' has an unknown extension: slicenav reads " + kKnownFormats);
   }
   Volume volume = format == "dicom" ? read_dicom_series(path, options) : read_image_file(path, format);
-  std::vector<std::string> extra;
+  auto& warnings = volume.source().warnings;
   try {
-    extra = orientation_warnings(volume.geometry());
+    for (auto& w : orientation_warnings(volume.geometry())) warnings.push_back(std::move(w));
   } catch (const Error& e) {
     fail(e.status(), "'" + path + "': " + e.what());
   }
-  if (volume.geometry().size[canonical_axis_map(volume.geometry()).axis[2]] == 1) {
-    extra.push_back("volume has a single slice: slice-level navigation needs context along z");
-  }
-  auto& warnings = volume.source().warnings;
-  for (auto& w : extra) {
-    if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(std::move(w));
+  if (SliceMapping(volume.geometry(), canonical_axis_map(volume.geometry())).slice_count() == 1) {
+    warnings.push_back("volume has a single slice: slice-level navigation needs context along z");
   }
   return volume;
 }
