@@ -19,16 +19,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "slicenav/error.hpp"
@@ -36,6 +33,7 @@
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
+#include "markdown_section.hpp"
 #include "test_data.hpp"
 
 extern char** environ;
@@ -43,6 +41,8 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
+namespace bench = slicenav::bench;
+using bench::fixed;
 using Clock = std::chrono::steady_clock;
 
 // ---- Child side: do one run and print "stage <name> <seconds> <peak_rss_kib>" lines ---------------
@@ -172,12 +172,6 @@ struct Summary {
   std::size_t runs = 0;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 Summary summarize(const std::vector<ChildResult>& runs, const std::string& stage) {
   std::vector<double> seconds, rss;
   for (const auto& r : runs) {
@@ -189,44 +183,11 @@ Summary summarize(const std::vector<ChildResult>& runs, const std::string& stage
   Summary s;
   if (seconds.empty()) return s;
   s.runs = seconds.size();
-  s.median_s = median(seconds);
+  s.median_s = bench::median(seconds);
   s.min_s = *std::min_element(seconds.begin(), seconds.end());
   s.max_s = *std::max_element(seconds.begin(), seconds.end());
-  s.rss_mib = median(rss);
+  s.rss_mib = bench::median(rss);
   return s;
-}
-
-std::string first_line_with(const std::string& file, const std::string& key) {
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) {
-      const auto colon = line.find(':');
-      std::string value = colon == std::string::npos ? line : line.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      return value;
-    }
-  }
-  return "unknown";
-}
-
-std::string machine_description() {
-  std::ostringstream out;
-  out << first_line_with("/proc/cpuinfo", "model name") << ", " << std::thread::hardware_concurrency()
-      << " cores visible, ";
-  const double mem_kib = std::atof(first_line_with("/proc/meminfo", "MemTotal").c_str());
-  out << std::fixed << std::setprecision(1) << mem_kib / (1024.0 * 1024.0) << " GiB RAM";
-  std::ifstream loadavg("/proc/loadavg");
-  double load1 = 0.0;
-  if (loadavg >> load1) out << ", load average " << std::fixed << std::setprecision(2) << load1 << " at start";
-  return out.str();
-}
-
-std::string today_utc() {
-  const std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d", std::gmtime(&now));
-  return text;
 }
 
 struct Row {
@@ -235,31 +196,15 @@ struct Row {
   Summary summary;
 };
 
-std::string fixed(double v, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << v;
-  return out.str();
-}
-
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("Clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  return std::string("GCC ") + __VERSION__;
-#else
-  return "unknown compiler";
-#endif
-}
-
 std::string markdown_section(const std::vector<Row>& rows, int runs, const std::string& machine,
                              const std::vector<std::string>& notes) {
   std::ostringstream md;
   md << "## Volume I/O\n\n";
   md << "Reading a CT volume into float HU (`slicenav::read_volume`, ITK underneath) and reordering it to canonical "
         "slice order (`slicenav::canonicalize`, a full copy), then resampling it to the navigation models' input "
-        "(`slicenav::preprocess`). Measured on " << today_utc() << ".\n\n";
+        "(`slicenav::preprocess`). Measured on " << bench::today_utc() << ".\n\n";
   md << "- Machine: " << machine << "; shared with other jobs, run under `nice`.\n";
-  md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << compiler() << "; ITK's default thread count.\n";
+  md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << bench::compiler() << "; ITK's default thread count.\n";
   md << "- Method: each run is a fresh child process; wall time is the median of " << runs
      << " runs (min-max in brackets). Peak RSS is that child's `getrusage` `ru_maxrss` when the stage has "
         "returned, so it includes the process baseline and everything earlier in the same run: the "
@@ -286,43 +231,11 @@ std::string markdown_section(const std::vector<Row>& rows, int runs, const std::
   return md.str();
 }
 
-// Replaces the "## Volume I/O" section of `file` (up to the next "## " heading) or appends it; creates
-// the file with a title when it does not exist.
-void update_markdown(const std::string& file, const std::string& section) {
-  std::string text;
-  if (std::ifstream in(file); in) {
-    std::ostringstream all;
-    all << in.rdbuf();
-    text = all.str();
-  } else {
-    text = "# Benchmarks\n\nResults of the programs in `benchmarks/`. Timings are never asserted in tests.\n\n";
-  }
-  const std::string heading = "## Volume I/O\n";
-  std::size_t begin = text.rfind(heading, 0) == 0 ? 0 : text.find("\n" + heading);
-  if (begin == std::string::npos) {
-    if (!text.empty() && text.back() != '\n') text += '\n';
-    if (text.size() >= 2 && text.substr(text.size() - 2) != "\n\n") text += '\n';
-    text += section;
-  } else {
-    if (begin != 0) begin += 1;
-    std::size_t end = text.find("\n## ", begin + heading.size());
-    end = end == std::string::npos ? text.size() : end + 1;
-    text.replace(begin, end - begin, section + (end < text.size() ? "\n" : ""));
-  }
-  const std::string temp = file + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + temp);
-  }
-  fs::rename(temp, file);
-}
-
 int run_parent(int runs, std::string data_dir, std::string tmp_dir, const std::string& markdown) {
   if (tmp_dir.empty()) {
     tmp_dir = (fs::temp_directory_path() / ("slicenav_io_benchmark_" + std::to_string(getpid()))).string();
   }
-  const std::string machine = machine_description();  // before our own load shows in the load average
+  const std::string machine = bench::machine_description();  // before our own load shows in the load average
   const bool created_tmp = fs::create_directories(tmp_dir);
   if (!data_dir.empty()) setenv("SLICENAV_DATA", data_dir.c_str(), 1);
   const std::string dicom = slicenav::test::data_path("dicom/lung1_002");
@@ -385,7 +298,7 @@ int run_parent(int runs, std::string data_dir, std::string tmp_dir, const std::s
   const std::string section = markdown_section(rows, runs, machine, notes);
   std::cout << section;
   if (!markdown.empty()) {
-    update_markdown(markdown, section);
+    bench::replace_markdown_section(markdown, "## Volume I/O", section);
     std::cerr << "wrote the Volume I/O section of " << markdown << "\n";
   }
   return 0;

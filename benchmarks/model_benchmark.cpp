@@ -1,0 +1,455 @@
+// Navigation model cost: size and CPU time of candidate architectures of the insertion network, for
+// choosing one, and the end-to-end time from a CT file to an insertion distribution.
+//
+//   slicenav_model_benchmark [--runs N] [--threads N] [--model FILE] [--data DIR] [--quick]
+//                            [--markdown docs/benchmarks.md]
+//
+// Cost table: each candidate ModelConfig gets fresh seeded weights (cost does not depend on the weight
+// values) and synthetic slice stacks (uniform random pixels in [-1, 1], world z descending 2.5 mm apart).
+// "score" is Model::score on 300 slices, which runs only the slice encoder (plus the linear score head),
+// in chunks of max_slices; "insert" is Model::insert with query and target of min(300, max_slices)
+// slices each: the encoder on both, then the attention layers.
+//
+// End-to-end: a query scan inserted into a target scan with --model (else a fresh default-config model):
+// read_volume, canonicalize, uniform_slices + preprocess with the model's preprocessing (both scans),
+// then Model::insert; once for two real ~130-slice trunk scans and once for two 512 x 512 x 300
+// phantoms made in memory (so no read stage; make_phantom is not timed).
+//
+// Everything runs in this one process on LibTorch's intra-op thread pool (--threads, 0 = hardware
+// threads). Every timed call follows one untimed warm-up call (one untimed warm-up pass end-to-end);
+// times are wall-clock (steady_clock) medians over --runs calls, with min and max.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "slicenav/error.hpp"
+#include "slicenav/io.hpp"
+#include "slicenav/models.hpp"
+#include "slicenav/orientation.hpp"
+#include "slicenav/phantom.hpp"
+#include "slicenav/preprocess.hpp"
+#include "markdown_section.hpp"
+#include "test_data.hpp"
+
+namespace {
+
+namespace bench = slicenav::bench;
+using bench::fixed;
+using Clock = std::chrono::steady_clock;
+
+const char* const kHeading = "## Navigation model cost";
+constexpr std::size_t kScoreSlices = 300;  // a long scan's worth of slices for the encoder-only timing
+constexpr std::uint64_t kSeed = 1;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+struct Timing {
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+};
+
+Timing summarize(const std::vector<double>& ms) {
+  return {bench::median(ms), *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end())};
+}
+
+std::string cell(const Timing& t) {
+  return fixed(t.median_ms, 1) + " [" + fixed(t.min_ms, 1) + "-" + fixed(t.max_ms, 1) + "]";
+}
+
+// One untimed warm-up call of `f`, then `runs` timed calls.
+template <typename F>
+Timing time_calls(int runs, F&& f) {
+  f();
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = Clock::now();
+    f();
+    ms.push_back(ms_since(start));
+  }
+  return summarize(ms);
+}
+
+// ---- Cost table ------------------------------------------------------------------------------------
+
+struct Encoder {
+  const char* name;
+  std::vector<int> widths;
+};
+
+const Encoder kSmall{"small", {16, 24, 48, 96, 128}};  // ModelConfig's default
+const Encoder kMedium{"medium", {24, 32, 64, 128, 192}};
+const Encoder kWide{"wide (resnet-like)", {32, 64, 128, 256, 512}};
+
+struct Candidate {
+  std::string id;
+  std::size_t image_size;
+  const Encoder* encoder;
+  int d_model;
+  std::size_t max_slices;
+};
+
+// A spread over image size, encoder width, d_model and sequence length rather than their full product.
+// Row D is ModelConfig's default (the table marks whichever row is); --quick keeps A and D.
+std::vector<Candidate> candidates(bool quick) {
+  std::vector<Candidate> all{
+      {"A", 64, &kSmall, 64, 128},    {"B", 64, &kSmall, 128, 256},  {"C", 96, &kSmall, 128, 128},
+      {"D", 96, &kSmall, 128, 256},   {"E", 96, &kMedium, 128, 256}, {"F", 96, &kSmall, 256, 256},
+      {"G", 128, &kSmall, 128, 256},  {"H", 128, &kMedium, 256, 256}, {"I", 128, &kWide, 256, 256},
+  };
+  if (quick) all = {all[0], all[3]};
+  return all;
+}
+
+slicenav::ModelConfig config_for(const Candidate& c) {
+  slicenav::ModelConfig config;
+  config.preprocess.image_size = c.image_size;
+  config.preprocess.max_slices = c.max_slices;
+  config.encoder_widths = c.encoder->widths;
+  config.d_model = c.d_model;
+  config.ffn = 2 * c.d_model;
+  config.heads = 4;
+  config.self_layers = 2;
+  config.cross_layers = 2;
+  return config;
+}
+
+bool is_default(const slicenav::ModelConfig& c) {
+  const slicenav::ModelConfig d;
+  return c.preprocess.image_size == d.preprocess.image_size && c.preprocess.max_slices == d.preprocess.max_slices &&
+         c.encoder_widths == d.encoder_widths && c.d_model == d.d_model && c.ffn == d.ffn && c.heads == d.heads &&
+         c.self_layers == d.self_layers && c.cross_layers == d.cross_layers;
+}
+
+slicenav::SliceStack random_stack(std::size_t slices, std::size_t image_size, std::mt19937& rng) {
+  slicenav::SliceStack stack;
+  stack.image_size = image_size;
+  std::uniform_real_distribution<float> pixel(-1.0f, 1.0f);
+  stack.pixels.resize(slices * image_size * image_size);
+  for (float& p : stack.pixels) p = pixel(rng);
+  for (std::size_t s = 0; s < slices; ++s) {
+    stack.canonical_slice.push_back(s);
+    stack.world_z_mm.push_back(-2.5 * static_cast<double>(s));
+  }
+  return stack;
+}
+
+struct CostRow {
+  Candidate candidate;
+  bool is_default = false;
+  std::size_t parameters = 0;
+  std::size_t insert_slices = 0;
+  Timing score, insert;
+};
+
+CostRow measure_cost(const Candidate& candidate, int runs) {
+  const slicenav::ModelConfig config = config_for(candidate);
+  const slicenav::Model model(config, kSeed);
+  CostRow row{candidate, is_default(config), model.parameter_count(), std::min(kScoreSlices, candidate.max_slices),
+              {}, {}};
+  std::mt19937 rng(static_cast<std::mt19937::result_type>(kSeed));
+  const auto long_stack = random_stack(kScoreSlices, candidate.image_size, rng);
+  const auto query = random_stack(row.insert_slices, candidate.image_size, rng);
+  const auto target = random_stack(row.insert_slices, candidate.image_size, rng);
+  std::size_t sink = 0;  // results are used, so no call can be dropped
+  row.score = time_calls(runs, [&] { sink += model.score(long_stack).size(); });
+  row.insert = time_calls(runs, [&] { sink += model.insert(query, target).probabilities.size(); });
+  if (sink == 0) throw std::runtime_error("the model returned nothing");
+  return row;
+}
+
+// ---- End to end ------------------------------------------------------------------------------------
+
+struct StageTimes {  // ms, query and target summed
+  double read = 0, canonicalize = 0, preprocess = 0, insert = 0;
+  double total_excluding_read() const { return canonicalize + preprocess + insert; }
+};
+
+struct EndToEndRow {
+  std::string input;
+  std::string slices;  // "read -> inserted" for query and target
+  bool has_read = true;
+  Timing read, canonicalize, preprocess, insert, total;
+};
+
+// Canonicalizes and preprocesses one volume as the model wants it, adding the stage times to `t`;
+// `slices_read` gets the volume's slice count.
+slicenav::SliceStack model_input(const slicenav::Volume& volume, const slicenav::PreprocessOptions& options,
+                                 StageTimes& t, std::size_t& slices_read) {
+  auto start = Clock::now();
+  const slicenav::CanonicalVolume canonical = slicenav::canonicalize(volume);
+  t.canonicalize += ms_since(start);
+  start = Clock::now();
+  slices_read = canonical.mapping.slice_count();
+  const auto chosen = slicenav::uniform_slices(slices_read, options.max_slices);
+  slicenav::SliceStack stack = slicenav::preprocess(canonical, chosen, options);
+  t.preprocess += ms_since(start);
+  return stack;
+}
+
+// `source(i, t)` returns volume i (0 = query, 1 = target), adding its read time to t; the reference
+// stays valid until the next call.
+template <typename Source>
+EndToEndRow end_to_end(const std::string& input, bool has_read, const slicenav::Model& model, int runs,
+                       Source&& source) {
+  const slicenav::PreprocessOptions& options = model.config().preprocess;
+  std::vector<StageTimes> samples;
+  std::size_t read_count[2] = {0, 0}, inserted[2] = {0, 0};
+  for (int run = 0; run <= runs; ++run) {  // run 0 is the warm-up
+    std::cerr << "  " << (run == 0 ? "warm-up" : "run " + std::to_string(run) + "/" + std::to_string(runs)) << "\n";
+    StageTimes t;
+    slicenav::SliceStack stacks[2];
+    for (int i = 0; i < 2; ++i) {
+      stacks[i] = model_input(source(i, t), options, t, read_count[i]);
+      inserted[i] = stacks[i].slice_count();
+    }
+    const auto start = Clock::now();
+    const auto distribution = model.insert(stacks[0], stacks[1]);
+    t.insert = ms_since(start);
+    if (distribution.query_slices != inserted[0]) throw std::runtime_error("insert returned the wrong row count");
+    if (run > 0) samples.push_back(t);
+  }
+  auto stage = [&](double StageTimes::*field) {
+    std::vector<double> ms;
+    for (const auto& t : samples) ms.push_back(t.*field);
+    return summarize(ms);
+  };
+  EndToEndRow row;
+  row.input = input;
+  row.slices = std::to_string(read_count[0]) + " -> " + std::to_string(inserted[0]) + " into " +
+               std::to_string(read_count[1]) + " -> " + std::to_string(inserted[1]);
+  row.has_read = has_read;
+  row.read = stage(&StageTimes::read);
+  row.canonicalize = stage(&StageTimes::canonicalize);
+  row.preprocess = stage(&StageTimes::preprocess);
+  row.insert = stage(&StageTimes::insert);
+  std::vector<double> totals;
+  for (const auto& t : samples) totals.push_back(t.total_excluding_read());
+  row.total = summarize(totals);
+  return row;
+}
+
+slicenav::Phantom trunk_phantom(double top_z_mm, std::uint64_t seed) {
+  slicenav::PhantomOptions options;  // io_benchmark's 512 x 512 x 300 volume
+  options.size = {512, 512, 300};
+  options.spacing = {0.8, 0.8, 1.0};
+  options.top_z_mm = top_z_mm;
+  options.seed = seed;
+  return slicenav::make_phantom(options);
+}
+
+// ---- Report ----------------------------------------------------------------------------------------
+
+std::string widths_text(const std::vector<int>& widths) {
+  std::string text;
+  for (int w : widths) text += (text.empty() ? "" : "-") + std::to_string(w);
+  return text;
+}
+
+std::string with_thousands(std::size_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+struct Settings {
+  int runs = 5;
+  int threads = 0;
+  bool quick = false;
+  std::string model_path, data_dir, markdown;
+};
+
+std::string section(const Settings& s, int threads_used, const std::string& machine, const std::string& model_note,
+                    const std::vector<CostRow>& costs, const std::vector<EndToEndRow>& e2e,
+                    const std::vector<std::string>& notes) {
+  std::ostringstream md;
+  md << kHeading << "\n\n";
+  md << "Size and CPU time of the insertion network (`slicenav::Model`) for candidate architectures, and the time "
+        "from a CT file to an insertion distribution. Measured on "
+     << bench::today_utc() << ".\n\n";
+  md << "- Machine: " << machine << "; shared with other jobs, run under `nice`.\n";
+  md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << bench::compiler() << ", LibTorch " << SLICENAV_TORCH_VERSION
+     << " (CPU); " << threads_used << " intra-op threads (`slicenav::set_inference_threads("
+     << s.threads << ")`).\n";
+  md << "- Method: one process; every timed call follows one untimed warm-up call (end to end: one untimed "
+        "warm-up pass); wall time is the median of "
+     << s.runs << " runs (min-max in brackets).\n";
+  md << "- Cost table: fresh seeded weights (`slicenav::Model(config, " << kSeed
+     << ")`; the cost does not depend on the weight values), random pixels in [-1, 1], slices 2.5 mm apart. Every "
+        "candidate has 4 heads, ffn = 2 x d_model, 2 self- and 2 cross-attention layers. *score* is `Model::score` "
+        "on "
+     << kScoreSlices
+     << " slices, which runs only the slice encoder (and the linear score head), in chunks of max slices. "
+        "*insert* is `Model::insert` with query and target of min("
+     << kScoreSlices
+     << ", max slices) slices each: the encoder on both, then the attention layers. Weights are 4 bytes per "
+        "parameter (float32); 1 MB = 10^6 bytes. The row marked (default) is `ModelConfig{}`.\n";
+  md << "- End to end: " << model_note
+     << "; query inserted into target. *read* is `read_volume`; *canonicalize* is `canonicalize`; *preprocess* is "
+        "`uniform_slices` + `preprocess` with the model's preprocessing; each is summed over query and target. "
+        "*insert* is `Model::insert` (decoding not included). The total leaves out read.\n";
+  for (const auto& note : notes) md << "- " << note << "\n";
+
+  md << "\nTo reproduce (from the repository root):\n\n```sh\n"
+        "cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLICENAV_BENCHMARKS=ON\n"
+        "cmake --build build --target slicenav_model_benchmark\n"
+        "nice build/bin/slicenav_model_benchmark --runs "
+     << s.runs;
+  if (s.threads != 0) md << " --threads " << s.threads;
+  if (!s.model_path.empty()) md << " --model " << s.model_path;
+  if (s.quick) md << " --quick";
+  md << " --markdown docs/benchmarks.md\n```\n\n";
+
+  md << "| config | image, px | encoder widths | d_model | max slices | parameters | weights, MB | score "
+     << kScoreSlices << " slices, ms | insert, slices | insert, ms |\n";
+  md << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& r : costs) {
+    const Candidate& c = r.candidate;
+    md << "| " << c.id << (r.is_default ? " (default)" : "") << " | " << c.image_size << " | " << c.encoder->name
+       << " " << widths_text(c.encoder->widths) << " | " << c.d_model << " | " << c.max_slices << " | "
+       << with_thousands(r.parameters) << " | " << fixed(4.0 * static_cast<double>(r.parameters) / 1e6, 2) << " | "
+       << cell(r.score) << " | " << r.insert_slices << " into " << r.insert_slices << " | " << cell(r.insert)
+       << " |\n";
+  }
+
+  if (!e2e.empty()) {
+    md << "\n| query into target | slices (read -> inserted) | read, ms | canonicalize, ms | preprocess, ms | "
+          "insert, ms | total without read, ms |\n";
+    md << "|---|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& r : e2e) {
+      md << "| " << r.input << " | " << r.slices << " | " << (r.has_read ? fixed(r.read.median_ms, 1) : "-")
+         << " | " << fixed(r.canonicalize.median_ms, 1) << " | " << fixed(r.preprocess.median_ms, 1) << " | "
+         << fixed(r.insert.median_ms, 1) << " | " << cell(r.total) << " |\n";
+    }
+  }
+  return md.str();
+}
+
+int run(const Settings& s) {
+  const std::string machine = bench::machine_description();  // before our own load shows in the load average
+  slicenav::set_inference_threads(s.threads);
+  const int threads_used =
+      s.threads != 0 ? s.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!s.data_dir.empty()) setenv("SLICENAV_DATA", s.data_dir.c_str(), 1);
+
+  // Loaded first, so that a bad --model fails before the long part.
+  std::string model_note;
+  const slicenav::Model model = s.model_path.empty() ? slicenav::Model(slicenav::ModelConfig{}, kSeed)
+                                                     : slicenav::Model::load(s.model_path);
+  const auto& mc = model.config();
+  const std::string architecture = std::to_string(mc.preprocess.image_size) + " px, encoder " +
+                                   widths_text(mc.encoder_widths) + ", d_model " + std::to_string(mc.d_model) +
+                                   ", max slices " + std::to_string(mc.preprocess.max_slices) + ", " +
+                                   with_thousands(model.parameter_count()) + " parameters";
+  if (s.model_path.empty()) {
+    model_note = "no --model given, so a fresh default-config model (random weights; " + architecture + ")";
+    std::cerr << "end to end: no --model given; using a fresh default-config model (random weights)\n";
+  } else {
+    model_note = "model file `" + s.model_path + "` (" + architecture + ")";
+  }
+
+  std::vector<CostRow> costs;
+  for (const auto& candidate : candidates(s.quick)) {
+    std::cerr << "cost: config " << candidate.id << "...\n";
+    costs.push_back(measure_cost(candidate, s.runs));
+  }
+
+  std::vector<EndToEndRow> e2e;
+  std::vector<std::string> notes;
+  const std::string query_path = slicenav::test::data_path("ct/lidc_0001/ct.nii.gz");
+  const std::string target_path = slicenav::test::data_path("ct/lung1_001/ct.nii.gz");
+  if (query_path.empty() || target_path.empty()) {
+    std::cerr << "end to end: ct/lidc_0001 or ct/lung1_001 not found (set SLICENAV_DATA or --data); skipped\n";
+    notes.push_back("Real scans: skipped, `ct/lidc_0001/ct.nii.gz` or `ct/lung1_001/ct.nii.gz` was not found in "
+                    "the data directory.");
+  } else {
+    std::cerr << "end to end: lidc_0001 into lung1_001\n";
+    const std::string paths[2] = {query_path, target_path};
+    slicenav::Volume current;
+    e2e.push_back(end_to_end("lidc_0001 into lung1_001 (.nii.gz, int16)", true, model, s.runs,
+                             [&](int i, StageTimes& t) -> const slicenav::Volume& {
+                               current = slicenav::Volume();  // free the previous one before reading
+                               const auto start = Clock::now();
+                               current = slicenav::read_volume(paths[i]);
+                               t.read += ms_since(start);
+                               return current;
+                             }));
+    notes.push_back("Real scans: `ct/lidc_0001` (FFS, 2.5 mm slices) into `ct/lung1_001` (HFS, 3 mm slices) of "
+                    "`../shared/data`, files in the page cache. Both are stored in-plane downsampled (about 2 mm "
+                    "pixels, at most 256 x 256), so their read and canonicalize cost less than a 512 x 512 scan's.");
+  }
+
+  std::cerr << "end to end: two phantoms 512x512x300 (made in memory)...\n";
+  const slicenav::Phantom phantoms[2] = {trunk_phantom(40.0, 1), trunk_phantom(-60.0, 2)};
+  e2e.push_back(end_to_end("phantom into phantom, 512x512x300 each (in memory)", false, model, s.runs,
+                           [&](int i, StageTimes&) -> const slicenav::Volume& { return phantoms[i].volume; }));
+  notes.push_back("Phantoms: `slicenav::make_phantom` 512 x 512 x 300, spacing 0.8 x 0.8 x 1.0 mm, LPS (as in "
+                  "Volume I/O), the target's top 100 mm below the query's; made once in memory (not timed), so there "
+                  "is no read stage.");
+
+  const std::string text = section(s, threads_used, machine, model_note, costs, e2e, notes);
+  std::cout << text;
+  if (!s.markdown.empty()) {
+    bench::replace_markdown_section(s.markdown, kHeading, text);
+    std::cerr << "wrote the Navigation model cost section of " << s.markdown << "\n";
+  }
+  return 0;
+}
+
+void usage() {
+  std::cerr << "usage: slicenav_model_benchmark [--runs N] [--threads N] [--model FILE] [--data DIR] [--quick]\n"
+               "                                [--markdown FILE]\n"
+               "  --runs N         timed calls per measurement, after one warm-up call (default 5)\n"
+               "  --threads N      LibTorch intra-op threads (default 0 = hardware threads)\n"
+               "  --model FILE     model for the end-to-end rows (default: a fresh default-config model)\n"
+               "  --data DIR       real data directory (default: $SLICENAV_DATA, else ../shared/data)\n"
+               "  --quick          time only two candidate configs (A, the smallest, and D, the default)\n"
+               "  --markdown FILE  also replace the \"## Navigation model cost\" section of FILE (e.g. "
+               "docs/benchmarks.md)\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    Settings s;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const bool has_value = i + 1 < args.size();
+      if (args[i] == "--runs" && has_value) {
+        s.runs = std::max(1, std::stoi(args[++i]));
+      } else if (args[i] == "--threads" && has_value) {
+        s.threads = std::max(0, std::stoi(args[++i]));
+      } else if (args[i] == "--model" && has_value) {
+        s.model_path = args[++i];
+      } else if (args[i] == "--data" && has_value) {
+        s.data_dir = args[++i];
+      } else if (args[i] == "--markdown" && has_value) {
+        s.markdown = args[++i];
+      } else if (args[i] == "--quick") {
+        s.quick = true;
+      } else {
+        usage();
+        return args[i] == "--help" || args[i] == "-h" ? 0 : 2;
+      }
+    }
+    return run(s);
+  } catch (const slicenav::Error& e) {
+    std::cerr << "slicenav_model_benchmark: " << slicenav::status_name(e.status()) << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "slicenav_model_benchmark: " << e.what() << "\n";
+    return 1;
+  }
+}
