@@ -44,6 +44,7 @@ struct Options {
   double sigma_mm = 5.0;
   double score_weight = 0.5;
   std::size_t image_size = 96;
+  double pixel_mm = 5.0;
   std::size_t max_slices = 128;
   std::vector<int> widths{16, 24, 48, 96, 128};
   int d_model = 128;
@@ -71,6 +72,7 @@ void append_line(const fs::path& path, const std::string& header, const std::str
 ModelConfig model_config(const Options& o) {
   ModelConfig c;
   c.preprocess.image_size = o.image_size;
+  c.preprocess.pixel_mm = o.pixel_mm;
   c.preprocess.max_slices = o.max_slices;
   c.encoder_widths = o.widths;
   c.d_model = o.d_model;
@@ -227,6 +229,7 @@ int main(int argc, char** argv) {
   app.add_option("--sigma-mm", o.sigma_mm, "sigma of the truncated Gaussian target")->capture_default_str();
   app.add_option("--score-weight", o.score_weight, "weight of the score-head loss")->capture_default_str();
   app.add_option("--image-size", o.image_size, "input pixels per side")->capture_default_str();
+  app.add_option("--pixel-mm", o.pixel_mm, "in-plane size of an input pixel, mm")->capture_default_str();
   app.add_option("--max-slices", o.max_slices, "longest sequence")->capture_default_str();
   app.add_option("--widths", o.widths, "encoder widths: stem then stages")->capture_default_str();
   app.add_option("--d-model", o.d_model, "attention width")->capture_default_str();

@@ -1,6 +1,10 @@
 #include "slicenav/models.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <cmath>
 #include <thread>
 
@@ -278,6 +282,28 @@ std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, cons
     r.world_z_mm = k + 1 < n ? z[k] + f * (z[k + 1] - z[k]) : z[k];
   }
   return out;
+}
+
+std::string default_model_path() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("SLICENAV_MODEL"); env != nullptr && *env != '\0') {
+    if (!fs::is_regular_file(env)) fail(Status::not_found, std::string("$SLICENAV_MODEL names no file: ") + env);
+    return env;
+  }
+  std::vector<fs::path> candidates;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&default_model_path), &info) != 0 && info.dli_fname != nullptr) {
+    const fs::path binary_dir = fs::absolute(info.dli_fname).parent_path();
+    candidates.push_back(binary_dir.parent_path() / "share/slicenav/models/default.snm");
+  }
+  candidates.push_back(fs::path(SLICENAV_INSTALL_MODEL_DIR) / "default.snm");
+  candidates.push_back(fs::path(SLICENAV_SOURCE_MODEL_DIR) / "default.snm");
+  std::string tried;
+  for (const auto& c : candidates) {
+    if (fs::is_regular_file(c)) return c.lexically_normal().string();
+    tried += "\n  " + c.lexically_normal().string();
+  }
+  fail(Status::not_found, "no default model found (set $SLICENAV_MODEL or pass a model path); tried:" + tried);
 }
 
 void set_inference_threads(int threads) {

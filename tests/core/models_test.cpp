@@ -227,5 +227,23 @@ TEST_F(ModelFiles, DamagedTruncatedAndMismatchedFilesAreClearErrors) {
   EXPECT_NE(message.find("architecture"), std::string::npos);
 }
 
+TEST_F(ModelFiles, DefaultModelHonoursTheEnvironmentAndListsWhereItLooked) {
+  Model(tiny_config(), 9).save(path("env.snm"));
+  setenv("SLICENAV_MODEL", path("env.snm").c_str(), 1);
+  EXPECT_EQ(default_model_path(), path("env.snm"));
+  setenv("SLICENAV_MODEL", path("absent.snm").c_str(), 1);
+  std::string message;
+  EXPECT_EQ(status_of([] { default_model_path(); }, &message), Status::not_found);
+  EXPECT_NE(message.find("absent.snm"), std::string::npos);
+  unsetenv("SLICENAV_MODEL");
+  // Without the variable the bundled model of the source tree is found (or every place tried is named).
+  if (const auto s = status_of([] { default_model_path(); }, &message); s == Status::ok) {
+    EXPECT_EQ(Model::load(default_model_path()).config().preprocess.image_size, 96u);
+  } else {
+    EXPECT_EQ(s, Status::not_found);
+    EXPECT_NE(message.find("models/default.snm"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace slicenav

@@ -104,6 +104,12 @@ class Model {
   std::shared_ptr<detail::ModelImpl> impl_;
 };
 
+// The bundled default model, found with no configuration. Tried in order: $SLICENAV_MODEL (when set
+// it must exist); share/slicenav/models/default.snm beside the binary that holds this library
+// (<prefix>/lib/.. for an installed or moved tree); the install prefix it was configured with; the
+// source tree's models/ (build trees). Throws Error(not_found) listing every place tried.
+std::string default_model_path();
+
 // Sets the number of threads LibTorch uses for intra-op work in this process (0 = hardware threads).
 void set_inference_threads(int threads);
 
