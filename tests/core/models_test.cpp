@@ -12,6 +12,9 @@
 #include "network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/model_file.hpp"
+#include "slicenav/io.hpp"
+#include "slicenav/orientation.hpp"
+#include "test_data.hpp"
 #include "test_support.hpp"
 
 namespace slicenav {
@@ -243,6 +246,36 @@ TEST_F(ModelFiles, DefaultModelHonoursTheEnvironmentAndListsWhereItLooked) {
     EXPECT_EQ(s, Status::not_found);
     EXPECT_NE(message.find("models/default.snm"), std::string::npos);
   }
+}
+
+// The bundled model on a validation-split patient (never seen in training): the upper half of the
+// scan inserted into the whole scan lands near the true slices, and slices of the whole scan below the
+// half are sent to the end slot more often than not.
+TEST(BundledModel, InsertsAHeldOutScanIntoItselfNearTheTrueSlices) {
+  SLICENAV_REQUIRE_DATA(ct_path, "ct/lung1_001/ct.nii.gz");
+  unsetenv("SLICENAV_MODEL");
+  std::string path;
+  if (status_of([&] { path = default_model_path(); }) != Status::ok) GTEST_SKIP() << "no bundled model";
+  const Model model = Model::load(path);
+  const auto canonical = canonicalize(read_volume(ct_path));
+  const auto& pre = model.config().preprocess;
+  const std::size_t n = canonical.mapping.slice_count();
+  const SliceStack whole = preprocess(canonical, uniform_slices(n, pre.max_slices), pre);
+  const SliceStack upper = preprocess(canonical, uniform_slices(n / 2, pre.max_slices), pre);
+  const auto into_whole = decode_insertion(model.insert(upper, whole), whole);
+  double error = 0;
+  for (std::size_t m = 0; m < into_whole.size(); ++m) error += std::abs(into_whole[m].world_z_mm - upper.world_z_mm[m]);
+  EXPECT_LT(error / static_cast<double>(into_whole.size()), 25.0);
+  const auto into_upper = decode_insertion(model.insert(whole, upper), upper);
+  std::size_t below = 0, sent_below = 0;
+  for (std::size_t m = 0; m < into_upper.size(); ++m) {
+    if (whole.world_z_mm[m] < upper.world_z_mm.back() - 10.0) {
+      ++below;
+      sent_below += into_upper[m].where == InsertedSlice::Where::below;
+    }
+  }
+  ASSERT_GT(below, 20u);
+  EXPECT_GT(static_cast<double>(sent_below) / static_cast<double>(below), 0.5);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ enum class PositionalEncoding {
 };
 
 struct ModelConfig {
-  PreprocessOptions preprocess;  // input grid, HU window and the most slices one sequence holds
+  // Input grid, HU window and the most slices one sequence holds (128: the bundled model's setting).
+  PreprocessOptions preprocess{96, 5.0, -1000.0f, 1000.0f, 128};
   std::vector<int> encoder_widths{16, 24, 48, 96, 128};  // stem, then one stride-2 residual stage each
   int d_model = 128;
   int heads = 4;
