@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "atomic_file.hpp"
 #include "dataset.hpp"
 #include "evaluate.hpp"
 #include "objective.hpp"
@@ -51,16 +52,6 @@ struct Options {
   int self_layers = 2;
   int cross_layers = 2;
 };
-
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) fail(Status::io, "cannot write " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 void append_line(const fs::path& path, const std::string& header, const std::string& line) {
   const bool fresh = !fs::exists(path);
@@ -192,11 +183,15 @@ int run(const Options& o) {
       const std::string model_name = "checkpoint-" + std::to_string(step) + ".snm";
       const std::string opt_name = "optimizer-" + std::to_string(step) + ".pt";
       model.save((out / model_name).string());
-      torch::save(optimizer, (out / (opt_name + ".tmp")).string());
-      fs::rename(out / (opt_name + ".tmp"), out / opt_name);
+      slicenav::detail::write_atomically((out / opt_name).string(), [&](const std::string& tmp) { torch::save(optimizer, tmp); });
       const json old = fs::exists(state_path) ? json::parse(std::ifstream(state_path)) : json::object();
-      write_text_atomically(state_path, json{{"step", step}, {"best", best}, {"seconds", seconds()},
-                                             {"model", model_name}, {"optimizer", opt_name}}.dump(2));
+      const std::string state_text = json{{"step", step}, {"best", best}, {"seconds", seconds()},
+                                          {"model", model_name}, {"optimizer", opt_name}}.dump(2);
+      slicenav::detail::write_atomically(state_path.string(), [&](const std::string& tmp) {
+        std::ofstream state_out(tmp, std::ios::binary);
+        state_out << state_text;
+        if (!state_out.flush()) fail(Status::io, "cannot write " + tmp);
+      });
       if (old.contains("model") && old["model"] != model_name) {
         fs::remove(out / old["model"].get<std::string>());
         fs::remove(out / old["optimizer"].get<std::string>());

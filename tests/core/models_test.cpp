@@ -15,25 +15,13 @@
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
 #include "test_data.hpp"
+#include "model_fixtures.hpp"
 #include "test_support.hpp"
 
 namespace slicenav {
 namespace {
 
 using test::status_of;
-
-ModelConfig tiny_config() {
-  ModelConfig c;
-  c.preprocess.image_size = 32;
-  c.preprocess.max_slices = 24;
-  c.encoder_widths = {4, 8, 8};
-  c.d_model = 16;
-  c.heads = 2;
-  c.ffn = 16;
-  c.self_layers = 1;
-  c.cross_layers = 1;
-  return c;
-}
 
 SliceStack random_stack(std::size_t slices, std::size_t size, double top_z, double step, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -57,7 +45,7 @@ std::vector<char> file_bytes(const std::string& path) {
 class ModelFiles : public test::TempDirTest {};
 
 TEST(Model, InsertGivesOneNormalisedRowPerQuerySliceOverTheFramedTarget) {
-  const Model model(tiny_config(), 3);
+  const Model model(test::tiny_model_config(), 3);
   const auto d = model.insert(random_stack(7, 32, 0, 5, 1), random_stack(11, 32, 10, 2.5, 2));
   ASSERT_EQ(d.query_slices, 7u);
   ASSERT_EQ(d.target_slots, 13u);
@@ -70,7 +58,7 @@ TEST(Model, InsertGivesOneNormalisedRowPerQuerySliceOverTheFramedTarget) {
 }
 
 TEST(Model, InsertRejectsWrongSizesAndTooManySlices) {
-  const Model model(tiny_config(), 3);
+  const Model model(test::tiny_model_config(), 3);
   std::string message;
   EXPECT_EQ(status_of([&] { model.insert(random_stack(3, 16, 0, 1, 1), random_stack(3, 32, 0, 1, 2)); }, &message),
             Status::invalid_argument);
@@ -84,7 +72,7 @@ TEST(Model, InsertRejectsWrongSizesAndTooManySlices) {
 }
 
 TEST(Model, ScoreCoversLongStacksInChunksWithTheSameValues) {
-  const Model model(tiny_config(), 3);
+  const Model model(test::tiny_model_config(), 3);
   const SliceStack long_stack = random_stack(50, 32, 0, 1, 4);  // > max_slices (24)
   const auto all = model.score(long_stack);
   ASSERT_EQ(all.size(), 50u);
@@ -95,7 +83,7 @@ TEST(Model, ScoreCoversLongStacksInChunksWithTheSameValues) {
 }
 
 TEST(Model, PaddingDoesNotChangeAShorterSequencesLogits) {
-  Model model(tiny_config(), 5);
+  Model model(test::tiny_model_config(), 5);
   auto& net = *model.impl().network;
   torch::NoGradGuard no_grad;
   const auto z_short = std::vector<double>{0, -2, -4};
@@ -135,19 +123,19 @@ TEST(Model, SinusoidalEncodingInterleavesSinAndCos) {
 }
 
 TEST(Model, SameSeedGivesIdenticalWeightsAndOutputs) {
-  const Model a(tiny_config(), 42), b(tiny_config(), 42), c(tiny_config(), 43);
+  const Model a(test::tiny_model_config(), 42), b(test::tiny_model_config(), 42), c(test::tiny_model_config(), 43);
   const auto q = random_stack(5, 32, 0, 3, 1), t = random_stack(9, 32, 0, 3, 2);
   EXPECT_EQ(a.insert(q, t).probabilities, b.insert(q, t).probabilities);
   EXPECT_NE(a.insert(q, t).probabilities, c.insert(q, t).probabilities);
 }
 
 TEST(Model, ConfigValidationNamesTheBadField) {
-  ModelConfig c = tiny_config();
+  ModelConfig c = test::tiny_model_config();
   c.heads = 3;
   std::string message;
   EXPECT_EQ(status_of([&] { Model m(c); }, &message), Status::invalid_argument);
   EXPECT_NE(message.find("heads"), std::string::npos);
-  c = tiny_config();
+  c = test::tiny_model_config();
   c.encoder_widths = {8};
   EXPECT_EQ(status_of([&] { c.validate(); }), Status::invalid_argument);
 }
@@ -175,7 +163,7 @@ TEST(Model, DecodeFindsTheArgmaxNeighbourhoodAndTheArtificialSlots) {
 }
 
 TEST_F(ModelFiles, SaveLoadRoundTripIsBitExact) {
-  Model model(tiny_config(), 9);
+  Model model(test::tiny_model_config(), 9);
   model.set_metadata_section("metrics", R"({"intra_mm": 3.5})");
   model.save(path("a.snm"));
   const Model loaded = Model::load(path("a.snm"));
@@ -190,14 +178,14 @@ TEST_F(ModelFiles, SaveLoadRoundTripIsBitExact) {
 }
 
 TEST_F(ModelFiles, MetadataSectionsForTheArchitectureAreReserved) {
-  Model model(tiny_config(), 9);
+  Model model(test::tiny_model_config(), 9);
   EXPECT_EQ(status_of([&] { model.set_metadata_section("architecture", "{}"); }), Status::invalid_argument);
   EXPECT_EQ(status_of([&] { model.set_metadata_section("metrics", "{not json"); }), Status::invalid_argument);
   EXPECT_EQ(model.metadata_section("templates"), "null");
 }
 
 TEST_F(ModelFiles, DamagedTruncatedAndMismatchedFilesAreClearErrors) {
-  Model(tiny_config(), 9).save(path("good.snm"));
+  Model(test::tiny_model_config(), 9).save(path("good.snm"));
   const auto bytes = file_bytes(path("good.snm"));
   auto write = [&](const std::string& name, const std::vector<char>& b) {
     std::ofstream(path(name), std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
@@ -231,7 +219,7 @@ TEST_F(ModelFiles, DamagedTruncatedAndMismatchedFilesAreClearErrors) {
 }
 
 TEST_F(ModelFiles, DefaultModelHonoursTheEnvironmentAndListsWhereItLooked) {
-  Model(tiny_config(), 9).save(path("env.snm"));
+  Model(test::tiny_model_config(), 9).save(path("env.snm"));
   setenv("SLICENAV_MODEL", path("env.snm").c_str(), 1);
   EXPECT_EQ(default_model_path(), path("env.snm"));
   setenv("SLICENAV_MODEL", path("absent.snm").c_str(), 1);

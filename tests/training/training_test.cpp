@@ -9,21 +9,14 @@
 #include "sampler.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
+#include "model_fixtures.hpp"
 
 namespace slicenav::training {
 namespace {
 
 ModelConfig tiny_config() {
-  ModelConfig c;
-  c.preprocess.image_size = 32;
+  ModelConfig c = test::tiny_model_config();
   c.preprocess.pixel_mm = 15.0;
-  c.preprocess.max_slices = 24;
-  c.encoder_widths = {4, 8, 8};
-  c.d_model = 16;
-  c.heads = 2;
-  c.ffn = 16;
-  c.self_layers = 1;
-  c.cross_layers = 1;
   return c;
 }
 
