@@ -10,37 +10,17 @@
 namespace slicenav::training {
 namespace {
 
-SliceStack stack_of(const View& v) {
-  SliceStack s;
-  s.image_size = v.source->slices.image_size;
-  s.pixels = v.pixels();
-  s.canonical_slice = v.slices;
-  s.world_z_mm = v.world_z_mm();
-  return s;
-}
-
-View uniform_view(const Case& c, std::size_t max_slices) {
-  View v;
-  v.source = &c;
-  v.slices = uniform_slices(c.slices.slice_count(), max_slices);
-  return v;
-}
-
 View sub_view(const Case& c, std::size_t max_slices, std::mt19937_64& rng) {
   const std::size_t n = c.slices.slice_count();
   const std::size_t length = std::uniform_int_distribution<std::size_t>(std::min<std::size_t>(n, 12), std::max<std::size_t>(12, n / 2))(rng);
   const std::size_t len = std::min(length, n);
   const std::size_t first = std::uniform_int_distribution<std::size_t>(0, n - len)(rng);
-  View v;
-  v.source = &c;
-  for (std::size_t k : uniform_slices(len, max_slices)) v.slices.push_back(first + k);
-  return v;
+  return spread_view(c, first, first + len - 1, max_slices);
 }
 
-void score_intra(const Model& model, const View& q, const View& t, ValidationMetrics& m) {
-  const SliceStack target = stack_of(t);
-  const auto decoded = decode_insertion(model.insert(stack_of(q), target), target);
-  const auto qz = q.world_z_mm();
+void score_intra(const Model& model, const SliceStack& query, const SliceStack& target, ValidationMetrics& m) {
+  const auto decoded = decode_insertion(model.insert(query, target), target);
+  const auto& qz = query.world_z_mm;
   const auto& tz = target.world_z_mm;
   const double top = tz.front() + (tz.size() > 1 ? (tz[0] - tz[1]) / 2 : 0.5);
   const double bottom = tz.back() - (tz.size() > 1 ? (tz[tz.size() - 2] - tz.back()) / 2 : 0.5);
@@ -86,25 +66,31 @@ ValidationMetrics evaluate(const Model& model, const Corpus& corpus, std::uint64
   for (const Case& c : corpus.cases) {
     if (c.validation) val.push_back(&c);
   }
+  // Every validation case as a whole-scan sequence, with its scores, computed once.
+  std::vector<SliceStack> whole;
+  std::vector<std::vector<double>> whole_scores;
+  for (const Case* c : val) {
+    whole.push_back(spread_view(*c, 0, c->slices.slice_count() - 1, max).stack());
+    whole_scores.push_back(model.score(whole.back()));
+  }
   for (std::size_t i = 0; i < val.size(); ++i) {
     std::mt19937_64 rng(seed * 1000003 + i);
-    const View full = uniform_view(*val[i], max);
     for (int r = 0; r < 2; ++r) {
-      score_intra(model, sub_view(*val[i], max, rng), full, m);
-      score_intra(model, full, sub_view(*val[i], max, rng), m);
+      score_intra(model, sub_view(*val[i], max, rng).stack(), whole[i], m);
+      score_intra(model, whole[i], sub_view(*val[i], max, rng).stack(), m);
     }
   }
-  for (const Case* a : val) {
+  for (std::size_t ia = 0; ia < val.size(); ++ia) {
+    const Case* a = val[ia];
     if (a->landmarks.empty()) continue;
-    const View qa = uniform_view(*a, max);
-    const SliceStack qs = stack_of(qa);
-    const auto qscores = model.score(qs);
-    for (const Case* b : val) {
+    const SliceStack& qs = whole[ia];
+    const auto& qscores = whole_scores[ia];
+    for (std::size_t ib = 0; ib < val.size(); ++ib) {
+      const Case* b = val[ib];
       if (b == a || b->landmarks.empty() || b->info.patient_key == a->info.patient_key) continue;
-      const View tb = uniform_view(*b, max);
-      const SliceStack ts = stack_of(tb);
+      const SliceStack& ts = whole[ib];
       const auto decoded = decode_insertion(model.insert(qs, ts), ts);
-      const auto tscores = model.score(ts);
+      const auto& tscores = whole_scores[ib];
       for (const Landmark& la : a->landmarks) {
         for (const Landmark& lb : b->landmarks) {
           if (la.name != lb.name) continue;

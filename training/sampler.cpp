@@ -18,13 +18,6 @@ std::size_t uniform_index(std::mt19937_64& rng, std::size_t lo, std::size_t hi) 
   return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
 }
 
-// Up to max indices spread evenly over [first, last] (inclusive).
-std::vector<std::size_t> spread(std::size_t first, std::size_t last, std::size_t max) {
-  std::vector<std::size_t> out;
-  for (std::size_t k : uniform_slices(last - first + 1, max)) out.push_back(first + k);
-  return out;
-}
-
 }  // namespace
 
 std::vector<double> View::world_z_mm() const {
@@ -43,18 +36,34 @@ std::vector<float> View::pixels() const {
   return out;
 }
 
+SliceStack View::stack() const {
+  SliceStack s;
+  s.image_size = source->slices.image_size;
+  s.pixels = pixels();
+  s.canonical_slice = slices;
+  s.world_z_mm = world_z_mm();
+  return s;
+}
+
+View spread_view(const Case& c, std::size_t first, std::size_t last, std::size_t max_slices) {
+  View v;
+  v.source = &c;
+  for (std::size_t k : uniform_slices(last - first + 1, max_slices)) v.slices.push_back(first + k);
+  return v;
+}
+
 View sample_view(const Case& c, const SamplerOptions& o, std::mt19937_64& rng) {
   const std::size_t n = c.slices.slice_count();
   View v;
   v.source = &c;
   if (n <= o.min_slices || uniform(rng, 0, 1) < o.uniform_fraction) {
-    v.slices = spread(0, n - 1, o.max_slices);
+    v = spread_view(c, 0, n - 1, o.max_slices);
   } else {
     const std::size_t length = uniform_index(rng, o.min_slices, n);
     const std::size_t first = uniform_index(rng, 0, n - length);
     const std::size_t stride = uniform_index(rng, 1, std::max<std::size_t>(1, std::min<std::size_t>(3, length / o.min_slices)));
     for (std::size_t k = first; k < first + length; k += stride) v.slices.push_back(k);
-    if (v.slices.size() > o.max_slices) v.slices = spread(first, first + length - 1, o.max_slices);
+    if (v.slices.size() > o.max_slices) v = spread_view(c, first, first + length - 1, o.max_slices);
   }
   if (v.slices.size() > o.min_slices && uniform(rng, 0, 1) < o.drop_fraction) {
     const std::size_t drop = uniform_index(rng, 1, std::max<std::size_t>(1, v.slices.size() / 10));

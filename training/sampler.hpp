@@ -25,7 +25,11 @@ struct View {
   std::vector<std::size_t> slices;
   std::vector<double> world_z_mm() const;
   std::vector<float> pixels() const;  // slices x size x size
+  SliceStack stack() const;           // the view as model input
 };
+
+// Up to max_slices slices spread evenly over canonical slices [first, last] of the case.
+View spread_view(const Case& c, std::size_t first, std::size_t last, std::size_t max_slices);
 
 struct Pair {
   View query, target;
