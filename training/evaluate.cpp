@@ -19,7 +19,7 @@ View sub_view(const Case& c, std::size_t max_slices, std::mt19937_64& rng) {
 }
 
 void score_intra(const Model& model, const SliceStack& query, const SliceStack& target, ValidationMetrics& m) {
-  const auto decoded = decode_insertion(model.insert(query, target), target);
+  const auto decoded = decode_insertion(model.insert(query, target), target.world_z_mm);
   const auto& qz = query.world_z_mm;
   const auto& tz = target.world_z_mm;
   const double top = tz.front() + (tz.size() > 1 ? (tz[0] - tz[1]) / 2 : 0.5);
@@ -89,7 +89,7 @@ ValidationMetrics evaluate(const Model& model, const Corpus& corpus, std::uint64
       const Case* b = val[ib];
       if (b == a || b->landmarks.empty() || b->info.patient_key == a->info.patient_key) continue;
       const SliceStack& ts = whole[ib];
-      const auto decoded = decode_insertion(model.insert(qs, ts), ts);
+      const auto decoded = decode_insertion(model.insert(qs, ts), ts.world_z_mm);
       const auto& tscores = whole_scores[ib];
       for (const Landmark& la : a->landmarks) {
         for (const Landmark& lb : b->landmarks) {

@@ -18,6 +18,7 @@ using Action = std::function<int()>;
 // stores its action in `action`.
 void add_info_command(CLI::App& app, Action& action);
 void add_phantom_command(CLI::App& app, Action& action);
+void add_navigation_commands(CLI::App& app, Action& action);  // insert, score, locate, coverage
 
 // Process exit code for a library status: 0 for SLICENAV_OK, else -status (1 invalid argument,
 // 2 not found, 3 io, 4 unsupported input, ...). Kept below CLI11's own codes (100 and up).

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   slicenav::cli::Action action;
   slicenav::cli::add_info_command(app, action);
   slicenav::cli::add_phantom_command(app, action);
+  slicenav::cli::add_navigation_commands(app, action);
 
   try {
     app.parse(argc, argv);

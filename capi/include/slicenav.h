@@ -219,6 +219,214 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_world_z_to_canon
 /* Releases a volume. NULL is a no-op. */
 SLICENAV_API void slicenav_volume_free(slicenav_volume* volume);
 
+
+/* ---- Models ----------------------------------------------------------------------------------- */
+
+/* A loaded navigation model (insertion network, slice scores, key-slice templates, regions). Immutable
+ * after loading: one model may be used by any number of threads at once, and gives them the same
+ * answers as serial calls. */
+typedef struct slicenav_model slicenav_model;
+
+typedef struct slicenav_model_params {
+  uint32_t struct_size;
+  /* Model file; NULL or "" for the bundled default model ($SLICENAV_MODEL, then share/slicenav/models
+   * beside the library, the install prefix, the source tree). Borrowed for the call. */
+  const char* path;
+  /* Intra-op threads for inference; 0 = hardware threads. LibTorch's thread pool is process-wide, so
+   * this sets it for every model in the process. */
+  int32_t threads;
+  /* "cpu" (NULL or "" means cpu). "cuda:N" needs a CUDA-enabled LibTorch build; this build reports
+   * UNSUPPORTED_INPUT for it. */
+  const char* device;
+} slicenav_model_params;
+
+SLICENAV_API slicenav_model_params slicenav_model_default_params(void);
+
+/* Loads a model.
+ *   out     not NULL; receives a new model (free with slicenav_model_free), NULL on failure.
+ *   params  nullable (defaults: bundled model, hardware threads, cpu); borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (negative threads, unknown device), NOT_FOUND (no such file, or
+ * no bundled model), IO, MODEL_FORMAT (damaged or foreign file), VERSION_MISMATCH (newer format),
+ * UNSUPPORTED_INPUT (a device this build lacks). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_model_load(slicenav_model** out,
+                                                                    const slicenav_model_params* params);
+
+/* The model's metadata as a JSON object (architecture, preprocessing, atlas, templates, training,
+ * metrics), owned by the model. NULL for a NULL model. */
+SLICENAV_API const char* slicenav_model_metadata_json(const slicenav_model* model);
+
+/* Releases a model. NULL is a no-op. */
+SLICENAV_API void slicenav_model_free(slicenav_model* model);
+
+/* ---- Positions -------------------------------------------------------------------------------- */
+
+typedef enum slicenav_where {
+  SLICENAV_INSIDE = 0, /* inside the scan's coverage: the position fields are valid */
+  SLICENAV_ABOVE = 1,  /* superior to the scan's first slice */
+  SLICENAV_BELOW = 2   /* inferior to its last slice */
+} slicenav_where;
+
+/* ---- Insertion -------------------------------------------------------------------------------- */
+
+/* Where every slice of a query scan belongs in a target scan. */
+typedef struct slicenav_insertion slicenav_insertion;
+
+typedef struct slicenav_insert_params {
+  uint32_t struct_size;
+  /* Non-zero keeps every slice's whole distribution (see slicenav_insertion_distribution). */
+  int32_t keep_distribution;
+} slicenav_insert_params;
+
+SLICENAV_API slicenav_insert_params slicenav_insert_default_params(void);
+
+/* Inserts every slice of `query` into `target`. Both are canonicalized, so their orientations may
+ * differ; every answer refers to the original slice indices and world z.
+ *   out     not NULL; receives a new result (free with slicenav_insertion_free).
+ *   model, query, target  not NULL; borrowed.   params  nullable (defaults).
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (intensities that are not CT HU). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insert(slicenav_insertion** out, const slicenav_model* model,
+                                                                const slicenav_volume* query,
+                                                                const slicenav_volume* target,
+                                                                const slicenav_insert_params* params);
+
+typedef struct slicenav_inserted_slice {
+  uint32_t struct_size;
+  double query_original_slice;   /* the query slice: index along its file's slice axis */
+  double query_world_z_mm;
+  slicenav_where where;
+  double target_canonical_slice; /* INSIDE only: fractional canonical slice of the target */
+  double target_original_slice;  /* INSIDE only: fractional index along the target file's slice axis */
+  double target_world_z_mm;      /* INSIDE only */
+  float peak;                    /* highest probability of the slice's distribution (confidence) */
+  float entropy;                 /* of the distribution, nats */
+} slicenav_inserted_slice;
+
+SLICENAV_API slicenav_inserted_slice slicenav_inserted_slice_init(void);
+
+/* Number of query slices (= the query's canonical slice count); 0 for NULL. */
+SLICENAV_API size_t slicenav_insertion_count(const slicenav_insertion* insertion);
+
+/* The answer for query canonical slice `index` (0 = most superior).
+ *   out  not NULL; out->struct_size set (slicenav_inserted_slice_init()).
+ * Returns SLICENAV_OK or INVALID_ARGUMENT (NULL, index >= count). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_get(const slicenav_insertion* insertion,
+                                                                       size_t index, slicenav_inserted_slice* out);
+
+/* The distributions' columns: slot 0 = above the target, slot slots-1 = below, slot s in between is
+ * target canonical slice canonical[s - 1] (up to the model's max slices, spread evenly).
+ *   canonical  target canonical index of each inner slot; NULL with capacity 0 for a size query.
+ *   written    receives the number of inner slots (slots - 2); nullable except in a size query.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_slots(const slicenav_insertion* insertion,
+                                                                         size_t* canonical, size_t capacity,
+                                                                         size_t* written);
+
+/* Every query slice's distribution over the slots (count x (inner slots + 2) floats, row-major, rows in
+ * query canonical order, each row summing to 1), into a caller buffer; a size query as usual.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (also when the insertion was made without keep_distribution) or
+ * BUFFER_TOO_SMALL. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_distribution(const slicenav_insertion* insertion,
+                                                                                float* dst, size_t capacity,
+                                                                                size_t* written);
+
+/* Writes the insertion heat map (query slice down, target slot across; the insertion network paper's
+ * Fig. 4) as a PNG, atomically. Needs keep_distribution. Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_write_png(const slicenav_insertion* insertion,
+                                                                             const char* path);
+
+SLICENAV_API void slicenav_insertion_free(slicenav_insertion* insertion);
+
+/* ---- Slice scores ----------------------------------------------------------------------------- */
+
+/* One body-part score per canonical slice (0 = most superior), in atlas mm (superior positive, lung
+ * apex = 0), into a caller buffer; a size query as usual.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT or BUFFER_TOO_SMALL. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_score(const slicenav_model* model,
+                                                               const slicenav_volume* volume, double* dst,
+                                                               size_t capacity, size_t* written);
+
+/* ---- Key slices ------------------------------------------------------------------------------- */
+
+typedef enum slicenav_locate_method {
+  SLICENAV_LOCATE_INSERTION = 0, /* bundled labelled templates inserted into the scan, ensembled */
+  SLICENAV_LOCATE_SCORE = 1      /* a robust line through the slice scores */
+} slicenav_locate_method;
+
+typedef struct slicenav_locate_params {
+  uint32_t struct_size;
+  slicenav_locate_method method;
+} slicenav_locate_params;
+
+SLICENAV_API slicenav_locate_params slicenav_locate_default_params(void);
+
+/* Key slices located in one scan. */
+typedef struct slicenav_landmarks slicenav_landmarks;
+
+/* Locates every key slice the model's templates label (lung_apex, aortic_arch, carina, liver_dome,
+ * kidney_lower_end, femur_head_top, ...: the names of ../shared/data landmarks.json).
+ *   out  not NULL; receives a new result (free with slicenav_landmarks_free).
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (not CT; a model without templates). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_locate(slicenav_landmarks** out, const slicenav_model* model,
+                                                                const slicenav_volume* volume,
+                                                                const slicenav_locate_params* params);
+
+typedef struct slicenav_landmark {
+  uint32_t struct_size;
+  const char* name;         /* owned by the result */
+  slicenav_where where;
+  double canonical_slice;   /* INSIDE only */
+  double original_slice;    /* INSIDE only */
+  double world_z_mm;        /* INSIDE only */
+  float confidence;         /* 0..1: insertion: peak probability of the ensembled distribution */
+  double spread_mm;         /* insertion: standard deviation of the templates' individual answers */
+  size_t votes;             /* templates (insertion) or slices (score) that contributed */
+} slicenav_landmark;
+
+SLICENAV_API slicenav_landmark slicenav_landmark_init(void);
+SLICENAV_API size_t slicenav_landmarks_count(const slicenav_landmarks* landmarks);
+/* Returns SLICENAV_OK or INVALID_ARGUMENT (NULL, index >= count). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks,
+                                                                       size_t index, slicenav_landmark* out);
+
+/* Coronal and sagittal views of the volume with the located key slices drawn and labelled (dashed when
+ * confidence < 0.3), as a PNG, atomically. Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_write_png(const slicenav_landmarks* landmarks,
+                                                                             const slicenav_volume* volume,
+                                                                             const char* path);
+
+SLICENAV_API void slicenav_landmarks_free(slicenav_landmarks* landmarks);
+
+/* ---- Coverage --------------------------------------------------------------------------------- */
+
+typedef enum slicenav_coverage_status {
+  SLICENAV_COVERAGE_NONE = 0,
+  SLICENAV_COVERAGE_PARTIAL = 1,
+  SLICENAV_COVERAGE_FULL = 2
+} slicenav_coverage_status;
+
+typedef struct slicenav_coverage {
+  uint32_t struct_size;
+  slicenav_coverage_status status;
+  slicenav_landmark superior; /* the region's superior end in the scan (name "<region>:superior") */
+  slicenav_landmark inferior; /* its inferior end */
+} slicenav_coverage;
+
+SLICENAV_API slicenav_coverage slicenav_coverage_init(void);
+
+/* Whether the volume covers a region ("lungs", "heart", "liver", "kidneys", "abdomen", "pelvis",
+ * "head-neck", or any region in the model's table).
+ *   out  not NULL; out->struct_size set. The end names point into static or model-owned storage.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (also an unknown region: the message lists the known ones),
+ * UNSUPPORTED_INPUT. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_coverage_of(const slicenav_model* model,
+                                                                     const slicenav_volume* volume,
+                                                                     const char* region, const slicenav_locate_params* params,
+                                                                     slicenav_coverage* out);
+
+/* Number of regions the model knows, and the index-th name (owned by the model; NULL past the end). */
+SLICENAV_API size_t slicenav_region_count(const slicenav_model* model);
+SLICENAV_API const char* slicenav_region_name(const slicenav_model* model, size_t index);
+
 #ifdef __cplusplus
 }
 #endif

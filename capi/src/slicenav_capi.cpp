@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "capi_support.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
@@ -33,100 +34,11 @@ static_assert(SLICENAV_VERSION_MAJOR == SLICENAV_PROJECT_VERSION_MAJOR &&
                   SLICENAV_VERSION_PATCH == SLICENAV_PROJECT_VERSION_PATCH,
               "slicenav.h SLICENAV_VERSION_* differ from project(VERSION) in the top-level CMakeLists.txt");
 
-struct slicenav_volume {
-  slicenav::Volume volume;
-  slicenav::SliceMapping mapping;
-};
-
 namespace {
 
 using slicenav::Error;
 using slicenav::Status;
-
-// ---- Errors ---------------------------------------------------------------------------------------
-
-// The last failure's message on this thread. A failed call replaces it; a successful call leaves it.
-thread_local std::string t_last_error;
-// Points at a static message when t_last_error itself could not be assigned (out of memory).
-thread_local const char* t_last_error_static = nullptr;
-
-slicenav_status set_error(const char* function, slicenav_status status, const char* message) noexcept {
-  try {
-    t_last_error.assign(function);
-    t_last_error.append(": ");
-    t_last_error.append(message);
-    t_last_error_static = nullptr;
-  } catch (...) {
-    t_last_error_static = "out of memory while recording an error";
-  }
-  return status;
-}
-
-[[noreturn]] void invalid(const std::string& message) { slicenav::fail(Status::invalid_argument, message); }
-
-// Runs body; returns SLICENAV_OK, or the status of whatever it threw with the message recorded.
-template <typename Body>
-slicenav_status guarded(const char* function, Body&& body) noexcept {
-  try {
-    body();
-    return SLICENAV_OK;
-  } catch (const Error& e) {
-    const auto status = static_cast<slicenav_status>(e.status());
-    return set_error(function, status < 0 ? status : SLICENAV_ERR_INTERNAL, e.what());
-  } catch (const std::bad_alloc&) {
-    return set_error(function, SLICENAV_ERR_INTERNAL, "out of memory");
-  } catch (const std::exception& e) {
-    return set_error(function, SLICENAV_ERR_INTERNAL, e.what());
-  } catch (...) {
-    return set_error(function, SLICENAV_ERR_INTERNAL, "unknown exception");
-  }
-}
-
-void require(const void* pointer, const char* name) {
-  if (pointer == nullptr) invalid(std::string(name) + " is NULL");
-}
-
-std::string number(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  return std::to_string(value);
-}
-
-// ---- Versioned structs ----------------------------------------------------------------------------
-// A struct_size is valid when it covers struct_size and the struct's first field (the smallest struct
-// any version of this API can have). Fields past struct_size are absent: defaults on input, unwritten
-// on output. Fields past our own sizeof are unknown to this version and ignored.
-
-template <typename T, typename Field>
-bool has_field(const T& value, const Field T::*member) {
-  const auto* base = reinterpret_cast<const unsigned char*>(&value);
-  const auto* field = reinterpret_cast<const unsigned char*>(&(value.*member));
-  return static_cast<std::size_t>(field - base) + sizeof(Field) <= value.struct_size;
-}
-
-template <typename T, typename First>
-void check_struct_size(const T& value, const First T::*first_field, const char* name) {
-  if (!has_field(value, first_field)) {
-    invalid(std::string(name) + "->struct_size " + std::to_string(value.struct_size) +
-            " is too small; initialise it with the matching *_init() or *_default_params()");
-  }
-}
-
-// Copies a C string field into a fixed char array, always NUL-terminated (truncates).
-template <std::size_t N>
-void copy_text(char (&dst)[N], const std::string& src) {
-  const std::size_t n = std::min(src.size(), N - 1);
-  std::memcpy(dst, src.data(), n);
-  dst[n] = '\0';
-}
-
-// Reads a fixed char array that may lack a terminating NUL.
-template <std::size_t N>
-std::string read_text(const char (&src)[N]) {
-  std::size_t n = 0;
-  while (n < N && src[n] != '\0') ++n;
-  return std::string(src, n);
-}
+using namespace slicenav::capi;
 
 // ---- Volumes --------------------------------------------------------------------------------------
 
@@ -214,13 +126,6 @@ slicenav::PhantomOptions phantom_options(const slicenav_phantom_params* params) 
   return options;
 }
 
-// Landmark names handed out as "static strings": interned for the life of the process.
-const char* intern(const std::string& name) {
-  static std::mutex mutex;
-  static std::set<std::string> names;
-  const std::lock_guard<std::mutex> lock(mutex);
-  return names.insert(name).first->c_str();
-}
 
 }  // namespace
 
@@ -228,9 +133,7 @@ extern "C" {
 
 // ---- Errors and versions --------------------------------------------------------------------------
 
-const char* slicenav_last_error(void) {
-  return t_last_error_static != nullptr ? t_last_error_static : t_last_error.c_str();
-}
+const char* slicenav_last_error(void) { return last_error(); }
 
 const char* slicenav_status_name(slicenav_status status) {
   return slicenav::status_name(static_cast<Status>(status));
@@ -390,9 +293,7 @@ slicenav_status slicenav_volume_get_info(const slicenav_volume* volume, slicenav
     info.obliquity_deg = slicenav::obliquity_deg(g);
     info.warning_count = source.warnings.size();
 
-    // Write only the bytes the caller's version of the struct has; keep its struct_size.
-    info.struct_size = out->struct_size;
-    std::memcpy(out, &info, std::min<std::size_t>(out->struct_size, sizeof info));
+    write_versioned(info, out);
   });
 }
 
@@ -410,18 +311,7 @@ slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume, float
                                             size_t* written) {
   return guarded("slicenav_volume_copy_voxels", [&] {
     require(volume, "volume");
-    const std::vector<float>& voxels = volume->volume.voxels();
-    if (written != nullptr) *written = voxels.size();
-    if (dst == nullptr && capacity == 0) {  // size query
-      require(written, "written (in a size query)");
-      return;
-    }
-    require(dst, "dst");
-    if (capacity < voxels.size()) {
-      slicenav::fail(Status::buffer_too_small, "capacity " + std::to_string(capacity) + " < " +
-                                                   std::to_string(voxels.size()) + " voxels");
-    }
-    std::copy(voxels.begin(), voxels.end(), dst);
+    copy_out(volume->volume.voxels(), dst, capacity, written);
   });
 }
 

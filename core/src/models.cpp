@@ -97,7 +97,86 @@ void check_stack(const SliceStack& s, const ModelConfig& c, const char* what, bo
   }
 }
 
+void check_embeddings(const SliceEmbeddings& e, const ModelConfig& c, const char* what) {
+  if (e.slice_count() == 0) fail(Status::invalid_argument, std::string(what) + " has no slices");
+  if (e.dim != static_cast<std::size_t>(c.d_model) || e.values.size() != e.slice_count() * e.dim) {
+    fail(Status::invalid_argument, std::string(what) + " are not " + std::to_string(c.d_model) +
+                                       "-wide slice embeddings of this model");
+  }
+  if (e.slice_count() > c.preprocess.max_slices) {
+    fail(Status::invalid_argument, std::string(what) + " has " + std::to_string(e.slice_count()) +
+                                       " slices; the model takes at most " + std::to_string(c.preprocess.max_slices));
+  }
+}
+
+torch::Tensor embeddings_tensor(const SliceEmbeddings& e) {
+  return torch::from_blob(const_cast<float*>(e.values.data()),
+                          {static_cast<std::int64_t>(e.slice_count()), static_cast<std::int64_t>(e.dim)}, torch::kFloat);
+}
+
+constexpr const char* kTemplatePrefix = "template/";
+
+json templates_json(const std::vector<Template>& templates) {
+  json out = json::array();
+  for (const auto& t : templates) {
+    json landmarks = json::array();
+    for (const auto& l : t.landmarks) landmarks.push_back({{"name", l.name}, {"z_mm", l.z_mm}});
+    out.push_back({{"name", t.name}, {"world_z_mm", t.slices.world_z_mm}, {"landmarks", std::move(landmarks)}});
+  }
+  return out;
+}
+
+// The templates the metadata describes, with their embeddings from the file's "template/<i>" tensors.
+std::vector<Template> templates_from_file(const json& meta, const std::vector<ModelTensor>& extra, std::size_t dim,
+                                          const std::string& path) {
+  std::vector<Template> templates;
+  const json none = json::array();
+  const json& list = meta.contains("templates") ? meta.at("templates") : none;
+  try {
+    if (!list.is_array()) throw std::runtime_error("\"templates\" is not a list");
+    if (list.size() != extra.size()) {
+      throw std::runtime_error(std::to_string(list.size()) + " templates are described but " +
+                               std::to_string(extra.size()) + " template tensors are stored");
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const json& item = list[i];
+      const ModelTensor& tensor = extra[i];
+      Template t;
+      t.name = item.at("name").get<std::string>();
+      t.slices.dim = dim;
+      t.slices.world_z_mm = item.at("world_z_mm").get<std::vector<double>>();
+      for (const auto& l : item.at("landmarks")) t.landmarks.push_back({l.at("name").get<std::string>(), l.at("z_mm").get<double>()});
+      const std::vector<std::int64_t> shape{static_cast<std::int64_t>(t.slices.slice_count()), static_cast<std::int64_t>(dim)};
+      if (tensor.name != kTemplatePrefix + std::to_string(i) || tensor.shape != shape || t.slices.slice_count() == 0) {
+        throw std::runtime_error("tensor '" + tensor.name + "' does not match template " + std::to_string(i) + " ('" +
+                                 t.name + "')");
+      }
+      t.slices.values = tensor.values;
+      templates.push_back(std::move(t));
+    }
+  } catch (const std::exception& e) {
+    fail(Status::model_format, path + ": bad templates: " + e.what());
+  }
+  return templates;
+}
+
 }  // namespace
+
+SliceEmbeddings SliceEmbeddings::select(const std::vector<std::size_t>& rows) const {
+  SliceEmbeddings out;
+  out.dim = dim;
+  out.values.reserve(rows.size() * dim);
+  for (std::size_t r : rows) {
+    if (r >= slice_count()) {
+      fail(Status::invalid_argument, "embedding row " + std::to_string(r) + " is outside the " +
+                                         std::to_string(slice_count()) + " slices");
+    }
+    out.values.insert(out.values.end(), values.begin() + static_cast<std::ptrdiff_t>(r * dim),
+                      values.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
+    out.world_z_mm.push_back(world_z_mm[r]);
+  }
+  return out;
+}
 
 void ModelConfig::validate() const {
   auto bad = [](const std::string& m) { fail(Status::invalid_argument, "model config: " + m); };
@@ -145,9 +224,22 @@ Model Model::load(const std::string& path) {
   impl->network->eval();
   impl->metadata_json = file.metadata_json;
   auto tensors = state_tensors(*impl->network);
+  const auto first_template = std::find_if(file.tensors.begin(), file.tensors.end(), [](const ModelTensor& t) {
+    return t.name.rfind(kTemplatePrefix, 0) == 0;
+  });
+  const std::vector<ModelTensor> template_tensors(first_template, file.tensors.end());
+  file.tensors.erase(first_template, file.tensors.end());
   if (tensors.size() != file.tensors.size()) {
     fail(Status::model_format, path + ": the file holds " + std::to_string(file.tensors.size()) +
-                                   " tensors; the architecture it describes has " + std::to_string(tensors.size()));
+                                   " network tensors; the architecture it describes has " + std::to_string(tensors.size()));
+  }
+  impl->templates = templates_from_file(meta, template_tensors, static_cast<std::size_t>(config.d_model), path);
+  if (meta.contains("atlas")) {
+    try {
+      impl->atlas = atlas_from_json(meta.at("atlas").dump());
+    } catch (const Error& e) {
+      fail(Status::model_format, path + ": " + e.what());
+    }
   }
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
@@ -176,6 +268,12 @@ void Model::save(const std::string& path) const {
     mt.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
     file.tensors.push_back(std::move(mt));
   }
+  for (std::size_t i = 0; i < impl_->templates.size(); ++i) {
+    const SliceEmbeddings& e = impl_->templates[i].slices;
+    file.tensors.push_back({kTemplatePrefix + std::to_string(i),
+                            {static_cast<std::int64_t>(e.slice_count()), static_cast<std::int64_t>(e.dim)},
+                            e.values});
+  }
   save_model_file(file, path);
 }
 
@@ -184,14 +282,21 @@ const ModelConfig& Model::config() const { return impl_->config; }
 std::string Model::metadata_json() const { return impl_->metadata_json; }
 
 void Model::set_metadata_section(const std::string& key, const std::string& json_value) {
-  if (key == "architecture" || key == "preprocessing") {
-    fail(Status::invalid_argument, "metadata section '" + key + "' is written from the model's config");
+  if (key == "architecture" || key == "preprocessing" || key == "templates") {
+    fail(Status::invalid_argument, "metadata section '" + key + "' is written from the model's state");
   }
   json value;
   try {
     value = json::parse(json_value);
   } catch (const json::exception& e) {
     fail(Status::invalid_argument, "metadata section '" + key + "' is not JSON: " + e.what());
+  }
+  if (key == "atlas") {
+    try {
+      impl_->atlas = atlas_from_json(json_value);
+    } catch (const Error& e) {
+      fail(Status::invalid_argument, std::string("metadata section 'atlas': ") + e.what());
+    }
   }
   json meta = json::parse(impl_->metadata_json);
   meta[key] = std::move(value);
@@ -209,47 +314,115 @@ std::size_t Model::parameter_count() const {
   return n;
 }
 
-std::vector<double> Model::score(const SliceStack& stack) const {
-  check_stack(stack, impl_->config, "score input", false);
+SliceEmbeddings Model::embed(const SliceStack& stack) const {
+  check_stack(stack, impl_->config, "stack", false);
   c10::InferenceMode guard;
   auto slices = detail::slices_tensor(stack.pixels, stack.image_size);
   const auto chunk = static_cast<std::int64_t>(impl_->config.preprocess.max_slices);
-  std::vector<double> out;
-  out.reserve(stack.slice_count());
+  SliceEmbeddings out;
+  out.dim = static_cast<std::size_t>(impl_->config.d_model);
+  out.values.reserve(stack.slice_count() * out.dim);
   for (std::int64_t first = 0; first < slices.size(0); first += chunk) {
     const auto n = std::min(chunk, slices.size(0) - first);
-    auto s = impl_->network->score(impl_->network->embed(slices.narrow(0, first, n))).contiguous();
-    out.insert(out.end(), s.data_ptr<float>(), s.data_ptr<float>() + n);
+    auto e = impl_->network->embed(slices.narrow(0, first, n)).contiguous();
+    out.values.insert(out.values.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
   }
+  out.world_z_mm = stack.world_z_mm;
   return out;
+}
+
+std::vector<double> Model::score(const SliceStack& stack) const { return score(embed(stack)); }
+
+std::vector<double> Model::score(const SliceEmbeddings& slices) const {
+  if (slices.slice_count() == 0 || slices.dim != static_cast<std::size_t>(impl_->config.d_model) ||
+      slices.values.size() != slices.slice_count() * slices.dim) {
+    fail(Status::invalid_argument, "score input is not a non-empty set of this model's slice embeddings");
+  }
+  c10::InferenceMode guard;
+  const auto s = impl_->network->score(embeddings_tensor(slices)).contiguous();
+  return {s.data_ptr<float>(), s.data_ptr<float>() + s.numel()};
 }
 
 InsertionDistribution Model::insert(const SliceStack& query, const SliceStack& target) const {
   const ModelConfig& c = impl_->config;
   check_stack(query, c, "query", true);
   check_stack(target, c, "target", true);
-  c10::InferenceMode guard;
-  auto& net = *impl_->network;
-  const auto q_emb = net.embed(detail::slices_tensor(query.pixels, query.image_size));
-  const auto bounds = net.boundary_embeddings();
-  const auto t_emb = torch::cat({bounds.narrow(0, 0, 1), net.embed(detail::slices_tensor(target.pixels, target.image_size)),
-                                 bounds.narrow(0, 1, 1)});
-  const auto q = detail::pad_sequences({q_emb}, {detail::sequence_positions(query.world_z_mm, c.positional_encoding, false)});
-  const auto t = detail::pad_sequences({t_emb}, {detail::sequence_positions(target.world_z_mm, c.positional_encoding, true)});
-  const auto probs = torch::softmax(net.insertion_logits(q, t), -1)[0].contiguous();
-  InsertionDistribution d;
-  d.query_slices = query.slice_count();
-  d.target_slots = target.slice_count() + 2;
-  d.probabilities.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
-  return d;
+  return insert(embed(query), embed(target));
 }
 
-std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, const SliceStack& target) {
-  const std::size_t n = target.slice_count();
+InsertionDistribution Model::insert(const SliceEmbeddings& query, const SliceEmbeddings& target) const {
+  return std::move(insert(std::vector<const SliceEmbeddings*>{&query}, target).front());
+}
+
+std::vector<InsertionDistribution> Model::insert(const std::vector<const SliceEmbeddings*>& queries,
+                                                 const SliceEmbeddings& target) const {
+  const ModelConfig& c = impl_->config;
+  if (queries.empty()) fail(Status::invalid_argument, "insert needs at least one query");
+  check_embeddings(target, c, "target");
+  std::vector<torch::Tensor> q_emb;
+  std::vector<std::vector<float>> q_pos;
+  for (const SliceEmbeddings* q : queries) {
+    if (q == nullptr) fail(Status::invalid_argument, "insert got a null query");
+    check_embeddings(*q, c, "query");
+    q_emb.push_back(embeddings_tensor(*q));
+    q_pos.push_back(detail::sequence_positions(q->world_z_mm, c.positional_encoding, false));
+  }
+  c10::InferenceMode guard;
+  auto& net = *impl_->network;
+  const auto bounds = net.boundary_embeddings();
+  const auto t_emb = torch::cat({bounds.narrow(0, 0, 1), embeddings_tensor(target), bounds.narrow(0, 1, 1)});
+  const auto t_pos = detail::sequence_positions(target.world_z_mm, c.positional_encoding, true);
+  const auto q = detail::pad_sequences(q_emb, q_pos);
+  const auto t = detail::pad_sequences(std::vector<torch::Tensor>(queries.size(), t_emb),
+                                       std::vector<std::vector<float>>(queries.size(), t_pos));
+  const auto probs = torch::softmax(net.insertion_logits(q, t), -1).contiguous();
+  std::vector<InsertionDistribution> out(queries.size());
+  for (std::size_t b = 0; b < queries.size(); ++b) {
+    InsertionDistribution& d = out[b];
+    d.query_slices = queries[b]->slice_count();
+    d.target_slots = target.slice_count() + 2;
+    const auto rows = probs[static_cast<std::int64_t>(b)].narrow(0, 0, static_cast<std::int64_t>(d.query_slices)).contiguous();
+    d.probabilities.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
+  }
+  return out;
+}
+
+const Atlas& Model::atlas() const { return impl_->atlas; }
+
+const std::vector<Template>& Model::templates() const { return impl_->templates; }
+
+void Model::set_templates(std::vector<Template> templates, const Atlas& atlas) {
+  const auto dim = static_cast<std::size_t>(impl_->config.d_model);
+  for (const auto& t : templates) {
+    if (t.slices.slice_count() == 0 || t.slices.dim != dim || t.slices.values.size() != t.slices.slice_count() * dim ||
+        t.slices.slice_count() > impl_->config.preprocess.max_slices) {
+      fail(Status::invalid_argument, "template '" + t.name + "' does not hold 1 to max_slices of this model's embeddings");
+    }
+    const auto finite = [](double v) { return std::isfinite(v); };
+    if (!std::all_of(t.slices.values.begin(), t.slices.values.end(), finite) ||
+        !std::all_of(t.slices.world_z_mm.begin(), t.slices.world_z_mm.end(), finite) ||
+        !std::all_of(t.landmarks.begin(), t.landmarks.end(), [&](const Landmark& l) { return finite(l.z_mm); })) {
+      fail(Status::invalid_argument, "template '" + t.name + "' holds non-finite values");
+    }
+  }
+  json meta = json::parse(impl_->metadata_json);
+  meta["atlas"] = json::parse(atlas_to_json(atlas));
+  if (templates.empty()) {
+    meta.erase("templates");
+  } else {
+    meta["templates"] = templates_json(templates);
+  }
+  impl_->metadata_json = meta.dump();
+  impl_->atlas = atlas;
+  impl_->templates = std::move(templates);
+}
+
+std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, const std::vector<double>& target_world_z_mm) {
+  const std::size_t n = target_world_z_mm.size();
   if (d.target_slots != n + 2 || d.probabilities.size() != d.query_slices * d.target_slots || n == 0) {
     fail(Status::invalid_argument, "insertion distribution does not match the target stack");
   }
-  const auto& z = target.world_z_mm;
+  const auto& z = target_world_z_mm;
   const double first_step = n > 1 ? z[0] - z[1] : 0.0, last_step = n > 1 ? z[n - 2] - z[n - 1] : 0.0;
   std::vector<InsertedSlice> out(d.query_slices);
   for (std::size_t m = 0; m < d.query_slices; ++m) {

@@ -89,11 +89,14 @@ Sequences pad_sequences(const std::vector<torch::Tensor>& embeddings,
 // Stacks preprocessed slices (pixel vector of n x size x size) into [n, 1, size, size].
 torch::Tensor slices_tensor(const std::vector<float>& pixels, std::size_t image_size);
 
-// The model's state: config, network, metadata (JSON object text).
+// The model's state: config, network, metadata (JSON object text), and what the metadata and the extra
+// tensors describe: the atlas and the templates.
 struct ModelImpl {
   ModelConfig config;
   InsertionNetwork network{nullptr};
   std::string metadata_json = "{}";
+  Atlas atlas;
+  std::vector<Template> templates;
 };
 
 }  // namespace slicenav::detail

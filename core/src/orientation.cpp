@@ -125,38 +125,56 @@ std::vector<std::string> orientation_warnings(const Geometry& geometry, const Ca
   return warnings;
 }
 
-CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options) {
+CanonicalView::CanonicalView(const Volume& volume, const SliceMapping& mapping)
+    : data_(volume.voxels().data()), mapping_(mapping) {
   const Geometry& g = volume.geometry();
-  const AxisMap map = canonical_axis_map(g, options);
-  SliceMapping mapping(g, map);
-
+  if (g.size != mapping.original_geometry().size) {
+    fail(Status::invalid_argument, "canonical view: the volume's size differs from the slice mapping's");
+  }
+  const AxisMap& map = mapping.axes();
   const std::array<std::int64_t, 3> stride{1, static_cast<std::int64_t>(g.size[0]),
                                            static_cast<std::int64_t>(g.size[0] * g.size[1])};
-  Geometry canonical;
-  std::array<std::int64_t, 3> step{};
-  std::int64_t base = 0;
   for (int c = 0; c < 3; ++c) {
     const int a = map.axis[c];
+    size_[c] = g.size[a];
+    spacing_[c] = g.spacing[a];
+    step_[c] = map.flip[c] ? -stride[a] : stride[a];
+    if (map.flip[c]) base_ += static_cast<std::int64_t>(g.size[a] - 1) * stride[a];
+  }
+}
+
+CanonicalView::CanonicalView(const CanonicalVolume& canonical)
+    : data_(canonical.volume.voxels().data()), mapping_(canonical.mapping) {
+  const Geometry& g = canonical.volume.geometry();
+  size_ = g.size;
+  spacing_ = g.spacing;
+  step_ = {1, static_cast<std::int64_t>(g.size[0]), static_cast<std::int64_t>(g.size[0] * g.size[1])};
+}
+
+CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options) {
+  const Geometry& g = volume.geometry();
+  SliceMapping mapping(g, canonical_axis_map(g, options));
+  const CanonicalView view(volume, mapping);
+
+  Geometry canonical;
+  for (int c = 0; c < 3; ++c) {
+    const int a = mapping.axes().axis[c];
     canonical.size[c] = g.size[a];
     canonical.spacing[c] = g.spacing[a];
-    const double sign = map.flip[c] ? -1.0 : 1.0;
+    const double sign = mapping.axes().flip[c] ? -1.0 : 1.0;
     for (int r = 0; r < 3; ++r) canonical.direction[3 * r + c] = sign * g.direction[3 * r + a];
-    step[c] = map.flip[c] ? -stride[a] : stride[a];
-    if (map.flip[c]) base += static_cast<std::int64_t>(g.size[a] - 1) * stride[a];
   }
   canonical.origin = g.index_to_world(mapping.original_index({0.0, 0.0, 0.0}));
 
   std::vector<float> voxels(g.voxel_count());
-  const float* src = volume.voxels().data();
   float* dst = voxels.data();
   for (std::size_t k = 0; k < canonical.size[2]; ++k) {
     for (std::size_t j = 0; j < canonical.size[1]; ++j) {
-      const std::int64_t row = base + static_cast<std::int64_t>(k) * step[2] + static_cast<std::int64_t>(j) * step[1];
-      if (step[0] == 1) {
-        std::copy(src + row, src + row + canonical.size[0], dst);
-        dst += canonical.size[0];
+      const float* src = view.row(j, k);
+      if (view.step_i() == 1) {
+        dst = std::copy(src, src + canonical.size[0], dst);
       } else {
-        for (std::size_t i = 0; i < canonical.size[0]; ++i) *dst++ = src[row + static_cast<std::int64_t>(i) * step[0]];
+        for (std::size_t i = 0; i < canonical.size[0]; ++i) *dst++ = src[static_cast<std::int64_t>(i) * view.step_i()];
       }
     }
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
 #include "slicenav/error.hpp"
@@ -12,16 +13,17 @@ namespace {
 constexpr float kBodyHu = -500.0f;
 
 // Area-averaging weights from an input axis (n voxels of `spacing` mm, voxel 0 centred at 0 mm) onto
-// `out` output pixels of `pixel` mm whose pixel 0 is centred at `start` mm. Each output pixel keeps the
+// `out` output pixels of `pixel` mm whose pixel 0 is centred at `start` mm; input voxel i sits `i * stride`
+// floats from voxel 0. Each output pixel keeps the
 // input voxels it overlaps with their overlap fraction, and the fraction lying outside the input.
 struct AxisWeights {
   std::vector<std::size_t> first;      // per output pixel: offset into index/weight
-  std::vector<std::size_t> index;      // input voxel
+  std::vector<std::int64_t> index;     // input voxel times the axis stride
   std::vector<float> weight;           // fraction of the output pixel it covers
   std::vector<float> outside;          // per output pixel: fraction outside the input
 };
 
-AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double start, double pixel) {
+AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double start, double pixel, std::int64_t stride) {
   AxisWeights w;
   w.first.reserve(out + 1);
   w.outside.reserve(out);
@@ -37,7 +39,7 @@ AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double 
     for (long i = first; i <= last; ++i) {
       const double overlap = std::min(hi, i + 0.5) - std::max(lo, i - 0.5);
       if (overlap <= 0.0) continue;
-      w.index.push_back(static_cast<std::size_t>(i));
+      w.index.push_back(i * stride);
       w.weight.push_back(static_cast<float>(overlap / width));
       inside += overlap;
     }
@@ -47,26 +49,15 @@ AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double 
   return w;
 }
 
-// In-plane body centroid (mm from voxel (0, 0)) over up to 32 of the chosen slices.
-std::pair<double, double> body_centre_mm(const Volume& v, const std::vector<std::size_t>& slices) {
-  const Geometry& g = v.geometry();
-  double sx = 0, sy = 0, count = 0;
-  const std::size_t step = std::max<std::size_t>(1, slices.size() / 32);
-  for (std::size_t s = 0; s < slices.size(); s += step) {
-    for (std::size_t j = 0; j < g.size[1]; ++j) {
-      for (std::size_t i = 0; i < g.size[0]; ++i) {
-        if (v.at(i, j, slices[s]) > kBodyHu) {
-          sx += static_cast<double>(i);
-          sy += static_cast<double>(j);
-          count += 1;
-        }
-      }
+void check_slices(const CanonicalView& view, const std::vector<std::size_t>& slices) {
+  if (slices.empty()) fail(Status::invalid_argument, "preprocess needs at least one slice");
+  for (std::size_t k : slices) {
+    if (k >= view.size()[2]) {
+      std::ostringstream msg;
+      msg << "slice " << k << " is outside the volume's " << view.size()[2] << " canonical slices";
+      fail(Status::invalid_argument, msg.str());
     }
   }
-  if (count == 0) {
-    return {(static_cast<double>(g.size[0]) - 1) / 2 * g.spacing[0], (static_cast<double>(g.size[1]) - 1) / 2 * g.spacing[1]};
-  }
-  return {sx / count * g.spacing[0], sy / count * g.spacing[1]};
 }
 
 }  // namespace
@@ -84,26 +75,42 @@ std::vector<std::size_t> uniform_slices(std::size_t slice_count, std::size_t max
   return chosen;
 }
 
-SliceStack preprocess(const CanonicalVolume& volume, const std::vector<std::size_t>& slices,
-                      const PreprocessOptions& options) {
-  const Volume& v = volume.volume;
-  const Geometry& g = v.geometry();
+InPlaneCentre body_centre(const CanonicalView& view, const std::vector<std::size_t>& slices) {
+  const auto& size = view.size();
+  const auto& spacing = view.spacing();
+  check_slices(view, slices);
+  double sx = 0, sy = 0, count = 0;
+  const std::size_t step = std::max<std::size_t>(1, slices.size() / 32);
+  for (std::size_t s = 0; s < slices.size(); s += step) {
+    for (std::size_t j = 0; j < size[1]; ++j) {
+      const float* line = view.row(j, slices[s]);
+      for (std::size_t i = 0; i < size[0]; ++i) {
+        if (line[static_cast<std::int64_t>(i) * view.step_i()] > kBodyHu) {
+          sx += static_cast<double>(i);
+          sy += static_cast<double>(j);
+          count += 1;
+        }
+      }
+    }
+  }
+  if (count == 0) {
+    return {(static_cast<double>(size[0]) - 1) / 2 * spacing[0], (static_cast<double>(size[1]) - 1) / 2 * spacing[1]};
+  }
+  return {sx / count * spacing[0], sy / count * spacing[1]};
+}
+
+SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices, const PreprocessOptions& options,
+                      const InPlaneCentre& centre) {
+  const auto& size = view.size();
+  const auto& spacing = view.spacing();
   if (options.image_size == 0 || !(options.pixel_mm > 0.0) || !(options.hu_high > options.hu_low)) {
     fail(Status::invalid_argument, "preprocess options need image_size > 0, pixel_mm > 0 and hu_high > hu_low");
   }
-  if (slices.empty()) fail(Status::invalid_argument, "preprocess needs at least one slice");
-  for (std::size_t k : slices) {
-    if (k >= g.size[2]) {
-      std::ostringstream msg;
-      msg << "slice " << k << " is outside the volume's " << g.size[2] << " canonical slices";
-      fail(Status::invalid_argument, msg.str());
-    }
-  }
+  check_slices(view, slices);
   const std::size_t out = options.image_size;
   const double half = (static_cast<double>(out) - 1.0) / 2.0 * options.pixel_mm;
-  const auto [cx, cy] = body_centre_mm(v, slices);
-  const AxisWeights wx = axis_weights(g.size[0], g.spacing[0], out, cx - half, options.pixel_mm);
-  const AxisWeights wy = axis_weights(g.size[1], g.spacing[1], out, cy - half, options.pixel_mm);
+  const AxisWeights wx = axis_weights(size[0], spacing[0], out, centre.x_mm - half, options.pixel_mm, view.step_i());
+  const AxisWeights wy = axis_weights(size[1], spacing[1], out, centre.y_mm - half, options.pixel_mm, 1);
 
   SliceStack stack;
   stack.image_size = out;
@@ -111,12 +118,12 @@ SliceStack preprocess(const CanonicalVolume& volume, const std::vector<std::size
   stack.canonical_slice = slices;
   const float low = options.hu_low, high = options.hu_high;
   const float scale = 2.0f / (high - low);
-  std::vector<float> rows(g.size[1] * out);  // input row j reduced to output columns
+  std::vector<float> rows(size[1] * out);  // input row j reduced to output columns
   for (std::size_t s = 0; s < slices.size(); ++s) {
     const std::size_t k = slices[s];
-    stack.world_z_mm.push_back(volume.mapping.world_z(static_cast<double>(k)));
-    for (std::size_t j = 0; j < g.size[1]; ++j) {
-      const float* line = &v.voxels()[(k * g.size[1] + j) * g.size[0]];
+    stack.world_z_mm.push_back(view.mapping().world_z(static_cast<double>(k)));
+    for (std::size_t j = 0; j < size[1]; ++j) {
+      const float* line = view.row(j, k);
       for (std::size_t u = 0; u < out; ++u) {
         float sum = wx.outside[u] * low;
         for (std::size_t n = wx.first[u]; n < wx.first[u + 1]; ++n) sum += wx.weight[n] * std::clamp(line[wx.index[n]], low, high);
@@ -127,12 +134,22 @@ SliceStack preprocess(const CanonicalVolume& volume, const std::vector<std::size
     for (std::size_t r = 0; r < out; ++r) {
       for (std::size_t u = 0; u < out; ++u) {
         float sum = wy.outside[r] * low;
-        for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n) sum += wy.weight[n] * rows[wy.index[n] * out + u];
+        for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n) sum += wy.weight[n] * rows[static_cast<std::size_t>(wy.index[n]) * out + u];
         dst[r * out + u] = (sum - low) * scale - 1.0f;
       }
     }
   }
   return stack;
+}
+
+SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices,
+                      const PreprocessOptions& options) {
+  return preprocess(view, slices, options, body_centre(view, slices));
+}
+
+SliceStack preprocess(const CanonicalVolume& volume, const std::vector<std::size_t>& slices,
+                      const PreprocessOptions& options) {
+  return preprocess(CanonicalView(volume), slices, options);
 }
 
 }  // namespace slicenav

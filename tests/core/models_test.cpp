@@ -148,7 +148,7 @@ TEST(Model, DecodeFindsTheArgmaxNeighbourhoodAndTheArtificialSlots) {
   d.probabilities = {0.9f, 0.1f, 0, 0, 0, 0,          // above
                      0, 0, 0.5f, 0.5f, 0, 0,          // between target slices 1 and 2
                      0, 0, 0, 0.2f, 0.1f, 0.7f};      // below
-  const auto r = decode_insertion(d, target);
+  const auto r = decode_insertion(d, target.world_z_mm);
   EXPECT_EQ(r[0].where, InsertedSlice::Where::above);
   EXPECT_DOUBLE_EQ(r[0].world_z_mm, 40.0);
   EXPECT_FLOAT_EQ(r[0].peak, 0.9f);
@@ -159,7 +159,7 @@ TEST(Model, DecodeFindsTheArgmaxNeighbourhoodAndTheArtificialSlots) {
   EXPECT_EQ(r[2].where, InsertedSlice::Where::below);
   EXPECT_DOUBLE_EQ(r[2].world_z_mm, -10.0);
   d.target_slots = 5;
-  EXPECT_EQ(status_of([&] { decode_insertion(d, target); }), Status::invalid_argument);
+  EXPECT_EQ(status_of([&] { decode_insertion(d, target.world_z_mm); }), Status::invalid_argument);
 }
 
 TEST_F(ModelFiles, SaveLoadRoundTripIsBitExact) {
@@ -250,11 +250,11 @@ TEST(BundledModel, InsertsAHeldOutScanIntoItselfNearTheTrueSlices) {
   const std::size_t n = canonical.mapping.slice_count();
   const SliceStack whole = preprocess(canonical, uniform_slices(n, pre.max_slices), pre);
   const SliceStack upper = preprocess(canonical, uniform_slices(n / 2, pre.max_slices), pre);
-  const auto into_whole = decode_insertion(model.insert(upper, whole), whole);
+  const auto into_whole = decode_insertion(model.insert(upper, whole), whole.world_z_mm);
   double error = 0;
   for (std::size_t m = 0; m < into_whole.size(); ++m) error += std::abs(into_whole[m].world_z_mm - upper.world_z_mm[m]);
   EXPECT_LT(error / static_cast<double>(into_whole.size()), 25.0);
-  const auto into_upper = decode_insertion(model.insert(whole, upper), upper);
+  const auto into_upper = decode_insertion(model.insert(whole, upper), upper.world_z_mm);
   std::size_t below = 0, sent_below = 0;
   for (std::size_t m = 0; m < into_upper.size(); ++m) {
     if (whole.world_z_mm[m] < upper.world_z_mm.back() - 10.0) {

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "slicenav/anatomy.hpp"
 #include "slicenav/preprocess.hpp"
 
 namespace slicenav {
@@ -60,9 +62,28 @@ struct InsertedSlice {
   float entropy = 0;      // of the row, nats
 };
 
-// Decodes every row of an insertion distribution against the target stack it was computed for.
-// Throws Error(invalid_argument) when the sizes do not match.
-std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, const SliceStack& target);
+// Decodes every row of an insertion distribution against the world z of the target slices it was computed
+// for (superior first). Throws Error(invalid_argument) when the sizes do not match.
+std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, const std::vector<double>& target_world_z_mm);
+
+// Context-free slice embeddings (the slice encoder's output) of one stack. Computed once, they let a scan
+// be inserted against many others, and they are what a bundled template scan keeps.
+struct SliceEmbeddings {
+  std::size_t dim = 0;
+  std::vector<float> values;       // slice_count() x dim, row-major
+  std::vector<double> world_z_mm;  // of each slice, superior first
+  std::size_t slice_count() const { return world_z_mm.size(); }
+  // The given rows, in the given order. Throws Error(invalid_argument) for an out-of-range row.
+  SliceEmbeddings select(const std::vector<std::size_t>& rows) const;
+};
+
+// A labelled scan bundled in the model file for locating key slices: the embeddings of up to max_slices of
+// its slices and the world z of its key slices.
+struct Template {
+  std::string name;  // the source case
+  SliceEmbeddings slices;
+  std::vector<Landmark> landmarks;
+};
 
 // An immutable, loaded model. Copies share the weights; inference calls are const and may run from any
 // number of threads at once.
@@ -88,14 +109,31 @@ class Model {
 
   std::size_t parameter_count() const;
 
-  // Score of every slice of the stack, in atlas mm (superior positive). Stacks longer than
-  // config().preprocess.max_slices are scored in chunks (scores need no context).
-  std::vector<double> score(const SliceStack& stack) const;
+  // Slice embeddings of a stack of any length (encoded in chunks of max_slices). Throws
+  // Error(invalid_argument) for an empty stack or one not made with the model's preprocessing.
+  SliceEmbeddings embed(const SliceStack& stack) const;
 
-  // Inserts every query slice into the target. Both stacks must hold between 1 and
-  // config().preprocess.max_slices slices of the model's image size; throws Error(invalid_argument)
+  // Score of every slice, in atlas mm (superior positive). Scores need no context: any length.
+  std::vector<double> score(const SliceStack& stack) const;
+  std::vector<double> score(const SliceEmbeddings& slices) const;
+
+  // Inserts every query slice into the target. Both must hold between 1 and config().preprocess.max_slices
+  // slices (of the model's image size, or embeddings of the model's width); throws Error(invalid_argument)
   // otherwise.
   InsertionDistribution insert(const SliceStack& query, const SliceStack& target) const;
+  InsertionDistribution insert(const SliceEmbeddings& query, const SliceEmbeddings& target) const;
+  // Several queries into one target in one batched pass; result i belongs to queries[i].
+  std::vector<InsertionDistribution> insert(const std::vector<const SliceEmbeddings*>& queries,
+                                            const SliceEmbeddings& target) const;
+
+  // The atlas the score unit and the templates' landmarks refer to (metadata section "atlas"); empty when
+  // the model has none.
+  const Atlas& atlas() const;
+  // Labelled template scans bundled with the weights (stored in the model file); empty for a fresh model.
+  const std::vector<Template>& templates() const;
+  // Replaces the templates and the atlas. Throws Error(invalid_argument) for embeddings that do not match
+  // the model's width, a template without slices, or non-finite values.
+  void set_templates(std::vector<Template> templates, const Atlas& atlas);
 
   // Training and internal code reach the network through this.
   detail::ModelImpl& impl() const { return *impl_; }

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -80,5 +81,32 @@ std::vector<std::string> orientation_warnings(const Geometry& geometry, const Ca
 
 // The volume's voxels reordered to canonical order (a copy), with the mapping back. Source info is kept.
 CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options = {});
+
+// Canonical-order access to a volume's voxels without copying them (a 512x512x300 copy costs about half a
+// second). Borrows the voxels: the volume must outlive the view.
+class CanonicalView {
+ public:
+  // Reads `volume` (the original grid that `mapping` was made for) through the mapping's axis map. Throws
+  // Error(invalid_argument) when the volume's size is not the mapping's original size.
+  CanonicalView(const Volume& volume, const SliceMapping& mapping);
+  // Reads an already canonical volume as it is.
+  explicit CanonicalView(const CanonicalVolume& canonical);
+
+  const std::array<std::size_t, 3>& size() const { return size_; }        // canonical i, j, k
+  const std::array<double, 3>& spacing() const { return spacing_; }      // mm along canonical i, j, k
+  const SliceMapping& mapping() const { return mapping_; }
+  // Canonical voxel (0, j, k); the next voxel along canonical i is step_i() floats away (may be negative).
+  const float* row(std::size_t j, std::size_t k) const { return data_ + base_ + static_cast<std::int64_t>(j) * step_[1] + static_cast<std::int64_t>(k) * step_[2]; }
+  std::int64_t step_i() const { return step_[0]; }
+  float at(std::size_t i, std::size_t j, std::size_t k) const { return row(j, k)[static_cast<std::int64_t>(i) * step_[0]]; }
+
+ private:
+  const float* data_ = nullptr;
+  std::array<std::size_t, 3> size_{};
+  std::array<double, 3> spacing_{};
+  std::array<std::int64_t, 3> step_{};
+  std::int64_t base_ = 0;
+  SliceMapping mapping_;
+};
 
 }  // namespace slicenav

@@ -31,11 +31,24 @@ struct SliceStack {
 // ascending; every index when slice_count <= max_slices. Throws Error(invalid_argument) when either is 0.
 std::vector<std::size_t> uniform_slices(std::size_t slice_count, std::size_t max_slices);
 
+// In-plane centre (mm from canonical voxel (0, 0)) that preprocess() centres its grid on: the centroid of
+// voxels above -500 HU over up to 32 of the given slices, or the grid centre when there is no body. Throws
+// like preprocess() for an empty or out-of-range slice list.
+struct InPlaneCentre {
+  double x_mm = 0.0;
+  double y_mm = 0.0;
+};
+InPlaneCentre body_centre(const CanonicalView& view, const std::vector<std::size_t>& slices);
+
 // Resamples the given canonical slices to the model's grid: HU clamped to the window, area-averaged
-// (anti-aliased) onto pixel_mm pixels centred on the body's in-plane centroid (voxels above -500 HU over
-// the chosen slices; the grid centre when there is no body), outside the scan filled with hu_low, and
+// (anti-aliased) onto pixel_mm pixels centred on `centre`, outside the scan filled with hu_low, and
 // mapped to [-1, 1]. Throws Error(invalid_argument) for an out-of-range slice index, an empty list, or
-// bad options.
+// bad options. A scan preprocessed in chunks with one centre gives the same pixels as in one call.
+SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices, const PreprocessOptions& options,
+                      const InPlaneCentre& centre);
+// The same, centred on body_centre(view, slices).
+SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices,
+                      const PreprocessOptions& options);
 SliceStack preprocess(const CanonicalVolume& volume, const std::vector<std::size_t>& slices,
                       const PreprocessOptions& options);
 

@@ -1,0 +1,382 @@
+// The navigation commands: insert, score, locate, coverage. Each loads the model once (the bundled one
+// unless --model), reads its image(s), and writes JSON (stdout or -o); score, locate and coverage also run
+// over many images with --batch (see batch.hpp), writing <out dir>/<case>.json (and <qc dir>/<case>.png).
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "batch.hpp"
+#include "cli_common.hpp"
+#include "slicenav.h"
+
+namespace slicenav::cli {
+namespace {
+
+using nlohmann::json;
+using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_free)>;
+using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;
+using InsertionPtr = std::unique_ptr<slicenav_insertion, decltype(&slicenav_insertion_free)>;
+using LandmarksPtr = std::unique_ptr<slicenav_landmarks, decltype(&slicenav_landmarks_free)>;
+
+// A failed library call: the status and the message report() would print.
+struct Failure {
+  slicenav_status status = SLICENAV_OK;
+  std::string message;
+};
+
+[[noreturn]] void throw_status(slicenav_status status) { throw Failure{status, slicenav_last_error()}; }
+
+void check(slicenav_status status) {
+  if (status != SLICENAV_OK) throw_status(status);
+}
+
+struct ModelOptions {
+  std::string path;
+  int threads = 0;
+  std::string device = "cpu";
+};
+
+void add_model_options(CLI::App* cmd, ModelOptions& options) {
+  cmd->add_option("--model", options.path, "Model file (default: the bundled model)");
+  cmd->add_option("--threads", options.threads, "Inference threads (0 = hardware threads)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--device", options.device, "cpu, or cuda:N with a CUDA-enabled build");
+}
+
+ModelPtr load_model(const ModelOptions& options) {
+  slicenav_model_params params = slicenav_model_default_params();
+  params.path = options.path.empty() ? nullptr : options.path.c_str();
+  params.threads = options.threads;
+  params.device = options.device.c_str();
+  slicenav_model* raw = nullptr;
+  const slicenav_status status = slicenav_model_load(&raw, &params);
+  ModelPtr model(raw, &slicenav_model_free);
+  check(status);
+  return model;
+}
+
+VolumePtr read_volume(const std::string& path) {
+  slicenav_volume* raw = nullptr;
+  const slicenav_status status = slicenav_volume_read(&raw, path.c_str(), nullptr);
+  VolumePtr volume(raw, &slicenav_volume_free);
+  check(status);
+  return volume;
+}
+
+double canonical_to(const slicenav_volume* volume, double canonical,
+                    slicenav_status (*convert)(const slicenav_volume*, double, double*)) {
+  double out = 0;
+  check(convert(volume, canonical, &out));
+  return out;
+}
+
+const char* where_text(slicenav_where where) {
+  switch (where) {
+    case SLICENAV_ABOVE: return "above";
+    case SLICENAV_BELOW: return "below";
+    default: return "inside";
+  }
+}
+
+// A located landmark: position fields are null unless it lies inside the scan.
+json landmark_json(const slicenav_landmark& l) {
+  const bool inside = l.where == SLICENAV_INSIDE;
+  return {{"name", l.name},
+          {"where", where_text(l.where)},
+          {"world_z_mm", inside ? json(l.world_z_mm) : json(nullptr)},
+          {"original_slice", inside ? json(l.original_slice) : json(nullptr)},
+          {"canonical_slice", inside ? json(l.canonical_slice) : json(nullptr)},
+          {"confidence", l.confidence},
+          {"spread_mm", l.spread_mm},
+          {"votes", l.votes}};
+}
+
+slicenav_locate_method method_value(const std::string& method) {
+  return method == "score" ? SLICENAV_LOCATE_SCORE : SLICENAV_LOCATE_INSERTION;
+}
+
+// Runs `body`, turning a Failure into its exit code and message; writes `out` (JSON) when body succeeds.
+int run_one(const std::function<json()>& body, const std::string& output, std::string* error) {
+  try {
+    const json out = body();
+    const slicenav_status status = write_json(out, output, error);
+    if (status != SLICENAV_OK) {
+      *error = std::string(slicenav_status_name(status)) + ": " + *error;
+      return exit_code(status);
+    }
+    return 0;
+  } catch (const Failure& f) {
+    *error = std::string(slicenav_status_name(f.status)) + ": " + f.message;
+    return exit_code(f.status);
+  }
+}
+
+// Single image or --batch: `per_image(input, qc_path)` builds the JSON for one image.
+struct ImageCommand {
+  std::string input;
+  std::string output;
+  std::string qc;
+  BatchOptions batch;
+  ModelOptions model;
+};
+
+int run_image_command(const ImageCommand& options,
+                      const std::function<json(const slicenav_model*, const std::string&, const std::string&)>& per_image) {
+  std::string error;
+  ModelPtr model(nullptr, &slicenav_model_free);
+  if (!options.batch.enabled()) {
+    if (check_output_path(options.output, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
+    if (check_output_path(options.qc, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
+    try {
+      model = load_model(options.model);
+    } catch (const Failure& f) {
+      return report(f.status, f.message);
+    }
+    const int code = run_one([&] { return per_image(model.get(), options.input, options.qc); }, options.output, &error);
+    if (code != 0) std::cerr << "slicenav: " << error << "\n";
+    return code;
+  }
+
+  namespace fs = std::filesystem;
+  for (const auto& [dir, flag] : {std::pair{options.output, "-o"}, std::pair{options.qc, "--qc"}}) {
+    if (flag == std::string("-o") && dir.empty()) return report(SLICENAV_ERR_INVALID_ARGUMENT, "--batch needs -o DIR");
+    if (!dir.empty() && !fs::is_directory(dir)) {
+      return report(SLICENAV_ERR_NOT_FOUND, std::string("with --batch, ") + flag + " names an existing directory; '" +
+                                                dir + "' is not one");
+    }
+  }
+  std::vector<BatchCase> cases;
+  try {
+    cases = select_shard(list_batch_cases(options.batch.list_or_dir), options.batch.shard);
+  } catch (const BatchNotFoundError& e) {
+    return report(SLICENAV_ERR_NOT_FOUND, e.what());
+  } catch (const std::runtime_error& e) {
+    return report(SLICENAV_ERR_INVALID_ARGUMENT, e.what());
+  }
+  try {
+    model = load_model(options.model);
+  } catch (const Failure& f) {
+    return report(f.status, f.message);
+  }
+  const auto output_for = [&](const BatchCase& c) { return (fs::path(options.output) / (c.name + ".json")).string(); };
+  const auto process = [&](const BatchCase& c, std::string* message) {
+    const std::string qc = options.qc.empty() ? "" : (fs::path(options.qc) / (c.name + ".png")).string();
+    return run_one([&] { return per_image(model.get(), c.input, qc); }, output_for(c), message);
+  };
+  return batch_exit_code(run_batch(cases, output_for, process, std::cerr));
+}
+
+// Adds the image positional, -o, --qc (when qc_help is given), --batch/--shard and the model options.
+void add_image_options(CLI::App* cmd, ImageCommand& options, const char* qc_help) {
+  CLI::Option* input =
+      cmd->add_option("image", options.input, "Image file (.nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr) or DICOM directory");
+  cmd->add_option("-o,--output", options.output,
+                  "Write the JSON here (atomically) instead of stdout; with --batch, an existing directory");
+  if (qc_help != nullptr) cmd->add_option("--qc", options.qc, qc_help);
+  add_batch_options(*cmd, input, options.batch);
+  add_model_options(cmd, options.model);
+}
+
+// ---- insert ---------------------------------------------------------------------------------------
+
+struct InsertOptions {
+  std::string query, target, output, qc;
+  bool distribution = false;
+  ModelOptions model;
+};
+
+json insert_json(const slicenav_model* model, const InsertOptions& o) {
+  const VolumePtr query = read_volume(o.query);
+  const VolumePtr target = read_volume(o.target);
+  slicenav_insert_params params = slicenav_insert_default_params();
+  params.keep_distribution = o.distribution || !o.qc.empty();
+  slicenav_insertion* raw = nullptr;
+  const slicenav_status status = slicenav_insert(&raw, model, query.get(), target.get(), &params);
+  InsertionPtr insertion(raw, &slicenav_insertion_free);
+  check(status);
+
+  const std::size_t n = slicenav_insertion_count(insertion.get());
+  // Rows in the query file's slice order (original index ascending), whatever its orientation.
+  std::vector<std::pair<double, std::size_t>> order;
+  std::vector<slicenav_inserted_slice> slices(n, slicenav_inserted_slice_init());
+  for (std::size_t k = 0; k < n; ++k) {
+    check(slicenav_insertion_get(insertion.get(), k, &slices[k]));
+    order.emplace_back(slices[k].query_original_slice, k);
+  }
+  std::sort(order.begin(), order.end());
+  json rows = json::array();
+  for (const auto& [original, k] : order) {
+    const auto& s = slices[k];
+    const bool inside = s.where == SLICENAV_INSIDE;
+    rows.push_back({{"query_slice", static_cast<long>(std::lround(original))},
+                    {"query_world_z_mm", s.query_world_z_mm},
+                    {"where", where_text(s.where)},
+                    {"target_slice", inside ? json(s.target_original_slice) : json(nullptr)},
+                    {"target_canonical_slice", inside ? json(s.target_canonical_slice) : json(nullptr)},
+                    {"target_world_z_mm", inside ? json(s.target_world_z_mm) : json(nullptr)},
+                    {"peak", s.peak},
+                    {"entropy", s.entropy}});
+  }
+  json out = {{"query", o.query}, {"target", o.target}, {"slices", std::move(rows)}};
+  if (o.distribution) {
+    std::size_t slots = 0, values = 0;
+    check(slicenav_insertion_slots(insertion.get(), nullptr, 0, &slots));
+    std::vector<std::size_t> canonical(slots);
+    check(slicenav_insertion_slots(insertion.get(), canonical.data(), canonical.size(), &slots));
+    check(slicenav_insertion_distribution(insertion.get(), nullptr, 0, &values));
+    std::vector<float> p(values);
+    check(slicenav_insertion_distribution(insertion.get(), p.data(), p.size(), &values));
+    json d = json::array();
+    for (std::size_t k = 0; k < n; ++k) {
+      d.push_back(std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(k * (slots + 2)),
+                                     p.begin() + static_cast<std::ptrdiff_t>((k + 1) * (slots + 2))));
+    }
+    out["distribution"] = {{"slots", "above, then the target canonical slices listed, then below"},
+                           {"target_canonical_slices", canonical},
+                           {"rows_in_query_canonical_order", std::move(d)}};
+  }
+  if (!o.qc.empty()) check(slicenav_insertion_write_png(insertion.get(), o.qc.c_str()));
+  return out;
+}
+
+// ---- score, locate, coverage ----------------------------------------------------------------------
+
+json score_json(const slicenav_model* model, const std::string& path) {
+  const VolumePtr volume = read_volume(path);
+  std::size_t n = 0;
+  check(slicenav_score(model, volume.get(), nullptr, 0, &n));
+  std::vector<double> scores(n);
+  check(slicenav_score(model, volume.get(), scores.data(), scores.size(), &n));
+  std::vector<std::pair<double, std::size_t>> order;
+  for (std::size_t k = 0; k < n; ++k) {
+    order.emplace_back(canonical_to(volume.get(), static_cast<double>(k), slicenav_volume_canonical_to_original), k);
+  }
+  std::sort(order.begin(), order.end());
+  json rows = json::array();
+  for (const auto& [original, k] : order) {
+    rows.push_back({{"slice", static_cast<long>(std::lround(original))},
+                    {"world_z_mm", canonical_to(volume.get(), static_cast<double>(k), slicenav_volume_canonical_to_world_z)},
+                    {"score", scores[k]}});
+  }
+  return {{"image", path}, {"unit", "atlas mm (superior positive, lung apex = 0)"}, {"slices", std::move(rows)}};
+}
+
+json locate_json(const slicenav_model* model, const std::string& path, const std::string& qc, const std::string& method) {
+  const VolumePtr volume = read_volume(path);
+  slicenav_locate_params params = slicenav_locate_default_params();
+  params.method = method_value(method);
+  slicenav_landmarks* raw = nullptr;
+  const slicenav_status status = slicenav_locate(&raw, model, volume.get(), &params);
+  LandmarksPtr landmarks(raw, &slicenav_landmarks_free);
+  check(status);
+  json list = json::array();
+  for (std::size_t i = 0; i < slicenav_landmarks_count(landmarks.get()); ++i) {
+    slicenav_landmark l = slicenav_landmark_init();
+    check(slicenav_landmarks_get(landmarks.get(), i, &l));
+    list.push_back(landmark_json(l));
+  }
+  if (!qc.empty()) check(slicenav_landmarks_write_png(landmarks.get(), volume.get(), qc.c_str()));
+  return {{"image", path}, {"method", method}, {"landmarks", std::move(list)}};
+}
+
+json coverage_json(const slicenav_model* model, const std::string& path, const std::string& region,
+                   const std::string& method) {
+  const VolumePtr volume = read_volume(path);
+  slicenav_locate_params params = slicenav_locate_default_params();
+  params.method = method_value(method);
+  slicenav_coverage c = slicenav_coverage_init();
+  check(slicenav_coverage_of(model, volume.get(), region.c_str(), &params, &c));
+  const char* status = c.status == SLICENAV_COVERAGE_FULL      ? "full"
+                       : c.status == SLICENAV_COVERAGE_PARTIAL ? "partial"
+                                                               : "none";
+  return {{"image", path},
+          {"region", region},
+          {"method", method},
+          {"coverage", status},
+          {"superior_end", landmark_json(c.superior)},
+          {"inferior_end", landmark_json(c.inferior)}};
+}
+
+const std::vector<std::string> kMethods{"insertion", "score"};
+
+}  // namespace
+
+void add_navigation_commands(CLI::App& app, Action& action) {
+  {
+    auto o = std::make_shared<InsertOptions>();
+    CLI::App* cmd = app.add_subcommand("insert", "Where every slice of QUERY belongs in TARGET, as JSON");
+    cmd->add_option("query", o->query, "Query image or DICOM directory")->required();
+    cmd->add_option("target", o->target, "Target image or DICOM directory")->required();
+    cmd->add_option("-o,--output", o->output, "Write the JSON here (atomically) instead of stdout");
+    cmd->add_option("--qc", o->qc, "Write the insertion heat map (query slice x target position) as PNG");
+    cmd->add_flag("--distribution", o->distribution, "Include every slice's whole distribution in the JSON");
+    add_model_options(cmd, o->model);
+    cmd->callback([o, &action] {
+      action = [o] {
+        std::string error;
+        for (const auto* path : {&o->output, &o->qc}) {
+          if (check_output_path(*path, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
+        }
+        ModelPtr model(nullptr, &slicenav_model_free);
+        try {
+          model = load_model(o->model);
+        } catch (const Failure& f) {
+          return report(f.status, f.message);
+        }
+        const int code = run_one([&] { return insert_json(model.get(), *o); }, o->output, &error);
+        if (code != 0) std::cerr << "slicenav: " << error << "\n";
+        return code;
+      };
+    });
+  }
+  {
+    auto o = std::make_shared<ImageCommand>();
+    CLI::App* cmd = app.add_subcommand("score", "Body-part score of every slice (atlas mm), as JSON");
+    add_image_options(cmd, *o, nullptr);
+    cmd->callback([o, &action] {
+      action = [o] {
+        return run_image_command(*o, [](const slicenav_model* m, const std::string& in, const std::string&) {
+          return score_json(m, in);
+        });
+      };
+    });
+  }
+  {
+    auto o = std::make_shared<ImageCommand>();
+    auto method = std::make_shared<std::string>("insertion");
+    CLI::App* cmd = app.add_subcommand("locate", "Key slices (lung_apex, carina, liver_dome, ...) of an image, as JSON");
+    add_image_options(cmd, *o, "Write coronal and sagittal views with the key slices drawn as PNG");
+    cmd->add_option("--method", *method, "insertion (templates, default) or score (slice-score line)")
+        ->check(CLI::IsMember(kMethods));
+    cmd->callback([o, method, &action] {
+      action = [o, method] {
+        return run_image_command(*o, [method](const slicenav_model* m, const std::string& in, const std::string& qc) {
+          return locate_json(m, in, qc, *method);
+        });
+      };
+    });
+  }
+  {
+    auto o = std::make_shared<ImageCommand>();
+    auto region = std::make_shared<std::string>();
+    auto method = std::make_shared<std::string>("insertion");
+    CLI::App* cmd = app.add_subcommand("coverage", "Whether an image covers a region fully, partially or not at all");
+    add_image_options(cmd, *o, nullptr);
+    cmd->add_option("--region", *region, "lungs, heart, liver, kidneys, abdomen, pelvis, head-neck")->required();
+    cmd->add_option("--method", *method, "insertion (default) or score")->check(CLI::IsMember(kMethods));
+    cmd->callback([o, region, method, &action] {
+      action = [o, region, method] {
+        return run_image_command(*o, [region, method](const slicenav_model* m, const std::string& in, const std::string&) {
+          return coverage_json(m, in, *region, *method);
+        });
+      };
+    });
+  }
+}
+
+}  // namespace slicenav::cli

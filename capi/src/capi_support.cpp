@@ -1,0 +1,50 @@
+#include "capi_support.hpp"
+
+#include <cmath>
+#include <mutex>
+#include <set>
+
+namespace slicenav::capi {
+namespace {
+
+// The last failure's message on this thread.
+thread_local std::string t_last_error;
+// Points at a static message when t_last_error itself could not be assigned (out of memory).
+thread_local const char* t_last_error_static = nullptr;
+
+}  // namespace
+
+slicenav_status set_error(const char* function, slicenav_status status, const char* message) noexcept {
+  try {
+    t_last_error.assign(function);
+    t_last_error.append(": ");
+    t_last_error.append(message);
+    t_last_error_static = nullptr;
+  } catch (...) {
+    t_last_error_static = "out of memory while recording an error";
+  }
+  return status;
+}
+
+const char* last_error() noexcept { return t_last_error_static != nullptr ? t_last_error_static : t_last_error.c_str(); }
+
+void invalid(const std::string& message) { fail(Status::invalid_argument, message); }
+
+void require(const void* pointer, const char* name) {
+  if (pointer == nullptr) invalid(std::string(name) + " is NULL");
+}
+
+std::string number(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return std::to_string(value);
+}
+
+const char* intern(const std::string& name) {
+  static std::mutex mutex;
+  static std::set<std::string> names;
+  const std::lock_guard<std::mutex> lock(mutex);
+  return names.insert(name).first->c_str();
+}
+
+}  // namespace slicenav::capi

@@ -1,0 +1,118 @@
+// What every C API translation unit shares: the volume handle, errors as statuses plus a thread-local
+// message, argument checks, and versioned-struct helpers. Internal to libslicenav.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "slicenav.h"
+#include "slicenav/error.hpp"
+#include "slicenav/orientation.hpp"
+#include "slicenav/volume.hpp"
+
+struct slicenav_volume {
+  slicenav::Volume volume;
+  slicenav::SliceMapping mapping;
+};
+
+namespace slicenav::capi {
+
+// Records "<function>: <message>" as this thread's last error (a failed call replaces it; a successful
+// call leaves it) and returns status. Never throws.
+slicenav_status set_error(const char* function, slicenav_status status, const char* message) noexcept;
+// This thread's last error message; "" when none. Never NULL.
+const char* last_error() noexcept;
+
+[[noreturn]] void invalid(const std::string& message);
+// Throws invalid argument "<name> is NULL" for a NULL pointer.
+void require(const void* pointer, const char* name);
+// A double as text, with nan/inf spelled out.
+std::string number(double value);
+// Names handed out as "static strings": interned for the life of the process.
+const char* intern(const std::string& name);
+
+// Runs body; returns SLICENAV_OK, or the status of whatever it threw with the message recorded.
+template <typename Body>
+slicenav_status guarded(const char* function, Body&& body) noexcept {
+  try {
+    body();
+    return SLICENAV_OK;
+  } catch (const Error& e) {
+    const auto status = static_cast<slicenav_status>(e.status());
+    return set_error(function, status < 0 ? status : SLICENAV_ERR_INTERNAL, e.what());
+  } catch (const std::bad_alloc&) {
+    return set_error(function, SLICENAV_ERR_INTERNAL, "out of memory");
+  } catch (const std::exception& e) {
+    return set_error(function, SLICENAV_ERR_INTERNAL, e.what());
+  } catch (...) {
+    return set_error(function, SLICENAV_ERR_INTERNAL, "unknown exception");
+  }
+}
+
+// ---- Versioned structs ----------------------------------------------------------------------------
+// A struct_size is valid when it covers struct_size and the struct's first field (the smallest struct
+// any version of this API can have). Fields past struct_size are absent: defaults on input, unwritten
+// on output. Fields past our own sizeof are unknown to this version and ignored.
+
+template <typename T, typename Field>
+bool has_field(const T& value, const Field T::*member) {
+  const auto* base = reinterpret_cast<const unsigned char*>(&value);
+  const auto* field = reinterpret_cast<const unsigned char*>(&(value.*member));
+  return static_cast<std::size_t>(field - base) + sizeof(Field) <= value.struct_size;
+}
+
+template <typename T, typename First>
+void check_struct_size(const T& value, const First T::*first_field, const char* name) {
+  if (!has_field(value, first_field)) {
+    invalid(std::string(name) + "->struct_size " + std::to_string(value.struct_size) +
+            " is too small; initialise it with the matching *_init() or *_default_params()");
+  }
+}
+
+// Writes `full` into the caller's `out`, only the bytes its version of the struct has, keeping its
+// struct_size.
+template <typename T>
+void write_versioned(T full, T* out) {
+  full.struct_size = out->struct_size;
+  std::memcpy(out, &full, std::min<std::size_t>(out->struct_size, sizeof full));
+}
+
+// Copies `values` into a caller buffer (dst, capacity, written): dst NULL with capacity 0 is a size query
+// (written required); a smaller non-zero capacity is BUFFER_TOO_SMALL with *written still set.
+template <typename T, typename U>
+void copy_out(const std::vector<U>& values, T* dst, std::size_t capacity, std::size_t* written) {
+  if (written != nullptr) *written = values.size();
+  if (dst == nullptr && capacity == 0) {
+    require(written, "written (in a size query)");
+    return;
+  }
+  require(dst, "dst");
+  if (capacity < values.size()) {
+    fail(Status::buffer_too_small,
+         "capacity " + std::to_string(capacity) + " < " + std::to_string(values.size()) + " values");
+  }
+  std::copy(values.begin(), values.end(), dst);
+}
+
+// Copies a C string field into a fixed char array, always NUL-terminated (truncates).
+template <std::size_t N>
+void copy_text(char (&dst)[N], const std::string& src) {
+  const std::size_t n = std::min(src.size(), N - 1);
+  std::memcpy(dst, src.data(), n);
+  dst[n] = '\0';
+}
+
+// Reads a fixed char array that may lack a terminating NUL.
+template <std::size_t N>
+std::string read_text(const char (&src)[N]) {
+  std::size_t n = 0;
+  while (n < N && src[n] != '\0') ++n;
+  return std::string(src, n);
+}
+
+}  // namespace slicenav::capi

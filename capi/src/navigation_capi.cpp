@@ -1,0 +1,348 @@
+// The C API's navigation calls: models, insertion, slice scores, key slices, coverage, QC pictures.
+// Thin shims over core/include/slicenav/navigation.hpp, guarded like every other call.
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "capi_support.hpp"
+#include "slicenav.h"
+#include "slicenav/models.hpp"
+#include "slicenav/navigation.hpp"
+#include "slicenav/qc.hpp"
+
+struct slicenav_model {
+  slicenav::Model model;
+  std::string metadata_json;
+  std::vector<std::string> region_names;
+};
+
+struct slicenav_insertion {
+  slicenav::Insertion insertion;
+  bool has_distribution = false;
+};
+
+struct slicenav_landmarks {
+  std::vector<slicenav::LocatedLandmark> landmarks;
+};
+
+namespace {
+
+using slicenav::InsertedSlice;
+using slicenav::Status;
+using namespace slicenav::capi;
+
+// Confidence below which a located key slice is drawn dashed in QC pictures.
+constexpr float kLowConfidence = 0.3f;
+
+slicenav_where where_value(InsertedSlice::Where where) {
+  switch (where) {
+    case InsertedSlice::Where::above: return SLICENAV_ABOVE;
+    case InsertedSlice::Where::below: return SLICENAV_BELOW;
+    case InsertedSlice::Where::inside: break;
+  }
+  return SLICENAV_INSIDE;
+}
+
+// The integer a C caller passed for an enum, read without the undefined behaviour of an out-of-range
+// enum value.
+template <typename Enum>
+long enum_value(const Enum& value) {
+  std::underlying_type_t<Enum> raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return static_cast<long>(raw);
+}
+
+slicenav::LocateMethod locate_method(const slicenav_locate_params* params) {
+  if (params == nullptr) return slicenav::LocateMethod::insertion;
+  check_struct_size(*params, &slicenav_locate_params::method, "params");
+  switch (enum_value(params->method)) {
+    case SLICENAV_LOCATE_INSERTION: return slicenav::LocateMethod::insertion;
+    case SLICENAV_LOCATE_SCORE: return slicenav::LocateMethod::score;
+    default: invalid("params->method " + std::to_string(enum_value(params->method)) + " is not a slicenav_locate_method");
+  }
+}
+
+slicenav_landmark landmark_value(const slicenav::LocatedLandmark& l) {
+  slicenav_landmark out = slicenav_landmark_init();
+  out.name = intern(l.name);
+  out.where = where_value(l.position.where);
+  out.canonical_slice = l.position.canonical_slice;
+  out.original_slice = l.position.original_slice;
+  out.world_z_mm = l.position.world_z_mm;
+  out.confidence = l.confidence;
+  out.spread_mm = l.spread_mm;
+  out.votes = l.votes;
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+// ---- Models ---------------------------------------------------------------------------------------
+
+slicenav_model_params slicenav_model_default_params(void) {
+  slicenav_model_params params{};
+  params.struct_size = sizeof(slicenav_model_params);
+  params.path = nullptr;
+  params.threads = 0;
+  params.device = nullptr;
+  return params;
+}
+
+slicenav_status slicenav_model_load(slicenav_model** out, const slicenav_model_params* params) {
+  return guarded("slicenav_model_load", [&] {
+    require(out, "out");
+    *out = nullptr;
+    slicenav_model_params p = slicenav_model_default_params();
+    if (params != nullptr) {
+      using P = slicenav_model_params;
+      check_struct_size(*params, &P::path, "params");
+      p.path = params->path;
+      if (has_field(*params, &P::threads)) p.threads = params->threads;
+      if (has_field(*params, &P::device)) p.device = params->device;
+    }
+    if (p.threads < 0) invalid("params->threads must be >= 0 (0 = hardware threads), got " + std::to_string(p.threads));
+    const std::string device = p.device == nullptr ? "" : p.device;
+    if (!device.empty() && device != "cpu") {
+      if (device.rfind("cuda", 0) == 0) {
+        slicenav::fail(Status::unsupported_input, "device '" + device + "': this build's LibTorch has no CUDA; use \"cpu\"");
+      }
+      invalid("unknown device '" + device + "' (use \"cpu\" or \"cuda:N\")");
+    }
+    const std::string path = p.path == nullptr || p.path[0] == '\0' ? slicenav::default_model_path() : p.path;
+    slicenav::set_inference_threads(p.threads);
+    slicenav::Model loaded = slicenav::Model::load(path);
+    auto model = std::make_unique<slicenav_model>(slicenav_model{loaded, loaded.metadata_json(), {}});
+    for (const auto& r : slicenav::regions(model->model)) model->region_names.push_back(r.name);
+    *out = model.release();
+  });
+}
+
+const char* slicenav_model_metadata_json(const slicenav_model* model) {
+  return model == nullptr ? nullptr : model->metadata_json.c_str();
+}
+
+void slicenav_model_free(slicenav_model* model) { delete model; }
+
+// ---- Insertion ------------------------------------------------------------------------------------
+
+slicenav_insert_params slicenav_insert_default_params(void) {
+  slicenav_insert_params params{};
+  params.struct_size = sizeof(slicenav_insert_params);
+  params.keep_distribution = 0;
+  return params;
+}
+
+slicenav_status slicenav_insert(slicenav_insertion** out, const slicenav_model* model, const slicenav_volume* query,
+                                const slicenav_volume* target, const slicenav_insert_params* params) {
+  return guarded("slicenav_insert", [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(model, "model");
+    require(query, "query");
+    require(target, "target");
+    bool keep = false;
+    if (params != nullptr) {
+      check_struct_size(*params, &slicenav_insert_params::keep_distribution, "params");
+      keep = params->keep_distribution != 0;
+    }
+    const auto q = slicenav::prepare_scan(model->model, query->volume);
+    const auto t = slicenav::prepare_scan(model->model, target->volume);
+    *out = new slicenav_insertion{slicenav::insert_scan(model->model, q, t, keep), keep};
+  });
+}
+
+slicenav_inserted_slice slicenav_inserted_slice_init(void) {
+  slicenav_inserted_slice s;
+  std::memset(&s, 0, sizeof s);
+  s.struct_size = sizeof(slicenav_inserted_slice);
+  return s;
+}
+
+size_t slicenav_insertion_count(const slicenav_insertion* insertion) {
+  return insertion == nullptr ? 0 : insertion->insertion.slices.size();
+}
+
+slicenav_status slicenav_insertion_get(const slicenav_insertion* insertion, size_t index, slicenav_inserted_slice* out) {
+  return guarded("slicenav_insertion_get", [&] {
+    require(insertion, "insertion");
+    require(out, "out");
+    check_struct_size(*out, &slicenav_inserted_slice::query_original_slice, "out");
+    const auto& slices = insertion->insertion.slices;
+    if (index >= slices.size()) {
+      invalid("index " + std::to_string(index) + " >= " + std::to_string(slices.size()) + " query slices");
+    }
+    const slicenav::SliceInsertion& s = slices[index];
+    slicenav_inserted_slice v = slicenav_inserted_slice_init();
+    v.query_original_slice = s.query_original_slice;
+    v.query_world_z_mm = s.query_world_z_mm;
+    v.where = where_value(s.target.where);
+    v.target_canonical_slice = s.target.canonical_slice;
+    v.target_original_slice = s.target.original_slice;
+    v.target_world_z_mm = s.target.world_z_mm;
+    v.peak = s.peak;
+    v.entropy = s.entropy;
+    write_versioned(v, out);
+  });
+}
+
+slicenav_status slicenav_insertion_slots(const slicenav_insertion* insertion, size_t* canonical, size_t capacity,
+                                         size_t* written) {
+  return guarded("slicenav_insertion_slots", [&] {
+    require(insertion, "insertion");
+    copy_out(insertion->insertion.target_slots, canonical, capacity, written);
+  });
+}
+
+slicenav_status slicenav_insertion_distribution(const slicenav_insertion* insertion, float* dst, size_t capacity,
+                                                size_t* written) {
+  return guarded("slicenav_insertion_distribution", [&] {
+    require(insertion, "insertion");
+    if (!insertion->has_distribution) invalid("the insertion was made without params->keep_distribution");
+    copy_out(insertion->insertion.distribution, dst, capacity, written);
+  });
+}
+
+slicenav_status slicenav_insertion_write_png(const slicenav_insertion* insertion, const char* path) {
+  return guarded("slicenav_insertion_write_png", [&] {
+    require(insertion, "insertion");
+    require(path, "path");
+    if (!insertion->has_distribution) invalid("the insertion was made without params->keep_distribution");
+    const auto& ins = insertion->insertion;
+    const std::size_t cols = ins.target_slots.size() + 2;
+    slicenav::write_heatmap_png(ins.distribution, ins.slices.size(), cols, path, {{0, "above"}, {cols - 1, "below"}});
+  });
+}
+
+void slicenav_insertion_free(slicenav_insertion* insertion) { delete insertion; }
+
+// ---- Slice scores ---------------------------------------------------------------------------------
+
+slicenav_status slicenav_score(const slicenav_model* model, const slicenav_volume* volume, double* dst,
+                               size_t capacity, size_t* written) {
+  return guarded("slicenav_score", [&] {
+    require(model, "model");
+    require(volume, "volume");
+    if (dst == nullptr && capacity == 0) {  // size query: no inference needed
+      require(written, "written (in a size query)");
+      *written = volume->mapping.slice_count();
+      return;
+    }
+    require(dst, "dst");
+    if (capacity < volume->mapping.slice_count()) {
+      if (written != nullptr) *written = volume->mapping.slice_count();
+      slicenav::fail(Status::buffer_too_small, "capacity " + std::to_string(capacity) + " < " +
+                                                   std::to_string(volume->mapping.slice_count()) + " slices");
+    }
+    copy_out(slicenav::prepare_scan(model->model, volume->volume).score, dst, capacity, written);
+  });
+}
+
+// ---- Key slices -----------------------------------------------------------------------------------
+
+slicenav_locate_params slicenav_locate_default_params(void) {
+  slicenav_locate_params params{};
+  params.struct_size = sizeof(slicenav_locate_params);
+  params.method = SLICENAV_LOCATE_INSERTION;
+  return params;
+}
+
+slicenav_status slicenav_locate(slicenav_landmarks** out, const slicenav_model* model, const slicenav_volume* volume,
+                                const slicenav_locate_params* params) {
+  return guarded("slicenav_locate", [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(model, "model");
+    require(volume, "volume");
+    const auto method = locate_method(params);
+    const auto scan = slicenav::prepare_scan(model->model, volume->volume);
+    *out = new slicenav_landmarks{slicenav::locate(model->model, scan, method)};
+  });
+}
+
+slicenav_landmark slicenav_landmark_init(void) {
+  slicenav_landmark l;
+  std::memset(&l, 0, sizeof l);
+  l.struct_size = sizeof(slicenav_landmark);
+  l.name = "";
+  return l;
+}
+
+size_t slicenav_landmarks_count(const slicenav_landmarks* landmarks) {
+  return landmarks == nullptr ? 0 : landmarks->landmarks.size();
+}
+
+slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks, size_t index, slicenav_landmark* out) {
+  return guarded("slicenav_landmarks_get", [&] {
+    require(landmarks, "landmarks");
+    require(out, "out");
+    check_struct_size(*out, &slicenav_landmark::name, "out");
+    if (index >= landmarks->landmarks.size()) {
+      invalid("index " + std::to_string(index) + " >= " + std::to_string(landmarks->landmarks.size()) + " landmarks");
+    }
+    write_versioned(landmark_value(landmarks->landmarks[index]), out);
+  });
+}
+
+slicenav_status slicenav_landmarks_write_png(const slicenav_landmarks* landmarks, const slicenav_volume* volume,
+                                             const char* path) {
+  return guarded("slicenav_landmarks_write_png", [&] {
+    require(landmarks, "landmarks");
+    require(volume, "volume");
+    require(path, "path");
+    std::vector<slicenav::QcMark> marks;
+    for (const auto& l : landmarks->landmarks) {
+      if (l.position.where != InsertedSlice::Where::inside) continue;
+      marks.push_back({l.name, l.position.canonical_slice, l.confidence < kLowConfidence});
+    }
+    slicenav::write_key_slice_png(slicenav::canonicalize(volume->volume), marks, path);
+  });
+}
+
+void slicenav_landmarks_free(slicenav_landmarks* landmarks) { delete landmarks; }
+
+// ---- Coverage -------------------------------------------------------------------------------------
+
+slicenav_coverage slicenav_coverage_init(void) {
+  slicenav_coverage c;
+  std::memset(&c, 0, sizeof c);
+  c.struct_size = sizeof(slicenav_coverage);
+  c.superior = slicenav_landmark_init();
+  c.inferior = slicenav_landmark_init();
+  return c;
+}
+
+slicenav_status slicenav_coverage_of(const slicenav_model* model, const slicenav_volume* volume, const char* region,
+                                     const slicenav_locate_params* params, slicenav_coverage* out) {
+  return guarded("slicenav_coverage_of", [&] {
+    require(model, "model");
+    require(volume, "volume");
+    require(region, "region");
+    require(out, "out");
+    check_struct_size(*out, &slicenav_coverage::status, "out");
+    const auto method = locate_method(params);
+    slicenav::find_region(model->model, region);  // an unknown name fails before any inference
+    const auto scan = slicenav::prepare_scan(model->model, volume->volume);
+    const slicenav::Coverage c = slicenav::coverage(model->model, scan, region, method);
+    slicenav_coverage v = slicenav_coverage_init();
+    v.status = c.status == slicenav::Coverage::Status::full      ? SLICENAV_COVERAGE_FULL
+               : c.status == slicenav::Coverage::Status::partial ? SLICENAV_COVERAGE_PARTIAL
+                                                                 : SLICENAV_COVERAGE_NONE;
+    v.superior = landmark_value(c.superior);
+    v.inferior = landmark_value(c.inferior);
+    write_versioned(v, out);
+  });
+}
+
+size_t slicenav_region_count(const slicenav_model* model) { return model == nullptr ? 0 : model->region_names.size(); }
+
+const char* slicenav_region_name(const slicenav_model* model, size_t index) {
+  if (model == nullptr || index >= model->region_names.size()) return nullptr;
+  return model->region_names[index].c_str();
+}
+
+}  // extern "C"

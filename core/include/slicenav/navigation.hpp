@@ -1,0 +1,120 @@
+// Slice navigation on whole scans: where each slice of one scan belongs in another (insertion), a
+// body-part score per slice, the key slices of a scan, and whether a region is covered. Built on the
+// models (models.hpp) and canonical geometry (orientation.hpp); every answer refers back to the original
+// slice indices and world z of the volumes given.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "slicenav/models.hpp"
+#include "slicenav/orientation.hpp"
+#include "slicenav/volume.hpp"
+
+namespace slicenav {
+
+// A volume made ready for navigation: its canonical geometry, every canonical slice's embedding and score.
+// Preparing costs one pass of the slice encoder; the other calls reuse it.
+struct PreparedScan {
+  SliceMapping mapping;
+  SliceEmbeddings slices;     // one row per canonical slice, canonical order
+  std::vector<double> score;  // per canonical slice, atlas mm
+  std::size_t slice_count() const { return slices.slice_count(); }
+};
+
+// Checks that the intensities look like CT in HU (some voxels below -200 HU: fat or air) and prepares the
+// volume. Throws Error(unsupported_input) for non-CT intensities or a volume too oblique to canonicalize.
+PreparedScan prepare_scan(const Model& model, const Volume& volume);
+
+// Where a slice sits in a scan: inside (with a fractional canonical slice, the original slice index and
+// world z), or above / below the scan's coverage.
+struct ScanPosition {
+  InsertedSlice::Where where = InsertedSlice::Where::inside;
+  double canonical_slice = 0;  // inside only
+  double original_slice = 0;   // inside only; index along the file's slice axis
+  double world_z_mm = 0;       // inside only
+};
+
+struct SliceInsertion {
+  double query_original_slice = 0;
+  double query_world_z_mm = 0;
+  ScanPosition target;
+  float peak = 0;     // highest probability in the slice's distribution
+  float entropy = 0;  // of the distribution, nats (log of the slot count at most)
+};
+
+struct Insertion {
+  std::vector<SliceInsertion> slices;  // one per query canonical slice, canonical order
+  // The target positions the distributions are over: slot 0 = above, slot n+1 = below, slot s in between is
+  // target canonical slice target_slots[s - 1] (up to max_slices spread evenly over the target).
+  std::vector<std::size_t> target_slots;
+  // query canonical slices x (target_slots.size() + 2), row-major; kept only when asked for.
+  std::vector<float> distribution;
+};
+
+// Inserts every slice of `query` into `target`. Queries longer than the model's max_slices are answered
+// in interleaved passes (slices p, p + P, p + 2P, ...), so every slice is seen with context spanning the
+// whole query.
+Insertion insert_scan(const Model& model, const PreparedScan& query, const PreparedScan& target,
+                      bool keep_distribution = false);
+
+// A key slice located in a scan.
+struct LocatedLandmark {
+  std::string name;
+  ScanPosition position;
+  double atlas_mm = 0;    // the landmark's atlas position
+  float confidence = 0;   // insertion: peak of the ensembled distribution; score: 0..1 from the fit's residual
+  double spread_mm = 0;   // insertion: standard deviation of the individual templates' answers (inside ones)
+  std::size_t votes = 0;  // templates (insertion) or slices (score) that contributed
+};
+
+enum class LocateMethod {
+  insertion,  // insert the bundled templates' labelled slices into the scan and ensemble the distributions
+  score,      // find where a robust line through the slice scores crosses each landmark's atlas position
+};
+
+// Every landmark of the model's atlas that at least one template can show, superior first. Throws
+// Error(unsupported_input) when the model has no templates (insertion) or no atlas.
+std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan,
+                                    LocateMethod method = LocateMethod::insertion);
+
+// Locates arbitrary atlas positions (landmark positions plus or minus margins) the same way. Names are
+// copied into the result; positions not shown by any template come back with votes = 0 and where = inside
+// at confidence 0 (callers check votes).
+std::vector<LocatedLandmark> locate_atlas_positions(const Model& model, const PreparedScan& scan,
+                                                    const std::vector<std::pair<std::string, double>>& positions,
+                                                    LocateMethod method = LocateMethod::insertion);
+
+// A named anatomical region as a span of the atlas axis: from a landmark (plus an offset, superior
+// positive) down to another.
+struct Region {
+  std::string name;
+  std::string description;
+  std::string superior_landmark;
+  double superior_offset_mm = 0;
+  std::string inferior_landmark;
+  double inferior_offset_mm = 0;
+};
+
+// The regions the model knows: its "regions" metadata section when it has one, else the bundled table.
+std::vector<Region> regions(const Model& model);
+// Throws Error(invalid_argument) naming the known regions when `name` is not one of them.
+Region find_region(const Model& model, const std::string& name);
+
+struct Coverage {
+  enum class Status { full, partial, none } status = Status::none;
+  Region region;
+  LocatedLandmark superior;  // the region's superior end located in the scan
+  LocatedLandmark inferior;  // and its inferior end
+};
+
+// Whether the scan covers the region: full when both ends lie inside the scan, partial when only one
+// does or the scan lies within the region, none when both lie above or both below.
+Coverage coverage(const Model& model, const PreparedScan& scan, const std::string& region,
+                  LocateMethod method = LocateMethod::insertion);
+
+const char* where_name(InsertedSlice::Where where);          // "inside", "above", "below"
+const char* coverage_name(Coverage::Status status);          // "full", "partial", "none"
+
+}  // namespace slicenav

@@ -1,0 +1,373 @@
+#include "slicenav/navigation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "slicenav/error.hpp"
+
+namespace slicenav {
+namespace {
+
+using nlohmann::json;
+
+// Below this, a voxel is fat or air: every CT of a body part has some; MR intensities have none.
+constexpr float kCtEvidenceHu = -200.0f;
+// Slices preprocessed at once while preparing a scan (bounds the memory of 1000+-slice scans).
+constexpr std::size_t kPrepareChunk = 256;
+
+void require_ct(const Volume& volume) {
+  const auto& v = volume.voxels();
+  if (std::none_of(v.begin(), v.end(), [](float x) { return x < kCtEvidenceHu; })) {
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    fail(Status::unsupported_input, "intensities do not look like CT in HU: no voxel below " +
+                                        std::to_string(static_cast<int>(kCtEvidenceHu)) + " HU (range " +
+                                        std::to_string(*lo) + " to " + std::to_string(*hi) + ")");
+  }
+}
+
+ScanPosition inside_at(const PreparedScan& scan, double canonical) {
+  ScanPosition p;
+  p.canonical_slice = canonical;
+  p.original_slice = scan.mapping.original_slice(canonical);
+  p.world_z_mm = scan.mapping.world_z(canonical);
+  return p;
+}
+
+// A decoded slot position (fractional index into the sampled rows) as a position in the scan.
+ScanPosition scan_position(const PreparedScan& scan, const std::vector<std::size_t>& rows, const InsertedSlice& s) {
+  if (s.where != InsertedSlice::Where::inside) {
+    ScanPosition p;
+    p.where = s.where;
+    return p;
+  }
+  const auto k = std::min(static_cast<std::size_t>(s.position), rows.size() - 1);
+  const double f = s.position - static_cast<double>(k);
+  const double canonical = k + 1 < rows.size() ? rows[k] + f * static_cast<double>(rows[k + 1] - rows[k])
+                                               : static_cast<double>(rows[k]);
+  return inside_at(scan, canonical);
+}
+
+// Where a world z falls in the scan's coverage (half a slice beyond the end slices still counts as inside).
+ScanPosition position_at_z(const PreparedScan& scan, double world_z_mm) {
+  const double canonical = scan.mapping.canonical_slice_at_z(world_z_mm);
+  const double last = static_cast<double>(scan.slice_count()) - 1.0;
+  ScanPosition p;
+  if (canonical < -0.5) {
+    p.where = InsertedSlice::Where::above;
+  } else if (canonical > last + 0.5) {
+    p.where = InsertedSlice::Where::below;
+  } else {
+    p = inside_at(scan, std::clamp(canonical, 0.0, last));
+  }
+  return p;
+}
+
+std::vector<LocatedLandmark> locate_by_insertion(const Model& model, const PreparedScan& scan,
+                                                 const std::vector<std::pair<std::string, double>>& positions) {
+  const auto& templates = model.templates();
+  if (templates.empty()) fail(Status::unsupported_input, "the model has no templates to locate key slices with");
+  const auto rows = uniform_slices(scan.slice_count(), model.config().preprocess.max_slices);
+  const SliceEmbeddings target = scan.slices.select(rows);
+  std::vector<const SliceEmbeddings*> queries;
+  std::vector<AnatomicalMap> maps;
+  for (const auto& t : templates) {
+    queries.push_back(&t.slices);
+    maps.push_back(AnatomicalMap::fit(t.landmarks, model.atlas()));
+  }
+  const auto distributions = model.insert(queries, target);
+  const std::size_t slots = rows.size() + 2;
+
+  std::vector<LocatedLandmark> out;
+  for (const auto& [name, atlas_mm] : positions) {
+    LocatedLandmark l;
+    l.name = name;
+    l.atlas_mm = atlas_mm;
+    InsertionDistribution mean;
+    mean.query_slices = 1;
+    mean.target_slots = slots;
+    mean.probabilities.assign(slots, 0.0f);
+    std::vector<double> answers;
+    for (std::size_t t = 0; t < templates.size(); ++t) {
+      if (!maps[t].valid()) continue;
+      const auto& z = templates[t].slices.world_z_mm;
+      const double zl = maps[t].to_world(atlas_mm);
+      const double half_step = z.size() > 1 ? (z.front() - z.back()) / static_cast<double>(z.size() - 1) / 2 : 0.5;
+      if (zl > z.front() + half_step || zl < z.back() - half_step) continue;  // the template does not show it
+      // Fractional row of the template (z descends with the row), then that row's distribution.
+      std::size_t i = 0;
+      while (i + 1 < z.size() && z[i + 1] >= zl) ++i;
+      const double f = i + 1 < z.size() ? std::clamp((z[i] - zl) / (z[i] - z[i + 1]), 0.0, 1.0) : 0.0;
+      InsertionDistribution one;
+      one.query_slices = 1;
+      one.target_slots = slots;
+      one.probabilities.resize(slots);
+      const float* a = distributions[t].row(i);
+      const float* b = distributions[t].row(std::min(i + 1, z.size() - 1));
+      for (std::size_t s = 0; s < slots; ++s) {
+        one.probabilities[s] = static_cast<float>((1 - f) * a[s] + f * b[s]);
+        mean.probabilities[s] += one.probabilities[s];
+      }
+      const InsertedSlice single = decode_insertion(one, target.world_z_mm).front();
+      if (single.where == InsertedSlice::Where::inside) answers.push_back(single.world_z_mm);
+      ++l.votes;
+    }
+    if (l.votes > 0) {
+      for (float& p : mean.probabilities) p /= static_cast<float>(l.votes);
+      const InsertedSlice s = decode_insertion(mean, target.world_z_mm).front();
+      l.position = scan_position(scan, rows, s);
+      l.confidence = s.peak;
+      if (answers.size() > 1) {
+        const double m = std::accumulate(answers.begin(), answers.end(), 0.0) / static_cast<double>(answers.size());
+        double ss = 0;
+        for (double x : answers) ss += (x - m) * (x - m);
+        l.spread_mm = std::sqrt(ss / static_cast<double>(answers.size() - 1));
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+// Theil-Sen line score = a + b * world z over (at most 256 evenly spread) slices.
+struct ScoreLine {
+  double intercept = 0, slope = 0, residual_mad = 0;
+};
+
+double median(std::vector<double> v) {
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2 == 1) return *mid;
+  return (*mid + *std::max_element(v.begin(), mid)) / 2;
+}
+
+ScoreLine fit_score_line(const PreparedScan& scan) {
+  const auto rows = uniform_slices(scan.slice_count(), 256);
+  ScoreLine line;
+  if (rows.size() < 2) {
+    line.slope = 1.0;  // one slice: atlas mm and world mm share their scale
+    line.intercept = scan.score[rows.front()] - scan.slices.world_z_mm[rows.front()];
+    return line;
+  }
+  std::vector<double> slopes;
+  for (std::size_t a = 0; a < rows.size(); ++a) {
+    for (std::size_t b = a + 1; b < rows.size(); ++b) {
+      const double dz = scan.slices.world_z_mm[rows[a]] - scan.slices.world_z_mm[rows[b]];
+      slopes.push_back((scan.score[rows[a]] - scan.score[rows[b]]) / dz);
+    }
+  }
+  line.slope = median(slopes);
+  std::vector<double> offsets, residuals;
+  for (std::size_t r : rows) offsets.push_back(scan.score[r] - line.slope * scan.slices.world_z_mm[r]);
+  line.intercept = median(offsets);
+  for (std::size_t r : rows) {
+    residuals.push_back(std::abs(scan.score[r] - line.intercept - line.slope * scan.slices.world_z_mm[r]));
+  }
+  line.residual_mad = median(residuals);
+  return line;
+}
+
+std::vector<LocatedLandmark> locate_by_score(const PreparedScan& scan,
+                                             const std::vector<std::pair<std::string, double>>& positions) {
+  const ScoreLine line = fit_score_line(scan);
+  // Anatomy runs one way: a line whose score does not rise superiorly at a plausible rate shows none.
+  const bool usable = line.slope >= AnatomicalMap::kMinSlope / 2 && line.slope <= AnatomicalMap::kMaxSlope * 2;
+  std::vector<LocatedLandmark> out;
+  for (const auto& [name, atlas_mm] : positions) {
+    LocatedLandmark l;
+    l.name = name;
+    l.atlas_mm = atlas_mm;
+    if (usable) {
+      l.position = position_at_z(scan, (atlas_mm - line.intercept) / line.slope);
+      l.confidence = static_cast<float>(std::exp(-line.residual_mad / 20.0));
+      l.votes = scan.slice_count();
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> atlas_landmarks(const Model& model) {
+  const Atlas& atlas = model.atlas();
+  if (atlas.position_mm.empty()) fail(Status::unsupported_input, "the model has no anatomical atlas");
+  std::vector<std::pair<std::string, double>> out(atlas.position_mm.begin(), atlas.position_mm.end());
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+// The bundled region table: spans of the atlas axis (offsets in atlas mm, superior positive). Head and
+// neck reaches above the templates' coverage, so its superior end is extrapolated (see coverage()).
+const std::vector<Region>& bundled_regions() {
+  static const std::vector<Region> table{
+      {"lungs", "both lungs, apex to base", "lung_apex", 10, "lung_base", -10},
+      {"heart", "heart, top to bottom", "heart_top", 10, "heart_bottom", -10},
+      {"liver", "liver, dome to lower end", "liver_dome", 10, "liver_lower_end", -10},
+      {"kidneys", "both kidneys: 130 mm above the lower end to just below it", "kidney_lower_end", 130,
+       "kidney_lower_end", -10},
+      {"abdomen", "diaphragm (liver dome) to the iliac crests (about 20 mm below the kidneys' lower end)",
+       "liver_dome", 10, "kidney_lower_end", -20},
+      {"pelvis", "iliac crests to 80 mm below the femoral head tops", "kidney_lower_end", -10, "femur_head_top", -80},
+      {"head-neck", "skull base region (230 mm above the lung apex) to the lung apex", "lung_apex", 230, "lung_apex",
+       -20},
+  };
+  return table;
+}
+
+}  // namespace
+
+PreparedScan prepare_scan(const Model& model, const Volume& volume) {
+  require_ct(volume);
+  PreparedScan scan;
+  scan.mapping = SliceMapping(volume.geometry(), canonical_axis_map(volume.geometry()));
+  const CanonicalView view(volume, scan.mapping);
+  const std::size_t n = view.size()[2];
+  std::vector<std::size_t> all(n);
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  const InPlaneCentre centre = body_centre(view, all);
+  scan.slices.dim = static_cast<std::size_t>(model.config().d_model);
+  for (std::size_t first = 0; first < n; first += kPrepareChunk) {
+    const std::vector<std::size_t> chunk(all.begin() + static_cast<std::ptrdiff_t>(first),
+                                         all.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + kPrepareChunk)));
+    const SliceEmbeddings e = model.embed(preprocess(view, chunk, model.config().preprocess, centre));
+    scan.slices.values.insert(scan.slices.values.end(), e.values.begin(), e.values.end());
+    scan.slices.world_z_mm.insert(scan.slices.world_z_mm.end(), e.world_z_mm.begin(), e.world_z_mm.end());
+  }
+  scan.score = model.score(scan.slices);
+  return scan;
+}
+
+Insertion insert_scan(const Model& model, const PreparedScan& query, const PreparedScan& target,
+                      bool keep_distribution) {
+  const std::size_t max = model.config().preprocess.max_slices;
+  Insertion result;
+  result.target_slots = uniform_slices(target.slice_count(), max);
+  const SliceEmbeddings t = target.slices.select(result.target_slots);
+  const std::size_t nq = query.slice_count();
+  const std::size_t passes = (nq + max - 1) / max;
+  std::vector<std::vector<std::size_t>> pass_rows(passes);
+  for (std::size_t k = 0; k < nq; ++k) pass_rows[k % passes].push_back(k);
+  std::vector<SliceEmbeddings> pass_queries;
+  for (const auto& rows : pass_rows) pass_queries.push_back(query.slices.select(rows));
+  std::vector<const SliceEmbeddings*> queries;
+  for (const auto& q : pass_queries) queries.push_back(&q);
+  const auto distributions = model.insert(queries, t);
+
+  const std::size_t slots = result.target_slots.size() + 2;
+  result.slices.resize(nq);
+  if (keep_distribution) result.distribution.resize(nq * slots);
+  for (std::size_t p = 0; p < passes; ++p) {
+    const auto decoded = decode_insertion(distributions[p], t.world_z_mm);
+    for (std::size_t m = 0; m < pass_rows[p].size(); ++m) {
+      const std::size_t k = pass_rows[p][m];
+      SliceInsertion& s = result.slices[k];
+      s.query_original_slice = query.mapping.original_slice(static_cast<double>(k));
+      s.query_world_z_mm = query.slices.world_z_mm[k];
+      s.target = scan_position(target, result.target_slots, decoded[m]);
+      s.peak = decoded[m].peak;
+      s.entropy = decoded[m].entropy;
+      if (keep_distribution) {
+        std::copy(distributions[p].row(m), distributions[p].row(m) + slots, result.distribution.begin() + static_cast<std::ptrdiff_t>(k * slots));
+      }
+    }
+  }
+  return result;
+}
+
+std::vector<LocatedLandmark> locate_atlas_positions(const Model& model, const PreparedScan& scan,
+                                                    const std::vector<std::pair<std::string, double>>& positions,
+                                                    LocateMethod method) {
+  return method == LocateMethod::insertion ? locate_by_insertion(model, scan, positions)
+                                           : locate_by_score(scan, positions);
+}
+
+std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan, LocateMethod method) {
+  auto located = locate_atlas_positions(model, scan, atlas_landmarks(model), method);
+  located.erase(std::remove_if(located.begin(), located.end(), [](const LocatedLandmark& l) { return l.votes == 0; }),
+                located.end());
+  return located;
+}
+
+std::vector<Region> regions(const Model& model) {
+  const json section = json::parse(model.metadata_section("regions"));
+  if (section.is_null()) return bundled_regions();
+  std::vector<Region> out;
+  try {
+    for (const auto& r : section) {
+      out.push_back({r.at("name").get<std::string>(), r.value("description", std::string()),
+                     r.at("superior_landmark").get<std::string>(), r.at("superior_offset_mm").get<double>(),
+                     r.at("inferior_landmark").get<std::string>(), r.at("inferior_offset_mm").get<double>()});
+    }
+  } catch (const json::exception& e) {
+    fail(Status::model_format, std::string("the model's \"regions\" section is malformed: ") + e.what());
+  }
+  return out;
+}
+
+Region find_region(const Model& model, const std::string& name) {
+  const auto all = regions(model);
+  std::string known;
+  for (const auto& r : all) {
+    if (r.name == name) return r;
+    known += (known.empty() ? "" : ", ") + r.name;
+  }
+  fail(Status::invalid_argument, "unknown region '" + name + "'; known regions: " + known);
+}
+
+Coverage coverage(const Model& model, const PreparedScan& scan, const std::string& region, LocateMethod method) {
+  Coverage c;
+  c.region = find_region(model, region);
+  const Atlas& atlas = model.atlas();
+  for (const std::string* l : {&c.region.superior_landmark, &c.region.inferior_landmark}) {
+    if (atlas.position_mm.count(*l) == 0) {
+      fail(Status::model_format, "region '" + region + "' refers to '" + *l + "', which the model's atlas lacks");
+    }
+  }
+  const double sup = atlas.position_mm.at(c.region.superior_landmark) + c.region.superior_offset_mm;
+  const double inf = atlas.position_mm.at(c.region.inferior_landmark) + c.region.inferior_offset_mm;
+  auto ends = locate_atlas_positions(model, scan, {{region + ":superior", sup}, {region + ":inferior", inf}}, method);
+  // An end no template shows is extrapolated through the scan's own anatomical map (from the landmarks
+  // located inside it); it keeps confidence 0.
+  std::vector<Landmark> inside;
+  for (const auto& l : locate(model, scan, method)) {
+    if (l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
+  }
+  const AnatomicalMap scan_map = AnatomicalMap::fit(inside, atlas);
+  for (auto& end : ends) {
+    if (end.votes == 0 && scan_map.valid()) end.position = position_at_z(scan, scan_map.to_world(end.atlas_mm));
+  }
+  c.superior = ends[0];
+  c.inferior = ends[1];
+  using W = InsertedSlice::Where;
+  const W s = c.superior.position.where, i = c.inferior.position.where;
+  const bool known = (c.superior.votes > 0 || scan_map.valid()) && (c.inferior.votes > 0 || scan_map.valid());
+  if (!known || (s == W::above && i == W::above) || (s == W::below && i == W::below)) {
+    c.status = Coverage::Status::none;
+  } else if (s == W::inside && i == W::inside) {
+    c.status = Coverage::Status::full;
+  } else {
+    c.status = Coverage::Status::partial;
+  }
+  return c;
+}
+
+const char* where_name(InsertedSlice::Where where) {
+  switch (where) {
+    case InsertedSlice::Where::inside: return "inside";
+    case InsertedSlice::Where::above: return "above";
+    case InsertedSlice::Where::below: return "below";
+  }
+  return "inside";
+}
+
+const char* coverage_name(Coverage::Status status) {
+  switch (status) {
+    case Coverage::Status::full: return "full";
+    case Coverage::Status::partial: return "partial";
+    case Coverage::Status::none: return "none";
+  }
+  return "none";
+}
+
+}  // namespace slicenav
