@@ -36,6 +36,7 @@
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
+#include "harness.hpp"
 #include "markdown_section.hpp"
 #include "test_data.hpp"
 
@@ -43,40 +44,17 @@ namespace {
 
 namespace bench = slicenav::bench;
 using bench::fixed;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Timing;
+using bench::cell;
+using bench::ms_since;
+using bench::summarize;
+using bench::time_calls;
+using bench::trunk_phantom;
 
 const char* const kHeading = "## Navigation model cost";
 constexpr std::size_t kScoreSlices = 300;  // a long scan's worth of slices for the encoder-only timing
 constexpr std::uint64_t kSeed = 1;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-struct Timing {
-  double median_ms = 0, min_ms = 0, max_ms = 0;
-};
-
-Timing summarize(const std::vector<double>& ms) {
-  return {bench::median(ms), *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end())};
-}
-
-std::string cell(const Timing& t) {
-  return fixed(t.median_ms, 1) + " [" + fixed(t.min_ms, 1) + "-" + fixed(t.max_ms, 1) + "]";
-}
-
-// One untimed warm-up call of `f`, then `runs` timed calls.
-template <typename F>
-Timing time_calls(int runs, F&& f) {
-  f();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = Clock::now();
-    f();
-    ms.push_back(ms_since(start));
-  }
-  return summarize(ms);
-}
 
 // ---- Cost table ------------------------------------------------------------------------------------
 
@@ -235,15 +213,6 @@ EndToEndRow end_to_end(const std::string& input, bool has_read, const slicenav::
   for (const auto& t : samples) totals.push_back(t.total_excluding_read());
   row.total = summarize(totals);
   return row;
-}
-
-slicenav::Phantom trunk_phantom(double top_z_mm, std::uint64_t seed) {
-  slicenav::PhantomOptions options;  // io_benchmark's 512 x 512 x 300 volume
-  options.size = {512, 512, 300};
-  options.spacing = {0.8, 0.8, 1.0};
-  options.top_z_mm = top_z_mm;
-  options.seed = seed;
-  return slicenav::make_phantom(options);
 }
 
 // ---- Report ----------------------------------------------------------------------------------------

@@ -281,7 +281,11 @@ json locate_json(const slicenav_model* model, const std::string& path, const std
     list.push_back(landmark_json(l));
   }
   if (!qc.empty()) check(slicenav_landmarks_write_png(landmarks.get(), volume.get(), qc.c_str()));
-  return {{"image", path}, {"method", method}, {"landmarks", std::move(list)}};
+  return {{"image", path},
+          {"method", method},
+          {"recognised", slicenav_landmarks_recognised(landmarks.get()) != 0},
+          {"score_slope", slicenav_landmarks_score_slope(landmarks.get())},
+          {"landmarks", std::move(list)}};
 }
 
 json coverage_json(const slicenav_model* model, const std::string& path, const std::string& region,
@@ -298,6 +302,7 @@ json coverage_json(const slicenav_model* model, const std::string& path, const s
           {"region", region},
           {"method", method},
           {"coverage", status},
+          {"recognised", c.recognised != 0},
           {"superior_end", landmark_json(c.superior)},
           {"inferior_end", landmark_json(c.inferior)}};
 }

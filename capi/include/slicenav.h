@@ -388,6 +388,14 @@ SLICENAV_API size_t slicenav_landmarks_count(const slicenav_landmarks* landmarks
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks,
                                                                        size_t index, slicenav_landmark* out);
 
+/* 1 when the scan shows body anatomy the model knows, 0 when it does not (an extremity, a head-and-neck
+ * scan beyond the model's atlas, non-anatomical content; then every confidence is 0) or for NULL. The
+ * test: the slice scores must rise superiorly at >= 0.25 atlas mm per mm (real body-trunk scans: 0.37 to
+ * 1.27); scans shorter than 60 mm count as recognised. */
+SLICENAV_API int32_t slicenav_landmarks_recognised(const slicenav_landmarks* landmarks);
+/* The robust (Theil-Sen) slope of slice score over world z behind that test; 0 for NULL. */
+SLICENAV_API double slicenav_landmarks_score_slope(const slicenav_landmarks* landmarks);
+
 /* Coronal and sagittal views of the volume with the located key slices drawn and labelled (dashed when
  * confidence < 0.3), as a PNG, atomically. Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_write_png(const slicenav_landmarks* landmarks,
@@ -409,6 +417,7 @@ typedef struct slicenav_coverage {
   slicenav_coverage_status status;
   slicenav_landmark superior; /* the region's superior end in the scan (name "<region>:superior") */
   slicenav_landmark inferior; /* its inferior end */
+  int32_t recognised;         /* see slicenav_landmarks_recognised; 0: status NONE, confidences 0 */
 } slicenav_coverage;
 
 SLICENAV_API slicenav_coverage slicenav_coverage_init(void);

@@ -26,6 +26,7 @@ struct slicenav_insertion {
 
 struct slicenav_landmarks {
   std::vector<slicenav::LocatedLandmark> landmarks;
+  slicenav::Recognition recognition;
 };
 
 namespace {
@@ -260,7 +261,7 @@ slicenav_status slicenav_locate(slicenav_landmarks** out, const slicenav_model* 
     require(volume, "volume");
     const auto method = locate_method(params);
     const auto scan = slicenav::prepare_scan(model->model, volume->volume);
-    *out = new slicenav_landmarks{slicenav::locate(model->model, scan, method)};
+    *out = new slicenav_landmarks{slicenav::locate(model->model, scan, method), slicenav::recognise(scan)};
   });
 }
 
@@ -286,6 +287,14 @@ slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks, size
     }
     write_versioned(landmark_value(landmarks->landmarks[index]), out);
   });
+}
+
+int32_t slicenav_landmarks_recognised(const slicenav_landmarks* landmarks) {
+  return landmarks != nullptr && landmarks->recognition.recognised ? 1 : 0;
+}
+
+double slicenav_landmarks_score_slope(const slicenav_landmarks* landmarks) {
+  return landmarks == nullptr ? 0.0 : landmarks->recognition.score_slope;
 }
 
 slicenav_status slicenav_landmarks_write_png(const slicenav_landmarks* landmarks, const slicenav_volume* volume,
@@ -334,6 +343,7 @@ slicenav_status slicenav_coverage_of(const slicenav_model* model, const slicenav
                                                                  : SLICENAV_COVERAGE_NONE;
     v.superior = landmark_value(c.superior);
     v.inferior = landmark_value(c.inferior);
+    v.recognised = c.recognised ? 1 : 0;
     write_versioned(v, out);
   });
 }

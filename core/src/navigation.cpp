@@ -173,7 +173,7 @@ std::vector<LocatedLandmark> locate_by_score(const PreparedScan& scan,
                                              const std::vector<std::pair<std::string, double>>& positions) {
   const ScoreLine line = fit_score_line(scan);
   // Anatomy runs one way: a line whose score does not rise superiorly at a plausible rate shows none.
-  const bool usable = line.slope >= AnatomicalMap::kMinSlope / 2 && line.slope <= AnatomicalMap::kMaxSlope * 2;
+  const bool usable = line.slope >= Recognition::kMinRecognisedSlope && line.slope <= AnatomicalMap::kMaxSlope * 2;
   std::vector<LocatedLandmark> out;
   for (const auto& [name, atlas_mm] : positions) {
     LocatedLandmark l;
@@ -275,6 +275,15 @@ Insertion insert_scan(const Model& model, const PreparedScan& query, const Prepa
   return result;
 }
 
+Recognition recognise(const PreparedScan& scan) {
+  Recognition r;
+  const double extent = std::abs(scan.slices.world_z_mm.front() - scan.slices.world_z_mm.back());
+  if (extent < Recognition::kMinJudgedExtentMm) return r;
+  r.score_slope = fit_score_line(scan).slope;
+  r.recognised = r.score_slope >= Recognition::kMinRecognisedSlope;
+  return r;
+}
+
 std::vector<LocatedLandmark> locate_atlas_positions(const Model& model, const PreparedScan& scan,
                                                     const std::vector<std::pair<std::string, double>>& positions,
                                                     LocateMethod method) {
@@ -286,6 +295,9 @@ std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan
   auto located = locate_atlas_positions(model, scan, atlas_landmarks(model), method);
   located.erase(std::remove_if(located.begin(), located.end(), [](const LocatedLandmark& l) { return l.votes == 0; }),
                 located.end());
+  if (!recognise(scan).recognised) {
+    for (auto& l : located) l.confidence = 0.0f;
+  }
   return located;
 }
 
@@ -339,6 +351,12 @@ Coverage coverage(const Model& model, const PreparedScan& scan, const std::strin
   }
   c.superior = ends[0];
   c.inferior = ends[1];
+  c.recognised = recognise(scan).recognised;
+  if (!c.recognised) {
+    c.superior.confidence = c.inferior.confidence = 0.0f;
+    c.status = Coverage::Status::none;
+    return c;
+  }
   using W = InsertedSlice::Where;
   const W s = c.superior.position.where, i = c.inferior.position.where;
   const bool known = (c.superior.votes > 0 || scan_map.valid()) && (c.inferior.votes > 0 || scan_map.valid());
