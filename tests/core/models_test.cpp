@@ -177,6 +177,62 @@ TEST_F(ModelFiles, SaveLoadRoundTripIsBitExact) {
   EXPECT_EQ(loaded.score(q), model.score(q));
 }
 
+TEST_F(ModelFiles, TemplatesAndAtlasTravelInTheFile) {
+  Model model(test::tiny_model_config(), 9);
+  const auto stack = random_stack(7, 32, 20, 5, 4);
+  Template t;
+  t.name = "case_a";
+  t.slices = model.embed(stack);
+  t.landmarks = {{"lung_apex", 15.0}, {"carina", -5.0}};
+  Atlas atlas;
+  atlas.position_mm = {{"lung_apex", 0.0}, {"carina", -20.0}};
+  model.set_templates({t}, atlas);
+  model.save(path("t.snm"));
+  const Model loaded = Model::load(path("t.snm"));
+  ASSERT_EQ(loaded.templates().size(), 1u);
+  EXPECT_EQ(loaded.templates()[0].name, "case_a");
+  EXPECT_EQ(loaded.templates()[0].slices.values, t.slices.values);
+  EXPECT_EQ(loaded.templates()[0].slices.world_z_mm, t.slices.world_z_mm);
+  ASSERT_EQ(loaded.templates()[0].landmarks.size(), 2u);
+  EXPECT_EQ(loaded.templates()[0].landmarks[1].name, "carina");
+  EXPECT_EQ(loaded.atlas().position_mm, atlas.position_mm);
+  loaded.save(path("t2.snm"));
+  EXPECT_EQ(file_bytes(path("t.snm")), file_bytes(path("t2.snm")));
+
+  // Embeddings of another width, and a file whose template tensor lost its description, are rejected.
+  Template wrong = t;
+  wrong.slices.dim = 8;
+  EXPECT_EQ(status_of([&] { model.set_templates({wrong}, atlas); }), Status::invalid_argument);
+  EXPECT_EQ(status_of([&] { model.set_metadata_section("templates", "[]"); }), Status::invalid_argument);
+  ModelFile file = load_model_file(path("t.snm"));
+  file.tensors.back().name = "template/7";
+  save_model_file(file, path("bad_template.snm"));
+  std::string message;
+  EXPECT_EQ(status_of([&] { Model::load(path("bad_template.snm")); }, &message), Status::model_format);
+  EXPECT_NE(message.find("template"), std::string::npos) << message;
+}
+
+TEST(Model, EmbeddingsGiveTheSameAnswersAsStacks) {
+  const Model model(test::tiny_model_config(), 5);
+  const auto q = random_stack(6, 32, 0, 3, 1), t = random_stack(9, 32, 0, 3, 2);
+  const auto from_stacks = model.insert(q, t);
+  const auto qe = model.embed(q), te = model.embed(t);
+  EXPECT_EQ(model.insert(qe, te).probabilities, from_stacks.probabilities);
+  // Batched queries of different lengths: each result equals its own single-query insertion.
+  const auto qe2 = qe.select({0, 2, 4});
+  const auto batched = model.insert(std::vector<const SliceEmbeddings*>{&qe, &qe2}, te);
+  ASSERT_EQ(batched.size(), 2u);
+  for (std::size_t i = 0; i < batched[0].probabilities.size(); ++i) {
+    EXPECT_NEAR(batched[0].probabilities[i], from_stacks.probabilities[i], 1e-6);
+  }
+  const auto single = model.insert(qe2, te);
+  for (std::size_t i = 0; i < single.probabilities.size(); ++i) {
+    EXPECT_NEAR(batched[1].probabilities[i], single.probabilities[i], 1e-6);
+  }
+  EXPECT_EQ(model.score(qe), model.score(q));
+  EXPECT_EQ(status_of([&] { qe.select({6}); }), Status::invalid_argument);
+}
+
 TEST_F(ModelFiles, MetadataSectionsForTheArchitectureAreReserved) {
   Model model(test::tiny_model_config(), 9);
   EXPECT_EQ(status_of([&] { model.set_metadata_section("architecture", "{}"); }), Status::invalid_argument);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "slicenav/error.hpp"
+#include "slicenav/phantom.hpp"
 
 namespace slicenav {
 namespace {
@@ -26,6 +27,24 @@ CanonicalVolume block_volume(double spacing, std::size_t n, float fill, float bl
     }
   }
   return canonicalize(Volume(g, voxels));
+}
+
+TEST(Preprocess, ReadingThroughACanonicalViewEqualsCanonicalizingFirst) {
+  for (const char* orientation : {"LPS", "RAI", "SLA", "IRP"}) {
+    PhantomOptions o;
+    o.size = {40, 36, 30};
+    o.spacing = {7.0, 6.0, 8.0};
+    o.orientation = orientation;
+    const Volume v = make_phantom(o).volume;
+    const CanonicalVolume canonical = canonicalize(v);
+    const std::vector<std::size_t> slices{0, 3, 17, canonical.volume.geometry().size[2] - 1};
+    PreprocessOptions options;
+    options.image_size = 24;
+    const SliceStack copied = preprocess(canonical, slices, options);
+    const SliceStack viewed = preprocess(CanonicalView(v, canonical.mapping), slices, options);
+    EXPECT_EQ(viewed.pixels, copied.pixels) << orientation;
+    EXPECT_EQ(viewed.world_z_mm, copied.world_z_mm) << orientation;
+  }
 }
 
 }  // namespace
