@@ -581,6 +581,8 @@ std::string percent(std::size_t part, std::size_t whole) {
   return whole == 0 ? "-" : fixed(100.0 * static_cast<double>(part) / static_cast<double>(whole), 0) + " %";
 }
 std::string mib(long kib) { return fixed(static_cast<double>(kib) / 1024.0, 0); }
+// A stage time: more digits for the short ones.
+std::string ms_cell(const Timing& t) { return cell(t, t.max_ms < 1.0 ? 3 : t.max_ms < 10.0 ? 2 : 1); }
 
 std::string landmark_cells(const LandmarkStats& s) {
   return std::to_string(s.errors_mm.size()) + " | " + mean_text(s.errors_mm) + " | " + median_text(s.errors_mm) +
@@ -603,7 +605,7 @@ void stage_table(std::ostringstream& md, const Stages& st) {
   const ScanStages& b = st.scans[1];
   md << "| stage | call | " << a.label << ", ms | " << b.label << ", ms |\n|---|---|---:|---:|\n";
   auto row = [&](const std::string& stage, const std::string& call, Timing ScanStages::*t) {
-    md << "| " << stage << " | " << call << " | " << cell(a.*t, 2) << " | " << cell(b.*t, 2) << " |\n";
+    md << "| " << stage << " | " << call << " | " << ms_cell(a.*t) << " | " << ms_cell(b.*t) << " |\n";
   };
   row("decode", "`read_volume` (int16 .nii.gz, " + fixed(a.file_mib, 0) + " / " + fixed(b.file_mib, 0) + " MiB)",
       &ScanStages::read);
@@ -682,8 +684,12 @@ void accuracy_tables(std::ostringstream& md, const Accuracy& acc, const Model& m
   }
   md << "| **all** | | " << all[0].inside() << " | " << landmark_cells(all[0]) << " | " << landmark_cells(all[1])
      << " |\n\n";
-  md << "Truths outside the scan: " << all[0].outside << "; answered on the right side (above / below): insertion "
-     << all[0].outside_right << ", score " << all[1].outside_right << ".";
+  if (all[0].outside > 0) {
+    md << "Truths outside the scan: " << all[0].outside << "; answered on the right side (above / below): "
+       << "insertion " << all[0].outside_right << ", score " << all[1].outside_right << ".";
+  } else {
+    md << "No truth lies outside its scan (the landmark files give no z for a landmark the scan cuts off).";
+  }
   if (!acc.not_in_atlas.empty()) {
     md << " Not in the model's atlas, so not counted:";
     for (const auto& [name, n] : acc.not_in_atlas) md << " " << name << " (" << n << ")";
