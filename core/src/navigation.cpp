@@ -171,19 +171,24 @@ ScoreLine fit_score_line(const PreparedScan& scan) {
 
 std::vector<LocatedLandmark> locate_by_score(const PreparedScan& scan,
                                              const std::vector<std::pair<std::string, double>>& positions) {
-  const ScoreLine line = fit_score_line(scan);
-  // Anatomy runs one way: a line whose score does not rise superiorly at a plausible rate shows none.
+  ScoreLine line = fit_score_line(scan);
+  // Anatomy runs one way: a line whose score does not rise superiorly at a plausible rate is replaced by
+  // slope 1 (atlas mm = world mm) through the median offset, and its answers get confidence 0.
   const bool usable = line.slope >= Recognition::kMinRecognisedSlope && line.slope <= AnatomicalMap::kMaxSlope * 2;
+  if (!usable) {
+    std::vector<double> offsets;
+    for (std::size_t k = 0; k < scan.slice_count(); ++k) offsets.push_back(scan.score[k] - scan.slices.world_z_mm[k]);
+    line.slope = 1.0;
+    line.intercept = median(offsets);
+  }
   std::vector<LocatedLandmark> out;
   for (const auto& [name, atlas_mm] : positions) {
     LocatedLandmark l;
     l.name = name;
     l.atlas_mm = atlas_mm;
-    if (usable) {
-      l.position = position_at_z(scan, (atlas_mm - line.intercept) / line.slope);
-      l.confidence = static_cast<float>(std::exp(-line.residual_mad / 20.0));
-      l.votes = scan.slice_count();
-    }
+    l.position = position_at_z(scan, (atlas_mm - line.intercept) / line.slope);
+    l.confidence = usable ? static_cast<float>(std::exp(-line.residual_mad / 20.0)) : 0.0f;
+    l.votes = scan.slice_count();
     out.push_back(std::move(l));
   }
   return out;
@@ -340,14 +345,17 @@ Coverage coverage(const Model& model, const PreparedScan& scan, const std::strin
   const double inf = atlas.position_mm.at(c.region.inferior_landmark) + c.region.inferior_offset_mm;
   auto ends = locate_atlas_positions(model, scan, {{region + ":superior", sup}, {region + ":inferior", inf}}, method);
   // An end no template shows is extrapolated through the scan's own anatomical map (from the landmarks
-  // located inside it); it keeps confidence 0.
+  // located inside it), or failing that read off the slice-score line; either way with confidence 0.
   std::vector<Landmark> inside;
   for (const auto& l : locate(model, scan, method)) {
     if (l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
   }
   const AnatomicalMap scan_map = AnatomicalMap::fit(inside, atlas);
   for (auto& end : ends) {
-    if (end.votes == 0 && scan_map.valid()) end.position = position_at_z(scan, scan_map.to_world(end.atlas_mm));
+    if (end.votes > 0) continue;
+    end.position = scan_map.valid() ? position_at_z(scan, scan_map.to_world(end.atlas_mm))
+                                    : locate_by_score(scan, {{end.name, end.atlas_mm}}).front().position;
+    end.confidence = 0.0f;
   }
   c.superior = ends[0];
   c.inferior = ends[1];
@@ -359,8 +367,7 @@ Coverage coverage(const Model& model, const PreparedScan& scan, const std::strin
   }
   using W = InsertedSlice::Where;
   const W s = c.superior.position.where, i = c.inferior.position.where;
-  const bool known = (c.superior.votes > 0 || scan_map.valid()) && (c.inferior.votes > 0 || scan_map.valid());
-  if (!known || (s == W::above && i == W::above) || (s == W::below && i == W::below)) {
+  if ((s == W::above && i == W::above) || (s == W::below && i == W::below)) {
     c.status = Coverage::Status::none;
   } else if (s == W::inside && i == W::inside) {
     c.status = Coverage::Status::full;

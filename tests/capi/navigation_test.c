@@ -64,10 +64,11 @@ static slicenav_volume* make_phantom(const char* orientation, size_t slices, dou
   return volume;
 }
 
-/* Phantom A (the query): 30 LPS slices from z = 0 down to -145 mm. */
-static slicenav_volume* make_phantom_a(void) { return make_phantom("LPS", 30, 0.0); }
-/* Phantom B (the target): 60 RAI slices from z = 40 down to -255 mm, overlapping A. */
-static slicenav_volume* make_phantom_b(void) { return make_phantom("RAI", 60, 40.0); }
+/* Phantom A (the query): 30 LPS slices from z = -50 down to -195 mm. */
+static slicenav_volume* make_phantom_a(void) { return make_phantom("LPS", 30, -50.0); }
+/* Phantom B (the target): 60 RAI slices from z = 0 (the phantom's lung apex) down to -295 mm, holding A.
+ * The bundled model recognises it (its slice scores rise superiorly). */
+static slicenav_volume* make_phantom_b(void) { return make_phantom("RAI", 60, 0.0); }
 
 /* An MR-like volume: 32 x 32 x 8 voxels, every value in [0, 800]. */
 static slicenav_volume* make_non_ct(void) {
@@ -104,6 +105,31 @@ static slicenav_volume* make_one_slice(void) {
   }
   if (slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL) != SLICENAV_OK) {
     fprintf(stderr, "make_one_slice: %s\n", slicenav_last_error());
+    return NULL;
+  }
+  return volume;
+}
+
+/* Non-anatomical content: the same 40 HU disc in air on each of 40 slices of 5 mm (200 mm), so the slice
+ * scores cannot rise superiorly and the scan is not recognised. */
+static slicenav_volume* make_cylinder(void) {
+  enum { X = 64, Y = 64, Z = 40 };
+  static float data[X * Y * Z];
+  const size_t dims[3] = {X, Y, Z};
+  const double spacing[3] = {4.0, 4.0, 5.0};
+  const double origin[3] = {-126.0, -126.0, -200.0};
+  slicenav_volume* volume = NULL;
+  int i, j, k;
+  for (k = 0; k < Z; ++k) {
+    for (j = 0; j < Y; ++j) {
+      for (i = 0; i < X; ++i) {
+        const double x = origin[0] + spacing[0] * i, y = origin[1] + spacing[1] * j;
+        data[i + X * (j + Y * k)] = x * x + y * y <= 100.0 * 100.0 ? 40.0f : -1000.0f;
+      }
+    }
+  }
+  if (slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL) != SLICENAV_OK) {
+    fprintf(stderr, "make_cylinder: %s\n", slicenav_last_error());
     return NULL;
   }
   return volume;
@@ -715,7 +741,6 @@ static void check_landmarks(const slicenav_landmarks* landmarks, const slicenav_
   const slicenav_volume_info info = info_of(volume);
   const size_t count = slicenav_landmarks_count(landmarks);
   const int recognised = slicenav_landmarks_recognised(landmarks);
-  const double half = 0.5 * info.slice_step_mm + 1e-6;
   size_t i, j;
   CHECK(count > 0);
   CHECK(recognised == 0 || recognised == 1);
@@ -732,7 +757,7 @@ static void check_landmarks(const slicenav_landmarks* landmarks, const slicenav_
     if (l.where == SLICENAV_INSIDE) {
       double z = NAN;
       CHECK(isfinite(l.world_z_mm) && isfinite(l.canonical_slice) && isfinite(l.original_slice));
-      CHECK(l.world_z_mm >= info.world_z_min_mm - half && l.world_z_mm <= info.world_z_max_mm + half);
+      CHECK(l.world_z_mm >= info.world_z_min_mm - 1e-6 && l.world_z_mm <= info.world_z_max_mm + 1e-6);
       CHECK_STATUS(slicenav_volume_canonical_to_world_z(volume, l.canonical_slice, &z), SLICENAV_OK);
       CHECK_NEAR(l.world_z_mm, z, 1e-6);
       CHECK_STATUS(slicenav_volume_canonical_to_original(volume, l.canonical_slice, &z), SLICENAV_OK);
@@ -764,6 +789,8 @@ static void test_locate_both_methods(void) {
     CHECK(landmarks != NULL);
     if (landmarks == NULL) continue;
     check_landmarks(landmarks, b);
+    CHECK(slicenav_landmarks_recognised(landmarks) == 1);
+    CHECK(slicenav_landmarks_score_slope(landmarks) >= 0.25);
     for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
       slicenav_landmark l = slicenav_landmark_init();
       if (slicenav_landmarks_get(landmarks, i, &l) == SLICENAV_OK && strcmp(l.name, "lung_apex") == 0) has_lung_apex = 1;
@@ -848,7 +875,60 @@ done:
   slicenav_volume_free(b);
 }
 
+/* A scan the model does not recognise: reported, with every confidence 0 and no coverage. */
+static void test_unrecognised_scan(void) {
+  slicenav_volume* cylinder = make_cylinder();
+  slicenav_locate_params params = slicenav_locate_default_params();
+  slicenav_landmarks* landmarks = NULL;
+  slicenav_coverage c = slicenav_coverage_init();
+  size_t i;
+  CHECK(cylinder != NULL && g_model != NULL);
+  if (cylinder == NULL || g_model == NULL) goto done;
+
+  CHECK_STATUS(slicenav_locate(&landmarks, g_model, cylinder, &params), SLICENAV_OK);
+  if (landmarks == NULL) goto done;
+  CHECK(slicenav_landmarks_recognised(landmarks) == 0);
+  CHECK(slicenav_landmarks_score_slope(landmarks) < 0.25);
+  CHECK(slicenav_landmarks_count(landmarks) > 0);
+  for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
+    slicenav_landmark l = slicenav_landmark_init();
+    CHECK_STATUS(slicenav_landmarks_get(landmarks, i, &l), SLICENAV_OK);
+    CHECK(l.confidence == 0.0f);
+  }
+  slicenav_landmarks_free(landmarks);
+  landmarks = NULL;
+
+  /* The score method finds no usable line: whatever it lists has confidence 0. */
+  params.method = SLICENAV_LOCATE_SCORE;
+  CHECK_STATUS(slicenav_locate(&landmarks, g_model, cylinder, &params), SLICENAV_OK);
+  if (landmarks == NULL) goto done;
+  CHECK(slicenav_landmarks_recognised(landmarks) == 0);
+  for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
+    slicenav_landmark l = slicenav_landmark_init();
+    CHECK_STATUS(slicenav_landmarks_get(landmarks, i, &l), SLICENAV_OK);
+    CHECK(l.confidence == 0.0f);
+  }
+
+  CHECK_STATUS(slicenav_coverage_of(g_model, cylinder, "lungs", NULL, &c), SLICENAV_OK);
+  CHECK(c.recognised == 0);
+  CHECK(c.status == SLICENAV_COVERAGE_NONE);
+  CHECK(c.superior.confidence == 0.0f && c.inferior.confidence == 0.0f);
+done:
+  slicenav_landmarks_free(landmarks);
+  slicenav_volume_free(cylinder);
+}
+
 /* ---- Coverage ---------------------------------------------------------------------------------- */
+
+/* A located region end (votes > 0) reported inside the scan is a valid position in it. */
+static void check_located_end(const slicenav_landmark* end, const slicenav_volume* volume) {
+  const slicenav_volume_info info = info_of(volume);
+  double z = NAN;
+  if (end->where != SLICENAV_INSIDE || end->votes == 0) return;
+  CHECK(end->world_z_mm >= info.world_z_min_mm - 1e-6 && end->world_z_mm <= info.world_z_max_mm + 1e-6);
+  CHECK_STATUS(slicenav_volume_canonical_to_world_z(volume, end->canonical_slice, &z), SLICENAV_OK);
+  CHECK_NEAR(end->world_z_mm, z, 1e-6);
+}
 
 static void test_coverage_lungs(void) {
   slicenav_volume* b = make_phantom_b();
@@ -870,6 +950,8 @@ static void test_coverage_lungs(void) {
     CHECK(c.inferior.name != NULL && strcmp(c.inferior.name, "lungs:inferior") == 0);
     CHECK(c.superior.confidence >= 0.0f && c.superior.confidence <= 1.0f);
     CHECK(c.inferior.confidence >= 0.0f && c.inferior.confidence <= 1.0f);
+    check_located_end(&c.superior, b);
+    check_located_end(&c.inferior, b);
     /* FULL means both ends inside the scan. */
     if (c.status == SLICENAV_COVERAGE_FULL) CHECK(c.superior.where == SLICENAV_INSIDE && c.inferior.where == SLICENAV_INSIDE);
   }
@@ -1107,6 +1189,7 @@ int main(int argc, char** argv) {
   RUN(test_locate_both_methods);
   RUN(test_locate_rejects_bad_arguments);
   RUN(test_landmarks_write_png);
+  RUN(test_unrecognised_scan);
   RUN(test_coverage_lungs);
   RUN(test_coverage_rejects_bad_arguments);
   RUN(test_regions);

@@ -72,6 +72,7 @@ struct LocatedLandmark {
 enum class LocateMethod {
   insertion,  // insert the bundled templates' labelled slices into the scan and ensemble the distributions
   score,      // find where a robust line through the slice scores crosses each landmark's atlas position
+              // (a line with an implausible slope is replaced by slope 1 and its answers get confidence 0)
 };
 
 // Whether the scan shows body anatomy the model knows. The slice scores of a body-trunk scan rise
@@ -94,8 +95,8 @@ std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan
                                     LocateMethod method = LocateMethod::insertion);
 
 // Locates arbitrary atlas positions (landmark positions plus or minus margins) the same way. Names are
-// copied into the result; positions not shown by any template come back with votes = 0 and where = inside
-// at confidence 0 (callers check votes).
+// copied into the result. With the insertion method, a position no template shows comes back with
+// votes = 0, confidence 0 and no meaningful position (callers check votes).
 std::vector<LocatedLandmark> locate_atlas_positions(const Model& model, const PreparedScan& scan,
                                                     const std::vector<std::pair<std::string, double>>& positions,
                                                     LocateMethod method = LocateMethod::insertion);
