@@ -373,8 +373,10 @@ struct LandmarkStats {  // one landmark name, one method
   std::size_t missed_above = 0, missed_below = 0;  // truth inside, answer above / below the scan
   std::size_t no_answer = 0;                       // truth inside, not located (no template / no score line)
   std::size_t outside = 0, outside_right = 0;      // truth outside the scan; answered on the right side
+  std::size_t zero_confidence = 0;                 // of errors_mm: answers given with confidence 0
   void add(const LandmarkStats& o) {
     errors_mm.insert(errors_mm.end(), o.errors_mm.begin(), o.errors_mm.end());
+    zero_confidence += o.zero_confidence;
     missed_above += o.missed_above;
     missed_below += o.missed_below;
     no_answer += o.no_answer;
@@ -386,6 +388,7 @@ struct LandmarkStats {  // one landmark name, one method
 
 struct IntraRow {
   std::string case_id;
+  slicenav::Recognition recognition;  // of the whole scan
   std::size_t slices = 0, sub_first = 0, sub_count = 0;
   std::vector<double> errors_mm;  // sub-volume into whole: slices put inside
   std::size_t missed = 0;         // ... put above or below
@@ -479,13 +482,15 @@ void key_slices(const Model& model, const std::string& case_id, const PreparedSc
       }
       const auto& p = it->second.position;
       if (p.where == InsertedSlice::Where::inside) {
-        line << fixed(p.world_z_mm, 1) << " (error " << fixed(p.world_z_mm - t.z_mm, 1) << " mm)";
+        line << fixed(p.world_z_mm, 1) << " (error " << fixed(p.world_z_mm - t.z_mm, 1) << " mm, confidence "
+             << fixed(it->second.confidence, 2) << ")";
       } else {
         line << slicenav::where_name(p.where);
       }
       if (inside) {
         if (p.where == InsertedSlice::Where::inside) {
           st.errors_mm.push_back(std::abs(p.world_z_mm - t.z_mm));
+          if (it->second.confidence == 0.0f) ++st.zero_confidence;
         } else if (p.where == InsertedSlice::Where::above) {
           ++st.missed_above;
         } else {
@@ -503,6 +508,7 @@ void key_slices(const Model& model, const std::string& case_id, const PreparedSc
 IntraRow intra_patient(const Model& model, const std::string& case_id, const Volume& volume, const PreparedScan& whole) {
   IntraRow row;
   row.case_id = case_id;
+  row.recognition = slicenav::recognise(whole);
   const int axis = whole.mapping.axes().axis[2];
   const std::size_t n = volume.geometry().size[static_cast<std::size_t>(axis)];
   row.slices = n;
@@ -690,6 +696,10 @@ void accuracy_tables(std::ostringstream& md, const Accuracy& acc, const Model& m
   } else {
     md << "No truth lies outside its scan (the landmark files give no z for a landmark the scan cuts off).";
   }
+  md << " Answers inside the scan given with confidence 0 (a scan `recognise` rejects, or the score method's "
+        "fallback line): insertion "
+     << all[0].zero_confidence << " of " << all[0].errors_mm.size() << ", score " << all[1].zero_confidence << " of "
+     << all[1].errors_mm.size() << "; they are counted above.";
   if (!acc.not_in_atlas.empty()) {
     md << " Not in the model's atlas, so not counted:";
     for (const auto& [name, n] : acc.not_in_atlas) md << " " << name << " (" << n << ")";
@@ -700,12 +710,13 @@ void accuracy_tables(std::ostringstream& md, const Accuracy& acc, const Model& m
   md << "Intra-patient insertion, same cases: *sub into whole* inserts the original slices [N/4, 3N/4) (a "
         "volume of their own, world geometry kept) into the whole scan; *whole into sub* inserts the whole scan "
         "into that sub-volume.\n\n";
-  md << "| case | slices | sub-volume slices | sub into whole: inside | mean, mm | median, mm | missed | "
-        "whole into sub: inside, mean mm | outside by > 1 step | to the right slot |\n";
-  md << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  md << "| case | recognised (score slope) | slices | sub-volume slices | sub into whole: inside | mean, mm | "
+        "median, mm | missed | whole into sub: inside, mean mm | outside by > 1 step | to the right slot |\n";
+  md << "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
   IntraRow total;
   for (const auto& r : acc.intra) {
-    md << "| " << r.case_id << " | " << r.slices << " | " << r.sub_first << "-" << r.sub_first + r.sub_count - 1
+    md << "| " << r.case_id << " | " << (r.recognition.recognised ? "yes" : "**no**") << " ("
+       << fixed(r.recognition.score_slope, 2) << ") | " << r.slices << " | " << r.sub_first << "-" << r.sub_first + r.sub_count - 1
        << " | " << r.errors_mm.size() << " | " << mean_text(r.errors_mm) << " | " << median_text(r.errors_mm)
        << " | " << r.missed << " | " << mean_text(r.back_errors_mm) << " | " << r.outside << " | "
        << percent(r.outside_right, r.outside) << " |\n";
@@ -717,7 +728,7 @@ void accuracy_tables(std::ostringstream& md, const Accuracy& acc, const Model& m
     total.outside += r.outside;
     total.outside_right += r.outside_right;
   }
-  md << "| **all** | " << total.slices << " | " << total.sub_count << " | " << total.errors_mm.size() << " | "
+  md << "| **all** | | " << total.slices << " | " << total.sub_count << " | " << total.errors_mm.size() << " | "
      << mean_text(total.errors_mm) << " | " << median_text(total.errors_mm) << " | " << total.missed << " | "
      << mean_text(total.back_errors_mm) << " | " << total.outside << " | "
      << percent(total.outside_right, total.outside) << " |\n";
@@ -745,7 +756,9 @@ std::string section(const Report& r) {
      << s.runs
      << " runs (min-max in brackets). The rows above *prepare* are `prepare_scan`'s steps done one by one "
         "through the public API (the CT check is the benchmark's copy of prepare_scan's internal one). "
-        "`insert_scan` works on prepared embeddings, so it runs only the attention layers.\n";
+        "`insert_scan` works on prepared embeddings, so it runs only the attention layers. When another job "
+        "holds a core, LibTorch's threads wait for it at every operation and a call can take up to 10 times as "
+        "long: a max far above its min marks such a run, and the min is the closer estimate of the cost.\n";
   md << "- Memory: a child process forked before LibTorch starts; `getrusage` `ru_maxrss` after each step "
         "(a peak, so it never falls). Phantom spacing "
      << fixed(long_phantom_options(r.rss.in_plane ? r.rss.in_plane : 512, s.rss_slices).spacing[0], 2) << " x "
