@@ -343,12 +343,18 @@ Coverage coverage(const Model& model, const PreparedScan& scan, const std::strin
   }
   const double sup = atlas.position_mm.at(c.region.superior_landmark) + c.region.superior_offset_mm;
   const double inf = atlas.position_mm.at(c.region.inferior_landmark) + c.region.inferior_offset_mm;
-  auto ends = locate_atlas_positions(model, scan, {{region + ":superior", sup}, {region + ":inferior", inf}}, method);
+  // One pass locates the region's ends and every atlas landmark (the latter for the scan's own map).
+  auto positions = atlas_landmarks(model);
+  positions.push_back({region + ":superior", sup});
+  positions.push_back({region + ":inferior", inf});
+  auto located = locate_atlas_positions(model, scan, positions, method);
+  std::vector<LocatedLandmark> ends(located.end() - 2, located.end());
+  located.resize(located.size() - 2);
   // An end no template shows is extrapolated through the scan's own anatomical map (from the landmarks
   // located inside it), or failing that read off the slice-score line; either way with confidence 0.
   std::vector<Landmark> inside;
-  for (const auto& l : locate(model, scan, method)) {
-    if (l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
+  for (const auto& l : located) {
+    if (l.votes > 0 && l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
   }
   const AnatomicalMap scan_map = AnatomicalMap::fit(inside, atlas);
   for (auto& end : ends) {

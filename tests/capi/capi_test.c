@@ -13,25 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef SLICENAV_TEST_TMP
-#define SLICENAV_TEST_TMP "/tmp"
-#endif
+#include "c_check.h"
 
-static int g_failed_checks = 0;
-static char g_tmp[1024];
-
-#define CHECK(cond)                                                                                  \
-  do {                                                                                               \
-    if (!(cond)) {                                                                                   \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: \"%s\")\n", __FILE__, __LINE__, #cond, \
-              slicenav_last_error());                                                                \
-      ++g_failed_checks;                                                                             \
-    }                                                                                                \
-  } while (0)
-
-#define CHECK_STATUS(call, expected) CHECK((call) == (expected))
-#define CHECK_NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
-#define CHECK_ERROR_MENTIONS(text) CHECK(strstr(slicenav_last_error(), (text)) != NULL)
 
 static const size_t k_dims[3] = {4, 3, 5};
 static const double k_spacing[3] = {0.75, 0.8, 2.5};
@@ -40,9 +23,6 @@ static const double k_identity[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
 static const double k_flip_z[9] = {1, 0, 0, 0, 1, 0, 0, 0, -1};
 #define K_COUNT 60
 
-static void tmp_path(char* dst, size_t capacity, const char* name) {
-  snprintf(dst, capacity, "%s/%s", g_tmp, name);
-}
 
 /* A 4x3x5 volume of integer HU values -1000 + 7 n. */
 static slicenav_volume* make_volume(const double direction[9]) {
@@ -603,30 +583,8 @@ static void test_last_error_is_thread_local(void) {
   CHECK(strcmp(slicenav_last_error(), main_message) == 0);
 }
 
-/* ---- Runner ------------------------------------------------------------------------------------ */
-
-static int g_passed = 0;
-static int g_failed = 0;
-
-static void run(const char* name, void (*test)(void)) {
-  const int before = g_failed_checks;
-  test();
-  if (g_failed_checks == before) {
-    ++g_passed;
-  } else {
-    ++g_failed;
-    fprintf(stderr, "FAILED: %s\n", name);
-  }
-}
-
-#define RUN(test) run(#test, test)
-
 int main(int argc, char** argv) {
-  snprintf(g_tmp, sizeof g_tmp, "%s", argc > 1 ? argv[1] : SLICENAV_TEST_TMP "/capi");
-  if (mkdir(g_tmp, 0755) != 0 && errno != EEXIST) {
-    fprintf(stderr, "capi_test: cannot create %s: %s\n", g_tmp, strerror(errno));
-    return 2;
-  }
+  if (init_tmp("capi_test", argc > 1 ? argv[1] : NULL, "capi") != 0) return 2;
 
   RUN(test_version_matches_macros);
   RUN(test_status_names);

@@ -15,32 +15,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef SLICENAV_TEST_TMP
-#define SLICENAV_TEST_TMP "/tmp"
-#endif
+#include "c_check.h"
 
-static int g_failed_checks = 0;
-static char g_tmp[1024];
-static char g_model_path[1024];
 /* The bundled model, loaded once with NULL params; shared by the tests that need a model. */
 static slicenav_model* g_model = NULL;
+static char g_model_path[1024];
 
-#define CHECK(cond)                                                                                  \
-  do {                                                                                               \
-    if (!(cond)) {                                                                                   \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: \"%s\")\n", __FILE__, __LINE__, #cond, \
-              slicenav_last_error());                                                                \
-      ++g_failed_checks;                                                                             \
-    }                                                                                                \
-  } while (0)
-
-#define CHECK_STATUS(call, expected) CHECK((call) == (expected))
-#define CHECK_NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
-#define CHECK_ERROR_MENTIONS(text) CHECK(strstr(slicenav_last_error(), (text)) != NULL)
-
-static void tmp_path(char* dst, size_t capacity, const char* name) {
-  snprintf(dst, capacity, "%s/%s", g_tmp, name);
-}
 
 /* ---- Fixtures ---------------------------------------------------------------------------------- */
 
@@ -1138,30 +1118,8 @@ static void test_null_handles(void) {
   CHECK(strcmp(l.name, "") == 0);
 }
 
-/* ---- Runner ------------------------------------------------------------------------------------ */
-
-static int g_passed = 0;
-static int g_failed = 0;
-
-static void run(const char* name, void (*test)(void)) {
-  const int before = g_failed_checks;
-  test();
-  if (g_failed_checks == before) {
-    ++g_passed;
-  } else {
-    ++g_failed;
-    fprintf(stderr, "FAILED: %s\n", name);
-  }
-}
-
-#define RUN(test) run(#test, test)
-
 int main(int argc, char** argv) {
-  snprintf(g_tmp, sizeof g_tmp, "%s", argc > 1 ? argv[1] : SLICENAV_TEST_TMP "/navigation");
-  if (mkdir(g_tmp, 0755) != 0 && errno != EEXIST) {
-    fprintf(stderr, "navigation_test: cannot create %s: %s\n", g_tmp, strerror(errno));
-    return 2;
-  }
+  if (init_tmp("navigation_test", argc > 1 ? argv[1] : NULL, "navigation") != 0) return 2;
   if (slicenav_model_load(&g_model, NULL) != SLICENAV_OK) {
     fprintf(stderr, "navigation_test: cannot load the bundled model: %s\n", slicenav_last_error());
     return 1;

@@ -1,0 +1,67 @@
+/* What the C tests of the C API share: CHECK macros that count failures and report the library's last
+ * error, a temp directory, and a runner that names the failing tests. Include once per test program. */
+#ifndef SLICENAV_TESTS_C_CHECK_H
+#define SLICENAV_TESTS_C_CHECK_H
+
+#include <slicenav.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef SLICENAV_TEST_TMP
+#define SLICENAV_TEST_TMP "/tmp"
+#endif
+
+static int g_failed_checks = 0;
+static int g_passed = 0;
+static int g_failed = 0;
+static char g_tmp[1024];
+
+#define CHECK(cond)                                                                                  \
+  do {                                                                                               \
+    if (!(cond)) {                                                                                   \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: \"%s\")\n", __FILE__, __LINE__, #cond, \
+              slicenav_last_error());                                                                \
+      ++g_failed_checks;                                                                             \
+    }                                                                                                \
+  } while (0)
+
+#define CHECK_STATUS(call, expected) CHECK((call) == (expected))
+#define CHECK_NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
+#define CHECK_ERROR_MENTIONS(text) CHECK(strstr(slicenav_last_error(), (text)) != NULL)
+
+static void tmp_path(char* dst, size_t capacity, const char* name) {
+  snprintf(dst, capacity, "%s/%s", g_tmp, name);
+}
+
+/* Sets g_tmp to `dir` (or SLICENAV_TEST_TMP/`fallback`) and creates it; 0 on success. */
+static int init_tmp(const char* program, const char* dir, const char* fallback) {
+  if (dir != NULL) {
+    snprintf(g_tmp, sizeof g_tmp, "%s", dir);
+  } else {
+    snprintf(g_tmp, sizeof g_tmp, "%s/%s", SLICENAV_TEST_TMP, fallback);
+  }
+  if (mkdir(g_tmp, 0755) != 0 && errno != EEXIST) {
+    fprintf(stderr, "%s: cannot create %s: %s\n", program, g_tmp, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static void run(const char* name, void (*test)(void)) {
+  const int before = g_failed_checks;
+  test();
+  if (g_failed_checks == before) {
+    ++g_passed;
+  } else {
+    ++g_failed;
+    fprintf(stderr, "FAILED: %s\n", name);
+  }
+}
+
+#define RUN(test) run(#test, test)
+
+#endif /* SLICENAV_TESTS_C_CHECK_H */
