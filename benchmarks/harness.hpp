@@ -1,5 +1,6 @@
 // What the in-process benchmark harnesses share: wall-clock timing (medians with min and max over runs,
-// one untimed warm-up call first) and the standard 512 x 512 x 300 trunk phantom of docs/benchmarks.md.
+// one untimed warm-up call first), the standard 512 x 512 x 300 trunk phantom of docs/benchmarks.md, and
+// sub-volumes of real scans.
 #pragma once
 
 #include <algorithm>
@@ -56,5 +57,7 @@ inline Phantom trunk_phantom(double top_z_mm, std::uint64_t seed) {
   options.seed = seed;
   return make_phantom(options);
 }
+
+using slicenav::slice_range;  // volume.hpp
 
 }  // namespace slicenav::bench

@@ -400,36 +400,12 @@ struct Accuracy {
   bool ran = false;
   std::vector<std::string> notes;
   std::vector<std::string> cases;  // case ids used
-  std::map<std::string, LandmarkStats> per_landmark[2];  // [0] insertion, [1] score
+  std::map<std::string, LandmarkStats> per_landmark[2];  // [0] insertion, [1] score; whole scans
+  std::map<std::string, LandmarkStats> per_landmark_sub[2];  // the same in the sub-volumes [N/4, 3N/4)
   std::map<std::string, std::size_t> not_in_atlas;        // truth landmarks the atlas lacks
   std::vector<IntraRow> intra;
   std::vector<std::string> details;  // one line per case and landmark (stderr)
 };
-
-// Slices [first, first + count) along original index axis `axis` as a volume of their own: voxels copied,
-// spacing and direction kept, the origin moved to the centre of the first kept slice, so every kept voxel
-// keeps its world position.
-Volume slice_range(const Volume& v, int axis, std::size_t first, std::size_t count) {
-  const auto a = static_cast<std::size_t>(axis);
-  slicenav::Geometry g = v.geometry();
-  slicenav::Vec3 first_index{0, 0, 0};
-  first_index[a] = static_cast<double>(first);
-  g.origin = v.geometry().index_to_world(first_index);
-  g.size[a] = count;
-  std::vector<float> voxels;
-  voxels.reserve(g.voxel_count());
-  std::array<std::size_t, 3> offset{0, 0, 0};
-  offset[a] = first;
-  for (std::size_t k = 0; k < g.size[2]; ++k) {
-    for (std::size_t j = 0; j < g.size[1]; ++j) {
-      for (std::size_t i = 0; i < g.size[0]; ++i) voxels.push_back(v.at(i + offset[0], j + offset[1], k + offset[2]));
-    }
-  }
-  slicenav::SourceInfo source = v.source();
-  source.path.clear();
-  source.format = "memory";
-  return Volume(g, std::move(voxels), std::move(source));
-}
 
 // Throws unless every canonical slice of `part` lies on a slice of `whole` (the sub-volume's geometry check).
 void check_same_grid(const PreparedScan& whole, const PreparedScan& part) {
@@ -450,7 +426,8 @@ bool inside_scan(const PreparedScan& scan, double world_z_mm, InsertedSlice::Whe
 }
 
 void key_slices(const Model& model, const std::string& case_id, const PreparedScan& scan,
-                const std::vector<slicenav::Landmark>& truth, Accuracy& acc) {
+                const std::vector<slicenav::Landmark>& truth, std::map<std::string, LandmarkStats> (&stats)[2],
+                Accuracy& acc) {
   const auto& atlas = model.atlas().position_mm;
   std::map<std::string, slicenav::LocatedLandmark> found[2];
   for (int m = 0; m < 2; ++m) {
@@ -458,17 +435,14 @@ void key_slices(const Model& model, const std::string& case_id, const PreparedSc
     for (auto& l : slicenav::locate(model, scan, method)) found[m][l.name] = l;
   }
   for (const auto& t : truth) {
-    if (atlas.count(t.name) == 0) {
-      ++acc.not_in_atlas[t.name];
-      continue;
-    }
+    if (atlas.count(t.name) == 0) continue;  // counted in acc.not_in_atlas
     InsertedSlice::Where side;
     const bool inside = inside_scan(scan, t.z_mm, side);
     std::ostringstream line;
     line << case_id << " " << t.name << ": truth z " << fixed(t.z_mm, 1) << " (" << slicenav::where_name(side)
          << ")";
     for (int m = 0; m < 2; ++m) {
-      LandmarkStats& st = acc.per_landmark[m][t.name];
+      LandmarkStats& st = stats[m][t.name];
       const auto it = found[m].find(t.name);
       line << " | " << method_name(m == 0 ? LocateMethod::insertion : LocateMethod::score) << ": ";
       if (it == found[m].end()) {
@@ -505,7 +479,10 @@ void key_slices(const Model& model, const std::string& case_id, const PreparedSc
   }
 }
 
-IntraRow intra_patient(const Model& model, const std::string& case_id, const Volume& volume, const PreparedScan& whole) {
+// Inserts the sub-volume [N/4, 3N/4) and the whole scan into each other, and locates the key slices in the
+// sub-volume (so that some truths lie above or below it).
+IntraRow intra_patient(const Model& model, const std::string& case_id, const Volume& volume, const PreparedScan& whole,
+                       const std::vector<slicenav::Landmark>& truth, Accuracy& acc) {
   IntraRow row;
   row.case_id = case_id;
   row.recognition = slicenav::recognise(whole);
@@ -514,9 +491,10 @@ IntraRow intra_patient(const Model& model, const std::string& case_id, const Vol
   row.slices = n;
   row.sub_first = n / 4;
   row.sub_count = 3 * n / 4 - n / 4;
-  const Volume sub_volume = slice_range(volume, axis, row.sub_first, row.sub_count);
+  const Volume sub_volume = bench::slice_range(volume, axis, row.sub_first, row.sub_count);
   const PreparedScan sub = slicenav::prepare_scan(model, sub_volume);
   check_same_grid(whole, sub);
+  key_slices(model, case_id + " [sub]", sub, truth, acc.per_landmark_sub, acc);
 
   for (const auto& s : slicenav::insert_scan(model, sub, whole).slices) {
     if (s.target.where == InsertedSlice::Where::inside) {
@@ -565,8 +543,12 @@ Accuracy measure_accuracy(const Model& model) {
     try {
       const Volume volume = slicenav::read_volume(file.string());
       const PreparedScan scan = slicenav::prepare_scan(model, volume);
-      key_slices(model, info.case_id, scan, slicenav::read_case_landmarks(info.path), acc);
-      acc.intra.push_back(intra_patient(model, info.case_id, volume, scan));
+      const auto truth = slicenav::read_case_landmarks(info.path);
+      for (const auto& t : truth) {
+        if (model.atlas().position_mm.count(t.name) == 0) ++acc.not_in_atlas[t.name];
+      }
+      key_slices(model, info.case_id, scan, truth, acc.per_landmark, acc);
+      acc.intra.push_back(intra_patient(model, info.case_id, volume, scan, truth, acc));
       acc.cases.push_back(info.case_id);
     } catch (const std::exception& e) {
       acc.notes.push_back("`" + info.case_id + "` failed: " + e.what());
@@ -662,50 +644,51 @@ void rss_table(std::ostringstream& md, const RssResult& r) {
   if (!r.failure.empty()) md << "\nThe child did not finish: " << r.failure << ".\n";
 }
 
+// One key-slice table (per landmark, both methods) and the line on truths outside the scans.
+void key_slice_table(std::ostringstream& md, const std::map<std::string, LandmarkStats> (&stats)[2],
+                     const Model& model) {
+  // Landmarks superior first (atlas order).
+  std::vector<std::pair<double, std::string>> order;
+  for (const auto& [name, s] : stats[0]) order.push_back({-model.atlas().position_mm.at(name), name});
+  std::sort(order.begin(), order.end());
+  md << "| landmark | atlas, mm | truth inside | insertion: n | mean, mm | median, mm | missed | score: n | "
+        "mean, mm | median, mm | missed | truth outside | on the right side: insertion | score |\n";
+  md << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  LandmarkStats all[2];
+  for (const auto& [neg, name] : order) {
+    const LandmarkStats& i = stats[0].at(name);
+    const LandmarkStats& s = stats[1].at(name);
+    all[0].add(i);
+    all[1].add(s);
+    md << "| " << name << " | " << fixed(-neg, 0) << " | " << i.inside() << " | " << landmark_cells(i) << " | "
+       << landmark_cells(s) << " | " << i.outside << " | " << i.outside_right << " | " << s.outside_right << " |\n";
+  }
+  md << "| **all** | | " << all[0].inside() << " | " << landmark_cells(all[0]) << " | " << landmark_cells(all[1])
+     << " | " << all[0].outside << " | " << all[0].outside_right << " | " << all[1].outside_right << " |\n\n";
+  md << "Answers inside the scan given with confidence 0 (a scan `recognise` rejects, or the score method's "
+        "fallback line): insertion "
+     << all[0].zero_confidence << " of " << all[0].errors_mm.size() << ", score " << all[1].zero_confidence << " of "
+     << all[1].errors_mm.size() << "; they are counted above.\n\n";
+}
+
 void accuracy_tables(std::ostringstream& md, const Accuracy& acc, const Model& model) {
   if (!acc.ran || acc.cases.empty()) {
     md << "Accuracy: " << (acc.notes.empty() ? "no validation case was found" : acc.notes.front()) << ".\n";
     return;
   }
-  // Landmarks superior first (atlas order), then any the atlas lacks.
-  std::vector<std::pair<double, std::string>> order;
-  for (const auto& [name, s] : acc.per_landmark[0]) {
-    order.push_back({-model.atlas().position_mm.at(name), name});
-  }
-  std::sort(order.begin(), order.end());
   md << "Key slices, " << acc.cases.size()
-     << " cases: absolute error in mm over the landmarks whose true z lies inside the scan (n = answers "
-        "inside the scan); *missed* counts truths inside the scan answered above / below / not at all.\n\n";
-  md << "| landmark | atlas, mm | truth inside | insertion: n | mean, mm | median, mm | missed | score: n | "
-        "mean, mm | median, mm | missed |\n";
-  md << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-  LandmarkStats all[2];
-  for (const auto& [neg, name] : order) {
-    const LandmarkStats& i = acc.per_landmark[0].at(name);
-    const LandmarkStats& s = acc.per_landmark[1].at(name);
-    all[0].add(i);
-    all[1].add(s);
-    md << "| " << name << " | " << fixed(-neg, 0) << " | " << i.inside() << " | " << landmark_cells(i) << " | "
-       << landmark_cells(s) << " |\n";
-  }
-  md << "| **all** | | " << all[0].inside() << " | " << landmark_cells(all[0]) << " | " << landmark_cells(all[1])
-     << " |\n\n";
-  if (all[0].outside > 0) {
-    md << "Truths outside the scan: " << all[0].outside << "; answered on the right side (above / below): "
-       << "insertion " << all[0].outside_right << ", score " << all[1].outside_right << ".";
-  } else {
-    md << "No truth lies outside its scan (the landmark files give no z for a landmark the scan cuts off).";
-  }
-  md << " Answers inside the scan given with confidence 0 (a scan `recognise` rejects, or the score method's "
-        "fallback line): insertion "
-     << all[0].zero_confidence << " of " << all[0].errors_mm.size() << ", score " << all[1].zero_confidence << " of "
-     << all[1].errors_mm.size() << "; they are counted above.";
+     << " whole scans: absolute error in mm over the landmarks whose true z lies inside the scan (n = answers "
+        "inside the scan); *missed* counts truths inside the scan answered above / below / not at all. The "
+        "landmark files give no z for a landmark a whole scan cuts off, so no truth lies outside these.\n\n";
+  key_slice_table(md, acc.per_landmark, model);
+  md << "Key slices in the sub-volumes [N/4, 3N/4) of the same scans (world geometry kept), where some truths lie "
+        "above or below: *on the right side* counts truths outside answered above / below correctly.\n\n";
+  key_slice_table(md, acc.per_landmark_sub, model);
   if (!acc.not_in_atlas.empty()) {
-    md << " Not in the model's atlas, so not counted:";
+    md << "Not in the model's atlas, so not counted:";
     for (const auto& [name, n] : acc.not_in_atlas) md << " " << name << " (" << n << ")";
-    md << ".";
+    md << ".\n\n";
   }
-  md << "\n\n";
 
   md << "Intra-patient insertion, same cases: *sub into whole* inserts the original slices [N/4, 3N/4) (a "
         "volume of their own, world geometry kept) into the whole scan; *whole into sub* inserts the whole scan "

@@ -18,16 +18,6 @@ constexpr float kCtEvidenceHu = -200.0f;
 // Slices preprocessed at once while preparing a scan (bounds the memory of 1000+-slice scans).
 constexpr std::size_t kPrepareChunk = 256;
 
-void require_ct(const Volume& volume) {
-  const auto& v = volume.voxels();
-  if (std::none_of(v.begin(), v.end(), [](float x) { return x < kCtEvidenceHu; })) {
-    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-    fail(Status::unsupported_input, "intensities do not look like CT in HU: no voxel below " +
-                                        std::to_string(static_cast<int>(kCtEvidenceHu)) + " HU (range " +
-                                        std::to_string(*lo) + " to " + std::to_string(*hi) + ")");
-  }
-}
-
 ScanPosition inside_at(const PreparedScan& scan, double canonical) {
   ScanPosition p;
   p.canonical_slice = canonical;
@@ -65,6 +55,67 @@ ScanPosition position_at_z(const PreparedScan& scan, double world_z_mm) {
   return p;
 }
 
+double median(std::vector<double> v) {
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2 == 1) return *mid;
+  return (*mid + *std::max_element(v.begin(), mid)) / 2;
+}
+
+// How one template lies along the scan: every template row decoded on its own (world z in the template ->
+// world z in the scan), kept where the row lands inside the scan away from its two end slots (a row beyond
+// the scan's coverage that the network pins to the end slot would otherwise flatten the fit).
+struct TemplateAlignment {
+  std::vector<double> template_z, scan_z;
+};
+
+TemplateAlignment align_template(const InsertionDistribution& d, const std::vector<double>& template_z,
+                                 const std::vector<double>& target_z) {
+  TemplateAlignment a;
+  const auto decoded = decode_insertion(d, target_z);
+  const double last = static_cast<double>(target_z.size()) - 1.0;
+  for (std::size_t r = 0; r < decoded.size(); ++r) {
+    const InsertedSlice& s = decoded[r];
+    if (s.where != InsertedSlice::Where::inside || s.position < 0.5 || s.position > last - 0.5) continue;
+    a.template_z.push_back(template_z[r]);
+    a.scan_z.push_back(s.world_z_mm);
+  }
+  return a;
+}
+
+// Where the template's world z `z` falls in the scan: a Theil-Sen line through the template rows nearest to
+// it (those within kLocalFitMm, at least kMinFitRows), its slope held to AnatomicalMap's plausible range,
+// so a landmark beyond the scan's coverage is extrapolated past its end. False when too few rows land.
+constexpr double kLocalFitMm = 75.0;
+constexpr std::size_t kMinFitRows = 6;
+
+
+bool predict_scan_z(const TemplateAlignment& a, double z, double& scan_z) {
+  if (a.template_z.size() < kMinFitRows) return false;
+  std::vector<std::size_t> order(a.template_z.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) {
+    return std::abs(a.template_z[i] - z) < std::abs(a.template_z[j] - z);
+  });
+  std::size_t n = kMinFitRows;
+  while (n < order.size() && std::abs(a.template_z[order[n]] - z) <= kLocalFitMm) ++n;
+  std::vector<double> slopes, offsets;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = i + 1; j < n; ++j) {
+      const double dz = a.template_z[order[i]] - a.template_z[order[j]];
+      if (std::abs(dz) > 1e-6) slopes.push_back((a.scan_z[order[i]] - a.scan_z[order[j]]) / dz);
+    }
+  }
+  if (slopes.empty()) return false;
+  const double slope = std::clamp(median(slopes), AnatomicalMap::kMinSlope, AnatomicalMap::kMaxSlope);
+  for (std::size_t i = 0; i < n; ++i) offsets.push_back(a.scan_z[order[i]] - slope * a.template_z[order[i]]);
+  scan_z = median(offsets) + slope * z;
+  return true;
+}
+
+// Each template that shows the position votes with the scan z its local line predicts (see
+// predict_scan_z); the answer is the median vote. The templates' distributions at the position's row,
+// averaged, give the confidence (their peak), and the answer when no template aligns (scans of a few slices).
 std::vector<LocatedLandmark> locate_by_insertion(const Model& model, const PreparedScan& scan,
                                                  const std::vector<std::pair<std::string, double>>& positions) {
   const auto& templates = model.templates();
@@ -78,6 +129,10 @@ std::vector<LocatedLandmark> locate_by_insertion(const Model& model, const Prepa
     maps.push_back(AnatomicalMap::fit(t.landmarks, model.atlas()));
   }
   const auto distributions = model.insert(queries, target);
+  std::vector<TemplateAlignment> alignments;
+  for (std::size_t t = 0; t < templates.size(); ++t) {
+    alignments.push_back(align_template(distributions[t], templates[t].slices.world_z_mm, target.world_z_mm));
+  }
   const std::size_t slots = rows.size() + 2;
 
   std::vector<LocatedLandmark> out;
@@ -89,7 +144,7 @@ std::vector<LocatedLandmark> locate_by_insertion(const Model& model, const Prepa
     mean.query_slices = 1;
     mean.target_slots = slots;
     mean.probabilities.assign(slots, 0.0f);
-    std::vector<double> answers;
+    std::vector<double> predictions;
     for (std::size_t t = 0; t < templates.size(); ++t) {
       if (!maps[t].valid()) continue;
       const auto& z = templates[t].slices.world_z_mm;
@@ -100,30 +155,24 @@ std::vector<LocatedLandmark> locate_by_insertion(const Model& model, const Prepa
       std::size_t i = 0;
       while (i + 1 < z.size() && z[i + 1] >= zl) ++i;
       const double f = i + 1 < z.size() ? std::clamp((z[i] - zl) / (z[i] - z[i + 1]), 0.0, 1.0) : 0.0;
-      InsertionDistribution one;
-      one.query_slices = 1;
-      one.target_slots = slots;
-      one.probabilities.resize(slots);
       const float* a = distributions[t].row(i);
       const float* b = distributions[t].row(std::min(i + 1, z.size() - 1));
-      for (std::size_t s = 0; s < slots; ++s) {
-        one.probabilities[s] = static_cast<float>((1 - f) * a[s] + f * b[s]);
-        mean.probabilities[s] += one.probabilities[s];
-      }
-      const InsertedSlice single = decode_insertion(one, target.world_z_mm).front();
-      if (single.where == InsertedSlice::Where::inside) answers.push_back(single.world_z_mm);
+      for (std::size_t s = 0; s < slots; ++s) mean.probabilities[s] += static_cast<float>((1 - f) * a[s] + f * b[s]);
+      double predicted = 0;
+      if (predict_scan_z(alignments[t], zl, predicted)) predictions.push_back(predicted);
       ++l.votes;
     }
     if (l.votes > 0) {
       for (float& p : mean.probabilities) p /= static_cast<float>(l.votes);
       const InsertedSlice s = decode_insertion(mean, target.world_z_mm).front();
-      l.position = scan_position(scan, rows, s);
       l.confidence = s.peak;
-      if (answers.size() > 1) {
-        const double m = std::accumulate(answers.begin(), answers.end(), 0.0) / static_cast<double>(answers.size());
+      l.position = predictions.empty() ? scan_position(scan, rows, s) : position_at_z(scan, median(predictions));
+      if (predictions.size() > 1) {
+        const double m =
+            std::accumulate(predictions.begin(), predictions.end(), 0.0) / static_cast<double>(predictions.size());
         double ss = 0;
-        for (double x : answers) ss += (x - m) * (x - m);
-        l.spread_mm = std::sqrt(ss / static_cast<double>(answers.size() - 1));
+        for (double x : predictions) ss += (x - m) * (x - m);
+        l.spread_mm = std::sqrt(ss / static_cast<double>(predictions.size() - 1));
       }
     }
     out.push_back(std::move(l));
@@ -136,12 +185,6 @@ struct ScoreLine {
   double intercept = 0, slope = 0, residual_mad = 0;
 };
 
-double median(std::vector<double> v) {
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  if (v.size() % 2 == 1) return *mid;
-  return (*mid + *std::max_element(v.begin(), mid)) / 2;
-}
 
 ScoreLine fit_score_line(const PreparedScan& scan) {
   const auto rows = uniform_slices(scan.slice_count(), 256);
@@ -204,23 +247,42 @@ std::vector<std::pair<std::string, double>> atlas_landmarks(const Model& model) 
 
 // The bundled region table: spans of the atlas axis (offsets in atlas mm, superior positive). Head and
 // neck reaches above the templates' coverage, so its superior end is extrapolated (see coverage()).
+// The last four fields are ROI cropping's margins (superior, inferior atlas mm; in-plane mm) and whether an
+// unrecognised scan keeps all its slices; docs/crop.md says how they were calibrated.
 const std::vector<Region>& bundled_regions() {
   static const std::vector<Region> table{
-      {"lungs", "both lungs, apex to base", "lung_apex", 10, "lung_base", -10},
-      {"heart", "heart, top to bottom", "heart_top", 10, "heart_bottom", -10},
-      {"liver", "liver, dome to lower end", "liver_dome", 10, "liver_lower_end", -10},
+      {"lungs", "both lungs, apex to base", "lung_apex", 10, "lung_base", -10,  //
+       40, 40, 10, false},
+      {"heart", "heart, top to bottom", "heart_top", 10, "heart_bottom", -10,  //
+       40, 40, 10, false},
+      {"liver", "liver, dome to lower end", "liver_dome", 10, "liver_lower_end", -10,  //
+       40, 40, 10, false},
       {"kidneys", "both kidneys: 130 mm above the lower end to just below it", "kidney_lower_end", 130,
-       "kidney_lower_end", -10},
+       "kidney_lower_end", -10,  //
+       40, 40, 10, false},
       {"abdomen", "diaphragm (liver dome) to the iliac crests (about 20 mm below the kidneys' lower end)",
-       "liver_dome", 10, "kidney_lower_end", -20},
-      {"pelvis", "iliac crests to 80 mm below the femoral head tops", "kidney_lower_end", -10, "femur_head_top", -80},
+       "liver_dome", 10, "kidney_lower_end", -20,  //
+       40, 40, 10, false},
+      {"pelvis", "iliac crests to 80 mm below the femoral head tops", "kidney_lower_end", -10, "femur_head_top", -80,
+       40, 40, 10, false},
       {"head-neck", "skull base region (230 mm above the lung apex) to the lung apex", "lung_apex", 230, "lung_apex",
-       -20},
+       -20,  //
+       40, 40, 10, true},
   };
   return table;
 }
 
 }  // namespace
+
+void require_ct(const Volume& volume) {
+  const auto& v = volume.voxels();
+  if (std::none_of(v.begin(), v.end(), [](float x) { return x < kCtEvidenceHu; })) {
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    fail(Status::unsupported_input, "intensities do not look like CT in HU: no voxel below " +
+                                        std::to_string(static_cast<int>(kCtEvidenceHu)) + " HU (range " +
+                                        std::to_string(*lo) + " to " + std::to_string(*hi) + ")");
+  }
+}
 
 PreparedScan prepare_scan(const Model& model, const Volume& volume) {
   require_ct(volume);
@@ -312,9 +374,19 @@ std::vector<Region> regions(const Model& model) {
   std::vector<Region> out;
   try {
     for (const auto& r : section) {
-      out.push_back({r.at("name").get<std::string>(), r.value("description", std::string()),
-                     r.at("superior_landmark").get<std::string>(), r.at("superior_offset_mm").get<double>(),
-                     r.at("inferior_landmark").get<std::string>(), r.at("inferior_offset_mm").get<double>()});
+      Region region{r.at("name").get<std::string>(), r.value("description", std::string()),
+                    r.at("superior_landmark").get<std::string>(), r.at("superior_offset_mm").get<double>(),
+                    r.at("inferior_landmark").get<std::string>(), r.at("inferior_offset_mm").get<double>()};
+      // Crop margins are optional: a model made before ROI cropping gets the bundled region's (or none).
+      const auto bundled = std::find_if(bundled_regions().begin(), bundled_regions().end(),
+                                        [&](const Region& b) { return b.name == region.name; });
+      const Region defaults = bundled != bundled_regions().end() ? *bundled : Region{};
+      region.crop_superior_margin_mm = r.value("crop_superior_margin_mm", defaults.crop_superior_margin_mm);
+      region.crop_inferior_margin_mm = r.value("crop_inferior_margin_mm", defaults.crop_inferior_margin_mm);
+      region.crop_in_plane_margin_mm = r.value("crop_in_plane_margin_mm", defaults.crop_in_plane_margin_mm);
+      region.crop_unrecognised_keeps_all_slices =
+          r.value("crop_unrecognised_keeps_all_slices", defaults.crop_unrecognised_keeps_all_slices);
+      out.push_back(std::move(region));
     }
   } catch (const json::exception& e) {
     fail(Status::model_format, std::string("the model's \"regions\" section is malformed: ") + e.what());
@@ -332,6 +404,32 @@ Region find_region(const Model& model, const std::string& name) {
   fail(Status::invalid_argument, "unknown region '" + name + "'; known regions: " + known);
 }
 
+std::vector<LocatedLandmark> locate_region_positions(const Model& model, const PreparedScan& scan,
+                                                     const std::vector<std::pair<std::string, double>>& positions,
+                                                     LocateMethod method) {
+  // One pass locates the positions and every atlas landmark (the latter for the scan's own map).
+  auto all = atlas_landmarks(model);
+  const std::size_t landmark_count = all.size();
+  all.insert(all.end(), positions.begin(), positions.end());
+  auto located = locate_atlas_positions(model, scan, all, method);
+  std::vector<LocatedLandmark> out(located.begin() + static_cast<std::ptrdiff_t>(landmark_count), located.end());
+  located.resize(landmark_count);
+  // A position no template shows is extrapolated through the scan's own anatomical map (from the landmarks
+  // located inside it), or failing that read off the slice-score line; either way with confidence 0.
+  std::vector<Landmark> inside;
+  for (const auto& l : located) {
+    if (l.votes > 0 && l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
+  }
+  const AnatomicalMap scan_map = AnatomicalMap::fit(inside, model.atlas());
+  for (auto& p : out) {
+    if (p.votes > 0) continue;
+    p.position = scan_map.valid() ? position_at_z(scan, scan_map.to_world(p.atlas_mm))
+                                  : locate_by_score(scan, {{p.name, p.atlas_mm}}).front().position;
+    p.confidence = 0.0f;
+  }
+  return out;
+}
+
 Coverage coverage(const Model& model, const PreparedScan& scan, const std::string& region, LocateMethod method) {
   Coverage c;
   c.region = find_region(model, region);
@@ -343,26 +441,7 @@ Coverage coverage(const Model& model, const PreparedScan& scan, const std::strin
   }
   const double sup = atlas.position_mm.at(c.region.superior_landmark) + c.region.superior_offset_mm;
   const double inf = atlas.position_mm.at(c.region.inferior_landmark) + c.region.inferior_offset_mm;
-  // One pass locates the region's ends and every atlas landmark (the latter for the scan's own map).
-  auto positions = atlas_landmarks(model);
-  positions.push_back({region + ":superior", sup});
-  positions.push_back({region + ":inferior", inf});
-  auto located = locate_atlas_positions(model, scan, positions, method);
-  std::vector<LocatedLandmark> ends(located.end() - 2, located.end());
-  located.resize(located.size() - 2);
-  // An end no template shows is extrapolated through the scan's own anatomical map (from the landmarks
-  // located inside it), or failing that read off the slice-score line; either way with confidence 0.
-  std::vector<Landmark> inside;
-  for (const auto& l : located) {
-    if (l.votes > 0 && l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
-  }
-  const AnatomicalMap scan_map = AnatomicalMap::fit(inside, atlas);
-  for (auto& end : ends) {
-    if (end.votes > 0) continue;
-    end.position = scan_map.valid() ? position_at_z(scan, scan_map.to_world(end.atlas_mm))
-                                    : locate_by_score(scan, {{end.name, end.atlas_mm}}).front().position;
-    end.confidence = 0.0f;
-  }
+  const auto ends = locate_region_positions(model, scan, {{region + ":superior", sup}, {region + ":inferior", inf}}, method);
   c.superior = ends[0];
   c.inferior = ends[1];
   c.recognised = recognise(scan).recognised;

@@ -93,4 +93,35 @@ Volume::Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source)
   }
 }
 
+Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_t count) {
+  if (axis < 0 || axis > 2) fail(Status::invalid_argument, "slice_range: axis must be 0, 1 or 2");
+  const auto a = static_cast<std::size_t>(axis);
+  const std::size_t n = volume.geometry().size[a];
+  if (count == 0 || first >= n || count > n - first) {
+    fail(Status::invalid_argument, "slice_range: slices [" + std::to_string(first) + ", " +
+                                       std::to_string(first + count) + ") are not within the " + std::to_string(n) +
+                                       " slices along axis " + std::to_string(axis));
+  }
+  Geometry g = volume.geometry();
+  Vec3 first_index{0, 0, 0};
+  first_index[a] = static_cast<double>(first);
+  g.origin = volume.geometry().index_to_world(first_index);
+  g.size[a] = count;
+  std::vector<float> voxels;
+  voxels.reserve(g.voxel_count());
+  std::array<std::size_t, 3> offset{0, 0, 0};
+  offset[a] = first;
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    for (std::size_t j = 0; j < g.size[1]; ++j) {
+      for (std::size_t i = 0; i < g.size[0]; ++i) {
+        voxels.push_back(volume.at(i + offset[0], j + offset[1], k + offset[2]));
+      }
+    }
+  }
+  SourceInfo source = volume.source();
+  source.path.clear();
+  source.format = "memory";
+  return Volume(g, std::move(voxels), std::move(source));
+}
+
 }  // namespace slicenav

@@ -268,6 +268,30 @@ TEST(NavigationRealData, HeldOutChestScanLandmarksAndCoverage) {
   EXPECT_EQ(coverage(model, scan, "pelvis").status, Coverage::Status::none);
 }
 
+// Landmarks beyond a scan's coverage must come back above / below it, not pinned to its end slices: the
+// lower part of a held-out chest scan, cut 60 mm below the lung apex, still shows the lung base.
+TEST(NavigationRealData, LandmarksBeyondTheScanAreAboveOrBelowIt) {
+  SLICENAV_REQUIRE_DATA(path, "ct/lung1_001/ct.nii.gz");
+  const Model model = Model::load(default_model_path());
+  const Volume whole = read_volume(path);
+  std::map<std::string, double> truth;
+  for (const auto& l : read_case_landmarks(std::filesystem::path(path).parent_path().string())) truth[l.name] = l.z_mm;
+  ASSERT_EQ(truth.count("lung_apex"), 1u);
+  ASSERT_EQ(truth.count("lung_base"), 1u);
+  // lung1_001 stores slices inferior first (k increases superiorly, see ../shared/data/README.md).
+  const Geometry& g = whole.geometry();
+  ASSERT_GT(g.direction[8], 0.0);
+  const auto keep = static_cast<std::size_t>((truth["lung_apex"] - 60.0 - g.origin[2]) / g.spacing[2]);
+  ASSERT_GT(keep, 20u);
+  const PreparedScan scan = prepare_scan(model, slice_range(whole, 2, 0, keep));
+  std::map<std::string, LocatedLandmark> found;
+  for (const auto& l : locate(model, scan)) found[l.name] = l;
+  EXPECT_EQ(found.at("lung_apex").position.where, InsertedSlice::Where::above);
+  ASSERT_EQ(found.at("lung_base").position.where, InsertedSlice::Where::inside);
+  EXPECT_NEAR(found.at("lung_base").position.world_z_mm, truth["lung_base"], 70.0);
+  EXPECT_EQ(coverage(model, scan, "lungs").status, Coverage::Status::partial);
+}
+
 TEST(NavigationRealData, ExtremityScanIsNotRecognisedAndHasNoConfidence) {
   SLICENAV_REQUIRE_DATA(path, "ood/ibsi_sts_001/ct.nii.gz");
   const Model model = Model::load(default_model_path());

@@ -44,6 +44,38 @@ TEST(Volume, VoxelLayoutIsXFastest) {
   EXPECT_EQ(v.at(3, 2, 1), 23.0f);
 }
 
+TEST(Volume, SliceRangeKeepsEveryVoxelAtItsWorldPosition) {
+  Geometry g = small_geometry();
+  g.direction = {0, -1, 0, 1, 0, 0, 0, 0, 1};
+  std::vector<float> voxels(24);
+  for (std::size_t n = 0; n < voxels.size(); ++n) voxels[n] = static_cast<float>(n);
+  const Volume v(g, voxels);
+  for (int axis = 0; axis < 3; ++axis) {
+    const auto a = static_cast<std::size_t>(axis);
+    const std::size_t first = 1, count = g.size[a] - 1;
+    const Volume part = slice_range(v, axis, first, count);
+    ASSERT_EQ(part.geometry().size[a], count);
+    EXPECT_EQ(part.source().format, "memory");
+    const auto& s = part.geometry().size;
+    for (std::size_t k = 0; k < s[2]; ++k) {
+      for (std::size_t j = 0; j < s[1]; ++j) {
+        for (std::size_t i = 0; i < s[0]; ++i) {
+          std::array<std::size_t, 3> src{i, j, k};
+          src[a] += first;
+          EXPECT_EQ(part.at(i, j, k), v.at(src[0], src[1], src[2]));
+          const Vec3 w = part.geometry().index_to_world({double(i), double(j), double(k)});
+          const Vec3 w0 = g.index_to_world({double(src[0]), double(src[1]), double(src[2])});
+          for (std::size_t c = 0; c < 3; ++c) EXPECT_NEAR(w[c], w0[c], 1e-12);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 3, 0, 1); }), Status::invalid_argument);
+  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 0, 0); }), Status::invalid_argument);
+  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 1, 2); }), Status::invalid_argument);
+  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 2, 1); }), Status::invalid_argument);
+}
+
 TEST(Volume, RejectsBadGeometryWithNamedProblem) {
   auto make = [](Geometry g, std::size_t n = 24) { return [g, n] { Volume(g, std::vector<float>(n)); }; };
   Geometry zero_size = small_geometry();

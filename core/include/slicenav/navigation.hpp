@@ -23,6 +23,10 @@ struct PreparedScan {
   std::size_t slice_count() const { return slices.slice_count(); }
 };
 
+// Throws Error(unsupported_input) unless the intensities look like CT in HU: some voxels below -200 HU
+// (fat or air), as every CT of a body part has and MR intensities do not.
+void require_ct(const Volume& volume);
+
 // Checks that the intensities look like CT in HU (some voxels below -200 HU: fat or air) and prepares the
 // volume. Throws Error(unsupported_input) for non-CT intensities or a volume too oblique to canonicalize.
 PreparedScan prepare_scan(const Model& model, const Volume& volume);
@@ -65,7 +69,7 @@ struct LocatedLandmark {
   ScanPosition position;
   double atlas_mm = 0;    // the landmark's atlas position
   float confidence = 0;   // insertion: peak of the ensembled distribution; score: 0..1 from the fit's residual
-  double spread_mm = 0;   // insertion: standard deviation of the individual templates' answers (inside ones)
+  double spread_mm = 0;   // insertion: standard deviation of the individual templates' answers (world z, mm)
   std::size_t votes = 0;  // templates (insertion) or slices (score) that contributed
 };
 
@@ -110,12 +114,27 @@ struct Region {
   double superior_offset_mm = 0;
   std::string inferior_landmark;
   double inferior_offset_mm = 0;
+  // ROI cropping (crop.hpp): how far beyond the located ends the crop reaches along the atlas axis (atlas mm,
+  // calibrated for recall, docs/crop.md), the in-plane margin around the body (mm), and whether a scan the
+  // model does not recognise is still cropped, keeping every slice, instead of refused.
+  double crop_superior_margin_mm = 0;
+  double crop_inferior_margin_mm = 0;
+  double crop_in_plane_margin_mm = 0;
+  bool crop_unrecognised_keeps_all_slices = false;
 };
 
 // The regions the model knows: its "regions" metadata section when it has one, else the bundled table.
 std::vector<Region> regions(const Model& model);
 // Throws Error(invalid_argument) naming the known regions when `name` is not one of them.
 Region find_region(const Model& model, const std::string& name);
+
+// Locates atlas positions (a region's ends, with or without margins) in one pass together with every atlas
+// landmark, and gives each an answer: a position no template shows is extrapolated through the scan's own
+// anatomical map (fitted to the landmarks located inside the scan), or failing that read off the
+// slice-score line, with confidence 0. Throws Error(unsupported_input) like locate().
+std::vector<LocatedLandmark> locate_region_positions(const Model& model, const PreparedScan& scan,
+                                                     const std::vector<std::pair<std::string, double>>& positions,
+                                                     LocateMethod method = LocateMethod::insertion);
 
 struct Coverage {
   enum class Status { full, partial, none } status = Status::none;

@@ -65,4 +65,10 @@ class Volume {
   SourceInfo source_;
 };
 
+// Slices [first, first + count) along index axis `axis` (0, 1 or 2) as a volume of their own: voxels
+// copied, spacing and direction kept, the origin moved to the centre of the first kept slice, so every kept
+// voxel keeps its world position. The source becomes "memory". Throws Error(invalid_argument) for an axis
+// outside 0..2, count 0, or a range beyond the volume.
+Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_t count);
+
 }  // namespace slicenav
