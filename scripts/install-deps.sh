@@ -7,7 +7,7 @@ packages=(
   libinsighttoolkit5-dev libgdcm-tools zlib1g-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  pybind11-dev python3 python3-dev python3-numpy python3-pytest python3-torch
+  pybind11-dev python3 python3-dev python3-numpy python3-pytest python3-nibabel python3-torch
   elastix libpng-dev
 )
 missing=()

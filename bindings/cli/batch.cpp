@@ -1,6 +1,7 @@
 #include "batch.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -8,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 namespace slicenav::cli {
 namespace {
@@ -151,50 +154,75 @@ std::vector<BatchCase> select_shard(const std::vector<BatchCase>& cases, Shard s
 
 BatchSummary run_batch(const std::vector<BatchCase>& cases,
                        const std::function<std::string(const BatchCase&)>& output_for,
-                       const std::function<int(const BatchCase&, std::string* error)>& process, std::ostream& log) {
-  BatchSummary summary;
-  for (std::size_t i = 0; i < cases.size(); ++i) {
+                       const std::function<int(const BatchCase&, std::string* error)>& process, std::ostream& log,
+                       std::size_t jobs) {
+  enum class Outcome { done, skipped, failed };
+  struct Result {
+    Outcome outcome = Outcome::failed;
+    std::string error;
+  };
+  std::vector<Result> results(cases.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex log_mutex;
+  std::size_t finished = 0;  // guarded by log_mutex
+
+  const auto run_case = [&](std::size_t i) {
     const BatchCase& c = cases[i];
     const auto start = std::chrono::steady_clock::now();
-    bool skipped = false;
-    bool failed = false;
-    std::string error;
+    Result& result = results[i];
     try {
       const std::string output = output_for(c);
       std::error_code ec;
       if (fs::exists(output, ec)) {
-        skipped = true;
-      } else if (const int code = process(c, &error); code != 0) {
-        failed = true;
-        if (error.empty()) error = "exit code " + std::to_string(code);
+        result.outcome = Outcome::skipped;
+      } else if (const int code = process(c, &result.error); code != 0) {
+        if (result.error.empty()) result.error = "exit code " + std::to_string(code);
       } else if (!fs::exists(output, ec)) {
-        failed = true;
-        error = "reported success but wrote no '" + output + "'";
+        result.error = "reported success but wrote no '" + output + "'";
+      } else {
+        result.outcome = Outcome::done;
       }
     } catch (const std::exception& e) {
-      failed = true;
-      error = e.what();
+      result.error = e.what();
     } catch (...) {
-      failed = true;
-      error = "unknown exception";
+      result.error = "unknown exception";
     }
 
     std::ostringstream line;
-    line << '[' << i + 1 << '/' << cases.size() << "] " << c.name << ": ";
-    if (skipped) {
-      ++summary.skipped;
+    line << c.name << ": ";
+    if (result.outcome == Outcome::skipped) {
       line << "skipped (output exists)";
-    } else if (failed) {
-      ++summary.failed;
-      summary.failures.emplace_back(c.name, error);
-      line << "FAILED: " << error;
+    } else if (result.outcome == Outcome::failed) {
+      line << "FAILED: " << result.error;
     } else {
-      ++summary.done;
       line << "ok (" << seconds_text(std::chrono::steady_clock::now() - start) << ')';
     }
-    log << line.str() << '\n' << std::flush;
+    const std::lock_guard<std::mutex> lock(log_mutex);
+    log << '[' << ++finished << '/' << cases.size() << "] " << line.str() << '\n' << std::flush;
+  };
+  const auto worker = [&] {
+    for (std::size_t i = next++; i < cases.size(); i = next++) run_case(i);
+  };
+  const std::size_t threads = std::min(std::max<std::size_t>(jobs, 1), cases.size());
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+    for (std::thread& thread : pool) thread.join();
   }
 
+  BatchSummary summary;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    switch (results[i].outcome) {
+      case Outcome::done: ++summary.done; break;
+      case Outcome::skipped: ++summary.skipped; break;
+      case Outcome::failed:
+        ++summary.failed;
+        summary.failures.emplace_back(cases[i].name, results[i].error);
+        break;
+    }
+  }
   std::ostringstream line;
   line << "batch: " << summary.done << " done, " << summary.skipped << " skipped, " << summary.failed
        << " failed of " << cases.size() << " cases";
@@ -206,6 +234,26 @@ BatchSummary run_batch(const std::vector<BatchCase>& cases,
 }
 
 int batch_exit_code(const BatchSummary& summary) { return summary.failed == 0 ? 0 : kBatchFailedExitCode; }
+
+CLI::Option* add_shard_option(CLI::App& command, Shard& shard) {
+  const CLI::Validator shard_format(
+      [](std::string& text) {
+        try {
+          parse_shard(text);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      },
+      "");
+  return command
+      .add_option_function<std::string>(
+          "--shard", [&shard](const std::string& text) { shard = parse_shard(text); },
+          "Process only cases c with c % N == K (0 <= K < N), e.g. "
+          "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for --array=0-(N-1); default 0/1 (all)")
+      ->type_name("K/N")
+      ->check(shard_format);
+}
 
 void add_batch_options(CLI::App& command, CLI::Option* input, BatchOptions& options) {
   CLI::Option_group* inputs = command.add_option_group("input", "One image, or a batch of them");
@@ -219,24 +267,7 @@ void add_batch_options(CLI::App& command, CLI::Option* input, BatchOptions& opti
           ->type_name("LIST|DIR");
   inputs->require_option(1);
 
-  const CLI::Validator shard_format(
-      [](std::string& text) {
-        try {
-          parse_shard(text);
-          return std::string();
-        } catch (const std::invalid_argument& e) {
-          return std::string(e.what());
-        }
-      },
-      "");
-  command
-      .add_option_function<std::string>(
-          "--shard", [&options](const std::string& text) { options.shard = parse_shard(text); },
-          "With --batch: process only cases c with c % N == K (0 <= K < N), e.g. "
-          "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for --array=0-(N-1); default 0/1 (all)")
-      ->type_name("K/N")
-      ->check(shard_format)
-      ->needs(batch);
+  add_shard_option(command, options.shard)->needs(batch);
 }
 
 }  // namespace slicenav::cli

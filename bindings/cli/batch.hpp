@@ -90,17 +90,21 @@ struct BatchSummary {
   std::vector<std::pair<std::string, std::string>> failures;  // (case name, message), in case order
 };
 
-// Runs every case in order. A case whose output_for(case) exists is skipped. Otherwise process(case) runs;
+// Runs every case, in order. A case whose output_for(case) exists is skipped. Otherwise process(case) runs;
 // it returns 0 on success or a non-zero exit code with the reason in *error, or throws. A case is done when
 // process returns 0 and its output then exists (commands write outputs atomically, so a half-written output
 // never exists); anything else, a throw from output_for included, fails the case and the batch goes on.
 // A case writing several files must return the one written last from output_for.
-// Writes one line per case on `log`, flushed: "[i/n] NAME: ok (1.23 s)", "[i/n] NAME: skipped (output
-// exists)" or "[i/n] NAME: FAILED: MESSAGE", and at the end
+// Writes one line per case on `log` as it finishes, flushed: "[i/n] NAME: ok (1.23 s)", "[i/n] NAME:
+// skipped (output exists)" or "[i/n] NAME: FAILED: MESSAGE" (i counts finished cases), and at the end
 // "batch: D done, S skipped, F failed of N cases[; failed: NAME, NAME, ...]".
+// jobs > 1 runs that many cases at once on their own threads, taking them in order; output_for and process
+// must then be safe to call concurrently (for different cases). Lines come in the order cases finish; the
+// summary and its failures are in case order, as with one job.
 BatchSummary run_batch(const std::vector<BatchCase>& cases,
                        const std::function<std::string(const BatchCase&)>& output_for,
-                       const std::function<int(const BatchCase&, std::string* error)>& process, std::ostream& log);
+                       const std::function<int(const BatchCase&, std::string* error)>& process, std::ostream& log,
+                       std::size_t jobs = 1);
 
 // 0 when no case failed, else kBatchFailedExitCode.
 int batch_exit_code(const BatchSummary& summary);
@@ -111,6 +115,10 @@ struct BatchOptions {
   Shard shard;              // --shard; 0/1 (every case) unless given
   bool enabled() const { return !list_or_dir.empty(); }
 };
+
+// Adds --shard K/N to `command`: checked with parse_shard during parsing (a CLI11 usage error otherwise) and
+// stored in `shard`, which must outlive parsing. Returns the option.
+CLI::Option* add_shard_option(CLI::App& command, Shard& shard);
 
 // Adds --batch LIST|DIR and --shard K/N to `command`, whose single image is the positional option `input`
 // (not marked required). Parsing then demands exactly one of `input` and --batch, accepts --shard only with

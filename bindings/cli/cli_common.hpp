@@ -19,6 +19,10 @@ using Action = std::function<int()>;
 void add_info_command(CLI::App& app, Action& action);
 void add_phantom_command(CLI::App& app, Action& action);
 void add_navigation_commands(CLI::App& app, Action& action);  // insert, score, locate, coverage
+void add_crop_commands(CLI::App& app, Action& action);        // crop, uncrop
+void add_nnunet_commands(CLI::App& app, Action& action);      // nnunet crop-dataset, nnunet restore
+void add_register_command(CLI::App& app, Action& action);     // register (elastix)
+void add_prealign_command(CLI::App& app, Action& action);     // prealign
 
 // Process exit code for a library status: 0 for SLICENAV_OK, else -status (1 invalid argument,
 // 2 not found, 3 io, 4 unsupported input, ...). Kept below CLI11's own codes (100 and up).

@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
   slicenav::cli::add_info_command(app, action);
   slicenav::cli::add_phantom_command(app, action);
   slicenav::cli::add_navigation_commands(app, action);
+  slicenav::cli::add_crop_commands(app, action);
+  slicenav::cli::add_nnunet_commands(app, action);
+  slicenav::cli::add_register_command(app, action);
+  slicenav::cli::add_prealign_command(app, action);
 
   try {
     app.parse(argc, argv);

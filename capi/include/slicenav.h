@@ -436,6 +436,184 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_coverage_of(const slice
 SLICENAV_API size_t slicenav_region_count(const slicenav_model* model);
 SLICENAV_API const char* slicenav_region_name(const slicenav_model* model, size_t index);
 
+/* ---- Cropping --------------------------------------------------------------------------------- */
+
+/* Where to crop a scan to one region, and how to undo it: the original grid (size, spacing, origin,
+ * direction, pixel type), the box in index and world coordinates, the region, the model version, the
+ * margins and whether the region was fully covered. Its JSON form is all uncrop needs: no original image. */
+typedef struct slicenav_crop_record slicenav_crop_record;
+
+typedef struct slicenav_crop_params {
+  uint32_t struct_size;
+  const char* region;             /* a name from slicenav_region_name(); borrowed for the call */
+  slicenav_locate_method method;  /* how the region's ends are located (default INSERTION) */
+} slicenav_crop_params;
+
+/* region NULL (must be set), method SLICENAV_LOCATE_INSERTION. */
+SLICENAV_API slicenav_crop_params slicenav_crop_default_params(void);
+
+/* Decides the crop box of `region` in `volume`: along z the region's ends located by the model plus the
+ * region's calibrated margins, in-plane the body (table and air removed) plus a margin. A region partly
+ * outside the scan gives the part that exists, flagged partial; a region not in the scan is
+ * SLICENAV_ERR_UNSUPPORTED_INPUT (never an empty crop); an unknown region is SLICENAV_ERR_INVALID_ARGUMENT
+ * naming the known ones.
+ *   out     not NULL; receives a new record (free with slicenav_crop_record_free), NULL on failure.
+ *   model, volume, params  not NULL (params->region required); borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (not CT HU; region not in the scan; a scan the
+ * model does not recognise, the message says why). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_plan(slicenav_crop_record** out,
+    const slicenav_model* model, const slicenav_volume* volume, const slicenav_crop_params* params);
+
+/* Reads a record written by slicenav_crop_record_write (or the CLI's --record).
+ *   out  not NULL; receives a new record, NULL on failure.   path  not NULL; borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL; not a crop record, or an inconsistent one: the message
+ * names the field), NOT_FOUND, IO. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_read(slicenav_crop_record** out, const char* path);
+
+/* Writes the record as JSON, atomically (temporary file + rename).
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or IO (nothing is left at path on failure). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_write(const slicenav_crop_record* record,
+                                                                          const char* path);
+
+/* The record as JSON text, owned by the record; NULL for NULL. */
+SLICENAV_API const char* slicenav_crop_record_json(const slicenav_crop_record* record);
+
+/* 1 when the region is not fully covered by the scan (the crop holds the part that exists), 0 when it is
+ * or for NULL. */
+SLICENAV_API int32_t slicenav_crop_record_partial(const slicenav_crop_record* record);
+
+/* Crops an image on the record's original grid (any scalar voxel type, kept: int16 CT stays int16,
+ * uint8 labels stay uint8) to the box, and writes it atomically; the output's origin places every voxel
+ * at its original world position. An image on another grid is SLICENAV_ERR_INVALID_ARGUMENT naming the
+ * mismatch.
+ *   record, image_path, out_path  not NULL; borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, NOT_FOUND, IO, UNSUPPORTED_INPUT (not a 3D scalar image; an
+ * unknown extension). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_file(const slicenav_crop_record* record,
+    const char* image_path, const char* out_path);
+
+/* Pastes an image on the record's cropped grid (a label map or probabilities, any scalar voxel type, kept)
+ * back into the original grid, background 0, and writes it atomically. Crop then uncrop is bit-exact
+ * inside the box. An image on another grid is SLICENAV_ERR_INVALID_ARGUMENT naming the mismatch.
+ * Returns as slicenav_crop_file. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_uncrop_file(const slicenav_crop_record* record,
+    const char* prediction_path, const char* out_path);
+
+/* Releases a record. NULL is a no-op. */
+SLICENAV_API void slicenav_crop_record_free(slicenav_crop_record* record);
+
+/* ---- Transform files -------------------------------------------------------------------------- */
+
+/* A rigid transform in the convention of elastix and ITK: it maps a point p of the fixed image's
+ * physical space to the corresponding point T(p) of the moving image's,
+ *   T(p) = R (p - centre_mm) + centre_mm + translation_mm,  R = Rz Rx Ry (elastix EulerTransform,
+ * ITK Euler3DTransform, ComputeZYX false). With all angles 0, T(p) = p + translation_mm: an anatomical
+ * level at world z_f in the fixed scan and z_m in the moving scan has translation_mm[2] = z_m - z_f. */
+typedef struct slicenav_rigid_transform {
+  uint32_t struct_size;
+  double translation_mm[3]; /* fixed point p -> moving point p + translation (elastix -t0 convention), LPS mm */
+  double rotation_rad[3];   /* Euler angles (elastix EulerTransform); all 0 -> TranslationTransform */
+  double centre_mm[3];      /* centre of rotation, LPS mm */
+} slicenav_rigid_transform;
+
+/* The identity: struct_size set, every other field 0. */
+SLICENAV_API slicenav_rigid_transform slicenav_rigid_transform_init(void);
+
+/* Writes an elastix TransformParameters file usable as elastix's initial transform (-t0) and by
+ * transformix: a TranslationTransform when every rotation is 0, else an EulerTransform about centre_mm;
+ * the fixed image's Size, Spacing, Origin and Direction (so transformix resamples the moving image onto
+ * the fixed grid); "NoInitialTransform"; CT resampling defaults (cubic B-spline, -1024 outside, int16
+ * .nii.gz). Written atomically (temporary file + rename).
+ *   transform  not NULL; struct_size must cover translation_mm (fields past it are 0); borrowed.
+ *   fixed      not NULL; the registration's fixed image; borrowed.
+ *   path       not NULL, not ""; borrowed. Passed to elastix, it should be absolute.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL, a non-finite value) or IO (unwritable; nothing is left at
+ * path). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_write_elastix_transform(
+    const slicenav_rigid_transform* transform, const slicenav_volume* fixed, const char* path);
+
+/* Writes the same transform as an ITK transform file (.tfm, "#Insight Transform File V1.0"):
+ * TranslationTransform_double_3_3, or Euler3DTransform_double_3_3 when a rotation is non-zero. ITK's
+ * transforms also map fixed (output) points to moving (input) points. Written atomically.
+ *   transform  not NULL, as above.   path  not NULL, not ""; borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_write_itk_transform(
+    const slicenav_rigid_transform* transform, const char* path);
+
+/* ---- Prealignment ----------------------------------------------------------------------------- */
+
+/* How slicenav_prealign finds the z translation between two scans (docs/prealign.md). */
+typedef enum slicenav_prealign_method {
+  SLICENAV_PREALIGN_SCORE = 0,       /* slice-score curves matched by L1 shift */
+  SLICENAV_PREALIGN_THREE_SLICE = 1, /* scores of 3 slices */
+  SLICENAV_PREALIGN_INSERTION = 2,   /* insertion + robust line */
+  SLICENAV_PREALIGN_INTENSITY = 3    /* model-free baseline; model may be NULL */
+} slicenav_prealign_method;
+
+typedef struct slicenav_prealign_params {
+  uint32_t struct_size;
+  slicenav_prealign_method method; /* default SLICENAV_PREALIGN_SCORE */
+  /* Shifts with less overlap are not considered (score, intensity); for the other methods less overlap
+   * means no shared anatomy. Finite, >= 0; default 30 mm. Scans shorter than this use 80 % of the
+   * shorter scan's extent, so a one-slice moving scan still gets an answer. */
+  double min_overlap_mm;
+  int32_t in_plane; /* 1: x/y from body-mask centroids (voxels above -500 HU) over the shared z range */
+} slicenav_prealign_params;
+
+SLICENAV_API slicenav_prealign_params slicenav_prealign_default_params(void);
+
+typedef struct slicenav_prealignment {
+  uint32_t struct_size;
+  double translation_mm[3]; /* fixed point p -> moving point p + translation (elastix -t0 convention), LPS mm */
+  double confidence;        /* 0..1; 0 whenever shared_anatomy is 0 */
+  double overlap_mm;        /* z extent shared by the two scans after alignment */
+  int32_t shared_anatomy;   /* 0: the scans show no common anatomy; the translation is then not meaningful */
+  /* How the answer came about (method-specific; docs/prealign.md): */
+  double cost;              /* score: mean |score difference| at the best shift, atlas mm; intensity: mean
+                             * |slice image difference| relative to the median shift's; insertion: share of
+                             * the slices expected inside the other scan that are off the line; three-slice: 0 */
+  double contrast;          /* score: rise of the cost 20 mm either side of the best shift, atlas mm per mm;
+                             * intensity: the same relative to the median cost; insertion: inliers;
+                             * three-slice: the fixed scan's score slope */
+  size_t samples;           /* shifts tried (score, intensity), answers on the line (insertion), 3 */
+  int32_t fixed_recognised; /* the model recognises each scan's anatomy (always 1 for intensity) */
+  int32_t moving_recognised;
+  char note[160];           /* why the confidence is low or the anatomy not shared; "" otherwise */
+} slicenav_prealignment;
+
+/* struct_size set, every other field 0. */
+SLICENAV_API slicenav_prealignment slicenav_prealignment_init(void);
+
+/* The translation that takes a point of the fixed scan to the same anatomy in the moving scan: an
+ * anatomical level at world z_f in the fixed scan and z_m in the moving scan gives translation_mm[2] =
+ * z_m - z_f. Both scans are canonicalized, so their orientations and patient positions (HFS, FFS) may
+ * differ. Without in_plane, x and y are 0. A scan the model does not recognise (see
+ * slicenav_landmarks_recognised) gets shared_anatomy 0 from the learned methods.
+ *   model   may be NULL only for SLICENAV_PREALIGN_INTENSITY; borrowed.
+ *   fixed, moving  not NULL; any number of slices (1 included); borrowed.
+ *   params  nullable (defaults); borrowed.
+ *   out     not NULL; out->struct_size set (slicenav_prealignment_init()); only that many bytes written.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL, unknown method, bad min_overlap_mm, a NULL model for a
+ * learned method) or UNSUPPORTED_INPUT (intensities that are not CT HU). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign(const slicenav_model* model,
+                                                                  const slicenav_volume* fixed,
+                                                                  const slicenav_volume* moving,
+                                                                  const slicenav_prealign_params* params,
+                                                                  slicenav_prealignment* out);
+
+/* ---- Voxel access ----------------------------------------------------------------------------- */
+
+/* The volume's own voxels, without a copy: float HU in file index order, x fastest, as
+ * slicenav_volume_copy_voxels gives them (value(i, j, k) = voxels[i + size[0] * (j + size[1] * k)]).
+ *   volume  not NULL; borrowed.
+ *   out     not NULL; receives a pointer to size[0] * size[1] * size[2] floats owned by the volume,
+ *           valid until slicenav_volume_free(volume). Read-only: volumes are immutable, so any number of
+ *           threads may read it at once. NULL on failure.
+ *   count   nullable; receives the number of voxels.
+ * Returns SLICENAV_OK or INVALID_ARGUMENT. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_voxels(const slicenav_volume* volume,
+                                                                       const float** out, size_t* count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-// What every C API translation unit shares: the volume handle, errors as statuses plus a thread-local
+// What every C API translation unit shares: the volume and model handles, errors as statuses plus a
 // message, argument checks, and versioned-struct helpers. Internal to libslicenav.
 #pragma once
 
@@ -8,16 +8,25 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "slicenav.h"
 #include "slicenav/error.hpp"
+#include "slicenav/models.hpp"
+#include "slicenav/navigation.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/volume.hpp"
 
 struct slicenav_volume {
   slicenav::Volume volume;
   slicenav::SliceMapping mapping;
+};
+
+struct slicenav_model {
+  slicenav::Model model;
+  std::string metadata_json;
+  std::vector<std::string> region_names;
 };
 
 namespace slicenav::capi {
@@ -35,6 +44,18 @@ void require(const void* pointer, const char* name);
 std::string number(double value);
 // Names handed out as "static strings": interned for the life of the process.
 const char* intern(const std::string& name);
+
+// The integer a C caller passed for an enum, read without the undefined behaviour of an out-of-range
+// enum value.
+template <typename Enum>
+long enum_value(const Enum& value) {
+  std::underlying_type_t<Enum> raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return static_cast<long>(raw);
+}
+
+// A caller's slicenav_locate_method; throws invalid argument "<name> N is not a slicenav_locate_method".
+slicenav::LocateMethod to_locate_method(const slicenav_locate_method& method, const char* name);
 
 // Runs body; returns SLICENAV_OK, or the status of whatever it threw with the message recorded.
 template <typename Body>

@@ -13,12 +13,6 @@
 #include "slicenav/navigation.hpp"
 #include "slicenav/qc.hpp"
 
-struct slicenav_model {
-  slicenav::Model model;
-  std::string metadata_json;
-  std::vector<std::string> region_names;
-};
-
 struct slicenav_insertion {
   slicenav::Insertion insertion;
   bool has_distribution = false;
@@ -47,23 +41,10 @@ slicenav_where where_value(InsertedSlice::Where where) {
   return SLICENAV_INSIDE;
 }
 
-// The integer a C caller passed for an enum, read without the undefined behaviour of an out-of-range
-// enum value.
-template <typename Enum>
-long enum_value(const Enum& value) {
-  std::underlying_type_t<Enum> raw;
-  std::memcpy(&raw, &value, sizeof raw);
-  return static_cast<long>(raw);
-}
-
 slicenav::LocateMethod locate_method(const slicenav_locate_params* params) {
   if (params == nullptr) return slicenav::LocateMethod::insertion;
   check_struct_size(*params, &slicenav_locate_params::method, "params");
-  switch (enum_value(params->method)) {
-    case SLICENAV_LOCATE_INSERTION: return slicenav::LocateMethod::insertion;
-    case SLICENAV_LOCATE_SCORE: return slicenav::LocateMethod::score;
-    default: invalid("params->method " + std::to_string(enum_value(params->method)) + " is not a slicenav_locate_method");
-  }
+  return to_locate_method(params->method, "params->method");
 }
 
 slicenav_landmark landmark_value(const slicenav::LocatedLandmark& l) {
@@ -80,6 +61,14 @@ slicenav_landmark landmark_value(const slicenav::LocatedLandmark& l) {
 }
 
 }  // namespace
+
+slicenav::LocateMethod slicenav::capi::to_locate_method(const slicenav_locate_method& method, const char* name) {
+  switch (enum_value(method)) {
+    case SLICENAV_LOCATE_INSERTION: return slicenav::LocateMethod::insertion;
+    case SLICENAV_LOCATE_SCORE: return slicenav::LocateMethod::score;
+    default: invalid(std::string(name) + " " + std::to_string(enum_value(method)) + " is not a slicenav_locate_method");
+  }
+}
 
 extern "C" {
 

@@ -315,6 +315,16 @@ slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume, float
   });
 }
 
+slicenav_status slicenav_volume_voxels(const slicenav_volume* volume, const float** out, size_t* count) {
+  return guarded("slicenav_volume_voxels", [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(volume, "volume");
+    *out = volume->volume.voxels().data();
+    if (count != nullptr) *count = volume->volume.voxels().size();
+  });
+}
+
 namespace {
 
 // The four slice-mapping shims: validate, then apply one SliceMapping conversion.

@@ -58,13 +58,8 @@ void convert_to_float(const void* raw, std::size_t count, std::vector<float>& ou
   for (std::size_t n = 0; n < count; ++n) out[n] = static_cast<float>(in[n]);
 }
 
-// Reads `count` components of the file's stored type through the ImageIO and converts them to float,
-// holding the raw buffer and the float buffer at once (never two float copies).
-std::vector<float> read_as_float(itk::ImageIOBase& io, std::size_t count) {
-  using IOC = itk::IOComponentEnum;
-  std::vector<float> voxels(count);
-  const std::size_t bytes = count * io.GetComponentSize();
-  std::unique_ptr<char[]> raw(new char[bytes]);
+// Reads `bytes` bytes of voxel data (the whole image, as stored) through the ImageIO into `raw`.
+void read_raw(itk::ImageIOBase& io, char* raw, std::size_t bytes) {
   itk::ImageIORegion region(io.GetNumberOfDimensions());
   for (unsigned d = 0; d < io.GetNumberOfDimensions(); ++d) {
     region.SetIndex(d, 0);
@@ -75,11 +70,21 @@ std::vector<float> read_as_float(itk::ImageIOBase& io, std::size_t count) {
   // its last bytes untouched then: mark them (0xA5 bytes are int16 -23131 and float -2.9e-16, never CT
   // values) and check. NIfTI copies from its own buffer, so its payload size is checked separately.
   const std::size_t tail = std::min<std::size_t>(bytes, 16);
-  std::memset(raw.get() + bytes - tail, 0xA5, tail);
-  io.Read(raw.get());
-  if (std::all_of(raw.get() + bytes - tail, raw.get() + bytes, [](char c) { return c == static_cast<char>(0xA5); })) {
+  std::memset(raw + bytes - tail, 0xA5, tail);
+  io.Read(raw);
+  if (std::all_of(raw + bytes - tail, raw + bytes, [](char c) { return c == static_cast<char>(0xA5); })) {
     fail(Status::io, "voxel data ends early (the file is truncated)");
   }
+}
+
+// Reads `count` components of the file's stored type through the ImageIO and converts them to float,
+// holding the raw buffer and the float buffer at once (never two float copies).
+std::vector<float> read_as_float(itk::ImageIOBase& io, std::size_t count) {
+  using IOC = itk::IOComponentEnum;
+  std::vector<float> voxels(count);
+  const std::size_t bytes = count * io.GetComponentSize();
+  std::unique_ptr<char[]> raw(new char[bytes]);
+  read_raw(io, raw.get(), bytes);
   switch (io.GetComponentType()) {
     case IOC::UCHAR: convert_to_float<std::uint8_t>(raw.get(), count, voxels); break;
     case IOC::CHAR: convert_to_float<std::int8_t>(raw.get(), count, voxels); break;
@@ -177,7 +182,13 @@ void check_metaimage_payload(const std::string& path, std::size_t voxel_bytes) {
   if (present < needed) fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated)");
 }
 
-Volume read_image_file(const std::string& path, const std::string& format) {
+// An image file opened and checked (3D scalar, valid spacing, enough voxel data), its voxels not yet read.
+struct OpenedImage {
+  itk::ImageIOBase::Pointer io;
+  Geometry geometry;
+};
+
+OpenedImage open_image_file(const std::string& path, const std::string& format) {
   itk::ImageIOBase::Pointer io = make_image_io(format);
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
   if (!io->CanReadFile(path.c_str())) {
@@ -223,13 +234,20 @@ Volume read_image_file(const std::string& path, const std::string& format) {
       fail(Status::invalid_argument, msg.str());
     }
   }
+  const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
+  if (format == "nifti") check_nifti_payload(path, voxel_bytes);
+  if (format == "metaimage") check_metaimage_payload(path, voxel_bytes);
+  return {io, geometry};
+}
+
+Volume read_image_file(const std::string& path, const std::string& format) {
+  OpenedImage opened = open_image_file(path, format);
+  itk::ImageIOBase::Pointer io = opened.io;
+  const Geometry& geometry = opened.geometry;
   SourceInfo source;
   source.path = path;
   source.format = format;
   source.pixel_type = itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
-  const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
-  if (format == "nifti") check_nifti_payload(path, voxel_bytes);
-  if (format == "metaimage") check_metaimage_payload(path, voxel_bytes);
   std::vector<float> voxels;
   try {
     voxels = read_as_float(*io, geometry.voxel_count());
@@ -307,7 +325,10 @@ std::string format_for_path(const std::string& path) {
   return {};
 }
 
-Volume read_volume(const std::string& path, const ReadOptions& options) {
+namespace {
+
+// The format of an existing input path; throws for an empty path, a missing one or an unknown extension.
+std::string input_format(const std::string& path) {
   std::error_code ec;
   if (path.empty()) fail(Status::invalid_argument, "no input path given");
   if (!fs::exists(path, ec)) fail(Status::not_found, "'" + path + "' does not exist");
@@ -315,6 +336,24 @@ Volume read_volume(const std::string& path, const ReadOptions& options) {
   if (format.empty()) {
     fail(Status::unsupported_input, "'" + path + "' has an unknown extension: slicenav reads " + kKnownFormats);
   }
+  return format;
+}
+
+// The format of an output path; throws Error(unsupported_input) unless it is a single-file format.
+std::string output_format(const std::string& path) {
+  const std::string name = lower(fs::path(path).filename().string());
+  const std::string format = format_for_path(path);
+  if (format.empty() || format == "dicom" || ends_with(name, ".mhd") || ends_with(name, ".nhdr")) {
+    fail(Status::unsupported_input,
+         "cannot write '" + path + "': slicenav writes single-file .nii, .nii.gz, .mha or .nrrd volumes");
+  }
+  return format;
+}
+
+}  // namespace
+
+Volume read_volume(const std::string& path, const ReadOptions& options) {
+  const std::string format = input_format(path);
   Volume volume = format == "dicom" ? read_dicom_series(path, options) : read_image_file(path, format);
   auto& warnings = volume.source().warnings;
   try {
@@ -329,12 +368,7 @@ Volume read_volume(const std::string& path, const ReadOptions& options) {
 }
 
 void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type) {
-  const std::string name = lower(fs::path(path).filename().string());
-  const std::string format = format_for_path(path);
-  if (format.empty() || format == "dicom" || ends_with(name, ".mhd") || ends_with(name, ".nhdr")) {
-    fail(Status::unsupported_input,
-         "cannot write '" + path + "': slicenav writes single-file .nii, .nii.gz, .mha or .nrrd volumes");
-  }
+  const std::string format = output_format(path);
   if (volume.empty()) fail(Status::invalid_argument, "cannot write '" + path + "': the volume is empty");
   const Int16Fit fit = int16_fit(volume);
   if (pixel_type == PixelType::int16 && !fit.in_range) {
@@ -347,6 +381,65 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
       write_with_itk<std::int16_t>(volume, format, temp);
     } else {
       write_with_itk<float>(volume, format, temp);
+    }
+  });
+}
+
+RawImage read_raw_image(const std::string& path) {
+  const std::string format = input_format(path);
+  if (format == "dicom") fail(Status::unsupported_input, "'" + path + "' is a directory, not an image file");
+  OpenedImage opened = open_image_file(path, format);
+  RawImage image;
+  image.geometry = opened.geometry;
+  image.component_type = itk::ImageIOBase::GetComponentTypeAsString(opened.io->GetComponentType());
+  image.component_size = opened.io->GetComponentSize();
+  try {
+    image.geometry.validate();
+    image.bytes.resize(image.geometry.voxel_count() * image.component_size);
+    read_raw(*opened.io, reinterpret_cast<char*>(image.bytes.data()), image.bytes.size());
+  } catch (const itk::ExceptionObject& e) {
+    fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
+  } catch (const Error& e) {
+    fail(e.status(), "cannot read '" + path + "': " + e.what());
+  }
+  return image;
+}
+
+void write_raw_image(const RawImage& image, const std::string& path) {
+  const std::string format = output_format(path);
+  const Geometry& g = image.geometry;
+  g.validate();
+  itk::ImageIOBase::Pointer io = make_image_io(format);
+  const auto type = itk::ImageIOBase::GetComponentTypeFromString(image.component_type);
+  io->SetComponentType(type);
+  if (type == itk::IOComponentEnum::UNKNOWNCOMPONENTTYPE || io->GetComponentSize() != image.component_size) {
+    fail(Status::invalid_argument, "cannot write '" + path + "': unknown voxel type '" + image.component_type + "'");
+  }
+  if (image.bytes.size() != g.voxel_count() * image.component_size) {
+    fail(Status::invalid_argument, "cannot write '" + path + "': " + std::to_string(image.bytes.size()) +
+                                       " bytes of voxels do not fill the grid");
+  }
+  detail::write_atomically(path, [&](const std::string& temp) {
+    io->SetNumberOfDimensions(3);
+    itk::ImageIORegion region(3);
+    for (unsigned a = 0; a < 3; ++a) {
+      io->SetDimensions(a, g.size[a]);
+      io->SetSpacing(a, g.spacing[a]);
+      io->SetOrigin(a, g.origin[a]);
+      io->SetDirection(a, std::vector<double>{g.direction[a], g.direction[3 + a], g.direction[6 + a]});
+      region.SetIndex(a, 0);
+      region.SetSize(a, g.size[a]);
+    }
+    io->SetPixelType(itk::IOPixelEnum::SCALAR);
+    io->SetNumberOfComponents(1);
+    io->SetIORegion(region);
+    io->SetUseCompression(true);
+    io->SetFileName(temp);
+    try {
+      io->WriteImageInformation();
+      io->Write(image.bytes.data());
+    } catch (const itk::ExceptionObject& e) {
+      fail(Status::io, "cannot write '" + path + "': " + describe(e));
     }
   });
 }

@@ -248,26 +248,27 @@ std::vector<std::pair<std::string, double>> atlas_landmarks(const Model& model) 
 // The bundled region table: spans of the atlas axis (offsets in atlas mm, superior positive). Head and
 // neck reaches above the templates' coverage, so its superior end is extrapolated (see coverage()).
 // The last four fields are ROI cropping's margins (superior, inferior atlas mm; in-plane mm) and whether an
-// unrecognised scan keeps all its slices; docs/crop.md says how they were calibrated.
+// unrecognised scan keeps all its slices. The z margins come from benchmarks/crop_benchmark.cpp (section
+// "Cropping" of docs/benchmarks.md); head-neck has no calibration data and gets the largest (docs/crop.md).
 const std::vector<Region>& bundled_regions() {
   static const std::vector<Region> table{
       {"lungs", "both lungs, apex to base", "lung_apex", 10, "lung_base", -10,  //
-       40, 40, 10, false},
+       50, 50, 10, false},
       {"heart", "heart, top to bottom", "heart_top", 10, "heart_bottom", -10,  //
-       40, 40, 10, false},
+       50, 50, 10, false},
       {"liver", "liver, dome to lower end", "liver_dome", 10, "liver_lower_end", -10,  //
-       40, 40, 10, false},
+       50, 50, 10, false},
       {"kidneys", "both kidneys: 130 mm above the lower end to just below it", "kidney_lower_end", 130,
        "kidney_lower_end", -10,  //
-       40, 40, 10, false},
+       50, 150, 10, false},
       {"abdomen", "diaphragm (liver dome) to the iliac crests (about 20 mm below the kidneys' lower end)",
        "liver_dome", 10, "kidney_lower_end", -20,  //
-       40, 40, 10, false},
+       50, 140, 10, false},
       {"pelvis", "iliac crests to 80 mm below the femoral head tops", "kidney_lower_end", -10, "femur_head_top", -80,
-       40, 40, 10, false},
+       60, 50, 10, false},
       {"head-neck", "skull base region (230 mm above the lung apex) to the lung apex", "lung_apex", 230, "lung_apex",
        -20,  //
-       40, 40, 10, true},
+       150, 150, 10, true},
   };
   return table;
 }

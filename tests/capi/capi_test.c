@@ -362,6 +362,36 @@ static void test_copy_voxels(void) {
   slicenav_volume_free(volume);
 }
 
+/* slicenav_volume_voxels hands out the volume's own storage: the same address every call, the values
+ * copy_voxels gives, and NULL plus INVALID_ARGUMENT for bad arguments. */
+static void test_voxels_in_place(void) {
+  slicenav_volume* volume = make_volume(NULL);
+  const float* voxels = NULL;
+  const float* again = NULL;
+  const float* untouched = (const float*)&voxels; /* must be reset to NULL on failure */
+  float copy[K_COUNT];
+  size_t count = 0;
+  int n, equal = 1;
+  CHECK(volume != NULL);
+  if (volume == NULL) return;
+  CHECK_STATUS(slicenav_volume_voxels(volume, &voxels, &count), SLICENAV_OK);
+  CHECK(voxels != NULL);
+  CHECK(count == K_COUNT);
+  CHECK_STATUS(slicenav_volume_voxels(volume, &again, NULL), SLICENAV_OK);
+  CHECK(again == voxels);
+  CHECK_STATUS(slicenav_volume_copy_voxels(volume, copy, K_COUNT, NULL), SLICENAV_OK);
+  for (n = 0; n < K_COUNT && voxels != NULL; ++n) {
+    if (voxels[n] != copy[n] || voxels[n] != (float)(-1000 + 7 * n)) equal = 0;
+  }
+  CHECK(equal);
+  CHECK_STATUS(slicenav_volume_voxels(NULL, &untouched, &count), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("volume");
+  CHECK(untouched == NULL);
+  CHECK_STATUS(slicenav_volume_voxels(volume, NULL, &count), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("out");
+  slicenav_volume_free(volume);
+}
+
 static void check_round_trip(const char* name, const float* data, const double direction[9]) {
   char path[1200];
   slicenav_volume* volume = NULL;
@@ -597,6 +627,7 @@ int main(int argc, char** argv) {
   RUN(test_get_info_writes_only_struct_size_bytes);
   RUN(test_canonical_mapping);
   RUN(test_copy_voxels);
+  RUN(test_voxels_in_place);
   RUN(test_write_read_nifti);
   RUN(test_write_read_metaimage);
   RUN(test_write_rejects_bad_arguments);

@@ -4,42 +4,25 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "temp_dir_test.hpp"
 
 namespace slicenav::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Each test gets an empty directory SLICENAV_TEST_TMP/<suite>_<test>.
-class BatchTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(SLICENAV_TEST_TMP) / (std::string(info->test_suite_name()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-
-  // Creates the file dir_/relative (and its directories) holding `text`; returns its path.
-  std::string write(const std::string& relative, const std::string& text = "") const {
-    const fs::path path = dir_ / relative;
-    fs::create_directories(path.parent_path());
-    std::ofstream(path) << text;
-    return path.string();
-  }
-  std::string mkdir(const std::string& relative) const {
-    fs::create_directories(dir_ / relative);
-    return (dir_ / relative).string();
-  }
-
-  fs::path dir_;
-};
+using BatchTest = test::TempDirTest;
 
 std::vector<std::string> names_of(const std::vector<BatchCase>& cases) {
   std::vector<std::string> names;
@@ -246,6 +229,68 @@ TEST_F(BatchRun, SuccessWithoutOutputAndUnexplainedFailuresStillFailWithAMessage
   EXPECT_EQ(summary.failures[1].second, "exit code 7");
   EXPECT_EQ(summary.failures[2].second, "unknown exception");
   EXPECT_NE(log.str().find("[1/3] silent: FAILED: reported success but wrote no"), std::string::npos) << log.str();
+}
+
+TEST_F(BatchRun, JobsRunCasesAtOnceEachOnceWithTheSummaryInCaseOrder) {
+  std::vector<BatchCase> cases;
+  for (const char* name : {"a", "b", "c", "d", "e", "f", "g"}) cases.push_back({std::string("in/") + name, name});
+  const auto output_for = [this](const BatchCase& c) { return (dir_ / (c.name + ".json")).string(); };
+  write("d.json", "{}");
+
+  constexpr int kJobs = 3;
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;
+  int peak = 0;
+  std::multiset<std::string> processed;
+  const auto process = [&](const BatchCase& c, std::string* error) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      processed.insert(c.name);
+      peak = std::max(peak, ++running);
+      changed.notify_all();
+      // Hold the first cases until kJobs run at once (one job at a time would wait here in vain).
+      changed.wait_for(lock, std::chrono::seconds(20), [&] { return peak >= kJobs; });
+      --running;
+    }
+    if (c.name == "b" || c.name == "f") {
+      *error = "invalid argument: " + c.name + " is broken";
+      return 1;
+    }
+    write(c.name + ".json", "{}");
+    return 0;
+  };
+  std::ostringstream log;
+  const BatchSummary summary = run_batch(cases, output_for, process, log, kJobs);
+  EXPECT_EQ(peak, kJobs);
+  EXPECT_EQ(processed, (std::multiset<std::string>{"a", "b", "c", "e", "f", "g"}));
+  EXPECT_EQ(summary.done, 4u);
+  EXPECT_EQ(summary.skipped, 1u);
+  EXPECT_EQ(summary.failed, 2u);
+  const std::vector<std::pair<std::string, std::string>> failures = {{"b", "invalid argument: b is broken"},
+                                                                     {"f", "invalid argument: f is broken"}};
+  EXPECT_EQ(summary.failures, failures);
+
+  // One line per case, numbered 1..7 in the order they finished, then the summary.
+  const std::string text = log.str();
+  for (int i = 1; i <= 7; ++i) {
+    const std::string number = "[" + std::to_string(i) + "/7] ";
+    EXPECT_EQ(text.find(number), text.rfind(number)) << number << " twice in:\n" << text;
+    EXPECT_NE(text.find(number), std::string::npos) << number << " missing in:\n" << text;
+  }
+  for (const char* part : {"] d: skipped (output exists)\n", "] b: FAILED: invalid argument: b is broken\n",
+                           "] g: ok (", "batch: 4 done, 1 skipped, 2 failed of 7 cases; failed: b, f\n"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << "missing '" << part << "' in:\n" << text;
+  }
+
+  // More jobs than cases: every case still runs once.
+  processed.clear();
+  peak = 3;  // no waiting
+  std::ostringstream again;
+  const BatchSummary rerun = run_batch(cases, output_for, process, again, 16);
+  EXPECT_EQ(processed, (std::multiset<std::string>{"b", "f"}));
+  EXPECT_EQ(rerun.skipped, 5u);
+  EXPECT_EQ(rerun.failed, 2u);
 }
 
 TEST(BatchRunEmpty, EmptyShardSucceeds) {

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs a slicenav build tree into a fresh prefix and uses it from outside, as a user would.
-#   run_install_test.sh CMAKE BUILD_DIR WORK_DIR CONSUMER_SOURCE_DIR C_COMPILER GENERATOR LIBDIR
+#   run_install_test.sh CMAKE BUILD_DIR WORK_DIR CONSUMER_SOURCE_DIR C_COMPILER GENERATOR LIBDIR [PYTHON PYTHON_DIR]
+# PYTHON and PYTHON_DIR (the interpreter and the package's folder relative to the prefix; empty when the
+# build has no Python bindings) add a check that `import slicenav` works from the installed prefix alone.
 set -eu
 
 cmake_bin=$1
@@ -10,6 +12,8 @@ consumer_src=$4
 cc_bin=$5
 generator=$6
 libdir_rel=$7
+python_bin=${8:-}
+python_dir_rel=${9:-}
 
 prefix="$work/prefix"
 fail() { echo "install test: FAIL: $*" >&2; exit 1; }
@@ -71,5 +75,24 @@ esac
 "$cc_bin" -std=c99 -Wall -Wextra -pedantic -Werror "$consumer_src/main.c" -o "$work/consumer-pkgconfig" $flags
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/consumer-pkgconfig" \
   || fail "pkg-config consumer did not run"
+
+if [ -n "$python_bin" ]; then
+  echo "== import slicenav from $prefix/$python_dir_rel"
+  [ -f "$prefix/$python_dir_rel/slicenav/__init__.py" ] || fail "slicenav Python package not installed"
+  # From a neutral directory, with no library path: the extension finds the installed libslicenav (and the
+  # installed model) through its relative RPATH.
+  (cd "$work" && env -u LD_LIBRARY_PATH -u SLICENAV_MODEL PYTHONPATH="$prefix/$python_dir_rel" PYTHONDONTWRITEBYTECODE=1 \
+     "$python_bin" -c '
+import sys
+import slicenav
+prefix = sys.argv[1]
+assert slicenav.__file__.startswith(prefix), slicenav.__file__
+libs = {line.split()[-1] for line in open("/proc/self/maps") if "libslicenav.so" in line}
+assert libs and all(path.startswith(prefix) for path in libs), libs
+v = slicenav.phantom(size=(16, 16, 8))
+assert v.to_numpy().shape == (8, 16, 16)
+print("slicenav", slicenav.version(), "from", slicenav.__file__, "regions:", ", ".join(slicenav.Model(threads=1).regions()))
+' "$prefix") || fail "import slicenav from the installed prefix failed"
+fi
 
 echo "install test: OK"

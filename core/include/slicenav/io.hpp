@@ -2,7 +2,9 @@
 // DICOM series directories. ITK does the decoding; no ITK type appears here.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "slicenav/volume.hpp"
 
@@ -34,6 +36,21 @@ enum class PixelType {
 // outside its range, Error(io)
 // when the directory is not writable.
 void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type = PixelType::automatic);
+
+// An image file's voxels exactly as stored (any scalar component type), with its grid. Crop and uncrop
+// (crop.hpp) move these bytes without converting them.
+struct RawImage {
+  Geometry geometry;
+  std::string component_type;  // ITK's name of the stored type ("short", "unsigned_char", "float", ...)
+  std::size_t component_size = 0;   // bytes per voxel
+  std::vector<unsigned char> bytes; // voxel_count() * component_size, x fastest
+};
+
+// Reads a .nii, .nii.gz, .mha, .mhd, .nrrd or .nhdr file as stored. Throws like read_volume (no DICOM).
+RawImage read_raw_image(const std::string& path);
+// Writes a raw image atomically in its own component type, like write_volume. Throws
+// Error(invalid_argument) when the bytes do not match the geometry or the type is unknown.
+void write_raw_image(const RawImage& image, const std::string& path);
 
 // The format read_volume would use for a path ("nifti", "metaimage", "nrrd", "dicom"), or "" if none.
 std::string format_for_path(const std::string& path);

@@ -1,0 +1,208 @@
+"""slicenav.Model (navigation: insert, score, locate, coverage, crop plans), prealignment, transform files and
+crop records.
+
+Every call that runs the engine releases the GIL, so threads calling one model at once run in parallel and get
+the same answers as serial calls (a loaded model is immutable).
+"""
+
+import json
+
+from . import _slicenav
+from ._errors import InvalidArgumentError
+from ._results import COVERAGE_STATUS, Coverage, Insertion, Landmark, Landmarks, Prealignment, RigidTransform
+from ._volume import _handle, _path, _vector
+
+# slicenav_locate_method and slicenav_prealign_method by name (the slicenav command's --method values).
+LOCATE_METHODS = {"insertion": 0, "score": 1}
+PREALIGN_METHODS = {"score": 0, "three-slice": 1, "insertion": 2, "intensity": 3}
+
+
+def _method(name, methods):
+    if name not in methods:
+        raise InvalidArgumentError(f"unknown method {name!r}; use one of: {', '.join(methods)}")
+    return methods[name]
+
+
+def _optional_path(path, name):
+    return None if path is None else _path(path, name)
+
+
+class Model:
+    """A loaded navigation model: insertion network, slice scores, key-slice templates and regions.
+
+    path     model file; None for the bundled model ($SLICENAV_MODEL, then share/slicenav/models of the
+             installed tree, then the source tree).
+    threads  LibTorch intra-op threads, 0 = hardware threads. LibTorch's pool is process-wide: this sets it
+             for every model in the process.
+    device   "cpu"; "cuda:N" needs a CUDA-enabled LibTorch build (otherwise UnsupportedInputError).
+
+    Raises NotFoundError, SlicenavIOError, ModelFormatError, VersionMismatchError, InvalidArgumentError or
+    UnsupportedInputError. Immutable: share one Model between threads.
+    """
+
+    __slots__ = ("_handle", "_metadata")
+
+    def __init__(self, path=None, threads=0, device="cpu"):
+        self._handle = _slicenav.model_load(_optional_path(path, "path"), int(threads), str(device))
+        self._metadata = None
+
+    @property
+    def metadata(self):
+        """The model's metadata (architecture, preprocessing, atlas, templates, training, metrics) as a dict;
+        a fresh copy on every access."""
+        if self._metadata is None:
+            self._metadata = _slicenav.model_metadata_json(self._handle)
+        return json.loads(self._metadata)
+
+    def regions(self):
+        """Names of the regions :meth:`coverage` and :meth:`crop_plan` know ("lungs", "liver", ...)."""
+        return _slicenav.model_regions(self._handle)
+
+    def insert(self, query, target, distribution=False, qc=None):
+        """Where every slice of ``query`` belongs in ``target`` (both Volumes; their orientations may differ).
+        Returns an :class:`Insertion` (numpy columns, one row per query canonical slice). ``distribution=True``
+        keeps every slice's whole distribution; ``qc`` names a PNG to write the heat map to."""
+        d = _slicenav.insert(self._handle, _handle(query, "query"), _handle(target, "target"), bool(distribution),
+                             _optional_path(qc, "qc"))
+        return Insertion._from_c(d)
+
+    def score(self, volume):
+        """One body-part score per canonical slice (0 = most superior), in atlas mm (superior positive, lung
+        apex = 0), as a float64 numpy array; ``volume.canonical_world_z()`` gives each slice's world z."""
+        return _slicenav.score(self._handle, _handle(volume, "volume"))
+
+    def locate(self, volume, method="insertion", qc=None):
+        """Locates every key slice the model's templates label (lung_apex, carina, liver_dome, ...). ``method``
+        is "insertion" (templates inserted into the scan, ensembled) or "score" (a robust line through the slice
+        scores). ``qc`` names a PNG for coronal and sagittal views with the key slices drawn. Returns
+        :class:`Landmarks`."""
+        d = _slicenav.locate(self._handle, _handle(volume, "volume"), _method(method, LOCATE_METHODS),
+                             _optional_path(qc, "qc"))
+        return Landmarks(
+            method=method,
+            recognised=d["recognised"],
+            score_slope=d["score_slope"],
+            landmarks=tuple(Landmark._from_c(l) for l in d["landmarks"]),
+        )
+
+    def coverage(self, volume, region, method="insertion"):
+        """Whether ``volume`` covers ``region`` (one of :meth:`regions`; an unknown one is InvalidArgumentError
+        listing the known ones). Returns :class:`Coverage`."""
+        d = _slicenav.coverage(self._handle, _handle(volume, "volume"), str(region), _method(method, LOCATE_METHODS))
+        return Coverage(
+            region=str(region),
+            method=method,
+            status=COVERAGE_STATUS[d["status"]],
+            recognised=d["recognised"],
+            superior_end=Landmark._from_c(d["superior"]),
+            inferior_end=Landmark._from_c(d["inferior"]),
+        )
+
+    def prealign(self, fixed, moving, method="score", min_overlap_mm=None, in_plane=False):
+        """:func:`slicenav.prealign` with this model."""
+        return prealign(fixed, moving, model=self, method=method, min_overlap_mm=min_overlap_mm, in_plane=in_plane)
+
+    def crop_plan(self, volume, region, method="insertion"):
+        """Decides the crop box of ``region`` in ``volume`` (along z the region's located ends plus its
+        calibrated margins, in-plane the body plus a margin). Returns a :class:`CropRecord`. A region partly
+        outside the scan gives the part that exists (``record.partial``); a region not in the scan, or a scan
+        the model does not recognise, is UnsupportedInputError; an unknown region InvalidArgumentError."""
+        handle = _slicenav.crop_plan(self._handle, _handle(volume, "volume"), str(region),
+                                     _method(method, LOCATE_METHODS))
+        return CropRecord(handle)
+
+    def __repr__(self):
+        return f"<slicenav.Model {len(self.regions())} regions>"
+
+
+def prealign(fixed, moving, model=None, method="score", min_overlap_mm=None, in_plane=False):
+    """The translation taking a point of ``fixed`` to the same anatomy in ``moving`` (docs/prealign.md).
+
+    method          "score" (slice-score curves matched by shift; the default), "three-slice", "insertion", or
+                    "intensity" (a model-free baseline: the only method that works with ``model=None``).
+    min_overlap_mm  shifts with less overlap are not considered; None: the library default (30 mm).
+    in_plane        also x and y, from body-mask centroids over the shared z range.
+
+    Returns :class:`Prealignment`; ``result.transform()`` feeds :func:`write_elastix_transform`.
+    A learned method without a model is InvalidArgumentError.
+    """
+    m = None if model is None else model._handle
+    d = _slicenav.prealign(m, _handle(fixed, "fixed"), _handle(moving, "moving"), _method(method, PREALIGN_METHODS),
+                           None if min_overlap_mm is None else float(min_overlap_mm), bool(in_plane))
+    return Prealignment(method=method, **d)
+
+
+def _rigid(transform):
+    if isinstance(transform, Prealignment):
+        transform = transform.transform()
+    if not isinstance(transform, RigidTransform):
+        raise TypeError(f"transform must be a slicenav.RigidTransform or Prealignment, got {type(transform).__name__}")
+    return (_vector(transform.translation_mm, 3, "translation_mm"), _vector(transform.rotation_rad, 3, "rotation_rad"),
+            _vector(transform.centre_mm, 3, "centre_mm"))
+
+
+def write_elastix_transform(transform, fixed, path):
+    """Writes an elastix TransformParameters file usable as elastix's initial transform (``-t0``) and by
+    transformix, atomically: a TranslationTransform (an EulerTransform when a rotation is non-zero) with the
+    fixed image's grid. ``transform`` is a :class:`RigidTransform` or a :class:`Prealignment`; ``fixed`` the
+    registration's fixed Volume. Give elastix an absolute path."""
+    _slicenav.write_elastix_transform(*_rigid(transform), _handle(fixed, "fixed"), _path(path))
+
+
+def write_itk_transform(transform, path):
+    """Writes the same transform as an ITK transform file (.tfm), atomically."""
+    _slicenav.write_itk_transform(*_rigid(transform), _path(path))
+
+
+class CropRecord:
+    """Where a scan was cropped to one region and how to undo it (slicenav_crop_record): the original grid, the
+    box in index and world coordinates, the region, the model version, the margins, and whether the region was
+    fully covered. Its JSON (``to_dict()``, :meth:`write`) is all :meth:`uncrop_file` needs.
+
+    Make one with ``Model.crop_plan`` or :meth:`read`.
+    """
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle):
+        if not isinstance(handle, _slicenav.CropRecordHandle):
+            raise TypeError("use Model.crop_plan or CropRecord.read")
+        self._handle = handle
+
+    @classmethod
+    def read(cls, path):
+        """Reads a record written by :meth:`write` (or ``slicenav crop --record``). An inconsistent record is
+        InvalidArgumentError naming the field."""
+        return cls(_slicenav.crop_record_read(_path(path)))
+
+    def write(self, path):
+        """Writes the record as JSON, atomically."""
+        _slicenav.crop_record_write(self._handle, _path(path))
+
+    @property
+    def json(self):
+        """The record as JSON text."""
+        return _slicenav.crop_record_json(self._handle)
+
+    def to_dict(self):
+        return json.loads(self.json)
+
+    @property
+    def partial(self):
+        """True when the region is not fully covered by the scan (the crop holds the part that exists)."""
+        return _slicenav.crop_record_partial(self._handle)
+
+    def crop_file(self, image_path, out_path):
+        """Crops an image on the record's original grid (the CT, or a label map: the voxel type is kept) to the
+        box and writes it atomically; every voxel keeps its world position. An image on another grid is
+        InvalidArgumentError naming the mismatch."""
+        _slicenav.crop_file(self._handle, _path(image_path, "image_path"), _path(out_path, "out_path"))
+
+    def uncrop_file(self, prediction_path, out_path):
+        """Pastes an image on the cropped grid (a segmentation or probabilities; the voxel type is kept) back into
+        the original grid, background 0, and writes it atomically. Crop then uncrop is bit-exact inside the
+        box."""
+        _slicenav.uncrop_file(self._handle, _path(prediction_path, "prediction_path"), _path(out_path, "out_path"))
+
+    def __repr__(self):
+        return f"<slicenav.CropRecord {self.to_dict()['region']['name']}{' (partial)' if self.partial else ''}>"

@@ -1,0 +1,83 @@
+// The C API's prealignment call: a thin shim over core/include/slicenav/prealign.hpp, guarded like every
+// other call.
+#include <cstring>
+#include <string>
+
+#include "capi_support.hpp"
+#include "slicenav.h"
+#include "slicenav/prealign.hpp"
+
+namespace {
+
+using namespace slicenav::capi;
+using slicenav::PrealignMethod;
+
+PrealignMethod method_of(const slicenav_prealign_method& method) {
+  switch (enum_value(method)) {
+    case SLICENAV_PREALIGN_SCORE: return PrealignMethod::score;
+    case SLICENAV_PREALIGN_THREE_SLICE: return PrealignMethod::three_slice;
+    case SLICENAV_PREALIGN_INSERTION: return PrealignMethod::insertion;
+    case SLICENAV_PREALIGN_INTENSITY: return PrealignMethod::intensity;
+    default: invalid("params->method " + std::to_string(enum_value(method)) + " is not a slicenav_prealign_method");
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+slicenav_prealign_params slicenav_prealign_default_params(void) {
+  const slicenav::PrealignOptions defaults;
+  slicenav_prealign_params params{};
+  params.struct_size = sizeof(slicenav_prealign_params);
+  params.method = SLICENAV_PREALIGN_SCORE;
+  params.min_overlap_mm = defaults.min_overlap_mm;
+  params.in_plane = 0;
+  return params;
+}
+
+slicenav_prealignment slicenav_prealignment_init(void) {
+  slicenav_prealignment p;
+  std::memset(&p, 0, sizeof p);
+  p.struct_size = sizeof(slicenav_prealignment);
+  return p;
+}
+
+slicenav_status slicenav_prealign(const slicenav_model* model, const slicenav_volume* fixed,
+                                  const slicenav_volume* moving, const slicenav_prealign_params* params,
+                                  slicenav_prealignment* out) {
+  return guarded("slicenav_prealign", [&] {
+    require(fixed, "fixed");
+    require(moving, "moving");
+    require(out, "out");
+    check_struct_size(*out, &slicenav_prealignment::translation_mm, "out");
+    slicenav::PrealignOptions options;
+    if (params != nullptr) {
+      using P = slicenav_prealign_params;
+      check_struct_size(*params, &P::method, "params");
+      options.method = method_of(params->method);
+      if (has_field(*params, &P::min_overlap_mm)) options.min_overlap_mm = params->min_overlap_mm;
+      if (has_field(*params, &P::in_plane)) options.in_plane = params->in_plane != 0;
+    }
+    if (model == nullptr && options.method != PrealignMethod::intensity) {
+      invalid(std::string("model is NULL; only SLICENAV_PREALIGN_INTENSITY works without one (method ") +
+              slicenav::prealign_method_name(options.method) + ")");
+    }
+    const slicenav::Prealignment r =
+        slicenav::prealign(model == nullptr ? nullptr : &model->model, fixed->volume, moving->volume, options);
+    slicenav_prealignment v = slicenav_prealignment_init();
+    for (int a = 0; a < 3; ++a) v.translation_mm[a] = r.translation_mm[static_cast<std::size_t>(a)];
+    v.confidence = r.confidence;
+    v.overlap_mm = r.overlap_mm;
+    v.shared_anatomy = r.shared_anatomy ? 1 : 0;
+    v.cost = r.cost;
+    v.contrast = r.contrast;
+    v.samples = r.samples;
+    v.fixed_recognised = r.fixed_recognised ? 1 : 0;
+    v.moving_recognised = r.moving_recognised ? 1 : 0;
+    copy_text(v.note, r.note);
+    write_versioned(v, out);
+  });
+}
+
+}  // extern "C"

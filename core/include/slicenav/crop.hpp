@@ -1,0 +1,98 @@
+// ROI cropping: the box of a named region in a scan (z from the navigation model's located region ends
+// plus calibrated margins, in-plane from the body with table and air removed plus a margin), a JSON crop
+// record that carries the original grid, and crop / uncrop of image files of any scalar voxel type on
+// that record. See docs/crop.md.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "slicenav/models.hpp"
+#include "slicenav/navigation.hpp"
+#include "slicenav/volume.hpp"
+
+namespace slicenav {
+
+// Voxels [begin, end) along each index axis of a grid.
+struct IndexBox {
+  std::array<std::size_t, 3> begin{0, 0, 0};
+  std::array<std::size_t, 3> end{0, 0, 0};
+  std::array<std::size_t, 3> size() const { return {end[0] - begin[0], end[1] - begin[1], end[2] - begin[2]}; }
+  std::size_t voxel_count() const { return size()[0] * size()[1] * size()[2]; }
+};
+
+struct CropRecord {
+  static constexpr int kFormatVersion = 1;
+
+  Region region;              // the region as used, margins included
+  std::string model_version;  // see model_version()
+  std::string method;         // "insertion" or "score": how the region's ends were located
+
+  Geometry original;               // the grid the box was planned on
+  std::string original_pixel_type; // stored component type of the planned volume ("short", "float", ...; "" if unknown)
+  IndexBox box;                    // on the original grid's index axes
+
+  // How the region lies in the scan: "full" (both ends inside), "partial" (the region reaches beyond the
+  // scan; the crop holds the part that exists) or "unlocated" (a scan the model does not recognise,
+  // cropped in-plane only, every slice kept; see Region::crop_unrecognised_keeps_all_slices).
+  std::string coverage = "full";
+  bool partial = false;
+  bool recognised = true;
+  double score_slope = 1.0;                  // recognise()'s slope, atlas mm per mm
+  LocatedLandmark superior, inferior;        // the region's ends as located (without margins)
+  LocatedLandmark superior_crop, inferior_crop;  // the crop's ends (ends plus margins) as located
+  std::vector<std::string> warnings;         // what a user should know (partial coverage, unrecognised scan)
+
+  // The cropped grid: the box's size, the original spacing and direction, and the origin at the box's
+  // first voxel, so every voxel keeps its world position.
+  Geometry cropped() const;
+  // Original voxels / cropped voxels (the volume ratio of the seed).
+  double volume_ratio() const;
+
+  std::string to_json() const;
+  // Parses and checks a record: Error(invalid_argument) naming the field for a foreign, malformed or
+  // inconsistent one (a box outside the grid, world coordinates that disagree with the box).
+  static CropRecord from_json(const std::string& text);
+};
+
+// The model's version as recorded in crop records: "<training steps> steps, <templates> templates, regions
+// <bundled|model>, <FNV-1a hash of the metadata>", enough to tell two models apart.
+std::string model_version(const Model& model);
+
+// Plans the crop of `region_name` in `volume` (already prepared as `scan` by prepare_scan). Throws Error:
+//   invalid_argument   unknown region (the message lists the known ones)
+//   unsupported_input  the region is not in the scan (never an empty crop); the scan is not recognised
+//                      and the region does not crop such scans (the message says why); no body in-plane
+CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const std::string& region_name,
+                     LocateMethod method = LocateMethod::insertion);
+// Prepares the scan and plans (the whole decision).
+CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& region_name,
+                     LocateMethod method = LocateMethod::insertion);
+
+// The in-plane box of the body (voxels above -500 HU, thin structures such as the table and air removed,
+// components much smaller than the largest dropped) over canonical slices [first, last] of `view`, as
+// canonical i and j ranges [begin, end), grown by margin_mm and clipped to the grid. Throws
+// Error(unsupported_input) when those slices hold no body.
+std::array<std::array<std::size_t, 2>, 2> body_in_plane_box(const CanonicalView& view, std::size_t first,
+                                                            std::size_t last, double margin_mm);
+
+// Recall of a crop: the fraction of a mask's voxels (value >= 0.5) inside the record's box, the mask on the
+// record's original grid; 1 for an empty mask. Throws Error(invalid_argument) for a mask of another size.
+double crop_recall(const CropRecord& record, const Volume& mask);
+
+// Writes / reads a record file (JSON). Writing is atomic. Reading throws Error(not_found, io) for the file
+// and like from_json for its content.
+void write_crop_record(const CropRecord& record, const std::string& path);
+CropRecord read_crop_record(const std::string& path);
+
+// Crops an image file on the record's original grid (any scalar voxel type, kept) to the box and writes
+// it atomically (.nii, .nii.gz, .mha, .nrrd). Uncrop pastes an image on the record's cropped grid back
+// into the original grid, background 0, voxel type kept. An image on another grid is
+// Error(invalid_argument) naming the mismatch; reading fails like read_volume (not_found, io,
+// unsupported_input).
+void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path);
+void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path);
+
+}  // namespace slicenav

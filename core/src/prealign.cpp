@@ -1,0 +1,634 @@
+#include "slicenav/prealign.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "slicenav/error.hpp"
+#include "slicenav/orientation.hpp"
+#include "slicenav/preprocess.hpp"
+
+namespace slicenav {
+namespace {
+
+// ---- Calibration (docs/prealign.md: chosen on the held-out real scans of ../shared/data as a whole) ----
+
+// Score curves are compared on a 1 mm grid; intensity slice images first on a 4 mm grid over every shift,
+// then on a 1 mm grid within one coarse step either side of the best.
+constexpr double kScoreStepMm = 1.0;
+constexpr double kCoarseStepMm = 4.0;
+constexpr double kFineStepMm = 1.0;
+// How far either side of the best shift the cost's rise is measured.
+constexpr double kContrastMm = 20.0;
+// A scan's extent that can be aligned with a shorter minimum overlap: 80 % of the shorter scan.
+constexpr double kShortScanOverlap = 0.8;
+// Score method: anatomy is shared when the mean score difference at the best shift is small (atlas mm) and
+// the cost rises away from it (atlas mm per mm; a flat score curve cannot place a shift).
+constexpr double kScoreSharedCostMm = 15.0;
+constexpr double kScoreCostScaleMm = 15.0;
+constexpr double kMinScoreContrast = 0.25;
+constexpr double kFullScoreContrast = 0.6;
+// Intensity method: coarse slice images (area-averaged, 12 mm pixels, a 384 mm field centred on the body).
+constexpr std::size_t kIntensityImageSize = 32;
+constexpr double kIntensityPixelMm = 12.0;
+// ... anatomy is shared when the best shift's cost is at most this share of the median shift's.
+constexpr double kIntensitySharedRatio = 0.6;
+constexpr double kIntensityFullRatio = 0.2;
+// Insertion method: answers within this distance of the line (or two slot spacings, if more) are inliers;
+// anatomy is shared when at least this share of the slices that should land inside the other scan do.
+constexpr double kInlierMm = 15.0;
+constexpr double kInsertionSharedShare = 0.4;
+constexpr std::size_t kMinInliers = 3;
+// Three-slice method: it cannot check itself, and the end slices' scores are often biased (docs/prealign.md),
+// so its answers stay below the low-confidence line of 0.3.
+constexpr double kThreeSliceConfidence = 0.25;
+
+double plausible_slope(double slope) {
+  return slope >= Recognition::kMinRecognisedSlope && slope <= 2.0 * AnatomicalMap::kMaxSlope;
+}
+
+double clamp01(double x) { return std::clamp(x, 0.0, 1.0); }
+
+// The z coverage of a scan: slice centres plus half a slice step beyond each end slice.
+struct Coverage1D {
+  double top = 0, bottom = 0;
+  double extent() const { return top - bottom; }
+};
+
+Coverage1D coverage_of(const SliceMapping& m) {
+  const double step = m.slice_step_mm();
+  const double a = m.world_z(0.0), b = m.world_z(static_cast<double>(m.slice_count()) - 1.0);
+  return {std::max(a, b) + step / 2, std::min(a, b) - step / 2};
+}
+
+// Shared z extent after moving the moving scan's coverage into the fixed frame (z - t).
+double overlap_after(const Coverage1D& fixed, const Coverage1D& moving, double t) {
+  return std::max(0.0, std::min(fixed.top, moving.top - t) - std::max(fixed.bottom, moving.bottom - t));
+}
+
+double effective_min_overlap(const PrealignOptions& o, const Coverage1D& f, const Coverage1D& m) {
+  return std::min(o.min_overlap_mm, kShortScanOverlap * std::min(f.extent(), m.extent()));
+}
+
+void validate(const PrealignOptions& o) {
+  if (!std::isfinite(o.min_overlap_mm) || o.min_overlap_mm < 0) {
+    fail(Status::invalid_argument, "min_overlap_mm must be finite and >= 0, got " + std::to_string(o.min_overlap_mm));
+  }
+}
+
+// ---- Curve matching ---------------------------------------------------------------------------------
+
+// A curve resampled to `step` along z, superior first: sample i lies at top - i * step.
+struct Grid {
+  double top = 0;
+  std::size_t n = 0, dim = 0;
+  std::vector<float> v;
+};
+
+Grid resample(const std::vector<double>& z, const std::vector<float>& values, std::size_t dim, double step,
+              const char* name) {
+  if (z.empty() || dim == 0 || values.size() != z.size() * dim) {
+    fail(Status::invalid_argument, std::string(name) + " curve: " + std::to_string(z.size()) + " positions, " +
+                                       std::to_string(values.size()) + " values, dim " + std::to_string(dim));
+  }
+  for (double x : z) {
+    if (!std::isfinite(x)) fail(Status::invalid_argument, std::string(name) + " curve: non-finite z");
+  }
+  const bool descending = z.front() >= z.back();
+  const auto row = [&](std::size_t k) { return values.data() + (descending ? k : z.size() - 1 - k) * dim; };
+  Grid g;
+  g.dim = dim;
+  g.top = std::max(z.front(), z.back());
+  const double extent = std::abs(z.front() - z.back());
+  const double spacing = z.size() > 1 ? extent / static_cast<double>(z.size() - 1) : 1.0;
+  g.n = static_cast<std::size_t>(std::floor(extent / step + 1e-9)) + 1;
+  g.v.resize(g.n * dim);
+  for (std::size_t i = 0; i < g.n; ++i) {
+    const double p = z.size() > 1 ? std::min(static_cast<double>(i) * step / spacing, static_cast<double>(z.size() - 1)) : 0.0;
+    const auto k = std::min(static_cast<std::size_t>(p), z.size() - 1);
+    const double f = p - static_cast<double>(k);
+    const float* a = row(k);
+    const float* b = row(std::min(k + 1, z.size() - 1));
+    for (std::size_t d = 0; d < dim; ++d) g.v[i * dim + d] = static_cast<float>((1 - f) * a[d] + f * b[d]);
+  }
+  return g;
+}
+
+// Costs of integer offsets d in [d_lo, d_hi] (moving sample i + d against fixed sample i) with at least
+// min_count shared samples; NaN where there are fewer.
+std::vector<double> offset_costs(const Grid& f, const Grid& m, long d_lo, long d_hi, std::size_t min_count) {
+  std::vector<double> cost(static_cast<std::size_t>(d_hi - d_lo + 1), std::numeric_limits<double>::quiet_NaN());
+  for (long d = d_lo; d <= d_hi; ++d) {
+    const long i0 = std::max(0L, -d);
+    const long i1 = std::min(static_cast<long>(f.n), static_cast<long>(m.n) - d);
+    if (i1 - i0 < static_cast<long>(min_count)) continue;
+    double sum = 0;
+    const std::size_t count = static_cast<std::size_t>(i1 - i0) * f.dim;
+    const float* a = f.v.data() + static_cast<std::size_t>(i0) * f.dim;
+    const float* b = m.v.data() + static_cast<std::size_t>(i0 + d) * f.dim;
+    for (std::size_t k = 0; k < count; ++k) sum += std::abs(a[k] - b[k]);
+    cost[static_cast<std::size_t>(d - d_lo)] = sum / static_cast<double>(count);
+  }
+  return cost;
+}
+
+// The best offset of `cost` (indexed from d_lo) refined by a V fit, as a shift in mm, plus its statistics.
+CurveShift best_shift(const Grid& f, const Grid& m, const std::vector<double>& cost, long d_lo, double step) {
+  CurveShift r;
+  std::vector<double> valid;
+  std::size_t best = 0;
+  for (std::size_t k = 0; k < cost.size(); ++k) {
+    if (std::isnan(cost[k])) continue;
+    if (valid.empty() || cost[k] < cost[best]) best = k;
+    valid.push_back(cost[k]);
+  }
+  if (valid.empty()) return r;
+  r.found = true;
+  r.shifts_tried = valid.size();
+  r.cost = cost[best];
+  std::nth_element(valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(valid.size() / 2), valid.end());
+  r.median_cost = valid[valid.size() / 2];
+  const auto at = [&](long k) {
+    return k < 0 || k >= static_cast<long>(cost.size()) ? std::numeric_limits<double>::quiet_NaN()
+                                                        : cost[static_cast<std::size_t>(k)];
+  };
+  const long b = static_cast<long>(best);
+  double delta = 0;
+  const double lo = at(b - 1), hi = at(b + 1);
+  if (!std::isnan(lo) && !std::isnan(hi)) {
+    const double rise = std::max(lo, hi) - r.cost;
+    if (rise > 0) delta = std::clamp((lo - hi) / (2 * rise), -0.5, 0.5);
+  }
+  const double d = static_cast<double>(d_lo + b) + delta;
+  r.shift_mm = (m.top - f.top) - d * step;
+  const long k = std::max(1L, std::lround(kContrastMm / step));
+  double rise = 0;
+  int sides = 0;
+  for (const double c : {at(b - k), at(b + k)}) {
+    if (std::isnan(c)) continue;
+    rise += (c - r.cost) / (static_cast<double>(k) * step);
+    ++sides;
+  }
+  r.contrast = sides > 0 ? rise / sides : 0.0;
+  const long i0 = std::max(0L, -(d_lo + b));
+  const long i1 = std::min(static_cast<long>(f.n), static_cast<long>(m.n) - (d_lo + b));
+  r.overlap_mm = static_cast<double>(i1 - i0) * step;
+  return r;
+}
+
+std::size_t min_count(double min_overlap_mm, double step, const Grid& f, const Grid& m) {
+  const auto want = static_cast<std::size_t>(std::ceil(min_overlap_mm / step - 1e-9));
+  return std::max<std::size_t>(1, std::min({want, f.n, m.n}));
+}
+
+CurveShift match_grids(const Grid& f, const Grid& m, double step, double min_overlap_mm) {
+  const long d_lo = -(static_cast<long>(f.n) - 1), d_hi = static_cast<long>(m.n) - 1;
+  return best_shift(f, m, offset_costs(f, m, d_lo, d_hi, min_count(min_overlap_mm, step, f, m)), d_lo, step);
+}
+
+// ---- Shared pieces ------------------------------------------------------------------------------------
+
+std::vector<float> as_float(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
+
+// The weighted median of (value, weight) pairs.
+double weighted_median(std::vector<std::pair<double, double>> v) {
+  std::sort(v.begin(), v.end());
+  double total = 0;
+  for (const auto& p : v) total += p.second;
+  double acc = 0;
+  for (const auto& p : v) {
+    acc += p.second;
+    if (acc >= total / 2) return p.first;
+  }
+  return v.back().first;
+}
+
+// The slice scores' line score = a + b z, from two (z, score) points; slope 1 when they coincide.
+struct Line {
+  double intercept = 0, slope = 1;
+  bool plausible = false;
+};
+
+Line line_through(double z0, double s0, double z1, double s1) {
+  Line l;
+  if (std::abs(z0 - z1) > 1e-6) l.slope = (s0 - s1) / (z0 - z1);
+  l.plausible = plausible_slope(l.slope);
+  if (!l.plausible) l.slope = 1.0;
+  l.intercept = s0 - l.slope * z0;
+  return l;
+}
+
+// Whether each scan's slice scores rise superiorly (recognise()), written into the result.
+void note_recognition(const PreparedScan& fixed, const PreparedScan& moving, Prealignment& r) {
+  r.fixed_recognised = recognise(fixed).recognised;
+  r.moving_recognised = recognise(moving).recognised;
+}
+
+std::string unrecognised_note(const Prealignment& r) {
+  if (r.fixed_recognised && r.moving_recognised) return "";
+  return std::string("the model does not recognise the ") +
+         (!r.fixed_recognised && !r.moving_recognised ? "fixed or the moving" : !r.fixed_recognised ? "fixed" : "moving") +
+         " scan's anatomy (its slice scores do not rise superiorly)";
+}
+
+// z from the scans' score lines alone (through each scan's end slices): the moving scan's centre placed
+// where the fixed scan's line gives its score. Used by the three-slice method and as the answer of last
+// resort when the other learned methods find nothing.
+double line_shift(const Line& fixed, double moving_centre_z, double moving_centre_score) {
+  return moving_centre_z - (moving_centre_score - fixed.intercept) / fixed.slope;
+}
+
+double line_shift(const PreparedScan& fixed, const PreparedScan& moving) {
+  const auto& fz = fixed.slices.world_z_mm;
+  const Line line = line_through(fz.front(), fixed.score.front(), fz.back(), fixed.score.back());
+  const std::size_t c = (moving.slice_count() - 1) / 2;
+  return line_shift(line, moving.slices.world_z_mm[c], moving.score[c]);
+}
+
+// ---- Methods on prepared scans ----------------------------------------------------------------------
+
+Prealignment by_score(const PreparedScan& fixed, const PreparedScan& moving, double min_overlap) {
+  Prealignment r;
+  r.method = PrealignMethod::score;
+  note_recognition(fixed, moving, r);
+  const CurveShift s = match_curves(fixed.slices.world_z_mm, as_float(fixed.score), moving.slices.world_z_mm,
+                                    as_float(moving.score), 1, kScoreStepMm, min_overlap);
+  r.samples = s.shifts_tried;
+  if (!s.found) {
+    r.translation_mm[2] = line_shift(fixed, moving);
+    r.note = "no shift gives the minimum overlap";
+    return r;
+  }
+  r.translation_mm[2] = s.shift_mm;
+  r.cost = s.cost;
+  r.contrast = s.contrast;
+  const bool recognised = r.fixed_recognised && r.moving_recognised;
+  r.shared_anatomy = recognised && s.cost <= kScoreSharedCostMm && s.contrast >= kMinScoreContrast;
+  r.confidence = recognised ? std::exp(-s.cost / kScoreCostScaleMm) *
+                                  clamp01((s.contrast - kMinScoreContrast) / (kFullScoreContrast - kMinScoreContrast))
+                            : 0.0;
+  if (!recognised) {
+    r.note = unrecognised_note(r);
+  } else if (s.cost > kScoreSharedCostMm) {
+    r.note = "the score curves differ by " + std::to_string(static_cast<int>(std::lround(s.cost))) +
+             " atlas mm at their best shift: no common anatomy";
+  } else if (s.contrast < kMinScoreContrast) {
+    r.note = "the scores hardly change over the shared part: the shift is not determined";
+  }
+  return r;
+}
+
+Prealignment by_three_slices(double fixed_top_z, double fixed_top_score, double fixed_bottom_z,
+                             double fixed_bottom_score, const std::array<double, 3>& moving_z,
+                             const std::array<double, 3>& moving_score, double moving_extent) {
+  // moving_* = top, centre, bottom slice.
+  Prealignment r;
+  r.method = PrealignMethod::three_slice;
+  r.samples = 3;
+  const Line fixed = line_through(fixed_top_z, fixed_top_score, fixed_bottom_z, fixed_bottom_score);
+  const Line moving = line_through(moving_z[0], moving_score[0], moving_z[2], moving_score[2]);
+  const bool fixed_judged = std::abs(fixed_top_z - fixed_bottom_z) >= Recognition::kMinJudgedExtentMm;
+  r.fixed_recognised = !fixed_judged || fixed.plausible;
+  r.moving_recognised = moving_extent < Recognition::kMinJudgedExtentMm || moving.plausible;
+  r.contrast = fixed.slope;
+  r.translation_mm[2] = line_shift(fixed, moving_z[1], moving_score[1]);
+  r.note = unrecognised_note(r);
+  return r;
+}
+
+Prealignment by_three_slices(const PreparedScan& fixed, const PreparedScan& moving) {
+  const auto& fz = fixed.slices.world_z_mm;
+  const auto& mz = moving.slices.world_z_mm;
+  const std::size_t c = (moving.slice_count() - 1) / 2;
+  return by_three_slices(fz.front(), fixed.score.front(), fz.back(), fixed.score.back(),
+                         {mz.front(), mz[c], mz.back()}, {moving.score.front(), moving.score[c], moving.score.back()},
+                         std::abs(mz.front() - mz.back()));
+}
+
+// Shared anatomy and confidence of a three-slice answer, once the overlap is known.
+void judge_three_slices(Prealignment& r, double overlap, double min_overlap) {
+  const bool recognised = r.fixed_recognised && r.moving_recognised;
+  r.shared_anatomy = recognised && overlap >= min_overlap && overlap > 0;
+  r.confidence = r.shared_anatomy ? kThreeSliceConfidence : 0.0;
+  if (recognised && !r.shared_anatomy) r.note = "the scores place the scans apart: no common anatomy";
+}
+
+// Mean |score difference| (atlas mm) of the two scans' score curves at shift t; infinite when they share
+// fewer than the minimum overlap's samples there.
+double score_cost_at(const PreparedScan& fixed, const PreparedScan& moving, double t, double min_overlap) {
+  const Grid f = resample(fixed.slices.world_z_mm, as_float(fixed.score), 1, kScoreStepMm, "fixed");
+  const Grid m = resample(moving.slices.world_z_mm, as_float(moving.score), 1, kScoreStepMm, "moving");
+  const long d = std::lround(((m.top - f.top) - t) / kScoreStepMm);
+  const double c = offset_costs(f, m, d, d, min_count(min_overlap, kScoreStepMm, f, m)).front();
+  return std::isnan(c) ? std::numeric_limits<double>::infinity() : c;
+}
+
+// One insertion answer as a vote for t = z_moving - z_fixed.
+struct Vote {
+  double t = 0, weight = 0;
+};
+
+Prealignment by_insertion(const Model& model, const PreparedScan& fixed, const PreparedScan& moving,
+                          double min_overlap) {
+  Prealignment r;
+  r.method = PrealignMethod::insertion;
+  note_recognition(fixed, moving, r);
+  const Insertion into_fixed = insert_scan(model, moving, fixed);
+  const Insertion into_moving = insert_scan(model, fixed, moving);
+  std::vector<Vote> votes;
+  for (const auto& s : into_fixed.slices) {
+    if (s.target.where == InsertedSlice::Where::inside) votes.push_back({s.query_world_z_mm - s.target.world_z_mm, s.peak});
+  }
+  for (const auto& s : into_moving.slices) {
+    if (s.target.where == InsertedSlice::Where::inside) votes.push_back({s.target.world_z_mm - s.query_world_z_mm, s.peak});
+  }
+  // Inlier band: kInlierMm, or two slot spacings of the coarser target when its slots are sparser.
+  const auto slot_mm = [](const PreparedScan& scan, const Insertion& ins) {
+    return ins.target_slots.size() > 1 ? scan.mapping.slice_step_mm() * static_cast<double>(scan.slice_count() - 1) /
+                                             static_cast<double>(ins.target_slots.size() - 1)
+                                       : scan.mapping.slice_step_mm();
+  };
+  const double band = std::max({kInlierMm, 2 * slot_mm(fixed, into_fixed), 2 * slot_mm(moving, into_moving)});
+  if (votes.empty()) {
+    r.translation_mm[2] = line_shift(fixed, moving);
+    r.note = "every slice was put above or below the other scan: no common anatomy";
+    return r;
+  }
+  // The densest band of votes (weighted by peak), then the weighted median of its members.
+  std::sort(votes.begin(), votes.end(), [](const Vote& a, const Vote& b) { return a.t < b.t; });
+  double best_weight = -1;
+  std::size_t best_lo = 0, best_hi = 0, lo = 0;
+  double window = 0;
+  for (std::size_t hi = 0; hi < votes.size(); ++hi) {
+    window += votes[hi].weight;
+    while (votes[hi].t - votes[lo].t > 2 * band) window -= votes[lo++].weight;
+    if (window > best_weight) {
+      best_weight = window;
+      best_lo = lo;
+      best_hi = hi;
+    }
+  }
+  std::vector<std::pair<double, double>> members;
+  for (std::size_t k = best_lo; k <= best_hi; ++k) members.push_back({votes[k].t, votes[k].weight});
+  const double t0 = weighted_median(members);
+  std::vector<std::pair<double, double>> inliers;
+  for (const auto& v : votes) {
+    if (std::abs(v.t - t0) <= band) inliers.push_back({v.t, v.weight});
+  }
+  const double t = weighted_median(inliers);
+  r.translation_mm[2] = t;
+
+  // Under t, which slices should land inside the other scan, and which do (near the line) or land on the
+  // right side of it.
+  const Coverage1D fc = coverage_of(fixed.mapping), mc = coverage_of(moving.mapping);
+  std::size_t expected_inside = 0, agree = 0, expected_outside = 0, right_side = 0;
+  const auto judge = [&](const Insertion& ins, const Coverage1D& target, double to_target) {
+    const double margin = std::max(kInlierMm, band / 2);
+    for (const auto& s : ins.slices) {
+      const double z = s.query_world_z_mm + to_target;
+      if (z < target.top - margin && z > target.bottom + margin) {
+        ++expected_inside;
+        if (s.target.where == InsertedSlice::Where::inside &&
+            std::abs(s.target.world_z_mm - z) <= band) {
+          ++agree;
+        }
+      } else if (z > target.top + margin || z < target.bottom - margin) {
+        ++expected_outside;
+        const auto side = z > target.top ? InsertedSlice::Where::above : InsertedSlice::Where::below;
+        if (s.target.where == side) ++right_side;
+      }
+    }
+  };
+  judge(into_fixed, fc, -t);
+  judge(into_moving, mc, t);
+  r.samples = inliers.size();
+  r.contrast = static_cast<double>(inliers.size());
+  const double share = expected_inside > 0 ? static_cast<double>(agree) / static_cast<double>(expected_inside) : 0.0;
+  const double sides = expected_outside > 0 ? static_cast<double>(right_side) / static_cast<double>(expected_outside) : 1.0;
+  r.cost = 1.0 - share;
+  const double overlap = overlap_after(fc, mc, t);
+  // The slice scores must agree with the line too: insertion places slices of unknown anatomy with
+  // confidence, the scores of two unrelated levels still differ.
+  const double score_cost = score_cost_at(fixed, moving, t, min_overlap);
+  // Slices of anatomy the model does not know (recognise()) get placed somewhere all the same.
+  r.shared_anatomy = r.fixed_recognised && r.moving_recognised && agree >= kMinInliers &&
+                     share >= kInsertionSharedShare && overlap >= min_overlap && score_cost <= kScoreSharedCostMm;
+  r.confidence = r.shared_anatomy ? share * sides : 0.0;
+  if (!r.fixed_recognised || !r.moving_recognised) {
+    r.note = unrecognised_note(r);
+  } else if (score_cost > kScoreSharedCostMm) {
+    r.note = "the slice scores differ by " + std::to_string(static_cast<int>(std::lround(score_cost))) +
+             " atlas mm at the insertion's shift: no common anatomy";
+  } else if (!r.shared_anatomy) {
+    r.note = overlap < min_overlap ? "the slices put inside agree on a shift that leaves less than the minimum overlap"
+                                   : "too few slices agree on one shift: no common anatomy";
+  }
+  return r;
+}
+
+// ---- Model-free intensity method -----------------------------------------------------------------------
+
+// Every canonical slice as a coarse image (area-averaged, HU window -1000..1000 mapped to [-1, 1]) on a
+// grid centred on the scan's body.
+struct SliceImages {
+  std::vector<double> z;
+  std::vector<float> pixels;
+  std::size_t dim = kIntensityImageSize * kIntensityImageSize;
+};
+
+SliceImages slice_images(const Volume& volume, const SliceMapping& mapping) {
+  const CanonicalView view(volume, mapping);
+  PreprocessOptions o;
+  o.image_size = kIntensityImageSize;
+  o.pixel_mm = kIntensityPixelMm;
+  SliceImages images;
+  // Each slice centred on its own body centroid: the patient may lie elsewhere in the other scan's field.
+  for (std::size_t k = 0; k < view.size()[2]; ++k) {
+    const SliceStack one = preprocess(view, {k}, o);
+    images.z.push_back(one.world_z_mm.front());
+    images.pixels.insert(images.pixels.end(), one.pixels.begin(), one.pixels.end());
+  }
+  return images;
+}
+
+Prealignment by_intensity(const Volume& fixed, const SliceMapping& fm, const Volume& moving, const SliceMapping& mm,
+                          double min_overlap) {
+  Prealignment r;
+  r.method = PrealignMethod::intensity;
+  const SliceImages fi = slice_images(fixed, fm), mi = slice_images(moving, mm);
+  // Coarse: every shift on a 4 mm grid.
+  const Grid fc = resample(fi.z, fi.pixels, fi.dim, kCoarseStepMm, "fixed");
+  const Grid mc = resample(mi.z, mi.pixels, mi.dim, kCoarseStepMm, "moving");
+  const CurveShift coarse = match_grids(fc, mc, kCoarseStepMm, min_overlap);
+  if (!coarse.found) {
+    r.note = "no shift gives the minimum overlap";
+    return r;
+  }
+  // Fine: 1 mm grid within one coarse step (plus the V fit's half step) either side.
+  const Grid ff = resample(fi.z, fi.pixels, fi.dim, kFineStepMm, "fixed");
+  const Grid mf = resample(mi.z, mi.pixels, mi.dim, kFineStepMm, "moving");
+  const double d_centre = ((mf.top - ff.top) - coarse.shift_mm) / kFineStepMm;
+  const long reach = std::lround(1.5 * kCoarseStepMm / kFineStepMm);
+  const long d_lo = std::max(std::lround(d_centre) - reach, -(static_cast<long>(ff.n) - 1));
+  const long d_hi = std::min(std::lround(d_centre) + reach, static_cast<long>(mf.n) - 1);
+  CurveShift fine;
+  if (d_lo <= d_hi) {
+    fine = best_shift(ff, mf, offset_costs(ff, mf, d_lo, d_hi, min_count(min_overlap, kFineStepMm, ff, mf)), d_lo,
+                      kFineStepMm);
+  }
+  const CurveShift& s = fine.found ? fine : coarse;
+  r.translation_mm[2] = s.shift_mm;
+  r.samples = coarse.shifts_tried;
+  r.contrast = coarse.median_cost > 0 ? coarse.contrast / coarse.median_cost : 0.0;
+  // The best cost relative to that of a typical (wrong) shift: near 1 when nothing matches.
+  r.cost = coarse.median_cost > 0 ? s.cost / coarse.median_cost : 1.0;
+  r.shared_anatomy = r.cost <= kIntensitySharedRatio;
+  r.confidence = clamp01((kIntensitySharedRatio - r.cost) / (kIntensitySharedRatio - kIntensityFullRatio));
+  if (!r.shared_anatomy) r.note = "no shift makes the slices look alike: no common anatomy";
+  return r;
+}
+
+// ---- In-plane ------------------------------------------------------------------------------------------
+
+// World (x, y) of the body centroid over the canonical slices whose centres lie in [z_lo, z_hi] (all
+// slices when none does).
+std::array<double, 2> body_xy(const Volume& volume, const SliceMapping& mapping, double z_lo, double z_hi) {
+  const CanonicalView view(volume, mapping);
+  std::vector<std::size_t> slices;
+  for (std::size_t k = 0; k < view.size()[2]; ++k) {
+    const double z = mapping.world_z(static_cast<double>(k));
+    if (z >= z_lo && z <= z_hi) slices.push_back(k);
+  }
+  if (slices.empty()) {
+    slices.resize(view.size()[2]);
+    std::iota(slices.begin(), slices.end(), std::size_t{0});
+  }
+  const InPlaneCentre c = body_centre(view, slices);
+  const double k = static_cast<double>(slices[slices.size() / 2]);
+  const Vec3 origin = mapping.original_geometry().index_to_world(mapping.original_index({0.0, 0.0, k}));
+  return {origin[0] + c.x_mm, origin[1] + c.y_mm};
+}
+
+void add_in_plane(const Volume& fixed, const SliceMapping& fm, const Volume& moving, const SliceMapping& mm,
+                  Prealignment& r) {
+  const Coverage1D fc = coverage_of(fm), mc = coverage_of(mm);
+  const double t = r.translation_mm[2];
+  const double lo = std::max(fc.bottom, mc.bottom - t), hi = std::min(fc.top, mc.top - t);
+  const auto f = body_xy(fixed, fm, lo, hi);
+  const auto m = body_xy(moving, mm, lo + t, hi + t);
+  r.translation_mm[0] = m[0] - f[0];
+  r.translation_mm[1] = m[1] - f[1];
+}
+
+// Overlap, the short-scan rule and the final verdict shared by every method.
+void finish(Prealignment& r, const Coverage1D& fc, const Coverage1D& mc, double min_overlap) {
+  r.overlap_mm = overlap_after(fc, mc, r.translation_mm[2]);
+  if (r.method == PrealignMethod::three_slice) judge_three_slices(r, r.overlap_mm, min_overlap);
+  if (!r.shared_anatomy) r.confidence = 0.0;
+  if (r.shared_anatomy) r.note.clear();
+}
+
+Prealignment prepared_method(const Model& model, const PreparedScan& fixed, const PreparedScan& moving,
+                             const PrealignOptions& options, double min_overlap) {
+  switch (options.method) {
+    case PrealignMethod::score: return by_score(fixed, moving, min_overlap);
+    case PrealignMethod::three_slice: return by_three_slices(fixed, moving);
+    case PrealignMethod::insertion: return by_insertion(model, fixed, moving, min_overlap);
+    case PrealignMethod::intensity: break;
+  }
+  fail(Status::invalid_argument, "the intensity method needs the volumes, not prepared scans");
+}
+
+// Scores of the given canonical slices alone (the three-slice method's whole model cost), preprocessed
+// around the whole scan's body centre as prepare_scan does.
+std::vector<double> scores_of(const Model& model, const Volume& volume, const SliceMapping& mapping,
+                              const std::vector<std::size_t>& slices) {
+  const CanonicalView view(volume, mapping);
+  std::vector<std::size_t> all(view.size()[2]);
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  return model.score(preprocess(view, slices, model.config().preprocess, body_centre(view, all)));
+}
+
+}  // namespace
+
+const char* prealign_method_name(PrealignMethod method) {
+  switch (method) {
+    case PrealignMethod::score: return "score";
+    case PrealignMethod::three_slice: return "three-slice";
+    case PrealignMethod::insertion: return "insertion";
+    case PrealignMethod::intensity: return "intensity";
+  }
+  return "score";
+}
+
+PrealignMethod prealign_method_from_name(const std::string& name) {
+  for (const auto m : {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
+                       PrealignMethod::intensity}) {
+    if (name == prealign_method_name(m)) return m;
+  }
+  fail(Status::invalid_argument, "unknown prealignment method '" + name + "' (score, three-slice, insertion, intensity)");
+}
+
+CurveShift match_curves(const std::vector<double>& fixed_z, const std::vector<float>& fixed_values,
+                        const std::vector<double>& moving_z, const std::vector<float>& moving_values,
+                        std::size_t dim, double step_mm, double min_overlap_mm) {
+  if (!std::isfinite(step_mm) || step_mm <= 0) {
+    fail(Status::invalid_argument, "curve step must be finite and > 0, got " + std::to_string(step_mm));
+  }
+  if (!std::isfinite(min_overlap_mm) || min_overlap_mm < 0) {
+    fail(Status::invalid_argument, "minimum overlap must be finite and >= 0, got " + std::to_string(min_overlap_mm));
+  }
+  const Grid f = resample(fixed_z, fixed_values, dim, step_mm, "fixed");
+  const Grid m = resample(moving_z, moving_values, dim, step_mm, "moving");
+  return match_grids(f, m, step_mm, min_overlap_mm);
+}
+
+Prealignment prealign(const Model& model, const PreparedScan& fixed, const PreparedScan& moving,
+                      const PrealignOptions& options) {
+  validate(options);
+  if (options.in_plane) fail(Status::invalid_argument, "in-plane prealignment needs the volumes, not prepared scans");
+  if (fixed.slice_count() == 0 || moving.slice_count() == 0) fail(Status::invalid_argument, "empty prepared scan");
+  const Coverage1D fc = coverage_of(fixed.mapping), mc = coverage_of(moving.mapping);
+  const double min_overlap = effective_min_overlap(options, fc, mc);
+  Prealignment r = prepared_method(model, fixed, moving, options, min_overlap);
+  finish(r, fc, mc, min_overlap);
+  return r;
+}
+
+Prealignment prealign(const Model* model, const Volume& fixed, const Volume& moving, const PrealignOptions& options) {
+  validate(options);
+  if (model == nullptr && options.method != PrealignMethod::intensity) {
+    fail(Status::invalid_argument, std::string("the ") + prealign_method_name(options.method) +
+                                       " method needs a model (only the intensity method works without one)");
+  }
+  const SliceMapping fm(fixed.geometry(), canonical_axis_map(fixed.geometry()));
+  const SliceMapping mm(moving.geometry(), canonical_axis_map(moving.geometry()));
+  const Coverage1D fc = coverage_of(fm), mc = coverage_of(mm);
+  const double min_overlap = effective_min_overlap(options, fc, mc);
+  Prealignment r;
+  if (options.method == PrealignMethod::intensity) {
+    require_ct(fixed);
+    require_ct(moving);
+    r = by_intensity(fixed, fm, moving, mm, min_overlap);
+  } else if (options.method == PrealignMethod::three_slice) {
+    require_ct(fixed);
+    require_ct(moving);
+    const std::size_t nf = fm.slice_count(), nm = mm.slice_count();
+    const auto fs = scores_of(*model, fixed, fm, {0, nf - 1});
+    const auto ms = scores_of(*model, moving, mm, {0, (nm - 1) / 2, nm - 1});
+    r = by_three_slices(fm.world_z(0.0), fs.front(), fm.world_z(static_cast<double>(nf - 1)), fs.back(),
+                        {mm.world_z(0.0), mm.world_z(static_cast<double>((nm - 1) / 2)), mm.world_z(static_cast<double>(nm - 1))},
+                        {ms[0], ms[1], ms[2]}, std::abs(mm.world_z(0.0) - mm.world_z(static_cast<double>(nm - 1))));
+  } else {
+    const PreparedScan f = prepare_scan(*model, fixed);
+    const PreparedScan m = prepare_scan(*model, moving);
+    r = prepared_method(*model, f, m, options, min_overlap);
+  }
+  finish(r, fc, mc, min_overlap);
+  if (options.in_plane) add_in_plane(fixed, fm, moving, mm, r);
+  return r;
+}
+
+}  // namespace slicenav

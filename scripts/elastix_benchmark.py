@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""Registration with elastix from different starts: slicenav's prealignment (-t0) versus elastix's own
+AutomaticTransformInitialization (GeometricalCenter, CenterOfGravity) versus none. Final error (mm) against
+known answers and elastix's runtime, side by side, as the markdown table of docs/benchmarks.md.
+
+    /usr/bin/python3 scripts/elastix_benchmark.py --slicenav build/bin/slicenav [--data ../shared/data]
+        [--work /tmp/slicenav-elastix-benchmark] [--threads 1] [--preset rigid]
+
+Needs elastix and transformix on PATH and Debian's python3-numpy and python3-nibabel. Pairs (all real
+images; the known answers are described in docs/benchmarks.md):
+  ts_example_ct_sm   ct/ts_example_ct vs pairs/ts_example_ct_sm, whose header z is 246 mm off
+  lung_masks         pairs/elastix_3DCT_lung baseline vs follow-up lung masks, 100 landmark pairs
+  lung_identity      pairs/elastix_3DCT_lung 3DCT_lung.mha vs the downsampled baseline (same frame)
+  <case>_sub         a z sub-volume of ct/<case> with its header z moved by a known amount
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import nibabel
+import numpy as np
+
+INITS = ["prealign", "geometric-centre", "centre-of-gravity", "none"]
+# Held-out sub-volume pairs: case, first and last fraction of the slices kept, header z change (mm).
+SUBVOLUMES = [("lung1_001", 0.55, 0.9, 180.0), ("crlm_1004", 0.1, 0.45, -150.0), ("lidc_0001", 0.3, 0.7, 300.0)]
+
+
+def lps_points_in_box(img, k_range, count=3):
+    """A count^3 grid of world LPS points inside the image, slices k_range (voxel centres, inset 20 %)."""
+    shape = img.shape
+    axes = [np.linspace(0.2 * (n - 1), 0.8 * (n - 1), count) for n in shape[:2]]
+    ks = np.linspace(k_range[0] + 0.2 * (k_range[1] - k_range[0]), k_range[1] - 0.2 * (k_range[1] - k_range[0]), count)
+    pts = []
+    for i in axes[0]:
+        for j in axes[1]:
+            for k in ks:
+                x, y, z = img.affine.dot([i, j, k, 1.0])[:3]
+                pts.append([-x, -y, z])  # RAS -> LPS
+    return np.array(pts)
+
+
+def read_points(path):
+    with open(path) as f:
+        lines = f.read().split("\n")
+    n = int(lines[1])
+    return np.array([[float(v) for v in lines[2 + i].split()] for i in range(n)])
+
+
+def transformix_points(transform, points, work):
+    os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, "points.txt"), "w") as f:
+        f.write("point\n%d\n" % len(points))
+        for p in points:
+            f.write("%.6f %.6f %.6f\n" % tuple(p))
+    subprocess.run(["transformix", "-def", os.path.join(work, "points.txt"), "-out", work, "-tp", transform],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = []
+    with open(os.path.join(work, "outputpoints.txt")) as f:
+        for line in f:
+            tail = line.split("OutputPoint = [")[1]
+            out.append([float(v) for v in tail.split("]")[0].split()])
+    return np.array(out)
+
+
+def make_subvolume(data, case, lo, hi, dz, work):
+    img = nibabel.load(os.path.join(data, "ct", case, "ct.nii.gz"))
+    n = img.shape[2]
+    k0, k1 = int(lo * n), int(hi * n)
+    sub = np.asanyarray(img.dataobj)[:, :, k0:k1]
+    affine = img.affine.copy()
+    affine[:3, 3] = img.affine.dot([0, 0, k0, 1.0])[:3]
+    affine[2, 3] -= dz  # header z = true z - dz
+    path = os.path.join(work, "%s_sub.nii.gz" % case)
+    nibabel.save(nibabel.Nifti1Image(sub, affine), path)
+    points = lps_points_in_box(img, (k0, k1 - 1))
+    return os.path.join(data, "ct", case, "ct.nii.gz"), path, points, points + [0.0, 0.0, -dz]
+
+
+def pairs(data, work):
+    out = []
+    full = os.path.join(data, "ct/ts_example_ct/ct.nii.gz")
+    img = nibabel.load(full)
+    pts = lps_points_in_box(img, (82, 111))  # the 30 slices the subset holds
+    out.append(("ts_example_ct_sm", full, os.path.join(data, "pairs/ts_example_ct_sm.nii.gz"), pts, pts + [0, 0, -246.0]))
+    lung = os.path.join(data, "pairs/elastix_3DCT_lung")
+    base = read_points(os.path.join(lung, "3DCT_lung_baseline_landmarks.txt"))
+    follow = read_points(os.path.join(lung, "3DCT_lung_groundtruth_point.txt"))
+    out.append(("lung_masks", os.path.join(lung, "3DCT_lung_baseline_mask.mha"),
+                os.path.join(lung, "3DCT_lung_followup_mask.mha"), base, follow))
+    out.append(("lung_identity", os.path.join(lung, "3DCT_lung.mha"), os.path.join(lung, "3DCT_lung_baseline_small.mha"),
+                base, base))
+    for case, lo, hi, dz in SUBVOLUMES:
+        if os.path.exists(os.path.join(data, "ct", case, "ct.nii.gz")):
+            fixed, moving, p, q = make_subvolume(data, case, lo, hi, dz, work)
+            out.append((case + "_sub", fixed, moving, p, q))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--slicenav", required=True)
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "../../shared/data"))
+    ap.add_argument("--work", default="/tmp/slicenav-elastix-benchmark")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--preset", default="rigid")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    help_text = subprocess.run([args.slicenav, "register", "--help"], capture_output=True, text=True).stdout
+    init_line = next((l for l in help_text.split("\n") if "--init" in l), "")
+    rows = []
+    for name, fixed, moving, p, q in pairs(args.data, args.work):
+        start_error = np.linalg.norm(q - p, axis=1).mean()
+        for init in INITS:
+            if init not in init_line:
+                rows.append((name, init, start_error, None, None, None, "not measured (no --init %s in this build)" % init))
+                continue
+            out = os.path.join(args.work, name, init)
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            t0 = time.time()
+            r = subprocess.run([args.slicenav, "register", fixed, moving, "-o", out, "--init", init, "--preset", args.preset,
+                                "--threads", str(args.threads)], capture_output=True, text=True)
+            wall = time.time() - t0
+            if r.returncode != 0:
+                first = r.stderr.strip().split("\n")[0][:100]
+                rows.append((name, init, start_error, None, None, wall, "failed: " + first))
+                continue
+            summary = json.loads(r.stdout)
+            mapped = transformix_points(os.path.join(out, "TransformParameters.0.txt"), p, os.path.join(out, "points"))
+            err = np.linalg.norm(mapped - q, axis=1)
+            note = ""
+            if init == "prealign":
+                note = "prealign %.1f mm z" % summary["init"]["translation_mm"][2]
+            rows.append((name, init, start_error, err.mean(), err.max(), wall, note, summary["elastix"]["runtime_s"]))
+            print(name, init, "%.2f mm" % err.mean(), "%.1f s" % wall, file=sys.stderr)
+    print("| pair | init | error before (mm) | final mean error (mm) | final max error (mm) | elastix (s) | total (s) | note |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        name, init, before, mean, mx, wall, note = row[:7]
+        elx = row[7] if len(row) > 7 else None
+        f = lambda v, d=1: "-" if v is None else ("%." + str(d) + "f") % v
+        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (name, init, f(before), f(mean, 2), f(mx, 2), f(elx), f(wall), note))
+
+
+if __name__ == "__main__":
+    main()

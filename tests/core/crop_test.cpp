@@ -1,0 +1,371 @@
+// ROI cropping: the crop decision (z from the bundled model's located region ends plus margins, in-plane
+// from the body without the table), crop records, and crop / uncrop of image files of several voxel types.
+// Phantom tests check behaviour and plumbing only; the real-data test checks recall on held-out scans of
+// ../shared/data and skips without them.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "slicenav/crop.hpp"
+#include "slicenav/error.hpp"
+#include "slicenav/io.hpp"
+#include "slicenav/navigation.hpp"
+#include "slicenav/phantom.hpp"
+#include "model_fixtures.hpp"
+#include "test_data.hpp"
+#include "test_support.hpp"
+
+namespace slicenav {
+namespace {
+
+using test::status_of;
+
+const Model& bundled_model() {
+  static const Model model = Model::load(default_model_path());
+  return model;
+}
+
+// A tiny fresh model whose atlas is the phantom's anatomy (lung apex at world z 0, so world z is atlas mm).
+const Model& phantom_model() {
+  static const Model model = [] {
+    Model m(test::tiny_model_config(), 3);
+    Atlas atlas;
+    for (const auto& l : make_phantom(PhantomOptions{}).landmarks) atlas.position_mm[l.name] = l.world_z_mm;
+    m.set_templates({}, atlas);
+    return m;
+  }();
+  return model;
+}
+
+// The phantom prepared with a perfect body-part score (each slice's atlas position, its world z), so the
+// score method locates every region end exactly: the decision is tested apart from the network's accuracy.
+PreparedScan exact_scan(const Volume& volume) {
+  PreparedScan scan = prepare_scan(phantom_model(), volume);
+  scan.score = scan.slices.world_z_mm;
+  return scan;
+}
+
+CropRecord plan_exact(const Volume& volume, const std::string& region) {
+  return plan_crop(phantom_model(), exact_scan(volume), volume, region, LocateMethod::score);
+}
+
+// The default trunk phantom on the same world grid in any orientation: 96 x 80 x 120 voxels of 4 x 4 x 5 mm
+// along world x, y, z; world z from top_z_mm down 595 mm.
+Volume phantom(double top_z_mm, const std::string& orientation = "LPS") {
+  PhantomOptions o;
+  o.top_z_mm = top_z_mm;
+  o.orientation = orientation;
+  const std::string letters = "LRPAIS";
+  for (int a = 0; a < 3; ++a) {
+    const auto world = letters.find(orientation[static_cast<std::size_t>(a)]) / 2;  // 0 x, 1 y, 2 z
+    o.size[static_cast<std::size_t>(a)] = std::array<std::size_t, 3>{96, 80, 120}[world];
+    o.spacing[static_cast<std::size_t>(a)] = Vec3{4.0, 4.0, 5.0}[world];
+  }
+  return make_phantom(o).volume;
+}
+
+// The phantom with a patient table: a slab of 0 HU, 8 mm thick, 20 mm behind the body (posterior, +y),
+// across the whole width and length of an LPS volume.
+Volume with_table(const Volume& v) {
+  std::vector<float> voxels = v.voxels();
+  const Geometry& g = v.geometry();
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    for (std::size_t j = 0; j < g.size[1]; ++j) {
+      const double y = g.index_to_world({0, static_cast<double>(j), 0})[1];
+      if (y < 130.0 || y > 138.0) continue;
+      for (std::size_t i = 0; i < g.size[0]; ++i) voxels[i + g.size[0] * (j + g.size[1] * k)] = 0.0f;
+    }
+  }
+  return Volume(g, std::move(voxels), v.source());
+}
+
+// World extent (min, max) of the box along world axis a.
+std::array<double, 2> box_world(const CropRecord& r, int a) {
+  const Geometry c = r.cropped();
+  const Vec3 first = c.origin;
+  const Vec3 last = c.index_to_world({static_cast<double>(c.size[0]) - 1, static_cast<double>(c.size[1]) - 1,
+                                      static_cast<double>(c.size[2]) - 1});
+  return {std::min(first[a], last[a]), std::max(first[a], last[a])};
+}
+
+TEST(Crop, LiverDecisionIsTheLocatedEndsPlusMarginsAndTheBodyWithoutTheTable) {
+  const CropRecord r = plan_exact(with_table(phantom(40.0)), "liver");
+  EXPECT_EQ(r.coverage, "full");
+  EXPECT_FALSE(r.partial);
+  EXPECT_TRUE(r.recognised);
+  // The phantom's liver spans world z -300..-180; the region adds 10 mm each side, the crop its margins.
+  const Region& liver = r.region;
+  const auto z = box_world(r, 2);
+  EXPECT_NEAR(z[1], -180.0 + liver.superior_offset_mm + liver.crop_superior_margin_mm, 5.0);
+  EXPECT_NEAR(z[0], -300.0 + liver.inferior_offset_mm - liver.crop_inferior_margin_mm, 5.0);
+  EXPECT_NEAR(r.superior.position.world_z_mm, -180.0 + liver.superior_offset_mm, 1e-6);
+  // In-plane: the body (|x| <= 160, |y| <= 110 mm) plus the margin, and not the table at y >= 130.
+  const auto y = box_world(r, 1);
+  const auto x = box_world(r, 0);
+  EXPECT_LE(y[0], -110.0);
+  EXPECT_GE(y[1], 110.0);
+  EXPECT_LT(y[1], 130.0);
+  EXPECT_LE(x[0], -160.0);
+  EXPECT_GE(x[1], 160.0);
+  EXPECT_GT(r.volume_ratio(), 2.0);
+  EXPECT_EQ(r.method, "score");
+}
+
+TEST(Crop, DecisionIsTheSameWorldBoxInAnyFileOrientation) {
+  const CropRecord lps = plan_exact(phantom(40.0, "LPS"), "kidneys");
+  for (const std::string code : {"RAI", "SLA"}) {
+    SCOPED_TRACE(code);
+    const CropRecord other = plan_exact(phantom(40.0, code), "kidneys");
+    for (int a = 0; a < 3; ++a) {
+      const auto w = box_world(lps, a), v = box_world(other, a);
+      EXPECT_NEAR(w[0], v[0], 1e-6) << "axis " << a;
+      EXPECT_NEAR(w[1], v[1], 1e-6) << "axis " << a;
+    }
+  }
+}
+
+TEST(Crop, RegionPartlyOutsideTheScanGivesThePartThatExistsFlagged) {
+  // Top slice at z = -250 mm: the liver dome (-180) lies above the scan, its lower end (-300) inside.
+  const Volume v = phantom(-250.0);
+  const CropRecord r = plan_exact(v, "liver");
+  EXPECT_TRUE(r.partial);
+  EXPECT_EQ(r.coverage, "partial");
+  EXPECT_EQ(r.superior.position.where, InsertedSlice::Where::above);
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings.front().find("partly"), std::string::npos);
+  // The crop starts at the scan's top slice (index axis k runs superior in LPS, so its end is the last slice).
+  EXPECT_EQ(r.box.end[2], v.geometry().size[2]);
+  EXPECT_GT(r.box.begin[2], 0u);
+}
+
+TEST(Crop, RegionNotInTheScanIsAnErrorNeverAnEmptyCrop) {
+  // Pelvis and thighs only (z -420 .. -595): the lungs, even with their margins, are far above.
+  PhantomOptions o;
+  o.size = {96, 80, 36};
+  o.top_z_mm = -420.0;
+  const Volume v = make_phantom(o).volume;
+  std::string message;
+  EXPECT_EQ(status_of([&] { plan_exact(v, "lungs"); }, &message), Status::unsupported_input);
+  EXPECT_NE(message.find("not in the scan"), std::string::npos) << message;
+  EXPECT_NE(message.find("above"), std::string::npos) << message;
+  EXPECT_NO_THROW(plan_exact(v, "pelvis"));
+}
+
+TEST(Crop, UnknownRegionListsTheKnownOnes) {
+  std::string message;
+  EXPECT_EQ(status_of([&] { plan_crop(bundled_model(), phantom(40.0), "spleen"); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("unknown region 'spleen'"), std::string::npos) << message;
+  for (const char* name : {"lungs", "heart", "liver", "kidneys", "abdomen", "pelvis", "head-neck"}) {
+    EXPECT_NE(message.find(name), std::string::npos) << message;
+  }
+}
+
+TEST(Crop, EveryBundledRegionHasCalibratedMargins) {
+  for (const Region& r : regions(bundled_model())) {
+    SCOPED_TRACE(r.name);
+    EXPECT_GT(r.crop_superior_margin_mm, 0.0);
+    EXPECT_GT(r.crop_inferior_margin_mm, 0.0);
+    EXPECT_GT(r.crop_in_plane_margin_mm, 0.0);
+  }
+}
+
+TEST(Crop, BodyBoxIgnoresAirAndThinStructures) {
+  const Volume v = with_table(phantom(40.0));
+  const CanonicalVolume c = canonicalize(v);
+  const auto box = body_in_plane_box(CanonicalView(c), 60, 70, 0.0);
+  // Canonical j runs anterior -> posterior (world y up): the box ends before the table (y >= 130 mm).
+  const double y_last = c.volume.geometry().index_to_world({0, static_cast<double>(box[1][1]) - 1, 0})[1];
+  EXPECT_LT(y_last, 130.0);
+  EXPECT_GE(y_last, 106.0);
+  std::vector<float> air(v.voxels().size(), -1000.0f);
+  const Volume empty(v.geometry(), std::move(air));
+  EXPECT_EQ(status_of([&] { body_in_plane_box(CanonicalView(canonicalize(empty)), 0, 10, 10.0); }),
+            Status::unsupported_input);
+}
+
+class CropFiles : public test::TempDirTest {
+ protected:
+  // A record for a small grid: 30 x 20 x 16 voxels, box [5, 25) x [3, 17) x [2, 14).
+  static CropRecord record() {
+    CropRecord r;
+    r.region = find_region(bundled_model(), "liver");
+    r.model_version = "test";
+    r.method = "insertion";
+    r.original.size = {30, 20, 16};
+    r.original.spacing = {1.5, 2.0, 3.0};
+    r.original.origin = {-20.0, 10.0, 100.0};
+    r.original.direction = direction_from_code("RAI");
+    r.box.begin = {5, 3, 2};
+    r.box.end = {25, 17, 14};
+    return r;
+  }
+
+  // A raw image of `type` (ITK name) on `g` with deterministic random bytes that are valid values.
+  template <typename T>
+  static RawImage image(const Geometry& g, const std::string& type, std::uint32_t seed) {
+    RawImage im;
+    im.geometry = g;
+    im.component_type = type;
+    im.component_size = sizeof(T);
+    std::mt19937 rng(seed);
+    std::vector<T> values(g.voxel_count());
+    for (auto& v : values) v = static_cast<T>(std::is_floating_point<T>::value ? std::uniform_real_distribution<double>(-1e3, 1e3)(rng)
+                                                                                : std::uniform_int_distribution<int>(-30000, 30000)(rng));
+    im.bytes.resize(values.size() * sizeof(T));
+    std::memcpy(im.bytes.data(), values.data(), im.bytes.size());
+    return im;
+  }
+
+  template <typename T>
+  void round_trip(const std::string& type, const std::string& ext) {
+    SCOPED_TRACE(type + " " + ext);
+    const CropRecord r = record();
+    const RawImage original = image<T>(r.original, type, 7);
+    write_raw_image(original, path("in" + ext));
+    crop_file(r, path("in" + ext), path("crop" + ext));
+    const RawImage cropped = read_raw_image(path("crop" + ext));
+    EXPECT_EQ(cropped.component_type, type);
+    EXPECT_EQ(cropped.geometry.size, r.box.size());
+    uncrop_file(r, path("crop" + ext), path("full" + ext));
+    const RawImage full = read_raw_image(path("full" + ext));
+    ASSERT_EQ(full.component_type, type);
+    ASSERT_EQ(full.geometry.size, r.original.size);
+    const auto& s = r.original.size;
+    std::size_t inside = 0, outside_zero = 0, outside = 0;
+    for (std::size_t k = 0; k < s[2]; ++k) {
+      for (std::size_t j = 0; j < s[1]; ++j) {
+        for (std::size_t i = 0; i < s[0]; ++i) {
+          const std::size_t at = (i + s[0] * (j + s[1] * k)) * sizeof(T);
+          const bool in = i >= 5 && i < 25 && j >= 3 && j < 17 && k >= 2 && k < 14;
+          if (in) {
+            inside += std::memcmp(full.bytes.data() + at, original.bytes.data() + at, sizeof(T)) == 0;
+          } else {
+            ++outside;
+            T value;
+            std::memcpy(&value, full.bytes.data() + at, sizeof(T));
+            outside_zero += value == T(0);
+          }
+        }
+      }
+    }
+    EXPECT_EQ(inside, r.box.voxel_count());  // bit-exact inside the box
+    EXPECT_EQ(outside_zero, outside);        // background 0 outside
+  }
+};
+
+TEST_F(CropFiles, CropThenUncropIsBitExactForEveryVoxelType) {
+  round_trip<std::int16_t>("short", ".nii.gz");
+  round_trip<std::uint8_t>("unsigned_char", ".nii.gz");
+  round_trip<float>("float", ".nii.gz");
+  round_trip<double>("double", ".nrrd");
+  round_trip<std::int32_t>("int", ".mha");
+}
+
+TEST_F(CropFiles, RecordRoundTripsThroughJsonAndFiles) {
+  const CropRecord r = plan_exact(phantom(-250.0), "liver");
+  const CropRecord back = CropRecord::from_json(r.to_json());
+  EXPECT_EQ(back.to_json(), r.to_json());
+  write_crop_record(r, path("rec.json"));
+  EXPECT_EQ(read_crop_record(path("rec.json")).to_json(), r.to_json());
+  EXPECT_TRUE(back.partial);
+  EXPECT_EQ(back.box.begin, r.box.begin);
+}
+
+TEST_F(CropFiles, ImageOnAnotherGridIsAClearError) {
+  const CropRecord r = record();
+  Geometry other = r.original;
+  other.size[0] = 31;
+  write_raw_image(image<std::uint8_t>(other, "unsigned_char", 1), path("bigger.nii.gz"));
+  std::string message;
+  EXPECT_EQ(status_of([&] { crop_file(r, path("bigger.nii.gz"), path("out.nii.gz")); }, &message),
+            Status::invalid_argument);
+  EXPECT_NE(message.find("size 31x20x16 is not 30x20x16"), std::string::npos) << message;
+  // A prediction of the cropped size but shifted by one voxel.
+  Geometry shifted = r.cropped();
+  shifted.origin[2] += 3.0;
+  write_raw_image(image<float>(shifted, "float", 2), path("shifted.nii.gz"));
+  EXPECT_EQ(status_of([&] { uncrop_file(r, path("shifted.nii.gz"), path("out.nii.gz")); }, &message),
+            Status::invalid_argument);
+  EXPECT_NE(message.find("origin"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(path("out.nii.gz")));
+}
+
+TEST_F(CropFiles, MalformedRecordsNameTheField) {
+  std::string message;
+  EXPECT_EQ(status_of([&] { CropRecord::from_json("{\"format\": \"something else\"}"); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("not a crop record"), std::string::npos) << message;
+  nlohmann::json j = nlohmann::json::parse(record().to_json());
+  j["box"]["index_end"][0] = 31;
+  EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("box"), std::string::npos) << message;
+  j = nlohmann::json::parse(record().to_json());
+  j["cropped"]["origin"][0] = 0.0;
+  EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("disagrees"), std::string::npos) << message;
+  EXPECT_EQ(status_of([&] { read_crop_record(path("missing.json")); }), Status::not_found);
+}
+
+TEST_F(CropFiles, RecallCountsMaskVoxelsInsideTheBox) {
+  const CropRecord r = record();
+  std::vector<float> voxels(r.original.voxel_count(), 0.0f);
+  const auto at = [&](std::size_t i, std::size_t j, std::size_t k) -> float& {
+    return voxels[i + r.original.size[0] * (j + r.original.size[1] * k)];
+  };
+  EXPECT_EQ(crop_recall(r, Volume(r.original, voxels)), 1.0);  // empty mask
+  at(5, 3, 2) = at(24, 16, 13) = at(10, 10, 10) = 1.0f;          // inside (both box corners)
+  at(4, 3, 2) = 1.0f;                                            // just outside along i
+  EXPECT_DOUBLE_EQ(crop_recall(r, Volume(r.original, voxels)), 0.75);
+  Geometry other = r.original;
+  other.size[2] = 15;
+  EXPECT_EQ(status_of([&] { (void)crop_recall(r, Volume(other, std::vector<float>(other.voxel_count()))); }),
+            Status::invalid_argument);
+}
+
+TEST_F(CropFiles, UnwritableOutputLeavesNoFile) {
+  const CropRecord r = record();
+  write_raw_image(image<std::int16_t>(r.original, "short", 3), path("in.nii.gz"));
+  EXPECT_EQ(status_of([&] { crop_file(r, path("in.nii.gz"), path("no/such/dir/out.nii.gz")); }), Status::io);
+  EXPECT_EQ(status_of([&] { crop_file(r, path("in.nii.gz"), path("out.png")); }), Status::unsupported_input);
+  EXPECT_FALSE(std::filesystem::exists(path("out.png")));
+}
+
+
+TEST(CropRealData, HeldOutOrganMasksKeepRecall) {
+  SCOPED_TRACE("held-out cases of the bundled model (its metadata's validation_cases)");
+  SLICENAV_REQUIRE_DATA(liver_case, "ct/ircad_1_17");
+  SLICENAV_REQUIRE_DATA(lung_case, "ct/lung1_001");
+  struct Case {
+    std::string dir, region;
+    std::vector<std::string> masks;
+  };
+  for (const Case& c : {Case{liver_case, "liver", {"liver"}}, Case{lung_case, "lungs", {"lung_left", "lung_right"}}}) {
+    SCOPED_TRACE(c.dir);
+    const Volume ct = read_volume(c.dir + "/ct.nii.gz");
+    const CropRecord r = plan_crop(bundled_model(), ct, c.region);
+    for (const auto& m : c.masks) EXPECT_GE(crop_recall(r, read_volume(c.dir + "/masks/" + m + ".nii.gz")), 0.99) << m;
+    EXPECT_GT(r.volume_ratio(), 1.0);
+  }
+}
+
+TEST(CropRealData, UnrecognisedScanIsRefusedOrKeepsEverySliceForHeadNeck) {
+  SLICENAV_REQUIRE_DATA(dir, "ood/ibsi_sts_001");
+  const Volume ct = read_volume(dir + "/ct.nii.gz");
+  std::string message;
+  EXPECT_EQ(status_of([&] { plan_crop(bundled_model(), ct, "liver"); }, &message), Status::unsupported_input);
+  EXPECT_NE(message.find("does not recognise"), std::string::npos) << message;
+  const CropRecord r = plan_crop(bundled_model(), ct, "head-neck");
+  EXPECT_EQ(r.coverage, "unlocated");
+  EXPECT_FALSE(r.recognised);
+  EXPECT_EQ(r.box.size()[2], ct.geometry().size[2]);
+  EXPECT_FALSE(r.warnings.empty());
+}
+
+}  // namespace
+}  // namespace slicenav
