@@ -121,4 +121,44 @@ slicenav_status write_json(const nlohmann::json& json, const std::string& path, 
   return write_file_atomically(text, path, error);
 }
 
+void add_model_options(CLI::App* cmd, ModelOptions& options, const std::string& threads_help) {
+  cmd->add_option("--model", options.path, "Model file (default: the bundled model)");
+  cmd->add_option("--threads", options.threads, threads_help)->check(CLI::NonNegativeNumber);
+  cmd->add_option("--device", options.device, "cpu, or cuda:N with a CUDA-enabled build");
+}
+
+slicenav_status load_model(const ModelOptions& options, ModelPtr& out) {
+  slicenav_model_params params = slicenav_model_default_params();
+  params.path = options.path.empty() ? nullptr : options.path.c_str();
+  params.threads = options.threads;
+  params.device = options.device.c_str();
+  slicenav_model* raw = nullptr;
+  const slicenav_status status = slicenav_model_load(&raw, &params);
+  out.reset(raw);
+  return status;
+}
+
+slicenav_status read_volume(const std::string& path, VolumePtr& out) {
+  slicenav_volume* raw = nullptr;
+  const slicenav_status status = slicenav_volume_read(&raw, path.c_str(), nullptr);
+  out.reset(raw);
+  return status;
+}
+
+void check(slicenav_status status) {
+  if (status != SLICENAV_OK) throw Failure{status, slicenav_last_error()};
+}
+
+const std::vector<std::string>& prealign_method_names() {
+  static const std::vector<std::string> names{"score", "three-slice", "insertion", "intensity"};
+  return names;
+}
+
+slicenav_prealign_method prealign_method(const std::string& name) {
+  if (name == "three-slice") return SLICENAV_PREALIGN_THREE_SLICE;
+  if (name == "insertion") return SLICENAV_PREALIGN_INSERTION;
+  if (name == "intensity") return SLICENAV_PREALIGN_INTENSITY;
+  return SLICENAV_PREALIGN_SCORE;
+}
+
 }  // namespace slicenav::cli

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -43,6 +45,35 @@ slicenav_status write_json(const nlohmann::json& json, const std::string& path, 
 // not itself a directory. "" and "-" (stdout) pass. Returns SLICENAV_OK or SLICENAV_ERR_IO with the
 // reason in *error. write_json still reports failures that only show up when writing.
 slicenav_status check_output_path(const std::string& path, std::string* error);
+
+// A failed library call inside a command: its status and message.
+struct Failure {
+  slicenav_status status = SLICENAV_OK;
+  std::string message;
+};
+// Throws Failure{status, slicenav_last_error()} unless status is SLICENAV_OK.
+void check(slicenav_status status);
+
+// The prealignment methods by their command-line names ("score", "three-slice", "insertion", "intensity").
+const std::vector<std::string>& prealign_method_names();
+slicenav_prealign_method prealign_method(const std::string& name);  // one of those names
+
+using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_free)>;
+using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;
+
+// The options of every command that loads a model: --model, --threads, --device.
+struct ModelOptions {
+  std::string path;  // "" = the bundled model
+  int threads = 0;   // 0 = hardware threads
+  std::string device = "cpu";
+};
+void add_model_options(CLI::App* cmd, ModelOptions& options,
+                       const std::string& threads_help = "Inference threads (0 = hardware threads)");
+
+// slicenav_model_load / slicenav_volume_read into an owning pointer (null on failure). Return the status;
+// slicenav_last_error() says why a call failed.
+slicenav_status load_model(const ModelOptions& options, ModelPtr& out);
+slicenav_status read_volume(const std::string& path, VolumePtr& out);
 
 // Copies `value` into a fixed-size char field of a C API struct. Returns false (and copies nothing)
 // when `value` does not fit with its terminating NUL.

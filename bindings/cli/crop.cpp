@@ -16,13 +16,11 @@
 namespace slicenav::cli {
 namespace {
 
-using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_free)>;
-using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;
 using RecordPtr = std::unique_ptr<slicenav_crop_record, decltype(&slicenav_crop_record_free)>;
 
 struct CropOptions {
-  std::string input, region, output, record, method = "insertion", model;
-  int threads = 0;
+  std::string input, region, output, record, method = "insertion";
+  ModelOptions model;
 };
 
 struct UncropOptions {
@@ -49,17 +47,11 @@ int run_crop(const CropOptions& o) {
   for (const auto* path : {&o.output, &o.record}) {
     if (check_output_path(*path, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
   }
-  slicenav_model_params model_params = slicenav_model_default_params();
-  model_params.path = o.model.empty() ? nullptr : o.model.c_str();
-  model_params.threads = o.threads;
-  slicenav_model* raw_model = nullptr;
-  slicenav_status status = slicenav_model_load(&raw_model, &model_params);
-  ModelPtr model(raw_model, &slicenav_model_free);
+  ModelPtr model(nullptr, &slicenav_model_free);
+  slicenav_status status = load_model(o.model, model);
   if (status != SLICENAV_OK) return report(status);
-
-  slicenav_volume* raw_volume = nullptr;
-  status = slicenav_volume_read(&raw_volume, o.input.c_str(), nullptr);
-  VolumePtr volume(raw_volume, &slicenav_volume_free);
+  VolumePtr volume(nullptr, &slicenav_volume_free);
+  status = read_volume(o.input, volume);
   if (status != SLICENAV_OK) return report(status);
 
   slicenav_crop_params params = slicenav_crop_default_params();
@@ -113,8 +105,7 @@ void add_crop_commands(CLI::App& app, Action& action) {
     cmd->add_option("--record", o->record, "Crop record (JSON) for uncrop, written atomically; - prints it")->required();
     cmd->add_option("--method", o->method, "How the region's ends are located: insertion (default) or score")
         ->check(CLI::IsMember({"insertion", "score"}));
-    cmd->add_option("--model", o->model, "Model file (default: the bundled model)");
-    cmd->add_option("--threads", o->threads, "Inference threads (0 = hardware threads)")->check(CLI::NonNegativeNumber);
+    add_model_options(cmd, o->model);
     cmd->callback([o, &action] { action = [o] { return run_crop(*o); }; });
   }
   {

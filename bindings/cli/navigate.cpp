@@ -19,52 +19,18 @@ namespace slicenav::cli {
 namespace {
 
 using nlohmann::json;
-using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_free)>;
-using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;
 using InsertionPtr = std::unique_ptr<slicenav_insertion, decltype(&slicenav_insertion_free)>;
 using LandmarksPtr = std::unique_ptr<slicenav_landmarks, decltype(&slicenav_landmarks_free)>;
 
-// A failed library call: the status and the message report() would print.
-struct Failure {
-  slicenav_status status = SLICENAV_OK;
-  std::string message;
-};
-
-[[noreturn]] void throw_status(slicenav_status status) { throw Failure{status, slicenav_last_error()}; }
-
-void check(slicenav_status status) {
-  if (status != SLICENAV_OK) throw_status(status);
-}
-
-struct ModelOptions {
-  std::string path;
-  int threads = 0;
-  std::string device = "cpu";
-};
-
-void add_model_options(CLI::App* cmd, ModelOptions& options) {
-  cmd->add_option("--model", options.path, "Model file (default: the bundled model)");
-  cmd->add_option("--threads", options.threads, "Inference threads (0 = hardware threads)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--device", options.device, "cpu, or cuda:N with a CUDA-enabled build");
-}
-
 ModelPtr load_model(const ModelOptions& options) {
-  slicenav_model_params params = slicenav_model_default_params();
-  params.path = options.path.empty() ? nullptr : options.path.c_str();
-  params.threads = options.threads;
-  params.device = options.device.c_str();
-  slicenav_model* raw = nullptr;
-  const slicenav_status status = slicenav_model_load(&raw, &params);
-  ModelPtr model(raw, &slicenav_model_free);
-  check(status);
+  ModelPtr model(nullptr, &slicenav_model_free);
+  check(cli::load_model(options, model));
   return model;
 }
 
 VolumePtr read_volume(const std::string& path) {
-  slicenav_volume* raw = nullptr;
-  const slicenav_status status = slicenav_volume_read(&raw, path.c_str(), nullptr);
-  VolumePtr volume(raw, &slicenav_volume_free);
-  check(status);
+  VolumePtr volume(nullptr, &slicenav_volume_free);
+  check(cli::read_volume(path, volume));
   return volume;
 }
 

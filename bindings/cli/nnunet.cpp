@@ -22,12 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;
 using RecordPtr = std::unique_ptr<slicenav_crop_record, decltype(&slicenav_crop_record_free)>;
 
 struct CropDatasetOptions {
-  std::string in, out, region, method = "insertion", model;
-  int threads = 0;
+  std::string in, out, region, method = "insertion";
+  ModelOptions model;
   std::size_t jobs = 1;
   Shard shard;
 };
@@ -94,13 +93,8 @@ int run_crop_dataset(const CropDatasetOptions& o) {
   }
   for (const std::string& warning : dataset.warnings) std::cerr << "slicenav: warning: " << warning << '\n';
 
-  slicenav_model_params model_params = slicenav_model_default_params();
-  model_params.path = o.model.empty() ? nullptr : o.model.c_str();
-  model_params.threads = o.threads;
-  slicenav_model* raw_model = nullptr;
-  const slicenav_status load_status = slicenav_model_load(&raw_model, &model_params);
-  const ModelPtr model(raw_model, &slicenav_model_free);
-  if (load_status != SLICENAV_OK) return report(load_status);
+  ModelPtr model(nullptr, &slicenav_model_free);
+  if (const slicenav_status status = load_model(o.model, model); status != SLICENAV_OK) return report(status);
   std::string error;
   if (!known_region(model.get(), o.region, &error)) return report(SLICENAV_ERR_INVALID_ARGUMENT, error);
 
@@ -204,9 +198,7 @@ void add_nnunet_commands(CLI::App& app, Action& action) {
       ->check(CLI::IsMember({"insertion", "score"}));
   crop_cmd->add_option("--jobs", crop->jobs, "Cases cropped at once (they share one loaded model)")
       ->check(CLI::PositiveNumber);
-  crop_cmd->add_option("--threads", crop->threads, "Inference threads (0 = hardware threads)")
-      ->check(CLI::NonNegativeNumber);
-  crop_cmd->add_option("--model", crop->model, "Model file (default: the bundled model)");
+  add_model_options(crop_cmd, crop->model);
   add_shard_option(*crop_cmd, crop->shard);
   crop_cmd->callback([crop, &action] { action = [crop] { return run_crop_dataset(*crop); }; });
 

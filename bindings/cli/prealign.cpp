@@ -1,5 +1,5 @@
 // slicenav prealign FIXED MOVING [-o init.txt] [--tfm init.tfm] [--json result.json] [--method M]
-//                  [--in-plane] [--min-overlap MM] [--model PATH] [--threads N]
+//                  [--in-plane] [--min-overlap MM] [--model PATH] [--threads N] [--device D]
 // The translation that takes the fixed scan's points to the same anatomy in the moving scan
 // (docs/prealign.md): written as an elastix initial transform (-t0) and/or an ITK .tfm, with the result as
 // JSON (--json, else stdout) and a one-line summary on stderr. When the scans share no anatomy, the JSON
@@ -17,24 +17,14 @@ namespace slicenav::cli {
 namespace {
 
 using nlohmann::json;
-using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_free)>;
-using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;
 
 struct PrealignOptions {
-  std::string fixed, moving, elastix, tfm, json, method = "score", model;
+  std::string fixed, moving, elastix, tfm, json, method = "score";
+  ModelOptions model;
   bool in_plane = false;
   double min_overlap_mm = slicenav_prealign_default_params().min_overlap_mm;
-  int threads = 0;
 };
 
-const std::vector<std::string> kMethods{"score", "three-slice", "insertion", "intensity"};
-
-slicenav_prealign_method method_value(const std::string& name) {
-  if (name == "three-slice") return SLICENAV_PREALIGN_THREE_SLICE;
-  if (name == "insertion") return SLICENAV_PREALIGN_INSERTION;
-  if (name == "intensity") return SLICENAV_PREALIGN_INTENSITY;
-  return SLICENAV_PREALIGN_SCORE;
-}
 
 std::string mm(double value) {
   char text[32];
@@ -47,23 +37,14 @@ int run_prealign(const PrealignOptions& o) {
   for (const auto* path : {&o.elastix, &o.tfm, &o.json}) {
     if (check_output_path(*path, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
   }
-  const slicenav_prealign_method method = method_value(o.method);
+  const slicenav_prealign_method method = prealign_method(o.method);
   ModelPtr model(nullptr, &slicenav_model_free);
   if (method != SLICENAV_PREALIGN_INTENSITY) {  // the intensity method needs no model
-    slicenav_model_params model_params = slicenav_model_default_params();
-    model_params.path = o.model.empty() ? nullptr : o.model.c_str();
-    model_params.threads = o.threads;
-    slicenav_model* raw = nullptr;
-    const slicenav_status status = slicenav_model_load(&raw, &model_params);
-    model.reset(raw);
-    if (status != SLICENAV_OK) return report(status);
+    if (const slicenav_status status = load_model(o.model, model); status != SLICENAV_OK) return report(status);
   }
   VolumePtr fixed(nullptr, &slicenav_volume_free), moving(nullptr, &slicenav_volume_free);
   for (auto [volume, path] : {std::pair{&fixed, &o.fixed}, std::pair{&moving, &o.moving}}) {
-    slicenav_volume* raw = nullptr;
-    const slicenav_status status = slicenav_volume_read(&raw, path->c_str(), nullptr);
-    volume->reset(raw);
-    if (status != SLICENAV_OK) return report(status);
+    if (const slicenav_status status = read_volume(*path, *volume); status != SLICENAV_OK) return report(status);
   }
 
   slicenav_prealign_params params = slicenav_prealign_default_params();
@@ -127,12 +108,11 @@ void add_prealign_command(CLI::App& app, Action& action) {
   cmd->add_option("--tfm", o->tfm, "Write the ITK transform file (.tfm) here");
   cmd->add_option("--json", o->json, "Write the JSON result here (atomically) instead of stdout");
   cmd->add_option("--method", o->method, "score (default), three-slice, insertion, or intensity (no model)")
-      ->check(CLI::IsMember(kMethods));
+      ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--in-plane", o->in_plane, "Also translate in x and y (body-mask centroids)");
   cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--model", o->model, "Model file (default: the bundled model)");
-  cmd->add_option("--threads", o->threads, "Inference threads (0 = hardware threads)")->check(CLI::NonNegativeNumber);
+  add_model_options(cmd, o->model);
   cmd->callback([o, &action] { action = [o] { return run_prealign(*o); }; });
 }
 

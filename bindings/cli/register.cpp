@@ -19,41 +19,17 @@
 namespace slicenav::cli {
 namespace {
 
-using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_free)>;
-using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;
-
 struct RegisterCommand {
-  std::string fixed, moving, output, preset = "rigid", init = "prealign", method = "score", elastix, model;
+  std::string fixed, moving, output, preset = "rigid", init = "prealign", method = "score", elastix;
+  ModelOptions model;
   bool resample = false;
-  int threads = 0;
   double timeout_s = 1800;
 };
 
 const std::vector<std::string> kInitModes{"prealign", "none", "geometric-centre", "centre-of-gravity"};
-const std::vector<std::string> kMethods{"score", "three-slice", "insertion", "intensity"};
-
-slicenav_prealign_method prealign_method(const std::string& name) {
-  if (name == "three-slice") return SLICENAV_PREALIGN_THREE_SLICE;
-  if (name == "insertion") return SLICENAV_PREALIGN_INSERTION;
-  if (name == "intensity") return SLICENAV_PREALIGN_INTENSITY;
-  return SLICENAV_PREALIGN_SCORE;
-}
-
-// A failed library call: its status and message.
-struct Failure {
-  slicenav_status status;
-  std::string message;
-};
-
-void check(slicenav_status status) {
-  if (status != SLICENAV_OK) throw Failure{status, slicenav_last_error()};
-}
-
 VolumePtr read_volume(const std::string& path) {
-  slicenav_volume* raw = nullptr;
-  const slicenav_status status = slicenav_volume_read(&raw, path.c_str(), nullptr);
-  VolumePtr volume(raw, &slicenav_volume_free);
-  check(status);
+  VolumePtr volume(nullptr, &slicenav_volume_free);
+  check(cli::read_volume(path, volume));
   return volume;
 }
 
@@ -62,15 +38,7 @@ VolumePtr read_volume(const std::string& path) {
 VolumePtr prealign(const RegisterCommand& c, elastix::RegisterOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   ModelPtr model(nullptr, &slicenav_model_free);
-  if (c.method != "intensity") {
-    slicenav_model_params params = slicenav_model_default_params();
-    params.path = c.model.empty() ? nullptr : c.model.c_str();
-    params.threads = c.threads;
-    slicenav_model* raw = nullptr;
-    const slicenav_status status = slicenav_model_load(&raw, &params);
-    model.reset(raw);
-    check(status);
-  }
+  if (c.method != "intensity") check(load_model(c.model, model));  // the intensity method needs no model
   VolumePtr fixed = read_volume(c.fixed);
   const VolumePtr moving = read_volume(c.moving);
   slicenav_prealign_params params = slicenav_prealign_default_params();
@@ -112,7 +80,7 @@ int run_register(const RegisterCommand& c) {
   options.preset = c.preset;
   options.init = init_mode(c.init);
   options.resample = c.resample;
-  options.threads = c.threads;
+  options.threads = c.model.threads;
   options.timeout_s = c.timeout_s;
   options.elastix = c.elastix;
   try {
@@ -152,11 +120,10 @@ void add_register_command(CLI::App& app, Action& action) {
                   "geometric-centre or centre-of-gravity")
       ->check(CLI::IsMember(kInitModes));
   cmd->add_option("--method", c->method, "Prealignment method: score (default), three-slice, insertion, intensity")
-      ->check(CLI::IsMember(kMethods));
-  cmd->add_option("--model", c->model, "Model file for the prealignment (default: the bundled model)");
+      ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--resample", c->resample, "Also resample MOVING onto FIXED's grid (transformix): resampled.nii.gz");
   cmd->add_option("--elastix", c->elastix, "elastix executable (default: $SLICENAV_ELASTIX, then PATH)");
-  cmd->add_option("--threads", c->threads, "elastix, transformix and model threads (0 = their default)")->check(CLI::NonNegativeNumber);
+  add_model_options(cmd, c->model, "elastix, transformix and model threads (0 = their default)");
   cmd->add_option("--timeout", c->timeout_s, "Stop elastix after this many seconds (default 1800)")
       ->check(CLI::PositiveNumber);
   cmd->callback([c, &action] { action = [c] { return run_register(*c); }; });
