@@ -1,9 +1,11 @@
 /* What the C tests of the C API share: CHECK macros that count failures and report the library's last
- * error, a temp directory, and a runner that names the failing tests. Include once per test program. */
+ * error, a temp directory, a phantom maker, and a runner that names the failing tests. Include once per
+ * test program. */
 #ifndef SLICENAV_TESTS_C_CHECK_H
 #define SLICENAV_TESTS_C_CHECK_H
 
 #include <slicenav.h>
+#include <slicenav_experimental.h>
 
 #include <errno.h>
 #include <math.h>
@@ -49,6 +51,28 @@ static int init_tmp(const char* program, const char* dir, const char* fallback) 
     return 1;
   }
   return 0;
+}
+
+/* A noiseless phantom (slicenav_phantom_create) of 64 x 64 in-plane voxels of 4 mm and `slices` slices of
+ * 5 mm in `orientation` ("LPS", "RAI", ...), its most superior slice at top_z_mm; the phantom's anatomy is
+ * fixed in world space (lung apex at z = 0). NULL, with a message, on failure. */
+static inline slicenav_volume* make_phantom(const char* orientation, size_t slices, double top_z_mm) {
+  slicenav_phantom_params params = slicenav_phantom_default_params();
+  slicenav_volume* volume = NULL;
+  params.size[0] = 64;
+  params.size[1] = 64;
+  params.size[2] = slices;
+  params.spacing[0] = 4.0;
+  params.spacing[1] = 4.0;
+  params.spacing[2] = 5.0;
+  memcpy(params.orientation, orientation, sizeof params.orientation); /* 3 letters and the NUL */
+  params.top_z_mm = top_z_mm;
+  params.noise_hu = 0.0;
+  if (slicenav_phantom_create(&volume, &params) != SLICENAV_OK) {
+    fprintf(stderr, "make_phantom: %s\n", slicenav_last_error());
+    return NULL;
+  }
+  return volume;
 }
 
 static void run(const char* name, void (*test)(void)) {

@@ -13,27 +13,6 @@
 
 static slicenav_model* g_model = NULL;
 
-/* 60 noiseless RAI slices of 64 x 64 voxels (4 x 4 x 5 mm) from z = 0 (the phantom's lung apex) down to
- * -295 mm; the bundled model recognises it. */
-static slicenav_volume* make_phantom(void) {
-  slicenav_phantom_params params = slicenav_phantom_default_params();
-  slicenav_volume* volume = NULL;
-  params.size[0] = 64;
-  params.size[1] = 64;
-  params.size[2] = 60;
-  params.spacing[0] = 4.0;
-  params.spacing[1] = 4.0;
-  params.spacing[2] = 5.0;
-  memcpy(params.orientation, "RAI", 4);
-  params.top_z_mm = 0.0;
-  params.noise_hu = 0.0;
-  if (slicenav_phantom_create(&volume, &params) != SLICENAV_OK) {
-    fprintf(stderr, "make_phantom: %s\n", slicenav_last_error());
-    return NULL;
-  }
-  return volume;
-}
-
 static void write_text(const char* path, const char* text) {
   FILE* f = fopen(path, "w");
   if (f == NULL) return;
@@ -49,7 +28,7 @@ static void test_default_params(void) {
 }
 
 static void test_plan_rejects_bad_arguments(void) {
-  slicenav_volume* volume = make_phantom();
+  slicenav_volume* volume = make_phantom("RAI", 60, 0.0);
   slicenav_crop_record* record = (slicenav_crop_record*)1;
   slicenav_crop_params p = slicenav_crop_default_params();
   CHECK(volume != NULL);
@@ -81,7 +60,7 @@ static void test_plan_rejects_bad_arguments(void) {
 
 /* An older caller whose struct ends before `method` gets the default method. */
 static void test_plan_accepts_older_params(void) {
-  slicenav_volume* volume = make_phantom();
+  slicenav_volume* volume = make_phantom("RAI", 60, 0.0);
   slicenav_crop_record* record = NULL;
   slicenav_crop_params p = slicenav_crop_default_params();
   p.struct_size = (uint32_t)(offsetof(slicenav_crop_params, region) + sizeof(const char*));
@@ -95,7 +74,7 @@ static void test_plan_accepts_older_params(void) {
 
 static void test_plan_write_read_crop_uncrop(void) {
   char image[1024], cropped[1024], full[1024], rec_path[1024];
-  slicenav_volume* volume = make_phantom();
+  slicenav_volume* volume = make_phantom("RAI", 60, 0.0);
   slicenav_volume* back = NULL;
   slicenav_crop_record* record = NULL;
   slicenav_crop_record* read = NULL;

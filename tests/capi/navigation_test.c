@@ -24,26 +24,6 @@ static char g_model_path[1024];
 
 /* ---- Fixtures ---------------------------------------------------------------------------------- */
 
-/* A small noiseless phantom: 64 x 64 in-plane voxels of 4 mm, `slices` slices of 5 mm. */
-static slicenav_volume* make_phantom(const char* orientation, size_t slices, double top_z_mm) {
-  slicenav_phantom_params params = slicenav_phantom_default_params();
-  slicenav_volume* volume = NULL;
-  params.size[0] = 64;
-  params.size[1] = 64;
-  params.size[2] = slices;
-  params.spacing[0] = 4.0;
-  params.spacing[1] = 4.0;
-  params.spacing[2] = 5.0;
-  memcpy(params.orientation, orientation, 4);
-  params.top_z_mm = top_z_mm;
-  params.noise_hu = 0.0;
-  if (slicenav_phantom_create(&volume, &params) != SLICENAV_OK) {
-    fprintf(stderr, "make_phantom: %s\n", slicenav_last_error());
-    return NULL;
-  }
-  return volume;
-}
-
 /* Phantom A (the query): 30 LPS slices from z = -50 down to -195 mm. */
 static slicenav_volume* make_phantom_a(void) { return make_phantom("LPS", 30, -50.0); }
 /* Phantom B (the target): 60 RAI slices from z = 0 (the phantom's lung apex) down to -295 mm, holding A.

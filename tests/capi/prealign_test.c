@@ -14,27 +14,6 @@
 
 static slicenav_model* g_model = NULL;
 
-/* Noiseless LPS phantom slices of 64 x 64 voxels (4 x 4 x 5 mm), the most superior at top_z_mm; the
- * phantom's anatomy is fixed in world space (lung apex at z = 0). */
-static slicenav_volume* make_phantom(size_t slices, double top_z_mm) {
-  slicenav_phantom_params params = slicenav_phantom_default_params();
-  slicenav_volume* volume = NULL;
-  params.size[0] = 64;
-  params.size[1] = 64;
-  params.size[2] = slices;
-  params.spacing[0] = 4.0;
-  params.spacing[1] = 4.0;
-  params.spacing[2] = 5.0;
-  memcpy(params.orientation, "LPS", 4);
-  params.top_z_mm = top_z_mm;
-  params.noise_hu = 0.0;
-  if (slicenav_phantom_create(&volume, &params) != SLICENAV_OK) {
-    fprintf(stderr, "make_phantom: %s\n", slicenav_last_error());
-    return NULL;
-  }
-  return volume;
-}
-
 /* A copy of `volume` with its origin moved by (0, 0, dz): the anatomy moves by dz in world space. */
 static slicenav_volume* shifted(const slicenav_volume* volume, double dz) {
   slicenav_volume_info info = slicenav_volume_info_init();
@@ -71,7 +50,7 @@ static void test_defaults(void) {
 }
 
 static void test_bad_arguments(void) {
-  slicenav_volume* a = make_phantom(30, 0.0);
+  slicenav_volume* a = make_phantom("LPS", 30, 0.0);
   slicenav_prealign_params params = slicenav_prealign_default_params();
   slicenav_prealignment r = slicenav_prealignment_init();
   CHECK(a != NULL);
@@ -107,7 +86,7 @@ static void test_bad_arguments(void) {
 static void test_older_structs(void) {
   /* A caller built before min_overlap_mm and in_plane existed gets the defaults; a result struct that ends
    * after shared_anatomy gets nothing beyond it. */
-  slicenav_volume* a = make_phantom(40, 0.0);
+  slicenav_volume* a = make_phantom("LPS", 40, 0.0);
   slicenav_volume* b = shifted(a, 25.0);
   slicenav_prealign_params params = slicenav_prealign_default_params();
   slicenav_prealignment r = slicenav_prealignment_init();
@@ -126,8 +105,8 @@ static void test_older_structs(void) {
 
 static void test_sign_convention(void) {
   /* The moving scan's world frame is 40 mm higher: fixed point p is moving point p + (0, 0, 40). */
-  slicenav_volume* fixed = make_phantom(60, 0.0);
-  slicenav_volume* part = make_phantom(24, -60.0);
+  slicenav_volume* fixed = make_phantom("LPS", 60, 0.0);
+  slicenav_volume* part = make_phantom("LPS", 24, -60.0);
   slicenav_volume* moving = shifted(part, 40.0);
   slicenav_prealign_params params = slicenav_prealign_default_params();
   slicenav_prealignment r = slicenav_prealignment_init();
@@ -148,8 +127,8 @@ static void test_sign_convention(void) {
 }
 
 static void test_one_slice_and_non_ct(void) {
-  slicenav_volume* fixed = make_phantom(60, 0.0);
-  slicenav_volume* one = make_phantom(1, -100.0);
+  slicenav_volume* fixed = make_phantom("LPS", 60, 0.0);
+  slicenav_volume* one = make_phantom("LPS", 1, -100.0);
   slicenav_volume* mr = NULL;
   slicenav_prealign_params params = slicenav_prealign_default_params();
   slicenav_prealignment r = slicenav_prealignment_init();
