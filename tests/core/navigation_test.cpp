@@ -24,22 +24,7 @@ namespace {
 using test::status_of;
 
 Volume phantom(const std::string& orientation, std::size_t slices, double top_z_mm, double step_mm = 10.0) {
-  PhantomOptions o;
-  o.size = {48, 40, slices};
-  o.spacing = {10.0, 10.0, step_mm};
-  o.orientation = orientation;
-  o.top_z_mm = top_z_mm;
-  o.noise_hu = 0.0;
-  // Orientation codes permute the index axes: keep the slice axis the one with `slices` voxels.
-  if (orientation[2] != 'S' && orientation[2] != 'I') {
-    for (int a = 0; a < 3; ++a) {
-      if (orientation[a] == 'S' || orientation[a] == 'I') {
-        std::swap(o.size[a], o.size[2]);
-        std::swap(o.spacing[a], o.spacing[2]);
-      }
-    }
-  }
-  return make_phantom(o).volume;
+  return test::small_phantom(orientation, slices, top_z_mm, step_mm);
 }
 
 // A tiny fresh model with one template made from a phantom and its landmarks, and the phantom's atlas

@@ -24,13 +24,7 @@ const PrealignMethod kAll[] = {PrealignMethod::score, PrealignMethod::three_slic
                                PrealignMethod::intensity};
 
 Volume phantom(const std::string& orientation, std::size_t slices, double top_z_mm, double step_mm = 5.0) {
-  PhantomOptions o;
-  o.size = {48, 40, slices};
-  o.spacing = {10.0, 10.0, step_mm};
-  o.orientation = orientation;
-  o.top_z_mm = top_z_mm;
-  o.noise_hu = 0.0;
-  return make_phantom(o).volume;
+  return test::small_phantom(orientation, slices, top_z_mm, step_mm);
 }
 
 // The same voxels with the origin moved by `d`: every point of the anatomy moves by d in world space.
