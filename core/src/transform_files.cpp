@@ -57,11 +57,10 @@ std::string elastix_transform_text(const RigidTransform& transform, const Geomet
   std::ostringstream out;
   out << "// elastix transform written by slicenav: maps fixed-image points (LPS mm) to moving-image points.\n";
   if (transform.has_rotation()) {
-    const double parameters[6] = {transform.rotation_rad[0],   transform.rotation_rad[1],   transform.rotation_rad[2],
-                                  transform.translation_mm[0], transform.translation_mm[1], transform.translation_mm[2]};
+    const auto parameters = transform.euler_parameters();
     out << "(Transform \"EulerTransform\")\n"
         << "(NumberOfParameters 6)\n"
-        << "(TransformParameters " << numbers(parameters, 6) << ")\n"
+        << "(TransformParameters " << numbers(parameters.data(), 6) << ")\n"
         << "(CenterOfRotationPoint " << numbers(transform.centre_mm) << ")\n"
         << "(ComputeZYX \"false\")\n";
   } else {
@@ -109,10 +108,9 @@ std::string itk_transform_text(const RigidTransform& transform) {
   std::ostringstream out;
   out << "#Insight Transform File V1.0\n#Transform 0\n";
   if (transform.has_rotation()) {
-    const double parameters[6] = {transform.rotation_rad[0],   transform.rotation_rad[1],   transform.rotation_rad[2],
-                                  transform.translation_mm[0], transform.translation_mm[1], transform.translation_mm[2]};
+    const auto parameters = transform.euler_parameters();
     out << "Transform: Euler3DTransform_double_3_3\n"
-        << "Parameters: " << numbers(parameters, 6) << "\n"
+        << "Parameters: " << numbers(parameters.data(), 6) << "\n"
         << "FixedParameters: " << numbers(transform.centre_mm) << " 0\n";
   } else {
     out << "Transform: TranslationTransform_double_3_3\n"

@@ -8,6 +8,7 @@
 // z_m - z_f. World coordinates are LPS mm.
 #pragma once
 
+#include <array>
 #include <string>
 
 #include "slicenav/volume.hpp"
@@ -25,6 +26,10 @@ struct RigidTransform {
   bool has_rotation() const { return rotation_rad[0] != 0.0 || rotation_rad[1] != 0.0 || rotation_rad[2] != 0.0; }
   // Throws Error(invalid_argument) naming the first non-finite value.
   void validate() const;
+  // The Euler transform's parameters in elastix's and ITK's order: rotations (x, y, z), then translation.
+  std::array<double, 6> euler_parameters() const {
+    return {rotation_rad[0], rotation_rad[1], rotation_rad[2], translation_mm[0], translation_mm[1], translation_mm[2]};
+  }
 };
 
 // The elastix TransformParameters text: a TranslationTransform without rotation, else an EulerTransform
