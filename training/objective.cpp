@@ -44,6 +44,9 @@ torch::Tensor step_loss(detail::InsertionNetworkImpl& net, const PairSampler& sa
     }
   }
   score_loss = score_loss / static_cast<double>(views.size());
+  parts.score = score_loss.item<double>();
+  const auto weighted_score = o.score_weight * score_loss.to(torch::kFloat);
+  if (o.insertion_weight == 0.0) return weighted_score;
 
   std::vector<torch::Tensor> q_emb, t_emb;
   std::vector<std::vector<float>> q_pos, t_pos;
@@ -69,8 +72,7 @@ torch::Tensor step_loss(detail::InsertionNetworkImpl& net, const PairSampler& sa
   }
   const auto insertion = o.loss == InsertionLoss::emd ? emd_loss(logits, targets, weights) : kl_loss(logits, targets, weights);
   parts.insertion = insertion.item<double>();
-  parts.score = score_loss.item<double>();
-  return insertion + o.score_weight * score_loss.to(torch::kFloat);
+  return o.insertion_weight * insertion + weighted_score;
 }
 
 }  // namespace slicenav::training

@@ -16,6 +16,9 @@ struct Objective {
   InsertionLoss loss = InsertionLoss::kl;
   double sigma_mm = 5.0;      // of the truncated Gaussian around the true insertion position
   double score_weight = 0.5;  // score-head loss relative to the insertion loss
+  // 0 trains the encoder and score head alone, as a separate score network would be trained; the
+  // attention layers are then not run.
+  double insertion_weight = 1.0;
 };
 
 struct StepLosses {
@@ -23,7 +26,7 @@ struct StepLosses {
 };
 
 // Samples o.pairs_per_step pairs, augments each sequence, encodes every slice (and the two artificial
-// slices) as one batch, and returns insertion loss + score_weight * score loss; `parts` gets the two
+// slices) as one batch, and returns insertion_weight * insertion loss + score_weight * score loss; `parts` gets the two
 // terms. Score loss per sequence: SSBR, plus smooth-L1 towards atlas mm / 10 where the case has a map.
 torch::Tensor step_loss(detail::InsertionNetworkImpl& net, const PairSampler& sampler, const Objective& o,
                         std::mt19937_64& rng, StepLosses& parts);

@@ -44,6 +44,7 @@ struct Options {
   std::string positional_encoding = "absolute";
   double sigma_mm = 5.0;
   double score_weight = 0.5;
+  double insertion_weight = 1.0;
   std::size_t image_size = 96;
   double pixel_mm = 5.0;
   std::size_t max_slices = 128;
@@ -101,6 +102,7 @@ json training_summary(const Options& o, const Corpus& corpus, int step, double s
           {"loss", o.loss},
           {"sigma_mm", o.sigma_mm},
           {"score_weight", o.score_weight},
+          {"insertion_weight", o.insertion_weight},
           {"learning_rate", o.lr},
           {"seed", o.seed},
           {"wall_seconds", seconds}};
@@ -132,7 +134,8 @@ int run(const Options& o) {
   Model model = state.contains("model") ? Model::load((out / state.at("model").get<std::string>()).string())
                                         : Model(config, o.seed);
   auto& network = *model.impl().network;
-  const Objective objective{o.pairs_per_step, o.loss == "emd" ? InsertionLoss::emd : InsertionLoss::kl, o.sigma_mm, o.score_weight};
+  const Objective objective{o.pairs_per_step, o.loss == "emd" ? InsertionLoss::emd : InsertionLoss::kl, o.sigma_mm, o.score_weight,
+                            o.insertion_weight};
   torch::optim::AdamW optimizer(network.parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(1e-4));
   if (state.contains("optimizer")) {
     torch::load(optimizer, (out / state.at("optimizer").get<std::string>()).string());
@@ -223,6 +226,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"absolute", "spacing_scaled"}));
   app.add_option("--sigma-mm", o.sigma_mm, "sigma of the truncated Gaussian target")->capture_default_str();
   app.add_option("--score-weight", o.score_weight, "weight of the score-head loss")->capture_default_str();
+  app.add_option("--insertion-weight", o.insertion_weight,
+                 "weight of the insertion loss (0: train the encoder and score head alone)")
+      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
   app.add_option("--image-size", o.image_size, "input pixels per side")->capture_default_str();
   app.add_option("--pixel-mm", o.pixel_mm, "in-plane size of an input pixel, mm")->capture_default_str();
   app.add_option("--max-slices", o.max_slices, "longest sequence")->capture_default_str();

@@ -134,6 +134,33 @@ TEST(Objective, GradientsReachEveryParameter) {
   }
 }
 
+TEST(Objective, ZeroInsertionWeightTrainsTheEncoderAndScoreHeadAlone) {
+  const Corpus corpus = phantom_corpus();
+  const PairSampler sampler(corpus, SamplerOptions{24});
+  Model model(tiny_config(), 1);
+  auto& net = *model.impl().network;
+  net.train();
+  std::mt19937_64 rng(2);
+  StepLosses parts;
+  Objective score_only;
+  score_only.insertion_weight = 0.0;
+  const auto loss = step_loss(net, sampler, score_only, rng, parts);
+  loss.backward();
+  EXPECT_EQ(parts.insertion, 0.0);
+  EXPECT_GT(parts.score, 0.0);
+  EXPECT_NEAR(loss.item<double>(), score_only.score_weight * parts.score, 1e-5);
+  std::size_t trained = 0, untouched = 0;
+  for (const auto& p : net.named_parameters()) {
+    const auto& grad = p.value().grad();
+    const bool has_gradient = grad.defined() && grad.abs().sum().item<double>() > 0.0;
+    const bool score_path = p.key().rfind("encoder", 0) == 0 || p.key().rfind("score", 0) == 0;
+    EXPECT_EQ(has_gradient, score_path) << p.key();
+    (has_gradient ? trained : untouched) += 1;
+  }
+  EXPECT_GT(trained, 0u);
+  EXPECT_GT(untouched, 0u);
+}
+
 TEST(Objective, IsDeterministicForAFixedSeed) {
   const Corpus corpus = phantom_corpus();
   const PairSampler sampler(corpus, SamplerOptions{24});
