@@ -255,19 +255,23 @@ CLI::Option* add_shard_option(CLI::App& command, Shard& shard) {
       ->check(shard_format);
 }
 
+CLI::Option* add_batch_list_option(CLI::App& command, BatchOptions& options) {
+  CLI::Option* batch =
+      command
+          .add_option("--batch", options.list_or_dir,
+                      "Run on many images, loading the model once: a text file with one path per line, or a "
+                      "directory of images and DICOM directories. -o names the output directory; cases whose "
+                      "output exists are skipped")
+          ->type_name("LIST|DIR");
+  add_shard_option(command, options.shard)->needs(batch);
+  return batch;
+}
+
 void add_batch_options(CLI::App& command, CLI::Option* input, BatchOptions& options) {
   CLI::Option_group* inputs = command.add_option_group("input", "One image, or a batch of them");
   inputs->add_option(input);
-  CLI::Option* batch =
-      inputs
-          ->add_option("--batch", options.list_or_dir,
-                       "Run on many images, loading the model once: a text file with one path per line, or a "
-                       "directory of images and DICOM directories. -o names the output directory; cases whose "
-                       "output exists are skipped")
-          ->type_name("LIST|DIR");
+  inputs->add_option(add_batch_list_option(command, options));
   inputs->require_option(1);
-
-  add_shard_option(command, options.shard)->needs(batch);
 }
 
 }  // namespace slicenav::cli

@@ -120,6 +120,10 @@ struct BatchOptions {
 // stored in `shard`, which must outlive parsing. Returns the option.
 CLI::Option* add_shard_option(CLI::App& command, Shard& shard);
 
+// Adds --batch LIST|DIR and --shard K/N (accepted only with --batch) to `command`; returns --batch. For a
+// command whose other inputs do not fit add_batch_options; `options` must outlive parsing.
+CLI::Option* add_batch_list_option(CLI::App& command, BatchOptions& options);
+
 // Adds --batch LIST|DIR and --shard K/N to `command`, whose single image is the positional option `input`
 // (not marked required). Parsing then demands exactly one of `input` and --batch, accepts --shard only with
 // --batch and checks it with parse_shard; violations are CLI11 usage errors (exit codes 100 and up).

@@ -1,6 +1,7 @@
 // The navigation commands: insert, score, locate, coverage. Each loads the model once (the bundled one
-// unless --model), reads its image(s), and writes JSON (stdout or -o); score, locate and coverage also run
-// over many images with --batch (see batch.hpp), writing <out dir>/<case>.json (and <qc dir>/<case>.png).
+// unless --model), reads its image(s), and writes JSON (stdout or -o); all four also run over many images
+// with --batch (see batch.hpp), writing <out dir>/<case>.json (and <qc dir>/<case>.png). insert --batch
+// inserts every batch image into one TARGET, read once.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -151,18 +152,20 @@ void add_image_options(CLI::App* cmd, ImageCommand& options, const char* qc_help
 // ---- insert ---------------------------------------------------------------------------------------
 
 struct InsertOptions {
-  std::string query, target, output, qc;
+  std::vector<std::string> images;  // QUERY TARGET, or TARGET alone with --batch
+  std::string output, qc;
   bool distribution = false;
+  BatchOptions batch;
   ModelOptions model;
 };
 
-json insert_json(const slicenav_model* model, const InsertOptions& o) {
-  const VolumePtr query = read_volume(o.query);
-  const VolumePtr target = read_volume(o.target);
+json insert_json(const slicenav_model* model, const std::string& query_path, const std::string& target_path,
+                 const slicenav_volume* target, const InsertOptions& o, const std::string& qc) {
+  const VolumePtr query = read_volume(query_path);
   slicenav_insert_params params = slicenav_insert_default_params();
-  params.keep_distribution = o.distribution || !o.qc.empty();
+  params.keep_distribution = o.distribution || !qc.empty();
   slicenav_insertion* raw = nullptr;
-  const slicenav_status status = slicenav_insert(&raw, model, query.get(), target.get(), &params);
+  const slicenav_status status = slicenav_insert(&raw, model, query.get(), target, &params);
   InsertionPtr insertion(raw, &slicenav_insertion_free);
   check(status);
 
@@ -188,7 +191,7 @@ json insert_json(const slicenav_model* model, const InsertOptions& o) {
                     {"peak", s.peak},
                     {"entropy", s.entropy}});
   }
-  json out = {{"query", o.query}, {"target", o.target}, {"slices", std::move(rows)}};
+  json out = {{"query", query_path}, {"target", target_path}, {"slices", std::move(rows)}};
   if (o.distribution) {
     std::size_t slots = 0, values = 0;
     check(slicenav_insertion_slots(insertion.get(), nullptr, 0, &slots));
@@ -206,7 +209,7 @@ json insert_json(const slicenav_model* model, const InsertOptions& o) {
                            {"target_canonical_slices", canonical},
                            {"rows_in_query_canonical_order", std::move(d)}};
   }
-  if (!o.qc.empty()) check(slicenav_insertion_write_png(insertion.get(), o.qc.c_str()));
+  if (!qc.empty()) check(slicenav_insertion_write_png(insertion.get(), qc.c_str()));
   return out;
 }
 
@@ -281,27 +284,37 @@ void add_navigation_commands(CLI::App& app, Action& action) {
   {
     auto o = std::make_shared<InsertOptions>();
     CLI::App* cmd = app.add_subcommand("insert", "Where every slice of QUERY belongs in TARGET, as JSON");
-    cmd->add_option("query", o->query, "Query image or DICOM directory")->required();
-    cmd->add_option("target", o->target, "Target image or DICOM directory")->required();
-    cmd->add_option("-o,--output", o->output, "Write the JSON here (atomically) instead of stdout");
-    cmd->add_option("--qc", o->qc, "Write the insertion heat map (query slice x target position) as PNG");
+    cmd->add_option("images", o->images,
+                    "QUERY TARGET (images or DICOM directories); with --batch, TARGET alone: every batch image "
+                    "is a query inserted into it")
+        ->required()
+        ->expected(1, 2);
+    cmd->add_option("-o,--output", o->output,
+                    "Write the JSON here (atomically) instead of stdout; with --batch, an existing directory");
+    cmd->add_option("--qc", o->qc,
+                    "Write the insertion heat map (query slice x target position) as PNG; with --batch, an existing "
+                    "directory");
     cmd->add_flag("--distribution", o->distribution, "Include every slice's whole distribution in the JSON");
+    add_batch_list_option(*cmd, o->batch);
     add_model_options(cmd, o->model);
     cmd->callback([o, &action] {
+      const std::size_t wanted = o->batch.enabled() ? 1 : 2;
+      if (o->images.size() != wanted) {
+        throw CLI::ValidationError("images", o->batch.enabled() ? "with --batch, give the TARGET alone"
+                                                                : "give QUERY and TARGET (or --batch LIST|DIR TARGET)");
+      }
       action = [o] {
-        std::string error;
-        for (const auto* path : {&o->output, &o->qc}) {
-          if (check_output_path(*path, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
-        }
-        ModelPtr model(nullptr, &slicenav_model_free);
+        const std::string target_path = o->images.back();
+        VolumePtr target(nullptr, &slicenav_volume_free);
         try {
-          model = load_model(o->model);
+          target = read_volume(target_path);
         } catch (const Failure& f) {
           return report(f.status, f.message);
         }
-        const int code = run_one([&] { return insert_json(model.get(), *o); }, o->output, &error);
-        if (code != 0) std::cerr << "slicenav: " << error << "\n";
-        return code;
+        const ImageCommand command{o->batch.enabled() ? "" : o->images.front(), o->output, o->qc, o->batch, o->model};
+        return run_image_command(command, [&](const slicenav_model* m, const std::string& in, const std::string& qc) {
+          return insert_json(m, in, target_path, target.get(), *o, qc);
+        });
       };
     });
   }

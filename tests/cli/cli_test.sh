@@ -491,6 +491,40 @@ assert j['method'] == 'score' and len(j['landmarks']) > 0
   check_json "$work/cov/p1.json" "assert j['region'] == 'lungs' and j['coverage'] in ('full', 'partial', 'none')"
   ;;
 
+batch_insert)
+  # insert --batch: every batch image is a query inserted into the one TARGET; answers equal single runs.
+  mkdir "$work/cases" "$work/out" "$work/qc"
+  ok phantom -o "$work/b.nii.gz" "${nav_b_args[@]}"
+  ok phantom -o "$work/cases/q1.nii.gz" "${nav_a_args[@]}"
+  ok phantom -o "$work/cases/q2.mha" --size 64 64 30 --spacing 4 4 5 --top-z -50 --noise 0 --orientation RAI
+  head -c 300 /dev/urandom >"$work/cases/broken.nii.gz"
+  run insert --batch "$work/cases" "$work/b.nii.gz" -o "$work/out" --qc "$work/qc"
+  [ "$rc" -eq 10 ] || fail "insert batch with a broken case exited $rc, expected 10; stderr: $(cat "$work/.err")"
+  only_files "$work/out" q1.json q2.json
+  only_files "$work/qc" q1.png q2.png
+  grep -Eq '^batch: 2 done, 0 skipped, 1 failed of 3 cases; failed: broken$' "$work/.err" ||
+    fail "unexpected batch summary: $(cat "$work/.err")"
+  ok insert "$work/cases/q2.mha" "$work/b.nii.gz" -o "$work/single.json"
+  "$py" - "$work/out/q2.json" "$work/single.json" <<'PY' || fail "batch and single insert differ"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a['target'] == b['target'] and a['target'].endswith('/b.nii.gz')
+assert a['slices'] == b['slices']
+PY
+  rm "$work/cases/broken.nii.gz"
+  ok insert --batch "$work/cases" "$work/b.nii.gz" -o "$work/out"
+  grep -Eq '^batch: 0 done, 2 skipped, 0 failed of 2 cases' "$work/.err" || fail "resume did not skip: $(cat "$work/.err")"
+  # Usage: --batch takes the TARGET alone; without --batch both images are needed.
+  for args in "insert --batch $work/cases $work/cases/q1.nii.gz $work/b.nii.gz -o $work/out" "insert --batch $work/cases -o $work/out" \
+              "insert $work/b.nii.gz --shard 0/2"; do
+    # shellcheck disable=SC2086
+    run $args
+    [ "$rc" -ge 100 ] || fail "'slicenav $args' exited $rc, expected a usage error (>= 100)"
+  done
+  expect_error 2 'nope\.nii\.gz' insert --batch "$work/cases" "$work/nope.nii.gz" -o "$work/out"
+  expect_error 1 '-o' insert --batch "$work/cases" "$work/b.nii.gz"
+  ;;
+
 batch_usage_errors)
   mkdir "$work/cases" "$work/out"
   ok phantom -o "$work/cases/p.nii.gz" "${nav_a_args[@]}"
