@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -35,16 +36,24 @@ static char g_tmp[1024];
 #define CHECK_NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
 #define CHECK_ERROR_MENTIONS(text) CHECK(strstr(slicenav_last_error(), (text)) != NULL)
 
-static void tmp_path(char* dst, size_t capacity, const char* name) {
-  snprintf(dst, capacity, "%s/%s", g_tmp, name);
+/* Writes "<dir>/<name>" into dst; a path that does not fit ends the test program (exit 2), naming it. */
+static void join_path(char* dst, size_t capacity, const char* dir, const char* name) {
+  const int n = snprintf(dst, capacity, "%s/%s", dir, name);
+  if (n < 0 || (size_t)n >= capacity) {
+    fprintf(stderr, "test path too long (over %zu bytes): %s/%s\n", capacity - 1, dir, name);
+    exit(2);
+  }
 }
+
+static void tmp_path(char* dst, size_t capacity, const char* name) { join_path(dst, capacity, g_tmp, name); }
 
 /* Sets g_tmp to `dir` (or SLICENAV_TEST_TMP/`fallback`) and creates it; 0 on success. */
 static int init_tmp(const char* program, const char* dir, const char* fallback) {
-  if (dir != NULL) {
-    snprintf(g_tmp, sizeof g_tmp, "%s", dir);
-  } else {
-    snprintf(g_tmp, sizeof g_tmp, "%s/%s", SLICENAV_TEST_TMP, fallback);
+  if (dir == NULL) {
+    join_path(g_tmp, sizeof g_tmp, SLICENAV_TEST_TMP, fallback);
+  } else if (snprintf(g_tmp, sizeof g_tmp, "%s", dir) >= (int)sizeof g_tmp) {
+    fprintf(stderr, "%s: temp directory path too long: %s\n", program, dir);
+    return 1;
   }
   if (mkdir(g_tmp, 0755) != 0 && errno != EEXIST) {
     fprintf(stderr, "%s: cannot create %s: %s\n", program, g_tmp, strerror(errno));
