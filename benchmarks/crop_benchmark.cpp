@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -29,6 +28,7 @@
 #include "dataset.hpp"
 #include "harness.hpp"
 #include "markdown_section.hpp"
+#include "options.hpp"
 #include "slicenav/anatomy.hpp"
 #include "slicenav/crop.hpp"
 #include "slicenav/error.hpp"
@@ -59,6 +59,7 @@ const std::vector<RegionTruth> kTruths{
     {"head-neck", {}, {}, {}},
 };
 
+const char* const kHeading = "## Cropping";
 constexpr double kMaxMargin = 200.0, kMarginStep = 10.0;
 // No margin is below the navigation model's largest held-out landmark error (about 50 mm, docs/benchmarks.md
 // "Navigation"): a few training truths per region cannot show the tail of that error.
@@ -126,26 +127,20 @@ double needed_margin(const PreparedScan& scan, const std::vector<LocatedLandmark
 
 std::string margin_text(double m) { return std::isfinite(m) ? fixed(m, 0) : "> " + fixed(kMaxMargin, 0); }
 
-int run(int argc, char** argv) {
-  int runs = 3, threads = 2;
+struct Settings {
+  int runs = 3;
+  int threads = 2;
   std::string markdown;
-  for (int a = 1; a < argc; ++a) {
-    const std::string arg = argv[a];
-    if (arg == "--runs" && a + 1 < argc) runs = std::atoi(argv[++a]);
-    else if (arg == "--threads" && a + 1 < argc) threads = std::atoi(argv[++a]);
-    else if (arg == "--markdown" && a + 1 < argc) markdown = argv[++a];
-    else {
-      std::cerr << "usage: slicenav_crop_benchmark [--runs N] [--threads N] [--markdown FILE]\n";
-      return 2;
-    }
-  }
+};
+
+int run(const Settings& s) {
   const std::string machine = machine_description();
   const std::string data = test::data_dir();
   if (data.empty()) {
     std::cerr << "crop benchmark: no data (set SLICENAV_DATA or place it in ../shared/data)\n";
     return 1;
   }
-  set_inference_threads(threads);
+  set_inference_threads(s.threads);
   const std::string model_path = default_model_path();
   const Model bundled = Model::load(model_path);
   const json training = json::parse(bundled.metadata_section("training"));
@@ -293,22 +288,22 @@ int run(int argc, char** argv) {
 
   // ---- Timing: the crop decision on a 512 x 512 x 300 phantom --------------------------------------------
   const Phantom big = trunk_phantom(40.0, 1);
-  const Timing whole = time_calls(runs, [&] { plan_crop(bundled, big.volume, "liver"); });
+  const Timing whole = time_calls(s.runs, [&] { plan_crop(bundled, big.volume, "liver"); });
   const PreparedScan big_scan = prepare_scan(bundled, big.volume);
-  const Timing prepare = time_calls(runs, [&] { prepare_scan(bundled, big.volume); });
-  const Timing after = time_calls(runs, [&] { plan_crop(bundled, big_scan, big.volume, "liver"); });
+  const Timing prepare = time_calls(s.runs, [&] { prepare_scan(bundled, big.volume); });
+  const Timing after = time_calls(s.runs, [&] { plan_crop(bundled, big_scan, big.volume, "liver"); });
   const CanonicalView big_view(big.volume, big_scan.mapping);
-  const Timing body = time_calls(runs, [&] { body_in_plane_box(big_view, 0, big_scan.slice_count() - 1, 10.0); });
+  const Timing body = time_calls(s.runs, [&] { body_in_plane_box(big_view, 0, big_scan.slice_count() - 1, 10.0); });
 
   // ---- Report ------------------------------------------------------------------------------------------
   std::ostringstream md;
-  md << "## Cropping\n\n"
+  md << kHeading << "\n\n"
      << "ROI cropping (`slicenav/crop.hpp`, docs/crop.md): crop margins calibrated on the bundled model's "
         "training split, recall and volume ratio on held-out cases, and the time of the crop decision. Measured on "
      << today_utc() << ".\n\n"
      << "- Machine: " << machine << "; run under `nice`.\n"
      << "- Build: " << SLICENAV_BUILD_TYPE << ", " << compiler() << ", LibTorch " << SLICENAV_TORCH_VERSION << " (CPU); "
-     << threads << " intra-op threads.\n"
+     << s.threads << " intra-op threads.\n"
      << "- Model: `models/default.snm`; training split = its metadata's `training.training_cases`, held-out = the "
         "other cases of set ct in `../shared/data/cases.tsv`.\n"
      << "- Calibration: each training case is located by the model with the templates of its own patient removed. "
@@ -322,11 +317,11 @@ int run(int argc, char** argv) {
      << "- Held-out: recall = fraction of an organ mask's voxels inside the 3D box (in-plane crop included); ends = "
         "region landmarks inside the box's z range; volume ratio = original voxels / cropped voxels.\n"
      << "- Timing: `make_phantom` 512 x 512 x 300 (0.8 x 0.8 x 1.0 mm), region liver, in memory (no file I/O); one "
-        "untimed warm-up, median of " << runs << " [min-max].\n\n"
+        "untimed warm-up, median of " << s.runs << " [min-max].\n\n"
      << "To reproduce (from the repository root):\n\n```sh\n"
      << "cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLICENAV_BENCHMARKS=ON\n"
      << "cmake --build build --target slicenav_crop_benchmark\n"
-     << "nice build/bin/slicenav_crop_benchmark --runs " << runs << " --threads " << threads
+     << "nice build/bin/slicenav_crop_benchmark --runs " << s.runs << " --threads " << s.threads
      << " --markdown docs/benchmarks.md\n```\n\n";
   md << "| region | training truths (cases) | sufficient superior, atlas mm | sufficient inferior, atlas mm | chosen "
         "superior | chosen inferior |\n|---|---|---:|---:|---:|---:|\n";
@@ -359,7 +354,7 @@ int run(int argc, char** argv) {
      << "| `plan_crop` on a prepared scan (locate, body box) | " << cell(after) << " |\n"
      << "| of which `body_in_plane_box`, all 300 slices | " << cell(body) << " |\n";
   std::cout << md.str();
-  if (!markdown.empty()) replace_markdown_section(markdown, "## Cropping", md.str());
+  if (!s.markdown.empty()) replace_markdown_section(s.markdown, kHeading, md.str());
   return 0;
 }
 
@@ -367,8 +362,16 @@ int run(int argc, char** argv) {
 }  // namespace slicenav::bench
 
 int main(int argc, char** argv) {
+  namespace bench = slicenav::bench;
+  CLI::App app{"ROI cropping: calibrates the regions' crop margins on the bundled model's training cases, reports "
+               "recall and volume ratio on held-out cases, and times the crop decision",
+               "slicenav_crop_benchmark"};
+  bench::Settings s;
+  bench::add_timing_options(app, s.runs, s.threads);
+  bench::add_markdown_option(app, s.markdown, bench::kHeading);
+  CLI11_PARSE(app, argc, argv);
   try {
-    return slicenav::bench::run(argc, argv);
+    return bench::run(s);
   } catch (const std::exception& e) {
     std::cerr << "crop benchmark: " << e.what() << "\n";
     return 1;

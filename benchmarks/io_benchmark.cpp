@@ -34,6 +34,7 @@
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
 #include "markdown_section.hpp"
+#include "options.hpp"
 #include "test_data.hpp"
 
 extern char** environ;
@@ -304,37 +305,22 @@ int run_parent(int runs, std::string data_dir, std::string tmp_dir, const std::s
   return 0;
 }
 
-void usage() {
-  std::cerr << "usage: slicenav_io_benchmark [--runs N] [--data DIR] [--tmp DIR] [--markdown FILE]\n"
-               "  --runs N         measured runs per input, each in a fresh process (default 5)\n"
-               "  --data DIR       real data directory (default: $SLICENAV_DATA, else ../shared/data)\n"
-               "  --tmp DIR        where to write the phantom (default: a new directory in the system temp dir)\n"
-               "  --markdown FILE  also replace the \"## Volume I/O\" section of FILE (e.g. docs/benchmarks.md)\n";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  CLI::App app{"Volume I/O benchmark: wall time and peak memory of read_volume, canonicalize and preprocess",
+               "slicenav_io_benchmark"};
+  int runs = 5;
+  std::string data_dir, tmp_dir, markdown;
+  bench::add_runs_option(app, runs, "Measured runs per input, each in a fresh process");
+  bench::add_data_option(app, data_dir);
+  app.add_option("--tmp", tmp_dir, "Where to write the phantom (default: a new directory in the system temp dir)")
+      ->type_name("DIR");
+  bench::add_markdown_option(app, markdown, "## Volume I/O");
   try {
-    if (args.size() == 3 && args[0] == "--child") return run_child(args[1], args[2]);
-    int runs = 5;
-    std::string data_dir, tmp_dir, markdown;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const bool has_value = i + 1 < args.size();
-      if (args[i] == "--runs" && has_value) {
-        runs = std::max(1, std::stoi(args[++i]));
-      } else if (args[i] == "--data" && has_value) {
-        data_dir = args[++i];
-      } else if (args[i] == "--tmp" && has_value) {
-        tmp_dir = args[++i];
-      } else if (args[i] == "--markdown" && has_value) {
-        markdown = args[++i];
-      } else {
-        usage();
-        return args[i] == "--help" || args[i] == "-h" ? 0 : 2;
-      }
-    }
+    // A child process that spawn_child started: exactly --child MODE PATH, not a user flag.
+    if (argc == 4 && std::string(argv[1]) == "--child") return run_child(argv[2], argv[3]);
+    CLI11_PARSE(app, argc, argv);
     return run_parent(runs, data_dir, tmp_dir, markdown);
   } catch (const slicenav::Error& e) {
     std::cerr << "slicenav_io_benchmark: " << slicenav::status_name(e.status()) << ": " << e.what() << "\n";

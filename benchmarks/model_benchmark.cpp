@@ -38,6 +38,7 @@
 #include "slicenav/preprocess.hpp"
 #include "harness.hpp"
 #include "markdown_section.hpp"
+#include "options.hpp"
 #include "test_data.hpp"
 
 namespace {
@@ -376,43 +377,20 @@ int run(const Settings& s) {
   return 0;
 }
 
-void usage() {
-  std::cerr << "usage: slicenav_model_benchmark [--runs N] [--threads N] [--model FILE] [--data DIR] [--quick]\n"
-               "                                [--markdown FILE]\n"
-               "  --runs N         timed calls per measurement, after one warm-up call (default 5)\n"
-               "  --threads N      LibTorch intra-op threads (default 0 = hardware threads)\n"
-               "  --model FILE     model for the end-to-end rows (default: a fresh default-config model)\n"
-               "  --data DIR       real data directory (default: $SLICENAV_DATA, else ../shared/data)\n"
-               "  --quick          time only two candidate configs (A, the smallest, and D, the default)\n"
-               "  --markdown FILE  also replace the \"## Navigation model cost\" section of FILE (e.g. "
-               "docs/benchmarks.md)\n";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  CLI::App app{"Navigation model cost: size and CPU time of candidate insertion-network configs, and the time from "
+               "a CT file to an insertion distribution",
+               "slicenav_model_benchmark"};
+  Settings s;
+  bench::add_timing_options(app, s.runs, s.threads);
+  bench::add_model_option(app, s.model_path, "a fresh default-config model; only the end-to-end rows use it");
+  bench::add_data_option(app, s.data_dir);
+  app.add_flag("--quick", s.quick, "Time only two candidate configs (A, the smallest, and D, the default)");
+  bench::add_markdown_option(app, s.markdown, kHeading);
+  CLI11_PARSE(app, argc, argv);
   try {
-    Settings s;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const bool has_value = i + 1 < args.size();
-      if (args[i] == "--runs" && has_value) {
-        s.runs = std::max(1, std::stoi(args[++i]));
-      } else if (args[i] == "--threads" && has_value) {
-        s.threads = std::max(0, std::stoi(args[++i]));
-      } else if (args[i] == "--model" && has_value) {
-        s.model_path = args[++i];
-      } else if (args[i] == "--data" && has_value) {
-        s.data_dir = args[++i];
-      } else if (args[i] == "--markdown" && has_value) {
-        s.markdown = args[++i];
-      } else if (args[i] == "--quick") {
-        s.quick = true;
-      } else {
-        usage();
-        return args[i] == "--help" || args[i] == "-h" ? 0 : 2;
-      }
-    }
     return run(s);
   } catch (const slicenav::Error& e) {
     std::cerr << "slicenav_model_benchmark: " << slicenav::status_name(e.status()) << ": " << e.what() << "\n";

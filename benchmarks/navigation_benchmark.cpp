@@ -57,6 +57,7 @@
 #include "slicenav/preprocess.hpp"
 #include "harness.hpp"
 #include "markdown_section.hpp"
+#include "options.hpp"
 #include "test_data.hpp"
 
 namespace {
@@ -828,45 +829,24 @@ int run(const Settings& s) {
   return 0;
 }
 
-void usage() {
-  std::cerr << "usage: slicenav_navigation_benchmark [--runs N] [--threads N] [--model FILE] [--data DIR]\n"
-               "                                     [--tmp DIR] [--rss-slices N] [--markdown FILE]\n"
-               "  --runs N          timed calls per measurement, after one warm-up call (default 5)\n"
-               "  --threads N       LibTorch intra-op threads (default 0 = hardware threads)\n"
-               "  --model FILE      model file (default: the bundled model, slicenav::default_model_path())\n"
-               "  --data DIR        real data directory (default: $SLICENAV_DATA, else ../shared/data)\n"
-               "  --tmp DIR         where the phantom .nii.gz files go for a while (default: the system's)\n"
-               "  --rss-slices N    slices of the peak-memory phantom (default 1500)\n"
-               "  --markdown FILE   also replace the \"## Navigation\" section of FILE (e.g. docs/benchmarks.md)\n";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  CLI::App app{"Whole-scan navigation with the bundled model: stage times, peak memory of a long scan, and "
+               "key-slice and insertion accuracy on held-out real cases",
+               "slicenav_navigation_benchmark"};
+  Settings s;
+  bench::add_timing_options(app, s.runs, s.threads);
+  bench::add_model_option(app, s.model_path, "the bundled model, slicenav::default_model_path()");
+  bench::add_data_option(app, s.data_dir);
+  app.add_option("--tmp", s.tmp_dir, "Where the phantom .nii.gz files go for a while (default: the system's)")
+      ->type_name("DIR");
+  app.add_option("--rss-slices", s.rss_slices,
+                 "Slices of the peak-memory phantom (default " + std::to_string(s.rss_slices) + ")")
+      ->transform(bench::at_least<std::size_t>(1));
+  bench::add_markdown_option(app, s.markdown, kHeading);
+  CLI11_PARSE(app, argc, argv);
   try {
-    Settings s;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const bool has_value = i + 1 < args.size();
-      if (args[i] == "--runs" && has_value) {
-        s.runs = std::max(1, std::stoi(args[++i]));
-      } else if (args[i] == "--threads" && has_value) {
-        s.threads = std::max(0, std::stoi(args[++i]));
-      } else if (args[i] == "--model" && has_value) {
-        s.model_path = args[++i];
-      } else if (args[i] == "--data" && has_value) {
-        s.data_dir = args[++i];
-      } else if (args[i] == "--tmp" && has_value) {
-        s.tmp_dir = args[++i];
-      } else if (args[i] == "--rss-slices" && has_value) {
-        s.rss_slices = static_cast<std::size_t>(std::max(1, std::stoi(args[++i])));
-      } else if (args[i] == "--markdown" && has_value) {
-        s.markdown = args[++i];
-      } else {
-        usage();
-        return args[i] == "--help" || args[i] == "-h" ? 0 : 2;
-      }
-    }
     return run(s);
   } catch (const slicenav::Error& e) {
     std::cerr << "slicenav_navigation_benchmark: " << slicenav::status_name(e.status()) << ": " << e.what() << "\n";
