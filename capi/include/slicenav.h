@@ -436,6 +436,50 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_coverage_of(const slice
 SLICENAV_API size_t slicenav_region_count(const slicenav_model* model);
 SLICENAV_API const char* slicenav_region_name(const slicenav_model* model, size_t index);
 
+/* ---- Prepared scans --------------------------------------------------------------------------- */
+
+/* A volume prepared once for one model: canonical slices, slice embeddings and scores. The calls above
+ * prepare their volumes on every call (most of their cost); a prepared scan lets many calls on the same
+ * scan (insert it into several targets, locate, coverage of several regions, a batch into one target)
+ * share that work, with the same answers. It keeps what it needs, not the volume, and may be used by many
+ * threads at once. It belongs to the model it was prepared with: using it with another model is
+ * INVALID_ARGUMENT. */
+typedef struct slicenav_scan slicenav_scan;
+
+/* Prepares `volume` for `model`.
+ *   out  not NULL; receives a new scan (free with slicenav_scan_free), NULL on failure.
+ *   model, volume  not NULL; borrowed (the volume may be freed afterwards; the model must outlive the scan).
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (intensities that are not CT HU). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_prepare(slicenav_scan** out, const slicenav_model* model,
+                                                                      const slicenav_volume* volume);
+
+/* Canonical slices of the scan; 0 for NULL. */
+SLICENAV_API size_t slicenav_scan_slice_count(const slicenav_scan* scan);
+
+/* The scan's slice scores, as slicenav_score gives them, without inference. Returns SLICENAV_OK,
+ * INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_scores(const slicenav_scan* scan, double* dst,
+                                                                     size_t capacity, size_t* written);
+
+/* slicenav_insert, slicenav_locate and slicenav_coverage_of on prepared scans (same arguments, results
+ * and statuses). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insert_scans(slicenav_insertion** out,
+                                                                      const slicenav_model* model,
+                                                                      const slicenav_scan* query,
+                                                                      const slicenav_scan* target,
+                                                                      const slicenav_insert_params* params);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_locate_scan(slicenav_landmarks** out,
+                                                                     const slicenav_model* model,
+                                                                     const slicenav_scan* scan,
+                                                                     const slicenav_locate_params* params);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_coverage_of_scan(const slicenav_model* model,
+                                                                          const slicenav_scan* scan, const char* region,
+                                                                          const slicenav_locate_params* params,
+                                                                          slicenav_coverage* out);
+
+/* Releases a scan. NULL is a no-op. */
+SLICENAV_API void slicenav_scan_free(slicenav_scan* scan);
+
 /* ---- Cropping --------------------------------------------------------------------------------- */
 
 /* Where to crop a scan to one region, and how to undo it: the original grid (size, spacing, origin,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -27,6 +28,9 @@ struct slicenav_model {
   slicenav::Model model;
   std::string metadata_json;
   std::vector<std::string> region_names;
+  // Unique per loaded model in this process: prepared scans remember it (a freed model's address may be
+  // reused, its serial never).
+  std::uint64_t serial = 0;
 };
 
 namespace slicenav::capi {

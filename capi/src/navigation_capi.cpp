@@ -1,5 +1,8 @@
-// The C API's navigation calls: models, insertion, slice scores, key slices, coverage, QC pictures.
+// The C API's navigation calls: models, insertion, slice scores, key slices, coverage, QC pictures,
+// prepared scans.
 // Thin shims over core/include/slicenav/navigation.hpp, guarded like every other call.
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -21,6 +24,11 @@ struct slicenav_insertion {
 struct slicenav_landmarks {
   std::vector<slicenav::LocatedLandmark> landmarks;
   slicenav::Recognition recognition;
+};
+
+struct slicenav_scan {
+  slicenav::PreparedScan scan;
+  std::uint64_t model_serial = 0;
 };
 
 namespace {
@@ -58,6 +66,41 @@ slicenav_landmark landmark_value(const slicenav::LocatedLandmark& l) {
   out.spread_mm = l.spread_mm;
   out.votes = l.votes;
   return out;
+}
+
+// The prepared scan behind a handle, checked to belong to `model` (validated already).
+const slicenav::PreparedScan& prepared(const slicenav_scan* scan, const slicenav_model* model, const char* name) {
+  require(scan, name);
+  if (scan->model_serial != model->serial) invalid(std::string(name) + " was prepared with another model");
+  return scan->scan;
+}
+
+slicenav_insertion* make_insertion(const slicenav_model* model, const slicenav::PreparedScan& query,
+                                   const slicenav::PreparedScan& target, const slicenav_insert_params* params) {
+  bool keep = false;
+  if (params != nullptr) {
+    check_struct_size(*params, &slicenav_insert_params::keep_distribution, "params");
+    keep = params->keep_distribution != 0;
+  }
+  return new slicenav_insertion{slicenav::insert_scan(model->model, query, target, keep), keep};
+}
+
+slicenav_landmarks* make_landmarks(const slicenav_model* model, const slicenav::PreparedScan& scan,
+                                   slicenav::LocateMethod method) {
+  return new slicenav_landmarks{slicenav::locate(model->model, scan, method), slicenav::recognise(scan)};
+}
+
+slicenav_coverage coverage_value(const slicenav_model* model, const slicenav::PreparedScan& scan,
+                                 const std::string& region, slicenav::LocateMethod method) {
+  const slicenav::Coverage c = slicenav::coverage(model->model, scan, region, method);
+  slicenav_coverage v = slicenav_coverage_init();
+  v.status = c.status == slicenav::Coverage::Status::full      ? SLICENAV_COVERAGE_FULL
+             : c.status == slicenav::Coverage::Status::partial ? SLICENAV_COVERAGE_PARTIAL
+                                                               : SLICENAV_COVERAGE_NONE;
+  v.superior = landmark_value(c.superior);
+  v.inferior = landmark_value(c.inferior);
+  v.recognised = c.recognised ? 1 : 0;
+  return v;
 }
 
 }  // namespace
@@ -106,7 +149,8 @@ slicenav_status slicenav_model_load(slicenav_model** out, const slicenav_model_p
     const std::string path = p.path == nullptr || p.path[0] == '\0' ? slicenav::default_model_path() : p.path;
     slicenav::set_inference_threads(p.threads);
     slicenav::Model loaded = slicenav::Model::load(path);
-    auto model = std::make_unique<slicenav_model>(slicenav_model{loaded, loaded.metadata_json(), {}});
+    static std::atomic<std::uint64_t> next_serial{1};
+    auto model = std::make_unique<slicenav_model>(slicenav_model{loaded, loaded.metadata_json(), {}, next_serial++});
     for (const auto& r : slicenav::regions(model->model)) model->region_names.push_back(r.name);
     *out = model.release();
   });
@@ -135,14 +179,10 @@ slicenav_status slicenav_insert(slicenav_insertion** out, const slicenav_model* 
     require(model, "model");
     require(query, "query");
     require(target, "target");
-    bool keep = false;
-    if (params != nullptr) {
-      check_struct_size(*params, &slicenav_insert_params::keep_distribution, "params");
-      keep = params->keep_distribution != 0;
-    }
+    if (params != nullptr) check_struct_size(*params, &slicenav_insert_params::keep_distribution, "params");
     const auto q = slicenav::prepare_scan(model->model, query->volume);
     const auto t = slicenav::prepare_scan(model->model, target->volume);
-    *out = new slicenav_insertion{slicenav::insert_scan(model->model, q, t, keep), keep};
+    *out = make_insertion(model, q, t, params);
   });
 }
 
@@ -249,8 +289,7 @@ slicenav_status slicenav_locate(slicenav_landmarks** out, const slicenav_model* 
     require(model, "model");
     require(volume, "volume");
     const auto method = locate_method(params);
-    const auto scan = slicenav::prepare_scan(model->model, volume->volume);
-    *out = new slicenav_landmarks{slicenav::locate(model->model, scan, method), slicenav::recognise(scan)};
+    *out = make_landmarks(model, slicenav::prepare_scan(model->model, volume->volume), method);
   });
 }
 
@@ -324,18 +363,65 @@ slicenav_status slicenav_coverage_of(const slicenav_model* model, const slicenav
     check_struct_size(*out, &slicenav_coverage::status, "out");
     const auto method = locate_method(params);
     slicenav::find_region(model->model, region);  // an unknown name fails before any inference
-    const auto scan = slicenav::prepare_scan(model->model, volume->volume);
-    const slicenav::Coverage c = slicenav::coverage(model->model, scan, region, method);
-    slicenav_coverage v = slicenav_coverage_init();
-    v.status = c.status == slicenav::Coverage::Status::full      ? SLICENAV_COVERAGE_FULL
-               : c.status == slicenav::Coverage::Status::partial ? SLICENAV_COVERAGE_PARTIAL
-                                                                 : SLICENAV_COVERAGE_NONE;
-    v.superior = landmark_value(c.superior);
-    v.inferior = landmark_value(c.inferior);
-    v.recognised = c.recognised ? 1 : 0;
-    write_versioned(v, out);
+    write_versioned(coverage_value(model, slicenav::prepare_scan(model->model, volume->volume), region, method), out);
   });
 }
+
+// ---- Prepared scans -------------------------------------------------------------------------------
+
+slicenav_status slicenav_scan_prepare(slicenav_scan** out, const slicenav_model* model, const slicenav_volume* volume) {
+  return guarded("slicenav_scan_prepare", [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(model, "model");
+    require(volume, "volume");
+    *out = new slicenav_scan{slicenav::prepare_scan(model->model, volume->volume), model->serial};
+  });
+}
+
+size_t slicenav_scan_slice_count(const slicenav_scan* scan) { return scan == nullptr ? 0 : scan->scan.slice_count(); }
+
+slicenav_status slicenav_scan_scores(const slicenav_scan* scan, double* dst, size_t capacity, size_t* written) {
+  return guarded("slicenav_scan_scores", [&] {
+    require(scan, "scan");
+    copy_out(scan->scan.score, dst, capacity, written);
+  });
+}
+
+slicenav_status slicenav_insert_scans(slicenav_insertion** out, const slicenav_model* model, const slicenav_scan* query,
+                                      const slicenav_scan* target, const slicenav_insert_params* params) {
+  return guarded("slicenav_insert_scans", [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(model, "model");
+    *out = make_insertion(model, prepared(query, model, "query"), prepared(target, model, "target"), params);
+  });
+}
+
+slicenav_status slicenav_locate_scan(slicenav_landmarks** out, const slicenav_model* model, const slicenav_scan* scan,
+                                     const slicenav_locate_params* params) {
+  return guarded("slicenav_locate_scan", [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(model, "model");
+    const auto& s = prepared(scan, model, "scan");
+    *out = make_landmarks(model, s, locate_method(params));
+  });
+}
+
+slicenav_status slicenav_coverage_of_scan(const slicenav_model* model, const slicenav_scan* scan, const char* region,
+                                          const slicenav_locate_params* params, slicenav_coverage* out) {
+  return guarded("slicenav_coverage_of_scan", [&] {
+    require(model, "model");
+    const auto& s = prepared(scan, model, "scan");
+    require(region, "region");
+    require(out, "out");
+    check_struct_size(*out, &slicenav_coverage::status, "out");
+    write_versioned(coverage_value(model, s, region, locate_method(params)), out);
+  });
+}
+
+void slicenav_scan_free(slicenav_scan* scan) { delete scan; }
 
 size_t slicenav_region_count(const slicenav_model* model) { return model == nullptr ? 0 : model->region_names.size(); }
 

@@ -1,4 +1,5 @@
-/* Tests of the navigation C API (models, insertion, slice scores, key slices, coverage), in plain C.
+/* Tests of the navigation C API (models, insertion, slice scores, key slices, coverage, prepared scans),
+ * in plain C.
  * Usage: navigation_test [temp dir] [model file]. The model file (default: the bundled model found
  * without configuration) is also copied and damaged to test model-file errors. */
 #define _POSIX_C_SOURCE 200809L
@@ -1078,6 +1079,154 @@ done:
 
 /* ---- NULL handling ----------------------------------------------------------------------------- */
 
+/* Two insertions agree slice for slice (every field bit for bit). */
+static void check_same_insertion(const slicenav_insertion* x, const slicenav_insertion* y) {
+  size_t k, n = slicenav_insertion_count(x);
+  CHECK(n > 0 && n == slicenav_insertion_count(y));
+  for (k = 0; k < n && k < slicenav_insertion_count(y); ++k) {
+    slicenav_inserted_slice a = slicenav_inserted_slice_init(), b = slicenav_inserted_slice_init();
+    CHECK_STATUS(slicenav_insertion_get(x, k, &a), SLICENAV_OK);
+    CHECK_STATUS(slicenav_insertion_get(y, k, &b), SLICENAV_OK);
+    CHECK(memcmp(&a, &b, sizeof a) == 0);
+  }
+}
+
+/* Two located landmarks agree (names by content, every other field bit for bit). */
+static int same_landmark(const slicenav_landmark* a, const slicenav_landmark* b) {
+  return strcmp(a->name, b->name) == 0 && a->where == b->where && a->canonical_slice == b->canonical_slice &&
+         a->original_slice == b->original_slice && a->world_z_mm == b->world_z_mm && a->confidence == b->confidence &&
+         a->spread_mm == b->spread_mm && a->votes == b->votes;
+}
+
+static void test_prepared_scans_give_the_same_answers(void) {
+  slicenav_volume* a = make_phantom_a();
+  slicenav_volume* b = make_phantom_b();
+  slicenav_scan *sa = NULL, *sb = NULL;
+  slicenav_insertion *direct = NULL, *prepared = NULL;
+  slicenav_landmarks *located = NULL, *located_scan = NULL;
+  double direct_scores[60], scan_scores[60];
+  size_t written = 0, k;
+  int m;
+  CHECK(a != NULL && b != NULL && g_model != NULL);
+  if (a == NULL || b == NULL || g_model == NULL) goto done;
+  CHECK_STATUS(slicenav_scan_prepare(&sa, g_model, a), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_prepare(&sb, g_model, b), SLICENAV_OK);
+  if (sa == NULL || sb == NULL) goto done;
+  /* The scan keeps what it needs: the volume may go. */
+  slicenav_volume_free(a);
+  a = NULL;
+  CHECK(slicenav_scan_slice_count(sa) == 30 && slicenav_scan_slice_count(sb) == 60);
+
+  /* Insertion into the same target twice, as a batch would. */
+  CHECK_STATUS(slicenav_insert_scans(&prepared, g_model, sa, sb, NULL), SLICENAV_OK);
+  a = make_phantom_a();
+  CHECK(a != NULL);
+  if (a == NULL) goto done;
+  CHECK_STATUS(slicenav_insert(&direct, g_model, a, b, NULL), SLICENAV_OK);
+  if (direct != NULL && prepared != NULL) check_same_insertion(direct, prepared);
+  slicenav_insertion_free(prepared);
+  prepared = NULL;
+  CHECK_STATUS(slicenav_insert_scans(&prepared, g_model, sa, sb, NULL), SLICENAV_OK);
+  if (direct != NULL && prepared != NULL) check_same_insertion(direct, prepared);
+
+  /* Scores: size query, values, a short buffer. */
+  CHECK_STATUS(slicenav_scan_scores(sb, NULL, 0, &written), SLICENAV_OK);
+  CHECK(written == 60);
+  CHECK_STATUS(slicenav_score(g_model, b, direct_scores, 60, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_scores(sb, scan_scores, 60, &written), SLICENAV_OK);
+  CHECK(written == 60 && memcmp(direct_scores, scan_scores, sizeof direct_scores) == 0);
+  CHECK_STATUS(slicenav_scan_scores(sb, scan_scores, 10, &written), SLICENAV_ERR_BUFFER_TOO_SMALL);
+  CHECK(written == 60);
+
+  /* Key slices and coverage, both methods. */
+  for (m = 0; m < 2; ++m) {
+    slicenav_locate_params params = slicenav_locate_default_params();
+    slicenav_coverage c1 = slicenav_coverage_init(), c2 = slicenav_coverage_init();
+    params.method = m == 0 ? SLICENAV_LOCATE_INSERTION : SLICENAV_LOCATE_SCORE;
+    CHECK_STATUS(slicenav_locate(&located, g_model, b, &params), SLICENAV_OK);
+    CHECK_STATUS(slicenav_locate_scan(&located_scan, g_model, sb, &params), SLICENAV_OK);
+    if (located != NULL && located_scan != NULL) {
+      CHECK(slicenav_landmarks_count(located) > 0);
+      CHECK(slicenav_landmarks_count(located) == slicenav_landmarks_count(located_scan));
+      CHECK(slicenav_landmarks_recognised(located) == slicenav_landmarks_recognised(located_scan));
+      for (k = 0; k < slicenav_landmarks_count(located) && k < slicenav_landmarks_count(located_scan); ++k) {
+        slicenav_landmark l1 = slicenav_landmark_init(), l2 = slicenav_landmark_init();
+        CHECK_STATUS(slicenav_landmarks_get(located, k, &l1), SLICENAV_OK);
+        CHECK_STATUS(slicenav_landmarks_get(located_scan, k, &l2), SLICENAV_OK);
+        CHECK(same_landmark(&l1, &l2));
+      }
+    }
+    slicenav_landmarks_free(located);
+    slicenav_landmarks_free(located_scan);
+    located = located_scan = NULL;
+    CHECK_STATUS(slicenav_coverage_of(g_model, b, "lungs", &params, &c1), SLICENAV_OK);
+    CHECK_STATUS(slicenav_coverage_of_scan(g_model, sb, "lungs", &params, &c2), SLICENAV_OK);
+    CHECK(c1.status == c2.status && c1.recognised == c2.recognised);
+    CHECK(same_landmark(&c1.superior, &c2.superior) && same_landmark(&c1.inferior, &c2.inferior));
+  }
+done:
+  slicenav_insertion_free(direct);
+  slicenav_insertion_free(prepared);
+  slicenav_scan_free(sa);
+  slicenav_scan_free(sb);
+  slicenav_volume_free(a);
+  slicenav_volume_free(b);
+}
+
+static void test_prepared_scans_reject_bad_arguments(void) {
+  slicenav_volume* b = make_phantom_b();
+  slicenav_volume* mr = make_non_ct();
+  slicenav_model* other = NULL;
+  slicenav_scan *sb = NULL, *scan = NULL;
+  slicenav_insertion* insertion = NULL;
+  slicenav_landmarks* landmarks = NULL;
+  slicenav_coverage c = slicenav_coverage_init();
+  size_t written = 0;
+  CHECK(b != NULL && mr != NULL && g_model != NULL);
+  if (b == NULL || mr == NULL || g_model == NULL) goto done;
+  CHECK_STATUS(slicenav_scan_prepare(NULL, g_model, b), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_prepare(&scan, NULL, b), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("model");
+  CHECK_STATUS(slicenav_scan_prepare(&scan, g_model, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("volume");
+  CHECK_STATUS(slicenav_scan_prepare(&scan, g_model, mr), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK(scan == NULL);
+  CHECK_STATUS(slicenav_scan_prepare(&sb, g_model, b), SLICENAV_OK);
+  if (sb == NULL) goto done;
+
+  CHECK_STATUS(slicenav_insert_scans(&insertion, g_model, NULL, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("query");
+  CHECK_STATUS(slicenav_insert_scans(&insertion, g_model, sb, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("target");
+  CHECK_STATUS(slicenav_insert_scans(&insertion, NULL, sb, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_locate_scan(&landmarks, g_model, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_coverage_of_scan(g_model, sb, "no-such-region", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("lungs");
+  CHECK_STATUS(slicenav_coverage_of_scan(g_model, sb, "lungs", NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_scores(NULL, NULL, 0, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_scores(sb, NULL, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK(insertion == NULL && landmarks == NULL);
+
+  /* A scan belongs to the model that prepared it, even another load of the same file. */
+  CHECK_STATUS(slicenav_model_load(&other, NULL), SLICENAV_OK);
+  if (other != NULL) {
+    CHECK_STATUS(slicenav_insert_scans(&insertion, other, sb, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("another model");
+    CHECK_STATUS(slicenav_locate_scan(&landmarks, other, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("another model");
+    CHECK_STATUS(slicenav_coverage_of_scan(other, sb, "lungs", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("another model");
+    CHECK(insertion == NULL && landmarks == NULL);
+  }
+  CHECK(slicenav_scan_slice_count(NULL) == 0);
+  slicenav_scan_free(NULL);
+done:
+  slicenav_model_free(other);
+  slicenav_scan_free(sb);
+  slicenav_volume_free(b);
+  slicenav_volume_free(mr);
+}
+
 static void test_null_handles(void) {
   slicenav_inserted_slice s = slicenav_inserted_slice_init();
   slicenav_landmark l = slicenav_landmark_init();
@@ -1133,6 +1282,8 @@ int main(int argc, char** argv) {
   RUN(test_regions);
   RUN(test_non_ct_volume_is_unsupported);
   RUN(test_one_slice_volume);
+  RUN(test_prepared_scans_give_the_same_answers);
+  RUN(test_prepared_scans_reject_bad_arguments);
   RUN(test_null_handles);
 
   slicenav_model_free(g_model);
