@@ -1,7 +1,7 @@
 // The navigation commands: insert, score, locate, coverage. Each loads the model once (the bundled one
 // unless --model), reads its image(s), and writes JSON (stdout or -o); all four also run over many images
 // with --batch (see batch.hpp), writing <out dir>/<case>.json (and <qc dir>/<case>.png). insert --batch
-// inserts every batch image into one TARGET, read once.
+// inserts every batch image into one TARGET, read and prepared once (slicenav_scan).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -22,6 +22,7 @@ namespace {
 using nlohmann::json;
 using InsertionPtr = std::unique_ptr<slicenav_insertion, decltype(&slicenav_insertion_free)>;
 using LandmarksPtr = std::unique_ptr<slicenav_landmarks, decltype(&slicenav_landmarks_free)>;
+using ScanPtr = std::unique_ptr<slicenav_scan, decltype(&slicenav_scan_free)>;
 
 ModelPtr load_model(const ModelOptions& options) {
   ModelPtr model(nullptr, &slicenav_model_free);
@@ -33,6 +34,15 @@ VolumePtr read_volume(const std::string& path) {
   VolumePtr volume(nullptr, &slicenav_volume_free);
   check(cli::read_volume(path, volume));
   return volume;
+}
+
+ScanPtr prepare_scan(const slicenav_model* model, const std::string& path) {
+  const VolumePtr volume = read_volume(path);
+  slicenav_scan* raw = nullptr;
+  const slicenav_status status = slicenav_scan_prepare(&raw, model, volume.get());
+  ScanPtr scan(raw, &slicenav_scan_free);
+  check(status);
+  return scan;
 }
 
 double canonical_to(const slicenav_volume* volume, double canonical,
@@ -83,7 +93,9 @@ int run_one(const std::function<json()>& body, const std::string& output, std::s
   }
 }
 
-// Single image or --batch: `per_image(input, qc_path)` builds the JSON for one image.
+// Single image or --batch: `per_image(input, qc_path)` builds the JSON for one image. `before`, when set,
+// runs once with the loaded model before any image; a Failure there ends the command like a model that
+// cannot be loaded.
 struct ImageCommand {
   std::string input;
   std::string output;
@@ -93,7 +105,8 @@ struct ImageCommand {
 };
 
 int run_image_command(const ImageCommand& options,
-                      const std::function<json(const slicenav_model*, const std::string&, const std::string&)>& per_image) {
+                      const std::function<json(const slicenav_model*, const std::string&, const std::string&)>& per_image,
+                      const std::function<void(const slicenav_model*)>& before = {}) {
   std::string error;
   ModelPtr model(nullptr, &slicenav_model_free);
   if (!options.batch.enabled()) {
@@ -101,6 +114,7 @@ int run_image_command(const ImageCommand& options,
     if (check_output_path(options.qc, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
     try {
       model = load_model(options.model);
+      if (before) before(model.get());
     } catch (const Failure& f) {
       return report(f.status, f.message);
     }
@@ -127,6 +141,7 @@ int run_image_command(const ImageCommand& options,
   }
   try {
     model = load_model(options.model);
+    if (before) before(model.get());
   } catch (const Failure& f) {
     return report(f.status, f.message);
   }
@@ -160,12 +175,12 @@ struct InsertOptions {
 };
 
 json insert_json(const slicenav_model* model, const std::string& query_path, const std::string& target_path,
-                 const slicenav_volume* target, const InsertOptions& o, const std::string& qc) {
-  const VolumePtr query = read_volume(query_path);
+                 const slicenav_scan* target, const InsertOptions& o, const std::string& qc) {
+  const ScanPtr query = prepare_scan(model, query_path);
   slicenav_insert_params params = slicenav_insert_default_params();
   params.keep_distribution = o.distribution || !qc.empty();
   slicenav_insertion* raw = nullptr;
-  const slicenav_status status = slicenav_insert(&raw, model, query.get(), target, &params);
+  const slicenav_status status = slicenav_insert_scans(&raw, model, query.get(), target, &params);
   InsertionPtr insertion(raw, &slicenav_insertion_free);
   check(status);
 
@@ -304,17 +319,16 @@ void add_navigation_commands(CLI::App& app, Action& action) {
                                                                 : "give QUERY and TARGET (or --batch LIST|DIR TARGET)");
       }
       action = [o] {
+        // The target is read and prepared once, before any query.
         const std::string target_path = o->images.back();
-        VolumePtr target(nullptr, &slicenav_volume_free);
-        try {
-          target = read_volume(target_path);
-        } catch (const Failure& f) {
-          return report(f.status, f.message);
-        }
+        ScanPtr target(nullptr, &slicenav_scan_free);
         const ImageCommand command{o->batch.enabled() ? "" : o->images.front(), o->output, o->qc, o->batch, o->model};
-        return run_image_command(command, [&](const slicenav_model* m, const std::string& in, const std::string& qc) {
-          return insert_json(m, in, target_path, target.get(), *o, qc);
-        });
+        return run_image_command(
+            command,
+            [&](const slicenav_model* m, const std::string& in, const std::string& qc) {
+              return insert_json(m, in, target_path, target.get(), *o, qc);
+            },
+            [&](const slicenav_model* m) { target = prepare_scan(m, target_path); });
       };
     });
   }
