@@ -58,6 +58,7 @@ struct Handle {
 using Volume = Handle<slicenav_volume, slicenav_volume_free>;
 using Model = Handle<slicenav_model, slicenav_model_free>;
 using CropRecord = Handle<slicenav_crop_record, slicenav_crop_record_free>;
+using Scan = Handle<slicenav_scan, slicenav_scan_free>;
 
 // Library text as Python str: paths decoded like os.fsdecode (undecodable bytes survive as surrogates, so
 // os.fsencode gives the file name back), messages with undecodable bytes replaced.
@@ -295,15 +296,23 @@ slicenav_locate_params locate_params(int method) {
   return params;
 }
 
+Scan scan_prepare(const Model& model, const Volume& volume) {
+  Scan out;
+  slicenav_scan* raw = nullptr;
+  call_released([&] { return slicenav_scan_prepare(&raw, model.get(), volume.get()); });
+  out.ptr.reset(raw);
+  return out;
+}
+
 // Every query slice's answer as columns (numpy arrays, query canonical order), plus the distribution and its
 // slots when kept. `qc` writes the heat map (it needs the distribution, which is then kept).
-py::dict insert(const Model& model, const Volume& query, const Volume& target, bool distribution,
+py::dict insert(const Model& model, const Scan& query, const Scan& target, bool distribution,
                 const std::optional<std::string>& qc) {
   slicenav_insert_params params = slicenav_insert_default_params();
   params.keep_distribution = distribution || qc ? 1 : 0;
   std::unique_ptr<slicenav_insertion, void (*)(slicenav_insertion*)> result(nullptr, slicenav_insertion_free);
   slicenav_insertion* raw = nullptr;
-  call_released([&] { return slicenav_insert(&raw, model.get(), query.get(), target.get(), &params); });
+  call_released([&] { return slicenav_insert_scans(&raw, model.get(), query.get(), target.get(), &params); });
   result.reset(raw);
   if (qc) call_released([&] { return slicenav_insertion_write_png(result.get(), qc->c_str()); });
 
@@ -349,21 +358,24 @@ py::dict insert(const Model& model, const Volume& query, const Volume& target, b
   return d;
 }
 
-py::array_t<double> score(const Model& model, const Volume& volume) {
-  size_t count = 0;
-  check(slicenav_score(model.get(), volume.get(), nullptr, 0, &count));
-  std::vector<double> scores(count);
-  call_released([&] { return slicenav_score(model.get(), volume.get(), scores.data(), scores.size(), &count); });
-  return py::array_t<double>(static_cast<py::ssize_t>(count), scores.data());
+py::array_t<double> scan_scores(const Scan& scan) {
+  py::array_t<double> scores(static_cast<py::ssize_t>(slicenav_scan_slice_count(scan.get())));
+  check(slicenav_scan_scores(scan.get(), scores.mutable_data(), static_cast<size_t>(scores.size()), nullptr));
+  return scores;
 }
 
-py::dict locate(const Model& model, const Volume& volume, int method, const std::optional<std::string>& qc) {
+// `volume` is the scan's own volume, needed only for the QC picture.
+py::dict locate(const Model& model, const Scan& scan, int method, const std::optional<std::string>& qc,
+                const Volume* volume) {
   const slicenav_locate_params params = locate_params(method);
   std::unique_ptr<slicenav_landmarks, void (*)(slicenav_landmarks*)> result(nullptr, slicenav_landmarks_free);
   slicenav_landmarks* raw = nullptr;
-  call_released([&] { return slicenav_locate(&raw, model.get(), volume.get(), &params); });
+  call_released([&] { return slicenav_locate_scan(&raw, model.get(), scan.get(), &params); });
   result.reset(raw);
-  if (qc) call_released([&] { return slicenav_landmarks_write_png(result.get(), volume.get(), qc->c_str()); });
+  if (qc) {
+    if (volume == nullptr) invalid("a QC picture needs the scan's volume");
+    call_released([&] { return slicenav_landmarks_write_png(result.get(), volume->get(), qc->c_str()); });
+  }
   py::list landmarks;
   const size_t count = slicenav_landmarks_count(result.get());
   for (size_t k = 0; k < count; ++k) {
@@ -378,10 +390,10 @@ py::dict locate(const Model& model, const Volume& volume, int method, const std:
   return d;
 }
 
-py::dict coverage(const Model& model, const Volume& volume, const std::string& region, int method) {
+py::dict coverage(const Model& model, const Scan& scan, const std::string& region, int method) {
   const slicenav_locate_params params = locate_params(method);
   slicenav_coverage c = slicenav_coverage_init();
-  call_released([&] { return slicenav_coverage_of(model.get(), volume.get(), region.c_str(), &params, &c); });
+  call_released([&] { return slicenav_coverage_of_scan(model.get(), scan.get(), region.c_str(), &params, &c); });
   py::dict d;
   d["status"] = static_cast<int>(c.status);
   d["recognised"] = c.recognised != 0;
@@ -483,6 +495,7 @@ PYBIND11_MODULE(_slicenav, m) {
   py::class_<Volume>(m, "VolumeHandle");
   py::class_<Model>(m, "ModelHandle");
   py::class_<CropRecord>(m, "CropRecordHandle");
+  py::class_<Scan>(m, "ScanHandle");
 
   m.def("version", [] { return std::string(slicenav_version()); });
   m.def("status_name", [](int status) { return std::string(slicenav_status_name(status)); });
@@ -505,9 +518,11 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("model_metadata_json", [](const Model& model) { return std::string(slicenav_model_metadata_json(model.get())); });
   m.def("model_regions", &model_regions);
 
+  m.def("scan_prepare", &scan_prepare);
+  m.def("scan_scores", &scan_scores);
   m.def("insert", &insert);
-  m.def("score", &score);
-  m.def("locate", &locate);
+  m.def("locate", &locate, py::arg("model"), py::arg("scan"), py::arg("method"), py::arg("qc"),
+        py::arg("volume").none(true));
   m.def("coverage", &coverage);
 
   m.def("prealign", &prealign, py::arg("model").none(true), py::arg("fixed"), py::arg("moving"), py::arg("method"),

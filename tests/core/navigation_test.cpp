@@ -157,7 +157,9 @@ TEST(Navigation, LocateReportsTheTemplatesLandmarksInAtlasOrder) {
   for (LocateMethod method : {LocateMethod::insertion, LocateMethod::score}) {
     const auto located = locate(model, scan, method);
     // The score method needs trained scores: a fresh model's may not rise superiorly, and then it shows none.
-    if (method == LocateMethod::insertion) ASSERT_FALSE(located.empty());
+    if (method == LocateMethod::insertion) {
+      ASSERT_FALSE(located.empty());
+    }
     for (std::size_t i = 1; i < located.size(); ++i) EXPECT_GE(located[i - 1].atlas_mm, located[i].atlas_mm);
     for (const auto& l : located) {
       EXPECT_GT(l.votes, 0u) << l.name;

@@ -1,4 +1,4 @@
-"""slicenav.Model: the bundled model, insert, score, locate, coverage; JSON results; several threads on one
+"""slicenav.Model: the bundled model, insert, score, locate, coverage, prepared scans; JSON results; several threads on one
 model; agreement with the slicenav command."""
 
 import json
@@ -140,8 +140,35 @@ def test_insert_reports_slices_outside_the_target(model, phantom):
     json.dumps(d, allow_nan=False)
 
 
+def test_prepared_scan_gives_the_volume_answers(model, phantom, tmp_path):
+    part = slicenav.Volume.from_numpy(phantom.to_numpy()[20:40], phantom.spacing,
+                                      np.asarray(phantom.origin) + phantom.direction[:, 2] * 20 * phantom.spacing[2],
+                                      phantom.direction)
+    scan = model.prepare(phantom)
+    assert isinstance(scan, slicenav.Scan) and scan.volume is phantom
+    assert len(scan) == phantom.canonical_slice_count
+    np.testing.assert_array_equal(scan.scores(), model.score(phantom))
+    np.testing.assert_array_equal(model.score(scan), model.score(phantom))
+    direct, prepared = model.insert(part, phantom), model.insert(model.prepare(part), scan)
+    for column in ("target_world_z_mm", "peak", "entropy"):
+        np.testing.assert_array_equal(getattr(prepared, column), getattr(direct, column))
+    qc = tmp_path / "scan.png"
+    assert model.locate(scan, qc=qc).to_dict() == model.locate(phantom).to_dict()
+    assert qc.read_bytes()[:4] == b"\x89PNG"
+    assert model.coverage(scan, "lungs").to_dict() == model.coverage(phantom, "lungs").to_dict()
+    # A scan belongs to the model that prepared it.
+    other = slicenav.Model(threads=1)
+    with pytest.raises(slicenav.InvalidArgumentError, match="another model"):
+        other.locate(scan)
+    with pytest.raises(TypeError, match="slicenav.Scan"):
+        model.locate(phantom.to_numpy())
+    mr_like = slicenav.Volume.from_numpy(np.full((8, 16, 16), 100.0, np.float32), (1, 1, 1), (0, 0, 0))
+    with pytest.raises(slicenav.UnsupportedInputError, match="CT"):
+        model.prepare(mr_like)
+
+
 def test_navigation_argument_errors(model, phantom):
-    with pytest.raises(TypeError, match="slicenav.Volume"):
+    with pytest.raises(TypeError, match="slicenav.Volume or slicenav.Scan"):
         model.score(phantom.to_numpy())
     with pytest.raises(TypeError, match="query"):
         model.insert(None, phantom)

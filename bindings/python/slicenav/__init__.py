@@ -27,7 +27,7 @@ from ._errors import (
     UnsupportedInputError,
     VersionMismatchError,
 )
-from ._model import CropRecord, Model, prealign, write_elastix_transform, write_itk_transform
+from ._model import CropRecord, Model, Scan, prealign, write_elastix_transform, write_itk_transform
 from ._results import Coverage, Insertion, Landmark, Landmarks, Prealignment, RigidTransform
 from ._volume import Volume, phantom, phantom_defaults, phantom_landmarks
 
@@ -55,6 +55,7 @@ __all__ = [
     "NotFoundError",
     "Prealignment",
     "RigidTransform",
+    "Scan",
     "SlicenavIOError",
     "UnsupportedInputError",
     "VersionMismatchError",

@@ -1,5 +1,5 @@
-"""slicenav.Model (navigation: insert, score, locate, coverage, crop plans), prealignment, transform files and
-crop records.
+"""slicenav.Model (navigation: insert, score, locate, coverage, crop plans), prepared scans, prealignment,
+transform files and crop records.
 
 Every call that runs the engine releases the GIL, so threads calling one model at once run in parallel and get
 the same answers as serial calls (a loaded model is immutable).
@@ -10,7 +10,7 @@ import json
 from . import _slicenav
 from ._errors import InvalidArgumentError
 from ._results import COVERAGE_STATUS, Coverage, Insertion, Landmark, Landmarks, Prealignment, RigidTransform
-from ._volume import _handle, _path, _vector
+from ._volume import Volume, _handle, _path, _vector
 
 # slicenav_locate_method and slicenav_prealign_method by name (the slicenav command's --method values).
 LOCATE_METHODS = {"insertion": 0, "score": 1}
@@ -25,6 +25,45 @@ def _method(name, methods):
 
 def _optional_path(path, name):
     return None if path is None else _path(path, name)
+
+
+class Scan:
+    """A volume prepared once for one model (slicenav_scan): its canonical slices, slice embeddings and scores.
+
+    Make one with :meth:`Model.prepare`. Every navigation call of that model takes it in place of the volume and
+    then skips the preparation, which is most of a call's cost: prepare a scan once to insert it into several
+    targets, locate key slices and check coverage of several regions. Answers are the same as with the volume.
+    A scan belongs to its model: another model raises InvalidArgumentError. Immutable; share between threads.
+    """
+
+    __slots__ = ("_handle", "_model", "volume")
+
+    def __init__(self, model, volume):
+        if not isinstance(model, Model):
+            raise TypeError(f"model must be a slicenav.Model, got {type(model).__name__}")
+        self._handle = _slicenav.scan_prepare(model._handle, _handle(volume, "volume"))
+        self._model = model
+        self.volume = volume
+        """The Volume the scan was prepared from (kept for QC pictures)."""
+
+    def scores(self):
+        """The slice scores, as :meth:`Model.score` gives them, without inference."""
+        return _slicenav.scan_scores(self._handle)
+
+    def __len__(self):
+        return len(self.scores())
+
+    def __repr__(self):
+        return f"<slicenav.Scan {len(self)} slices>"
+
+
+def _scan(model, scan_or_volume, name):
+    """The ScanHandle of a Scan, or of a Volume prepared now."""
+    if isinstance(scan_or_volume, Scan):
+        return scan_or_volume._handle
+    if isinstance(scan_or_volume, Volume):
+        return _slicenav.scan_prepare(model._handle, scan_or_volume._handle)
+    raise TypeError(f"{name} must be a slicenav.Volume or slicenav.Scan, got {type(scan_or_volume).__name__}")
 
 
 class Model:
@@ -58,26 +97,34 @@ class Model:
         """Names of the regions :meth:`coverage` and :meth:`crop_plan` know ("lungs", "liver", ...)."""
         return _slicenav.model_regions(self._handle)
 
+    def prepare(self, volume):
+        """Prepares ``volume`` once for this model; see :class:`Scan`. Raises UnsupportedInputError for
+        intensities that are not CT HU."""
+        return Scan(self, volume)
+
     def insert(self, query, target, distribution=False, qc=None):
-        """Where every slice of ``query`` belongs in ``target`` (both Volumes; their orientations may differ).
-        Returns an :class:`Insertion` (numpy columns, one row per query canonical slice). ``distribution=True``
-        keeps every slice's whole distribution; ``qc`` names a PNG to write the heat map to."""
-        d = _slicenav.insert(self._handle, _handle(query, "query"), _handle(target, "target"), bool(distribution),
-                             _optional_path(qc, "qc"))
+        """Where every slice of ``query`` belongs in ``target`` (Volumes or prepared :class:`Scan` objects; their
+        orientations may differ). Returns an :class:`Insertion` (numpy columns, one row per query canonical
+        slice). ``distribution=True`` keeps every slice's whole distribution; ``qc`` names a PNG to write the heat
+        map to."""
+        d = _slicenav.insert(self._handle, _scan(self, query, "query"), _scan(self, target, "target"),
+                             bool(distribution), _optional_path(qc, "qc"))
         return Insertion._from_c(d)
 
     def score(self, volume):
         """One body-part score per canonical slice (0 = most superior), in atlas mm (superior positive, lung
-        apex = 0), as a float64 numpy array; ``volume.canonical_world_z()`` gives each slice's world z."""
-        return _slicenav.score(self._handle, _handle(volume, "volume"))
+        apex = 0), as a float64 numpy array; ``volume.canonical_world_z()`` gives each slice's world z. Takes a
+        Volume or a :class:`Scan`."""
+        return _slicenav.scan_scores(_scan(self, volume, "volume"))
 
     def locate(self, volume, method="insertion", qc=None):
-        """Locates every key slice the model's templates label (lung_apex, carina, liver_dome, ...). ``method``
-        is "insertion" (templates inserted into the scan, ensembled) or "score" (a robust line through the slice
-        scores). ``qc`` names a PNG for coronal and sagittal views with the key slices drawn. Returns
-        :class:`Landmarks`."""
-        d = _slicenav.locate(self._handle, _handle(volume, "volume"), _method(method, LOCATE_METHODS),
-                             _optional_path(qc, "qc"))
+        """Locates every key slice the model's templates label (lung_apex, carina, liver_dome, ...) in a Volume or
+        :class:`Scan`. ``method`` is "insertion" (templates inserted into the scan, ensembled) or "score" (a
+        robust line through the slice scores). ``qc`` names a PNG for coronal and sagittal views with the key
+        slices drawn. Returns :class:`Landmarks`."""
+        image = volume.volume if isinstance(volume, Scan) else volume
+        d = _slicenav.locate(self._handle, _scan(self, volume, "volume"), _method(method, LOCATE_METHODS),
+                             _optional_path(qc, "qc"), image._handle if isinstance(image, Volume) else None)
         return Landmarks(
             method=method,
             recognised=d["recognised"],
@@ -86,9 +133,10 @@ class Model:
         )
 
     def coverage(self, volume, region, method="insertion"):
-        """Whether ``volume`` covers ``region`` (one of :meth:`regions`; an unknown one is InvalidArgumentError
-        listing the known ones). Returns :class:`Coverage`."""
-        d = _slicenav.coverage(self._handle, _handle(volume, "volume"), str(region), _method(method, LOCATE_METHODS))
+        """Whether ``volume`` (a Volume or :class:`Scan`) covers ``region`` (one of :meth:`regions`; an unknown
+        one is InvalidArgumentError listing the known ones). Returns :class:`Coverage`."""
+        d = _slicenav.coverage(self._handle, _scan(self, volume, "volume"), str(region),
+                               _method(method, LOCATE_METHODS))
         return Coverage(
             region=str(region),
             method=method,
