@@ -33,6 +33,7 @@
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
+#include "child_output.hpp"
 #include "markdown_section.hpp"
 #include "options.hpp"
 #include "test_data.hpp"
@@ -140,13 +141,7 @@ ChildResult spawn_child(const std::string& mode, const std::string& path) {
     throw std::runtime_error("posix_spawn failed");
   }
 
-  std::string output;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) output.append(buffer, static_cast<std::size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const auto [output, status] = slicenav::bench::collect_child(fds[0], pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error("child '" + mode + " " + path + "' failed (see its stderr above)");
   }

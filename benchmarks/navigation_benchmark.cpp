@@ -55,6 +55,7 @@
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
+#include "child_output.hpp"
 #include "harness.hpp"
 #include "markdown_section.hpp"
 #include "options.hpp"
@@ -186,13 +187,7 @@ RssResult run_rss_child(const Settings& s, const std::string& model_path, std::s
     rss_child(fds[1], s, model_path, in_plane);
   }
   close(fds[1]);
-  std::string output;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) output.append(buffer, static_cast<std::size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const auto [output, status] = bench::collect_child(fds[0], pid);
 
   RssResult r;
   r.in_plane = in_plane;
