@@ -59,34 +59,34 @@ void ErrorStat::add(double error_mm) {
   ++count;
 }
 
-ValidationMetrics evaluate(const Model& model, const Corpus& corpus, std::uint64_t seed) {
+ValidationMetrics evaluate(const Model& model, const Corpus& corpus, std::uint64_t seed, Side side) {
   ValidationMetrics m;
   const std::size_t max = model.config().preprocess.max_slices;
-  std::vector<const Case*> val;
+  std::vector<const Case*> cases;
   for (const Case& c : corpus.cases) {
-    if (c.validation) val.push_back(&c);
+    if (c.validation == (side == Side::validation)) cases.push_back(&c);
   }
-  // Every validation case as a whole-scan sequence, with its scores, computed once.
+  // Every case of that side as a whole-scan sequence, with its scores, computed once.
   std::vector<SliceStack> whole;
   std::vector<std::vector<double>> whole_scores;
-  for (const Case* c : val) {
+  for (const Case* c : cases) {
     whole.push_back(spread_view(*c, 0, c->slices.slice_count() - 1, max).stack());
     whole_scores.push_back(model.score(whole.back()));
   }
-  for (std::size_t i = 0; i < val.size(); ++i) {
+  for (std::size_t i = 0; i < cases.size(); ++i) {
     std::mt19937_64 rng(seed * 1000003 + i);
     for (int r = 0; r < 2; ++r) {
-      score_intra(model, sub_view(*val[i], max, rng).stack(), whole[i], m);
-      score_intra(model, whole[i], sub_view(*val[i], max, rng).stack(), m);
+      score_intra(model, sub_view(*cases[i], max, rng).stack(), whole[i], m);
+      score_intra(model, whole[i], sub_view(*cases[i], max, rng).stack(), m);
     }
   }
-  for (std::size_t ia = 0; ia < val.size(); ++ia) {
-    const Case* a = val[ia];
+  for (std::size_t ia = 0; ia < cases.size(); ++ia) {
+    const Case* a = cases[ia];
     if (a->landmarks.empty()) continue;
     const SliceStack& qs = whole[ia];
     const auto& qscores = whole_scores[ia];
-    for (std::size_t ib = 0; ib < val.size(); ++ib) {
-      const Case* b = val[ib];
+    for (std::size_t ib = 0; ib < cases.size(); ++ib) {
+      const Case* b = cases[ib];
       if (b == a || b->landmarks.empty() || b->info.patient_key == a->info.patient_key) continue;
       const SliceStack& ts = whole[ib];
       const auto decoded = decode_insertion(model.insert(qs, ts), ts.world_z_mm);

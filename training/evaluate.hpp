@@ -1,4 +1,6 @@
-// Validation metrics, computed through the library's inference path on validation-split cases only.
+// Validation metrics, computed through the library's inference path on the cases of one side of the split:
+// the validation side (model selection, every reported accuracy) or the training side (how well the model fits
+// what it was trained on; the gap between the two tells data-bound from capacity-bound error).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,8 @@ struct ValidationMetrics {
   std::string to_json() const;
 };
 
-ValidationMetrics evaluate(const Model& model, const Corpus& corpus, std::uint64_t seed);
+enum class Side { training, validation };
+
+ValidationMetrics evaluate(const Model& model, const Corpus& corpus, std::uint64_t seed, Side side = Side::validation);
 
 }  // namespace slicenav::training

@@ -1,6 +1,7 @@
 // slicenav-train: trains the insertion network and score head on the real cases of the data folder.
 // Checkpoints every --val-every steps; --resume continues from the newest checkpoint in --out with the
 // same sample stream (each step's randomness is seeded from --seed and the step number).
+// --evaluate MODEL measures a trained model on one side of the same split instead (--side), without training.
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
@@ -30,6 +31,8 @@ namespace {
 struct Options {
   std::string data_dir = SLICENAV_DEFAULT_DATA_DIR;
   std::string out_dir;
+  std::string evaluate_model;
+  std::string side = "validation";
   bool resume = false;
   int steps = 4000;
   int pairs_per_step = 2;
@@ -110,6 +113,29 @@ json training_summary(const Options& o, const Corpus& corpus, int step, double s
 
 double selection_error(const ValidationMetrics& m) {
   return m.landmark_all.count ? m.landmark_all.mean() + m.intra.mean() : m.intra.mean();
+}
+
+// Measures a trained model on one side of the split. The split must be the one the model was trained with:
+// a validation case among the model's training cases is an error.
+int evaluate_only(const Options& o) {
+  set_inference_threads(o.threads);
+  const Model model = Model::load(o.evaluate_model);
+  const Corpus corpus =
+      load_corpus(read_cases(o.data_dir, {"ct", "hn"}), model.config().preprocess, o.val_fraction, o.split_seed);
+  const auto training = json::parse(model.metadata_section("training"));
+  if (training.is_object() && training.contains("training_cases")) {
+    const auto trained = training.at("training_cases").get<std::set<std::string>>();
+    for (const Case& c : corpus.cases) {
+      if (c.validation && trained.count(c.info.case_id)) {
+        fail(Status::invalid_argument, o.evaluate_model + " was trained on " + c.info.case_id +
+                                           ", a validation case of this split (another --split-seed or --val-fraction?)");
+      }
+    }
+  }
+  const Side side = o.side == "training" ? Side::training : Side::validation;
+  const ValidationMetrics m = evaluate(model, corpus, o.seed, side);
+  std::cout << json{{"model", o.evaluate_model}, {"side", o.side}, {"metrics", json::parse(m.to_json())}}.dump(2) << "\n";
+  return 0;
 }
 
 int run(const Options& o) {
@@ -211,7 +237,14 @@ int main(int argc, char** argv) {
   CLI::App app{"Train the slicenav insertion network and slice-score head on real CT"};
   Options o;
   app.add_option("--data", o.data_dir, "data folder with cases.tsv")->capture_default_str();
-  app.add_option("--out", o.out_dir, "output folder: checkpoints, logs, best.snm")->required();
+  auto* task = app.add_option_group("task", "Train, or measure a trained model");
+  task->add_option("--out", o.out_dir, "train: output folder for checkpoints, logs, best.snm");
+  auto* evaluate_option =
+      task->add_option("--evaluate", o.evaluate_model, "measure this model file on one side of the split (--side) and print JSON")
+          ->check(CLI::ExistingFile);
+  task->require_option(1);
+  app.add_option("--side", o.side, "with --evaluate: the split side to measure on")
+      ->capture_default_str()->check(CLI::IsMember({"training", "validation"}))->needs(evaluate_option);
   app.add_flag("--resume", o.resume, "continue from the newest checkpoint in --out");
   app.add_option("--steps", o.steps, "optimisation steps")->capture_default_str()->check(CLI::Range(1, 10000000));
   app.add_option("--pairs", o.pairs_per_step, "pairs per step")->capture_default_str()->check(CLI::Range(1, 64));
@@ -238,7 +271,7 @@ int main(int argc, char** argv) {
   app.add_option("--cross-layers", o.cross_layers, "cross-attention layers")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    return run(o);
+    return o.evaluate_model.empty() ? run(o) : evaluate_only(o);
   } catch (const slicenav::Error& e) {
     std::cerr << "slicenav-train: " << e.what() << "\n";
     return -static_cast<int>(e.status());

@@ -21,6 +21,26 @@ grep -q '"step": 3' "$out/state.json"
 test "$(grep -c '^[0-9]' "$out/train_log.csv")" -eq 3
 test "$(grep -c '^[0-9]' "$out/val_log.csv")" -eq 3
 test -f "$out/best.snm"
+# --evaluate reproduces the validation metrics stored at the checkpoint, and measures the training side too.
+"$train" --data "$data" --threads 2 --evaluate "$out/checkpoint-3.snm" > "$out.val.json" 2> "$out.log4" || { cat "$out.log4"; exit 1; }
+"$train" --data "$data" --threads 2 --evaluate "$out/checkpoint-3.snm" --side training > "$out.train.json" 2>> "$out.log4" \
+  || { cat "$out.log4"; exit 1; }
+/usr/bin/python3 "$(dirname "$0")/../../scripts/model_metadata.py" "$out/checkpoint-3.snm" metrics > "$out.stored.json"
+/usr/bin/python3 - "$out" <<'EOF'
+import json, sys
+out = sys.argv[1]
+stored = json.load(open(out + ".stored.json"))["validation"]
+val = json.load(open(out + ".val.json"))
+train = json.load(open(out + ".train.json"))
+assert val["side"] == "validation" and train["side"] == "training"
+key = "intra_patient_insertion"
+assert abs(val["metrics"][key]["mean_abs_mm"] - stored[key]["mean_abs_mm"]) < 1e-6, (val["metrics"][key], stored[key])
+assert val["metrics"][key]["n"] == stored[key]["n"]
+assert train["metrics"][key]["n"] > 0 and train["metrics"][key]["n"] != stored[key]["n"]
+EOF
+# A model measured on a split that puts one of its training cases on the validation side is refused.
+if "$train" --data "$data" --threads 2 --evaluate "$out/checkpoint-3.snm" --split-seed 12 > /dev/null 2> "$out.log5"; then exit 1; fi
+grep -q "a validation case of this split" "$out.log5"
 # A bad option is refused with a message, not a crash.
 if "$train" --out "$out" --loss hinge 2> "$out.log3"; then exit 1; fi
 grep -q "hinge" "$out.log3"

@@ -175,17 +175,23 @@ TEST(Objective, IsDeterministicForAFixedSeed) {
   EXPECT_EQ(run(), run());
 }
 
-TEST(Evaluate, MeasuresOnlyValidationCases) {
+TEST(Evaluate, MeasuresOnlyTheCasesOfTheChosenSide) {
   Corpus corpus = phantom_corpus();
   const Model model(tiny_config(), 1);
   const ValidationMetrics m = evaluate(model, corpus, 1);
   EXPECT_GT(m.intra.count + m.outside_slices, 0u);
   EXPECT_EQ(m.landmark_all.count, 0u);  // one validation case: no inter-patient pair
+  const ValidationMetrics fit = evaluate(model, corpus, 1, Side::training);  // two training patients
+  EXPECT_GT(fit.landmark_all.count, 0u);
+  EXPECT_GT(fit.intra.count + fit.outside_slices, m.intra.count + m.outside_slices);
   corpus.cases[1].validation = true;    // a second validation patient sharing landmarks
   const ValidationMetrics m2 = evaluate(model, corpus, 1);
   EXPECT_GT(m2.landmark_all.count, 0u);
   EXPECT_EQ(m2.landmark_all.count, m2.landmark_score_all.count);
   EXPECT_NE(m2.to_json().find("inter_patient_landmark_insertion_per_landmark"), std::string::npos);
+  for (Case& c : corpus.cases) c.validation = true;  // nothing left on the training side
+  const ValidationMetrics none = evaluate(model, corpus, 1, Side::training);
+  EXPECT_EQ(none.intra.count + none.outside_slices + none.landmark_all.count, 0u);
 }
 
 }  // namespace
