@@ -64,6 +64,7 @@ struct Encoder {
   std::vector<int> widths;
 };
 
+const Encoder kNarrow{"narrow", {8, 16, 32, 64, 96}};
 const Encoder kSmall{"small", {16, 24, 48, 96, 128}};  // ModelConfig's default
 const Encoder kMedium{"medium", {24, 32, 64, 128, 192}};
 const Encoder kWide{"wide (resnet-like)", {32, 64, 128, 256, 512}};
@@ -74,15 +75,18 @@ struct Candidate {
   const Encoder* encoder;
   int d_model;
   std::size_t max_slices;
+  int layers = 2;  // self-attention layers, and as many cross-attention layers
 };
 
-// A spread over image size, encoder width, d_model and sequence length rather than their full product.
-// Row D is ModelConfig's default (the table marks whichever row is); --quick keeps A and D.
+// A spread over image size, encoder width, d_model, attention depth and sequence length rather than their full
+// product; J, K and L vary one setting of the default (row C) each. The table marks the row that is
+// ModelConfig's default; --quick keeps A and D.
 std::vector<Candidate> candidates(bool quick) {
   std::vector<Candidate> all{
       {"A", 64, &kSmall, 64, 128},    {"B", 64, &kSmall, 128, 256},  {"C", 96, &kSmall, 128, 128},
       {"D", 96, &kSmall, 128, 256},   {"E", 96, &kMedium, 128, 256}, {"F", 96, &kSmall, 256, 256},
       {"G", 128, &kSmall, 128, 256},  {"H", 128, &kMedium, 256, 256}, {"I", 128, &kWide, 256, 256},
+      {"J", 96, &kSmall, 64, 128},    {"K", 96, &kSmall, 128, 128, 1}, {"L", 96, &kNarrow, 128, 128},
   };
   if (quick) all = {all[0], all[3]};
   return all;
@@ -96,8 +100,8 @@ slicenav::ModelConfig config_for(const Candidate& c) {
   config.d_model = c.d_model;
   config.ffn = 2 * c.d_model;
   config.heads = 4;
-  config.self_layers = 2;
-  config.cross_layers = 2;
+  config.self_layers = c.layers;
+  config.cross_layers = c.layers;
   return config;
 }
 
@@ -257,7 +261,7 @@ std::string section(const Settings& s, int threads_used, const std::string& mach
      << s.runs << " runs (min-max in brackets).\n";
   md << "- Cost table: fresh seeded weights (`slicenav::Model(config, " << kSeed
      << ")`; the cost does not depend on the weight values), random pixels in [-1, 1], slices 2.5 mm apart. Every "
-        "candidate has 4 heads, ffn = 2 x d_model, 2 self- and 2 cross-attention layers. *score* is `Model::score` "
+        "candidate has 4 heads, ffn = 2 x d_model, as many self- as cross-attention layers (2 + 2 unless the table says otherwise). *score* is `Model::score` "
         "on "
      << kScoreSlices
      << " slices, which runs only the slice encoder (and the linear score head), in chunks of max slices. "
@@ -281,13 +285,14 @@ std::string section(const Settings& s, int threads_used, const std::string& mach
   if (s.quick) md << " --quick";
   md << " --markdown docs/benchmarks.md\n```\n\n";
 
-  md << "| config | image, px | encoder widths | d_model | max slices | parameters | weights, MB | score "
+  md << "| config | image, px | encoder widths | d_model | attention layers | max slices | parameters | weights, MB | score "
      << kScoreSlices << " slices, ms | insert, slices | insert, ms |\n";
-  md << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  md << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : costs) {
     const Candidate& c = r.candidate;
     md << "| " << c.id << (r.is_default ? " (default)" : "") << " | " << c.image_size << " | " << c.encoder->name
-       << " " << widths_text(c.encoder->widths) << " | " << c.d_model << " | " << c.max_slices << " | "
+       << " " << widths_text(c.encoder->widths) << " | " << c.d_model << " | " << c.layers << " + " << c.layers
+       << " | " << c.max_slices << " | "
        << with_thousands(r.parameters) << " | " << fixed(4.0 * static_cast<double>(r.parameters) / 1e6, 2) << " | "
        << cell(r.score) << " | " << r.insert_slices << " into " << r.insert_slices << " | " << cell(r.insert)
        << " |\n";
