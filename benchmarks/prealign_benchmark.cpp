@@ -23,6 +23,7 @@
 //    two loaded 512 x 512 x 300 phantoms (bench::trunk_phantom, tops at z = +40 and -110 mm) per method;
 //    the real pairs.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -180,6 +181,7 @@ int run(const Settings& s) {
     return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
   };
   std::map<std::string, std::size_t> pairs_per_case;
+  std::map<std::string, std::array<std::size_t, kMethodCount>> failures_per_case, not_shared_per_case;
   for (int p = 0; p < s.pairs && !trunk.empty(); ++p) {
     const Scan& f = trunk[uniform(0, trunk.size() - 1)];
     const std::size_t n = f.volume.geometry().size[2];
@@ -191,6 +193,8 @@ int run(const Settings& s) {
     const Volume moving = with_origin_z(sub, origin);
     const PreparedScan mp = slicenav::prepare_scan(model, moving);
     ++pairs_per_case[f.case_id];
+    auto& case_failures = failures_per_case[f.case_id];
+    auto& case_not_shared = not_shared_per_case[f.case_id];
     std::cerr << "pair " << p << ": " << f.case_id << " [" << first << ", +" << length << ") truth " << fixed(truth, 1);
     for (std::size_t m = 0; m < kMethodCount; ++m) {
       const Prealignment r = run_method(model, kMethods[m], f.volume, f.prepared, moving, mp);
@@ -198,8 +202,14 @@ int run(const Settings& s) {
       MethodStats& st = stats[m];
       st.errors_mm.push_back(error);
       st.confidences.push_back(r.confidence);
-      if (error > kFailureMm) ++st.failures;
-      if (!r.shared_anatomy) ++st.said_not_shared;
+      if (error > kFailureMm) {
+        ++st.failures;
+        ++case_failures[m];
+      }
+      if (!r.shared_anatomy) {
+        ++st.said_not_shared;
+        ++case_not_shared[m];
+      }
       if (r.confidence < kLowConfidence) ++st.low_confidence;
       if (error > kFailureMm && r.shared_anatomy && r.confidence >= kLowConfidence) ++st.confident_failures;
       std::cerr << " | " << slicenav::prealign_method_name(kMethods[m]) << " err " << fixed(error, 1) << " conf "
@@ -307,8 +317,7 @@ int run(const Settings& s) {
   if (!trunk.empty()) {
     md << "- Held-out scans (not in the model's `training_cases`): trunk";
     for (const auto& c : trunk) md << " `" << c.case_id << "` (" << c.volume.geometry().size[2] << ")";
-    md << "; head and neck " << hn.size() << "; extremity " << ood.size() << ". Pairs per fixed scan:";
-    for (const auto& [id, count] : pairs_per_case) md << " " << id << " " << count << ";";
+    md << "; head and neck " << hn.size() << "; extremity " << ood.size() << ".";
     md << "\n- Protocol: the seed paper's (Meine and Hering): moving = a random sub-volume of a held-out scan, first "
           "slice uniform in [0, max(0, N - 100)], length uniform from 20 slices (fewer when fewer remain) to the "
           "rest of the scan, z origin replaced by a uniform one in [-1000, 1000] mm; fixed = the whole scan. "
@@ -325,6 +334,17 @@ int run(const Settings& s) {
       md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << fixed(bench::median(st.errors_mm), 1) << " | "
          << fixed(percentile(st.errors_mm, 0.95), 1) << " | " << st.failures << " (" << fixed(100.0 * static_cast<double>(st.failures) / static_cast<double>(n), 1)
          << " %) | " << st.confident_failures << " | " << st.said_not_shared << " | " << st.low_confidence << " |\n";
+    }
+    md << "\nPer fixed scan: pairs, then for each method its failures / the answers that said *not shared*.\n\n"
+          "| fixed scan | pairs |";
+    for (auto m : kMethods) md << " " << slicenav::prealign_method_name(m) << " |";
+    md << "\n|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& [id, count] : pairs_per_case) {
+      md << "| " << id << " | " << count << " |";
+      for (std::size_t m = 0; m < kMethodCount; ++m) {
+        md << " " << failures_per_case[id][m] << " / " << not_shared_per_case[id][m] << " |";
+      }
+      md << "\n";
     }
     md << "\nNo common anatomy (every answer should be *not shared* or have low confidence): per group, the answers "
           "that said *shared* / those that said so with confidence >= "
