@@ -1,7 +1,7 @@
 // Navigation model cost: size and CPU time of candidate architectures of the insertion network, for
 // choosing one, and the end-to-end time from a CT file to an insertion distribution.
 //
-//   slicenav_model_benchmark [--runs N] [--threads N] [--model FILE] [--data DIR] [--quick]
+//   slicenav_model_benchmark [--runs N] [--threads N] [--model FILE] [--data DIR] [--rows A,C,...]
 //                            [--markdown docs/benchmarks.md]
 //
 // Cost table: each candidate ModelConfig gets fresh seeded weights (cost does not depend on the weight
@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -50,7 +51,6 @@ using bench::Timing;
 using bench::cell;
 using bench::ms_since;
 using bench::summarize;
-using bench::time_calls;
 using bench::trunk_phantom;
 
 const char* const kHeading = "## Navigation model cost";
@@ -80,16 +80,22 @@ struct Candidate {
 
 // A spread over image size, encoder width, d_model, attention depth and sequence length rather than their full
 // product; J, K and L vary one setting of the default (row C) each. The table marks the row that is
-// ModelConfig's default; --quick keeps A and D.
-std::vector<Candidate> candidates(bool quick) {
+// ModelConfig's default. --rows picks some of them, in the order given.
+std::vector<Candidate> candidates(const std::vector<std::string>& rows) {
   std::vector<Candidate> all{
       {"A", 64, &kSmall, 64, 128},    {"B", 64, &kSmall, 128, 256},  {"C", 96, &kSmall, 128, 128},
       {"D", 96, &kSmall, 128, 256},   {"E", 96, &kMedium, 128, 256}, {"F", 96, &kSmall, 256, 256},
       {"G", 128, &kSmall, 128, 256},  {"H", 128, &kMedium, 256, 256}, {"I", 128, &kWide, 256, 256},
       {"J", 96, &kSmall, 64, 128},    {"K", 96, &kSmall, 128, 128, 1}, {"L", 96, &kNarrow, 128, 128},
   };
-  if (quick) all = {all[0], all[3]};
-  return all;
+  if (rows.empty()) return all;
+  std::vector<Candidate> picked;
+  for (const auto& id : rows) {
+    const auto it = std::find_if(all.begin(), all.end(), [&](const Candidate& c) { return c.id == id; });
+    if (it == all.end()) throw std::invalid_argument("--rows: no candidate config " + id);
+    picked.push_back(*it);
+  }
+  return picked;
 }
 
 slicenav::ModelConfig config_for(const Candidate& c) {
@@ -133,20 +139,49 @@ struct CostRow {
   Timing score, insert;
 };
 
-CostRow measure_cost(const Candidate& candidate, int runs) {
-  const slicenav::ModelConfig config = config_for(candidate);
-  const slicenav::Model model(config, kSeed);
-  CostRow row{candidate, is_default(config), model.parameter_count(), std::min(kScoreSlices, candidate.max_slices),
-              {}, {}};
-  std::mt19937 rng(static_cast<std::mt19937::result_type>(kSeed));
-  const auto long_stack = random_stack(kScoreSlices, candidate.image_size, rng);
-  const auto query = random_stack(row.insert_slices, candidate.image_size, rng);
-  const auto target = random_stack(row.insert_slices, candidate.image_size, rng);
+// Times every candidate in rounds (each one score and one insert call per round, after one untimed warm-up
+// call each), so that a drift of the shared machine's speed over the minutes of the run affects all rows alike.
+std::vector<CostRow> measure_costs(const std::vector<Candidate>& candidates, int runs) {
+  struct Subject {
+    slicenav::Model model;
+    slicenav::SliceStack long_stack, query, target;
+  };
+  std::vector<std::unique_ptr<Subject>> subjects;
+  std::vector<CostRow> rows;
   std::size_t sink = 0;  // results are used, so no call can be dropped
-  row.score = time_calls(runs, [&] { sink += model.score(long_stack).size(); });
-  row.insert = time_calls(runs, [&] { sink += model.insert(query, target).probabilities.size(); });
+  const auto score = [&](const Subject& x) { sink += x.model.score(x.long_stack).size(); };
+  const auto insert = [&](const Subject& x) { sink += x.model.insert(x.query, x.target).probabilities.size(); };
+  for (const Candidate& candidate : candidates) {
+    std::cerr << "cost: config " << candidate.id << "...\n";
+    const slicenav::ModelConfig config = config_for(candidate);
+    std::mt19937 rng(static_cast<std::mt19937::result_type>(kSeed));
+    const std::size_t insert_slices = std::min(kScoreSlices, candidate.max_slices);
+    auto long_stack = random_stack(kScoreSlices, candidate.image_size, rng);
+    auto query = random_stack(insert_slices, candidate.image_size, rng);
+    auto target = random_stack(insert_slices, candidate.image_size, rng);
+    subjects.push_back(std::make_unique<Subject>(
+        Subject{slicenav::Model(config, kSeed), std::move(long_stack), std::move(query), std::move(target)}));
+    rows.push_back({candidate, is_default(config), subjects.back()->model.parameter_count(), insert_slices, {}, {}});
+    score(*subjects.back());
+    insert(*subjects.back());
+  }
+  std::vector<std::vector<double>> score_ms(subjects.size()), insert_ms(subjects.size());
+  for (int r = 0; r < runs; ++r) {
+    for (std::size_t i = 0; i < subjects.size(); ++i) {
+      auto start = Clock::now();
+      score(*subjects[i]);
+      score_ms[i].push_back(ms_since(start));
+      start = Clock::now();
+      insert(*subjects[i]);
+      insert_ms[i].push_back(ms_since(start));
+    }
+  }
   if (sink == 0) throw std::runtime_error("the model returned nothing");
-  return row;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    rows[i].score = summarize(score_ms[i]);
+    rows[i].insert = summarize(insert_ms[i]);
+  }
+  return rows;
 }
 
 // ---- End to end ------------------------------------------------------------------------------------
@@ -240,7 +275,7 @@ std::string with_thousands(std::size_t n) {
 struct Settings {
   int runs = 5;
   int threads = 0;
-  bool quick = false;
+  std::vector<std::string> rows;
   std::string model_path, data_dir, markdown;
 };
 
@@ -258,7 +293,9 @@ std::string section(const Settings& s, int threads_used, const std::string& mach
      << s.threads << ")`).\n";
   md << "- Method: one process; every timed call follows one untimed warm-up call (end to end: one untimed "
         "warm-up pass); wall time is the median of "
-     << s.runs << " runs (min-max in brackets).\n";
+     << s.runs << " runs (min-max in brackets). The cost table is timed in rounds, every config once per round, so "
+        "that a drift of the machine's speed during the run (this is a shared virtual machine) affects all rows "
+        "alike.\n";
   md << "- Cost table: fresh seeded weights (`slicenav::Model(config, " << kSeed
      << ")`; the cost does not depend on the weight values), random pixels in [-1, 1], slices 2.5 mm apart. Every "
         "candidate has 4 heads, ffn = 2 x d_model, as many self- as cross-attention layers (2 + 2 unless the table says otherwise). *score* is `Model::score` "
@@ -282,7 +319,10 @@ std::string section(const Settings& s, int threads_used, const std::string& mach
      << s.runs;
   if (s.threads != 0) md << " --threads " << s.threads;
   if (!s.model_path.empty()) md << " --model " << s.model_path;
-  if (s.quick) md << " --quick";
+  if (!s.rows.empty()) {
+    md << " --rows";
+    for (std::size_t i = 0; i < s.rows.size(); ++i) md << (i ? "," : " ") << s.rows[i];
+  }
   md << " --markdown docs/benchmarks.md\n```\n\n";
 
   md << "| config | image, px | encoder widths | d_model | attention layers | max slices | parameters | weights, MB | score "
@@ -334,11 +374,7 @@ int run(const Settings& s) {
     model_note = "model file `" + s.model_path + "` (" + architecture + ")";
   }
 
-  std::vector<CostRow> costs;
-  for (const auto& candidate : candidates(s.quick)) {
-    std::cerr << "cost: config " << candidate.id << "...\n";
-    costs.push_back(measure_cost(candidate, s.runs));
-  }
+  const std::vector<CostRow> costs = measure_costs(candidates(s.rows), s.runs);
 
   std::vector<EndToEndRow> e2e;
   std::vector<std::string> notes;
@@ -392,7 +428,8 @@ int main(int argc, char** argv) {
   bench::add_timing_options(app, s.runs, s.threads);
   bench::add_model_option(app, s.model_path, "a fresh default-config model; only the end-to-end rows use it");
   bench::add_data_option(app, s.data_dir);
-  app.add_flag("--quick", s.quick, "Time only two candidate configs (A, the smallest, and D, the default)");
+  app.add_option("--rows", s.rows, "Time only these candidate configs, in this order (e.g. J,C; default: all)")
+      ->delimiter(',');
   bench::add_markdown_option(app, s.markdown, kHeading);
   CLI11_PARSE(app, argc, argv);
   try {
