@@ -1,4 +1,4 @@
-// z-prealignment (prealign.hpp) with the bundled model: accuracy of the four methods on real held-out scans
+// z-prealignment (prealign.hpp) with the bundled model: accuracy of the five methods on real held-out scans
 // under the seed paper's sub-volume protocol, their verdicts on scans with no common anatomy, the real
 // pairs, and the time each takes.
 //
@@ -47,6 +47,7 @@
 #include "slicenav/navigation.hpp"
 #include "slicenav/prealign.hpp"
 #include "test_data.hpp"
+#include "volume_variants.hpp"
 
 namespace {
 
@@ -64,9 +65,13 @@ const char* const kHeading = "## Prealignment";
 constexpr double kFailureMm = 25.0;
 constexpr double kGoalMs = 1000.0;
 constexpr double kLowConfidence = 0.3;
+// Sub-volumes are also averaged in slabs of this many slices (a thick-slice reconstruction).
+constexpr std::size_t kSlabSlices = 3;
+// Sub-volumes of one reconstruction aligned to the other, per ordered pair of reconstructions.
+constexpr int kOtherReconPairs = 20;
 const PrealignMethod kMethods[] = {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
-                                   PrealignMethod::intensity};
-constexpr std::size_t kMethodCount = 4;
+                                   PrealignMethod::embedding, PrealignMethod::intensity};
+constexpr std::size_t kMethodCount = std::size(kMethods);
 
 struct Settings {
   int pairs = 240;
@@ -78,7 +83,7 @@ struct Settings {
 
 // One scan of the data set, loaded once.
 struct Scan {
-  std::string case_id, set, region;
+  std::string case_id, patient_key, set, region;
   Volume volume;
   PreparedScan prepared;
 };
@@ -102,8 +107,26 @@ Prealignment run_method(const Model& model, PrealignMethod method, const Volume&
 struct MethodStats {
   std::vector<double> errors_mm;
   std::size_t failures = 0, said_not_shared = 0, low_confidence = 0, confident_failures = 0;
-  std::vector<double> confidences;
 };
+
+// One protocol's answers: per method, and per fixed scan its pairs and each method's failures and
+// not-shared answers.
+struct Protocol {
+  MethodStats stats[kMethodCount];
+  std::map<std::string, std::size_t> pairs_per_case;
+  std::map<std::string, std::array<std::size_t, kMethodCount>> failures_per_case, not_shared_per_case;
+};
+
+// Whether two scans are reconstructions of one acquisition: one patient, the same grid.
+bool same_acquisition(const Scan& a, const Scan& b) {
+  const auto& ga = a.volume.geometry();
+  const auto& gb = b.volume.geometry();
+  if (a.case_id == b.case_id || a.patient_key != b.patient_key || ga.size != gb.size) return false;
+  for (int d = 0; d < 3; ++d) {
+    if (std::abs(ga.origin[d] - gb.origin[d]) > 1e-3 || std::abs(ga.spacing[d] - gb.spacing[d]) > 1e-6) return false;
+  }
+  return true;
+}
 
 struct NegativeStats {
   std::size_t cases = 0, said_shared = 0, confident = 0;  // confident: shared and confidence >= kLowConfidence
@@ -123,6 +146,36 @@ double percentile(std::vector<double> v, double p) {
   return k + 1 < v.size() ? v[k] + (x - static_cast<double>(k)) * (v[k + 1] - v[k]) : v.back();
 }
 
+const char* const method_table_header =
+    " median abs error, mm | 95th percentile, mm | failures (> 25 mm) | confident failures | said not shared | low "
+    "confidence |\n|---|---:|---:|---:|---:|---:|---:|\n";
+
+void write_method_rows(std::ostream& md, const Protocol& pr) {
+  for (std::size_t m = 0; m < kMethodCount; ++m) {
+    const MethodStats& st = pr.stats[m];
+    const auto n = st.errors_mm.size();
+    if (n == 0) continue;
+    md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << fixed(bench::median(st.errors_mm), 1) << " | "
+       << fixed(percentile(st.errors_mm, 0.95), 1) << " | " << st.failures << " ("
+       << fixed(100.0 * static_cast<double>(st.failures) / static_cast<double>(n), 1) << " %) | "
+       << st.confident_failures << " | " << st.said_not_shared << " | " << st.low_confidence << " |\n";
+  }
+}
+
+// Per fixed scan: pairs, then each method's failures / not-shared answers.
+void write_case_table(std::ostream& md, const Protocol& pr, const std::string& separators) {
+  md << "| fixed scan | pairs |";
+  for (auto m : kMethods) md << " " << slicenav::prealign_method_name(m) << " |";
+  md << "\n|---|---:|" << separators << "\n";
+  for (const auto& [id, count] : pr.pairs_per_case) {
+    md << "| " << id << " | " << count << " |";
+    for (std::size_t m = 0; m < kMethodCount; ++m) {
+      md << " " << pr.failures_per_case.at(id)[m] << " / " << pr.not_shared_per_case.at(id)[m] << " |";
+    }
+    md << "\n";
+  }
+}
+
 std::vector<std::string> training_cases(const Model& model) {
   const auto training = nlohmann::json::parse(model.metadata_section("training"));
   if (!training.is_object() || !training.contains("training_cases")) return {};
@@ -138,9 +191,11 @@ int run(const Settings& s) {
   const std::string model_path = s.model_path.empty() ? slicenav::default_model_path() : s.model_path;
   const Model model = Model::load(model_path);
   const std::string machine = bench::machine_description();
+  std::string separators;  // one right-aligned column per method
+  for (std::size_t m = 0; m < kMethodCount; ++m) separators += "---:|";
   std::ostringstream md;
   md << kHeading << "\n\n";
-  md << "z-prealignment of two scans (`slicenav/prealign.hpp`, `docs/prealign.md`) with the bundled model: the four "
+  md << "z-prealignment of two scans (`slicenav/prealign.hpp`, `docs/prealign.md`) with the bundled model: the five "
         "methods side by side on real held-out scans, their verdicts on scans with no common anatomy, the real "
         "pairs, and the time each takes. Measured on "
      << bench::today_utc() << ".\n\n";
@@ -164,7 +219,7 @@ int run(const Settings& s) {
       if (!held_out(info.case_id)) continue;
       const fs::path file = fs::path(info.path) / "ct.nii.gz";
       if (!fs::exists(file)) continue;
-      Scan scan{info.case_id, info.set, info.region, slicenav::read_volume(file.string()), {}};
+      Scan scan{info.case_id, info.patient_key, info.set, info.region, slicenav::read_volume(file.string()), {}};
       scan.prepared = slicenav::prepare_scan(model, scan.volume);
       (info.set == "ct" ? trunk : info.set == "hn" ? hn : ood).push_back(std::move(scan));
     }
@@ -174,34 +229,41 @@ int run(const Settings& s) {
           "../shared/data).\n";
   }
 
-  // ---- 1. Sub-volume protocol ----
-  MethodStats stats[kMethodCount];
+  // ---- 1. Sub-volume protocol, with the moving sub-volume as stored, as 3-slice slabs, and taken from
+  // another reconstruction of the same acquisition ----
+  Protocol same_pixels, slabs, other_recon;
   std::mt19937_64 rng(s.seed);
   const auto uniform = [&](std::size_t lo, std::size_t hi) {  // inclusive
     return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
   };
-  std::map<std::string, std::size_t> pairs_per_case;
-  std::map<std::string, std::array<std::size_t, kMethodCount>> failures_per_case, not_shared_per_case;
-  for (int p = 0; p < s.pairs && !trunk.empty(); ++p) {
-    const Scan& f = trunk[uniform(0, trunk.size() - 1)];
-    const std::size_t n = f.volume.geometry().size[2];
-    const std::size_t first = uniform(0, n > 100 ? n - 100 : 0);
-    const std::size_t length = uniform(std::min<std::size_t>(20, n - first), n - first);
+  // A random sub-volume of `source` (the seed paper's choice) with a random z origin, and its true shift.
+  struct SubVolume {
+    Volume volume;
+    double truth = 0;
+    std::size_t first = 0, length = 0;
+  };
+  const auto sub_volume = [&](const Volume& source) {
+    const std::size_t n = source.geometry().size[2];
+    SubVolume sv;
+    sv.first = uniform(0, n > 100 ? n - 100 : 0);
+    sv.length = uniform(std::min<std::size_t>(20, n - sv.first), n - sv.first);
     const double origin = std::uniform_real_distribution<double>(-1000.0, 1000.0)(rng);
-    const Volume sub = bench::slice_range(f.volume, 2, first, length);
-    const double truth = origin - sub.geometry().origin[2];
-    const Volume moving = with_origin_z(sub, origin);
+    const Volume sub = bench::slice_range(source, 2, sv.first, sv.length);
+    sv.truth = origin - sub.geometry().origin[2];
+    sv.volume = with_origin_z(sub, origin);
+    return sv;
+  };
+  const auto evaluate = [&](Protocol& pr, const Scan& f, const Volume& moving, double truth, const std::string& label) {
     const PreparedScan mp = slicenav::prepare_scan(model, moving);
-    ++pairs_per_case[f.case_id];
-    auto& case_failures = failures_per_case[f.case_id];
-    auto& case_not_shared = not_shared_per_case[f.case_id];
-    std::cerr << "pair " << p << ": " << f.case_id << " [" << first << ", +" << length << ") truth " << fixed(truth, 1);
+    ++pr.pairs_per_case[f.case_id];
+    auto& case_failures = pr.failures_per_case[f.case_id];
+    auto& case_not_shared = pr.not_shared_per_case[f.case_id];
+    std::cerr << label << " truth " << fixed(truth, 1);
     for (std::size_t m = 0; m < kMethodCount; ++m) {
       const Prealignment r = run_method(model, kMethods[m], f.volume, f.prepared, moving, mp);
       const double error = std::abs(r.translation_mm[2] - truth);
-      MethodStats& st = stats[m];
+      MethodStats& st = pr.stats[m];
       st.errors_mm.push_back(error);
-      st.confidences.push_back(r.confidence);
       if (error > kFailureMm) {
         ++st.failures;
         ++case_failures[m];
@@ -217,6 +279,25 @@ int run(const Settings& s) {
                 << (r.shared_anatomy ? "" : " NOT-SHARED");
     }
     std::cerr << "\n";
+  };
+  for (int p = 0; p < s.pairs && !trunk.empty(); ++p) {
+    const Scan& f = trunk[uniform(0, trunk.size() - 1)];
+    const SubVolume sv = sub_volume(f.volume);
+    const std::string label = "pair " + std::to_string(p) + ": " + f.case_id + " [" + std::to_string(sv.first) + ", +" +
+                              std::to_string(sv.length) + ")";
+    evaluate(same_pixels, f, sv.volume, sv.truth, label);
+    if (sv.length >= 2 * kSlabSlices) evaluate(slabs, f, slicenav::test::thick_slabs(sv.volume, kSlabSlices), sv.truth, label + " slabs");
+  }
+  for (const auto& f : trunk) {
+    for (const auto& other : trunk) {
+      if (!same_acquisition(f, other)) continue;
+      for (int p = 0; p < kOtherReconPairs; ++p) {
+        const SubVolume sv = sub_volume(other.volume);
+        evaluate(other_recon, f, sv.volume, sv.truth,
+                 "other reconstruction: " + other.case_id + " [" + std::to_string(sv.first) + ", +" +
+                     std::to_string(sv.length) + ") into " + f.case_id);
+      }
+    }
   }
 
   // ---- 2. No common anatomy ----
@@ -287,6 +368,8 @@ int run(const Settings& s) {
       o.method = kMethods[k];
       const Model* mp_model = kMethods[k] == PrealignMethod::intensity ? nullptr : &model;
       pair_times[k][name] = bench::time_calls(s.runs, [&] { row.result[k] = slicenav::prealign(mp_model, f, m, o); });
+      std::cerr << "real pair " << name << " | " << slicenav::prealign_method_name(kMethods[k]) << " "
+                << verdict(row.result[k]) << " cost " << fixed(row.result[k].cost, 3) << "\n";
     }
     pair_rows.push_back(row);
   };
@@ -322,35 +405,33 @@ int run(const Settings& s) {
           "slice uniform in [0, max(0, N - 100)], length uniform from 20 slices (fewer when fewer remain) to the "
           "rest of the scan, z origin replaced by a uniform one in [-1000, 1000] mm; fixed = the whole scan. "
           "Score and insertion run on scans prepared once (`prealign(model, PreparedScan, PreparedScan, ...)`); "
-          "three-slice and intensity on the volumes. A failure is |error| > "
+          "three-slice, embedding and intensity on the volumes. A failure is |error| > "
        << fixed(kFailureMm, 0) << " mm; *low confidence* is confidence < " << fixed(kLowConfidence, 1)
        << "; a *confident failure* is a failure answered with shared anatomy and confidence >= "
        << fixed(kLowConfidence, 1) << ".\n\n";
-    md << "| " << s.pairs << " sub-volume pairs | median abs error, mm | 95th percentile, mm | failures (> 25 mm) | "
-          "confident failures | said not shared | low confidence |\n|---|---:|---:|---:|---:|---:|---:|\n";
-    for (std::size_t m = 0; m < kMethodCount; ++m) {
-      const MethodStats& st = stats[m];
-      const auto n = st.errors_mm.size();
-      md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << fixed(bench::median(st.errors_mm), 1) << " | "
-         << fixed(percentile(st.errors_mm, 0.95), 1) << " | " << st.failures << " (" << fixed(100.0 * static_cast<double>(st.failures) / static_cast<double>(n), 1)
-         << " %) | " << st.confident_failures << " | " << st.said_not_shared << " | " << st.low_confidence << " |\n";
-    }
-    md << "\nPer fixed scan: pairs, then for each method its failures / the answers that said *not shared*.\n\n"
-          "| fixed scan | pairs |";
-    for (auto m : kMethods) md << " " << slicenav::prealign_method_name(m) << " |";
-    md << "\n|---|---:|---:|---:|---:|---:|\n";
-    for (const auto& [id, count] : pairs_per_case) {
-      md << "| " << id << " | " << count << " |";
-      for (std::size_t m = 0; m < kMethodCount; ++m) {
-        md << " " << failures_per_case[id][m] << " / " << not_shared_per_case[id][m] << " |";
-      }
+    md << "| " << s.pairs << " sub-volume pairs |" << method_table_header;
+    write_method_rows(md, same_pixels);
+    md << "\nPer fixed scan: pairs, then for each method its failures / the answers that said *not shared*.\n\n";
+    write_case_table(md, same_pixels, separators);
+    md << "\nThe same sub-volumes (those of at least " << 2 * kSlabSlices << " slices) averaged in slabs of "
+       << kSlabSlices << " slices, as a thick-slice reconstruction of the same acquisition would be: the moving "
+          "scan's slices are no longer the fixed scan's pixels.\n\n| "
+       << slabs.stats[0].errors_mm.size() << " slab pairs |" << method_table_header;
+    write_method_rows(md, slabs);
+    if (!other_recon.pairs_per_case.empty()) {
+      md << "\nAnother reconstruction of the same acquisition (same patient, same grid, another kernel): moving = a "
+            "random sub-volume of one reconstruction as above, fixed = the other whole; "
+         << kOtherReconPairs << " per ordered pair.\n\n| " << other_recon.stats[0].errors_mm.size()
+         << " cross-reconstruction pairs |" << method_table_header;
+      write_method_rows(md, other_recon);
       md << "\n";
+      write_case_table(md, other_recon, separators);
     }
     md << "\nNo common anatomy (every answer should be *not shared* or have low confidence): per group, the answers "
           "that said *shared* / those that said so with confidence >= "
        << fixed(kLowConfidence, 1) << " / the highest confidence.\n\n| group | cases |";
     for (auto m : kMethods) md << " " << slicenav::prealign_method_name(m) << " |";
-    md << "\n|---|---:|---:|---:|---:|---:|\n";
+    md << "\n|---|---:|" << separators << "\n";
     for (const auto& [group, st0] : negative_groups[0]) {
       md << "| " << group << " | " << st0.cases << " |";
       for (std::size_t m = 0; m < kMethodCount; ++m) {
@@ -370,7 +451,7 @@ int run(const Settings& s) {
           "(whole prealign from loaded volumes, median of "
        << s.runs << " runs after a warm-up).\n\n| pair | truth, mm |";
     for (auto m : kMethods) md << " " << slicenav::prealign_method_name(m) << " |";
-    md << "\n|---|---:|---:|---:|---:|---:|\n";
+    md << "\n|---|---:|" << separators << "\n";
     for (const auto& row : pair_rows) {
       md << "| " << row.name << " | " << fixed(row.truth, 0) << " |";
       for (std::size_t m = 0; m < kMethodCount; ++m) {
@@ -399,7 +480,7 @@ int run(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"z-prealignment with the bundled model: accuracy of the four methods on held-out real scans, their "
+  CLI::App app{"z-prealignment with the bundled model: accuracy of the five methods on held-out real scans, their "
                "verdicts on scans with no common anatomy, the real pairs, and their time",
                "slicenav_prealign_benchmark"};
   Settings s;

@@ -150,13 +150,14 @@ void check(slicenav_status status) {
 }
 
 const std::vector<std::string>& prealign_method_names() {
-  static const std::vector<std::string> names{"score", "three-slice", "insertion", "intensity"};
+  static const std::vector<std::string> names{"score", "three-slice", "insertion", "embedding", "intensity"};
   return names;
 }
 
 slicenav_prealign_method prealign_method(const std::string& name) {
   if (name == "three-slice") return SLICENAV_PREALIGN_THREE_SLICE;
   if (name == "insertion") return SLICENAV_PREALIGN_INSERTION;
+  if (name == "embedding") return SLICENAV_PREALIGN_EMBEDDING;
   if (name == "intensity") return SLICENAV_PREALIGN_INTENSITY;
   return SLICENAV_PREALIGN_SCORE;
 }

@@ -107,7 +107,7 @@ void add_prealign_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", o->elastix, "Write the elastix initial transform (TransformParameters, for -t0) here");
   cmd->add_option("--tfm", o->tfm, "Write the ITK transform file (.tfm) here");
   cmd->add_option("--json", o->json, "Write the JSON result here (atomically) instead of stdout");
-  cmd->add_option("--method", o->method, "score (default), three-slice, insertion, or intensity (no model)")
+  cmd->add_option("--method", o->method, "score (default), three-slice, insertion, embedding, or intensity (no model)")
       ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--in-plane", o->in_plane, "Also translate in x and y (body-mask centroids)");
   cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")

@@ -119,7 +119,7 @@ void add_register_command(CLI::App& app, Action& action) {
                   "Initial transform: prealign (slicenav's z-prealignment, default), none, or elastix's own "
                   "geometric-centre or centre-of-gravity")
       ->check(CLI::IsMember(kInitModes));
-  cmd->add_option("--method", c->method, "Prealignment method: score (default), three-slice, insertion, intensity")
+  cmd->add_option("--method", c->method, "Prealignment method: score (default), three-slice, insertion, embedding, intensity")
       ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--resample", c->resample, "Also resample MOVING onto FIXED's grid (transformix): resampled.nii.gz");
   cmd->add_option("--elastix", c->elastix, "elastix executable (default: $SLICENAV_ELASTIX, then PATH)");

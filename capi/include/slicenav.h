@@ -591,13 +591,14 @@ typedef enum slicenav_prealign_method {
   SLICENAV_PREALIGN_SCORE = 0,       /* slice-score curves matched by L1 shift */
   SLICENAV_PREALIGN_THREE_SLICE = 1, /* scores of 3 slices */
   SLICENAV_PREALIGN_INSERTION = 2,   /* insertion + robust line */
-  SLICENAV_PREALIGN_INTENSITY = 3    /* model-free baseline; model may be NULL */
+  SLICENAV_PREALIGN_INTENSITY = 3,   /* model-free baseline; model may be NULL */
+  SLICENAV_PREALIGN_EMBEDDING = 4    /* slice embeddings, each slice centred on its own, matched by L1 shift */
 } slicenav_prealign_method;
 
 typedef struct slicenav_prealign_params {
   uint32_t struct_size;
   slicenav_prealign_method method; /* default SLICENAV_PREALIGN_SCORE */
-  /* Shifts with less overlap are not considered (score, intensity); for the other methods less overlap
+  /* Shifts with less overlap are not considered (score, embedding, intensity); for the others less overlap
    * means no shared anatomy. Finite, >= 0; default 30 mm. Scans shorter than this use 80 % of the
    * shorter scan's extent, so a one-slice moving scan still gets an answer. */
   double min_overlap_mm;
@@ -613,13 +614,14 @@ typedef struct slicenav_prealignment {
   double overlap_mm;        /* z extent shared by the two scans after alignment */
   int32_t shared_anatomy;   /* 0: the scans show no common anatomy; the translation is then not meaningful */
   /* How the answer came about (method-specific; docs/prealign.md): */
-  double cost;              /* score: mean |score difference| at the best shift, atlas mm; intensity: mean
-                             * |slice image difference| relative to the median shift's; insertion: share of
+  double cost;              /* score: mean |score difference| at the best shift, atlas mm; intensity
+                             * (embedding): mean |slice image (embedding) difference| relative to the median
+                             * shift's; insertion: share of
                              * the slices expected inside the other scan that are off the line; three-slice: 0 */
   double contrast;          /* score: rise of the cost 20 mm either side of the best shift, atlas mm per mm;
-                             * intensity: the same relative to the median cost; insertion: inliers;
+                             * intensity, embedding: the same relative to the median cost; insertion: inliers;
                              * three-slice: the fixed scan's score slope */
-  size_t samples;           /* shifts tried (score, intensity), answers on the line (insertion), 3 */
+  size_t samples;           /* shifts tried (score, embedding, intensity), answers on the line (insertion), 3 */
   int32_t fixed_recognised; /* the model recognises each scan's anatomy (always 1 for intensity) */
   int32_t moving_recognised;
   char note[160];           /* why the confidence is low or the anatomy not shared; "" otherwise */

@@ -18,6 +18,7 @@ PrealignMethod method_of(const slicenav_prealign_method& method) {
     case SLICENAV_PREALIGN_THREE_SLICE: return PrealignMethod::three_slice;
     case SLICENAV_PREALIGN_INSERTION: return PrealignMethod::insertion;
     case SLICENAV_PREALIGN_INTENSITY: return PrealignMethod::intensity;
+    case SLICENAV_PREALIGN_EMBEDDING: return PrealignMethod::embedding;
     default: invalid("params->method " + std::to_string(enum_value(method)) + " is not a slicenav_prealign_method");
   }
 }

@@ -36,6 +36,9 @@ constexpr double kIntensityPixelMm = 12.0;
 // ... anatomy is shared when the best shift's cost is at most this share of the median shift's.
 constexpr double kIntensitySharedRatio = 0.6;
 constexpr double kIntensityFullRatio = 0.2;
+// Embedding method: the same rule on the slice encoder's embeddings.
+constexpr double kEmbeddingSharedRatio = 0.2;
+constexpr double kEmbeddingFullRatio = 0.08;
 // Insertion method: answers within this distance of the line (or two slot spacings, if more) are inliers;
 // anatomy is shared when at least this share of the slices that should land inside the other scan do.
 constexpr double kInlierMm = 15.0;
@@ -428,47 +431,36 @@ Prealignment by_insertion(const Model& model, const PreparedScan& fixed, const P
   return r;
 }
 
-// ---- Model-free intensity method -----------------------------------------------------------------------
+// ---- Slice stacks: the intensity and embedding methods -------------------------------------------------
 
-// Every canonical slice as a coarse image (area-averaged, HU window -1000..1000 mapped to [-1, 1]) on a
-// grid centred on the scan's body.
-struct SliceImages {
-  std::vector<double> z;
-  std::vector<float> pixels;
-  std::size_t dim = kIntensityImageSize * kIntensityImageSize;
-};
-
-SliceImages slice_images(const Volume& volume, const SliceMapping& mapping) {
+// Every canonical slice preprocessed with `options`, each centred on its own body centroid: the patient
+// may lie elsewhere in the other scan's field, and a sub-volume's body centroid differs from its whole
+// scan's, so one centre per scan would make the same anatomy look different.
+SliceStack centred_slices(const Volume& volume, const SliceMapping& mapping, const PreprocessOptions& options) {
   const CanonicalView view(volume, mapping);
-  PreprocessOptions o;
-  o.image_size = kIntensityImageSize;
-  o.pixel_mm = kIntensityPixelMm;
-  SliceImages images;
-  // Each slice centred on its own body centroid: the patient may lie elsewhere in the other scan's field.
+  SliceStack stack;
+  stack.image_size = options.image_size;
   for (std::size_t k = 0; k < view.size()[2]; ++k) {
-    const SliceStack one = preprocess(view, {k}, o);
-    images.z.push_back(one.world_z_mm.front());
-    images.pixels.insert(images.pixels.end(), one.pixels.begin(), one.pixels.end());
+    const SliceStack one = preprocess(view, {k}, options);
+    stack.pixels.insert(stack.pixels.end(), one.pixels.begin(), one.pixels.end());
+    stack.canonical_slice.push_back(k);
+    stack.world_z_mm.push_back(one.world_z_mm.front());
   }
-  return images;
+  return stack;
 }
 
-Prealignment by_intensity(const Volume& fixed, const SliceMapping& fm, const Volume& moving, const SliceMapping& mm,
-                          double min_overlap) {
-  Prealignment r;
-  r.method = PrealignMethod::intensity;
-  const SliceImages fi = slice_images(fixed, fm), mi = slice_images(moving, mm);
-  // Coarse: every shift on a 4 mm grid.
-  const Grid fc = resample(fi.z, fi.pixels, fi.dim, kCoarseStepMm, "fixed");
-  const Grid mc = resample(mi.z, mi.pixels, mi.dim, kCoarseStepMm, "moving");
+// Two stacks of per-slice vectors matched coarse to fine: every shift on a 4 mm grid, then a 1 mm grid
+// within one coarse step (plus the V fit's half step) either side of the best. The answer's cost and
+// contrast are relative to the coarse search's median shift (a cost near 1 when nothing matches).
+CurveShift match_stacks(const std::vector<double>& fixed_z, const std::vector<float>& fixed_values,
+                        const std::vector<double>& moving_z, const std::vector<float>& moving_values, std::size_t dim,
+                        double min_overlap) {
+  const Grid fc = resample(fixed_z, fixed_values, dim, kCoarseStepMm, "fixed");
+  const Grid mc = resample(moving_z, moving_values, dim, kCoarseStepMm, "moving");
   const CurveShift coarse = match_grids(fc, mc, kCoarseStepMm, min_overlap);
-  if (!coarse.found) {
-    r.note = "no shift gives the minimum overlap";
-    return r;
-  }
-  // Fine: 1 mm grid within one coarse step (plus the V fit's half step) either side.
-  const Grid ff = resample(fi.z, fi.pixels, fi.dim, kFineStepMm, "fixed");
-  const Grid mf = resample(mi.z, mi.pixels, mi.dim, kFineStepMm, "moving");
+  if (!coarse.found) return coarse;
+  const Grid ff = resample(fixed_z, fixed_values, dim, kFineStepMm, "fixed");
+  const Grid mf = resample(moving_z, moving_values, dim, kFineStepMm, "moving");
   const double d_centre = ((mf.top - ff.top) - coarse.shift_mm) / kFineStepMm;
   const long reach = std::lround(1.5 * kCoarseStepMm / kFineStepMm);
   const long d_lo = std::max(std::lround(d_centre) - reach, -(static_cast<long>(ff.n) - 1));
@@ -478,15 +470,76 @@ Prealignment by_intensity(const Volume& fixed, const SliceMapping& fm, const Vol
     fine = best_shift(ff, mf, offset_costs(ff, mf, d_lo, d_hi, min_count(min_overlap, kFineStepMm, ff, mf)), d_lo,
                       kFineStepMm);
   }
-  const CurveShift& s = fine.found ? fine : coarse;
+  CurveShift s = fine.found ? fine : coarse;
+  s.shifts_tried = coarse.shifts_tried;
+  s.median_cost = coarse.median_cost;
+  s.contrast = coarse.median_cost > 0 ? coarse.contrast / coarse.median_cost : 0.0;
+  s.cost = coarse.median_cost > 0 ? s.cost / coarse.median_cost : 1.0;
+  return s;
+}
+
+// A stack match as an answer: shared when the relative cost is at most `shared_ratio`, the confidence
+// rising from 0 there to 1 at `full_ratio`.
+void judge_stack_match(const CurveShift& s, double shared_ratio, double full_ratio, Prealignment& r) {
   r.translation_mm[2] = s.shift_mm;
-  r.samples = coarse.shifts_tried;
-  r.contrast = coarse.median_cost > 0 ? coarse.contrast / coarse.median_cost : 0.0;
-  // The best cost relative to that of a typical (wrong) shift: near 1 when nothing matches.
-  r.cost = coarse.median_cost > 0 ? s.cost / coarse.median_cost : 1.0;
-  r.shared_anatomy = r.cost <= kIntensitySharedRatio;
-  r.confidence = clamp01((kIntensitySharedRatio - r.cost) / (kIntensitySharedRatio - kIntensityFullRatio));
+  r.samples = s.shifts_tried;
+  r.contrast = s.contrast;
+  r.cost = s.cost;
+  r.shared_anatomy = s.cost <= shared_ratio;
+  r.confidence = clamp01((shared_ratio - s.cost) / (shared_ratio - full_ratio));
+}
+
+// Model-free: coarse slice images (area-averaged, HU window -1000..1000 mapped to [-1, 1]).
+Prealignment by_intensity(const Volume& fixed, const SliceMapping& fm, const Volume& moving, const SliceMapping& mm,
+                          double min_overlap) {
+  Prealignment r;
+  r.method = PrealignMethod::intensity;
+  PreprocessOptions o;
+  o.image_size = kIntensityImageSize;
+  o.pixel_mm = kIntensityPixelMm;
+  const SliceStack fi = centred_slices(fixed, fm, o), mi = centred_slices(moving, mm, o);
+  const CurveShift s = match_stacks(fi.world_z_mm, fi.pixels, mi.world_z_mm, mi.pixels, o.image_size * o.image_size,
+                                    min_overlap);
+  if (!s.found) {
+    r.note = "no shift gives the minimum overlap";
+    return r;
+  }
+  judge_stack_match(s, kIntensitySharedRatio, kIntensityFullRatio, r);
   if (!r.shared_anatomy) r.note = "no shift makes the slices look alike: no common anatomy";
+  return r;
+}
+
+// The slice encoder's embeddings of slices centred one by one, and whether the model recognises the scan.
+struct CentredEmbeddings {
+  SliceEmbeddings slices;
+  bool recognised = true;
+};
+
+CentredEmbeddings centred_embeddings(const Model& model, const Volume& volume, const SliceMapping& mapping) {
+  CentredEmbeddings e;
+  PreparedScan scan{mapping, model.embed(centred_slices(volume, mapping, model.config().preprocess)), {}};
+  scan.score = model.score(scan.slices);
+  e.recognised = recognise(scan).recognised;
+  e.slices = std::move(scan.slices);
+  return e;
+}
+
+// The intensity method's search on the slice encoder's embeddings.
+Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMapping& fm, const Volume& moving,
+                          const SliceMapping& mm, double min_overlap) {
+  Prealignment r;
+  r.method = PrealignMethod::embedding;
+  const CentredEmbeddings f = centred_embeddings(model, fixed, fm), m = centred_embeddings(model, moving, mm);
+  r.fixed_recognised = f.recognised;
+  r.moving_recognised = m.recognised;
+  const CurveShift s = match_stacks(f.slices.world_z_mm, f.slices.values, m.slices.world_z_mm, m.slices.values,
+                                    f.slices.dim, min_overlap);
+  if (!s.found) {
+    r.note = "no shift gives the minimum overlap";
+    return r;
+  }
+  judge_stack_match(s, kEmbeddingSharedRatio, kEmbeddingFullRatio, r);
+  if (!r.shared_anatomy) r.note = "no shift makes the slice embeddings alike: no common anatomy";
   return r;
 }
 
@@ -536,9 +589,11 @@ Prealignment prepared_method(const Model& model, const PreparedScan& fixed, cons
     case PrealignMethod::score: return by_score(fixed, moving, min_overlap);
     case PrealignMethod::three_slice: return by_three_slices(fixed, moving);
     case PrealignMethod::insertion: return by_insertion(model, fixed, moving, min_overlap);
+    case PrealignMethod::embedding:
     case PrealignMethod::intensity: break;
   }
-  fail(Status::invalid_argument, "the intensity method needs the volumes, not prepared scans");
+  fail(Status::invalid_argument, std::string("the ") + prealign_method_name(options.method) +
+                                     " method centres every slice on its own and needs the volumes, not prepared scans");
 }
 
 // Scores of the given canonical slices alone (the three-slice method's whole model cost), preprocessed
@@ -559,16 +614,18 @@ const char* prealign_method_name(PrealignMethod method) {
     case PrealignMethod::three_slice: return "three-slice";
     case PrealignMethod::insertion: return "insertion";
     case PrealignMethod::intensity: return "intensity";
+    case PrealignMethod::embedding: return "embedding";
   }
   return "score";
 }
 
 PrealignMethod prealign_method_from_name(const std::string& name) {
   for (const auto m : {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
-                       PrealignMethod::intensity}) {
+                       PrealignMethod::intensity, PrealignMethod::embedding}) {
     if (name == prealign_method_name(m)) return m;
   }
-  fail(Status::invalid_argument, "unknown prealignment method '" + name + "' (score, three-slice, insertion, intensity)");
+  fail(Status::invalid_argument,
+       "unknown prealignment method '" + name + "' (score, three-slice, insertion, intensity, embedding)");
 }
 
 CurveShift match_curves(const std::vector<double>& fixed_z, const std::vector<float>& fixed_values,
@@ -608,10 +665,11 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
   const Coverage1D fc = coverage_of(fm), mc = coverage_of(mm);
   const double min_overlap = effective_min_overlap(options, fc, mc);
   Prealignment r;
-  if (options.method == PrealignMethod::intensity) {
+  if (options.method == PrealignMethod::intensity || options.method == PrealignMethod::embedding) {
     require_ct(fixed);
     require_ct(moving);
-    r = by_intensity(fixed, fm, moving, mm, min_overlap);
+    r = options.method == PrealignMethod::intensity ? by_intensity(fixed, fm, moving, mm, min_overlap)
+                                                    : by_embedding(*model, fixed, fm, moving, mm, min_overlap);
   } else if (options.method == PrealignMethod::three_slice) {
     require_ct(fixed);
     require_ct(moving);

@@ -1,7 +1,7 @@
 /* prealign_elastix: find the z translation between two CT scans of one patient with the bundled model, and write
  * it as an elastix initial transform (elastix -t0), using only the stable C API (slicenav.h).
  *
- *   prealign_elastix FIXED MOVING TRANSFORM.txt [score|three-slice|insertion|intensity]
+ *   prealign_elastix FIXED MOVING TRANSFORM.txt [score|three-slice|insertion|intensity|embedding]
  *
  * FIXED and MOVING are image files or DICOM directories. Then, for example:
  *   elastix -f FIXED -m MOVING -t0 TRANSFORM.txt -p rigid.txt -out outdir
@@ -19,7 +19,7 @@ static int fail(const char* what, slicenav_status status) {
 }
 
 int main(int argc, char** argv) {
-  static const char* const methods[] = {"score", "three-slice", "insertion", "intensity"};
+  static const char* const methods[] = {"score", "three-slice", "insertion", "intensity", "embedding"};
   slicenav_volume* fixed = NULL;
   slicenav_volume* moving = NULL;
   slicenav_model* model = NULL;
@@ -31,12 +31,12 @@ int main(int argc, char** argv) {
   int a;
 
   if (argc < 4 || argc > 5) {
-    fprintf(stderr, "usage: %s FIXED MOVING TRANSFORM.txt [score|three-slice|insertion|intensity]\n", argv[0]);
+    fprintf(stderr, "usage: %s FIXED MOVING TRANSFORM.txt [score|three-slice|insertion|intensity|embedding]\n", argv[0]);
     return 2;
   }
   if (argc == 5) {
     int m, found = 0;
-    for (m = 0; m < 4; ++m) {
+    for (m = 0; m < (int)(sizeof methods / sizeof methods[0]); ++m) {
       if (strcmp(argv[4], methods[m]) == 0) {
         params.method = (slicenav_prealign_method)m; /* the enum follows the same order */
         found = 1;

@@ -141,7 +141,7 @@ static void test_one_slice_and_non_ct(void) {
   for (i = 0; i < sizeof data / sizeof data[0]; ++i) data[i] = (float)(i % 800); /* MR-like: 0..799 */
   CHECK(fixed != NULL && one != NULL);
   CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL), SLICENAV_OK);
-  for (m = SLICENAV_PREALIGN_SCORE; m <= SLICENAV_PREALIGN_INTENSITY; ++m) {
+  for (m = SLICENAV_PREALIGN_SCORE; m <= SLICENAV_PREALIGN_EMBEDDING; ++m) {
     params.method = (slicenav_prealign_method)m;
     r = slicenav_prealignment_init();
     CHECK_STATUS(slicenav_prealign(g_model, fixed, one, &params, &r), SLICENAV_OK);

@@ -923,7 +923,13 @@ assert set(j['details']) == {'cost', 'contrast', 'samples', 'fixed_recognised', 
 assert j['method'] == 'intensity' and j['translation_mm'][0] == 0 and j['translation_mm'][1] == 0
 assert j['elastix_transform'] is None and j['itk_transform'] is None
 "
-  only_files "$work" a.nii.gz b.nii.gz init.txt init.tfm r.json stdout.json
+  # The bundled model's slice embeddings, each slice centred on its own.
+  ok prealign "$work/b.nii.gz" "$work/a.nii.gz" --method embedding --json "$work/e.json"
+  check_json "$work/e.json" "
+assert j['method'] == 'embedding' and j['shared_anatomy'] is True
+assert near(j['translation_mm'], [0, 0, 0], 2.0), j['translation_mm']
+"
+  only_files "$work" a.nii.gz b.nii.gz init.txt init.tfm r.json stdout.json e.json
   ;;
 
 prealign_errors)

@@ -1,6 +1,7 @@
 // z-prealignment: curve matching, the sign convention, orientations, one-slice and non-CT input, the
 // model-free method on phantoms (behaviour only), and the bundled model's methods on real pairs with known
-// offsets, held-out sub-volumes and scans with no common anatomy (../shared/data; skipped without it).
+// offsets, held-out sub-volumes (as stored and as thick slabs), another reconstruction of one acquisition
+// and scans with no common anatomy (../shared/data; skipped without it).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "slicenav/prealign.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
+#include "volume_variants.hpp"
 
 namespace slicenav {
 namespace {
@@ -21,7 +23,7 @@ namespace {
 using test::status_of;
 
 const PrealignMethod kAll[] = {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
-                               PrealignMethod::intensity};
+                               PrealignMethod::embedding, PrealignMethod::intensity};
 
 Volume phantom(const std::string& orientation, std::size_t slices, double top_z_mm, double step_mm = 5.0) {
   return test::small_phantom(orientation, slices, top_z_mm, step_mm);
@@ -119,7 +121,8 @@ TEST(Prealign, OrientationOfTheFilesDoesNotChangeTheTranslation) {
   EXPECT_NEAR(c.translation_mm[2], a.translation_mm[2], 0.5);
   // The learned methods see canonical slices too (a tiny fresh model: the same answer, not a right one).
   const Model model(test::tiny_model_config(), 1);
-  for (const auto m : {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion}) {
+  for (const auto m : {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
+                       PrealignMethod::embedding}) {
     const Prealignment x = prealign(&model, fixed, moving, with(m));
     const Prealignment y = prealign(&model, reversed_slices(fixed), reversed_slices(moving), with(m));
     EXPECT_NEAR(x.translation_mm[2], y.translation_mm[2], 1e-3) << prealign_method_name(m);
@@ -173,13 +176,18 @@ TEST(Prealign, BadInputSaysWhy) {
   EXPECT_EQ(status_of([&] { prealign(&model, ct, ct, bad); }), Status::invalid_argument);
   bad.min_overlap_mm = NAN;
   EXPECT_EQ(status_of([&] { prealign(&model, ct, ct, bad); }), Status::invalid_argument);
-  // Prepared scans carry no voxels: neither the intensity method nor in-plane works on them.
+  // Prepared scans carry no voxels: neither the methods that centre every slice on its own nor in-plane
+  // work on them.
   const PreparedScan p = prepare_scan(model, ct);
-  EXPECT_EQ(status_of([&] { prealign(model, p, p, with(PrealignMethod::intensity)); }), Status::invalid_argument);
+  for (const auto m : {PrealignMethod::intensity, PrealignMethod::embedding}) {
+    EXPECT_EQ(status_of([&] { prealign(model, p, p, with(m)); }, &message), Status::invalid_argument);
+    EXPECT_NE(message.find("needs the volumes"), std::string::npos) << message;
+  }
   PrealignOptions in_plane;
   in_plane.in_plane = true;
   EXPECT_EQ(status_of([&] { prealign(model, p, p, in_plane); }), Status::invalid_argument);
   EXPECT_EQ(prealign_method_from_name("three-slice"), PrealignMethod::three_slice);
+  EXPECT_EQ(prealign_method_from_name("embedding"), PrealignMethod::embedding);
   EXPECT_EQ(status_of([&] { prealign_method_from_name("fasta"); }), Status::invalid_argument);
 }
 
@@ -236,10 +244,33 @@ TEST(PrealignRealData, HeldOutSubVolumesWithTheirOriginDiscarded) {
         // Within the seed paper's failure bound (the model's own key-slice error is about 15 mm).
         EXPECT_NEAR(r.translation_mm[2], part.truth, 25.0) << path << " " << prealign_method_name(m);
       }
-      const Prealignment r = prealign(nullptr, whole, part.volume, with(PrealignMethod::intensity));
-      EXPECT_NEAR(r.translation_mm[2], part.truth, 5.0) << path;
-      EXPECT_TRUE(r.shared_anatomy) << path << ": " << r.note;
+      // The methods that centre every slice on its own see the sub-volume's slices as the whole scan's,
+      // and a thick-slice reconstruction of them (3-slice slabs, other pixels) nearly so.
+      for (const auto m : {PrealignMethod::embedding, PrealignMethod::intensity}) {
+        for (const Volume& moving : {part.volume, test::thick_slabs(part.volume, 3)}) {
+          const Prealignment r = prealign(&f.model, whole, moving, with(m));
+          EXPECT_NEAR(r.translation_mm[2], part.truth, 5.0) << path << " " << prealign_method_name(m);
+          EXPECT_TRUE(r.shared_anatomy) << path << " " << prealign_method_name(m) << ": " << r.note;
+          EXPECT_GT(r.confidence, 0.5) << path << " " << prealign_method_name(m);
+        }
+      }
     }
+  }
+}
+
+TEST(PrealignRealData, AnotherReconstructionOfTheSameAcquisition) {
+  SLICENAV_REQUIRE_DATA(sharp_path, "ct/lungdx_A0002_B70f/ct.nii.gz");
+  SLICENAV_REQUIRE_DATA(smooth_path, "ct/lungdx_A0002_B40f/ct.nii.gz");
+  const RealFixture f;
+  // One acquisition reconstructed with a sharp (B70f) and a smooth (B40f) kernel: the same grid, other
+  // pixels. A sub-volume of one, its origin discarded, placed in the other.
+  const Volume sharp = read_volume(sharp_path), smooth = read_volume(smooth_path);
+  const SubVolume part = sub_volume(smooth, 4, 20, -250.0);
+  for (const auto m : {PrealignMethod::score, PrealignMethod::insertion, PrealignMethod::embedding,
+                       PrealignMethod::intensity}) {
+    const Prealignment r = prealign(&f.model, sharp, part.volume, with(m));
+    EXPECT_NEAR(r.translation_mm[2], part.truth, 5.0) << prealign_method_name(m);
+    EXPECT_TRUE(r.shared_anatomy) << prealign_method_name(m) << ": " << r.note;
   }
 }
 
@@ -250,11 +281,14 @@ TEST(PrealignRealData, ElastixLungPairAndItsShiftedFrame) {
   // 3DCT_lung.mha is the follow-up registered onto the baseline grid (its lungs match the baseline mask best
   // unshifted): the true translation is about 0. In a frame moved 32 mm up (the follow-up frame's shift by
   // the 100 landmarks) it becomes +32 mm.
-  const Prealignment r = prealign(nullptr, fixed, moving, with(PrealignMethod::intensity));
-  EXPECT_NEAR(r.translation_mm[2], 0.0, 3.0);
-  EXPECT_TRUE(r.shared_anatomy) << r.note;
-  const Prealignment up = prealign(nullptr, fixed, shifted(moving, {0.0, 0.0, 32.0}), with(PrealignMethod::intensity));
-  EXPECT_NEAR(up.translation_mm[2], 32.0, 3.0);
+  const RealFixture f;
+  for (const auto m : {PrealignMethod::embedding, PrealignMethod::intensity}) {
+    const Prealignment r = prealign(&f.model, fixed, moving, with(m));
+    EXPECT_NEAR(r.translation_mm[2], 0.0, 3.0) << prealign_method_name(m);
+    EXPECT_TRUE(r.shared_anatomy) << prealign_method_name(m) << ": " << r.note;
+    const Prealignment up = prealign(&f.model, fixed, shifted(moving, {0.0, 0.0, 32.0}), with(m));
+    EXPECT_NEAR(up.translation_mm[2], 32.0, 3.0) << prealign_method_name(m);
+  }
 }
 
 TEST(PrealignRealData, ReorientedScanGivesTheSameTranslation) {
@@ -262,7 +296,7 @@ TEST(PrealignRealData, ReorientedScanGivesTheSameTranslation) {
   const RealFixture f;
   const Volume whole = read_volume(path);
   const SubVolume part = sub_volume(whole, 30, 60, 100.0);
-  for (const auto m : {PrealignMethod::score, PrealignMethod::intensity}) {
+  for (const auto m : {PrealignMethod::score, PrealignMethod::embedding, PrealignMethod::intensity}) {
     const Prealignment a = prealign(&f.model, whole, part.volume, with(m));
     const Prealignment b = prealign(&f.model, whole, reversed_slices(part.volume), with(m));
     EXPECT_NEAR(a.translation_mm[2], part.truth, 10.0) << prealign_method_name(m);

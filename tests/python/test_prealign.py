@@ -23,7 +23,7 @@ def elastix_entries(path):
 def test_prealign_finds_a_known_shift(model, phantom):
     # The moving scan shows the same anatomy 100 mm higher in world z: translation z = z_m - z_f = +100.
     moving = shifted(phantom, 100.0)
-    for method in ("score", "insertion", "intensity"):
+    for method in ("score", "insertion", "embedding", "intensity"):
         r = model.prealign(phantom, moving, method=method)
         assert r.method == method
         assert r.shared_anatomy, (method, r.note)

@@ -14,7 +14,7 @@ from ._volume import Volume, _handle, _path, _vector
 
 # slicenav_locate_method and slicenav_prealign_method by name (the slicenav command's --method values).
 LOCATE_METHODS = {"insertion": 0, "score": 1}
-PREALIGN_METHODS = {"score": 0, "three-slice": 1, "insertion": 2, "intensity": 3}
+PREALIGN_METHODS = {"score": 0, "three-slice": 1, "insertion": 2, "intensity": 3, "embedding": 4}
 
 
 def _method(name, methods):
@@ -166,8 +166,9 @@ class Model:
 def prealign(fixed, moving, model=None, method="score", min_overlap_mm=None, in_plane=False):
     """The translation taking a point of ``fixed`` to the same anatomy in ``moving`` (docs/prealign.md).
 
-    method          "score" (slice-score curves matched by shift; the default), "three-slice", "insertion", or
-                    "intensity" (a model-free baseline: the only method that works with ``model=None``).
+    method          "score" (slice-score curves matched by shift; the default), "three-slice", "insertion",
+                    "embedding" (slice embeddings matched by shift), or "intensity" (a model-free baseline: the
+                    only method that works with ``model=None``).
     min_overlap_mm  shifts with less overlap are not considered; None: the library default (30 mm).
     in_plane        also x and y, from body-mask centroids over the shared z range.
 

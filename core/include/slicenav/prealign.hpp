@@ -1,8 +1,8 @@
 // z-prealignment of two CT scans: the translation that takes a point of the fixed scan to the same
 // anatomy in the moving scan, for a registration tool's initial transform (elastix -t0). Four methods:
 // slice-score curves matched by an L1 shift (Meine and Hering's SSBR prealignment), the fast variant on
-// three slice scores, the insertion network's answers with a robust slope-1 line, and a model-free
-// intensity search. Every method says how confident it is and whether the scans share any anatomy at all.
+// three slice scores, the insertion network's answers with a robust slope-1 line, the slice encoder's
+// embeddings matched by an L1 shift, and a model-free intensity search. Every method says how confident it is and whether the scans share any anatomy at all.
 //
 // Sign convention (elastix / ITK): a point p of the fixed scan's physical space (LPS mm) corresponds to
 // p + translation_mm in the moving scan's. An anatomical level at world z_f in the fixed scan and z_m in
@@ -26,16 +26,19 @@ enum class PrealignMethod {
                 // moving scan's end slices, to check that its scores rise superiorly)
   insertion,    // both scans inserted into each other; a robust line of slope 1 through the answers
   intensity,    // model-free: coarse slice images matched by the shift with the lowest mean |difference|
+  embedding,    // the slice encoder's embeddings of slices centred one by one, matched like the intensity
+                // method's images
 };
 
-const char* prealign_method_name(PrealignMethod method);  // "score", "three-slice", "insertion", "intensity"
+// "score", "three-slice", "insertion", "intensity", "embedding"
+const char* prealign_method_name(PrealignMethod method);
 // Throws Error(invalid_argument) listing the names for an unknown one.
 PrealignMethod prealign_method_from_name(const std::string& name);
 
 struct PrealignOptions {
   PrealignMethod method = PrealignMethod::score;
   // Shifts under which the scans would share less than this z extent are not considered (score,
-  // intensity); for the other methods a smaller overlap means no shared anatomy. Scans shorter than this
+  // embedding, intensity); for the other methods a smaller overlap means no shared anatomy. Scans shorter than this
   // use 80 % of the shorter scan's extent instead, so a one-slice moving scan still has an answer.
   double min_overlap_mm = 30.0;
   bool in_plane = false;  // also x and y, from body-mask centroids over the shared z range
@@ -48,12 +51,13 @@ struct Prealignment {
   double overlap_mm = 0.0;             // z extent the two scans share after alignment
   bool shared_anatomy = false;         // false: no common anatomy found; the translation is not meaningful
   // How the answer came about (method-specific; see docs/prealign.md):
-  double cost = 0.0;          // score: mean |score difference| (atlas mm); intensity: mean |slice image
-                              // difference| relative to the median shift's; insertion: share of the slices
-                              // expected inside the other scan that are off the line; three-slice: 0
-  double contrast = 0.0;      // score and intensity: how much the cost rises 20 mm either side of the best
-                              // shift, per mm (score: atlas mm per mm); insertion: inliers; three-slice: the
-                              // fixed scan's score slope
+  double cost = 0.0;          // score: mean |score difference| (atlas mm); intensity (embedding): mean
+                              // |slice image (embedding) difference| relative to the median shift's;
+                              // insertion: share of the slices expected inside the other scan that are off
+                              // the line; three-slice: 0
+  double contrast = 0.0;      // score, embedding, intensity: how much the cost rises 20 mm either side of
+                              // the best shift, per mm (score: atlas mm per mm; the others relative);
+                              // insertion: inliers; three-slice: the fixed scan's score slope
   std::size_t samples = 0;    // curve samples, slices or answers behind the answer
   bool fixed_recognised = true;   // recognise() of each scan (learned methods; always true for intensity)
   bool moving_recognised = true;
@@ -85,7 +89,8 @@ CurveShift match_curves(const std::vector<double>& fixed_z, const std::vector<fl
 Prealignment prealign(const Model* model, const Volume& fixed, const Volume& moving, const PrealignOptions& options);
 
 // The learned methods on scans prepared beforehand (prepare_scan), z only: options.in_plane and the
-// intensity method need the volumes and are Error(invalid_argument) here. The three-slice method reads the
+// embedding and intensity methods (they centre every slice on its own) need the volumes and are
+// Error(invalid_argument) here. The three-slice method reads the
 // three scores from the prepared scans.
 Prealignment prealign(const Model& model, const PreparedScan& fixed, const PreparedScan& moving,
                       const PrealignOptions& options);
