@@ -11,6 +11,10 @@
 //    uniform in [0, max(0, N - 100)], its length uniform from min(20, N - first) slices to the rest of the
 //    scan, and its z origin replaced by one uniform in [-1000, 1000] mm, so that nothing but the anatomy
 //    ties it to the fixed scan. The true translation is the origin change. |error| > 25 mm is a failure.
+//    The moving slices are then the fixed scan's pixels, which favours the methods that compare appearance,
+//    so each sub-volume is also aligned as 3-slice slabs (test::thick_slabs: a thick-slice reconstruction),
+//    and sub-volumes of one reconstruction of an acquisition are aligned to another (held-out scans of one
+//    patient on the same grid: lungdx_A0002 B40f and B70f).
 // 2. No common anatomy: each extremity crop (set "ood") against each held-out chest scan; each held-out
 //    head-and-neck case (set "hn") against each held-out abdominal scan; the top and bottom thirds of each
 //    held-out scan against each other (origin discarded as above); acrin_flt_001_b (head to upper chest)
