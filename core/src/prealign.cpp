@@ -479,14 +479,20 @@ CurveShift match_stacks(const std::vector<double>& fixed_z, const std::vector<fl
 }
 
 // A stack match as an answer: shared when the relative cost is at most `shared_ratio`, the confidence
-// rising from 0 there to 1 at `full_ratio`.
-void judge_stack_match(const CurveShift& s, double shared_ratio, double full_ratio, Prealignment& r) {
+// rising from 0 there to 1 at `full_ratio`; `unlike` is the note when it is not shared.
+void judge_stack_match(const CurveShift& s, double shared_ratio, double full_ratio, const char* unlike,
+                       Prealignment& r) {
+  if (!s.found) {
+    r.note = "no shift gives the minimum overlap";
+    return;
+  }
   r.translation_mm[2] = s.shift_mm;
   r.samples = s.shifts_tried;
   r.contrast = s.contrast;
   r.cost = s.cost;
   r.shared_anatomy = s.cost <= shared_ratio;
   r.confidence = clamp01((shared_ratio - s.cost) / (shared_ratio - full_ratio));
+  if (!r.shared_anatomy) r.note = unlike;
 }
 
 // Model-free: coarse slice images (area-averaged, HU window -1000..1000 mapped to [-1, 1]).
@@ -500,12 +506,8 @@ Prealignment by_intensity(const Volume& fixed, const SliceMapping& fm, const Vol
   const SliceStack fi = centred_slices(fixed, fm, o), mi = centred_slices(moving, mm, o);
   const CurveShift s = match_stacks(fi.world_z_mm, fi.pixels, mi.world_z_mm, mi.pixels, o.image_size * o.image_size,
                                     min_overlap);
-  if (!s.found) {
-    r.note = "no shift gives the minimum overlap";
-    return r;
-  }
-  judge_stack_match(s, kIntensitySharedRatio, kIntensityFullRatio, r);
-  if (!r.shared_anatomy) r.note = "no shift makes the slices look alike: no common anatomy";
+  judge_stack_match(s, kIntensitySharedRatio, kIntensityFullRatio,
+                    "no shift makes the slices look alike: no common anatomy", r);
   return r;
 }
 
@@ -534,12 +536,8 @@ Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMa
   r.moving_recognised = m.recognised;
   const CurveShift s = match_stacks(f.slices.world_z_mm, f.slices.values, m.slices.world_z_mm, m.slices.values,
                                     f.slices.dim, min_overlap);
-  if (!s.found) {
-    r.note = "no shift gives the minimum overlap";
-    return r;
-  }
-  judge_stack_match(s, kEmbeddingSharedRatio, kEmbeddingFullRatio, r);
-  if (!r.shared_anatomy) r.note = "no shift makes the slice embeddings alike: no common anatomy";
+  judge_stack_match(s, kEmbeddingSharedRatio, kEmbeddingFullRatio,
+                    "no shift makes the slice embeddings alike: no common anatomy", r);
   return r;
 }
 
