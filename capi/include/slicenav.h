@@ -634,7 +634,8 @@ SLICENAV_API slicenav_prealignment slicenav_prealignment_init(void);
  * anatomical level at world z_f in the fixed scan and z_m in the moving scan gives translation_mm[2] =
  * z_m - z_f. Both scans are canonicalized, so their orientations and patient positions (HFS, FFS) may
  * differ. Without in_plane, x and y are 0. A scan the model does not recognise (see
- * slicenav_landmarks_recognised) gets shared_anatomy 0 from the learned methods.
+ * slicenav_landmarks_recognised) gets shared_anatomy 0 from the score, three-slice and insertion methods;
+ * the embedding method reports recognition but judges by how alike the embeddings are.
  *   model   may be NULL only for SLICENAV_PREALIGN_INTENSITY; borrowed.
  *   fixed, moving  not NULL; any number of slices (1 included); borrowed.
  *   params  nullable (defaults); borrowed.

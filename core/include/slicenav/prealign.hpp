@@ -59,7 +59,8 @@ struct Prealignment {
                               // the best shift, per mm (score: atlas mm per mm; the others relative);
                               // insertion: inliers; three-slice: the fixed scan's score slope
   std::size_t samples = 0;    // curve samples, slices or answers behind the answer
-  bool fixed_recognised = true;   // recognise() of each scan (learned methods; always true for intensity)
+  bool fixed_recognised = true;   // recognise() of each scan (learned methods; always true for intensity;
+                                  // the embedding method reports it without requiring it)
   bool moving_recognised = true;
   std::string note;           // why the confidence is low or the anatomy not shared; "" otherwise
 };
@@ -82,8 +83,8 @@ CurveShift match_curves(const std::vector<double>& fixed_z, const std::vector<fl
                         const std::vector<double>& moving_z, const std::vector<float>& moving_values,
                         std::size_t dim, double step_mm, double min_overlap_mm);
 
-// Prealigns two volumes: each scan is prepared once (the learned methods) or reduced to coarse slice images
-// once (intensity). `model` may be null only for the intensity method. Throws Error(invalid_argument) for
+// Prealigns two volumes: each scan is prepared once (score, insertion), reduced to its scored end and
+// centre slices (three-slice), or preprocessed slice by slice once (embedding, intensity). `model` may be null only for the intensity method. Throws Error(invalid_argument) for
 // a missing model or bad options, and Error(unsupported_input) for intensities that are not CT HU or
 // volumes too oblique to canonicalize.
 Prealignment prealign(const Model* model, const Volume& fixed, const Volume& moving, const PrealignOptions& options);
