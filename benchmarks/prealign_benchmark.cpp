@@ -92,13 +92,6 @@ struct Scan {
   PreparedScan prepared;
 };
 
-// A volume with its z origin replaced (the slice axis is the file's axis k, as in every scan used here).
-Volume with_origin_z(const Volume& v, double z) {
-  slicenav::Geometry g = v.geometry();
-  g.origin[2] = z;
-  return Volume(g, v.voxels(), v.source());
-}
-
 // Runs one method; the learned ones other than three-slice on the prepared scans.
 Prealignment run_method(const Model& model, PrealignMethod method, const Volume& fixed, const PreparedScan& fp,
                         const Volume& moving, const PreparedScan& mp) {
@@ -150,7 +143,7 @@ double percentile(std::vector<double> v, double p) {
   return k + 1 < v.size() ? v[k] + (x - static_cast<double>(k)) * (v[k + 1] - v[k]) : v.back();
 }
 
-const char* const method_table_header =
+const char* const kMethodTableHeader =
     " median abs error, mm | 95th percentile, mm | failures (> 25 mm) | confident failures | said not shared | low "
     "confidence |\n|---|---:|---:|---:|---:|---:|---:|\n";
 
@@ -241,20 +234,17 @@ int run(const Settings& s) {
     return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
   };
   // A random sub-volume of `source` (the seed paper's choice) with a random z origin, and its true shift.
-  struct SubVolume {
-    Volume volume;
-    double truth = 0;
+  struct RandomSubVolume {
+    slicenav::test::SubVolume part;
     std::size_t first = 0, length = 0;
   };
   const auto sub_volume = [&](const Volume& source) {
     const std::size_t n = source.geometry().size[2];
-    SubVolume sv;
+    RandomSubVolume sv;
     sv.first = uniform(0, n > 100 ? n - 100 : 0);
     sv.length = uniform(std::min<std::size_t>(20, n - sv.first), n - sv.first);
     const double origin = std::uniform_real_distribution<double>(-1000.0, 1000.0)(rng);
-    const Volume sub = bench::slice_range(source, 2, sv.first, sv.length);
-    sv.truth = origin - sub.geometry().origin[2];
-    sv.volume = with_origin_z(sub, origin);
+    sv.part = slicenav::test::sub_volume(source, sv.first, sv.length, origin);
     return sv;
   };
   const auto evaluate = [&](Protocol& pr, const Scan& f, const Volume& moving, double truth, const std::string& label) {
@@ -286,18 +276,20 @@ int run(const Settings& s) {
   };
   for (int p = 0; p < s.pairs && !trunk.empty(); ++p) {
     const Scan& f = trunk[uniform(0, trunk.size() - 1)];
-    const SubVolume sv = sub_volume(f.volume);
+    const RandomSubVolume sv = sub_volume(f.volume);
     const std::string label = "pair " + std::to_string(p) + ": " + f.case_id + " [" + std::to_string(sv.first) + ", +" +
                               std::to_string(sv.length) + ")";
-    evaluate(same_pixels, f, sv.volume, sv.truth, label);
-    if (sv.length >= 2 * kSlabSlices) evaluate(slabs, f, slicenav::test::thick_slabs(sv.volume, kSlabSlices), sv.truth, label + " slabs");
+    evaluate(same_pixels, f, sv.part.volume, sv.part.truth, label);
+    if (sv.length >= 2 * kSlabSlices) {
+      evaluate(slabs, f, slicenav::test::thick_slabs(sv.part.volume, kSlabSlices), sv.part.truth, label + " slabs");
+    }
   }
   for (const auto& f : trunk) {
     for (const auto& other : trunk) {
       if (!same_acquisition(f, other)) continue;
       for (int p = 0; p < kOtherReconPairs; ++p) {
-        const SubVolume sv = sub_volume(other.volume);
-        evaluate(other_recon, f, sv.volume, sv.truth,
+        const RandomSubVolume sv = sub_volume(other.volume);
+        evaluate(other_recon, f, sv.part.volume, sv.part.truth,
                  "other reconstruction: " + other.case_id + " [" + std::to_string(sv.first) + ", +" +
                      std::to_string(sv.length) + ") into " + f.case_id);
       }
@@ -343,7 +335,7 @@ int run(const Settings& s) {
     const std::size_t n = c.volume.geometry().size[2];
     if (n < 9) continue;
     const Volume top = bench::slice_range(c.volume, 2, 2 * n / 3, n - 2 * n / 3);
-    const Volume bottom = with_origin_z(bench::slice_range(c.volume, 2, 0, n / 3), 0.0);
+    const Volume bottom = slicenav::test::sub_volume(c.volume, 0, n / 3, 0.0).volume;
     const PreparedScan tp = slicenav::prepare_scan(model, top), bp = slicenav::prepare_scan(model, bottom);
     negative("thirds of one scan", c.case_id + " bottom third into top third", top, tp, bottom, bp);
   }
@@ -413,20 +405,20 @@ int run(const Settings& s) {
        << fixed(kFailureMm, 0) << " mm; *low confidence* is confidence < " << fixed(kLowConfidence, 1)
        << "; a *confident failure* is a failure answered with shared anatomy and confidence >= "
        << fixed(kLowConfidence, 1) << ".\n\n";
-    md << "| " << s.pairs << " sub-volume pairs |" << method_table_header;
+    md << "| " << s.pairs << " sub-volume pairs |" << kMethodTableHeader;
     write_method_rows(md, same_pixels);
     md << "\nPer fixed scan: pairs, then for each method its failures / the answers that said *not shared*.\n\n";
     write_case_table(md, same_pixels, separators);
     md << "\nThe same sub-volumes (those of at least " << 2 * kSlabSlices << " slices) averaged in slabs of "
        << kSlabSlices << " slices, as a thick-slice reconstruction of the same acquisition would be: the moving "
           "scan's slices are no longer the fixed scan's pixels.\n\n| "
-       << slabs.stats[0].errors_mm.size() << " slab pairs |" << method_table_header;
+       << slabs.stats[0].errors_mm.size() << " slab pairs |" << kMethodTableHeader;
     write_method_rows(md, slabs);
     if (!other_recon.pairs_per_case.empty()) {
       md << "\nAnother reconstruction of the same acquisition (same patient, same grid, another kernel): moving = a "
             "random sub-volume of one reconstruction as above, fixed = the other whole; "
          << kOtherReconPairs << " per ordered pair.\n\n| " << other_recon.stats[0].errors_mm.size()
-         << " cross-reconstruction pairs |" << method_table_header;
+         << " cross-reconstruction pairs |" << kMethodTableHeader;
       write_method_rows(md, other_recon);
       md << "\n";
       write_case_table(md, other_recon, separators);

@@ -1,5 +1,5 @@
-// Volumes derived from a real scan for tests and benchmarks: the same acquisition seen as another
-// reconstruction would show it.
+// Volumes derived from a real scan for tests and benchmarks: a part of it with its position discarded,
+// and the same acquisition seen as another reconstruction would show it.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +9,22 @@
 #include "slicenav/volume.hpp"
 
 namespace slicenav::test {
+
+// Slices [first, first + count) of `whole` (slice axis k) with the z origin replaced by `new_origin_z`:
+// nothing but the anatomy ties it to `whole`. `truth` is the translation taking a point of `whole` to the
+// same anatomy in the sub-volume (the origin change).
+struct SubVolume {
+  Volume volume;
+  double truth = 0;
+};
+
+inline SubVolume sub_volume(const Volume& whole, std::size_t first, std::size_t count, double new_origin_z) {
+  Volume part = slice_range(whole, 2, first, count);
+  Geometry g = part.geometry();
+  const double truth = new_origin_z - g.origin[2];
+  g.origin[2] = new_origin_z;
+  return {Volume(g, part.voxels(), part.source()), truth};
+}
 
 // The slices of `v` (slice axis k) averaged in slabs of `k` consecutive slices, each slab at its slices'
 // mean position: a thick-slice reconstruction of the same acquisition. A remainder is dropped; `v` must

@@ -197,16 +197,8 @@ struct RealFixture {
   Model model = Model::load(default_model_path());
 };
 
-// A sub-volume of a real scan with its z origin replaced: the truth is the origin change.
-struct SubVolume {
-  Volume volume;
-  double truth = 0;
-};
-
-SubVolume sub_volume(const Volume& whole, std::size_t first, std::size_t count, double new_origin_z) {
-  const Volume part = slice_range(whole, 2, first, count);
-  return {shifted(part, {0.0, 0.0, new_origin_z - part.geometry().origin[2]}), new_origin_z - part.geometry().origin[2]};
-}
+using test::sub_volume;
+using test::SubVolume;
 
 TEST(PrealignRealData, TotalSegmentatorPairWithItsKnownOffset) {
   SLICENAV_REQUIRE_DATA(fixed_path, "ct/ts_example_ct/ct.nii.gz");
