@@ -55,8 +55,9 @@ const std::vector<RegionTruth> kTruths{
     {"liver", {"liver"}, {"liver_dome"}, {"liver_lower_end"}},
     {"kidneys", {"kidney_left", "kidney_right"}, {}, {"kidney_lower_end"}},
     {"abdomen", {"liver", "spleen", "kidney_left", "kidney_right", "pancreas"}, {"liver_dome"}, {"kidney_lower_end"}},
-    {"pelvis", {"urinary_bladder"}, {"urinary_bladder_top", "femur_head_top"}, {"femur_head_top"}},
-    {"head-neck", {}, {}, {}},
+    {"pelvis", {"urinary_bladder", "prostate", "rectum", "femur_left", "femur_right"},
+     {"urinary_bladder_top", "femur_head_top"}, {"femur_head_top"}},
+    {"head-neck", {}, {"skull_base", "c7"}, {"c7"}},
 };
 
 const char* const kHeading = "## Cropping";

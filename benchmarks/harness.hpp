@@ -11,6 +11,7 @@
 
 #include "slicenav/phantom.hpp"
 #include "markdown_section.hpp"
+#include "stats.hpp"
 
 namespace slicenav::bench {
 
@@ -26,7 +27,7 @@ struct Timing {
 
 // Median, min and max of a non-empty list of times.
 inline Timing summarize(const std::vector<double>& ms) {
-  return {median(ms), *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end())};
+  return {stats::median(ms), *std::min_element(ms.begin(), ms.end()), *std::max_element(ms.begin(), ms.end())};
 }
 
 // "median [min-max]" with `digits` digits after the point.

@@ -35,6 +35,7 @@
 #include "slicenav/preprocess.hpp"
 #include "child_output.hpp"
 #include "markdown_section.hpp"
+#include "stats.hpp"
 #include "options.hpp"
 #include "test_data.hpp"
 
@@ -179,10 +180,10 @@ Summary summarize(const std::vector<ChildResult>& runs, const std::string& stage
   Summary s;
   if (seconds.empty()) return s;
   s.runs = seconds.size();
-  s.median_s = bench::median(seconds);
+  s.median_s = slicenav::stats::median(seconds);
   s.min_s = *std::min_element(seconds.begin(), seconds.end());
   s.max_s = *std::max_element(seconds.begin(), seconds.end());
-  s.rss_mib = bench::median(rss);
+  s.rss_mib = slicenav::stats::median(rss);
   return s;
 }
 

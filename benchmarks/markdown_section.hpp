@@ -26,7 +26,4 @@ std::string today_utc();
 // `v` with `digits` digits after the point.
 std::string fixed(double v, int digits);
 
-// Median of a non-empty list (mean of the middle two for an even count).
-double median(std::vector<double> v);
-
 }  // namespace slicenav::bench

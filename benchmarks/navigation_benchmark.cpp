@@ -58,6 +58,7 @@
 #include "child_output.hpp"
 #include "harness.hpp"
 #include "markdown_section.hpp"
+#include "stats.hpp"
 #include "options.hpp"
 #include "test_data.hpp"
 
@@ -556,7 +557,7 @@ Accuracy measure_accuracy(const Model& model) {
 std::string mean_text(const std::vector<double>& v) {
   return v.empty() ? "-" : fixed(std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()), 1);
 }
-std::string median_text(const std::vector<double>& v) { return v.empty() ? "-" : fixed(bench::median(v), 1); }
+std::string median_text(const std::vector<double>& v) { return v.empty() ? "-" : fixed(slicenav::stats::median(v), 1); }
 std::string percent(std::size_t part, std::size_t whole) {
   return whole == 0 ? "-" : fixed(100.0 * static_cast<double>(part) / static_cast<double>(whole), 0) + " %";
 }

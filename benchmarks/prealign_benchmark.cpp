@@ -45,6 +45,7 @@
 #include "dataset.hpp"
 #include "harness.hpp"
 #include "markdown_section.hpp"
+#include "stats.hpp"
 #include "options.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/models.hpp"
@@ -136,13 +137,6 @@ struct PairRow {
   Prealignment result[kMethodCount];
 };
 
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const double x = p * static_cast<double>(v.size() - 1);
-  const auto k = static_cast<std::size_t>(x);
-  return k + 1 < v.size() ? v[k] + (x - static_cast<double>(k)) * (v[k + 1] - v[k]) : v.back();
-}
-
 const char* const kMethodTableHeader =
     " median abs error, mm | 95th percentile, mm | failures (> 25 mm) | confident failures | said not shared | low "
     "confidence |\n|---|---:|---:|---:|---:|---:|---:|\n";
@@ -152,8 +146,8 @@ void write_method_rows(std::ostream& md, const Protocol& pr) {
     const MethodStats& st = pr.stats[m];
     const auto n = st.errors_mm.size();
     if (n == 0) continue;
-    md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << fixed(bench::median(st.errors_mm), 1) << " | "
-       << fixed(percentile(st.errors_mm, 0.95), 1) << " | " << st.failures << " ("
+    md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << fixed(slicenav::stats::median(st.errors_mm), 1) << " | "
+       << fixed(slicenav::stats::quantile(st.errors_mm, 0.95), 1) << " | " << st.failures << " ("
        << fixed(100.0 * static_cast<double>(st.failures) / static_cast<double>(n), 1) << " %) | "
        << st.confident_failures << " | " << st.said_not_shared << " | " << st.low_confidence << " |\n";
   }

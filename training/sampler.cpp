@@ -28,10 +28,19 @@ std::vector<double> View::world_z_mm() const {
 
 std::vector<float> View::pixels() const {
   const std::size_t area = source->slices.image_size * source->slices.image_size;
-  std::vector<float> out(slices.size() * area);
+  const std::size_t n = source->slices.slice_count();
+  std::vector<float> out(slices.size() * area, 0.0f);
   for (std::size_t i = 0; i < slices.size(); ++i) {
-    std::copy_n(source->slices.pixels.begin() + static_cast<std::ptrdiff_t>(slices[i] * area), area,
-                out.begin() + static_cast<std::ptrdiff_t>(i * area));
+    // The slab [k - (slab - 1) / 2, k + slab / 2], cut at the scan's ends.
+    const std::size_t first = slices[i] - std::min(slices[i], (slab - 1) / 2);
+    const std::size_t last = std::min(n - 1, slices[i] + slab / 2);
+    float* dst = out.data() + i * area;
+    for (std::size_t k = first; k <= last; ++k) {
+      const float* src = source->slices.pixels.data() + k * area;
+      for (std::size_t p = 0; p < area; ++p) dst[p] += src[p];
+    }
+    const float inv = 1.0f / static_cast<float>(last - first + 1);
+    for (std::size_t p = 0; p < area; ++p) dst[p] *= inv;
   }
   return out;
 }
@@ -71,6 +80,8 @@ View sample_view(const Case& c, const SamplerOptions& o, std::mt19937_64& rng) {
       v.slices.erase(v.slices.begin() + static_cast<std::ptrdiff_t>(uniform_index(rng, 1, v.slices.size() - 2)));
     }
   }
+  const auto thickest = static_cast<std::size_t>(o.max_slab_mm / std::max(c.slice_step_mm, 1e-3));
+  if (thickest >= 2 && uniform(rng, 0, 1) < o.slab_fraction) v.slab = uniform_index(rng, 2, thickest);
   return v;
 }
 

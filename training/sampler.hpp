@@ -17,12 +17,17 @@ struct SamplerOptions {
   double intra_fraction = 0.5;       // share of pairs drawn from one case
   double uniform_fraction = 0.3;     // share of sequences that sample the whole scan uniformly
   double drop_fraction = 0.2;        // share of sequences that lose up to 10 % of their slices
+  double slab_fraction = 0.2;        // share of sequences shown as thick slices (see View::slab)
+  double max_slab_mm = 10.0;         // thickest simulated slice
 };
 
 // Canonical slice indices of one case forming a sequence, ascending (superior first).
 struct View {
   const Case* source = nullptr;
   std::vector<std::size_t> slices;
+  // Each slice is shown as the mean of `slab` neighbouring canonical slices centred on it (a thick-slice
+  // reconstruction); 1 shows the slice as stored.
+  std::size_t slab = 1;
   std::vector<double> world_z_mm() const;
   std::vector<float> pixels() const;  // slices x size x size
   SliceStack stack() const;           // the view as model input
@@ -38,7 +43,8 @@ struct Pair {
 };
 
 // A random sequence of the case: the whole scan uniformly sampled, or a random sub-volume at a random
-// slice stride (thicker slices), possibly with dropped slices.
+// slice stride (sparser slices), possibly with dropped slices, possibly shown as thick slices (slab of up
+// to max_slab_mm).
 View sample_view(const Case& c, const SamplerOptions& options, std::mt19937_64& rng);
 
 // A training pair from the non-validation cases: one case against itself (intra-patient: positions

@@ -18,6 +18,7 @@
 #include "atomic_file.hpp"
 #include "dataset.hpp"
 #include "evaluate.hpp"
+#include "key_slices.hpp"
 #include "objective.hpp"
 #include "slicenav/error.hpp"
 
@@ -40,8 +41,8 @@ struct Options {
   int warmup = 200;
   int threads = 0;
   std::uint64_t seed = 1;
-  std::uint64_t split_seed = 11;
-  double val_fraction = 0.25;
+  std::uint64_t split_seed = 2322;
+  double val_fraction = 0.35;
   int val_every = 250;
   std::string loss = "kl";
   std::string positional_encoding = "absolute";
@@ -51,6 +52,7 @@ struct Options {
   std::size_t image_size = 96;
   double pixel_mm = 5.0;
   std::size_t max_slices = 128;
+  double slab_fraction = 0.2;
   std::vector<int> widths{16, 24, 48, 96, 128};
   int d_model = 128;
   int self_layers = 2;
@@ -106,6 +108,7 @@ json training_summary(const Options& o, const Corpus& corpus, int step, double s
           {"sigma_mm", o.sigma_mm},
           {"score_weight", o.score_weight},
           {"insertion_weight", o.insertion_weight},
+          {"slab_fraction", o.slab_fraction},
           {"learning_rate", o.lr},
           {"seed", o.seed},
           {"wall_seconds", seconds}};
@@ -134,7 +137,15 @@ int evaluate_only(const Options& o) {
   }
   const Side side = o.side == "training" ? Side::training : Side::validation;
   const ValidationMetrics m = evaluate(model, corpus, o.seed, side);
-  std::cout << json{{"model", o.evaluate_model}, {"side", o.side}, {"metrics", json::parse(m.to_json())}}.dump(2) << "\n";
+  json report{{"model", o.evaluate_model}, {"side", o.side}, {"metrics", json::parse(m.to_json())}};
+  if (!model.templates().empty()) {  // key slices located as `slicenav locate` does, on the side's trunk and neck scans
+    std::vector<CaseInfo> located;
+    for (const Case& c : corpus.cases) {
+      if (c.info.set == "ct" && c.validation == (side == Side::validation)) located.push_back(c.info);
+    }
+    report["key_slices"] = json::parse(summarise_key_slices(locate_key_slices(model, located), o.seed));
+  }
+  std::cout << report.dump(2) << "\n";
   return 0;
 }
 
@@ -145,7 +156,10 @@ int run(const Options& o) {
   std::cerr << "loading cases from " << o.data_dir << "\n";
   const ModelConfig config = model_config(o);
   const Corpus corpus = load_corpus(read_cases(o.data_dir, {"ct", "hn"}), config.preprocess, o.val_fraction, o.split_seed);
-  const PairSampler sampler(corpus, SamplerOptions{o.max_slices});
+  SamplerOptions sampling;
+  sampling.max_slices = o.max_slices;
+  sampling.slab_fraction = o.slab_fraction;
+  const PairSampler sampler(corpus, sampling);
 
   int step = 0;
   double best = std::numeric_limits<double>::infinity(), elapsed = 0;
@@ -265,6 +279,8 @@ int main(int argc, char** argv) {
   app.add_option("--image-size", o.image_size, "input pixels per side")->capture_default_str();
   app.add_option("--pixel-mm", o.pixel_mm, "in-plane size of an input pixel, mm")->capture_default_str();
   app.add_option("--max-slices", o.max_slices, "longest sequence")->capture_default_str();
+  app.add_option("--slab-fraction", o.slab_fraction, "share of training sequences shown as thick slices")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   app.add_option("--widths", o.widths, "encoder widths: stem then stages")->capture_default_str();
   app.add_option("--d-model", o.d_model, "attention width")->capture_default_str();
   app.add_option("--self-layers", o.self_layers, "self-attention layers")->capture_default_str();

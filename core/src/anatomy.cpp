@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slicenav/error.hpp"
+#include "stats.hpp"
 
 namespace slicenav {
 namespace {
@@ -73,12 +74,6 @@ void check_landmarks(const std::vector<Landmark>& landmarks, const char* what) {
       fail(Status::invalid_argument, std::string(what) + ": landmark '" + l.name + "' appears twice in one case");
     }
   }
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // Piecewise-linear through (xs, ys), both strictly increasing, slope 1 beyond the ends.
@@ -216,7 +211,7 @@ AnatomicalMap AnatomicalMap::fit(const std::vector<Landmark>& landmarks, const A
   // then the earliest predecessor.
   std::vector<double> offsets;
   for (const Knot& k : knots) offsets.push_back(k.offset());
-  const double m = median(offsets);
+  const double m = stats::median(offsets);
   const std::size_t n = knots.size();
   std::vector<std::size_t> length(n, 1), previous(n, n);
   std::vector<double> cost(n);
@@ -257,7 +252,7 @@ AnatomicalMap AnatomicalMap::fit(const std::vector<Landmark>& landmarks, const A
     if (worst_excess <= 0.0) break;
     offsets.clear();
     for (const Knot& k : chain) offsets.push_back(k.offset());
-    const double mk = median(offsets);
+    const double mk = stats::median(offsets);
     const bool drop_lower = std::abs(chain[worst].offset() - mk) > std::abs(chain[worst + 1].offset() - mk);
     chain.erase(chain.begin() + static_cast<std::ptrdiff_t>(drop_lower ? worst : worst + 1));
   }

@@ -32,6 +32,7 @@
 #include <gdcmTrace.h>
 
 #include "slicenav/error.hpp"
+#include "stats.hpp"
 
 namespace slicenav {
 namespace {
@@ -456,12 +457,6 @@ SliceStack sort_slices(const SeriesGroup& group, std::vector<std::string>& warni
   return stack;
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 // Spacing along k plus warnings about tilt, uneven and missing slices.
 double slice_spacing(const SliceStack& stack, std::vector<std::string>& warnings) {
   const auto& slices = stack.slices;
@@ -498,7 +493,7 @@ double slice_spacing(const SliceStack& stack, std::vector<std::string>& warnings
     steps.push_back(slices[i + 1].position - slices[i].position);
   }
   const double mean_step = (slices.back().position - slices.front().position) / static_cast<double>(n - 1);
-  const double median_step = median(steps);
+  const double median_step = stats::median(steps);
 
   std::size_t missing = 0;
   std::string where;

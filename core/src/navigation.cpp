@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "slicenav/error.hpp"
+#include "stats.hpp"
 
 namespace slicenav {
 namespace {
@@ -55,13 +56,6 @@ ScanPosition position_at_z(const PreparedScan& scan, double world_z_mm) {
   return p;
 }
 
-double median(std::vector<double> v) {
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  if (v.size() % 2 == 1) return *mid;
-  return (*mid + *std::max_element(v.begin(), mid)) / 2;
-}
-
 // How one template lies along the scan: every template row decoded on its own (world z in the template ->
 // world z in the scan), kept where the row lands inside the scan away from its two end slots (a row beyond
 // the scan's coverage that the network pins to the end slot would otherwise flatten the fit).
@@ -107,9 +101,9 @@ bool predict_scan_z(const TemplateAlignment& a, double z, double& scan_z) {
     }
   }
   if (slopes.empty()) return false;
-  const double slope = std::clamp(median(slopes), AnatomicalMap::kMinSlope, AnatomicalMap::kMaxSlope);
+  const double slope = std::clamp(stats::median(slopes), AnatomicalMap::kMinSlope, AnatomicalMap::kMaxSlope);
   for (std::size_t i = 0; i < n; ++i) offsets.push_back(a.scan_z[order[i]] - slope * a.template_z[order[i]]);
-  scan_z = median(offsets) + slope * z;
+  scan_z = stats::median(offsets) + slope * z;
   return true;
 }
 
@@ -166,7 +160,7 @@ std::vector<LocatedLandmark> locate_by_insertion(const Model& model, const Prepa
       for (float& p : mean.probabilities) p /= static_cast<float>(l.votes);
       const InsertedSlice s = decode_insertion(mean, target.world_z_mm).front();
       l.confidence = s.peak;
-      l.position = predictions.empty() ? scan_position(scan, rows, s) : position_at_z(scan, median(predictions));
+      l.position = predictions.empty() ? scan_position(scan, rows, s) : position_at_z(scan, stats::median(predictions));
       if (predictions.size() > 1) {
         const double m =
             std::accumulate(predictions.begin(), predictions.end(), 0.0) / static_cast<double>(predictions.size());
@@ -201,14 +195,14 @@ ScoreLine fit_score_line(const PreparedScan& scan) {
       slopes.push_back((scan.score[rows[a]] - scan.score[rows[b]]) / dz);
     }
   }
-  line.slope = median(slopes);
+  line.slope = stats::median(slopes);
   std::vector<double> offsets, residuals;
   for (std::size_t r : rows) offsets.push_back(scan.score[r] - line.slope * scan.slices.world_z_mm[r]);
-  line.intercept = median(offsets);
+  line.intercept = stats::median(offsets);
   for (std::size_t r : rows) {
     residuals.push_back(std::abs(scan.score[r] - line.intercept - line.slope * scan.slices.world_z_mm[r]));
   }
-  line.residual_mad = median(residuals);
+  line.residual_mad = stats::median(residuals);
   return line;
 }
 
@@ -222,7 +216,7 @@ std::vector<LocatedLandmark> locate_by_score(const PreparedScan& scan,
     std::vector<double> offsets;
     for (std::size_t k = 0; k < scan.slice_count(); ++k) offsets.push_back(scan.score[k] - scan.slices.world_z_mm[k]);
     line.slope = 1.0;
-    line.intercept = median(offsets);
+    line.intercept = stats::median(offsets);
   }
   std::vector<LocatedLandmark> out;
   for (const auto& [name, atlas_mm] : positions) {

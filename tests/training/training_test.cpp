@@ -75,6 +75,39 @@ TEST(Sampler, ViewsAreAscendingInRangeAndBounded) {
   }
 }
 
+TEST(Sampler, SlabViewsAverageNeighbouringSlicesCutAtTheScanEnds) {
+  const Corpus corpus = phantom_corpus();
+  const Case& c = corpus.cases[0];
+  const std::size_t area = c.slices.image_size * c.slices.image_size;
+  const auto stored = [&](std::size_t k, std::size_t p) { return c.slices.pixels[k * area + p]; };
+  View v = spread_view(c, 0, c.slices.slice_count() - 1, c.slices.slice_count());
+  EXPECT_EQ(v.pixels(), std::vector<float>(c.slices.pixels.begin(), c.slices.pixels.end()));
+  v.slab = 3;
+  const auto thick = v.pixels();
+  const std::size_t last = c.slices.slice_count() - 1;
+  for (std::size_t p = 0; p < area; p += 7) {
+    EXPECT_NEAR(thick[10 * area + p], (stored(9, p) + stored(10, p) + stored(11, p)) / 3, 1e-5);
+    EXPECT_NEAR(thick[p], (stored(0, p) + stored(1, p)) / 2, 1e-5);  // the first slice has no upper neighbour
+    EXPECT_NEAR(thick[last * area + p], (stored(last - 1, p) + stored(last, p)) / 2, 1e-5);
+  }
+
+  // Sampled views: about slab_fraction of them thick, never thicker than max_slab_mm.
+  SamplerOptions o;
+  o.max_slices = 24;
+  o.slab_fraction = 0.5;
+  o.max_slab_mm = 30.0;
+  std::mt19937_64 rng(4);
+  int thick_views = 0;
+  for (int i = 0; i < 400; ++i) {
+    const View s = sample_view(c, o, rng);
+    ASSERT_LE(static_cast<double>(s.slab) * c.slice_step_mm, o.max_slab_mm + 1e-9);
+    thick_views += s.slab > 1;
+  }
+  EXPECT_NEAR(thick_views / 400.0, 0.5, 0.1);
+  o.slab_fraction = 0.0;
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(sample_view(c, o, rng).slab, 1u);
+}
+
 TEST(Sampler, PairsCarryTheTruePositionsFromWorldZOrTheAtlas) {
   const Corpus corpus = phantom_corpus();
   const PairSampler sampler(corpus, SamplerOptions{24});
