@@ -118,14 +118,20 @@ double selection_error(const ValidationMetrics& m) {
   return m.landmark_all.count ? m.landmark_all.mean() + m.intra.mean() : m.intra.mean();
 }
 
-// Measures a trained model on one side of the split. The split must be the one the model was trained with:
-// a validation case among the model's training cases is an error.
-int evaluate_only(const Options& o) {
+// Measures a trained model on one side of the split: the model's own split (metadata training.split) unless
+// `split_given`. The split must be the one the model was trained with: a validation case among the model's
+// training cases is an error.
+int evaluate_only(Options o, bool split_given) {
   set_inference_threads(o.threads);
   const Model model = Model::load(o.evaluate_model);
+  const auto training = json::parse(model.metadata_section("training"));
+  if (!split_given && training.is_object() && training.contains("split")) {
+    const json& split = training.at("split");
+    o.split_seed = split.value("split_seed", o.split_seed);
+    o.val_fraction = split.value("val_fraction", o.val_fraction);
+  }
   const Corpus corpus =
       load_corpus(read_cases(o.data_dir, {"ct", "hn"}), model.config().preprocess, o.val_fraction, o.split_seed);
-  const auto training = json::parse(model.metadata_section("training"));
   if (training.is_object() && training.contains("training_cases")) {
     const auto trained = training.at("training_cases").get<std::set<std::string>>();
     for (const Case& c : corpus.cases) {
@@ -265,7 +271,8 @@ int main(int argc, char** argv) {
   app.add_option("--lr", o.lr, "peak learning rate (AdamW, warmup then cosine)")->capture_default_str();
   app.add_option("--threads", o.threads, "LibTorch threads (0 = hardware threads)")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of initialisation and sampling")->capture_default_str();
-  app.add_option("--split-seed", o.split_seed, "seed of the patient-level split")->capture_default_str();
+  app.add_option("--split-seed", o.split_seed, "seed of the patient-level split (--evaluate: the model's own by default)")
+      ->capture_default_str();
   app.add_option("--val-fraction", o.val_fraction, "share of patients held out")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   app.add_option("--val-every", o.val_every, "steps between validation + checkpoint")->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--loss", o.loss, "insertion loss")->capture_default_str()->check(CLI::IsMember({"kl", "emd"}));
@@ -287,7 +294,8 @@ int main(int argc, char** argv) {
   app.add_option("--cross-layers", o.cross_layers, "cross-attention layers")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    return o.evaluate_model.empty() ? run(o) : evaluate_only(o);
+    const bool split_given = app.count("--split-seed") + app.count("--val-fraction") > 0;
+    return o.evaluate_model.empty() ? run(o) : evaluate_only(o, split_given);
   } catch (const slicenav::Error& e) {
     std::cerr << "slicenav-train: " << e.what() << "\n";
     return -static_cast<int>(e.status());

@@ -240,29 +240,31 @@ std::vector<std::pair<std::string, double>> atlas_landmarks(const Model& model) 
 }
 
 // The bundled region table: spans of the atlas axis (offsets in atlas mm, superior positive). Head and
-// neck reaches above the templates' coverage, so its superior end is extrapolated (see coverage()).
+// neck's superior end lies above the skull base, beyond most templates, so it is often extrapolated (see
+// coverage()).
 // The last four fields are ROI cropping's margins (superior, inferior atlas mm; in-plane mm) and whether an
 // unrecognised scan keeps all its slices. The z margins come from benchmarks/crop_benchmark.cpp (section
-// "Cropping" of docs/benchmarks.md); head-neck has no calibration data and gets the largest (docs/crop.md).
+// "Cropping" of docs/benchmarks.md): pelvis on manual pelvic contours, head-neck on the skull base and C7.
 const std::vector<Region>& bundled_regions() {
   static const std::vector<Region> table{
       {"lungs", "both lungs, apex to base", "lung_apex", 10, "lung_base", -10,  //
        50, 50, 10, false},
       {"heart", "heart, top to bottom", "heart_top", 10, "heart_bottom", -10,  //
        50, 50, 10, false},
-      {"liver", "liver, dome to lower end", "liver_dome", 10, "liver_lower_end", -10,  //
+      {"liver", "liver, dome to the kidneys' lower end (the liver's lower tip lies about there)", "liver_dome", 10,
+       "kidney_lower_end", 0,  //
        50, 50, 10, false},
       {"kidneys", "both kidneys: 130 mm above the lower end to just below it", "kidney_lower_end", 130,
        "kidney_lower_end", -10,  //
-       50, 150, 10, false},
+       50, 60, 10, false},
       {"abdomen", "diaphragm (liver dome) to the iliac crests (about 20 mm below the kidneys' lower end)",
        "liver_dome", 10, "kidney_lower_end", -20,  //
-       50, 140, 10, false},
+       50, 50, 10, false},
       {"pelvis", "iliac crests to 80 mm below the femoral head tops", "kidney_lower_end", -10, "femur_head_top", -80,
-       60, 50, 10, false},
-      {"head-neck", "skull base region (230 mm above the lung apex) to the lung apex", "lung_apex", 230, "lung_apex",
+       50, 70, 10, false},
+      {"head-neck", "100 mm above the skull base (orbits, brainstem) to the lung apex", "skull_base", 100, "lung_apex",
        -20,  //
-       150, 150, 10, true},
+       50, 50, 10, true},
   };
   return table;
 }
@@ -353,10 +355,70 @@ std::vector<LocatedLandmark> locate_atlas_positions(const Model& model, const Pr
                                            : locate_by_score(scan, positions);
 }
 
+namespace {
+
+// The scan's own anatomical map: through the landmarks located inside it, keeping those whose order and
+// spacing agree with the atlas (AnatomicalMap's outlier rules).
+AnatomicalMap scan_map_of(const Model& model, const std::vector<LocatedLandmark>& located) {
+  std::vector<Landmark> inside;
+  for (const auto& l : located) {
+    if (l.votes > 0 && l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
+  }
+  return AnatomicalMap::fit(inside, model.atlas());
+}
+
+// Templates vote for each landmark on their own, so a few landmarks can come back out of anatomical order
+// (on a pelvis scan, the skull base inside it while the lung apex lies above it). Answers are replaced, with
+// confidence 0, when the scan's other answers contradict them:
+//   1. order: an answer inside the scan, or below it, for a position superior in the atlas to a landmark
+//      answered above the scan is above it too (and the converse for below);
+//   2. map: an answer that the scan's map (through at least two consistent landmarks inside it) contradicts
+//      by more than kOrderToleranceMm is replaced by the map's position: inside but that far from the map,
+//      or above (below) the scan where the map puts it that far inside.
+constexpr double kOrderToleranceMm = 30.0;
+
+void enforce_anatomical_order(const Model& model, const PreparedScan& scan, const std::vector<LocatedLandmark>& landmarks,
+                              std::vector<LocatedLandmark>& answers) {
+  double lowest_above = HUGE_VAL, highest_below = -HUGE_VAL;  // atlas mm
+  for (const auto& l : landmarks) {
+    if (l.votes == 0) continue;
+    if (l.position.where == InsertedSlice::Where::above) lowest_above = std::min(lowest_above, l.atlas_mm);
+    if (l.position.where == InsertedSlice::Where::below) highest_below = std::max(highest_below, l.atlas_mm);
+  }
+  for (auto& l : answers) {
+    if (l.votes == 0) continue;
+    const auto where = l.atlas_mm > lowest_above    ? InsertedSlice::Where::above
+                       : l.atlas_mm < highest_below ? InsertedSlice::Where::below
+                                                    : l.position.where;
+    if (where == l.position.where) continue;
+    l.position = ScanPosition{};
+    l.position.where = where;
+    l.confidence = 0.0f;
+  }
+  const AnatomicalMap map = scan_map_of(model, landmarks);
+  if (!map.valid() || map.used().size() < 2) return;
+  const double top = scan.mapping.world_z(0.0);
+  const double bottom = scan.mapping.world_z(static_cast<double>(scan.slice_count()) - 1.0);
+  for (auto& l : answers) {
+    if (l.votes == 0) continue;
+    const double z = map.to_world(l.atlas_mm);
+    const bool contradicted =
+        l.position.where == InsertedSlice::Where::inside  ? std::abs(l.position.world_z_mm - z) > kOrderToleranceMm
+        : l.position.where == InsertedSlice::Where::above ? z < top - kOrderToleranceMm
+                                                          : z > bottom + kOrderToleranceMm;
+    if (!contradicted) continue;
+    l.position = position_at_z(scan, z);
+    l.confidence = 0.0f;
+  }
+}
+
+}  // namespace
+
 std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan, LocateMethod method) {
   auto located = locate_atlas_positions(model, scan, atlas_landmarks(model), method);
   located.erase(std::remove_if(located.begin(), located.end(), [](const LocatedLandmark& l) { return l.votes == 0; }),
                 located.end());
+  if (method == LocateMethod::insertion) enforce_anatomical_order(model, scan, located, located);
   if (!recognise(scan).recognised) {
     for (auto& l : located) l.confidence = 0.0f;
   }
@@ -410,12 +472,13 @@ std::vector<LocatedLandmark> locate_region_positions(const Model& model, const P
   std::vector<LocatedLandmark> out(located.begin() + static_cast<std::ptrdiff_t>(landmark_count), located.end());
   located.resize(landmark_count);
   // A position no template shows is extrapolated through the scan's own anatomical map (from the landmarks
-  // located inside it), or failing that read off the slice-score line; either way with confidence 0.
-  std::vector<Landmark> inside;
-  for (const auto& l : located) {
-    if (l.votes > 0 && l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
+  // located inside it), or failing that read off the slice-score line; either way with confidence 0. With the
+  // insertion method, a position the map contradicts is replaced as in locate().
+  if (method == LocateMethod::insertion) {
+    enforce_anatomical_order(model, scan, located, located);
+    enforce_anatomical_order(model, scan, located, out);
   }
-  const AnatomicalMap scan_map = AnatomicalMap::fit(inside, model.atlas());
+  const AnatomicalMap scan_map = scan_map_of(model, located);
   for (auto& p : out) {
     if (p.votes > 0) continue;
     p.position = scan_map.valid() ? position_at_z(scan, scan_map.to_world(p.atlas_mm))

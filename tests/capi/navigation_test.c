@@ -1247,7 +1247,52 @@ static void test_null_handles(void) {
   CHECK(strcmp(l.name, "") == 0);
 }
 
+/* The data folder: $SLICENAV_DATA, else argument 3; empty when neither holds cases.tsv. */
+static char g_data_dir[1024];
+
+/* A head-and-neck PET/CT of a patient the bundled model was not trained on: recognised, skull base and C7
+ * inside the scan within 30 mm of the annotation (../shared/data manual_landmarks.json: skull base z -304.0,
+ * C7 z -401.5), the femoral heads below it. Skipped without the data. */
+static void test_real_head_neck_scan(void) {
+  static const char* names[2] = {"skull_base", "c7"};
+  static const double truth[2] = {-304.0, -401.5};
+  char path[1200];
+  FILE* probe;
+  slicenav_volume* ct = NULL;
+  slicenav_landmarks* landmarks = NULL;
+  size_t i, k, found = 0;
+  snprintf(path, sizeof path, "%s/ct/hnpetct_chus005/ct.nii.gz", g_data_dir);
+  probe = g_data_dir[0] ? fopen(path, "rb") : NULL;
+  if (probe == NULL) {
+    printf("SKIP test_real_head_neck_scan: real data not found (set SLICENAV_DATA)\n");
+    return;
+  }
+  fclose(probe);
+  CHECK_STATUS(slicenav_volume_read(&ct, path, NULL), SLICENAV_OK);
+  if (ct == NULL) return;
+  CHECK_STATUS(slicenav_locate(&landmarks, g_model, ct, NULL), SLICENAV_OK);
+  if (landmarks == NULL) goto done;
+  CHECK(slicenav_landmarks_recognised(landmarks) == 1);
+  for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
+    slicenav_landmark l = slicenav_landmark_init();
+    CHECK_STATUS(slicenav_landmarks_get(landmarks, i, &l), SLICENAV_OK);
+    for (k = 0; k < 2; ++k) {
+      if (strcmp(l.name, names[k]) != 0) continue;
+      ++found;
+      CHECK(l.where == SLICENAV_INSIDE);
+      CHECK(fabs(l.world_z_mm - truth[k]) <= 30.0);
+    }
+    if (strcmp(l.name, "femur_head_top") == 0) CHECK(l.where == SLICENAV_BELOW);
+  }
+  CHECK(found == 2);
+done:
+  slicenav_landmarks_free(landmarks);
+  slicenav_volume_free(ct);
+}
+
 int main(int argc, char** argv) {
+  const char* data = getenv("SLICENAV_DATA");
+  snprintf(g_data_dir, sizeof g_data_dir, "%s", data != NULL && data[0] != '\0' ? data : argc > 3 ? argv[3] : "");
   if (init_tmp("navigation_test", argc > 1 ? argv[1] : NULL, "navigation") != 0) return 2;
   if (slicenav_model_load(&g_model, NULL) != SLICENAV_OK) {
     fprintf(stderr, "navigation_test: cannot load the bundled model: %s\n", slicenav_last_error());
@@ -1285,6 +1330,7 @@ int main(int argc, char** argv) {
   RUN(test_prepared_scans_give_the_same_answers);
   RUN(test_prepared_scans_reject_bad_arguments);
   RUN(test_null_handles);
+  RUN(test_real_head_neck_scan);
 
   slicenav_model_free(g_model);
   printf("navigation: %d passed, %d failed\n", g_passed, g_failed);

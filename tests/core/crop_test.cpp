@@ -100,11 +100,13 @@ TEST(Crop, LiverDecisionIsTheLocatedEndsPlusMarginsAndTheBodyWithoutTheTable) {
   EXPECT_EQ(r.coverage, "full");
   EXPECT_FALSE(r.partial);
   EXPECT_TRUE(r.recognised);
-  // The phantom's liver spans world z -300..-180; the region adds 10 mm each side, the crop its margins.
+  // The region runs from the phantom's liver dome (world z -180) to its kidneys' lower end (-360), plus the
+  // region's offsets; the crop adds its margins.
   const Region& liver = r.region;
+  ASSERT_EQ(liver.inferior_landmark, "kidney_lower_end");
   const auto z = box_world(r, 2);
   EXPECT_NEAR(z[1], -180.0 + liver.superior_offset_mm + liver.crop_superior_margin_mm, 5.0);
-  EXPECT_NEAR(z[0], -300.0 + liver.inferior_offset_mm - liver.crop_inferior_margin_mm, 5.0);
+  EXPECT_NEAR(z[0], -360.0 + liver.inferior_offset_mm - liver.crop_inferior_margin_mm, 5.0);
   EXPECT_NEAR(r.superior.position.world_z_mm, -180.0 + liver.superior_offset_mm, 1e-6);
   // In-plane: the body (|x| <= 160, |y| <= 110 mm) plus the margin, and not the table at y >= 130.
   const auto y = box_world(r, 1);

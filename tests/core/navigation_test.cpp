@@ -235,19 +235,25 @@ TEST(Navigation, OneModelSharedByManyThreadsAnswersLikeSerialCalls) {
 
 // ---- The bundled model on real scans it was not trained on --------------------------------------
 
+// The truth of a case folder: its annotated landmarks by name.
+std::map<std::string, double> case_truth(const std::string& ct_path) {
+  std::map<std::string, double> truth;
+  for (const auto& l : read_case_landmarks(std::filesystem::path(ct_path).parent_path().string())) truth[l.name] = l.z_mm;
+  return truth;
+}
+
 TEST(NavigationRealData, HeldOutChestScanLandmarksAndCoverage) {
-  SLICENAV_REQUIRE_DATA(path, "ct/lung1_001/ct.nii.gz");
+  SLICENAV_REQUIRE_DATA(path, "ct/lidc_0003/ct.nii.gz");
   const Model model = Model::load(default_model_path());
   const PreparedScan scan = prepare_scan(model, read_volume(path));
   EXPECT_TRUE(recognise(scan).recognised);
-  std::map<std::string, double> truth;
-  for (const auto& l : read_case_landmarks(std::filesystem::path(path).parent_path().string())) truth[l.name] = l.z_mm;
+  std::map<std::string, double> truth = case_truth(path);
   std::size_t checked = 0;
   for (const auto& l : locate(model, scan)) {
     if (truth.count(l.name) == 0) continue;
     ASSERT_EQ(l.position.where, InsertedSlice::Where::inside) << l.name;
-    // A loose bound: the model's validation error is about 20 mm (docs/model-card.md).
-    EXPECT_NEAR(l.position.world_z_mm, truth[l.name], 70.0) << l.name;
+    // A loose bound, several times the model's validation error (docs/model-card.md).
+    EXPECT_NEAR(l.position.world_z_mm, truth[l.name], 40.0) << l.name;
     ++checked;
   }
   EXPECT_GE(checked, 4u);
@@ -258,14 +264,13 @@ TEST(NavigationRealData, HeldOutChestScanLandmarksAndCoverage) {
 // Landmarks beyond a scan's coverage must come back above / below it, not pinned to its end slices: the
 // lower part of a held-out chest scan, cut 60 mm below the lung apex, still shows the lung base.
 TEST(NavigationRealData, LandmarksBeyondTheScanAreAboveOrBelowIt) {
-  SLICENAV_REQUIRE_DATA(path, "ct/lung1_001/ct.nii.gz");
+  SLICENAV_REQUIRE_DATA(path, "ct/lidc_0003/ct.nii.gz");
   const Model model = Model::load(default_model_path());
   const Volume whole = read_volume(path);
-  std::map<std::string, double> truth;
-  for (const auto& l : read_case_landmarks(std::filesystem::path(path).parent_path().string())) truth[l.name] = l.z_mm;
+  std::map<std::string, double> truth = case_truth(path);
   ASSERT_EQ(truth.count("lung_apex"), 1u);
   ASSERT_EQ(truth.count("lung_base"), 1u);
-  // lung1_001 stores slices inferior first (k increases superiorly, see ../shared/data/README.md).
+  // The data folder stores slices inferior first (k increases superiorly, see ../shared/data/README.md).
   const Geometry& g = whole.geometry();
   ASSERT_GT(g.direction[8], 0.0);
   const auto keep = static_cast<std::size_t>((truth["lung_apex"] - 60.0 - g.origin[2]) / g.spacing[2]);
@@ -275,8 +280,71 @@ TEST(NavigationRealData, LandmarksBeyondTheScanAreAboveOrBelowIt) {
   for (const auto& l : locate(model, scan)) found[l.name] = l;
   EXPECT_EQ(found.at("lung_apex").position.where, InsertedSlice::Where::above);
   ASSERT_EQ(found.at("lung_base").position.where, InsertedSlice::Where::inside);
-  EXPECT_NEAR(found.at("lung_base").position.world_z_mm, truth["lung_base"], 70.0);
+  EXPECT_NEAR(found.at("lung_base").position.world_z_mm, truth["lung_base"], 40.0);
   EXPECT_EQ(coverage(model, scan, "lungs").status, Coverage::Status::partial);
+}
+
+// Head-and-neck PET/CT of a patient the model was not trained on: recognised, the skull base and C7 located
+// inside it, the chest landmarks below the skull base in order, head-neck covered and the pelvis not.
+TEST(NavigationRealData, HeldOutHeadNeckScanLocatesSkullBaseAndC7) {
+  SLICENAV_REQUIRE_DATA(path, "ct/hnpetct_chus005/ct.nii.gz");
+  const Model model = Model::load(default_model_path());
+  const PreparedScan scan = prepare_scan(model, read_volume(path));
+  EXPECT_TRUE(recognise(scan).recognised) << recognise(scan).score_slope;
+  const auto truth = case_truth(path);
+  std::map<std::string, LocatedLandmark> found;
+  for (const auto& l : locate(model, scan)) found[l.name] = l;
+  for (const char* name : {"skull_base", "c7", "lung_apex"}) {
+    ASSERT_EQ(found.count(name), 1u) << name;
+    ASSERT_EQ(found.at(name).position.where, InsertedSlice::Where::inside) << name;
+    EXPECT_GT(found.at(name).confidence, 0.0f) << name;
+    EXPECT_NEAR(found.at(name).position.world_z_mm, truth.at(name), 30.0) << name;
+  }
+  EXPECT_GT(found.at("skull_base").position.world_z_mm, found.at("c7").position.world_z_mm);
+  EXPECT_EQ(found.at("femur_head_top").position.where, InsertedSlice::Where::below);
+  EXPECT_NE(coverage(model, scan, "head-neck").status, Coverage::Status::none);
+  EXPECT_EQ(coverage(model, scan, "pelvis").status, Coverage::Status::none);
+}
+
+// An abdomen-pelvis CT of a patient the model was not trained on: recognised, the femoral heads and the
+// kidneys' lower end located, the pelvis covered, the skull base above the scan.
+TEST(NavigationRealData, HeldOutAbdomenPelvisScanLocatesThePelvis) {
+  SLICENAV_REQUIRE_DATA(path, "ct/ts_example_ct/ct.nii.gz");
+  const Model model = Model::load(default_model_path());
+  const PreparedScan scan = prepare_scan(model, read_volume(path));
+  EXPECT_TRUE(recognise(scan).recognised) << recognise(scan).score_slope;
+  const auto truth = case_truth(path);
+  std::map<std::string, LocatedLandmark> found;
+  for (const auto& l : locate(model, scan)) found[l.name] = l;
+  for (const char* name : {"femur_head_top", "kidney_lower_end"}) {
+    ASSERT_EQ(found.at(name).position.where, InsertedSlice::Where::inside) << name;
+    EXPECT_NEAR(found.at(name).position.world_z_mm, truth.at(name), 40.0) << name;
+  }
+  EXPECT_EQ(found.at("skull_base").position.where, InsertedSlice::Where::above);
+  EXPECT_EQ(found.at("c7").position.where, InsertedSlice::Where::above);
+  EXPECT_NE(coverage(model, scan, "pelvis").status, Coverage::Status::none);
+  EXPECT_EQ(coverage(model, scan, "head-neck").status, Coverage::Status::none);
+}
+
+// The whole-body scan (shoulders to thighs): every seed key slice is answered, the skull base above the
+// scan and the others inside it, superior to inferior in the atlas order.
+TEST(NavigationRealData, WholeBodyScanAnswersEverySeedKeySlice) {
+  SLICENAV_REQUIRE_DATA(path, "ct/tcga_thca_de_a4ma/ct.nii.gz");
+  const Model model = Model::load(default_model_path());
+  const PreparedScan scan = prepare_scan(model, read_volume(path));
+  EXPECT_TRUE(recognise(scan).recognised);
+  std::map<std::string, LocatedLandmark> found;
+  for (const auto& l : locate(model, scan)) found[l.name] = l;
+  EXPECT_EQ(found.at("skull_base").position.where, InsertedSlice::Where::above);
+  double previous = HUGE_VAL;
+  for (const char* name : {"aortic_arch", "liver_dome", "kidney_lower_end", "femur_head_top"}) {
+    ASSERT_EQ(found.at(name).position.where, InsertedSlice::Where::inside) << name;
+    EXPECT_LT(found.at(name).position.world_z_mm, previous) << name;
+    previous = found.at(name).position.world_z_mm;
+  }
+  for (const char* region : {"lungs", "liver", "abdomen", "pelvis"}) {
+    EXPECT_NE(coverage(model, scan, region).status, Coverage::Status::none) << region;
+  }
 }
 
 TEST(NavigationRealData, ExtremityScanIsNotRecognisedAndHasNoConfidence) {
