@@ -78,6 +78,31 @@ only_files() {
   expected=$( (($# > 0)) && printf '%s\n' "$@" | LC_ALL=C sort | tr '\n' ' ')
   [ "$actual" = "$expected" ] || fail "$dir holds [$actual], expected [$expected]"
 }
+# locate_real CASE FILE NAMES TOL [CHECK]: `slicenav locate` on ct/CASE recognises the scan and puts each landmark
+# of the Python tuple NAMES inside it within TOL mm of its z in ct/CASE/FILE; CHECK is more check_json code,
+# with the located landmarks in `found`.
+locate_real() {
+  local file truth
+  file=$(require_data "ct/$1/ct.nii.gz") || exit $?
+  truth=$(require_data "ct/$1/$2") || exit $?
+  ok locate "$file" -o "$work/locate.json"
+  truth=$(truth_of "$truth") || fail "cannot read $truth"
+  check_json "$work/locate.json" "
+truth = $truth
+assert j['recognised'] is True
+found = {x['name']: x for x in j['landmarks']}
+assert all(found[n]['where'] == 'inside' for n in $3), found
+assert all(abs(found[n]['world_z_mm'] - truth[n]) <= $4 for n in $3), (found, truth)
+${5:-}
+"
+}
+
+# truth_of FILE: the landmarks of a landmark file (landmarks.json, manual_landmarks.json) as a Python dict
+# literal {name: z_mm}, for check_json.
+truth_of() {
+  "$py" -c 'import json,sys; print({l["name"]: l["z_mm"] for l in json.load(open(sys.argv[1]))["landmarks"] if l.get("z_mm") is not None})' "$1"
+}
+
 require_data() {
   local path="$data_root/$1"
   [ -e "$path" ] || skip "real data '$1' not found under '$data_root': set SLICENAV_DATA or place the data in ../shared/data"
@@ -543,35 +568,13 @@ batch_usage_errors)
   ;;
 
 real_locate_lung1)
-  file=$(require_data ct/lung1_001/ct.nii.gz) || exit $?
-  truth=$(require_data ct/lung1_001/landmarks.json) || exit $?
-  ok locate "$file" -o "$work/locate.json"
-  apex_z=$("$py" -c 'import json,sys; print(next(l["z_mm"] for l in json.load(open(sys.argv[1]))["landmarks"] if l["name"] == "lung_apex"))' "$truth") ||
-    fail "no lung_apex in $truth"
-  check_json "$work/locate.json" "
-assert j['recognised'] is True
-a = next(x for x in j['landmarks'] if x['name'] == 'lung_apex')
-assert a['where'] == 'inside', a
-assert abs(a['world_z_mm'] - ($apex_z)) <= 40, (a['world_z_mm'], $apex_z)
-"
+  locate_real lung1_001 landmarks.json "('lung_apex',)" 40
   ;;
 
 real_locate_head_neck)
   # A head-and-neck PET/CT of a patient the bundled model was not trained on: skull base and C7 are located
   # (a loose bound: on this scan C7 is 31 mm off; docs/model-card.md gives the validation errors).
-  file=$(require_data ct/hnpetct_hmr023/ct.nii.gz) || exit $?
-  truth=$(require_data ct/hnpetct_hmr023/manual_landmarks.json) || exit $?
-  ok locate "$file" -o "$work/locate.json"
-  truth=$("$py" -c 'import json,sys; print({l["name"]: l["z_mm"] for l in json.load(open(sys.argv[1]))["landmarks"]})' "$truth") ||
-    fail "cannot read $truth"
-  check_json "$work/locate.json" "
-truth = $truth
-assert j['recognised'] is True
-found = {x['name']: x for x in j['landmarks']}
-assert all(found[n]['where'] == 'inside' for n in ('skull_base', 'c7')), found
-assert all(abs(found[n]['world_z_mm'] - truth[n]) <= 40 for n in ('skull_base', 'c7')), (found, truth)
-assert found['femur_head_top']['where'] == 'below'
-"
+  locate_real hnpetct_hmr023 manual_landmarks.json "('skull_base', 'c7')" 40 "assert found['femur_head_top']['where'] == 'below'"
   ;;
 
 real_crop_pelvis)

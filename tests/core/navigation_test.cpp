@@ -235,6 +235,16 @@ TEST(Navigation, OneModelSharedByManyThreadsAnswersLikeSerialCalls) {
 
 // ---- The bundled model on real scans it was not trained on --------------------------------------
 
+// The bundled model, a real scan prepared for it, and the scan's located key slices by name.
+struct LocatedScan {
+  Model model = Model::load(default_model_path());
+  PreparedScan scan;
+  std::map<std::string, LocatedLandmark> found;
+  explicit LocatedScan(const std::string& path) : scan(prepare_scan(model, read_volume(path))) {
+    for (const auto& l : locate(model, scan)) found[l.name] = l;
+  }
+};
+
 // The truth of a case folder: its annotated landmarks by name.
 std::map<std::string, double> case_truth(const std::string& ct_path) {
   std::map<std::string, double> truth;
@@ -288,12 +298,10 @@ TEST(NavigationRealData, LandmarksBeyondTheScanAreAboveOrBelowIt) {
 // inside it, the chest landmarks below the skull base in order, head-neck covered and the pelvis not.
 TEST(NavigationRealData, HeldOutHeadNeckScanLocatesSkullBaseAndC7) {
   SLICENAV_REQUIRE_DATA(path, "ct/hnpetct_chus005/ct.nii.gz");
-  const Model model = Model::load(default_model_path());
-  const PreparedScan scan = prepare_scan(model, read_volume(path));
+  const LocatedScan located(path);
+  const auto& [model, scan, found] = located;
   EXPECT_TRUE(recognise(scan).recognised) << recognise(scan).score_slope;
   const auto truth = case_truth(path);
-  std::map<std::string, LocatedLandmark> found;
-  for (const auto& l : locate(model, scan)) found[l.name] = l;
   for (const char* name : {"skull_base", "c7", "lung_apex"}) {
     ASSERT_EQ(found.count(name), 1u) << name;
     ASSERT_EQ(found.at(name).position.where, InsertedSlice::Where::inside) << name;
@@ -310,12 +318,10 @@ TEST(NavigationRealData, HeldOutHeadNeckScanLocatesSkullBaseAndC7) {
 // kidneys' lower end located, the pelvis covered, the skull base above the scan.
 TEST(NavigationRealData, HeldOutAbdomenPelvisScanLocatesThePelvis) {
   SLICENAV_REQUIRE_DATA(path, "ct/ts_example_ct/ct.nii.gz");
-  const Model model = Model::load(default_model_path());
-  const PreparedScan scan = prepare_scan(model, read_volume(path));
+  const LocatedScan located(path);
+  const auto& [model, scan, found] = located;
   EXPECT_TRUE(recognise(scan).recognised) << recognise(scan).score_slope;
   const auto truth = case_truth(path);
-  std::map<std::string, LocatedLandmark> found;
-  for (const auto& l : locate(model, scan)) found[l.name] = l;
   for (const char* name : {"femur_head_top", "kidney_lower_end"}) {
     ASSERT_EQ(found.at(name).position.where, InsertedSlice::Where::inside) << name;
     EXPECT_NEAR(found.at(name).position.world_z_mm, truth.at(name), 40.0) << name;
@@ -330,11 +336,9 @@ TEST(NavigationRealData, HeldOutAbdomenPelvisScanLocatesThePelvis) {
 // scan and the others inside it, superior to inferior in the atlas order.
 TEST(NavigationRealData, WholeBodyScanAnswersEverySeedKeySlice) {
   SLICENAV_REQUIRE_DATA(path, "ct/tcga_thca_de_a4ma/ct.nii.gz");
-  const Model model = Model::load(default_model_path());
-  const PreparedScan scan = prepare_scan(model, read_volume(path));
+  const LocatedScan located(path);
+  const auto& [model, scan, found] = located;
   EXPECT_TRUE(recognise(scan).recognised);
-  std::map<std::string, LocatedLandmark> found;
-  for (const auto& l : locate(model, scan)) found[l.name] = l;
   EXPECT_EQ(found.at("skull_base").position.where, InsertedSlice::Where::above);
   double previous = HUGE_VAL;
   for (const char* name : {"aortic_arch", "liver_dome", "kidney_lower_end", "femur_head_top"}) {
