@@ -388,10 +388,10 @@ SLICENAV_API size_t slicenav_landmarks_count(const slicenav_landmarks* landmarks
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks,
                                                                        size_t index, slicenav_landmark* out);
 
-/* 1 when the scan shows body anatomy the model knows, 0 when it does not (an extremity, a head-and-neck
- * scan beyond the model's atlas, non-anatomical content; then every confidence is 0) or for NULL. The
- * test: the slice scores must rise superiorly at >= 0.25 atlas mm per mm (real body-trunk scans: 0.37 to
- * 1.27); scans shorter than 60 mm count as recognised. */
+/* 1 when the scan shows body anatomy the model knows, 0 when it does not (an extremity, anatomy beyond the
+ * model's atlas, non-anatomical content; then every confidence is 0) or for NULL. The test: the slice
+ * scores must rise superiorly at >= 0.25 atlas mm per mm (the bundled model on real head-and-neck to pelvis
+ * scans: 0.49 to 1.30; extremity scans: -1.47 to 0.18); scans shorter than 60 mm count as recognised. */
 SLICENAV_API int32_t slicenav_landmarks_recognised(const slicenav_landmarks* landmarks);
 /* The robust (Theil-Sen) slope of slice score over world z behind that test; 0 for NULL. */
 SLICENAV_API double slicenav_landmarks_score_slope(const slicenav_landmarks* landmarks);

@@ -79,8 +79,8 @@ class Landmark:
 class Landmarks:
     """The key slices located in one scan (``Model.locate``).
 
-    ``recognised`` is False when the scan does not show body anatomy the model knows (an extremity, a
-    head-and-neck scan beyond the atlas): every confidence is then 0. ``score_slope`` is the robust slope of
+    ``recognised`` is False when the scan does not show body anatomy the model knows (an extremity, anatomy
+    beyond the atlas): every confidence is then 0. ``score_slope`` is the robust slope of
     slice score over world z behind that test (docs/navigation.md, "Recognition"). Index by name
     (``result["carina"]``) or iterate over the landmarks.
     """
