@@ -375,9 +375,10 @@ AnatomicalMap scan_map_of(const Model& model, const std::vector<LocatedLandmark>
 //   2. map: an answer that the scan's map (through at least two consistent landmarks inside it) contradicts
 //      by more than kOrderToleranceMm is replaced by the map's position: inside but that far from the map,
 //      or above (below) the scan where the map puts it that far inside.
+// Returns that map, fitted to `landmarks` after rule 1.
 constexpr double kOrderToleranceMm = 30.0;
 
-void enforce_anatomical_order(const Model& model, const PreparedScan& scan, const std::vector<LocatedLandmark>& landmarks,
+AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& scan, const std::vector<LocatedLandmark>& landmarks,
                               std::vector<LocatedLandmark>& answers) {
   double lowest_above = HUGE_VAL, highest_below = -HUGE_VAL;  // atlas mm
   for (const auto& l : landmarks) {
@@ -395,8 +396,8 @@ void enforce_anatomical_order(const Model& model, const PreparedScan& scan, cons
     l.position.where = where;
     l.confidence = 0.0f;
   }
-  const AnatomicalMap map = scan_map_of(model, landmarks);
-  if (!map.valid() || map.used().size() < 2) return;
+  AnatomicalMap map = scan_map_of(model, landmarks);
+  if (!map.valid() || map.used().size() < 2) return map;
   const double top = scan.mapping.world_z(0.0);
   const double bottom = scan.mapping.world_z(static_cast<double>(scan.slice_count()) - 1.0);
   for (auto& l : answers) {
@@ -410,6 +411,7 @@ void enforce_anatomical_order(const Model& model, const PreparedScan& scan, cons
     l.position = position_at_z(scan, z);
     l.confidence = 0.0f;
   }
+  return map;
 }
 
 }  // namespace
@@ -474,11 +476,13 @@ std::vector<LocatedLandmark> locate_region_positions(const Model& model, const P
   // A position no template shows is extrapolated through the scan's own anatomical map (from the landmarks
   // located inside it), or failing that read off the slice-score line; either way with confidence 0. With the
   // insertion method, a position the map contradicts is replaced as in locate().
+  AnatomicalMap scan_map;
   if (method == LocateMethod::insertion) {
     enforce_anatomical_order(model, scan, located, located);
-    enforce_anatomical_order(model, scan, located, out);
+    scan_map = enforce_anatomical_order(model, scan, located, out);
+  } else {
+    scan_map = scan_map_of(model, located);
   }
-  const AnatomicalMap scan_map = scan_map_of(model, located);
   for (auto& p : out) {
     if (p.votes > 0) continue;
     p.position = scan_map.valid() ? position_at_z(scan, scan_map.to_world(p.atlas_mm))
