@@ -8,7 +8,7 @@
 // 1. Stages, on two 512 x 512 x 300 phantoms (bench::trunk_phantom, tops at z = +40 and -110 mm, so 150 of
 //    their slices overlap) written once as int16 .nii.gz: read_volume, then per scan what prepare_scan does,
 //    each step timed on its own through the public API (the CT check, the canonical view, body_centre,
-//    preprocess, Model::embed, Model::score), prepare_scan itself, locate with both methods and coverage;
+//    preprocess, Model::embed, Model::score, measure_key_slices), prepare_scan itself, locate with both methods and coverage;
 //    then insert_scan (scan A into scan B: the attention layers only, the embeddings being prepared) and
 //    the end-to-end insert without decoding (prepare both, insert_scan), against the goal of 0.5 s.
 //    Every timed call follows one untimed warm-up call; medians over --runs, with min and max.
@@ -50,6 +50,7 @@
 #include "slicenav/anatomy.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
+#include "slicenav/measure.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/orientation.hpp"
@@ -242,8 +243,8 @@ struct ScanStages {
   std::string label;
   std::size_t slices = 0;
   double file_mib = 0;
-  Timing read, ct_check, canonical_view, body_centre, preprocess, encoder, score, prepare, locate_insertion,
-      locate_score, coverage;
+  Timing read, ct_check, canonical_view, body_centre, preprocess, encoder, score, measure, prepare,
+      locate_insertion, locate_score, coverage;
   std::string coverage_status;
   std::size_t located_insertion = 0, located_score = 0;
 };
@@ -290,6 +291,7 @@ void time_prepare_steps(const Model& model, const Volume& volume, int runs, Scan
     }
   });
   out.score = time_calls(runs, [&] { sink += model.score(embeddings).size(); });
+  out.measure = time_calls(runs, [&] { sink += slicenav::measure_key_slices(view).size(); });
   if (sink == 0) throw std::runtime_error("prepare steps returned nothing");
 }
 
@@ -596,6 +598,7 @@ void stage_table(std::ostringstream& md, const Stages& st) {
   row("preprocess", "`preprocess`, every slice, chunks of " + std::to_string(kPrepareChunk), &ScanStages::preprocess);
   row("slice encoder", "`Model::embed`, every slice", &ScanStages::encoder);
   row("slice scores", "`Model::score` on the embeddings", &ScanStages::score);
+  row("measured key slices", "`measure_key_slices` (lung ends, carina)", &ScanStages::measure);
   row("**prepare**", "**`prepare_scan`** (all of the above but decode)", &ScanStages::prepare);
   row("locate", "`locate`, insertion (found " + std::to_string(a.located_insertion) + " / " +
                     std::to_string(b.located_insertion) + ")",

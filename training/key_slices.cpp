@@ -20,8 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const char* method_key(LocateMethod m) { return m == LocateMethod::insertion ? "insertion" : "score"; }
-
 // Answers of one group, with their patients, summarised; the interval resamples patients with replacement.
 json summarise(const std::vector<const KeySliceAnswer*>& group, std::mt19937_64& rng, int resamples) {
   std::map<std::string, std::vector<double>> by_patient;
@@ -78,22 +76,38 @@ std::vector<KeySliceAnswer> locate_key_slices(const Model& model, const std::vec
     if (std::none_of(truth.begin(), truth.end(), [&](const Landmark& l) { return atlas.count(l.name) > 0; })) continue;
     std::cerr << "key slices: " << info.case_id << "\n";
     const PreparedScan scan = prepare_scan(model, read_volume((fs::path(info.path) / "ct.nii.gz").string()));
+    PreparedScan learned_only = scan;
+    learned_only.measured.clear();
     const double top = scan.mapping.world_z(0.0);
     const double bottom = scan.mapping.world_z(static_cast<double>(scan.slice_count()) - 1.0);
-    for (const LocateMethod method : {LocateMethod::insertion, LocateMethod::score}) {
+    const auto answer = [&](const Landmark& t, const char* method, const ScanPosition& p, float confidence) {
+      KeySliceAnswer a{info.case_id, info.patient_key, region_group(info.region), t.name, method, t.z_mm};
+      a.where = p.where;
+      a.confidence = confidence;
+      a.error_mm = p.where == InsertedSlice::Where::inside  ? std::abs(p.world_z_mm - t.z_mm)
+                   : p.where == InsertedSlice::Where::above ? std::abs(top - t.z_mm)
+                                                            : std::abs(t.z_mm - bottom);
+      out.push_back(std::move(a));
+    };
+    const std::pair<const char*, std::pair<const PreparedScan*, LocateMethod>> runs[] = {
+        {kInsertion, {&scan, LocateMethod::insertion}},
+        {kInsertionLearned, {&learned_only, LocateMethod::insertion}},
+        {kScore, {&scan, LocateMethod::score}}};
+    for (const auto& [method, run] : runs) {
       std::map<std::string, LocatedLandmark> found;
-      for (auto& l : locate(model, scan, method)) found[l.name] = l;
+      for (auto& l : locate(model, *run.first, run.second)) found[l.name] = l;
       for (const Landmark& t : truth) {
         const auto it = found.find(t.name);
-        if (it == found.end()) continue;  // not in the atlas
-        KeySliceAnswer a{info.case_id, info.patient_key, region_group(info.region), t.name, method, t.z_mm};
-        const ScanPosition& p = it->second.position;
-        a.where = p.where;
-        a.confidence = it->second.confidence;
-        a.error_mm = p.where == InsertedSlice::Where::inside  ? std::abs(p.world_z_mm - t.z_mm)
-                     : p.where == InsertedSlice::Where::above ? std::abs(top - t.z_mm)
-                                                              : std::abs(t.z_mm - bottom);
-        out.push_back(std::move(a));
+        if (it != found.end()) answer(t, method, it->second.position, it->second.confidence);  // else not in the atlas
+      }
+    }
+    for (const Landmark& t : truth) {
+      for (const MeasuredKeySlice& m : scan.measured) {
+        if (m.name != t.name || atlas.count(t.name) == 0) continue;
+        ScanPosition p;
+        p.world_z_mm = m.world_z_mm;
+        p.canonical_slice = m.canonical_slice;
+        answer(t, kMeasured, p, 1.0f);
       }
     }
   }
@@ -103,7 +117,7 @@ std::vector<KeySliceAnswer> locate_key_slices(const Model& model, const std::vec
 std::string summarise_key_slices(const std::vector<KeySliceAnswer>& answers, std::uint64_t seed, int resamples) {
   std::mt19937_64 rng(seed);
   json doc = json::object();
-  for (const LocateMethod method : {LocateMethod::insertion, LocateMethod::score}) {
+  for (const char* method : {kInsertion, kInsertionLearned, kScore, kMeasured}) {
     std::map<std::string, std::vector<const KeySliceAnswer*>> by_landmark, by_region;
     std::vector<const KeySliceAnswer*> all;
     for (const KeySliceAnswer& a : answers) {
@@ -122,7 +136,7 @@ std::string summarise_key_slices(const std::vector<KeySliceAnswer>& answers, std
                          {"where", where_name(a->where)}, {"error_mm", a->error_mm}, {"confidence", a->confidence}});
     }
     m["answers"] = details;
-    doc[method_key(method)] = m;
+    if (!all.empty()) doc[method] = m;
   }
   return doc.dump();
 }

@@ -12,10 +12,18 @@
 
 namespace slicenav::training {
 
-// One annotated landmark of one case and where locate put it.
+// How a key slice was found: locate() as users get it (kInsertion, kScore: the model's answer, replaced by
+// the measurement in the image where they agree), the model's answer alone (kInsertionLearned), and the
+// measurement in the image alone (kMeasured, only where measure_key_slices() finds the landmark).
+inline constexpr const char* kInsertion = "insertion";
+inline constexpr const char* kInsertionLearned = "insertion_learned";
+inline constexpr const char* kScore = "score";
+inline constexpr const char* kMeasured = "measured";
+
+// One annotated landmark of one case and where one method put it.
 struct KeySliceAnswer {
   std::string case_id, patient_key, region, landmark;
-  LocateMethod method = LocateMethod::insertion;
+  std::string method;  // kInsertion, kInsertionLearned, kScore or kMeasured
   double truth_z_mm = 0;
   InsertedSlice::Where where = InsertedSlice::Where::inside;  // the answer's side of the scan
   // |answer - truth| for an answer inside the scan. An answer above or below the scan, for a truth inside
@@ -28,12 +36,12 @@ struct KeySliceAnswer {
 // abdomen or chest.
 std::string region_group(const std::string& region);
 
-// Locates every atlas landmark in each case (both methods) and compares it with the case's annotated
+// Locates every atlas landmark in each case (every method above) and compares it with the case's annotated
 // landmarks that the model's atlas knows. Progress on stderr. Throws Error(unsupported_input) when the
 // model has no templates.
 std::vector<KeySliceAnswer> locate_key_slices(const Model& model, const std::vector<CaseInfo>& cases);
 
-// JSON: for each method, every landmark and every region group (and all answers) with n, patients, mean,
+// JSON: for each method present, every landmark and every region group (and all answers) with n, patients, mean,
 // median, the share within 10 mm, answers on the wrong side, and the bootstrap 95 % interval of the mean
 // over patients (`resamples` draws, seeded).
 std::string summarise_key_slices(const std::vector<KeySliceAnswer>& answers, std::uint64_t seed,

@@ -60,8 +60,9 @@ const char* where_text(slicenav_where where) {
   }
 }
 
-// A located landmark: position fields are null unless it lies inside the scan.
-json landmark_json(const slicenav_landmark& l) {
+// A located landmark: position fields are null unless it lies inside the scan. `measured`: the position is
+// the key slice measured in the image (slicenav_landmarks_measured; region ends never are).
+json landmark_json(const slicenav_landmark& l, bool measured = false) {
   const bool inside = l.where == SLICENAV_INSIDE;
   return {{"name", l.name},
           {"where", where_text(l.where)},
@@ -70,7 +71,8 @@ json landmark_json(const slicenav_landmark& l) {
           {"canonical_slice", inside ? json(l.canonical_slice) : json(nullptr)},
           {"confidence", l.confidence},
           {"spread_mm", l.spread_mm},
-          {"votes", l.votes}};
+          {"votes", l.votes},
+          {"measured", measured}};
 }
 
 slicenav_locate_method method_value(const std::string& method) {
@@ -262,7 +264,7 @@ json locate_json(const slicenav_model* model, const std::string& path, const std
   for (std::size_t i = 0; i < slicenav_landmarks_count(landmarks.get()); ++i) {
     slicenav_landmark l = slicenav_landmark_init();
     check(slicenav_landmarks_get(landmarks.get(), i, &l));
-    list.push_back(landmark_json(l));
+    list.push_back(landmark_json(l, slicenav_landmarks_measured(landmarks.get(), i) != 0));
   }
   if (!qc.empty()) check(slicenav_landmarks_write_png(landmarks.get(), volume.get(), qc.c_str()));
   return {{"image", path},

@@ -381,7 +381,9 @@ py::dict locate(const Model& model, const Scan& scan, int method, const std::opt
   for (size_t k = 0; k < count; ++k) {
     slicenav_landmark l = slicenav_landmark_init();
     check(slicenav_landmarks_get(result.get(), k, &l));
-    landmarks.append(landmark_dict(l));
+    py::dict d = landmark_dict(l);
+    d["measured"] = slicenav_landmarks_measured(result.get(), k) != 0;
+    landmarks.append(d);
   }
   py::dict d;
   d["recognised"] = slicenav_landmarks_recognised(result.get()) != 0;

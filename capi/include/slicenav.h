@@ -395,6 +395,10 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(const sli
 SLICENAV_API int32_t slicenav_landmarks_recognised(const slicenav_landmarks* landmarks);
 /* The robust (Theil-Sen) slope of slice score over world z behind that test; 0 for NULL. */
 SLICENAV_API double slicenav_landmarks_score_slope(const slicenav_landmarks* landmarks);
+/* 1 when landmark `index` is the key slice measured in the image (lung apex and base from the aerated lung,
+ * carina from the airway's split) instead of the model's answer; locate uses a measurement within 40 mm of
+ * the model's answer. 0 otherwise, for NULL or an index >= count. */
+SLICENAV_API int32_t slicenav_landmarks_measured(const slicenav_landmarks* landmarks, size_t index);
 
 /* Coronal and sagittal views of the volume with the located key slices drawn and labelled (dashed when
  * confidence < 0.3), as a PNG, atomically. Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */

@@ -325,6 +325,11 @@ double slicenav_landmarks_score_slope(const slicenav_landmarks* landmarks) {
   return landmarks == nullptr ? 0.0 : landmarks->recognition.score_slope;
 }
 
+int32_t slicenav_landmarks_measured(const slicenav_landmarks* landmarks, size_t index) {
+  if (landmarks == nullptr || index >= landmarks->landmarks.size()) return 0;
+  return landmarks->landmarks[index].measured ? 1 : 0;
+}
+
 slicenav_status slicenav_landmarks_write_png(const slicenav_landmarks* landmarks, const slicenav_volume* volume,
                                              const char* path) {
   return guarded("slicenav_landmarks_write_png", [&] {

@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
+#include "body.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
@@ -23,9 +23,8 @@ using nlohmann::json;
 using ojson = nlohmann::ordered_json;  // records keep their fields in a readable order
 
 constexpr const char* kRecordFormat = "slicenav-crop-record";
-// Body: voxels above this (the data set's body rule); the in-plane body mask is built on cells about this
-// wide, and thin structures (the table, its mattress, clothing) are removed by an opening one cell wide.
-constexpr float kBodyHu = -500.0f;
+// The in-plane body mask (body::kBodyHu) is built on cells about this wide, and thin structures (the
+// table, its mattress, clothing) are removed by an opening one cell wide.
 constexpr double kCellMm = 4.0;
 // Body components smaller than this fraction of the largest are dropped (arms at the side, the table's
 // remains); two legs are kept.
@@ -149,114 +148,6 @@ void copy_box(const unsigned char* from, const std::array<std::size_t, 3>& from_
       std::memcpy(to + dst * component_size, from + src * component_size, row_bytes);
     }
   }
-}
-
-// The body cells of canonical slices [first, last]: cell (ci, cj, k) is body when the mean HU of its
-// voxels is above kBodyHu. Slices are shared out among the hardware threads.
-std::vector<std::uint8_t> body_cells(const CanonicalView& view, std::size_t first, std::size_t last,
-                                     const std::array<std::size_t, 2>& factor, const std::array<std::size_t, 2>& cells) {
-  const std::size_t ni = view.size()[0], nj = view.size()[1], nk = last - first + 1;
-  const std::size_t per_slice = cells[0] * cells[1];
-  std::vector<std::uint8_t> body(per_slice * nk, 0);
-  std::vector<std::size_t> cell_of_i(ni);
-  for (std::size_t i = 0; i < ni; ++i) cell_of_i[i] = i / factor[0];
-  std::vector<float> count(per_slice, 0.0f);
-  for (std::size_t j = 0; j < nj; ++j) {
-    for (std::size_t i = 0; i < ni; ++i) count[(j / factor[1]) * cells[0] + cell_of_i[i]] += 1.0f;
-  }
-  const auto work = [&](std::size_t k_begin, std::size_t k_end) {
-    std::vector<float> sum(per_slice);
-    for (std::size_t k = k_begin; k < k_end; ++k) {
-      std::fill(sum.begin(), sum.end(), 0.0f);
-      for (std::size_t j = 0; j < nj; ++j) {
-        const float* row = view.row(j, first + k);
-        float* cell_row = sum.data() + (j / factor[1]) * cells[0];
-        const std::int64_t step = view.step_i();
-        for (std::size_t i = 0; i < ni; ++i) cell_row[cell_of_i[i]] += row[static_cast<std::int64_t>(i) * step];
-      }
-      std::uint8_t* out = body.data() + k * per_slice;
-      for (std::size_t c = 0; c < per_slice; ++c) out[c] = sum[c] > kBodyHu * count[c] ? 1 : 0;
-    }
-  };
-  const std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, std::max<std::size_t>(nk / 8, 1));
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, nk * t / threads, nk * (t + 1) / threads);
-  work(0, nk / threads);
-  for (auto& thread : pool) thread.join();
-  return body;
-}
-
-// Morphological opening of each slice's cells with a 3x3 square: erosion (outside the grid counts as body,
-// so a body cut by the field of view is not eaten from the border), then dilation.
-void open_slices(std::vector<std::uint8_t>& body, const std::array<std::size_t, 2>& cells, std::size_t slices) {
-  const std::size_t w = cells[0], h = cells[1];
-  std::vector<std::uint8_t> eroded(w * h);
-  for (std::size_t k = 0; k < slices; ++k) {
-    std::uint8_t* s = body.data() + k * w * h;
-    for (std::size_t y = 0; y < h; ++y) {
-      for (std::size_t x = 0; x < w; ++x) {
-        std::uint8_t keep = 1;
-        for (int dy = -1; dy <= 1 && keep; ++dy) {
-          for (int dx = -1; dx <= 1 && keep; ++dx) {
-            const auto xx = static_cast<std::int64_t>(x) + dx, yy = static_cast<std::int64_t>(y) + dy;
-            if (xx < 0 || yy < 0 || xx >= static_cast<std::int64_t>(w) || yy >= static_cast<std::int64_t>(h)) continue;
-            keep = s[static_cast<std::size_t>(yy) * w + static_cast<std::size_t>(xx)];
-          }
-        }
-        eroded[y * w + x] = keep;
-      }
-    }
-    for (std::size_t y = 0; y < h; ++y) {
-      for (std::size_t x = 0; x < w; ++x) {
-        std::uint8_t any = 0;
-        for (int dy = -1; dy <= 1 && !any; ++dy) {
-          for (int dx = -1; dx <= 1 && !any; ++dx) {
-            const auto xx = static_cast<std::int64_t>(x) + dx, yy = static_cast<std::int64_t>(y) + dy;
-            if (xx < 0 || yy < 0 || xx >= static_cast<std::int64_t>(w) || yy >= static_cast<std::int64_t>(h)) continue;
-            any = eroded[static_cast<std::size_t>(yy) * w + static_cast<std::size_t>(xx)];
-          }
-        }
-        s[y * w + x] = any;
-      }
-    }
-  }
-}
-
-// Labels the 6-connected components of the cells (labels from 1) and returns each component's size
-// (index = label).
-std::vector<std::size_t> label_components(const std::vector<std::uint8_t>& body, const std::array<std::size_t, 3>& n,
-                                          std::vector<std::uint32_t>& labels) {
-  labels.assign(body.size(), 0);
-  std::vector<std::size_t> sizes{0};
-  std::vector<std::size_t> stack;
-  const std::size_t plane = n[0] * n[1];
-  for (std::size_t start = 0; start < body.size(); ++start) {
-    if (!body[start] || labels[start]) continue;
-    const auto label = static_cast<std::uint32_t>(sizes.size());
-    std::size_t size = 0;
-    labels[start] = label;
-    stack.push_back(start);
-    while (!stack.empty()) {
-      const std::size_t c = stack.back();
-      stack.pop_back();
-      ++size;
-      const std::size_t x = c % n[0], y = (c / n[0]) % n[1], z = c / plane;
-      const auto visit = [&](std::size_t other) {
-        if (body[other] && !labels[other]) {
-          labels[other] = label;
-          stack.push_back(other);
-        }
-      };
-      if (x > 0) visit(c - 1);
-      if (x + 1 < n[0]) visit(c + 1);
-      if (y > 0) visit(c - n[0]);
-      if (y + 1 < n[1]) visit(c + n[0]);
-      if (z > 0) visit(c - plane);
-      if (z + 1 < n[2]) visit(c + plane);
-    }
-    sizes.push_back(size);
-  }
-  return sizes;
 }
 
 // A canonical range [begin, end) along canonical axis a as a range of the original index axis it reads.
@@ -437,19 +328,18 @@ std::array<std::array<std::size_t, 2>, 2> body_in_plane_box(const CanonicalView&
   const auto& size = view.size();
   if (first > last || last >= size[2]) fail(Status::invalid_argument, "slice range out of the scan");
   if (!(margin_mm >= 0) || !std::isfinite(margin_mm)) fail(Status::invalid_argument, "in-plane margin must be finite and >= 0");
-  std::array<std::size_t, 2> factor{}, cells{};
-  for (int a = 0; a < 2; ++a) {
-    factor[a] = static_cast<std::size_t>(std::max(1L, std::lround(kCellMm / view.spacing()[a])));
-    cells[a] = (size[a] + factor[a] - 1) / factor[a];
-  }
-  const std::size_t slices = last - first + 1;
-  std::vector<std::uint8_t> body = body_cells(view, first, last, factor, cells);
-  open_slices(body, cells, slices);
+  const body::CellGrid grid = body::mean_hu_cells(view, first, last, kCellMm);
+  const auto& factor = grid.factor;
+  const auto& cells = grid.cells;
+  const std::size_t slices = grid.slices;
+  std::vector<std::uint8_t> body(grid.mean_hu.size());
+  std::transform(grid.mean_hu.begin(), grid.mean_hu.end(), body.begin(), [](float hu) { return hu > body::kBodyHu ? 1 : 0; });
+  body::open_slices(body, cells, slices);
   std::vector<std::uint32_t> labels;
-  const auto sizes = label_components(body, {cells[0], cells[1], slices}, labels);
+  const auto sizes = body::label_components(body, {cells[0], cells[1], slices}, labels);
   const std::size_t largest = *std::max_element(sizes.begin(), sizes.end());
   if (largest == 0) {
-    fail(Status::unsupported_input, "no body (voxels above " + std::to_string(static_cast<int>(kBodyHu)) +
+    fail(Status::unsupported_input, "no body (voxels above " + std::to_string(static_cast<int>(body::kBodyHu)) +
                                         " HU, thicker than " + fixed(kCellMm * 3, 0) + " mm) in the region's slices");
   }
   std::array<std::size_t, 2> lo{cells[0], cells[1]}, hi{0, 0};

@@ -299,6 +299,7 @@ PreparedScan prepare_scan(const Model& model, const Volume& volume) {
     scan.slices.world_z_mm.insert(scan.slices.world_z_mm.end(), e.world_z_mm.begin(), e.world_z_mm.end());
   }
   scan.score = model.score(scan.slices);
+  scan.measured = measure_key_slices(view);
   return scan;
 }
 
@@ -375,7 +376,7 @@ AnatomicalMap scan_map_of(const Model& model, const std::vector<LocatedLandmark>
 //   2. map: an answer that the scan's map (through at least two consistent landmarks inside it) contradicts
 //      by more than kOrderToleranceMm is replaced by the map's position: inside but that far from the map,
 //      or above (below) the scan where the map puts it that far inside.
-// Returns that map, fitted to `landmarks` after rule 1.
+// Answers measured in the image are kept. Returns that map, fitted to `landmarks` after rule 1.
 constexpr double kOrderToleranceMm = 30.0;
 
 AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& scan, const std::vector<LocatedLandmark>& landmarks,
@@ -387,7 +388,7 @@ AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& s
     if (l.position.where == InsertedSlice::Where::below) highest_below = std::max(highest_below, l.atlas_mm);
   }
   for (auto& l : answers) {
-    if (l.votes == 0) continue;
+    if (l.votes == 0 || l.measured) continue;
     const auto where = l.atlas_mm > lowest_above    ? InsertedSlice::Where::above
                        : l.atlas_mm < highest_below ? InsertedSlice::Where::below
                                                     : l.position.where;
@@ -401,7 +402,7 @@ AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& s
   const double top = scan.mapping.world_z(0.0);
   const double bottom = scan.mapping.world_z(static_cast<double>(scan.slice_count()) - 1.0);
   for (auto& l : answers) {
-    if (l.votes == 0) continue;
+    if (l.votes == 0 || l.measured) continue;
     const double z = map.to_world(l.atlas_mm);
     const bool contradicted =
         l.position.where == InsertedSlice::Where::inside  ? std::abs(l.position.world_z_mm - z) > kOrderToleranceMm
@@ -414,13 +415,38 @@ AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& s
   return map;
 }
 
+// Replaces each answer within kMeasuredWindowMm of the same key slice measured in the image by the
+// measurement. An answer above (below) the scan is compared through the scan's first (last) slice.
+void refine_by_measurement(const PreparedScan& scan, std::vector<LocatedLandmark>& located) {
+  const double top = scan.mapping.world_z(0.0);
+  const double bottom = scan.mapping.world_z(static_cast<double>(scan.slice_count()) - 1.0);
+  for (auto& l : located) {
+    if (l.measured) continue;
+    const auto m = std::find_if(scan.measured.begin(), scan.measured.end(),
+                                [&](const MeasuredKeySlice& k) { return k.name == l.name; });
+    if (m == scan.measured.end()) continue;
+    const double learned = l.position.where == InsertedSlice::Where::inside  ? l.position.world_z_mm
+                           : l.position.where == InsertedSlice::Where::above ? top
+                                                                              : bottom;
+    if (std::abs(m->world_z_mm - learned) > kMeasuredWindowMm) continue;
+    l.position = position_at_z(scan, m->world_z_mm);
+    l.measured = true;
+  }
+}
+
 }  // namespace
 
 std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan, LocateMethod method) {
   auto located = locate_atlas_positions(model, scan, atlas_landmarks(model), method);
   located.erase(std::remove_if(located.begin(), located.end(), [](const LocatedLandmark& l) { return l.votes == 0; }),
                 located.end());
-  if (method == LocateMethod::insertion) enforce_anatomical_order(model, scan, located, located);
+  // Measurements near the templates' answers first, so the order checks see them; then those near the
+  // answers the order checks corrected.
+  refine_by_measurement(scan, located);
+  if (method == LocateMethod::insertion) {
+    enforce_anatomical_order(model, scan, located, located);
+    refine_by_measurement(scan, located);
+  }
   if (!recognise(scan).recognised) {
     for (auto& l : located) l.confidence = 0.0f;
   }

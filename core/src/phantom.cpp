@@ -39,8 +39,21 @@ const Ellipsoid kFemurHeadRight{{-90, 0, -522}, {22, 22, 22}};
 const Ellipsoid kPelvisLeft{{85, 20, -470}, {45, 60, 70}};
 const Ellipsoid kPelvisRight{{-85, 20, -470}, {45, 60, 70}};
 
+// Airway: the trachea down the midline (radius 9 mm) to the bifurcation at kBifurcationZ; below it the two
+// main bronchi (radius 6 mm) run out at 45 degrees towards the lungs, their lumens apart from 6 mm lower (the
+// carina landmark) down to kBronchiEndZ.
+constexpr double kTracheaY = 20.0;
+constexpr double kBifurcationZ = -54.0;
+constexpr double kBronchiEndZ = -94.0;
+
+bool in_airway(double x, double y, double z) {
+  if (z > kBodyTop || z < kBronchiEndZ) return false;
+  if (z >= kBifurcationZ) return std::hypot(x, y - kTracheaY) < 9.0;
+  return std::hypot(std::abs(x) - (kBifurcationZ - z), y - kTracheaY) < 6.0;
+}
+
 const PhantomLandmark kLandmarks[] = {
-    {"lung_apex", 0.0},         {"heart_top", -70.0},          {"heart_bottom", -170.0},
+    {"lung_apex", 0.0},         {"carina", kBifurcationZ - 6.0}, {"heart_top", -70.0},          {"heart_bottom", -170.0},
     {"liver_dome", -180.0},     {"lung_base", -230.0},         {"pancreas_mid", -270.0},
     {"liver_lower_end", -300.0}, {"kidney_lower_end", -360.0}, {"urinary_bladder_top", -470.0},
     {"femur_head_top", -500.0},
@@ -62,6 +75,7 @@ float tissue_hu(const Vec3& p) {
   // Spine: a vertebral column behind the organs along the whole trunk.
   const double spine = std::hypot(x, y - 70.0);
   if (spine < 18.0) return std::fmod(-z + 600.0, 30.0) < 5.0 ? 80.0f : 450.0f;  // discs every 30 mm
+  if (in_airway(x, y, z)) return -1000.0f;
   if (kFemurHeadLeft.contains(p) || kFemurHeadRight.contains(p)) return 650.0f;
   if (z < -400.0 && (kPelvisLeft.contains(p) || kPelvisRight.contains(p))) {
     const Ellipsoid inner_l{kPelvisLeft.centre, {37, 52, 62}}, inner_r{kPelvisRight.centre, {37, 52, 62}};

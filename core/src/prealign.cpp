@@ -519,7 +519,9 @@ struct CentredEmbeddings {
 
 CentredEmbeddings centred_embeddings(const Model& model, const Volume& volume, const SliceMapping& mapping) {
   CentredEmbeddings e;
-  PreparedScan scan{mapping, model.embed(centred_slices(volume, mapping, model.config().preprocess)), {}};
+  PreparedScan scan;
+  scan.mapping = mapping;
+  scan.slices = model.embed(centred_slices(volume, mapping, model.config().preprocess));
   scan.score = model.score(scan.slices);
   e.recognised = recognise(scan).recognised;
   e.slices = std::move(scan.slices);

@@ -5,12 +5,12 @@
 #include <cstdint>
 #include <sstream>
 
+#include "body.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav {
 namespace {
 
-constexpr float kBodyHu = -500.0f;
 
 // Area-averaging weights from an input axis (n voxels of `spacing` mm, voxel 0 centred at 0 mm) onto
 // `out` output pixels of `pixel` mm whose pixel 0 is centred at `start` mm; input voxel i sits `i * stride`
@@ -85,7 +85,7 @@ InPlaneCentre body_centre(const CanonicalView& view, const std::vector<std::size
     for (std::size_t j = 0; j < size[1]; ++j) {
       const float* line = view.row(j, slices[s]);
       for (std::size_t i = 0; i < size[0]; ++i) {
-        if (line[static_cast<std::int64_t>(i) * view.step_i()] > kBodyHu) {
+        if (line[static_cast<std::int64_t>(i) * view.step_i()] > body::kBodyHu) {
           sx += static_cast<double>(i);
           sy += static_cast<double>(j);
           count += 1;

@@ -12,12 +12,12 @@
 #include <limits>
 
 #include "atomic_file.hpp"
+#include "body.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav {
 namespace {
 
-constexpr float kBodyHu = -500.0f;
 constexpr double kWindowLow = -1000.0;
 constexpr double kWindowHigh = 400.0;
 constexpr std::size_t kCentreSlices = 32;   // slices sampled for the body centre
@@ -256,7 +256,7 @@ void draw_view(Raster& raster, long x0, long width, std::size_t n_across, std::s
   }
 }
 
-// Mean canonical (i, j) of voxels above kBodyHu over up to kCentreSlices evenly spaced slices, rounded;
+// Mean canonical (i, j) of voxels above body::kBodyHu over up to kCentreSlices evenly spaced slices, rounded;
 // the grid centre when no voxel is above it.
 std::pair<std::size_t, std::size_t> body_centre(const Volume& v) {
   const Geometry& g = v.geometry();
@@ -266,7 +266,7 @@ std::pair<std::size_t, std::size_t> body_centre(const Volume& v) {
     const std::size_t k = (2 * s + 1) * g.size[2] / (2 * count);
     for (std::size_t j = 0; j < g.size[1]; ++j) {
       for (std::size_t i = 0; i < g.size[0]; ++i) {
-        if (v.at(i, j, k) > kBodyHu) {
+        if (v.at(i, j, k) > body::kBodyHu) {
           si += static_cast<double>(i);
           sj += static_cast<double>(j);
           n += 1;

@@ -1256,6 +1256,10 @@ static char g_data_dir[1024];
 static void test_real_head_neck_scan(void) {
   static const char* names[2] = {"skull_base", "c7"};
   static const double truth[2] = {-304.0, -401.5};
+  /* The lung apex and the carina are measured in the image (manual_landmarks.json of the case). */
+  static const char* measured_names[2] = {"lung_apex", "carina"};
+  static const double measured_truth[2] = {-433.0, -520.0};
+  size_t measured = 0;
   char path[1200];
   FILE* probe;
   slicenav_volume* ct = NULL;
@@ -1283,8 +1287,18 @@ static void test_real_head_neck_scan(void) {
       CHECK(fabs(l.world_z_mm - truth[k]) <= 30.0);
     }
     if (strcmp(l.name, "femur_head_top") == 0) CHECK(l.where == SLICENAV_BELOW);
+    for (k = 0; k < 2; ++k) {
+      if (strcmp(l.name, measured_names[k]) != 0) continue;
+      ++measured;
+      CHECK(slicenav_landmarks_measured(landmarks, i) == 1);
+      CHECK(fabs(l.world_z_mm - measured_truth[k]) <= 5.0);
+    }
+    if (strcmp(l.name, "skull_base") == 0) CHECK(slicenav_landmarks_measured(landmarks, i) == 0);
   }
   CHECK(found == 2);
+  CHECK(measured == 2);
+  CHECK(slicenav_landmarks_measured(landmarks, slicenav_landmarks_count(landmarks)) == 0);
+  CHECK(slicenav_landmarks_measured(NULL, 0) == 0);
 done:
   slicenav_landmarks_free(landmarks);
   slicenav_volume_free(ct);

@@ -568,7 +568,9 @@ batch_usage_errors)
   ;;
 
 real_locate_lung1)
-  locate_real lung1_001 landmarks.json "('lung_apex',)" 40
+  # The lung ends are measured in the image: within 5 mm of the ends of the manual lung contours.
+  locate_real lung1_001 landmarks.json "('lung_apex', 'lung_base')" 5 \
+    "assert found['lung_apex']['measured'] and found['lung_base']['measured'] and not found['liver_dome']['measured']"
   ;;
 
 real_locate_head_neck)

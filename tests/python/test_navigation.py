@@ -81,7 +81,8 @@ def test_coverage(model, phantom):
     d = json.loads(json.dumps(c.to_dict()))
     assert d["coverage"] == c.status
     assert set(d["superior_end"]) == {"name", "where", "world_z_mm", "original_slice", "canonical_slice",
-                                      "confidence", "spread_mm", "votes"}
+                                      "confidence", "spread_mm", "votes", "measured"}
+    assert d["superior_end"]["measured"] is False
     # The scan starts at the lung apex's level: head-neck's upper end (apex + 230 mm) lies far above it.
     head_neck = model.coverage(phantom, "head-neck")
     assert head_neck.status in ("none", "partial")
@@ -289,6 +290,9 @@ def test_real_held_out_head_neck_and_pelvis_scans(model):
     located = {l.name: l for l in model.locate(head)}
     assert located["skull_base"].inside and located["c7"].inside
     assert located["skull_base"].world_z_mm > located["c7"].world_z_mm
+    # The carina is measured in the image (the airway's split; annotated at -520 mm by eye), C7 is not.
+    assert located["carina"].measured and abs(located["carina"].world_z_mm + 520.0) <= 5.0
+    assert not located["c7"].measured
     assert model.coverage(head, "head-neck").status != "none"
     assert model.coverage(head, "pelvis").status == "none"
 

@@ -41,7 +41,9 @@ class Landmark:
     None unless it is inside. ``original_slice`` is the fractional index along the file's slice axis,
     ``canonical_slice`` the fractional canonical index (0 = most superior slice), ``world_z_mm`` LPS z
     (superior positive). ``confidence`` is 0..1 (0 whenever the scan is not recognised); ``spread_mm`` and
-    ``votes`` say how much the contributing templates (or slices, for the score method) agree.
+    ``votes`` say how much the contributing templates (or slices, for the score method) agree. ``measured`` is
+    True when the position is the key slice measured in the image (lung apex and base, carina) rather than
+    the model's answer (``locate`` only).
     """
 
     name: str
@@ -52,6 +54,7 @@ class Landmark:
     confidence: float
     spread_mm: float
     votes: int
+    measured: bool = False
 
     @classmethod
     def _from_c(cls, d):
@@ -65,6 +68,7 @@ class Landmark:
             confidence=float(d["confidence"]),
             spread_mm=float(d["spread_mm"]),
             votes=int(d["votes"]),
+            measured=bool(d.get("measured", False)),
         )
 
     @property

@@ -8,18 +8,21 @@
 #include <string>
 #include <vector>
 
+#include "slicenav/measure.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/volume.hpp"
 
 namespace slicenav {
 
-// A volume made ready for navigation: its canonical geometry, every canonical slice's embedding and score.
-// Preparing costs one pass of the slice encoder; the other calls reuse it.
+// A volume made ready for navigation: its canonical geometry, every canonical slice's embedding and score,
+// and the key slices measured in its voxels. Preparing costs one pass of the slice encoder; the other calls
+// reuse it.
 struct PreparedScan {
   SliceMapping mapping;
   SliceEmbeddings slices;     // one row per canonical slice, canonical order
   std::vector<double> score;  // per canonical slice, atlas mm
+  std::vector<MeasuredKeySlice> measured;  // measure_key_slices(); locate() refines its answers with them
   std::size_t slice_count() const { return slices.slice_count(); }
 };
 
@@ -71,7 +74,9 @@ struct LocatedLandmark {
   float confidence = 0;   // insertion: peak of the ensembled distribution; score: 0..1 from the fit's residual
   double spread_mm = 0;   // insertion: standard deviation of the individual templates' answers (world z, mm)
   std::size_t votes = 0;  // templates (insertion) or slices (score) that contributed
+  bool measured = false;  // the position is the key slice measured in the image (locate() only)
 };
+constexpr double kMeasuredWindowMm = 40.0;
 
 enum class LocateMethod {
   insertion,  // insert the bundled templates' labelled slices into the scan and ensemble the distributions
@@ -92,8 +97,12 @@ struct Recognition {
 };
 Recognition recognise(const PreparedScan& scan);
 
-// Every landmark of the model's atlas that at least one template can show, superior first. In a scan
-// that is not recognised (see recognise()) every confidence is 0. Throws Error(unsupported_input) when
+// Every landmark of the model's atlas that at least one template can show, superior first. An answer
+// (inside the scan, or the scan's end when it is above or below) within kMeasuredWindowMm of the same key
+// slice measured in the image (scan.measured), before or after the checks of anatomical order, is replaced
+// by the measurement, which is more precise where
+// it exists (docs/navigation.md); `measured` tells which. In a scan that is not recognised (see
+// recognise()) every confidence is 0. Throws Error(unsupported_input) when
 // the model has no templates (insertion) or no atlas.
 std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan,
                                     LocateMethod method = LocateMethod::insertion);

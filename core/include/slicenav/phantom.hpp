@@ -35,8 +35,8 @@ struct Phantom {
   std::vector<PhantomLandmark> landmarks;
 };
 
-// The anatomy is fixed in world space: neck base at z = +60 mm, lung apex at 0, femoral heads' tops at
-// -500 mm, thighs down to -600 mm, centred on x = y = 0. The grid is centred in-plane and its most
+// The anatomy is fixed in world space: neck base at z = +60 mm, lung apex at 0, the airway split in two at the
+// carina (-60 mm), femoral heads' tops at -500 mm, thighs down to -600 mm, centred on x = y = 0. The grid is centred in-plane and its most
 // superior slice centre is put at options.top_z_mm. Throws Error(invalid_argument) for a bad size,
 // spacing, orientation code or noise level.
 Phantom make_phantom(const PhantomOptions& options = {});
