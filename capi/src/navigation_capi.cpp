@@ -180,8 +180,8 @@ slicenav_status slicenav_insert(slicenav_insertion** out, const slicenav_model* 
     require(query, "query");
     require(target, "target");
     if (params != nullptr) check_struct_size(*params, &slicenav_insert_params::keep_distribution, "params");
-    const auto q = slicenav::prepare_scan(model->model, query->volume);
-    const auto t = slicenav::prepare_scan(model->model, target->volume);
+    const auto q = slicenav::prepare_scan(model->model, query->volume, slicenav::kWithoutMeasurement);
+    const auto t = slicenav::prepare_scan(model->model, target->volume, slicenav::kWithoutMeasurement);
     *out = make_insertion(model, q, t, params);
   });
 }
@@ -268,7 +268,8 @@ slicenav_status slicenav_score(const slicenav_model* model, const slicenav_volum
       slicenav::fail(Status::buffer_too_small, "capacity " + std::to_string(capacity) + " < " +
                                                    std::to_string(volume->mapping.slice_count()) + " slices");
     }
-    copy_out(slicenav::prepare_scan(model->model, volume->volume).score, dst, capacity, written);
+    const auto scan = slicenav::prepare_scan(model->model, volume->volume, slicenav::kWithoutMeasurement);
+    copy_out(scan.score, dst, capacity, written);
   });
 }
 
@@ -368,7 +369,8 @@ slicenav_status slicenav_coverage_of(const slicenav_model* model, const slicenav
     check_struct_size(*out, &slicenav_coverage::status, "out");
     const auto method = locate_method(params);
     slicenav::find_region(model->model, region);  // an unknown name fails before any inference
-    write_versioned(coverage_value(model, slicenav::prepare_scan(model->model, volume->volume), region, method), out);
+    const auto scan = slicenav::prepare_scan(model->model, volume->volume, slicenav::kWithoutMeasurement);
+    write_versioned(coverage_value(model, scan, region, method), out);
   });
 }
 

@@ -43,7 +43,9 @@ CellGrid mean_hu_cells(const CanonicalView& view, std::size_t first, std::size_t
   const std::size_t threads =
       std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, std::max<std::size_t>(g.slices / 8, 1));
   std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, g.slices * t / threads, g.slices * (t + 1) / threads);
+  for (std::size_t t = 1; t < threads; ++t) {
+    pool.emplace_back(work, g.slices * t / threads, g.slices * (t + 1) / threads);
+  }
   work(0, g.slices / threads);
   for (auto& thread : pool) thread.join();
   return g;

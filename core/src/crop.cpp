@@ -445,7 +445,7 @@ CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume&
 
 CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& region_name, LocateMethod method) {
   find_region(model, region_name);  // an unknown name fails before the slow preparation
-  return plan_crop(model, prepare_scan(model, volume), volume, region_name, method);
+  return plan_crop(model, prepare_scan(model, volume, kWithoutMeasurement), volume, region_name, method);
 }
 
 void write_crop_record(const CropRecord& record, const std::string& path) {

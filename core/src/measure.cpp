@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <optional>
 
 #include "body.hpp"
@@ -10,7 +12,10 @@
 namespace slicenav {
 namespace {
 
-constexpr double kCellMm = 2.0;
+// Cells: about 3 mm for the lungs, 2 mm for the airway (main bronchi are 10-15 mm wide).
+constexpr double kLungCellMm = 3.0;
+constexpr double kAirwayCellMm = 2.0;
+constexpr std::size_t kChunkSlices = 32;  // slices of cells held at once
 // Aerated lung: inside the body, below this mean HU over a cell. The airway is followed on its lumen, cells
 // below kAirwayHu: at -400 a lumen next to the lung merges with it through the partial volume of the wall.
 constexpr float kAirHu = -400.0f;
@@ -39,23 +44,24 @@ constexpr double kMaxTrackMm = 160.0;
 constexpr double kMinTrackMm = 20.0;
 
 
-// The body with its holes (lungs, airway, bowel gas): the largest 3D component of the cells above the body
-// threshold (not the table, nor padding enclosed by the table), with the holes of each slice filled (cells a
-// flood from the slice's border cannot reach without crossing the body).
-std::vector<std::uint8_t> inside_body(const body::CellGrid& g) {
-  const std::size_t w = g.cells[0], h = g.cells[1], per_slice = g.per_slice();
-  std::vector<std::uint8_t> mask(g.mean_hu.size());
-  std::transform(g.mean_hu.begin(), g.mean_hu.end(), mask.begin(), [](float hu) { return hu > body::kBodyHu ? 1 : 0; });
+// The body with its holes (lungs, airway, bowel gas) in one slice of cells: the largest component of the
+// cells above the body threshold (not the table, nor padding the table encloses), with its holes filled
+// (cells a flood from the slice's border cannot reach without crossing it). Buffers are reused across calls.
+struct InsideBody {
+  std::vector<std::uint8_t> mask, inside;
   std::vector<std::uint32_t> labels;
-  const auto sizes = body::label_components(mask, {w, h, g.slices}, labels);
-  const auto largest = static_cast<std::uint32_t>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
-  std::vector<std::uint8_t> inside(mask.size(), 1);
   std::vector<std::size_t> stack;
-  for (std::size_t k = 0; k < g.slices; ++k) {
-    const std::size_t offset = k * per_slice;
+
+  const std::vector<std::uint8_t>& operator()(const float* hu, std::size_t w, std::size_t h) {
+    const std::size_t per_slice = w * h;
+    mask.resize(per_slice);
+    for (std::size_t c = 0; c < per_slice; ++c) mask[c] = hu[c] > body::kBodyHu;
+    const auto sizes = body::label_components(mask, {w, h, 1}, labels);
+    const auto largest = static_cast<std::uint32_t>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
+    inside.assign(per_slice, 1);
     const auto seed = [&](std::size_t c) {
-      if (inside[offset + c] && (largest == 0 || labels[offset + c] != largest)) {
-        inside[offset + c] = 0;
+      if (inside[c] && (largest == 0 || labels[c] != largest)) {
+        inside[c] = 0;
         stack.push_back(c);
       }
     };
@@ -76,8 +82,20 @@ std::vector<std::uint8_t> inside_body(const body::CellGrid& g) {
       if (y > 0) seed(c - w);
       if (y + 1 < h) seed(c + w);
     }
+    return inside;
   }
-  return inside;
+};
+
+// Mean x (cells) of the body cells inside, or the slice's centre.
+double midline_of(const float* hu, const std::vector<std::uint8_t>& inside, std::size_t w) {
+  double sum_x = 0, count = 0;
+  for (std::size_t c = 0; c < inside.size(); ++c) {
+    if (inside[c] && hu[c] > body::kBodyHu) {
+      sum_x += static_cast<double>(c % w);
+      count += 1;
+    }
+  }
+  return count > 0 ? sum_x / count : static_cast<double>(w) / 2;
 }
 
 struct Blob {
@@ -100,33 +118,37 @@ std::vector<Blob> slice_blobs(const std::vector<std::uint8_t>& mask, std::size_t
   return blobs;
 }
 
-// The first slice below `start` where the airway blob found at `start` has split in two, following it down
-// through the lumen mask. nullopt when there is no trachea-like midline blob at `start`, the airway is lost,
-// or it splits less than kMinTrackMm below `start`.
-std::optional<std::size_t> airway_split(const std::vector<std::uint8_t>& lumen, const std::vector<double>& midline_x,
-                                        const body::CellGrid& g, std::size_t start, double slice_mm) {
+// Slices after the first of `g` (the lung apex onwards) until the airway blob found in the first has split in
+// two, following it down through the lumen. nullopt when there is no trachea-like midline blob in the first
+// slice, the airway is lost, or it splits less than kMinTrackMm down.
+std::optional<std::size_t> airway_split(const body::CellGrid& g, double slice_mm) {
   const std::size_t w = g.cells[0], h = g.cells[1], per_slice = g.per_slice();
   const double cell_cm2 = g.cell_mm[0] * g.cell_mm[1] / 100.0;
+  InsideBody inside_body;
+  std::vector<std::uint8_t> lumen(per_slice);
   std::vector<std::uint32_t> labels;
-  const auto slice_mask = [&](std::size_t k) {
-    return std::vector<std::uint8_t>(lumen.begin() + static_cast<std::ptrdiff_t>(k * per_slice),
-                                     lumen.begin() + static_cast<std::ptrdiff_t>((k + 1) * per_slice));
+  double midline = 0;
+  const auto lumen_blobs = [&](std::size_t k) {
+    const float* hu = g.mean_hu.data() + k * per_slice;
+    const auto& inside = inside_body(hu, w, h);
+    for (std::size_t c = 0; c < per_slice; ++c) lumen[c] = inside[c] && hu[c] < kAirwayHu;
+    midline = midline_of(hu, inside, w);
+    return slice_blobs(lumen, w, h, labels);
   };
-  // The trachea at the start slice: the largest midline air blob of trachea size.
-  std::vector<Blob> blobs = slice_blobs(slice_mask(start), w, h, labels);
+  // The trachea at the first slice: the largest midline lumen blob of trachea size.
+  std::vector<Blob> blobs = lumen_blobs(0);
   std::uint32_t trachea = 0;
   for (std::uint32_t b = 1; b < blobs.size(); ++b) {
     const double area = static_cast<double>(blobs[b].cells) * cell_cm2;
     if (area < kMinTracheaCm2 || area > kAirwayMaxCm2) continue;
-    if (std::abs(blobs[b].centroid_x - midline_x[start]) * g.cell_mm[0] > kAirwayMidlineMm) continue;
+    if (std::abs(blobs[b].centroid_x - midline) * g.cell_mm[0] > kAirwayMidlineMm) continue;
     if (trachea == 0 || blobs[b].cells > blobs[trachea].cells) trachea = b;
   }
   if (trachea == 0) return std::nullopt;
   std::vector<std::uint8_t> tracked(per_slice, 0);
   for (std::size_t c = 0; c < per_slice; ++c) tracked[c] = labels[c] == trachea;
-  const auto max_steps = static_cast<std::size_t>(kMaxTrackMm / slice_mm);
-  for (std::size_t k = start + 1; k < g.slices && k <= start + max_steps; ++k) {
-    blobs = slice_blobs(slice_mask(k), w, h, labels);
+  for (std::size_t k = 1; k < g.slices; ++k) {
+    blobs = lumen_blobs(k);
     std::vector<std::uint8_t> overlaps(blobs.size(), 0);
     for (std::size_t c = 0; c < per_slice; ++c) {
       if (tracked[c] && labels[c]) overlaps[labels[c]] = 1;
@@ -140,7 +162,7 @@ std::optional<std::size_t> airway_split(const std::vector<std::uint8_t>& lumen, 
       if (area >= kMinBronchusCm2) ++branches;
     }
     if (kept == 0) return std::nullopt;
-    if (branches >= 2 && static_cast<double>(k - start) * slice_mm >= kMinTrackMm) return k;
+    if (branches >= 2 && static_cast<double>(k) * slice_mm >= kMinTrackMm) return k;
     for (std::size_t c = 0; c < per_slice; ++c) tracked[c] = labels[c] && overlaps[labels[c]];
   }
   return std::nullopt;
@@ -150,65 +172,89 @@ std::optional<std::size_t> airway_split(const std::vector<std::uint8_t>& lumen, 
 
 std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
   const std::size_t n = view.size()[2];
-  const body::CellGrid g = body::mean_hu_cells(view, 0, n - 1, kCellMm);
-  const std::size_t w = g.cells[0], h = g.cells[1], per_slice = g.per_slice();
   const double slice_mm = view.mapping().slice_step_mm();
-  const double cell_cm2 = g.cell_mm[0] * g.cell_mm[1] / 100.0;
-  const double cell_ml = cell_cm2 * slice_mm / 10.0;
-
-  // The airway lumen, and the lung candidates: air inside the body less its small midline blobs (airway).
-  std::vector<std::uint8_t> lumen(per_slice * n, 0), lung(per_slice * n, 0);
-  std::vector<double> midline_x(n, static_cast<double>(w) / 2);
-  std::vector<std::uint32_t> labels;
-  const std::vector<std::uint8_t> body_and_holes = inside_body(g);
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::uint8_t* inside = body_and_holes.data() + k * per_slice;
-    const float* hu = g.mean_hu.data() + k * per_slice;
-    std::vector<std::uint8_t> slice_air(per_slice, 0);
-    double sum_x = 0, body_cells = 0;
-    for (std::size_t c = 0; c < per_slice; ++c) {
-      if (!inside[c]) continue;
-      slice_air[c] = hu[c] < kAirHu;
-      if (hu[c] > body::kBodyHu) {
-        sum_x += static_cast<double>(c % w);
-        body_cells += 1;
+  // One pass over the slices, a chunk of cells at a time: each slice's air blobs that are not airway are
+  // nodes, joined (union-find) with the overlapping nodes of the slice above into 3D components.
+  struct Node {
+    std::size_t slice = 0, cells = 0, gas = 0;
+  };
+  std::vector<Node> nodes;
+  std::vector<std::uint32_t> parent;
+  const auto root = [&](std::uint32_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  constexpr auto kNone = std::numeric_limits<std::uint32_t>::max();
+  std::vector<std::uint32_t> node_above, node_here, labels;
+  std::vector<std::uint8_t> air;
+  InsideBody inside_body;
+  double cell_ml = 0;
+  for (std::size_t first = 0; first < n; first += kChunkSlices) {
+    const body::CellGrid g = body::mean_hu_cells(view, first, std::min(n, first + kChunkSlices) - 1, kLungCellMm);
+    const std::size_t w = g.cells[0], h = g.cells[1], per_slice = g.per_slice();
+    const double cell_cm2 = g.cell_mm[0] * g.cell_mm[1] / 100.0;
+    cell_ml = cell_cm2 * slice_mm / 10.0;
+    node_above.resize(per_slice, kNone);
+    for (std::size_t s = 0; s < g.slices; ++s) {
+      const float* hu = g.mean_hu.data() + s * per_slice;
+      const auto& inside = inside_body(hu, w, h);
+      const double midline = midline_of(hu, inside, w);
+      air.assign(per_slice, 0);
+      for (std::size_t c = 0; c < per_slice; ++c) air[c] = inside[c] && hu[c] < kAirHu;
+      const std::vector<Blob> blobs = slice_blobs(air, w, h, labels);
+      std::vector<std::uint32_t> node_of_blob(blobs.size(), kNone);
+      for (std::size_t b = 1; b < blobs.size(); ++b) {
+        const bool airway = static_cast<double>(blobs[b].cells) * cell_cm2 < kAirwayMaxCm2 &&
+                            std::abs(blobs[b].centroid_x - midline) * g.cell_mm[0] < kAirwayMidlineMm;
+        if (airway) continue;
+        node_of_blob[b] = static_cast<std::uint32_t>(nodes.size());
+        parent.push_back(node_of_blob[b]);
+        nodes.push_back({first + s, blobs[b].cells, 0});
       }
-    }
-    if (body_cells > 0) midline_x[k] = sum_x / body_cells;
-    const std::vector<Blob> blobs = slice_blobs(slice_air, w, h, labels);
-    for (std::size_t c = 0; c < per_slice; ++c) {
-      if (!slice_air[c]) continue;
-      lumen[k * per_slice + c] = hu[c] < kAirwayHu;
-      const Blob& b = blobs[labels[c]];
-      const bool airway = static_cast<double>(b.cells) * cell_cm2 < kAirwayMaxCm2 &&
-                          std::abs(b.centroid_x - midline_x[k]) * g.cell_mm[0] < kAirwayMidlineMm;
-      lung[k * per_slice + c] = !airway;
+      node_here.assign(per_slice, kNone);
+      for (std::size_t c = 0; c < per_slice; ++c) {
+        if (!labels[c] || node_of_blob[labels[c]] == kNone) continue;
+        const std::uint32_t node = node_of_blob[labels[c]];
+        node_here[c] = node;
+        if (hu[c] < kGasHu) ++nodes[node].gas;
+        if (node_above[c] != kNone) {
+          const std::uint32_t a = root(node_above[c]), b = root(node);
+          parent[std::max(a, b)] = std::min(a, b);
+        }
+      }
+      std::swap(node_above, node_here);
     }
   }
 
-  // The lungs among the 3D air components.
-  const auto sizes = body::label_components(lung, {w, h, n}, labels);
-  std::vector<std::size_t> gas(sizes.size(), 0), first(sizes.size(), n), last(sizes.size(), 0);
-  for (std::size_t c = 0; c < labels.size(); ++c) {
-    const std::uint32_t l = labels[c];
-    if (!l) continue;
-    const std::size_t k = c / per_slice;
-    first[l] = std::min(first[l], k);
-    last[l] = std::max(last[l], k);
-    if (g.mean_hu[c] < kGasHu) ++gas[l];
+  // The lungs among the 3D components.
+  struct Component {
+    std::size_t cells = 0, gas = 0, first = 0, last = 0;
+  };
+  std::map<std::uint32_t, Component> components;
+  for (std::uint32_t i = 0; i < nodes.size(); ++i) {
+    auto [it, fresh] = components.try_emplace(root(i));
+    Component& c = it->second;
+    if (fresh) c.first = c.last = nodes[i].slice;
+    c.cells += nodes[i].cells;
+    c.gas += nodes[i].gas;
+    c.first = std::min(c.first, nodes[i].slice);
+    c.last = std::max(c.last, nodes[i].slice);
   }
+  const auto lung_like = [](const Component& c) {
+    return static_cast<double>(c.gas) <= kMaxGasShare * static_cast<double>(c.cells);
+  };
   std::size_t largest = 0;
-  for (std::size_t l = 1; l < sizes.size(); ++l) {
-    if (static_cast<double>(gas[l]) <= kMaxGasShare * static_cast<double>(sizes[l])) largest = std::max(largest, sizes[l]);
+  for (const auto& [id, c] : components) {
+    if (lung_like(c)) largest = std::max(largest, c.cells);
   }
   std::size_t top = n, bottom = 0;
-  for (std::size_t l = 1; l < sizes.size(); ++l) {
-    const double ml = static_cast<double>(sizes[l]) * cell_ml;
-    const bool lung_like = static_cast<double>(gas[l]) <= kMaxGasShare * static_cast<double>(sizes[l]);
-    const bool big_enough = ml >= kMinLungMl || (first[l] == 0 && ml >= kMinCutLungMl);
-    if (!lung_like || !big_enough || static_cast<double>(sizes[l]) < kKeptLungFraction * static_cast<double>(largest)) continue;
-    top = std::min(top, first[l]);
-    bottom = std::max(bottom, last[l]);
+  for (const auto& [id, c] : components) {
+    const double ml = static_cast<double>(c.cells) * cell_ml;
+    const bool big_enough = ml >= kMinLungMl || (c.first == 0 && ml >= kMinCutLungMl);
+    const bool kept_share = static_cast<double>(c.cells) >= kKeptLungFraction * static_cast<double>(largest);
+    if (!lung_like(c) || !big_enough || !kept_share) continue;
+    top = std::min(top, c.first);
+    bottom = std::max(bottom, c.last);
   }
 
   std::vector<MeasuredKeySlice> out;
@@ -217,7 +263,10 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
   };
   if (top == n) return out;  // no lungs
   if (top > 0) add("lung_apex", top);
-  if (const auto split = airway_split(lumen, midline_x, g, top, slice_mm)) add("carina", *split);
+  const std::size_t track_end = std::min(n - 1, top + static_cast<std::size_t>(kMaxTrackMm / slice_mm));
+  if (const auto split = airway_split(body::mean_hu_cells(view, top, track_end, kAirwayCellMm), slice_mm)) {
+    add("carina", top + *split);
+  }
   if (bottom + 1 < n) add("lung_base", bottom);
   return out;
 }

@@ -281,7 +281,7 @@ void require_ct(const Volume& volume) {
   }
 }
 
-PreparedScan prepare_scan(const Model& model, const Volume& volume) {
+PreparedScan prepare_scan(const Model& model, const Volume& volume, const PrepareOptions& options) {
   require_ct(volume);
   PreparedScan scan;
   scan.mapping = SliceMapping(volume.geometry(), canonical_axis_map(volume.geometry()));
@@ -299,7 +299,7 @@ PreparedScan prepare_scan(const Model& model, const Volume& volume) {
     scan.slices.world_z_mm.insert(scan.slices.world_z_mm.end(), e.world_z_mm.begin(), e.world_z_mm.end());
   }
   scan.score = model.score(scan.slices);
-  scan.measured = measure_key_slices(view);
+  if (options.measure_key_slices) scan.measured = measure_key_slices(view);
   return scan;
 }
 

@@ -680,8 +680,8 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
                         {mm.world_z(0.0), mm.world_z(static_cast<double>((nm - 1) / 2)), mm.world_z(static_cast<double>(nm - 1))},
                         {ms[0], ms[1], ms[2]}, std::abs(mm.world_z(0.0) - mm.world_z(static_cast<double>(nm - 1))));
   } else {
-    const PreparedScan f = prepare_scan(*model, fixed);
-    const PreparedScan m = prepare_scan(*model, moving);
+    const PreparedScan f = prepare_scan(*model, fixed, kWithoutMeasurement);
+    const PreparedScan m = prepare_scan(*model, moving, kWithoutMeasurement);
     r = prepared_method(*model, f, m, options, min_overlap);
   }
   finish(r, fc, mc, min_overlap);

@@ -174,6 +174,18 @@ TEST(Navigation, LocateReportsTheTemplatesLandmarksInAtlasOrder) {
   }
 }
 
+TEST(Navigation, PreparationMeasuresKeySlicesUnlessAskedNotTo) {
+  const Model model(test::tiny_model_config(), 1);
+  const Volume torso = make_phantom().volume;  // 4 x 4 x 5 mm, lung apex to thighs
+  const PreparedScan measured = prepare_scan(model, torso);
+  std::vector<std::string> names;
+  for (const auto& m : measured.measured) names.push_back(m.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"lung_apex", "carina", "lung_base"}));
+  const PreparedScan plain = prepare_scan(model, torso, kWithoutMeasurement);
+  EXPECT_TRUE(plain.measured.empty());
+  EXPECT_EQ(plain.slices.values, measured.slices.values);
+}
+
 // A key slice measured in the image replaces the model's answer when the two agree within
 // kMeasuredWindowMm, whatever the method, and is ignored beyond it.
 TEST(Navigation, MeasuredKeySlicesReplaceAnswersWithinTheWindow) {

@@ -30,9 +30,16 @@ struct PreparedScan {
 // (fat or air), as every CT of a body part has and MR intensities do not.
 void require_ct(const Volume& volume);
 
+struct PrepareOptions {
+  // Measure the key slices in the voxels (scan.measured, for locate()); about a quarter of a second on a
+  // 512 x 512 x 300 scan, so calls that never locate skip it.
+  bool measure_key_slices = true;
+};
+inline constexpr PrepareOptions kWithoutMeasurement{false};  // for scans that are inserted or scored only
+
 // Checks that the intensities look like CT in HU (some voxels below -200 HU: fat or air) and prepares the
 // volume. Throws Error(unsupported_input) for non-CT intensities or a volume too oblique to canonicalize.
-PreparedScan prepare_scan(const Model& model, const Volume& volume);
+PreparedScan prepare_scan(const Model& model, const Volume& volume, const PrepareOptions& options = {});
 
 // Where a slice sits in a scan: inside (with a fractional canonical slice, the original slice index and
 // world z), or above / below the scan's coverage.
