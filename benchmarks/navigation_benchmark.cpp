@@ -354,8 +354,8 @@ Stages measure_stages(const Model& model, const Settings& s, const fs::path& tmp
   const std::size_t max = model.config().preprocess.max_slices;
   st.pair.passes = (st.pair.query_slices + max - 1) / max;
   st.pair.end_to_end = time_calls(s.runs, [&] {
-    a = slicenav::prepare_scan(model, volumes[0]);
-    b = slicenav::prepare_scan(model, volumes[1]);
+    a = slicenav::prepare_scan(model, volumes[0], slicenav::kWithoutMeasurement);
+    b = slicenav::prepare_scan(model, volumes[1], slicenav::kWithoutMeasurement);
     insertion = slicenav::insert_scan(model, a, b);
   });
   return st;
@@ -614,7 +614,8 @@ void stage_table(std::ostringstream& md, const Stages& st) {
      << st.pair.passes << " interleaved passes, " << st.pair.target_slots
      << " target slots) | " << cell(st.pair.insert, 1) << " | |\n";
   const bool met = st.pair.end_to_end.median_ms <= kGoalMs;
-  md << "| **insert, end to end without decoding** | `prepare_scan` A and B, `insert_scan` | **"
+  md << "| **insert, end to end without decoding** | `prepare_scan` A and B (no key-slice measurement, as `insert` "
+        "does), `insert_scan` | **"
      << cell(st.pair.end_to_end, 1) << "** | <= " << fixed(kGoalMs, 0) << " ms: " << (met ? "met" : "**not met**")
      << " |\n";
 }
