@@ -93,17 +93,15 @@ bool predict_scan_z(const TemplateAlignment& a, double z, double& scan_z) {
   });
   std::size_t n = kMinFitRows;
   while (n < order.size() && std::abs(a.template_z[order[n]] - z) <= kLocalFitMm) ++n;
-  std::vector<double> slopes, offsets;
+  std::vector<double> template_z(n), scan_z_of(n);
   for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = i + 1; j < n; ++j) {
-      const double dz = a.template_z[order[i]] - a.template_z[order[j]];
-      if (std::abs(dz) > 1e-6) slopes.push_back((a.scan_z[order[i]] - a.scan_z[order[j]]) / dz);
-    }
+    template_z[i] = a.template_z[order[i]];
+    scan_z_of[i] = a.scan_z[order[i]];
   }
-  if (slopes.empty()) return false;
-  const double slope = std::clamp(stats::median(slopes), AnatomicalMap::kMinSlope, AnatomicalMap::kMaxSlope);
-  for (std::size_t i = 0; i < n; ++i) offsets.push_back(a.scan_z[order[i]] - slope * a.template_z[order[i]]);
-  scan_z = stats::median(offsets) + slope * z;
+  const double fitted = stats::theil_sen_slope(template_z, scan_z_of);
+  if (std::isnan(fitted)) return false;
+  const double slope = std::clamp(fitted, AnatomicalMap::kMinSlope, AnatomicalMap::kMaxSlope);
+  scan_z = stats::median_intercept(template_z, scan_z_of, slope) + slope * z;
   return true;
 }
 
@@ -188,20 +186,15 @@ ScoreLine fit_score_line(const PreparedScan& scan) {
     line.intercept = scan.score[rows.front()] - scan.slices.world_z_mm[rows.front()];
     return line;
   }
-  std::vector<double> slopes;
-  for (std::size_t a = 0; a < rows.size(); ++a) {
-    for (std::size_t b = a + 1; b < rows.size(); ++b) {
-      const double dz = scan.slices.world_z_mm[rows[a]] - scan.slices.world_z_mm[rows[b]];
-      slopes.push_back((scan.score[rows[a]] - scan.score[rows[b]]) / dz);
-    }
-  }
-  line.slope = stats::median(slopes);
-  std::vector<double> offsets, residuals;
-  for (std::size_t r : rows) offsets.push_back(scan.score[r] - line.slope * scan.slices.world_z_mm[r]);
-  line.intercept = stats::median(offsets);
+  std::vector<double> z, score;
   for (std::size_t r : rows) {
-    residuals.push_back(std::abs(scan.score[r] - line.intercept - line.slope * scan.slices.world_z_mm[r]));
+    z.push_back(scan.slices.world_z_mm[r]);
+    score.push_back(scan.score[r]);
   }
+  line.slope = stats::theil_sen_slope(z, score);
+  line.intercept = stats::median_intercept(z, score, line.slope);
+  std::vector<double> residuals;
+  for (std::size_t i = 0; i < z.size(); ++i) residuals.push_back(std::abs(score[i] - line.intercept - line.slope * z[i]));
   line.residual_mad = stats::median(residuals);
   return line;
 }

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "slicenav/error.hpp"
+#include "stats.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/preprocess.hpp"
 
@@ -195,19 +196,6 @@ CurveShift match_grids(const Grid& f, const Grid& m, double step, double min_ove
 
 std::vector<float> as_float(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
 
-// The weighted median of (value, weight) pairs.
-double weighted_median(std::vector<std::pair<double, double>> v) {
-  std::sort(v.begin(), v.end());
-  double total = 0;
-  for (const auto& p : v) total += p.second;
-  double acc = 0;
-  for (const auto& p : v) {
-    acc += p.second;
-    if (acc >= total / 2) return p.first;
-  }
-  return v.back().first;
-}
-
 // The slice scores' line score = a + b z, from two (z, score) points; slope 1 when they coincide.
 struct Line {
   double intercept = 0, slope = 1;
@@ -375,12 +363,12 @@ Prealignment by_insertion(const Model& model, const PreparedScan& fixed, const P
   }
   std::vector<std::pair<double, double>> members;
   for (std::size_t k = best_lo; k <= best_hi; ++k) members.push_back({votes[k].t, votes[k].weight});
-  const double t0 = weighted_median(members);
+  const double t0 = stats::weighted_median(members);
   std::vector<std::pair<double, double>> inliers;
   for (const auto& v : votes) {
     if (std::abs(v.t - t0) <= band) inliers.push_back({v.t, v.weight});
   }
-  const double t = weighted_median(inliers);
+  const double t = stats::weighted_median(inliers);
   r.translation_mm[2] = t;
 
   // Under t, which slices should land inside the other scan, and which do (near the line) or land on the
