@@ -43,7 +43,6 @@ constexpr double kMinBronchusCm2 = 0.2;
 constexpr double kMaxTrackMm = 160.0;
 constexpr double kMinTrackMm = 20.0;
 
-
 // The body with its holes (lungs, airway, bowel gas) in one slice of cells: the largest component of the
 // cells above the body threshold (not the table, nor padding the table encloses), with its holes filled
 // (cells a flood from the slice's border cannot reach without crossing it). Buffers are reused across calls.
@@ -127,16 +126,15 @@ std::optional<std::size_t> airway_split(const body::CellGrid& g, double slice_mm
   InsideBody inside_body;
   std::vector<std::uint8_t> lumen(per_slice);
   std::vector<std::uint32_t> labels;
-  double midline = 0;
   const auto lumen_blobs = [&](std::size_t k) {
     const float* hu = g.mean_hu.data() + k * per_slice;
     const auto& inside = inside_body(hu, w, h);
     for (std::size_t c = 0; c < per_slice; ++c) lumen[c] = inside[c] && hu[c] < kAirwayHu;
-    midline = midline_of(hu, inside, w);
     return slice_blobs(lumen, w, h, labels);
   };
   // The trachea at the first slice: the largest midline lumen blob of trachea size.
   std::vector<Blob> blobs = lumen_blobs(0);
+  const double midline = midline_of(g.mean_hu.data(), inside_body.inside, w);
   std::uint32_t trachea = 0;
   for (std::uint32_t b = 1; b < blobs.size(); ++b) {
     const double area = static_cast<double>(blobs[b].cells) * cell_cm2;
@@ -199,7 +197,7 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
       const float* hu = g.mean_hu.data() + s * per_slice;
       const auto& inside = inside_body(hu, w, h);
       const double midline = midline_of(hu, inside, w);
-      air.assign(per_slice, 0);
+      air.resize(per_slice);
       for (std::size_t c = 0; c < per_slice; ++c) air[c] = inside[c] && hu[c] < kAirHu;
       const std::vector<Blob> blobs = slice_blobs(air, w, h, labels);
       std::vector<std::uint32_t> node_of_blob(blobs.size(), kNone);
