@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "atomic_file.hpp"
@@ -143,6 +145,106 @@ void check_nifti_payload(const std::string& path, std::size_t voxel_bytes) {
   }
 }
 
+// The few NIfTI-1/NIfTI-2 header fields slicenav checks itself, in the file's byte order.
+struct NiftiHeader {
+  bool swapped = false;  // big-endian file on this machine
+  std::uint64_t datatype = 0;
+  double vox_offset = 0;
+  std::array<double, 3> pixdim{};
+};
+
+// The header of a .nii or .nii.gz file (zlib reads plain files through), or nothing when it is not one.
+std::optional<NiftiHeader> read_nifti_header(gzFile file) {
+  unsigned char header[540] = {};
+  const int got = gzread(file, header, sizeof header);
+  if (got < 348) return std::nullopt;
+  const auto field = [&](std::size_t at, std::size_t n, bool big) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t(header[at + (big ? n - 1 - i : i)]) << (8 * i);
+    return v;
+  };
+  const auto float_at = [&](std::size_t at, bool big) {
+    const auto bits = static_cast<std::uint32_t>(field(at, 4, big));
+    float v = 0;
+    std::memcpy(&v, &bits, 4);
+    return static_cast<double>(v);
+  };
+  const auto double_at = [&](std::size_t at, bool big) {
+    const std::uint64_t bits = field(at, 8, big);
+    double v = 0;
+    std::memcpy(&v, &bits, 8);
+    return v;
+  };
+  NiftiHeader h;
+  const std::uint64_t size = field(0, 4, false);
+  h.swapped = size != 348 && size != 540;
+  const std::uint64_t own_size = field(0, 4, h.swapped);
+  if (own_size == 348) {
+    h.datatype = field(70, 2, h.swapped);
+    h.vox_offset = float_at(108, h.swapped);
+    for (int a = 0; a < 3; ++a) h.pixdim[a] = float_at(80 + 4 * a, h.swapped);
+  } else if (own_size == 540 && got == 540) {
+    h.datatype = field(12, 2, h.swapped);
+    h.vox_offset = static_cast<double>(static_cast<std::int64_t>(field(168, 8, h.swapped)));
+    for (int a = 0; a < 3; ++a) h.pixdim[a] = double_at(112 + 8 * a, h.swapped);
+  } else {
+    return std::nullopt;
+  }
+  return h;
+}
+
+using GzFile = std::unique_ptr<gzFile_s, int (*)(gzFile)>;
+
+GzFile open_gzip(const std::string& path) { return GzFile(gzopen(path.c_str(), "rb"), gzclose); }
+
+// "" when a NIfTI header's pixdim is a usable spacing, else what is wrong with it. ITK refuses a zero pixdim
+// with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
+std::string nifti_pixdim_problem(const std::string& path) {
+  GzFile file = open_gzip(path);
+  const std::optional<NiftiHeader> h = file ? read_nifti_header(file.get()) : std::nullopt;
+  if (!h) return {};
+  for (int a = 0; a < 3; ++a) {
+    if (h->pixdim[a] == 0.0 || !std::isfinite(h->pixdim[a])) {
+      std::ostringstream msg;
+      msg << "voxel spacing " << h->pixdim[a] << " mm along axis " << "ijk"[a] << " (pixdim[" << a + 1 << "])";
+      return msg.str();
+    }
+  }
+  return {};
+}
+
+// The NIfTI library replaces NaN and infinite float voxels by 0 as it reads them, which would turn a damaged
+// volume into a plausible one. Read the stored float payload once more (float32 and float64 files only) and refuse it
+// when any value is not finite.
+void check_nifti_finite(const std::string& path, std::size_t voxel_count) {
+  GzFile file = open_gzip(path);
+  if (!file) return;
+  const std::optional<NiftiHeader> h = read_nifti_header(file.get());
+  if (!h || (h->datatype != 16 && h->datatype != 64)) return;  // float32, float64 only
+  if (!(h->vox_offset >= 0) || h->vox_offset > 1e12 ||
+      gzseek(file.get(), static_cast<z_off_t>(h->vox_offset), SEEK_SET) < 0) {
+    return;
+  }
+  const std::size_t width = h->datatype == 16 ? 4 : 8;
+  std::vector<unsigned char> chunk(1 << 20);
+  std::size_t seen = 0;
+  while (seen < voxel_count) {
+    const std::size_t want = std::min(chunk.size() / width, voxel_count - seen) * width;
+    const int n = gzread(file.get(), chunk.data(), static_cast<unsigned>(want));
+    if (n <= 0) return;  // a short payload is reported by the payload check
+    for (std::size_t at = 0; at + width <= static_cast<std::size_t>(n); at += width, ++seen) {
+      // All exponent bits set means NaN or infinity; the sign and exponent sit in the value's two highest bytes.
+      const unsigned char hi = chunk[at + (h->swapped ? 0 : width - 1)];
+      const unsigned char next = chunk[at + (h->swapped ? 1 : width - 2)];
+      const bool bad = (hi & 0x7f) == 0x7f && (width == 4 ? (next & 0x80) != 0 : (next & 0xf0) == 0xf0);
+      if (bad) {
+        fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
+                                           std::to_string(seen) + ": CT values must be finite");
+      }
+    }
+  }
+}
+
 // MetaImage readers do not report a short data block either: compare the bytes present with what the
 // header promises (CompressedDataSize when compressed, else the voxel bytes). Data split over a list of
 // files is left to the reader.
@@ -198,6 +300,8 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
   try {
     io->ReadImageInformation();
   } catch (const itk::ExceptionObject& e) {
+    const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path) : std::string();
+    if (!pixdim.empty()) fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
     fail(Status::io, "cannot read '" + path + "': " + describe(e));
   }
   const unsigned dims = io->GetNumberOfDimensions();
@@ -235,7 +339,10 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
     }
   }
   const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
-  if (format == "nifti") check_nifti_payload(path, voxel_bytes);
+  if (format == "nifti") {
+    check_nifti_payload(path, voxel_bytes);
+    check_nifti_finite(path, geometry.voxel_count());
+  }
   if (format == "metaimage") check_metaimage_payload(path, voxel_bytes);
   return {io, geometry};
 }
@@ -248,6 +355,10 @@ Volume read_image_file(const std::string& path, const std::string& format) {
   source.path = path;
   source.format = format;
   source.pixel_type = itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
+  const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path) : std::string();
+  if (!pixdim.empty()) {
+    source.warnings.push_back("the NIfTI header has " + pixdim + "; the spacing was taken from its sform matrix");
+  }
   std::vector<float> voxels;
   try {
     voxels = read_as_float(*io, geometry.voxel_count());

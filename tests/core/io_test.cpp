@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "slicenav/error.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
+#include "nifti_bytes.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
 
@@ -206,6 +208,56 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
     EXPECT_EQ(read_status(c.file, &message), c.status) << c.what << ": " << message;
     EXPECT_NE(message.find(c.message_part), std::string::npos) << c.what << ": " << message;
   }
+}
+
+// The NIfTI library reads NaN and infinite floats as 0; slicenav must refuse them instead, in both byte orders and
+// through gzip, and still read a clean float file of the same making.
+TEST_F(Io, NonFiniteNiftiVoxelsAreRefusedNotZeroed) {
+  for (const bool big : {false, true}) {
+    test::NiftiFloatFile clean;
+    clean.big_endian = big;
+    clean.voxels[5] = 40.0f;
+    const std::string suffix = big ? "_be" : "_le";
+    std::ofstream(path("clean" + suffix + ".nii"), std::ios::binary) << test::nifti_float_bytes(clean);
+    const Volume v = read_volume(path("clean" + suffix + ".nii"));
+    EXPECT_EQ(v.voxels()[5], 40.0f);
+    EXPECT_EQ(v.geometry().spacing[2], 2.0);
+    for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+      test::NiftiFloatFile damaged = clean;
+      damaged.voxels[17] = bad;
+      const std::string name = path("bad" + suffix + (std::isnan(bad) ? "_nan" : "_inf"));
+      std::ofstream(name + ".nii", std::ios::binary) << test::nifti_float_bytes(damaged);
+      test::write_gzip(name + ".nii.gz", test::nifti_float_bytes(damaged));
+      for (const std::string& file : {name + ".nii", name + ".nii.gz"}) {
+        std::string message;
+        EXPECT_EQ(read_status(file, &message), Status::invalid_argument) << file << ": " << message;
+        EXPECT_NE(message.find("non-finite voxel value (NaN or infinity) at voxel 17"), std::string::npos) << message;
+        EXPECT_EQ(test::status_of([&] { read_raw_image(file); }), Status::invalid_argument) << file;
+      }
+    }
+  }
+}
+
+TEST_F(Io, NiftiWithZeroSpacingNamesTheSpacing) {
+  test::NiftiFloatFile zero;
+  zero.spacing[0] = 0.0f;
+  std::ofstream(path("zero.nii"), std::ios::binary) << test::nifti_float_bytes(zero);
+  std::string message;
+  EXPECT_EQ(read_status(path("zero.nii"), &message), Status::invalid_argument) << message;
+  EXPECT_NE(message.find("voxel spacing 0 mm along axis i (pixdim[1])"), std::string::npos) << message;
+}
+
+// A header whose sform is valid but whose pixdim is 0 (seen from scripts that edit pixdim only): the sform gives the
+// geometry, as the NIfTI standard says, and the disagreement is a warning rather than silence.
+TEST_F(Io, NiftiWithZeroPixdimButAValidSformWarns) {
+  test::NiftiFloatFile file;
+  std::string bytes = test::nifti_float_bytes(file);
+  std::memset(&bytes[80], 0, 4);  // pixdim[1]; the sform keeps 1 mm
+  std::ofstream(path("sform.nii"), std::ios::binary) << bytes;
+  const Volume v = read_volume(path("sform.nii"));
+  EXPECT_EQ(v.geometry().spacing[0], 1.0);
+  ASSERT_EQ(v.source().warnings.size(), 1u);
+  EXPECT_NE(v.source().warnings[0].find("pixdim[1]"), std::string::npos) << v.source().warnings[0];
 }
 
 TEST_F(Io, FourDimensionalFileWithOneTimePointIsAVolume) {
