@@ -121,9 +121,19 @@ slicenav_status write_json(const nlohmann::json& json, const std::string& path, 
   return write_file_atomically(text, path, error);
 }
 
+const CLI::Validator& non_negative() {
+  static const CLI::Validator check(
+      [](const std::string& text) {
+        double value = 0;
+        return CLI::detail::lexical_cast(text, value) && value >= 0 ? std::string() : "must be a number >= 0, not " + text;
+      },
+      "NONNEGATIVE");
+  return check;
+}
+
 void add_model_options(CLI::App* cmd, ModelOptions& options, const std::string& threads_help) {
   cmd->add_option("--model", options.path, "Model file (default: the bundled model)");
-  cmd->add_option("--threads", options.threads, threads_help)->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", options.threads, threads_help)->check(non_negative());
   cmd->add_option("--device", options.device, "cpu, or cuda:N with a CUDA-enabled build");
 }
 
@@ -142,6 +152,9 @@ slicenav_status read_volume(const std::string& path, VolumePtr& out) {
   slicenav_volume* raw = nullptr;
   const slicenav_status status = slicenav_volume_read(&raw, path.c_str(), nullptr);
   out.reset(raw);
+  for (std::size_t i = 0; raw != nullptr && slicenav_volume_warning(raw, i) != nullptr; ++i) {
+    std::cerr << "slicenav: warning: '" << path << "': " << slicenav_volume_warning(raw, i) << "\n";
+  }
   return status;
 }
 

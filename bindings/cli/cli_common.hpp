@@ -67,11 +67,14 @@ struct ModelOptions {
   int threads = 0;   // 0 = hardware threads
   std::string device = "cpu";
 };
+// A number option that must be 0 or more ("must be >= 0", where CLI11's own check prints its range to 1.8e308).
+const CLI::Validator& non_negative();
+
 void add_model_options(CLI::App* cmd, ModelOptions& options,
                        const std::string& threads_help = "Inference threads (0 = hardware threads)");
 
 // slicenav_model_load / slicenav_volume_read into an owning pointer (null on failure). Return the status;
-// slicenav_last_error() says why a call failed.
+// slicenav_last_error() says why a call failed. read_volume prints the reader's warnings to stderr.
 slicenav_status load_model(const ModelOptions& options, ModelPtr& out);
 slicenav_status read_volume(const std::string& path, VolumePtr& out);
 

@@ -111,7 +111,7 @@ void add_prealign_command(CLI::App& app, Action& action) {
       ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--in-plane", o->in_plane, "Also translate in x and y (body-mask centroids)");
   cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   add_model_options(cmd, o->model);
   cmd->callback([o, &action] { action = [o] { return run_prealign(*o); }; });
 }

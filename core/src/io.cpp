@@ -245,6 +245,10 @@ void check_nifti_finite(const std::string& path, std::size_t voxel_count) {
   }
 }
 
+// Deflate never compresses by more than 1032:1, so a gzip payload smaller than 1/1032 of the voxel bytes its header
+// promises is truncated, or its header lies about the size.
+constexpr unsigned long long kMaxDeflateRatio = 1032;
+
 // MetaImage readers do not report a short data block either: compare the bytes present with what the
 // header promises (CompressedDataSize when compressed, else the voxel bytes). Data split over a list of
 // files is left to the reader.
@@ -281,7 +285,45 @@ void check_metaimage_payload(const std::string& path, std::size_t voxel_bytes) {
     return;
   }
   const unsigned long long needed = compressed ? compressed_size : voxel_bytes;
-  if (present < needed) fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated)");
+  if (present < needed || (compressed && present * kMaxDeflateRatio < voxel_bytes)) {
+    fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated)");
+  }
+}
+
+// NRRD readers do not report a short data block either: check the raw or gzip data that follows the header (or
+// sits in the one detached data file) against the voxel bytes the header promises. Other encodings and data split
+// over several files are left to the reader.
+void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line, encoding, data_file;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) break;  // the end of an attached header
+    const auto colon = line.find(": ");
+    if (line[0] == '#' || colon == std::string::npos) continue;
+    const std::string key = lower(line.substr(0, colon)), value = line.substr(colon + 2);
+    if (key == "encoding") encoding = lower(value);
+    if (key == "data file" || key == "datafile") data_file = value;
+    if (key == "line skip" || key == "lineskip" || key == "byte skip" || key == "byteskip") return;
+  }
+  unsigned long long present = 0;
+  if (data_file.empty()) {
+    if (!in) return;
+    present = fs::file_size(path) - static_cast<unsigned long long>(in.tellg());
+  } else {
+    if (data_file.find(' ') != std::string::npos || data_file.find('%') != std::string::npos || lower(data_file) == "list") return;
+    fs::path data = data_file;
+    if (data.is_relative()) data = fs::path(path).parent_path() / data;
+    std::error_code ec;
+    if (!fs::exists(data, ec)) fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
+    present = fs::file_size(data);
+  }
+  const bool gzip = encoding == "gzip" || encoding == "gz";
+  if (encoding != "raw" && !gzip) return;
+  if ((gzip ? present * kMaxDeflateRatio : present) < voxel_bytes) {
+    fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated, or its header claims " +
+                         std::to_string(voxel_bytes) + " bytes of voxels that are not there)");
+  }
 }
 
 // An image file opened and checked (3D scalar, valid spacing, enough voxel data), its voxels not yet read.
@@ -344,6 +386,7 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
     check_nifti_finite(path, geometry.voxel_count());
   }
   if (format == "metaimage") check_metaimage_payload(path, voxel_bytes);
+  if (format == "nrrd") check_nrrd_payload(path, voxel_bytes);
   return {io, geometry};
 }
 
