@@ -93,9 +93,13 @@ std::vector<BatchCase> read_list(const std::string& list) {
   const fs::path base = fs::path(list).parent_path();
   std::vector<BatchCase> cases;
   std::string line;
-  while (std::getline(in, line)) {
+  for (int number = 1; std::getline(in, line); ++number) {
     const std::string entry = trim(line);
     if (entry.empty() || entry.front() == '#') continue;
+    if (std::any_of(entry.begin(), entry.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+      throw std::runtime_error("batch list '" + list + "' line " + std::to_string(number) +
+                               " is not a path: it holds control characters (is the list a binary file?)");
+    }
     const fs::path path = fs::path(entry).is_absolute() ? fs::path(entry) : base / entry;
     std::error_code ec;
     cases.push_back(make_case(path.string(), fs::is_directory(path, ec)));

@@ -232,6 +232,14 @@ json insert_json(const slicenav_model* model, const std::string& query_path, con
 
 // ---- score, locate, coverage ----------------------------------------------------------------------
 
+// An unrecognised scan still gets its JSON (with "recognised": false); stderr says so too, so that a pipeline's log
+// shows it.
+void warn_unless_recognised(bool recognised, const std::string& path) {
+  if (recognised) return;
+  std::cerr << "slicenav: warning: '" << path
+            << "': the model does not recognise this scan as body CT (\"recognised\": false); its answers are not reliable\n";
+}
+
 json score_json(const slicenav_model* model, const std::string& path) {
   const VolumePtr volume = read_volume(path);
   std::size_t n = 0;
@@ -267,6 +275,7 @@ json locate_json(const slicenav_model* model, const std::string& path, const std
     list.push_back(landmark_json(l, slicenav_landmarks_measured(landmarks.get(), i) != 0));
   }
   if (!qc.empty()) check(slicenav_landmarks_write_png(landmarks.get(), volume.get(), qc.c_str()));
+  warn_unless_recognised(slicenav_landmarks_recognised(landmarks.get()) != 0, path);
   return {{"image", path},
           {"method", method},
           {"recognised", slicenav_landmarks_recognised(landmarks.get()) != 0},
@@ -284,6 +293,7 @@ json coverage_json(const slicenav_model* model, const std::string& path, const s
   const char* status = c.status == SLICENAV_COVERAGE_FULL      ? "full"
                        : c.status == SLICENAV_COVERAGE_PARTIAL ? "partial"
                                                                : "none";
+  warn_unless_recognised(c.recognised != 0, path);
   return {{"image", path},
           {"region", region},
           {"method", method},

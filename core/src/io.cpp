@@ -199,12 +199,12 @@ GzFile open_gzip(const std::string& path) { return GzFile(gzopen(path.c_str(), "
 
 // "" when a NIfTI header's pixdim is a usable spacing, else what is wrong with it. ITK refuses a zero pixdim
 // with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
-std::string nifti_pixdim_problem(const std::string& path) {
+std::string nifti_pixdim_problem(const std::string& path, bool zero_is_a_problem = true) {
   GzFile file = open_gzip(path);
   const std::optional<NiftiHeader> h = file ? read_nifti_header(file.get()) : std::nullopt;
   if (!h) return {};
   for (int a = 0; a < 3; ++a) {
-    if (h->pixdim[a] == 0.0 || !std::isfinite(h->pixdim[a])) {
+    if ((zero_is_a_problem && h->pixdim[a] == 0.0) || !std::isfinite(h->pixdim[a])) {
       std::ostringstream msg;
       msg << "voxel spacing " << h->pixdim[a] << " mm along axis " << "ijk"[a] << " (pixdim[" << a + 1 << "])";
       return msg.str();
@@ -213,35 +213,50 @@ std::string nifti_pixdim_problem(const std::string& path) {
   return {};
 }
 
-// The NIfTI library replaces NaN and infinite float voxels by 0 as it reads them, which would turn a damaged
-// volume into a plausible one. Read the stored float payload once more (float32 and float64 files only) and refuse it
-// when any value is not finite.
-void check_nifti_finite(const std::string& path, std::size_t voxel_count) {
+// Reads a NIfTI file's stored payload once more, to catch what the NIfTI library lets through:
+// - it replaces NaN and infinite float voxels by 0, which would turn a damaged volume into a plausible one;
+// - it stops reading a .nii.gz at the last voxel, so a damaged stream that still inflates is never checked against
+//   its CRC.
+// Float files (float32, float64) are checked for non-finite values; .nii.gz streams are read to their end and their
+// CRC checked. Plain integer .nii files are not read again.
+void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
   GzFile file = open_gzip(path);
   if (!file) return;
+  const bool compressed = gzdirect(file.get()) == 0;
   const std::optional<NiftiHeader> h = read_nifti_header(file.get());
-  if (!h || (h->datatype != 16 && h->datatype != 64)) return;  // float32, float64 only
-  if (!(h->vox_offset >= 0) || h->vox_offset > 1e12 ||
-      gzseek(file.get(), static_cast<z_off_t>(h->vox_offset), SEEK_SET) < 0) {
-    return;
-  }
+  if (!h) return;
+  const bool is_float = h->datatype == 16 || h->datatype == 64;  // float32, float64
+  if (!is_float && !compressed) return;
+  if (gzrewind(file.get()) != 0) return;
   const std::size_t width = h->datatype == 16 ? 4 : 8;
+  const auto offset = static_cast<std::size_t>(std::clamp(h->vox_offset, 0.0, 1e12));
   std::vector<unsigned char> chunk(1 << 20);
-  std::size_t seen = 0;
-  while (seen < voxel_count) {
-    const std::size_t want = std::min(chunk.size() / width, voxel_count - seen) * width;
-    const int n = gzread(file.get(), chunk.data(), static_cast<unsigned>(want));
-    if (n <= 0) return;  // a short payload is reported by the payload check
-    for (std::size_t at = 0; at + width <= static_cast<std::size_t>(n); at += width, ++seen) {
-      // All exponent bits set means NaN or infinity; the sign and exponent sit in the value's two highest bytes.
-      const unsigned char hi = chunk[at + (h->swapped ? 0 : width - 1)];
-      const unsigned char next = chunk[at + (h->swapped ? 1 : width - 2)];
-      const bool bad = (hi & 0x7f) == 0x7f && (width == 4 ? (next & 0x80) != 0 : (next & 0xf0) == 0xf0);
-      if (bad) {
-        fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
-                                           std::to_string(seen) + ": CT values must be finite");
+  std::size_t position = 0;  // bytes of the stream read so far
+  int n = 0;
+  while ((n = gzread(file.get(), chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
+    const std::size_t end = position + static_cast<std::size_t>(n);
+    if (is_float && end > offset) {
+      // The values that start in this chunk (chunks are 1 MiB, so a value is cut only by an odd vox_offset).
+      std::size_t at = offset > position ? offset - position : (width - (position - offset) % width) % width;
+      for (; at + width <= static_cast<std::size_t>(n); at += width) {
+        const std::size_t voxel = (position + at - offset) / width;
+        if (voxel >= voxel_count) break;
+        // All exponent bits set means NaN or infinity; the sign and exponent sit in the value's two highest bytes.
+        const unsigned char hi = chunk[at + (h->swapped ? 0 : width - 1)];
+        const unsigned char next = chunk[at + (h->swapped ? 1 : width - 2)];
+        if ((hi & 0x7f) == 0x7f && (width == 4 ? (next & 0x80) != 0 : (next & 0xf0) == 0xf0)) {
+          fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
+                                             std::to_string(voxel) + ": CT values must be finite");
+        }
       }
     }
+    position = end;
+    if (!compressed && position >= offset + voxel_count * width) return;
+  }
+  int error = Z_OK;
+  const char* text = gzerror(file.get(), &error);
+  if (n < 0 || (error != Z_OK && error != Z_STREAM_END)) {
+    fail(Status::io, "cannot read '" + path + "': the compressed data is damaged (" + std::string(text) + ")");
   }
 }
 
@@ -339,6 +354,10 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }
   io->SetFileName(path);
+  // ITK aborts the process on a NaN pixdim: refuse it first.
+  if (const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path, false) : std::string(); !pixdim.empty()) {
+    fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
+  }
   try {
     io->ReadImageInformation();
   } catch (const itk::ExceptionObject& e) {
@@ -383,7 +402,7 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
   const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
   if (format == "nifti") {
     check_nifti_payload(path, voxel_bytes);
-    check_nifti_finite(path, geometry.voxel_count());
+    check_nifti_stream(path, geometry.voxel_count());
   }
   if (format == "metaimage") check_metaimage_payload(path, voxel_bytes);
   if (format == "nrrd") check_nrrd_payload(path, voxel_bytes);
