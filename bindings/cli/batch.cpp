@@ -62,6 +62,9 @@ BatchCase make_case(const std::string& input, bool is_directory) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();  // "dicom/case1/" names "case1"
   std::string name = fs::path(path).filename().string();
   if (!is_directory) name.resize(name.size() - image_extension_length(name));
+  if (name.empty() || name == "." || name == "..") {
+    throw std::runtime_error("batch case '" + input + "' has no name to call its output after");
+  }
   return {input, name};
 }
 
@@ -170,6 +173,21 @@ BatchSummary run_batch(const std::vector<BatchCase>& cases,
   std::mutex log_mutex;
   std::size_t finished = 0;  // guarded by log_mutex
 
+  // A batch killed while writing a case's output leaves the writer's hidden temporary file (the output itself is
+  // renamed into place only when complete). Running the case again removes those of its final output: the CLI's
+  // ".NAME.EXT.tmp.XXXXXX" and the library's ".NAME.tmpPID-N.EXT".
+  const auto remove_stale_temporaries = [](const fs::path& output) {
+    const std::string name = output.filename().string();
+    const std::string ext = name.size() > 7 && name.compare(name.size() - 7, 7, ".nii.gz") == 0 ? ".nii.gz"
+                                                                                                 : output.extension().string();
+    const std::string cli_prefix = "." + name + ".tmp.", core_prefix = "." + name.substr(0, name.size() - ext.size()) + ".tmp";
+    std::error_code ec;
+    for (fs::directory_iterator it(output.parent_path().empty() ? "." : output.parent_path(), ec), end; !ec && it != end;
+         it.increment(ec)) {
+      const std::string file = it->path().filename().string();
+      if (file.rfind(cli_prefix, 0) == 0 || file.rfind(core_prefix, 0) == 0) fs::remove(it->path(), ec);
+    }
+  };
   const auto run_case = [&](std::size_t i) {
     const BatchCase& c = cases[i];
     const auto start = std::chrono::steady_clock::now();
@@ -179,12 +197,15 @@ BatchSummary run_batch(const std::vector<BatchCase>& cases,
       std::error_code ec;
       if (fs::exists(output, ec)) {
         result.outcome = Outcome::skipped;
-      } else if (const int code = process(c, &result.error); code != 0) {
-        if (result.error.empty()) result.error = "exit code " + std::to_string(code);
-      } else if (!fs::exists(output, ec)) {
-        result.error = "reported success but wrote no '" + output + "'";
       } else {
-        result.outcome = Outcome::done;
+        remove_stale_temporaries(output);
+        if (const int code = process(c, &result.error); code != 0) {
+          if (result.error.empty()) result.error = "exit code " + std::to_string(code);
+        } else if (!fs::exists(output, ec)) {
+          result.error = "reported success but wrote no '" + output + "'";
+        } else {
+          result.outcome = Outcome::done;
+        }
       }
     } catch (const std::exception& e) {
       result.error = e.what();

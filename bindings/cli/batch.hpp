@@ -94,7 +94,8 @@ struct BatchSummary {
 // it returns 0 on success or a non-zero exit code with the reason in *error, or throws. A case is done when
 // process returns 0 and its output then exists (commands write outputs atomically, so a half-written output
 // never exists); anything else, a throw from output_for included, fails the case and the batch goes on.
-// A case writing several files must return the one written last from output_for.
+// A case writing several files must return the one written last from output_for. Before a case runs, the
+// hidden temporary files a killed earlier run left for that output are removed.
 // Writes one line per case on `log` as it finishes, flushed: "[i/n] NAME: ok (1.23 s)", "[i/n] NAME:
 // skipped (output exists)" or "[i/n] NAME: FAILED: MESSAGE" (i counts finished cases), and at the end
 // "batch: D done, S skipped, F failed of N cases[; failed: NAME, NAME, ...]".

@@ -1,5 +1,6 @@
 #include "atomic_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -43,6 +44,12 @@ void write_atomically(const std::string& path, const std::function<void(const st
                                      std::to_string(::getpid()) + "-" + std::to_string(counter++) + extension);
   try {
     write(temp.string());
+    // The data must be on disk before the rename makes it the output, or a power cut could leave an empty file
+    // under the output's name.
+    const int fd = ::open(temp.c_str(), O_RDONLY);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!synced) fail(Status::io, "cannot write '" + path + "': the written data could not be flushed to disk");
   } catch (...) {
     fs::remove(temp, ec);
     throw;

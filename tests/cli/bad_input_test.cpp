@@ -4,12 +4,7 @@
 // (no hang), without a crash, and without leaving any file in the output folder.
 // SLICENAV_MATRIX_TABLE=FILE writes the observed table (kind, exit code, first line of stderr) as Markdown.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -18,13 +13,12 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "dicom_series.hpp"
 #include "nifti_bytes.hpp"
+#include "run_process.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/phantom.hpp"
 
@@ -32,60 +26,6 @@ namespace fs = std::filesystem;
 
 namespace slicenav::test {
 namespace {
-
-struct Outcome {
-  int exit_code = -1;       // -1 when killed by a signal
-  int signal = 0;
-  bool timed_out = false;
-  std::string err;
-};
-
-struct Limits {
-  long file_size_bytes = 0;  // > 0: RLIMIT_FSIZE, so writes past it fail as on a full disk
-  int seconds = 120;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs the slicenav tool with `args` (stdout discarded, stderr captured), killing it after the time limit.
-Outcome run_cli(const std::vector<std::string>& args, const fs::path& scratch, const Limits& limits = {}) {
-  const fs::path err_file = scratch / "stderr.txt";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (limits.file_size_bytes > 0) {
-      signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG instead of killing the process
-      rlimit limit{static_cast<rlim_t>(limits.file_size_bytes), static_cast<rlim_t>(limits.file_size_bytes)};
-      setrlimit(RLIMIT_FSIZE, &limit);
-    }
-    if (!freopen("/dev/null", "w", stdout) || !freopen(err_file.c_str(), "w", stderr)) _exit(126);
-    std::vector<char*> argv{const_cast<char*>(SLICENAV_CLI_PATH)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(SLICENAV_CLI_PATH, argv.data());
-    _exit(127);
-  }
-  Outcome outcome;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limits.seconds);
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      outcome.timed_out = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (WIFEXITED(status)) outcome.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
-  outcome.err = read_text(err_file);
-  return outcome;
-}
 
 // Every file under `dir`, as relative paths.
 std::vector<std::string> files_under(const fs::path& dir) {
@@ -134,7 +74,7 @@ class Inputs {
     crop = dir / "crop.nii.gz";
     record = dir / "crop.json";
     model = SLICENAV_MODEL_FILE;
-    const Outcome made = run_cli({"crop", phantom.string(), "--region", "liver", "-o", crop.string(), "--record",
+    const Outcome made = run_process(SLICENAV_CLI_PATH, {"crop", phantom.string(), "--region", "liver", "-o", crop.string(), "--record",
                                   record.string(), "--threads", "1"}, dir);
     if (made.exit_code != 0) throw std::runtime_error("cannot crop the phantom: " + made.err);
     dataset = dir / "Dataset001_Phantom";
@@ -479,7 +419,7 @@ TEST_F(BadInputMatrix, EveryKindHasItsStatusAMessageAndLeavesNoOutput) {
     fs::create_directories(scratch / "in");
     fs::create_directories(scratch / "out");
     const std::vector<std::string> args = kind.setup(scratch / "in", scratch / "out");
-    const Outcome outcome = run_cli(args, scratch, kind.limits);
+    const Outcome outcome = run_process(SLICENAV_CLI_PATH, args, scratch, kind.limits);
     EXPECT_FALSE(outcome.timed_out) << "hung";
     EXPECT_EQ(outcome.signal, 0) << "killed by signal " << outcome.signal << "\n" << outcome.err;
     EXPECT_EQ(outcome.exit_code, kind.exit_code) << outcome.err;

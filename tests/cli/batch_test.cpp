@@ -121,6 +121,16 @@ TEST_F(BatchList, EmptyListOrDirectoryIsAnError) {
             std::string::npos);
 }
 
+// Found by fuzz_batch_list: a line "/" made a case with an empty name, whose output would be the folder itself.
+TEST_F(BatchList, LinesThatNameNoFileOrHoldControlCharactersAreRejected) {
+  for (const char* line : {"/", ".", "..", "/tmp/..", "a\x01b.nii.gz"}) {
+    const std::string list = write("cases.txt", std::string(line) + "\n");
+    const std::string message = runtime_error_of([&] { list_batch_cases(list); });
+    EXPECT_TRUE(message.find("no name") != std::string::npos || message.find("control characters") != std::string::npos)
+        << line << ": " << message;
+  }
+}
+
 TEST(BatchShard, ParsesZeroBasedIndexOfCount) {
   const Shard all = parse_shard("0/1");
   EXPECT_EQ(all.index, 0u);

@@ -57,20 +57,22 @@ inline std::vector<std::string> write_dicom_series(const std::string& directory,
                             static_cast<std::uint32_t>(pixels.size() * sizeof(std::int16_t)));
     image.SetDataElement(pixel_data);
     gdcm::DataSet& ds = writer.GetFile().GetDataSet();
-    const auto put = [&](std::uint16_t group, std::uint16_t element, const std::string& value) {
+    // Values are padded to even length: UIDs with NUL, text with a space.
+    const auto put = [&](std::uint16_t group, std::uint16_t element, const std::string& value, char pad = ' ') {
       gdcm::DataElement e(gdcm::Tag(group, element));
       std::string padded = value;
-      if (padded.size() % 2) padded += ' ';
+      if (padded.size() % 2) padded += pad;
       e.SetByteValue(padded.data(), static_cast<std::uint32_t>(padded.size()));
       ds.Replace(e);
     };
-    put(0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.2");  // CT Image Storage
-    put(0x0008, 0x0018, uids.Generate());
+    put(0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.2", '\0');  // CT Image Storage
+    put(0x0008, 0x0018, uids.Generate(), '\0');
     put(0x0008, 0x0060, "CT");
     put(0x0018, 0x0050, std::to_string(o.step_mm));
     put(0x0018, 0x5100, "HFS");
-    put(0x0020, 0x000d, study);
-    put(0x0020, 0x000e, series);
+    put(0x0020, 0x000d, study, '\0');
+    put(0x0020, 0x000e, series, '\0');
+    put(0x0028, 0x0004, "MONOCHROME2");
     put(0x0020, 0x0013, std::to_string(k + 1));
     writer.GetFile().GetHeader().SetDataSetTransferSyntax(gdcm::TransferSyntax::ExplicitVRLittleEndian);
     char name[32];
