@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "dicom_series.hpp"
+#include "file_text.hpp"
 #include "model_fixtures.hpp"
 #include "nifti_bytes.hpp"
 #include "slicenav/crop.hpp"
@@ -19,15 +19,9 @@
 
 namespace fs = std::filesystem;
 using namespace slicenav;
+using test::read_text;
 
 namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void seed(const fs::path& dir, const std::string& name, const std::string& bytes) {
   fs::create_directories(dir);

@@ -136,6 +136,42 @@ bool has_dicom_preamble(const fs::path& path) {
   return file.read(magic, 4) && std::string(magic, 4) == "DICM";
 }
 
+// GDCM, as Debian builds it (assertions on), aborts the process on some malformed file meta groups. That group must
+// be explicit VR little endian (PS3.10 section 7.1): check its elements' VRs and lengths before GDCM reads a file
+// with the DICOM preamble.
+bool file_meta_is_well_formed(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::vector<unsigned char> bytes(1 << 16);
+  file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  const std::size_t n = static_cast<std::size_t>(file.gcount());
+  std::error_code ec;
+  const std::uintmax_t file_size = fs::file_size(path, ec);
+  if (ec) return false;
+  const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(bytes[at] | (bytes[at + 1] << 8)); };
+  static const std::set<std::string> kShort = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO",
+                                               "LT", "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"};
+  static const std::set<std::string> kLong = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+  std::size_t at = 132, elements = 0;
+  while (at + 8 <= n && u16(at) == 0x0002) {
+    const std::string vr(reinterpret_cast<const char*>(&bytes[at + 4]), 2);
+    std::uint64_t length = 0;
+    if (kShort.count(vr)) {
+      length = u16(at + 6);
+      at += 8;
+    } else if (kLong.count(vr) && at + 12 <= n) {
+      length = u16(at + 8) | (std::uint64_t(u16(at + 10)) << 16);
+      if (length == 0xffffffffu) return false;  // undefined length has no place in the meta group
+      at += 12;
+    } else {
+      return false;
+    }
+    if (at + length > file_size) return false;
+    at += static_cast<std::size_t>(length);
+    ++elements;
+  }
+  return elements > 0;
+}
+
 Vec3 cross(const Vec3& a, const Vec3& b) {
   return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
@@ -174,6 +210,14 @@ DirectoryScan scan_directory(const std::string& directory) {
   scan.file_count = files.size();
   if (files.empty()) return scan;
 
+  std::vector<std::string> readable;
+  for (const std::string& file : files) {
+    if (has_dicom_preamble(file) && !file_meta_is_well_formed(file)) {
+      scan.unreadable.push_back(file);
+    } else {
+      readable.push_back(file);
+    }
+  }
   gdcm::Scanner scanner;
   // Rescale slope/intercept are not scanned: the decoder applies each file's own pair.
   for (const gdcm::Tag& tag : {kModality, kSeriesDescription, kSliceThickness, kGantryTilt, kPatientPosition,
@@ -181,10 +225,10 @@ DirectoryScan scan_directory(const std::string& directory) {
                                kNumberOfFrames, kRows, kColumns, kPixelSpacing}) {
     scanner.AddTag(tag);
   }
-  gdcm::Directory::FilenamesType names(files.begin(), files.end());
+  gdcm::Directory::FilenamesType names(readable.begin(), readable.end());
   scanner.Scan(names);
 
-  for (const std::string& file : files) {
+  for (const std::string& file : readable) {
     if (!scanner.IsKey(file.c_str())) {
       if (has_dicom_preamble(file)) scan.unreadable.push_back(file);
       continue;

@@ -322,12 +322,13 @@ void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
     if (key == "line skip" || key == "lineskip" || key == "byte skip" || key == "byteskip") return;
   }
   unsigned long long present = 0;
+  fs::path data = path;
   if (data_file.empty()) {
     if (!in) return;
     present = fs::file_size(path) - static_cast<unsigned long long>(in.tellg());
   } else {
     if (data_file.find(' ') != std::string::npos || data_file.find('%') != std::string::npos || lower(data_file) == "list") return;
-    fs::path data = data_file;
+    data = data_file;
     if (data.is_relative()) data = fs::path(path).parent_path() / data;
     std::error_code ec;
     if (!fs::exists(data, ec)) fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
@@ -335,7 +336,17 @@ void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
   }
   const bool gzip = encoding == "gzip" || encoding == "gz";
   if (encoding != "raw" && !gzip) return;
-  if ((gzip ? present * kMaxDeflateRatio : present) < voxel_bytes) {
+  bool complete = (gzip ? present * kMaxDeflateRatio : present) >= voxel_bytes;
+  if (complete && gzip && present >= 4) {
+    // The gzip trailer's last field is the data's size mod 2^32: a cut stream ends in other bytes.
+    std::ifstream tail(data, std::ios::binary);
+    tail.seekg(-4, std::ios::end);
+    unsigned char isize[4] = {0, 0, 0, 0};
+    tail.read(reinterpret_cast<char*>(isize), 4);
+    const std::uint32_t stored = isize[0] | (isize[1] << 8) | (isize[2] << 16) | (std::uint32_t(isize[3]) << 24);
+    complete = !tail || stored == static_cast<std::uint32_t>(voxel_bytes);
+  }
+  if (!complete) {
     fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated, or its header claims " +
                          std::to_string(voxel_bytes) + " bytes of voxels that are not there)");
   }
@@ -433,6 +444,20 @@ Volume read_image_file(const std::string& path, const std::string& format) {
     return Volume(geometry, std::move(voxels), std::move(source));
   } catch (const Error& e) {
     fail(e.status(), "'" + path + "': " + e.what());
+  }
+}
+
+// ITK's writers do not all report a failed write (the NIfTI writer only prints "wrote only 0 of N bytes" when the
+// disk is full): check that the file just written holds all its voxel data before it is renamed into place.
+// `written` is the temporary file, `path` the output it becomes.
+void check_written(const std::string& written, const std::string& path, const std::string& format,
+                   std::size_t voxel_bytes) {
+  try {
+    if (format == "nifti") check_nifti_payload(written, voxel_bytes);
+    if (format == "metaimage") check_metaimage_payload(written, voxel_bytes);
+    if (format == "nrrd") check_nrrd_payload(written, voxel_bytes);
+  } catch (const Error&) {
+    fail(Status::io, "cannot write '" + path + "': the file written is incomplete (is the disk full?)");
   }
 }
 
@@ -555,6 +580,7 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
     } else {
       write_with_itk<float>(volume, format, temp);
     }
+    check_written(temp, path, format, volume.voxels().size() * (as_int16 ? sizeof(std::int16_t) : sizeof(float)));
   });
 }
 
@@ -614,6 +640,7 @@ void write_raw_image(const RawImage& image, const std::string& path) {
     } catch (const itk::ExceptionObject& e) {
       fail(Status::io, "cannot write '" + path + "': " + describe(e));
     }
+    check_written(temp, path, format, image.bytes.size());
   });
 }
 

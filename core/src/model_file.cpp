@@ -186,7 +186,7 @@ ModelFile load_model_file(const std::string& path) {
     }
     const unsigned char* p = r.take(bytes, "tensor data");
     t.values.resize(static_cast<std::size_t>(values));
-    std::memcpy(t.values.data(), p, static_cast<std::size_t>(bytes));
+    if (bytes > 0) std::memcpy(t.values.data(), p, static_cast<std::size_t>(bytes));
     model.tensors.push_back(std::move(t));
   }
   if (!r.done()) fail(Status::model_format, "model file '" + path + "' has trailing bytes");

@@ -249,6 +249,16 @@ std::vector<Kind> kinds() {
     write_bytes(files[4], bytes.substr(0, 300));
   }, 0, "missing slices");
   k.back().answers = true;
+  dicom_kind("a missing slice", [](const fs::path& d) {
+    const auto files = write_dicom_series(d.string());
+    fs::remove(files[3]);
+  }, 0, "missing slices");
+  k.back().answers = true;
+  dicom_kind("two files at one slice position", [](const fs::path& d) {
+    const auto files = write_dicom_series(d.string());
+    fs::copy_file(files[2], d / "slice_002_copy.dcm");
+  }, 0, "duplicate slice positions");
+  k.back().answers = true;
   // Damaged or foreign model files.
   const auto model_kind = [&](const std::string& kind, std::function<void(const fs::path&)> make, int code,
                               const std::string& message) {

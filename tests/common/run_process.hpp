@@ -10,11 +10,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "file_text.hpp"
 
 namespace slicenav::test {
 
@@ -30,13 +30,6 @@ struct Limits {
   int seconds = 120;         // killed (and timed_out) after this long
   int kill_after_ms = 0;     // > 0: SIGKILL after this long, as a crash would (not a time-out)
 };
-
-inline std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs `program` with `args`; stderr goes to scratch/stderr.txt and comes back in Outcome::err.
 inline Outcome run_process(const std::string& program, const std::vector<std::string>& args,

@@ -218,8 +218,14 @@ class CropFiles : public test::TempDirTest {
     im.component_size = sizeof(T);
     std::mt19937 rng(seed);
     std::vector<T> values(g.voxel_count());
-    for (auto& v : values) v = static_cast<T>(std::is_floating_point<T>::value ? std::uniform_real_distribution<double>(-1e3, 1e3)(rng)
-                                                                                : std::uniform_int_distribution<int>(-30000, 30000)(rng));
+    for (auto& v : values) {
+      // Integers wrap into T's range (well defined); a double would not.
+      if constexpr (std::is_floating_point<T>::value) {
+        v = static_cast<T>(std::uniform_real_distribution<double>(-1e3, 1e3)(rng));
+      } else {
+        v = static_cast<T>(std::uniform_int_distribution<int>(-30000, 30000)(rng));
+      }
+    }
     im.bytes.resize(values.size() * sizeof(T));
     std::memcpy(im.bytes.data(), values.data(), im.bytes.size());
     return im;

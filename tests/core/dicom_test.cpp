@@ -19,6 +19,8 @@
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
+#include "dicom_series.hpp"
+#include "file_text.hpp"
 #include "test_data.hpp"
 
 namespace fs = std::filesystem;
@@ -513,3 +515,29 @@ TEST(Dicom, GantryTiltWarnsWithAngle) {
   EXPECT_TRUE(has_warning(volume, "gantry tilt: slices are stacked 10.0")) << joined_warnings(volume);
   EXPECT_FALSE(has_warning(volume, "uneven")) << joined_warnings(volume);
 }
+
+namespace slicenav {
+
+// Found by fuzz_dicom: a file meta element whose VR is not two letters ("U\x04" for "UL") made GDCM abort the process
+// on an assertion. Such a file is now skipped as damaged before GDCM reads it, and the series reads with a warning.
+TEST(Dicom, MalformedFileMetaGroupIsSkippedNotACrash) {
+  const fs::path dir = fs::path(SLICENAV_TEST_TMP) / "dicom_malformed_meta";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  test::DicomSeriesOptions options;
+  options.size = 16;
+  options.slices = 5;
+  const auto files = test::write_dicom_series(dir.string(), options);
+  std::string bytes = test::read_text(files[4]);
+  ASSERT_EQ(bytes.substr(128, 4), "DICM");
+  ASSERT_EQ(bytes.substr(136, 2), "UL");
+  std::swap(bytes[137], bytes[138]);
+  std::ofstream(files[4], std::ios::binary | std::ios::trunc) << bytes;
+  const Volume v = read_volume(dir.string());
+  EXPECT_EQ(v.geometry().size[2], 4u);
+  bool warned = false;
+  for (const auto& w : v.source().warnings) warned = warned || w.find("could not be parsed and were skipped") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+}  // namespace slicenav

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <numeric>
 #include <random>
+#include <thread>
+#include <atomic>
 
 #include "network.hpp"
 #include "slicenav/error.hpp"
@@ -120,6 +123,51 @@ TEST(Model, SinusoidalEncodingInterleavesSinAndCos) {
   EXPECT_FLOAT_EQ(e[0][0][1].item<float>(), 1.0f);
   EXPECT_NEAR(e[0][1][0].item<float>(), std::sin(1.0), 1e-6);
   EXPECT_NEAR(e[0][1][3].item<float>(), std::cos(0.01), 1e-6);  // 1 / 10000^(2/4)
+}
+
+// One loaded model shared by 8 threads, 10,000 calls each (embed, score and insert in turn on 8 different inputs):
+// every answer must be bit-identical to the serial answer for the same input. Also run under ThreadSanitizer
+// (docs/reliability.md), with fewer calls per thread ($SLICENAV_THREAD_CALLS) as it runs 10 times slower there.
+TEST(Model, EightThreadsSharingOneModelGiveTheSerialAnswers) {
+  set_inference_threads(1);
+  const Model model(test::tiny_model_config(), 5);
+  constexpr int kInputs = 8, kThreads = 8;
+  const char* calls_text = std::getenv("SLICENAV_THREAD_CALLS");
+  const int kCalls = calls_text != nullptr ? std::atoi(calls_text) : 10000;
+  ASSERT_GT(kCalls, 0);
+  std::vector<SliceStack> queries, targets;
+  for (int i = 0; i < kInputs; ++i) {
+    queries.push_back(random_stack(2 + i % 3, 32, 0, 5, 100 + i));
+    targets.push_back(random_stack(3 + i % 2, 32, 10, 5, 200 + i));
+  }
+  // The answer of call c (its kind and input follow from c) as one vector of floats.
+  const auto answer = [&](int c) {
+    const int input = c % kInputs;
+    switch ((c / kInputs) % 3) {
+      case 0: return model.embed(queries[input]).values;
+      case 1: {
+        const auto scores = model.score(targets[input]);
+        return std::vector<float>(scores.begin(), scores.end());
+      }
+      default: return model.insert(queries[input], targets[input]).probabilities;
+    }
+  };
+  std::vector<std::vector<float>> serial;
+  for (int c = 0; c < 3 * kInputs; ++c) serial.push_back(answer(c));
+  std::atomic<int> mismatches{0}, calls{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < kCalls; ++n) {
+        const int c = (t * 7 + n) % (3 * kInputs);
+        if (answer(c) != serial[c]) ++mismatches;
+        ++calls;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(calls.load(), kThreads * kCalls);
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(Model, SameSeedGivesIdenticalWeightsAndOutputs) {

@@ -78,10 +78,11 @@ Picture read_png(const std::string& path) {
     const std::uint8_t filter = raw[y * (stride + 1)];
     const std::uint8_t* in_row = &raw[y * (stride + 1) + 1];
     std::uint8_t* row = &picture.rgb[y * stride];
+    const std::uint8_t* above = y > 0 ? &picture.rgb[(y - 1) * stride] : nullptr;
     for (std::size_t x = 0; x < stride; ++x) {
       const int a = x >= 3 ? row[x - 3] : 0;
-      const int b = y > 0 ? row[x - stride] : 0;
-      const int c = x >= 3 && y > 0 ? row[x - 3 - stride] : 0;
+      const int b = above != nullptr ? above[x] : 0;
+      const int c = x >= 3 && above != nullptr ? above[x - 3] : 0;
       const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
       const int predictor[] = {0, a, b, (a + b) / 2, pa <= pb && pa <= pc ? a : pb <= pc ? b : c};
       if (filter > 4) throw std::runtime_error(path + ": bad filter type");

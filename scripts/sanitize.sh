@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The sanitizer and fuzzing checks (docs/reliability.md), after scripts/install-deps.sh:
+#  1. build-sanitize/: clang with AddressSanitizer + UndefinedBehaviorSanitizer and the libFuzzer targets; runs the
+#     core, C API and plugin tests (ctest -L "core|capi|plugins"), then every fuzz target for SLICENAV_FUZZ_SECONDS
+#     (default 30) from the seeds fuzz_seeds writes;
+#  2. build-tsan/: clang with ThreadSanitizer; runs the threaded tests (8 threads sharing one model, batch jobs).
+# Any sanitizer report, fuzz finding or test failure fails the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="${SLICENAV_JOBS:-$(nproc)}"
+seconds="${SLICENAV_FUZZ_SECONDS:-30}"
+root=$PWD
+configure() {  # configure DIR SANITIZERS [cmake args]
+  local dir=$1 sanitizers=$2
+  shift 2
+  CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
+    -DSLICENAV_SANITIZE="$sanitizers" -DSLICENAV_PYTHON=OFF -DSLICENAV_BENCHMARKS=OFF "$@" >/dev/null
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp:print_suppressions=0
+
+echo "sanitize: AddressSanitizer + UndefinedBehaviorSanitizer build" >&2
+configure build-sanitize address,undefined -DSLICENAV_FUZZ=ON
+fuzz_targets=(volume dicom model crop_record nnunet_dataset batch_list)
+cmake --build build-sanitize -j "$jobs" --target sanitizer_suite fuzz_seeds "${fuzz_targets[@]/#/fuzz_}"
+(cd build-sanitize && ctest --output-on-failure -j "$jobs" -L "core|capi|plugins" -LE examples)
+
+echo "sanitize: fuzzing each target for ${seconds} s" >&2
+seeds=build-sanitize/fuzz-seeds
+rm -rf "$seeds" && build-sanitize/fuzz/fuzz_seeds "$seeds" 2>/dev/null
+for t in "${fuzz_targets[@]}"; do
+  corpus=build-sanitize/fuzz-corpus/$t
+  mkdir -p "$corpus" build-sanitize/fuzz-findings
+  build-sanitize/fuzz/fuzz_$t -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
+    -artifact_prefix=build-sanitize/fuzz-findings/"$t"- "$corpus" "$seeds/$t" 2>build-sanitize/fuzz-$t.log ||
+    { tail -60 build-sanitize/fuzz-$t.log >&2; echo "sanitize: fuzz_$t found a problem" >&2; exit 1; }
+  grep -E "stat::number_of_executed_units" build-sanitize/fuzz-$t.log | sed "s/^/fuzz_$t: /" >&2
+done
+
+echo "sanitize: ThreadSanitizer build" >&2
+configure build-tsan thread
+cmake --build build-tsan -j "$jobs" --target models_test batch_test
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+SLICENAV_THREAD_CALLS=500 build-tsan/tests/core/models_test --gtest_filter='*EightThreadsSharingOneModel*'
+build-tsan/tests/cli/batch_test --gtest_filter='BatchRun.*'
+echo "sanitize: all clean" >&2
