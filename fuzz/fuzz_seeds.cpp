@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "crop_fixtures.hpp"
 #include "dicom_series.hpp"
 #include "file_text.hpp"
 #include "model_fixtures.hpp"
@@ -14,7 +15,6 @@
 #include "slicenav/io.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/navigation.hpp"
-#include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 
 namespace fs = std::filesystem;
@@ -69,16 +69,7 @@ int main(int argc, char** argv) {
   seed(out / "model", "tiny.snm", read_text(work / "tiny.snm"));
 
   // crop_record: a liver record of the bundled model on a small grid.
-  CropRecord record;
-  record.region = find_region(Model::load(default_model_path()), "liver");
-  record.model_version = "seed";
-  record.method = "insertion";
-  record.original.size = {30, 20, 16};
-  record.original.spacing = {1.5, 2.0, 3.0};
-  record.original.origin = {-20.0, 10.0, 100.0};
-  record.original.direction = direction_from_code("RAI");
-  record.box.begin = {5, 3, 2};
-  record.box.end = {25, 17, 14};
+  const CropRecord record = test::small_crop_record(find_region(Model::load(default_model_path()), "liver"));
   seed(out / "crop_record", "liver.json", record.to_json());
 
   seed(out / "nnunet_dataset", "dataset.json",

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   pybind11-dev python3 python3-dev python3-numpy python3-pytest python3-nibabel python3-torch
   elastix libpng-dev
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -366,7 +366,7 @@ std::vector<Kind> kinds() {
                  return std::vector<std::string>{"crop", Inputs::get().phantom.string(), "--region", "liver", "-o",
                                                  (out / "c.nii.gz").string(), "--record", (out / "c.json").string(),
                                                  "--threads", "1"};
-               }, 3, "cannot write crop record", Limits{1000, 120}});
+               }, 3, "the file written is incomplete (is the disk full?)", Limits{8192, 120}});
   k.push_back({"output", "full disk while writing landmarks", [](const fs::path&, const fs::path& out) {
                  return locate(Inputs::get().phantom, out);
                }, 3, "landmarks.json", Limits{1000, 120}});

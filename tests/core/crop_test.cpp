@@ -19,6 +19,7 @@
 #include "slicenav/navigation.hpp"
 #include "slicenav/phantom.hpp"
 #include "model_fixtures.hpp"
+#include "crop_fixtures.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
 
@@ -194,20 +195,7 @@ TEST(Crop, BodyBoxIgnoresAirAndThinStructures) {
 
 class CropFiles : public test::TempDirTest {
  protected:
-  // A record for a small grid: 30 x 20 x 16 voxels, box [5, 25) x [3, 17) x [2, 14).
-  static CropRecord record() {
-    CropRecord r;
-    r.region = find_region(bundled_model(), "liver");
-    r.model_version = "test";
-    r.method = "insertion";
-    r.original.size = {30, 20, 16};
-    r.original.spacing = {1.5, 2.0, 3.0};
-    r.original.origin = {-20.0, 10.0, 100.0};
-    r.original.direction = direction_from_code("RAI");
-    r.box.begin = {5, 3, 2};
-    r.box.end = {25, 17, 14};
-    return r;
-  }
+  static CropRecord record() { return test::small_crop_record(find_region(bundled_model(), "liver")); }
 
   // A raw image of `type` (ITK name) on `g` with deterministic random bytes that are valid values.
   template <typename T>

@@ -126,8 +126,8 @@ TEST(Model, SinusoidalEncodingInterleavesSinAndCos) {
 }
 
 // One loaded model shared by 8 threads, 10,000 calls each (embed, score and insert in turn on 8 different inputs):
-// every answer must be bit-identical to the serial answer for the same input. Also run under ThreadSanitizer
-// (docs/reliability.md), with fewer calls per thread ($SLICENAV_THREAD_CALLS) as it runs 10 times slower there.
+// every answer must be bit-identical to the serial answer for the same input. Also run under the sanitizers
+// (docs/reliability.md) with fewer calls per thread ($SLICENAV_THREAD_CALLS, 1000 there), as they are slower.
 TEST(Model, EightThreadsSharingOneModelGiveTheSerialAnswers) {
   set_inference_threads(1);
   const Model model(test::tiny_model_config(), 5);
