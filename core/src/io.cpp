@@ -358,7 +358,19 @@ struct OpenedImage {
   Geometry geometry;
 };
 
+OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format);
+
+// open_image_file_unguarded, with any ITK exception it lets through (ITK throws from places as unlikely as a
+// component size query) turned into an i/o error naming the file.
 OpenedImage open_image_file(const std::string& path, const std::string& format) {
+  try {
+    return open_image_file_unguarded(path, format);
+  } catch (const itk::ExceptionObject& e) {
+    fail(Status::io, "cannot read '" + path + "': " + describe(e));
+  }
+}
+
+OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format) {
   itk::ImageIOBase::Pointer io = make_image_io(format);
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
   if (!io->CanReadFile(path.c_str())) {
@@ -388,6 +400,9 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
       fail(Status::unsupported_input, "'" + path + "' is a " + std::to_string(dims) + "D image (" + shape.str() +
                                           "); slicenav needs a single 3D CT volume");
     }
+  }
+  if (io->GetComponentType() == itk::IOComponentEnum::UNKNOWNCOMPONENTTYPE) {
+    fail(Status::unsupported_input, "'" + path + "' does not say its voxel type (or names one slicenav cannot read)");
   }
   if (io->GetNumberOfComponents() != 1) {
     fail(Status::unsupported_input, "'" + path + "' has " + std::to_string(io->GetNumberOfComponents()) +

@@ -202,6 +202,10 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       {"short raw data", write_mhd("short", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n", std::string(10, '\0')),
        Status::io, "short"},
       {"empty path", "", Status::invalid_argument, "no input"},
+      // Found by fuzz_volume: ITK threw from inside the reader's size computation (std::terminate).
+      {"no voxel type", write_mhd("untyped", "NDims = 3\nDimSize = 4 3 2\n", two_slices), Status::io, "untyped.mhd"},
+      {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
+       Status::unsupported_input, "voxel type"},
   };
   for (const Case& c : cases) {
     std::string message;
