@@ -136,10 +136,11 @@ bool has_dicom_preamble(const fs::path& path) {
   return file.read(magic, 4) && std::string(magic, 4) == "DICM";
 }
 
-// GDCM, as Debian builds it (assertions on), aborts the process on some malformed file meta groups. That group must
-// be explicit VR little endian (PS3.10 section 7.1): check its elements' VRs and lengths before GDCM reads a file
-// with the DICOM preamble.
-bool file_meta_is_well_formed(const fs::path& path) {
+// GDCM, as Debian builds it (assertions on), aborts the process on some malformed file meta groups, and allocates
+// whatever a data element's length field claims (4 GiB for a file of a few KiB). Before GDCM reads a file with the
+// DICOM preamble, check its file meta group (explicit VR little endian, PS3.10 section 7.1: known VRs, lengths
+// within the file) and the defined lengths of the data set's elements in its first 64 KiB.
+bool header_is_well_formed(const fs::path& path) {
   std::ifstream file(path, std::ios::binary);
   std::vector<unsigned char> bytes(1 << 16);
   file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -148,28 +149,54 @@ bool file_meta_is_well_formed(const fs::path& path) {
   const std::uintmax_t file_size = fs::file_size(path, ec);
   if (ec) return false;
   const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(bytes[at] | (bytes[at + 1] << 8)); };
+  const auto u32 = [&](std::size_t at) { return u16(at) | (std::uint64_t(u16(at + 2)) << 16); };
   static const std::set<std::string> kShort = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO",
                                                "LT", "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"};
   static const std::set<std::string> kLong = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
-  std::size_t at = 132, elements = 0;
-  while (at + 8 <= n && u16(at) == 0x0002) {
-    const std::string vr(reinterpret_cast<const char*>(&bytes[at + 4]), 2);
+  std::size_t at = 132, meta_elements = 0;
+  bool implicit = false;
+  // Walks one element at `at`; false when it is malformed or its defined length runs past the end of the file,
+  // and `stop` when checking ends there (undefined length, pixel data, or the end of the bytes read).
+  const auto walk = [&](bool implicit_vr, bool& stop) {
+    stop = false;
+    if (at + 8 > n) return stop = true;
+    const unsigned group = u16(at);
+    if (group == 0x7fe0) return stop = true;  // pixel data: its length is checked by the decoder
     std::uint64_t length = 0;
-    if (kShort.count(vr)) {
+    const std::string vr(reinterpret_cast<const char*>(&bytes[at + 4]), 2);
+    if (implicit_vr || group == 0xfffe) {
+      length = u32(at + 4);
+      at += 8;
+    } else if (kShort.count(vr)) {
       length = u16(at + 6);
       at += 8;
-    } else if (kLong.count(vr) && at + 12 <= n) {
-      length = u16(at + 8) | (std::uint64_t(u16(at + 10)) << 16);
-      if (length == 0xffffffffu) return false;  // undefined length has no place in the meta group
+    } else if (kLong.count(vr)) {
+      if (at + 12 > n) return stop = true;
+      length = u32(at + 8);
       at += 12;
     } else {
       return false;
     }
+    if (length == 0xffffffffu) return stop = true;  // undefined length: a sequence or encapsulated data follows
     if (at + length > file_size) return false;
     at += static_cast<std::size_t>(length);
-    ++elements;
+    return true;
+  };
+  bool stop = false;
+  while (at + 8 <= n && u16(at) == 0x0002) {
+    const std::size_t element_at = at;
+    if (!walk(false, stop) || stop) return false;  // the meta group has neither undefined lengths nor pixel data
+    if (u16(element_at + 2) == 0x0010) {  // TransferSyntaxUID
+      const std::string syntax(reinterpret_cast<const char*>(&bytes[element_at + 8]), at - element_at - 8);
+      implicit = syntax.compare(0, 17, "1.2.840.10008.1.2") == 0 && (syntax.size() == 17 || syntax[17] == '\0');
+    }
+    ++meta_elements;
   }
-  return elements > 0;
+  if (meta_elements == 0) return false;
+  while (walk(implicit, stop)) {
+    if (stop) return true;
+  }
+  return false;
 }
 
 Vec3 cross(const Vec3& a, const Vec3& b) {
@@ -212,7 +239,7 @@ DirectoryScan scan_directory(const std::string& directory) {
 
   std::vector<std::string> readable;
   for (const std::string& file : files) {
-    if (has_dicom_preamble(file) && !file_meta_is_well_formed(file)) {
+    if (has_dicom_preamble(file) && !header_is_well_formed(file)) {
       scan.unreadable.push_back(file);
     } else {
       readable.push_back(file);

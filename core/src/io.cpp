@@ -260,6 +260,22 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
   }
 }
 
+// ITK's MetaIO copies every header key into a 255-byte buffer without a bound (a longer key overflows it and the
+// process aborts): refuse such a header before ITK parses it. Real keys are a few dozen characters.
+void check_metaimage_header(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  for (int number = 1; number <= 1000 && std::getline(in, line); ++number) {
+    const auto eq = line.find('=');
+    const std::size_t key_length = eq == std::string::npos ? line.size() : eq;
+    if (key_length >= 255) {
+      fail(Status::io, "cannot read '" + path + "': line " + std::to_string(number) + " of its MetaImage header is " +
+                           std::to_string(key_length) + " characters before its '=' (damaged, or not a MetaImage file)");
+    }
+    if (eq != std::string::npos && line.compare(0, 15, "ElementDataFile") == 0) return;  // the header's last line
+  }
+}
+
 // Deflate never compresses by more than 1032:1, so a gzip payload smaller than 1/1032 of the voxel bytes its header
 // promises is truncated, or its header lies about the size.
 constexpr unsigned long long kMaxDeflateRatio = 1032;
@@ -373,6 +389,7 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
 OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format) {
   itk::ImageIOBase::Pointer io = make_image_io(format);
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
+  if (format == "metaimage") check_metaimage_header(path);
   if (!io->CanReadFile(path.c_str())) {
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }

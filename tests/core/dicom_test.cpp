@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -519,25 +520,37 @@ TEST(Dicom, GantryTiltWarnsWithAngle) {
 namespace slicenav {
 
 // Found by fuzz_dicom: a file meta element whose VR is not two letters ("U\x04" for "UL") made GDCM abort the process
-// on an assertion. Such a file is now skipped as damaged before GDCM reads it, and the series reads with a warning.
-TEST(Dicom, MalformedFileMetaGroupIsSkippedNotACrash) {
-  const fs::path dir = fs::path(SLICENAV_TEST_TMP) / "dicom_malformed_meta";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  test::DicomSeriesOptions options;
-  options.size = 16;
-  options.slices = 5;
-  const auto files = test::write_dicom_series(dir.string(), options);
-  std::string bytes = test::read_text(files[4]);
-  ASSERT_EQ(bytes.substr(128, 4), "DICM");
-  ASSERT_EQ(bytes.substr(136, 2), "UL");
-  std::swap(bytes[137], bytes[138]);
-  std::ofstream(files[4], std::ios::binary | std::ios::trunc) << bytes;
-  const Volume v = read_volume(dir.string());
-  EXPECT_EQ(v.geometry().size[2], 4u);
-  bool warned = false;
-  for (const auto& w : v.source().warnings) warned = warned || w.find("could not be parsed and were skipped") != std::string::npos;
-  EXPECT_TRUE(warned);
+// on an assertion, and an element length past the end of the file made GDCM allocate that length (4 GiB for a 1.4 KiB
+// file). Such files are now skipped as damaged before GDCM reads them, and the series reads with a warning.
+TEST(Dicom, MalformedHeadersAreSkippedNotACrash) {
+  const auto bad_vr = [](std::string& bytes) {
+    ASSERT_EQ(bytes.substr(136, 2), "UL");
+    std::swap(bytes[137], bytes[138]);
+  };
+  const auto long_length = [](std::string& bytes) {
+    // Modality in the implicit VR data set GDCM writes: tag, 4-byte length 2, "CT". Claim 4 GiB instead.
+    const auto at = bytes.find(std::string("\x08\x00\x60\x00\x02\x00\x00\x00", 8));
+    ASSERT_NE(at, std::string::npos);
+    bytes.replace(at + 4, 4, std::string("\xf0\xff\xff\xff", 4));
+  };
+  for (const auto& damage : {std::function<void(std::string&)>(bad_vr), std::function<void(std::string&)>(long_length)}) {
+    const fs::path dir = fs::path(SLICENAV_TEST_TMP) / "dicom_malformed_header";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    test::DicomSeriesOptions options;
+    options.size = 16;
+    options.slices = 5;
+    const auto files = test::write_dicom_series(dir.string(), options);
+    std::string bytes = test::read_text(files[4]);
+    ASSERT_EQ(bytes.substr(128, 4), "DICM");
+    damage(bytes);
+    std::ofstream(files[4], std::ios::binary | std::ios::trunc) << bytes;
+    const Volume v = read_volume(dir.string());
+    EXPECT_EQ(v.geometry().size[2], 4u);
+    bool warned = false;
+    for (const auto& w : v.source().warnings) warned = warned || w.find("could not be parsed and were skipped") != std::string::npos;
+    EXPECT_TRUE(warned);
+  }
 }
 
 }  // namespace slicenav

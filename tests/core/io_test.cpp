@@ -204,6 +204,11 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       {"empty path", "", Status::invalid_argument, "no input"},
       // Found by fuzz_volume: ITK threw from inside the reader's size computation (std::terminate).
       {"no voxel type", write_mhd("untyped", "NDims = 3\nDimSize = 4 3 2\n", two_slices), Status::io, "untyped.mhd"},
+      // Found by fuzz_volume: a header key of 255 characters or more overflowed a buffer inside ITK's MetaIO.
+      {"overlong header key",
+       write_mhd("long_key", "NDims = 3\n" + std::string(300, 'K') + " = 1\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
+                 two_slices),
+       Status::io, "line 3 of its MetaImage header"},
       {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
        Status::unsupported_input, "voxel type"},
   };
