@@ -243,7 +243,10 @@ CropRecord CropRecord::from_json(const std::string& text) {
   } catch (const json::exception& e) {
     fail(Status::invalid_argument, std::string("not a crop record: not valid JSON (") + e.what() + ")");
   }
-  if (!j.is_object() || j.value("format", std::string()) != kRecordFormat) {
+  // A "format" that is not a string is a foreign record too (json::value would throw a type error on it).
+  const bool ours = j.is_object() && j.contains("format") && j["format"].is_string() &&
+                    j["format"].get<std::string>() == kRecordFormat;
+  if (!ours) {
     fail(Status::invalid_argument, std::string("not a crop record: \"format\" is not \"") + kRecordFormat + "\"");
   }
   CropRecord r;

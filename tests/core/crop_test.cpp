@@ -297,6 +297,9 @@ TEST_F(CropFiles, MalformedRecordsNameTheField) {
   std::string message;
   EXPECT_EQ(status_of([&] { CropRecord::from_json("{\"format\": \"something else\"}"); }, &message), Status::invalid_argument);
   EXPECT_NE(message.find("not a crop record"), std::string::npos) << message;
+  // Found by fuzz_crop_record: a number as "format" let a JSON type error escape instead of the library's error.
+  EXPECT_EQ(status_of([&] { CropRecord::from_json("{\"format\": 3}"); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("not a crop record"), std::string::npos) << message;
   nlohmann::json j = nlohmann::json::parse(record().to_json());
   j["box"]["index_end"][0] = 31;
   EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument);
