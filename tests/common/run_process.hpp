@@ -22,6 +22,7 @@ struct Outcome {
   int exit_code = -1;  // -1 when ended by a signal
   int signal = 0;
   bool timed_out = false;
+  double wall_seconds = 0.0;  // from start to exit or kill
   std::string err;
 };
 
@@ -63,6 +64,7 @@ inline Outcome run_process(const std::string& program, const std::vector<std::st
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  outcome.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (WIFEXITED(status)) outcome.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) outcome.signal = WTERMSIG(status);
   outcome.err = read_text(err_file);
