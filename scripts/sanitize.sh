@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The sanitizer and fuzzing checks (docs/reliability.md), after scripts/install-deps.sh:
 #  1. build-sanitize/: clang with AddressSanitizer + UndefinedBehaviorSanitizer and the libFuzzer targets; runs the
-#     core, C API and plugin tests (ctest -L "core|capi|plugins"), then every fuzz target on the seeds fuzz_seeds
-#     writes: replayed once (SLICENAV_FUZZ_SECONDS=0, the default, as CI runs it while fuzz findings are open in
-#     docs/reliability.md), or fuzzed for SLICENAV_FUZZ_SECONDS each;
+#     core, C API and plugin tests (ctest -L "core|capi|plugins"), then fuzzes every target from the seeds fuzz_seeds
+#     writes: a fixed number of runs from a fixed seed (about 30 s each on 2 cores, and the same inputs on every
+#     machine, so a CI result can be replayed), or for SLICENAV_FUZZ_SECONDS each when that is set;
 #  2. build-tsan/: clang with ThreadSanitizer; runs the threaded tests (8 threads sharing one model, batch jobs).
 # Any sanitizer report, fuzz finding or test failure fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${SLICENAV_JOBS:-$(nproc)}"
-seconds="${SLICENAV_FUZZ_SECONDS:-0}"
+seconds="${SLICENAV_FUZZ_SECONDS:-0}"  # > 0: fuzz each target this long instead
 root=$PWD
 configure() {  # configure DIR SANITIZERS [cmake args]
   local dir=$1 sanitizers=$2
@@ -35,20 +35,28 @@ cmake --build build-sanitize -j "$jobs" --target sanitizer_suite fuzz_seeds "${f
 slow='NavigationRealData|CropRealData|PrealignRealData|BundledModel|MeasureKeySlicesRealData|capi_navigation_test|RealCtCases|RealPair'
 (cd build-sanitize && ctest --output-on-failure -j "$jobs" -L "core|capi|plugins" -LE examples -E "$slow")
 
+# Runs per target for about 30 s each (docs/reliability.md, "Fuzzing in CI").
+declare -A fuzz_runs=([volume]=3000 [dicom]=400 [model]=20000 [crop_record]=100000 [nnunet_dataset]=50000
+  [batch_list]=50000)
 if [ "$seconds" -gt 0 ]; then
-  fuzz_run=(-seed=1 -max_total_time="$seconds")
   echo "sanitize: fuzzing each target for ${seconds} s" >&2
 else
-  fuzz_run=(-runs=0)
-  echo "sanitize: replaying each fuzz target's seeds" >&2
+  echo "sanitize: fuzzing each target for a fixed number of runs (seed 1)" >&2
 fi
 seeds=build-sanitize/fuzz-seeds
 rm -rf "$seeds" && build-sanitize/fuzz/fuzz_seeds "$seeds" 2>/dev/null
 for t in "${fuzz_targets[@]}"; do
   corpus=build-sanitize/fuzz-corpus/$t
+  if [ "$seconds" -gt 0 ]; then
+    fuzz_run=(-seed=1 -max_total_time="$seconds")  # the corpus grows from one such run to the next
+  else
+    fuzz_run=(-seed=1 -runs="${fuzz_runs[$t]}")
+    rm -rf "$corpus"  # from the seeds alone, as on a fresh clone
+  fi
   mkdir -p "$corpus" build-sanitize/fuzz-findings
+  kept=(); [ -d fuzz/regressions/$t ] && kept=(fuzz/regressions/$t)  # past findings, replayed first
   build-sanitize/fuzz/fuzz_$t "${fuzz_run[@]}" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
-    -artifact_prefix=build-sanitize/fuzz-findings/"$t"- "$corpus" "$seeds/$t" 2>build-sanitize/fuzz-$t.log ||
+    -artifact_prefix=build-sanitize/fuzz-findings/"$t"- "$corpus" "$seeds/$t" "${kept[@]}" 2>build-sanitize/fuzz-$t.log ||
     { tail -60 build-sanitize/fuzz-$t.log >&2; echo "sanitize: fuzz_$t found a problem" >&2; exit 1; }
   { grep -E "stat::number_of_executed_units" build-sanitize/fuzz-$t.log || true; } | sed "s/^/fuzz_$t: /" >&2
 done

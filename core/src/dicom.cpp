@@ -31,6 +31,7 @@
 #include <gdcmTag.h>
 #include <gdcmTrace.h>
 
+#include "dicom_structure.hpp"
 #include "slicenav/error.hpp"
 #include "stats.hpp"
 
@@ -136,69 +137,6 @@ bool has_dicom_preamble(const fs::path& path) {
   return file.read(magic, 4) && std::string(magic, 4) == "DICM";
 }
 
-// GDCM, as Debian builds it (assertions on), aborts the process on some malformed file meta groups, and allocates
-// whatever a data element's length field claims (4 GiB for a file of a few KiB). Before GDCM reads a file with the
-// DICOM preamble, check its file meta group (explicit VR little endian, PS3.10 section 7.1: known VRs, lengths
-// within the file) and the defined lengths of the data set's elements in its first 64 KiB.
-bool header_is_well_formed(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::vector<unsigned char> bytes(1 << 16);
-  file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  const std::size_t n = static_cast<std::size_t>(file.gcount());
-  std::error_code ec;
-  const std::uintmax_t file_size = fs::file_size(path, ec);
-  if (ec) return false;
-  const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(bytes[at] | (bytes[at + 1] << 8)); };
-  const auto u32 = [&](std::size_t at) { return u16(at) | (std::uint64_t(u16(at + 2)) << 16); };
-  static const std::set<std::string> kShort = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO",
-                                               "LT", "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"};
-  static const std::set<std::string> kLong = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
-  std::size_t at = 132, meta_elements = 0;
-  bool implicit = false;
-  // Walks one element at `at`; false when it is malformed or its defined length runs past the end of the file,
-  // and `stop` when checking ends there (undefined length, pixel data, or the end of the bytes read).
-  const auto walk = [&](bool implicit_vr, bool& stop) {
-    stop = false;
-    if (at + 8 > n) return stop = true;
-    const unsigned group = u16(at);
-    if (group == 0x7fe0) return stop = true;  // pixel data: its length is checked by the decoder
-    std::uint64_t length = 0;
-    const std::string vr(reinterpret_cast<const char*>(&bytes[at + 4]), 2);
-    if (implicit_vr || group == 0xfffe) {
-      length = u32(at + 4);
-      at += 8;
-    } else if (kShort.count(vr)) {
-      length = u16(at + 6);
-      at += 8;
-    } else if (kLong.count(vr)) {
-      if (at + 12 > n) return stop = true;
-      length = u32(at + 8);
-      at += 12;
-    } else {
-      return false;
-    }
-    if (length == 0xffffffffu) return stop = true;  // undefined length: a sequence or encapsulated data follows
-    if (at + length > file_size) return false;
-    at += static_cast<std::size_t>(length);
-    return true;
-  };
-  bool stop = false;
-  while (at + 8 <= n && u16(at) == 0x0002) {
-    const std::size_t element_at = at;
-    if (!walk(false, stop) || stop) return false;  // the meta group has neither undefined lengths nor pixel data
-    if (u16(element_at + 2) == 0x0010) {  // TransferSyntaxUID
-      const std::string syntax(reinterpret_cast<const char*>(&bytes[element_at + 8]), at - element_at - 8);
-      implicit = syntax.compare(0, 17, "1.2.840.10008.1.2") == 0 && (syntax.size() == 17 || syntax[17] == '\0');
-    }
-    ++meta_elements;
-  }
-  if (meta_elements == 0) return false;
-  while (walk(implicit, stop)) {
-    if (stop) return true;
-  }
-  return false;
-}
-
 Vec3 cross(const Vec3& a, const Vec3& b) {
   return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
 }
@@ -239,10 +177,10 @@ DirectoryScan scan_directory(const std::string& directory) {
 
   std::vector<std::string> readable;
   for (const std::string& file : files) {
-    if (has_dicom_preamble(file) && !header_is_well_formed(file)) {
-      scan.unreadable.push_back(file);
-    } else {
-      readable.push_back(file);
+    if (dicom_structure(file) != DicomStructure::damaged) {
+      readable.push_back(file);  // a truncated file is reported when its slice is decoded
+    } else if (has_dicom_preamble(file)) {
+      scan.unreadable.push_back(file);  // a damaged DICOM file; files of other kinds are left alone
     }
   }
   gdcm::Scanner scanner;
@@ -375,17 +313,6 @@ std::string scalar_name(gdcm::PixelFormat::ScalarType type) {
   }
 }
 
-// File offset of the Pixel Data value, or npos when GDCM cannot locate it. GDCM reads a Pixel Data
-// element cut short by the end of the file without failing, so the reader compares this offset plus
-// the declared length with the file size.
-std::size_t pixel_data_offset(const std::string& path) {
-  std::ifstream stream(path, std::ios::binary);
-  gdcm::Reader reader;
-  reader.SetStream(stream);
-  if (!stream || !reader.ReadUpToTag(kPixelData, {kPixelData})) return std::string::npos;
-  return reader.GetStreamCurrentPosition();
-}
-
 // One decoded slice: float values with rescale slope/intercept applied.
 struct DecodedSlice {
   std::size_t columns = 0;
@@ -398,6 +325,14 @@ struct DecodedSlice {
 // RescaleSlope/Intercept, as ITK's GDCMImageIO does internally. Going to GDCM directly avoids a second
 // header parse, ITK's warning per private element with an unexpected VR, and lets truncation be caught.
 DecodedSlice decode_slice(const std::string& path) {
+  // GDCM reads a pixel data element cut short by the end of the file without failing, after allocating what its
+  // length claims: the structure is checked first.
+  std::string problem;
+  switch (dicom_structure(path, &problem)) {
+    case DicomStructure::sound: break;
+    case DicomStructure::truncated: fail(Status::io, "DICOM file '" + path + "' is truncated: " + problem);
+    case DicomStructure::damaged: fail(Status::io, "DICOM file '" + path + "' is damaged: " + problem);
+  }
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());
   if (!reader.Read()) fail(Status::io, "cannot read DICOM file '" + path + "': GDCM could not parse it");
@@ -408,6 +343,11 @@ DecodedSlice decode_slice(const std::string& path) {
                                         std::to_string(format.GetSamplesPerPixel()) +
                                         " samples per pixel; only grayscale images are read");
   }
+  // GDCM asserts (Debian builds it with assertions on, so the process aborts) on a bit depth that is not whole bytes.
+  if (const unsigned bits = format.GetBitsAllocated(); bits != 8 && bits != 16 && bits != 32 && bits != 64) {
+    fail(Status::unsupported_input, "DICOM file '" + path + "' has " + std::to_string(bits) +
+                                        " bits allocated per pixel; only 8, 16, 32 or 64 are read");
+  }
   const unsigned int frames = image.GetNumberOfDimensions() > 2 ? image.GetDimension(2) : 1;
   if (frames != 1) {
     fail(Status::unsupported_input, "DICOM file '" + path + "' holds " + std::to_string(frames) +
@@ -415,14 +355,6 @@ DecodedSlice decode_slice(const std::string& path) {
   }
   const unsigned long length = image.GetBufferLength();
   if (const gdcm::ByteValue* raw = image.GetDataElement().GetByteValue()) {
-    std::error_code ec;
-    const std::uintmax_t file_size = fs::file_size(path, ec);
-    const std::size_t offset = pixel_data_offset(path);
-    if (!ec && offset != std::string::npos && offset + raw->GetLength() > file_size) {
-      fail(Status::io, "DICOM file '" + path + "' is truncated: its pixel data needs " +
-                           std::to_string(raw->GetLength()) + " bytes from offset " + std::to_string(offset) +
-                           " but the file ends at " + std::to_string(file_size));
-    }
     if (raw->GetLength() < length) {
       fail(Status::io, "DICOM file '" + path + "' is truncated: its pixel data holds " +
                            std::to_string(raw->GetLength()) + " of " + std::to_string(length) + " bytes");

@@ -10,15 +10,19 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 #include "atomic_file.hpp"
 #include "slicenav/dicom.hpp"
@@ -260,19 +264,49 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
   }
 }
 
-// ITK's MetaIO copies every header key into a 255-byte buffer without a bound (a longer key overflows it and the
-// process aborts): refuse such a header before ITK parses it. Real keys are a few dozen characters.
+// An ElementDataFile of four or more words is MetaIO's numbered-file form "PATTERN FIRST LAST STEP"; MetaIO takes
+// STEP with atoi and divides by it (a zero step ended the process with SIGFPE). `value` is the rest of the line after
+// the key.
+void check_metaimage_data_file(const std::string& path, const std::string& value) {
+  std::istringstream words(value.substr(std::min(value.size(), value.find_first_not_of(" \t=:"))));
+  const std::vector<std::string> parts{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+  if (parts.size() >= 4 && std::atoi(parts[3].c_str()) == 0) {
+    fail(Status::io, "cannot read '" + path + "': its MetaImage ElementDataFile is a numbered-file "
+                         "pattern with a step of 0 (damaged, or not a MetaImage file)");
+  }
+}
+
+// ITK's MetaIO copies every header key into a 255-byte buffer without a bound (glibc aborts the process on the
+// overflow). Its reader takes a key as the characters after leading white space up to '=', ':' or a newline, then
+// skips the rest of the line, and stops after the key ElementDataFile. Walk the header the same way and refuse a key
+// that would not fit.
 void check_metaimage_header(const std::string& path) {
+  constexpr std::size_t kMaxKey = 254;  // MetaIO's name[255] with its terminating zero
   std::ifstream in(path, std::ios::binary);
-  std::string line;
-  for (int number = 1; number <= 1000 && std::getline(in, line); ++number) {
-    const auto eq = line.find('=');
-    const std::size_t key_length = eq == std::string::npos ? line.size() : eq;
-    if (key_length >= 255) {
-      fail(Status::io, "cannot read '" + path + "': line " + std::to_string(number) + " of its MetaImage header is " +
-                           std::to_string(key_length) + " characters before its '=' (damaged, or not a MetaImage file)");
+  std::string key;
+  for (int number = 1; in; ++number) {
+    key.clear();
+    int c = in.get();
+    while (c != EOF && c != '=' && c != ':' && std::isspace(c)) c = in.get();
+    while (c != EOF && c != '=' && c != ':' && c != '\n' && key.size() <= kMaxKey) {
+      key.push_back(static_cast<char>(c));
+      c = in.get();
     }
-    if (eq != std::string::npos && line.compare(0, 15, "ElementDataFile") == 0) return;  // the header's last line
+    if (key.size() > kMaxKey) {
+      fail(Status::io, "cannot read '" + path + "': key " + std::to_string(number) +
+                           " of its MetaImage header is longer than " + std::to_string(kMaxKey) +
+                           " characters (damaged, or not a MetaImage file)");
+    }
+    key.erase(key.find_last_not_of(" \t") + 1);
+    std::string value;
+    while (c != EOF && c != '\n') {
+      value.push_back(static_cast<char>(c));
+      c = in.get();
+    }
+    if (key == "ElementDataFile") {  // the header's last key
+      check_metaimage_data_file(path, value);
+      return;
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // bad record or dataset, bad option and unwritable output, run through the `slicenav` tool as a pipeline would.
 // Each kind must end with its documented exit code and a message that names the problem, within a time limit
 // (no hang), without a crash, and without leaving any file in the output folder.
-// SLICENAV_MATRIX_TABLE=FILE writes the observed table (kind, exit code, first line of stderr) as Markdown.
+// SLICENAV_MATRIX_TABLE=FILE writes the observed table (kind, exit code, the tool's error line) as Markdown.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -399,15 +399,19 @@ class BadInputMatrix : public ::testing::Test {
     const char* table = std::getenv("SLICENAV_MATRIX_TABLE");
     if (table == nullptr) return;
     std::ofstream out(table);
-    out << "| # | group | kind | exit code | message (first line of stderr) |\n|---:|---|---|---:|---|\n";
+    out << "| # | group | kind | exit code | message (the tool's error line) |\n|---:|---|---|---:|---|\n";
     for (std::size_t i = 0; i < rows_.size(); ++i) out << "| " << i + 1 << " | " << rows_[i] << " |\n";
   }
   static std::vector<std::string> rows_;
 };
 std::vector<std::string> BadInputMatrix::rows_;
 
-std::string first_line(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
+// The tool's own error line ("slicenav: <status>: ..."), or the first line of stderr when there is none (an option
+// error); libraries may print their own lines before it.
+std::string message_line(const std::string& text) {
+  const std::size_t own = text.rfind("\nslicenav: ");
+  const std::size_t start = text.rfind("slicenav: ", 0) == 0 || own == std::string::npos ? 0 : own + 1;
+  std::string line = text.substr(start, text.find('\n', start) - start);
   for (const std::string& prefix : {std::string(SLICENAV_TEST_TMP) + "/"}) {
     for (std::size_t at; (at = line.find(prefix)) != std::string::npos;) line.erase(at, prefix.size());
   }
@@ -440,7 +444,7 @@ TEST_F(BadInputMatrix, EveryKindHasItsStatusAMessageAndLeavesNoOutput) {
       EXPECT_EQ(files_under(scratch / "out"), std::vector<std::string>{}) << "output left behind";
     }
     rows_.push_back(kind.group + " | " + kind.kind + " | " + std::to_string(outcome.exit_code) + " | `" +
-                    first_line(outcome.err) + "`");
+                    message_line(outcome.err) + "`");
   }
 }
 

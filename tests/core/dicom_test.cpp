@@ -23,6 +23,7 @@
 #include "dicom_series.hpp"
 #include "file_text.hpp"
 #include "test_data.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 
@@ -551,6 +552,28 @@ TEST(Dicom, MalformedHeadersAreSkippedNotACrash) {
     for (const auto& w : v.source().warnings) warned = warned || w.find("could not be parsed and were skipped") != std::string::npos;
     EXPECT_TRUE(warned);
   }
+}
+
+// Found by fuzz_dicom: a BitsAllocated that is not a whole number of bytes made GDCM abort the process on an
+// assertion. It is now unsupported input naming the file.
+TEST(Dicom, BitsAllocatedThatAreNotWholeBytesAreUnsupported) {
+  const fs::path dir = fresh_dir("odd_bits_allocated");
+  RemoveOnExit cleanup{dir};
+  test::DicomSeriesOptions options;
+  options.size = 16;
+  options.slices = 4;
+  const auto files = test::write_dicom_series(dir.string(), options);
+  std::string bytes = test::read_text(files[2]);
+  // BitsAllocated in the implicit VR data set GDCM writes: tag, 4-byte length 2, the value 16.
+  const std::string element("\x28\x00\x00\x01\x02\x00\x00\x00\x10\x00", 10);
+  const auto at = bytes.find(element);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 8] = 13;
+  std::ofstream(files[2], std::ios::binary | std::ios::trunc) << bytes;
+  std::string message;
+  EXPECT_EQ(test::status_of([&] { read_volume(dir.string()); }, &message), Status::unsupported_input) << message;
+  EXPECT_NE(message.find("13 bits allocated"), std::string::npos) << message;
+  EXPECT_NE(message.find(fs::path(files[2]).filename().string()), std::string::npos) << message;
 }
 
 }  // namespace slicenav

@@ -208,7 +208,19 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       {"overlong header key",
        write_mhd("long_key", "NDims = 3\n" + std::string(300, 'K') + " = 1\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
                  two_slices),
-       Status::io, "line 3 of its MetaImage header"},
+       Status::io, "key 3 of its MetaImage header"},
+      // Found by fuzz_volume: a key that only begins with ElementDataFile is not the header's end (MetaIO reads on),
+      // and a key may end at ':' as well as '='.
+      {"overlong key after an ElementDataFile look-alike",
+       write_mhd("long_key2", "NDims = 3\nElementDataFileOrigin : 0\n" + std::string(300, '\xff') +
+                                  ": 1\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
+                 two_slices),
+       Status::io, "key 4 of its MetaImage header"},
+      // Found by fuzz_volume: MetaIO divided by the step of a numbered-file pattern (SIGFPE).
+      {"numbered files with a zero step",
+       write_mhd("zero_step", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = s%d.raw 1 2 0\n",
+                 two_slices),
+       Status::io, "step of 0"},
       {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
        Status::unsupported_input, "voxel type"},
   };
