@@ -36,7 +36,7 @@ slow='NavigationRealData|CropRealData|PrealignRealData|BundledModel|MeasureKeySl
 (cd build-sanitize && ctest --output-on-failure -j "$jobs" -L "core|capi|plugins" -LE examples -E "$slow")
 
 # Runs per target for about 30 s each (docs/reliability.md, "Fuzzing in CI").
-declare -A fuzz_runs=([volume]=3000 [dicom]=400 [model]=20000 [crop_record]=100000 [nnunet_dataset]=50000
+declare -A fuzz_runs=([volume]=3000 [dicom]=4000 [model]=20000 [crop_record]=100000 [nnunet_dataset]=50000
   [batch_list]=50000)
 if [ "$seconds" -gt 0 ]; then
   echo "sanitize: fuzzing each target for ${seconds} s" >&2

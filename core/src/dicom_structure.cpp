@@ -148,10 +148,14 @@ class Walker {
   }
 
   // The elements from `at` to `end` (a defined length's end), or to the item delimiter when `until_item_end`.
+  // GDCM asserts on a file meta element that repeats an earlier one, also in an old-style file whose data set
+  // begins with group 0002, on a file with no element beyond group 0002, and on a file that ends inside an element
+  // header: all are malformed here.
   Step data_set(std::uint64_t& at, std::uint64_t end, bool implicit, int depth, bool until_item_end) {
+    std::uint32_t previous_meta = 0;
+    bool data = false;  // an element outside group 0002 seen
     while (true) {
-      if (!until_item_end && at == end) return Step::ok;
-      if (depth == 0 && at + 8 > end) return Step::ok;  // a few trailing bytes after the last element
+      if (!until_item_end && at == end) return data || depth > 0 ? Step::ok : Step::bad;
       if (at + 8 > end) return Step::bad;
       if (!load(at, 8)) return past(at, 8);
       Element e;
@@ -162,6 +166,11 @@ class Walker {
         return Step::ok;
       }
       if ((e.tag >> 16) == 0xfffe) return Step::bad;
+      if (depth == 0 && (e.tag >> 16) == 0x0002) {
+        if (e.tag <= previous_meta) return Step::bad;
+        previous_meta = e.tag;
+      }
+      data = data || (e.tag >> 16) != 0x0002;
       if (e.tag == kPixelData && depth == 0) {  // the data set's last element
         if (e.length != kUndefinedLength && e.value_at + e.length > size_) {
           truncated_ = true;

@@ -17,7 +17,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -233,6 +232,9 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
   if (!is_float && !compressed) return;
   if (gzrewind(file.get()) != 0) return;
   const std::size_t width = h->datatype == 16 ? 4 : 8;
+  if (!std::isfinite(h->vox_offset)) {
+    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a number (damaged header)");
+  }
   const auto offset = static_cast<std::size_t>(std::clamp(h->vox_offset, 0.0, 1e12));
   std::vector<unsigned char> chunk(1 << 20);
   std::size_t position = 0;  // bytes of the stream read so far
@@ -264,15 +266,21 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
   }
 }
 
-// An ElementDataFile of four or more words is MetaIO's numbered-file form "PATTERN FIRST LAST STEP"; MetaIO takes
-// STEP with atoi and divides by it (a zero step ended the process with SIGFPE). `value` is the rest of the line after
-// the key.
+// MetaIO takes an ElementDataFile of several words as a numbered-file pattern ("PATTERN FIRST LAST STEP"), which it
+// reads without checks (a zero step ended the process with SIGFPE), and one that names no file (empty, or NUL bytes)
+// as a file it cannot open, after allocating from the header's sizes. slicenav reads one data file, LOCAL or LIST.
+// `value` is the rest of the line after the key.
 void check_metaimage_data_file(const std::string& path, const std::string& value) {
-  std::istringstream words(value.substr(std::min(value.size(), value.find_first_not_of(" \t=:"))));
-  const std::vector<std::string> parts{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
-  if (parts.size() >= 4 && std::atoi(parts[3].c_str()) == 0) {
-    fail(Status::io, "cannot read '" + path + "': its MetaImage ElementDataFile is a numbered-file "
-                         "pattern with a step of 0 (damaged, or not a MetaImage file)");
+  std::string name = value.substr(0, value.find('\0'));
+  name.erase(0, std::min(name.size(), name.find_first_not_of(" \t=:")));
+  name.erase(name.find_last_not_of(" \t\r") + 1);
+  if (name.empty()) {
+    fail(Status::io, "cannot read '" + path + "': its MetaImage ElementDataFile names no file (damaged header)");
+  }
+  if (name.find_first_of(" \t") != std::string::npos && name.rfind("LIST", 0) != 0) {
+    fail(Status::unsupported_input, "'" + path + "' keeps its voxels in numbered files (MetaImage ElementDataFile "
+                                    "'PATTERN FIRST LAST STEP'), which slicenav does not read: save the volume as "
+                                    "one .mha, .nrrd or .nii.gz file");
   }
 }
 

@@ -220,7 +220,11 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       {"numbered files with a zero step",
        write_mhd("zero_step", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = s%d.raw 1 2 0\n",
                  two_slices),
-       Status::io, "step of 0"},
+       Status::unsupported_input, "numbered files"},
+      {"ElementDataFile that names no file",
+       write_mhd("no_data_file", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = \n",
+                 two_slices),
+       Status::io, "names no file"},
       {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
        Status::unsupported_input, "voxel type"},
   };
@@ -266,6 +270,18 @@ TEST_F(Io, NiftiWithZeroSpacingNamesTheSpacing) {
   std::string message;
   EXPECT_EQ(read_status(path("zero.nii"), &message), Status::invalid_argument) << message;
   EXPECT_NE(message.find("voxel spacing 0 mm along axis i (pixdim[1])"), std::string::npos) << message;
+}
+
+// Found by fuzz_volume: a NaN vox_offset reached a float-to-integer conversion (undefined behaviour).
+TEST_F(Io, NiftiWithANanVoxOffsetIsADamagedHeader) {
+  test::NiftiFloatFile file;
+  std::string bytes = test::nifti_float_bytes(file);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&bytes[108], &nan, 4);  // vox_offset
+  test::write_gzip(path("nan_offset.nii.gz"), bytes);
+  std::string message;
+  EXPECT_EQ(read_status(path("nan_offset.nii.gz"), &message), Status::io) << message;
+  EXPECT_NE(message.find("vox_offset"), std::string::npos) << message;
 }
 
 // A header whose sform is valid but whose pixdim is 0 (seen from scripts that edit pixdim only): the sform gives the

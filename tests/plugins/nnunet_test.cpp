@@ -131,6 +131,9 @@ TEST_F(NnunetDataset, BadDatasetsAreClearErrors) {
   };
   EXPECT_EQ(error_for("{\"channel_names\": ", &message), SLICENAV_ERR_INVALID_ARGUMENT);
   EXPECT_NE(message.find("not valid JSON"), std::string::npos) << message;
+  // Found by fuzz_nnunet_dataset: a number too large for a double escaped as nlohmann's out_of_range.
+  EXPECT_EQ(error_for("{\"numTraining\": 1e999}", &message), SLICENAV_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(message.find("not valid JSON"), std::string::npos) << message;
   for (const char* key : {"channel_names", "labels", "numTraining", "file_ending"}) {
     json j = two_channel_json(1);
     j.erase(key);

@@ -74,7 +74,7 @@ json read_json(const fs::path& path) {
   if (!in) throw Error(SLICENAV_ERR_IO, "cannot read '" + path.string() + "'");
   try {
     return json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number out of range (out_of_range 406)
     throw Error(SLICENAV_ERR_INVALID_ARGUMENT, "'" + path.string() + "' is not valid JSON: " + e.what());
   }
 }
