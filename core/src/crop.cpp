@@ -12,6 +12,7 @@
 
 #include "atomic_file.hpp"
 #include "body.hpp"
+#include "json_number.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
@@ -105,8 +106,8 @@ LocatedLandmark end_from_json(const json& j) {
   } else {
     fail(Status::invalid_argument, "'where' is '" + where + "', not inside, above or below");
   }
-  l.confidence = j.at("confidence").get<float>();
-  l.votes = j.at("votes").get<std::size_t>();
+  l.confidence = detail::json_number<float>(j.at("confidence"));
+  l.votes = detail::json_number<std::size_t>(j.at("votes"));
   return l;
 }
 
@@ -117,7 +118,7 @@ std::array<T, N> fixed_array(const json& j, const char* field) {
     fail(Status::invalid_argument, std::string("'") + field + "' must be an array of " + std::to_string(N) + " numbers");
   }
   std::array<T, N> out{};
-  for (std::size_t n = 0; n < N; ++n) out[n] = a[n].get<T>();
+  for (std::size_t n = 0; n < N; ++n) out[n] = detail::json_number<T>(a[n]);
   return out;
 }
 
@@ -252,7 +253,7 @@ CropRecord CropRecord::from_json(const std::string& text) {
   CropRecord r;
   std::string field = "format_version";
   try {
-    const int version = j.at("format_version").get<int>();
+    const int version = detail::json_number<int>(j.at("format_version"));
     if (version > kFormatVersion) {
       fail(Status::invalid_argument, "crop record format version " + std::to_string(version) +
                                          " is newer than this library's (" + std::to_string(kFormatVersion) + ")");

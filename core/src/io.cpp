@@ -284,32 +284,39 @@ void check_metaimage_data_file(const std::string& path, const std::string& value
   }
 }
 
-// ITK's MetaIO copies every header key into a 255-byte buffer without a bound (glibc aborts the process on the
-// overflow). Its reader takes a key as the characters after leading white space up to '=', ':' or a newline, then
-// skips the rest of the line, and stops after the key ElementDataFile. Walk the header the same way and refuse a key
-// that would not fit.
+// ITK's MetaIO copies header keys and string values into 255-byte buffers without a bound (glibc aborts the process
+// on the overflow, or the copy reads past the buffer), and loops over NDims as it reads it (a huge NDims hung it). Its
+// reader takes a key as the characters after leading white space up to '=', ':' or a newline, the value as the rest
+// of the line, and stops after the key ElementDataFile. Walk the header the same way and refuse what would not fit.
 void check_metaimage_header(const std::string& path) {
-  constexpr std::size_t kMaxKey = 254;  // MetaIO's name[255] with its terminating zero
+  constexpr std::size_t kMaxText = 254;  // MetaIO's 255-byte buffers with their terminating zero
+  const auto damaged = [&](int number, const std::string& what) {
+    fail(Status::io, "cannot read '" + path + "': key " + std::to_string(number) + " of its MetaImage header " + what +
+                         " (damaged, or not a MetaImage file)");
+  };
   std::ifstream in(path, std::ios::binary);
-  std::string key;
+  std::string key, value;
   for (int number = 1; in; ++number) {
     key.clear();
+    value.clear();
     int c = in.get();
     while (c != EOF && c != '=' && c != ':' && std::isspace(c)) c = in.get();
-    while (c != EOF && c != '=' && c != ':' && c != '\n' && key.size() <= kMaxKey) {
+    while (c != EOF && c != '=' && c != ':' && c != '\n' && key.size() <= kMaxText) {
       key.push_back(static_cast<char>(c));
       c = in.get();
     }
-    if (key.size() > kMaxKey) {
-      fail(Status::io, "cannot read '" + path + "': key " + std::to_string(number) +
-                           " of its MetaImage header is longer than " + std::to_string(kMaxKey) +
-                           " characters (damaged, or not a MetaImage file)");
-    }
+    if (key.size() > kMaxText) damaged(number, "is longer than " + std::to_string(kMaxText) + " characters");
     key.erase(key.find_last_not_of(" \t") + 1);
-    std::string value;
-    while (c != EOF && c != '\n') {
+    while (c != EOF && c != '\n' && value.size() <= kMaxText + 1) {  // the separator, then the value
       value.push_back(static_cast<char>(c));
       c = in.get();
+    }
+    if (value.size() > kMaxText + 1) damaged(number, "has a value longer than " + std::to_string(kMaxText) + " characters");
+    if (key == "NDims") {
+      char* end = nullptr;
+      const std::string text = value.substr(std::min(value.size(), value.find_first_not_of(" \t=:")));
+      const long dims = std::strtol(text.c_str(), &end, 10);
+      if (end == text.c_str() || dims < 1 || dims > 16) damaged(number, "gives an NDims that is not a number from 1 to 16");
     }
     if (key == "ElementDataFile") {  // the header's last key
       check_metaimage_data_file(path, value);

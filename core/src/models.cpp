@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_number.hpp"
 #include "network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/model_file.hpp"
@@ -49,22 +50,22 @@ ModelConfig config_from_json(const json& meta, const std::string& path) {
     const json& a = meta.at("architecture");
     const json& p = meta.at("preprocessing");
     ModelConfig c;
-    c.encoder_widths = a.at("encoder_widths").get<std::vector<int>>();
-    c.d_model = a.at("d_model").get<int>();
-    c.heads = a.at("heads").get<int>();
-    c.ffn = a.at("ffn").get<int>();
-    c.self_layers = a.at("self_layers").get<int>();
-    c.cross_layers = a.at("cross_layers").get<int>();
+    c.encoder_widths = detail::json_numbers<int>(a.at("encoder_widths"));
+    c.d_model = detail::json_number<int>(a.at("d_model"));
+    c.heads = detail::json_number<int>(a.at("heads"));
+    c.ffn = detail::json_number<int>(a.at("ffn"));
+    c.self_layers = detail::json_number<int>(a.at("self_layers"));
+    c.cross_layers = detail::json_number<int>(a.at("cross_layers"));
     c.dropout = a.at("dropout").get<double>();
     const auto pe = a.at("positional_encoding").get<std::string>();
     if (pe != "absolute" && pe != "spacing_scaled") throw std::runtime_error("unknown positional_encoding " + pe);
     c.positional_encoding = pe == "absolute" ? PositionalEncoding::absolute : PositionalEncoding::spacing_scaled;
     c.score_scale_mm = a.at("score_scale_mm").get<double>();
-    c.preprocess.image_size = p.at("image_size").get<std::size_t>();
+    c.preprocess.image_size = detail::json_number<std::size_t>(p.at("image_size"));
     c.preprocess.pixel_mm = p.at("pixel_mm").get<double>();
-    c.preprocess.hu_low = p.at("hu_low").get<float>();
-    c.preprocess.hu_high = p.at("hu_high").get<float>();
-    c.preprocess.max_slices = p.at("max_slices").get<std::size_t>();
+    c.preprocess.hu_low = detail::json_number<float>(p.at("hu_low"));
+    c.preprocess.hu_high = detail::json_number<float>(p.at("hu_high"));
+    c.preprocess.max_slices = detail::json_number<std::size_t>(p.at("max_slices"));
     c.validate();
     return c;
   } catch (const Error& e) {

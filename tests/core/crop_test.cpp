@@ -308,6 +308,16 @@ TEST_F(CropFiles, MalformedRecordsNameTheField) {
   j["cropped"]["origin"][0] = 0.0;
   EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument);
   EXPECT_NE(message.find("disagrees"), std::string::npos) << message;
+  // Found by fuzz_crop_record: numbers that do not fit the field's type were cast regardless (undefined behaviour).
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"format_version", 2.2e67}, {"format_version", 1.5}, {"box.index_begin", -3}, {"box.index_end", 1e30}}) {
+    j = nlohmann::json::parse(record().to_json());
+    const auto dot = field.find('.');
+    nlohmann::json& target = dot == std::string::npos ? j[field] : j[field.substr(0, dot)][field.substr(dot + 1)][0];
+    target = value;
+    EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument) << field;
+    EXPECT_NE(message.find(field.substr(0, dot)), std::string::npos) << message;
+  }
   EXPECT_EQ(status_of([&] { read_crop_record(path("missing.json")); }), Status::not_found);
 }
 

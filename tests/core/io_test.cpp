@@ -225,6 +225,14 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
        write_mhd("no_data_file", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = \n",
                  two_slices),
        Status::io, "names no file"},
+      // Found by fuzz_volume: MetaIO copied a value of 255 characters or more into a 255-byte buffer, and looped over
+      // a huge NDims for minutes.
+      {"overlong header value",
+       write_mhd("long_value", "NDims = 3\nComment = " + std::string(300, 'v') + "\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
+                 two_slices),
+       Status::io, "key 3 of its MetaImage header has a value longer"},
+      {"huge NDims", write_mhd("huge_ndims", "NDims = 22222222222222222222\nDimSize = 4 3 2\nElementType = MET_SHORT\n", two_slices),
+       Status::io, "NDims"},
       {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
        Status::unsupported_input, "voxel type"},
   };
