@@ -22,6 +22,18 @@ constexpr std::uint32_t kSequenceEnd = 0xfffee0ddu;
 constexpr std::uint32_t kPixelData = 0x7fe00010u;
 constexpr std::uint32_t kSamplesPerPixel = 0x00280002u;
 constexpr std::uint32_t kTransferSyntax = 0x00020010u;
+constexpr std::uint32_t kPhotometric = 0x00280004u;
+
+// The photometric interpretations of a top-level image that GDCM decodes without a palette (PS3.3 C.7.6.3.1.2).
+const std::set<std::string> kPhotometricModels = {"MONOCHROME1",  "MONOCHROME2",     "RGB",
+                                                  "YBR_FULL",     "YBR_FULL_422",    "YBR_PARTIAL_420",
+                                                  "YBR_PARTIAL_422", "YBR_ICT",      "YBR_RCT"};
+
+// `text` with bytes outside printable ASCII shown as '?', for messages.
+std::string printable(std::string text) {
+  for (char& c : text) c = c >= 32 && c < 127 ? c : '?';
+  return text;
+}
 
 // Explicit VR encodings: VRs with a 2-byte length, and VRs with 2 reserved bytes and a 4-byte length (PS3.5 7.1.2).
 const std::set<std::string> kShortVrs = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO",
@@ -200,6 +212,16 @@ class Walker {
     if ((!implicit && e.vr == "SQ") || items_follow) {
       at = e.value_at;
       return sequence(at, value_end, implicit, depth + 1, false, false);
+    }
+    if (e.tag == kPhotometric && depth == 0) {  // GDCM asserts on a model it does not know, and on a palette
+      if (e.length > 64) return Step::bad;
+      if (!load(e.value_at, e.length)) return past(e.value_at, e.length);
+      std::string model(reinterpret_cast<const char*>(&bytes_[e.value_at]), e.length);
+      model.erase(model.find_last_not_of(std::string(" \0", 2)) + 1);
+      if (!kPhotometricModels.count(model)) {
+        problem_ = "PhotometricInterpretation '" + printable(model) + "' is not a grayscale, RGB or YBR model";
+        return Step::bad;
+      }
     }
     if (e.tag == kSamplesPerPixel && e.length == 2) {
       if (!load(e.value_at, 2)) return past(e.value_at, 2);

@@ -23,7 +23,7 @@ enum class DicomStructure {
 // - in the data set (the transfer syntax's VR and byte order; a deflated data set is not walked), every defined
 //   length within its file, sequence or item; sequences and items of undefined length closed by their delimiters;
 //   nesting at most 16 deep; encapsulated pixel data in fragments of defined length;
-// - every SamplesPerPixel is 1, 3 or 4.
+// - every SamplesPerPixel is 1, 3 or 4, and the image's PhotometricInterpretation is MONOCHROME1/2, RGB or YBR_*.
 // Files larger than 64 MiB are walked up to their first 64 MiB. `detail`, when given, receives what is wrong.
 DicomStructure dicom_structure(const std::filesystem::path& path, std::string* detail = nullptr);
 

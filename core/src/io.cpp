@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -267,13 +268,9 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
 }
 
 // MetaIO takes an ElementDataFile of several words as a numbered-file pattern ("PATTERN FIRST LAST STEP"), which it
-// reads without checks (a zero step ended the process with SIGFPE), and one that names no file (empty, or NUL bytes)
-// as a file it cannot open, after allocating from the header's sizes. slicenav reads one data file, LOCAL or LIST.
-// `value` is the rest of the line after the key.
-void check_metaimage_data_file(const std::string& path, const std::string& value) {
-  std::string name = value.substr(0, value.find('\0'));
-  name.erase(0, std::min(name.size(), name.find_first_not_of(" \t=:")));
-  name.erase(name.find_last_not_of(" \t\r") + 1);
+// reads without checks (a zero step ended the process with SIGFPE), and one that names no file as a file it cannot
+// open, after allocating from the header's sizes. slicenav reads one data file, LOCAL or LIST. `name` is the value.
+void check_metaimage_data_file(const std::string& path, const std::string& name) {
   if (name.empty()) {
     fail(Status::io, "cannot read '" + path + "': its MetaImage ElementDataFile names no file (damaged header)");
   }
@@ -284,17 +281,25 @@ void check_metaimage_data_file(const std::string& path, const std::string& value
   }
 }
 
-// ITK's MetaIO copies header keys and string values into 255-byte buffers without a bound (glibc aborts the process
-// on the overflow, or the copy reads past the buffer), and loops over NDims as it reads it (a huge NDims hung it). Its
-// reader takes a key as the characters after leading white space up to '=', ':' or a newline, the value as the rest
-// of the line, and stops after the key ElementDataFile. Walk the header the same way and refuse what would not fit.
-void check_metaimage_header(const std::string& path) {
+// A MetaImage header as ITK's MetaIO reads it: a key is the characters after leading white space up to '=', ':' or a
+// newline, its value the rest of the line (less the separator and surrounding blanks, and cut at a NUL byte, as MetaIO
+// keeps values as C strings); a later key of the same name wins; reading stops after the key ElementDataFile.
+struct MetaImageHeader {
+  std::map<std::string, std::string> fields;
+  unsigned long long data_offset = 0;  // where LOCAL voxel data begins
+};
+
+// Reads the header and refuses what MetaIO cannot read safely: it copies keys and string values into 255-byte
+// buffers without a bound (glibc aborted the process on the overflow, or the copy read past the buffer), and loops
+// over NDims as it reads it (a huge NDims hung it).
+MetaImageHeader read_metaimage_header(const std::string& path) {
   constexpr std::size_t kMaxText = 254;  // MetaIO's 255-byte buffers with their terminating zero
   const auto damaged = [&](int number, const std::string& what) {
     fail(Status::io, "cannot read '" + path + "': key " + std::to_string(number) + " of its MetaImage header " + what +
                          " (damaged, or not a MetaImage file)");
   };
   std::ifstream in(path, std::ios::binary);
+  MetaImageHeader header;
   std::string key, value;
   for (int number = 1; in; ++number) {
     key.clear();
@@ -312,17 +317,22 @@ void check_metaimage_header(const std::string& path) {
       c = in.get();
     }
     if (value.size() > kMaxText + 1) damaged(number, "has a value longer than " + std::to_string(kMaxText) + " characters");
+    value = value.substr(0, value.find('\0'));
+    value.erase(0, std::min(value.size(), value.find_first_not_of(" \t=:")));
+    value.erase(value.find_last_not_of(" \t\r") + 1);
     if (key == "NDims") {
       char* end = nullptr;
-      const std::string text = value.substr(std::min(value.size(), value.find_first_not_of(" \t=:")));
-      const long dims = std::strtol(text.c_str(), &end, 10);
-      if (end == text.c_str() || dims < 1 || dims > 16) damaged(number, "gives an NDims that is not a number from 1 to 16");
+      const long dims = std::strtol(value.c_str(), &end, 10);
+      if (end == value.c_str() || dims < 1 || dims > 16) damaged(number, "gives an NDims that is not a number from 1 to 16");
     }
+    header.fields[key] = value;
     if (key == "ElementDataFile") {  // the header's last key
+      header.data_offset = static_cast<unsigned long long>(in.tellg());
       check_metaimage_data_file(path, value);
-      return;
+      return header;
     }
   }
+  return header;
 }
 
 // Deflate never compresses by more than 1032:1, so a gzip payload smaller than 1/1032 of the voxel bytes its header
@@ -333,33 +343,28 @@ constexpr unsigned long long kMaxDeflateRatio = 1032;
 // header promises (CompressedDataSize when compressed, else the voxel bytes). Data split over a list of
 // files is left to the reader.
 void check_metaimage_payload(const std::string& path, std::size_t voxel_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::string line, data_file;
+  const MetaImageHeader header = read_metaimage_header(path);
+  const auto field = [&](const char* key) {
+    const auto it = header.fields.find(key);
+    return it == header.fields.end() ? std::string() : it->second;
+  };
+  const bool compressed = lower(field("CompressedData")) == "true";
   unsigned long long compressed_size = 0;
-  bool compressed = false;
-  while (data_file.empty() && std::getline(in, line)) {
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    key.erase(key.find_last_not_of(" \t\r") + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t\r") + 1);
-    if (key == "CompressedData") compressed = lower(value) == "true";
-    if (key == "CompressedDataSize") {
-      char* end = nullptr;
-      compressed_size = std::strtoull(value.c_str(), &end, 10);
-      if (end == value.c_str()) fail(Status::io, "cannot read '" + path + "': bad CompressedDataSize '" + value + "'");
-    }
-    if (key == "ElementDataFile") data_file = value;
+  if (const std::string size = field("CompressedDataSize"); !size.empty()) {
+    char* end = nullptr;
+    compressed_size = std::strtoull(size.c_str(), &end, 10);
+    if (end == size.c_str()) fail(Status::io, "cannot read '" + path + "': bad CompressedDataSize '" + size + "'");
   }
+  const std::string data_file = field("ElementDataFile");
   unsigned long long present = 0;
   if (data_file == "LOCAL") {
-    const auto offset = static_cast<unsigned long long>(in.tellg());
-    present = fs::file_size(path) - offset;
-  } else if (!data_file.empty() && data_file.find(' ') == std::string::npos && lower(data_file) != "list") {
+    present = fs::file_size(path) - std::min<unsigned long long>(header.data_offset, fs::file_size(path));
+  } else if (!data_file.empty() && data_file.rfind("LIST", 0) != 0) {
     const fs::path data = fs::path(path).parent_path() / data_file;
     std::error_code ec;
-    if (!fs::exists(data, ec)) fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
+    if (!fs::is_regular_file(data, ec)) {
+      fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
+    }
     present = fs::file_size(data);
   } else {
     return;
@@ -438,7 +443,7 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
 OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format) {
   itk::ImageIOBase::Pointer io = make_image_io(format);
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
-  if (format == "metaimage") check_metaimage_header(path);
+  if (format == "metaimage") read_metaimage_header(path);  // refuses what MetaIO cannot read safely
   if (!io->CanReadFile(path.c_str())) {
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }

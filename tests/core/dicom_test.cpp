@@ -534,7 +534,14 @@ TEST(Dicom, MalformedHeadersAreSkippedNotACrash) {
     ASSERT_NE(at, std::string::npos);
     bytes.replace(at + 4, 4, std::string("\xf0\xff\xff\xff", 4));
   };
-  for (const auto& damage : {std::function<void(std::string&)>(bad_vr), std::function<void(std::string&)>(long_length)}) {
+  // Found by fuzz_dicom: GDCM asserted on a photometric interpretation it does not know.
+  const auto unknown_photometric = [](std::string& bytes) {
+    const auto at = bytes.find("MONOCHROME2 ");
+    ASSERT_NE(at, std::string::npos);
+    bytes.replace(at, 12, "PALETTE COL ");
+  };
+  for (const auto& damage : {std::function<void(std::string&)>(bad_vr), std::function<void(std::string&)>(long_length),
+                             std::function<void(std::string&)>(unknown_photometric)}) {
     const fs::path dir = fs::path(SLICENAV_TEST_TMP) / "dicom_malformed_header";
     fs::remove_all(dir);
     fs::create_directories(dir);

@@ -233,6 +233,13 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
        Status::io, "key 3 of its MetaImage header has a value longer"},
       {"huge NDims", write_mhd("huge_ndims", "NDims = 22222222222222222222\nDimSize = 4 3 2\nElementType = MET_SHORT\n", two_slices),
        Status::io, "NDims"},
+      // Found by fuzz_volume: with compressed data and no CompressedDataSize, MetaIO allocated 2^63 bytes for a data
+      // file that does not exist (its name cut at a NUL byte, as MetaIO reads it).
+      {"compressed data in a missing file",
+       write_mhd("missing_data", "NDims = 3\nCompressedData = True\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
+                                 "ElementDataFile = nowhere" + std::string(1, '\0') + "x.raw\n",
+                 two_slices),
+       Status::io, "is missing"},
       {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
        Status::unsupported_input, "voxel type"},
   };
