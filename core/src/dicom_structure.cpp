@@ -15,6 +15,8 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t kMaxWalkBytes = std::uint64_t{64} << 20;
 constexpr int kMaxDepth = 16;
+// Pixel data running past the end of its file is a truncated copy when it claims at most this much, else damage.
+constexpr std::uint32_t kMaxTruncatedPixelBytes = std::uint32_t{64} << 20;
 constexpr std::uint32_t kUndefinedLength = 0xffffffffu;
 constexpr std::uint32_t kItem = 0xfffee000u;
 constexpr std::uint32_t kItemEnd = 0xfffee00du;
@@ -185,7 +187,8 @@ class Walker {
       data = data || (e.tag >> 16) != 0x0002;
       if (e.tag == kPixelData && depth == 0) {  // the data set's last element
         if (e.length != kUndefinedLength && e.value_at + e.length > size_) {
-          truncated_ = true;
+          // A copy cut short, unless the claim is beyond any image (GDCM's scanner allocates what it claims).
+          truncated_ = e.length <= kMaxTruncatedPixelBytes;
           problem_ = "its pixel data needs " + std::to_string(e.length) + " bytes from offset " +
                      std::to_string(e.value_at) + " but the file ends at " + std::to_string(size_);
           return Step::bad;
