@@ -1,6 +1,6 @@
 // Writes the seed corpus of every fuzz target into OUT/<target>/: the same small inputs the tests use (phantom
 // volumes in each format, hand-made NIfTI headers, a DICOM slice of the fuzzed series, a tiny model, a crop record,
-// an nnU-Net dataset.json and a batch list).
+// an nnU-Net dataset.json, a batch list and the bundled elastix parameter presets).
 //   fuzz_seeds OUT
 #include <filesystem>
 #include <fstream>
@@ -12,6 +12,7 @@
 #include "model_fixtures.hpp"
 #include "nifti_bytes.hpp"
 #include "slicenav/crop.hpp"
+#include "slicenav/elastix/parameters.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/navigation.hpp"
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
   seed(out / "nnunet_dataset", "dataset.json",
        R"({"channel_names": {"0": "CT", "1": "PET"}, "labels": {"background": 0, "liver": 1}, "numTraining": 2,)"
        R"( "file_ending": ".nii.gz"})");
+  for (const std::string& name : elastix::preset_names()) {
+    seed(out / "elastix_parameters", name + ".txt", read_text(elastix::preset_path(name)));
+  }
   seed(out / "batch_list", "cases.txt", "# cases\n/data/a.nii.gz\n  b.mha  \n\ndicom/case_3/\n");
   fs::remove_all(work);
   return 0;

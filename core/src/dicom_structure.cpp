@@ -42,7 +42,7 @@ const std::set<std::string> kShortVrs = {"AE", "AS", "AT", "CS", "DA", "DS", "DT
                                          "LT", "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"};
 const std::set<std::string> kLongVrs = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
 
-// ok: well formed so far; bad: malformed; done: the walk ended early and soundly (pixel data at the top level, or
+// ok: well formed so far; bad: malformed; done: the walk ended early and soundly (at
 // the end of the walked part of a very large file).
 enum class Step { ok, bad, done };
 
@@ -185,7 +185,7 @@ class Walker {
         previous_meta = e.tag;
       }
       data = data || (e.tag >> 16) != 0x0002;
-      if (e.tag == kPixelData && depth == 0) {  // the data set's last element
+      if (e.tag == kPixelData && depth == 0) {  // elements after it (padding) are walked too: GDCM reads them
         if (e.length != kUndefinedLength && e.value_at + e.length > size_) {
           // A copy cut short, unless the claim is beyond any image (GDCM's scanner allocates what it claims).
           truncated_ = e.length <= kMaxTruncatedPixelBytes;
@@ -193,8 +193,13 @@ class Walker {
                      std::to_string(e.value_at) + " but the file ends at " + std::to_string(size_);
           return Step::bad;
         }
-        const Step step = value(e, at, end, implicit, depth);
-        return step == Step::ok ? Step::done : step;
+        if (const Step step = value(e, at, end, implicit, depth); step != Step::ok) return step;
+        if (end - at < 8 && load(at, end - at) && std::all_of(bytes_.begin() + static_cast<std::ptrdiff_t>(at),
+                                                             bytes_.begin() + static_cast<std::ptrdiff_t>(end),
+                                                             [](unsigned char b) { return b == 0; })) {
+          at = end;  // a few zero bytes of padding after the pixel data
+        }
+        continue;
       }
       if (const Step step = value(e, at, end, implicit, depth); step != Step::ok) return step;
     }

@@ -155,6 +155,7 @@ struct NiftiHeader {
   std::uint64_t datatype = 0;
   double vox_offset = 0;
   std::array<double, 3> pixdim{};
+  bool orientation_finite = true;  // quatern_b/c/d, qoffset_x/y/z and the srow rows
 };
 
 // The header of a .nii or .nii.gz file (zlib reads plain files through), or nothing when it is not one.
@@ -187,10 +188,12 @@ std::optional<NiftiHeader> read_nifti_header(gzFile file) {
     h.datatype = field(70, 2, h.swapped);
     h.vox_offset = float_at(108, h.swapped);
     for (int a = 0; a < 3; ++a) h.pixdim[a] = float_at(80 + 4 * a, h.swapped);
+    for (std::size_t at = 256; at < 328; at += 4) h.orientation_finite = h.orientation_finite && std::isfinite(float_at(at, h.swapped));
   } else if (own_size == 540 && got == 540) {
     h.datatype = field(12, 2, h.swapped);
     h.vox_offset = static_cast<double>(static_cast<std::int64_t>(field(168, 8, h.swapped)));
     for (int a = 0; a < 3; ++a) h.pixdim[a] = double_at(112 + 8 * a, h.swapped);
+    for (std::size_t at = 352; at < 496; at += 8) h.orientation_finite = h.orientation_finite && std::isfinite(double_at(at, h.swapped));
   } else {
     return std::nullopt;
   }
@@ -267,17 +270,19 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
   }
 }
 
-// MetaIO takes an ElementDataFile of several words as a numbered-file pattern ("PATTERN FIRST LAST STEP"), which it
-// reads without checks (a zero step ended the process with SIGFPE), and one that names no file as a file it cannot
-// open, after allocating from the header's sizes. slicenav reads one data file, LOCAL or LIST. `name` is the value.
+// MetaIO takes an ElementDataFile of several words as a numbered-file pattern ("PATTERN FIRST LAST STEP") and
+// "LIST" as a list of slice files on the lines that follow, both read without checks (a zero step ended the process
+// with SIGFPE; a damaged list freed memory it did not own), and one that names no file as a file it cannot open,
+// after allocating from the header's sizes. slicenav reads the voxels from the header's own file (LOCAL) or from
+// one data file. `name` is the value.
 void check_metaimage_data_file(const std::string& path, const std::string& name) {
   if (name.empty()) {
     fail(Status::io, "cannot read '" + path + "': its MetaImage ElementDataFile names no file (damaged header)");
   }
-  if (name.find_first_of(" \t") != std::string::npos && name.rfind("LIST", 0) != 0) {
-    fail(Status::unsupported_input, "'" + path + "' keeps its voxels in numbered files (MetaImage ElementDataFile "
-                                    "'PATTERN FIRST LAST STEP'), which slicenav does not read: save the volume as "
-                                    "one .mha, .nrrd or .nii.gz file");
+  if (name.rfind("LIST", 0) == 0 || name.find_first_of(" \t") != std::string::npos) {
+    fail(Status::unsupported_input, "'" + path + "' keeps its voxels in several files (MetaImage ElementDataFile "
+                                    "LIST or 'PATTERN FIRST LAST STEP'), which slicenav does not read: save the "
+                                    "volume as one .mha, .nrrd or .nii.gz file");
   }
 }
 
@@ -359,8 +364,13 @@ void check_metaimage_payload(const std::string& path, std::size_t voxel_bytes) {
   unsigned long long present = 0;
   if (data_file == "LOCAL") {
     present = fs::file_size(path) - std::min<unsigned long long>(header.data_offset, fs::file_size(path));
-  } else if (!data_file.empty() && data_file.rfind("LIST", 0) != 0) {
+  } else if (!data_file.empty()) {
     const fs::path data = fs::path(path).parent_path() / data_file;
+    if (data.string().size() > 254) {  // MetaIO builds the data file's path in a 255-byte buffer
+      fail(Status::unsupported_input, "cannot read '" + path + "': the path of its data file is " +
+                                          std::to_string(data.string().size()) +
+                                          " characters long; ITK's MetaImage reader takes at most 254");
+    }
     std::error_code ec;
     if (!fs::is_regular_file(data, ec)) {
       fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
@@ -448,6 +458,15 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }
   io->SetFileName(path);
+  // ITK aborts the process on a non-finite orientation (its SVD asserts finite values): refuse it first.
+  if (format == "nifti") {
+    GzFile file = open_gzip(path);
+    const std::optional<NiftiHeader> h = file ? read_nifti_header(file.get()) : std::nullopt;
+    if (h && !h->orientation_finite) {
+      fail(Status::io, "cannot read '" + path + "': its NIfTI header's orientation (quaternion, offsets or sform "
+                       "rows) holds a value that is not a number (damaged header)");
+    }
+  }
   // ITK aborts the process on a NaN pixdim: refuse it first.
   if (const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path, false) : std::string(); !pixdim.empty()) {
     fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");

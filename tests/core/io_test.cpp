@@ -220,7 +220,11 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       {"numbered files with a zero step",
        write_mhd("zero_step", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = s%d.raw 1 2 0\n",
                  two_slices),
-       Status::unsupported_input, "numbered files"},
+       Status::unsupported_input, "several files"},
+      // Found by fuzz_volume: a damaged LIST of slice files made MetaIO free memory it did not own.
+      {"list of slice files",
+       write_mhd("list", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = LIST 2D\n", two_slices),
+       Status::unsupported_input, "several files"},
       {"ElementDataFile that names no file",
        write_mhd("no_data_file", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = \n",
                  two_slices),
@@ -240,6 +244,12 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
                                  "ElementDataFile = nowhere" + std::string(1, '\0') + "x.raw\n",
                  two_slices),
        Status::io, "is missing"},
+      // Found by fuzz_volume: MetaIO read past a 255-byte buffer holding the data file's path.
+      {"data file path of 255+ characters",
+       write_mhd("long_data_path", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = " +
+                                       std::string(240, 'd') + ".raw\n",
+                 two_slices),
+       Status::unsupported_input, "at most 254"},
       {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
        Status::unsupported_input, "voxel type"},
   };
@@ -297,6 +307,18 @@ TEST_F(Io, NiftiWithANanVoxOffsetIsADamagedHeader) {
   std::string message;
   EXPECT_EQ(read_status(path("nan_offset.nii.gz"), &message), Status::io) << message;
   EXPECT_NE(message.find("vox_offset"), std::string::npos) << message;
+}
+
+// Found by fuzz_volume: a NaN in the sform made ITK's SVD assert, which ended the process.
+TEST_F(Io, NiftiWithANanInItsOrientationIsADamagedHeader) {
+  test::NiftiFloatFile file;
+  std::string bytes = test::nifti_float_bytes(file);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&bytes[280], &nan, 4);  // srow_x[0]
+  std::ofstream(path("nan_sform.nii"), std::ios::binary) << bytes;
+  std::string message;
+  EXPECT_EQ(read_status(path("nan_sform.nii"), &message), Status::io) << message;
+  EXPECT_NE(message.find("orientation"), std::string::npos) << message;
 }
 
 // A header whose sform is valid but whose pixdim is 0 (seen from scripts that edit pixdim only): the sform gives the
