@@ -458,7 +458,11 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }
   io->SetFileName(path);
-  // ITK aborts the process on a non-finite orientation (its SVD asserts finite values): refuse it first.
+  // ITK aborts the process on a NaN pixdim: refuse it first.
+  if (const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path, false) : std::string(); !pixdim.empty()) {
+    fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
+  }
+  // ITK aborts the process on a non-finite orientation (its SVD asserts finite values): refuse it too.
   if (format == "nifti") {
     GzFile file = open_gzip(path);
     const std::optional<NiftiHeader> h = file ? read_nifti_header(file.get()) : std::nullopt;
@@ -466,10 +470,6 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
       fail(Status::io, "cannot read '" + path + "': its NIfTI header's orientation (quaternion, offsets or sform "
                        "rows) holds a value that is not a number (damaged header)");
     }
-  }
-  // ITK aborts the process on a NaN pixdim: refuse it first.
-  if (const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path, false) : std::string(); !pixdim.empty()) {
-    fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
   }
   try {
     io->ReadImageInformation();
