@@ -297,28 +297,20 @@ TEST_F(Io, NiftiWithZeroSpacingNamesTheSpacing) {
   EXPECT_NE(message.find("voxel spacing 0 mm along axis i (pixdim[1])"), std::string::npos) << message;
 }
 
-// Found by fuzz_volume: a NaN vox_offset reached a float-to-integer conversion (undefined behaviour).
-TEST_F(Io, NiftiWithANanVoxOffsetIsADamagedHeader) {
-  test::NiftiFloatFile file;
-  std::string bytes = test::nifti_float_bytes(file);
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::memcpy(&bytes[108], &nan, 4);  // vox_offset
-  test::write_gzip(path("nan_offset.nii.gz"), bytes);
-  std::string message;
-  EXPECT_EQ(read_status(path("nan_offset.nii.gz"), &message), Status::io) << message;
-  EXPECT_NE(message.find("vox_offset"), std::string::npos) << message;
-}
-
-// Found by fuzz_volume: a NaN in the sform made ITK's SVD assert, which ended the process.
-TEST_F(Io, NiftiWithANanInItsOrientationIsADamagedHeader) {
-  test::NiftiFloatFile file;
-  std::string bytes = test::nifti_float_bytes(file);
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::memcpy(&bytes[280], &nan, 4);  // srow_x[0]
-  std::ofstream(path("nan_sform.nii"), std::ios::binary) << bytes;
-  std::string message;
-  EXPECT_EQ(read_status(path("nan_sform.nii"), &message), Status::io) << message;
-  EXPECT_NE(message.find("orientation"), std::string::npos) << message;
+// Found by fuzz_volume: a NaN vox_offset reached a float-to-integer conversion (undefined behaviour), and a NaN in
+// the sform made ITK's SVD assert, which ended the process.
+TEST_F(Io, NiftiWithANanInItsHeaderIsADamagedHeader) {
+  for (const auto& [offset, field] : {std::pair{108, "vox_offset"}, std::pair{280, "orientation"}}) {  // srow_x[0]
+    test::NiftiFloatFile file;
+    std::string bytes = test::nifti_float_bytes(file);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::memcpy(&bytes[offset], &nan, 4);
+    const std::string name = path(std::string("nan_") + field + ".nii.gz");
+    test::write_gzip(name, bytes);
+    std::string message;
+    EXPECT_EQ(read_status(name, &message), Status::io) << message;
+    EXPECT_NE(message.find(field), std::string::npos) << message;
+  }
 }
 
 // A header whose sform is valid but whose pixdim is 0 (seen from scripts that edit pixdim only): the sform gives the
