@@ -347,8 +347,7 @@ constexpr unsigned long long kMaxDeflateRatio = 1032;
 // MetaImage readers do not report a short data block either: compare the bytes present with what the
 // header promises (CompressedDataSize when compressed, else the voxel bytes). Data split over a list of
 // files is left to the reader.
-void check_metaimage_payload(const std::string& path, std::size_t voxel_bytes) {
-  const MetaImageHeader header = read_metaimage_header(path);
+void check_metaimage_payload(const std::string& path, const MetaImageHeader& header, std::size_t voxel_bytes) {
   const auto field = [&](const char* key) {
     const auto it = header.fields.find(key);
     return it == header.fields.end() ? std::string() : it->second;
@@ -453,7 +452,8 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
 OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format) {
   itk::ImageIOBase::Pointer io = make_image_io(format);
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
-  if (format == "metaimage") read_metaimage_header(path);  // refuses what MetaIO cannot read safely
+  std::optional<MetaImageHeader> meta;  // read first: it refuses what MetaIO cannot read safely
+  if (format == "metaimage") meta = read_metaimage_header(path);
   if (!io->CanReadFile(path.c_str())) {
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }
@@ -520,7 +520,7 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
     check_nifti_payload(path, voxel_bytes);
     check_nifti_stream(path, geometry.voxel_count());
   }
-  if (format == "metaimage") check_metaimage_payload(path, voxel_bytes);
+  if (meta) check_metaimage_payload(path, *meta, voxel_bytes);
   if (format == "nrrd") check_nrrd_payload(path, voxel_bytes);
   return {io, geometry};
 }
@@ -559,7 +559,7 @@ void check_written(const std::string& written, const std::string& path, const st
                    std::size_t voxel_bytes) {
   try {
     if (format == "nifti") check_nifti_payload(written, voxel_bytes);
-    if (format == "metaimage") check_metaimage_payload(written, voxel_bytes);
+    if (format == "metaimage") check_metaimage_payload(written, read_metaimage_header(written), voxel_bytes);
     if (format == "nrrd") check_nrrd_payload(written, voxel_bytes);
   } catch (const Error&) {
     fail(Status::io, "cannot write '" + path + "': the file written is incomplete (is the disk full?)");
