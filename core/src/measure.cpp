@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "body.hpp"
+#include "measure_bone.hpp"
 
 namespace slicenav {
 namespace {
@@ -34,6 +35,10 @@ constexpr double kKeptLungFraction = 0.1;
 // below kGasHu is not lung.
 constexpr float kGasHu = -950.0f;
 constexpr double kMaxGasShare = 0.6;
+// A slice shows lung on both sides (which no slice near the hips does) when it holds lung-like air blobs of
+// at least kSideLungCm2 whose centroids lie kSideLungMm or more left and right of the midline.
+constexpr double kSideLungCm2 = 8.0;
+constexpr double kSideLungMm = 30.0;
 // The trachea (a midline lumen blob of at least kMinTracheaCm2 at the lung apex) is followed down as the
 // lumen blobs overlapping the previous slice's; it has split when two blobs of at least kMinBronchusCm2
 // remain, at least kMinTrackMm down (so a blob at a cut scan's first slice is not taken for the split), and
@@ -184,7 +189,7 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
   };
   constexpr auto kNone = std::numeric_limits<std::uint32_t>::max();
   std::vector<std::uint32_t> node_above, node_here, labels;
-  std::vector<std::uint8_t> air;
+  std::vector<std::uint8_t> air, lungs_both_sides(n, 0);
   InsideBody inside_body;
   double cell_ml = 0;
   for (std::size_t first = 0; first < n; first += kChunkSlices) {
@@ -220,6 +225,17 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
           parent[std::max(a, b)] = std::min(a, b);
         }
       }
+      bool left = false, right = false;
+      for (std::size_t b = 1; b < blobs.size(); ++b) {
+        if (node_of_blob[b] == kNone) continue;
+        const Node& blob = nodes[node_of_blob[b]];
+        if (static_cast<double>(blob.cells) * cell_cm2 < kSideLungCm2) continue;
+        if (static_cast<double>(blob.gas) > kMaxGasShare * static_cast<double>(blob.cells)) continue;
+        const double off_midline = (blobs[b].centroid_x - midline) * g.cell_mm[0];
+        left = left || off_midline <= -kSideLungMm;
+        right = right || off_midline >= kSideLungMm;
+      }
+      lungs_both_sides[first + s] = left && right;
       std::swap(node_above, node_here);
     }
   }
@@ -259,13 +275,23 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
   const auto add = [&](const char* name, std::size_t k) {
     out.push_back({name, static_cast<double>(k), view.mapping().world_z(static_cast<double>(k))});
   };
-  if (top == n) return out;  // no lungs
-  if (top > 0) add("lung_apex", top);
-  const std::size_t track_end = std::min(n - 1, top + static_cast<std::size_t>(kMaxTrackMm / slice_mm));
-  if (const auto split = airway_split(body::mean_hu_cells(view, top, track_end, kAirwayCellMm), slice_mm)) {
-    add("carina", top + *split);
+  // The skull lies above the lungs and the hips below them: each is searched there, or in the whole scan
+  // when it shows no lungs.
+  const bool lungs = top < n;
+  if (!lungs || top > 0) {
+    if (const auto k = detail::measure_skull_base(view, 0, lungs ? top - 1 : n - 1)) add("skull_base", *k);
   }
-  if (bottom + 1 < n) add("lung_base", bottom);
+  if (lungs) {
+    if (top > 0) add("lung_apex", top);
+    const std::size_t track_end = std::min(n - 1, top + static_cast<std::size_t>(kMaxTrackMm / slice_mm));
+    if (const auto split = airway_split(body::mean_hu_cells(view, top, track_end, kAirwayCellMm), slice_mm)) {
+      add("carina", top + *split);
+    }
+    if (bottom + 1 < n) add("lung_base", bottom);
+  }
+  if (!lungs || bottom + 1 < n) {
+    if (const auto k = detail::measure_femur_head_top(view, lungs ? bottom + 1 : 0, n - 1, lungs_both_sides)) add("femur_head_top", *k);
+  }
   return out;
 }
 

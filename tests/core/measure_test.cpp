@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "slicenav/anatomy.hpp"
@@ -55,14 +57,16 @@ double truth(const Phantom& p, const std::string& name) {
   return NAN;
 }
 
-TEST(MeasureKeySlices, FindsTheLungEndsAndTheAirwaySplitOfTheTorsoPhantom) {
+TEST(MeasureKeySlices, FindsTheLungEndsTheAirwaySplitAndTheFemoralHeadsOfTheTorsoPhantom) {
   const Phantom p = phantom(40.0, 120);
   const Found found = measure(p.volume);
-  ASSERT_EQ(found.size(), 3u);
+  ASSERT_EQ(found.size(), 4u);
   // One 5 mm slice, plus the partial volume of the lung tips on 4 mm cells.
   EXPECT_NEAR(found.at("lung_apex"), truth(p, "lung_apex"), 10.0);
   EXPECT_NEAR(found.at("carina"), truth(p, "carina"), 5.0);
   EXPECT_NEAR(found.at("lung_base"), truth(p, "lung_base"), 10.0);
+  // Two 5 mm slices: the rule's joint space and the phantom's 4 mm voxels.
+  EXPECT_NEAR(found.at("femur_head_top"), truth(p, "femur_head_top"), 10.0);
 }
 
 TEST(MeasureKeySlices, AnyAxisOrderGivesTheSameSlices) {
@@ -99,8 +103,15 @@ TEST(MeasureKeySlices, LeavesOutWhatTheScanCuts) {
     EXPECT_EQ(found.count("lung_base"), 0u);
   }
   {
-    SCOPED_TRACE("pelvis: no lungs");
-    EXPECT_TRUE(measure(phantom(-380.0, 40).volume).empty());
+    SCOPED_TRACE("pelvis: no lungs, the femoral heads");
+    const Phantom p = phantom(-380.0, 40);
+    const Found found = measure(p.volume);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_NEAR(found.at("femur_head_top"), truth(p, "femur_head_top"), 10.0);
+  }
+  {
+    SCOPED_TRACE("abdomen: no lungs, ends above the pelvis");
+    EXPECT_TRUE(measure(phantom(-250.0, 20).volume).empty());  // -250 .. -345 mm
   }
 }
 
@@ -124,19 +135,42 @@ TEST(MeasureKeySlices, GasBelowTheDiaphragmIsNotLung) {
   EXPECT_NEAR(found.at("lung_base"), base, 10.0);
 }
 
-// Real chest, whole-body and head-and-neck scans: within 10 mm of the annotated key slices (the lung ends of
-// lidc_0003 come from the data set's threshold rule, the rest were annotated by eye).
+// Real chest, whole-body, pelvis and head-and-neck scans: within 10 mm of the annotated key slices (the lung
+// ends of lidc_0003 come from the data set's threshold rule, the rest were annotated by eye). The lungs of
+// hnpetct_hgj016 end in a tip too small to measure.
 TEST(MeasureKeySlicesRealData, AgreesWithTheAnnotatedKeySlices) {
-  for (const char* id : {"lidc_0003", "tcga_thca_de_a4ma", "hnpetct_chus005"}) {
+  const std::vector<std::string> chest{"lung_apex", "carina", "lung_base"};
+  const std::vector<std::pair<const char*, std::vector<std::string>>> cases{
+      {"lidc_0003", chest},
+      {"tcga_thca_de_a4ma", {"lung_apex", "carina", "lung_base", "femur_head_top"}},
+      {"hnpetct_chus005", {"skull_base", "lung_apex", "carina"}},
+      {"hnpetct_hgj016", {"skull_base"}},
+      {"pelvref_003", {"femur_head_top"}}};
+  for (const auto& [id, names] : cases) {
     SCOPED_TRACE(id);
     SLICENAV_REQUIRE_DATA(dir, std::string("ct/") + id);
     const Volume volume = read_volume(dir + "/ct.nii.gz");
     const Found found = measure(volume);
+    std::size_t checked = 0;
     for (const auto& l : read_case_landmarks(dir)) {
-      if (l.name != "lung_apex" && l.name != "carina" && l.name != "lung_base") continue;
+      if (std::find(names.begin(), names.end(), l.name) == names.end()) continue;
+      ++checked;
       ASSERT_EQ(found.count(l.name), 1u) << l.name << " not measured";
       EXPECT_NEAR(found.at(l.name), l.z_mm, 10.0) << l.name;
     }
+    EXPECT_EQ(checked, names.size()) << "annotations missing";
+  }
+}
+
+// Bone that looks like the measured structures without being them: the iliac crests and a vertebra at the
+// lower end of an abdomen scan, the shoulders of a head-and-neck crop (no lungs measured in it), a chest.
+TEST(MeasureKeySlicesRealData, FindsNoSkullBaseOrFemoralHeadsWhereThereAreNone) {
+  for (const char* id : {"ct/ircad_1_01", "hn/openkbp_pt009", "ct/lung1_001"}) {
+    SCOPED_TRACE(id);
+    SLICENAV_REQUIRE_DATA(dir, id);
+    const Found found = measure(read_volume(dir + "/ct.nii.gz"));
+    EXPECT_EQ(found.count("femur_head_top"), 0u);
+    EXPECT_EQ(found.count("skull_base"), 0u);
   }
 }
 

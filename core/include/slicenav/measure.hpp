@@ -1,6 +1,7 @@
 // Key slices read directly off the CT image, where their definition is crisp in HU: the most superior and
-// the most inferior slice of aerated lung (lung_apex, lung_base) and the first slice, going down, where the
-// trachea has split into the two main bronchi (carina). Navigation (locate) uses them to sharpen its learned
+// the most inferior slice of aerated lung (lung_apex, lung_base), the first slice, going down, where the
+// trachea has split into the two main bronchi (carina), and in bone the skull base (the lower edge of the
+// occipital bone around the foramen magnum) and the top of the femoral heads (femur_head_top). Navigation (locate) uses them to sharpen its learned
 // answers (navigation.hpp); docs/navigation.md gives the rules and how they compare with the learned ones.
 #pragma once
 
@@ -12,15 +13,17 @@
 namespace slicenav {
 
 struct MeasuredKeySlice {
-  std::string name;            // atlas landmark name: lung_apex, lung_base or carina
+  std::string name;            // atlas landmark name: skull_base, lung_apex, carina, lung_base or femur_head_top
   double canonical_slice = 0;  // canonical slice index (0 = most superior)
   double world_z_mm = 0;       // world z of that slice's centre
 };
 
 // The key slices this scan shows whole, superior first; a landmark is left out when the scan cuts its
-// structure (lungs touching the first or last slice), when no lungs are found, or when the airway cannot be
-// followed from above the lungs to its split. Reads the voxels slice by slice on cells of mean HU (about 3 mm
-// for the lungs, 2 mm for the airway); memory does not grow with the scan.
+// structure (lungs touching the first or last slice), when no lungs are found, when the airway cannot be
+// followed from above the lungs to its split, when no brain enclosed by bone lies above the lungs, or no
+// left-right pair of femoral-head domes below them (measure_bone.hpp). Reads the voxels a slab at a time
+// (cells of mean HU of about 3 mm for the lungs, 2 mm for the airway, 1 mm for the skull, a 2 mm grid for
+// the hips); memory does not grow with the scan.
 std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view);
 
 }  // namespace slicenav
