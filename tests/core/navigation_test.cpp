@@ -180,7 +180,7 @@ TEST(Navigation, PreparationMeasuresKeySlicesUnlessAskedNotTo) {
   const PreparedScan measured = prepare_scan(model, torso);
   std::vector<std::string> names;
   for (const auto& m : measured.measured) names.push_back(m.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"lung_apex", "carina", "lung_base"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"lung_apex", "carina", "lung_base", "femur_head_top"}));
   const PreparedScan plain = prepare_scan(model, torso, kWithoutMeasurement);
   EXPECT_TRUE(plain.measured.empty());
   EXPECT_EQ(plain.slices.values, measured.slices.values);
@@ -216,7 +216,9 @@ TEST(Navigation, MeasuredKeySlicesReplaceAnswersWithinTheWindow) {
     EXPECT_NEAR(l.position.world_z_mm, replaced ? measured_z : z, 1e-6);
     EXPECT_NEAR(l.position.canonical_slice, scan.mapping.canonical_slice_at_z(l.position.world_z_mm), 1e-6);
     for (const auto& [other_name, other] : found) {
-      if (other_name != name) EXPECT_FALSE(other.measured) << other_name;
+      if (other_name != name) {
+        EXPECT_FALSE(other.measured) << other_name;
+      }
     }
   }
 }
@@ -348,8 +350,9 @@ TEST(NavigationRealData, LandmarksBeyondTheScanAreAboveOrBelowIt) {
   EXPECT_EQ(coverage(model, scan, "lungs").status, Coverage::Status::partial);
 }
 
-// Head-and-neck PET/CT of a patient the model was not trained on: recognised, the skull base and C7 located
-// inside it, the chest landmarks below the skull base in order, head-neck covered and the pelvis not.
+// Head-and-neck PET/CT of a patient the model was not trained on: recognised, the skull base (measured in
+// the bone) and C7 located inside it, the chest landmarks below the skull base in order, head-neck covered
+// and the pelvis not.
 TEST(NavigationRealData, HeldOutHeadNeckScanLocatesSkullBaseAndC7) {
   SLICENAV_REQUIRE_DATA(path, "ct/hnpetct_chus005/ct.nii.gz");
   const LocatedScan located(path);
@@ -362,14 +365,16 @@ TEST(NavigationRealData, HeldOutHeadNeckScanLocatesSkullBaseAndC7) {
     EXPECT_GT(found.at(name).confidence, 0.0f) << name;
     EXPECT_NEAR(found.at(name).position.world_z_mm, truth.at(name), 30.0) << name;
   }
+  EXPECT_TRUE(found.at("skull_base").measured);
+  EXPECT_NEAR(found.at("skull_base").position.world_z_mm, truth.at("skull_base"), 10.0);
   EXPECT_GT(found.at("skull_base").position.world_z_mm, found.at("c7").position.world_z_mm);
   EXPECT_EQ(found.at("femur_head_top").position.where, InsertedSlice::Where::below);
   EXPECT_NE(coverage(model, scan, "head-neck").status, Coverage::Status::none);
   EXPECT_EQ(coverage(model, scan, "pelvis").status, Coverage::Status::none);
 }
 
-// An abdomen-pelvis CT of a patient the model was not trained on: recognised, the femoral heads and the
-// kidneys' lower end located, the pelvis covered, the skull base above the scan.
+// An abdomen-pelvis CT of a patient the model was not trained on: recognised, the femoral heads (measured in
+// the bone) and the kidneys' lower end located, the pelvis covered, the skull base above the scan.
 TEST(NavigationRealData, HeldOutAbdomenPelvisScanLocatesThePelvis) {
   SLICENAV_REQUIRE_DATA(path, "ct/ts_example_ct/ct.nii.gz");
   const LocatedScan located(path);
@@ -380,6 +385,8 @@ TEST(NavigationRealData, HeldOutAbdomenPelvisScanLocatesThePelvis) {
     ASSERT_EQ(found.at(name).position.where, InsertedSlice::Where::inside) << name;
     EXPECT_NEAR(found.at(name).position.world_z_mm, truth.at(name), 40.0) << name;
   }
+  EXPECT_TRUE(found.at("femur_head_top").measured);
+  EXPECT_NEAR(found.at("femur_head_top").position.world_z_mm, truth.at("femur_head_top"), 10.0);
   EXPECT_EQ(found.at("skull_base").position.where, InsertedSlice::Where::above);
   EXPECT_EQ(found.at("c7").position.where, InsertedSlice::Where::above);
   EXPECT_NE(coverage(model, scan, "pelvis").status, Coverage::Status::none);

@@ -290,8 +290,10 @@ def test_real_held_out_head_neck_and_pelvis_scans(model):
     located = {l.name: l for l in model.locate(head)}
     assert located["skull_base"].inside and located["c7"].inside
     assert located["skull_base"].world_z_mm > located["c7"].world_z_mm
-    # The carina is measured in the image (the airway's split; annotated at -520 mm by eye), C7 is not.
+    # The carina is measured in the image (the airway's split; annotated at -520 mm by eye), and so is the
+    # skull base (the bone around the foramen magnum; -304 mm by eye); C7 is not.
     assert located["carina"].measured and abs(located["carina"].world_z_mm + 520.0) <= 5.0
+    assert located["skull_base"].measured and abs(located["skull_base"].world_z_mm + 304.0) <= 10.0
     assert not located["c7"].measured
     assert model.coverage(head, "head-neck").status != "none"
     assert model.coverage(head, "pelvis").status == "none"
@@ -299,7 +301,9 @@ def test_real_held_out_head_neck_and_pelvis_scans(model):
     pelvis = slicenav.Volume.read(require_data("ct/ts_example_ct/ct.nii.gz"))
     located = model.locate(pelvis)
     assert located.recognised
-    assert {l.name: l for l in located}["femur_head_top"].inside
+    femoral_heads = {l.name: l for l in located}["femur_head_top"]
+    # Measured in the bone (a pair of domes); annotated at 148.3 mm.
+    assert femoral_heads.inside and femoral_heads.measured and abs(femoral_heads.world_z_mm - 148.3) <= 10.0
     assert model.coverage(pelvis, "pelvis").status != "none"
     assert model.coverage(pelvis, "head-neck").status == "none"
 
