@@ -598,7 +598,7 @@ void stage_table(std::ostringstream& md, const Stages& st) {
   row("preprocess", "`preprocess`, every slice, chunks of " + std::to_string(kPrepareChunk), &ScanStages::preprocess);
   row("slice encoder", "`Model::embed`, every slice", &ScanStages::encoder);
   row("slice scores", "`Model::score` on the embeddings", &ScanStages::score);
-  row("measured key slices", "`measure_key_slices` (lung ends, carina)", &ScanStages::measure);
+  row("measured key slices", "`measure_key_slices` (lungs, airway, skull base, femoral heads)", &ScanStages::measure);
   row("**prepare**", "**`prepare_scan`** (all of the above but decode)", &ScanStages::prepare);
   row("locate", "`locate`, insertion (found " + std::to_string(a.located_insertion) + " / " +
                     std::to_string(b.located_insertion) + ")",

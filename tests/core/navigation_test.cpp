@@ -367,6 +367,16 @@ TEST(NavigationRealData, HeldOutHeadNeckScanLocatesSkullBaseAndC7) {
   }
   EXPECT_TRUE(found.at("skull_base").measured);
   EXPECT_NEAR(found.at("skull_base").position.world_z_mm, truth.at("skull_base"), 10.0);
+  // C7 between the measured skull base and lung apex, at its atlas fraction.
+  EXPECT_FALSE(found.at("c7").measured);
+  EXPECT_TRUE(found.at("lung_apex").measured);
+  const double f = (found.at("c7").atlas_mm - found.at("lung_apex").atlas_mm) /
+                   (found.at("skull_base").atlas_mm - found.at("lung_apex").atlas_mm);
+  EXPECT_NEAR(found.at("c7").position.world_z_mm,
+              found.at("lung_apex").position.world_z_mm +
+                  f * (found.at("skull_base").position.world_z_mm - found.at("lung_apex").position.world_z_mm),
+              1e-6);
+  EXPECT_NEAR(found.at("c7").position.world_z_mm, truth.at("c7"), 15.0);
   EXPECT_GT(found.at("skull_base").position.world_z_mm, found.at("c7").position.world_z_mm);
   EXPECT_EQ(found.at("femur_head_top").position.where, InsertedSlice::Where::below);
   EXPECT_NE(coverage(model, scan, "head-neck").status, Coverage::Status::none);

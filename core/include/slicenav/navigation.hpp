@@ -31,8 +31,8 @@ struct PreparedScan {
 void require_ct(const Volume& volume);
 
 struct PrepareOptions {
-  // Measure the key slices in the voxels (scan.measured, for locate()); about a quarter of a second on a
-  // 512 x 512 x 300 scan, so calls that never locate skip it.
+  // Measure the key slices in the voxels (scan.measured, for locate()); 0.05 to 0.7 s on a real scan
+  // (docs/navigation.md), so calls that never locate skip it.
   bool measure_key_slices = true;
 };
 inline constexpr PrepareOptions kWithoutMeasurement{false};  // for scans that are inserted or scored only
@@ -107,8 +107,9 @@ Recognition recognise(const PreparedScan& scan);
 // Every landmark of the model's atlas that at least one template can show, superior first. An answer
 // (inside the scan, or the scan's end when it is above or below) within kMeasuredWindowMm of the same key
 // slice measured in the image (scan.measured), before or after the checks of anatomical order, is replaced
-// by the measurement, which is more precise where
-// it exists (docs/navigation.md); `measured` tells which. In a scan that is not recognised (see
+// by the measurement, which is more precise where it exists (docs/navigation.md); `measured` tells which.
+// C7 is then placed between a measured skull base and a measured lung apex, at its atlas fraction (it is not
+// crisp in the image; `measured` stays false). In a scan that is not recognised (see
 // recognise()) every confidence is 0. Throws Error(unsupported_input) when
 // the model has no templates (insertion) or no atlas.
 std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan,
