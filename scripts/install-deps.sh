@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp
-  libinsighttoolkit5-dev libgdcm-tools zlib1g-dev
+  libinsighttoolkit5-dev libgdcm-tools zlib1g-dev libdeflate-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   pybind11-dev python3 python3-dev python3-numpy python3-pytest python3-nibabel python3-torch

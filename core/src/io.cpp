@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "atomic_file.hpp"
+#include "nifti.hpp"
 #include "slicenav/dicom.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/orientation.hpp"
@@ -109,165 +110,6 @@ std::vector<float> read_as_float(itk::ImageIOBase& io, std::size_t count) {
            "unsupported voxel component type " + itk::ImageIOBase::GetComponentTypeAsString(io.GetComponentType()));
   }
   return voxels;
-}
-
-// Bytes a gzip file decompresses to, reading it through; -1 when the stream is damaged or truncated.
-long long gzip_payload_bytes(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) return -1;
-  std::vector<char> chunk(1 << 20);
-  long long total = 0;
-  int n = 0;
-  while ((n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) total += n;
-  int error = Z_OK;
-  gzerror(file, &error);
-  gzclose(file);
-  return (n < 0 || (error != Z_OK && error != Z_STREAM_END)) ? -1 : total;
-}
-
-// NIfTI readers copy through a buffer of their own and do not report a short file: check that the file
-// holds the header and all voxel data. For .nii.gz the gzip trailer's size field (mod 2^32) is compared
-// first; only when it disagrees (a truncated or multi-member stream) is the stream decompressed to count.
-void check_nifti_payload(const std::string& path, std::size_t voxel_bytes) {
-  const std::string name = lower(fs::path(path).filename().string());
-  const unsigned long long minimum = 348ULL + voxel_bytes;
-  if (!ends_with(name, ".gz")) {
-    if (fs::file_size(path) < minimum) fail(Status::io, "cannot read '" + path + "': the file is truncated");
-    return;
-  }
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(-4, std::ios::end);
-  unsigned char trailer[4] = {0, 0, 0, 0};
-  in.read(reinterpret_cast<char*>(trailer), 4);
-  const std::uint32_t isize = trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (std::uint32_t(trailer[3]) << 24);
-  // The header plus extensions is 348 bytes to 64 KiB: accept a trailer size within that band of the data.
-  const std::uint32_t past_data = isize - static_cast<std::uint32_t>(voxel_bytes);
-  if (in && past_data >= 348 && past_data < (1u << 16)) return;
-  const long long payload = gzip_payload_bytes(path);
-  if (payload < 0 || static_cast<unsigned long long>(payload) < minimum) {
-    fail(Status::io, "cannot read '" + path + "': the compressed file is truncated or damaged");
-  }
-}
-
-// The few NIfTI-1/NIfTI-2 header fields slicenav checks itself, in the file's byte order.
-struct NiftiHeader {
-  bool swapped = false;  // big-endian file on this machine
-  std::uint64_t datatype = 0;
-  double vox_offset = 0;
-  std::array<double, 3> pixdim{};
-  bool orientation_finite = true;  // quatern_b/c/d, qoffset_x/y/z and the srow rows
-};
-
-// The header of a .nii or .nii.gz file (zlib reads plain files through), or nothing when it is not one.
-std::optional<NiftiHeader> read_nifti_header(gzFile file) {
-  unsigned char header[540] = {};
-  const int got = gzread(file, header, sizeof header);
-  if (got < 348) return std::nullopt;
-  const auto field = [&](std::size_t at, std::size_t n, bool big) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t(header[at + (big ? n - 1 - i : i)]) << (8 * i);
-    return v;
-  };
-  const auto float_at = [&](std::size_t at, bool big) {
-    const auto bits = static_cast<std::uint32_t>(field(at, 4, big));
-    float v = 0;
-    std::memcpy(&v, &bits, 4);
-    return static_cast<double>(v);
-  };
-  const auto double_at = [&](std::size_t at, bool big) {
-    const std::uint64_t bits = field(at, 8, big);
-    double v = 0;
-    std::memcpy(&v, &bits, 8);
-    return v;
-  };
-  NiftiHeader h;
-  const std::uint64_t size = field(0, 4, false);
-  h.swapped = size != 348 && size != 540;
-  const std::uint64_t own_size = field(0, 4, h.swapped);
-  if (own_size == 348) {
-    h.datatype = field(70, 2, h.swapped);
-    h.vox_offset = float_at(108, h.swapped);
-    for (int a = 0; a < 3; ++a) h.pixdim[a] = float_at(80 + 4 * a, h.swapped);
-    for (std::size_t at = 256; at < 328; at += 4) h.orientation_finite = h.orientation_finite && std::isfinite(float_at(at, h.swapped));
-  } else if (own_size == 540 && got == 540) {
-    h.datatype = field(12, 2, h.swapped);
-    h.vox_offset = static_cast<double>(static_cast<std::int64_t>(field(168, 8, h.swapped)));
-    for (int a = 0; a < 3; ++a) h.pixdim[a] = double_at(112 + 8 * a, h.swapped);
-    for (std::size_t at = 352; at < 496; at += 8) h.orientation_finite = h.orientation_finite && std::isfinite(double_at(at, h.swapped));
-  } else {
-    return std::nullopt;
-  }
-  return h;
-}
-
-using GzFile = std::unique_ptr<gzFile_s, int (*)(gzFile)>;
-
-GzFile open_gzip(const std::string& path) { return GzFile(gzopen(path.c_str(), "rb"), gzclose); }
-
-// "" when a NIfTI header's pixdim is a usable spacing, else what is wrong with it. ITK refuses a zero pixdim
-// with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
-std::string nifti_pixdim_problem(const std::string& path, bool zero_is_a_problem = true) {
-  GzFile file = open_gzip(path);
-  const std::optional<NiftiHeader> h = file ? read_nifti_header(file.get()) : std::nullopt;
-  if (!h) return {};
-  for (int a = 0; a < 3; ++a) {
-    if ((zero_is_a_problem && h->pixdim[a] == 0.0) || !std::isfinite(h->pixdim[a])) {
-      std::ostringstream msg;
-      msg << "voxel spacing " << h->pixdim[a] << " mm along axis " << "ijk"[a] << " (pixdim[" << a + 1 << "])";
-      return msg.str();
-    }
-  }
-  return {};
-}
-
-// Reads a NIfTI file's stored payload once more, to catch what the NIfTI library lets through:
-// - it replaces NaN and infinite float voxels by 0, which would turn a damaged volume into a plausible one;
-// - it stops reading a .nii.gz at the last voxel, so a damaged stream that still inflates is never checked against
-//   its CRC.
-// Float files (float32, float64) are checked for non-finite values; .nii.gz streams are read to their end and their
-// CRC checked. Plain integer .nii files are not read again.
-void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
-  GzFile file = open_gzip(path);
-  if (!file) return;
-  const bool compressed = gzdirect(file.get()) == 0;
-  const std::optional<NiftiHeader> h = read_nifti_header(file.get());
-  if (!h) return;
-  const bool is_float = h->datatype == 16 || h->datatype == 64;  // float32, float64
-  if (!is_float && !compressed) return;
-  if (gzrewind(file.get()) != 0) return;
-  const std::size_t width = h->datatype == 16 ? 4 : 8;
-  if (!std::isfinite(h->vox_offset)) {
-    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a number (damaged header)");
-  }
-  const auto offset = static_cast<std::size_t>(std::clamp(h->vox_offset, 0.0, 1e12));
-  std::vector<unsigned char> chunk(1 << 20);
-  std::size_t position = 0;  // bytes of the stream read so far
-  int n = 0;
-  while ((n = gzread(file.get(), chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
-    const std::size_t end = position + static_cast<std::size_t>(n);
-    if (is_float && end > offset) {
-      // The values that start in this chunk (chunks are 1 MiB, so a value is cut only by an odd vox_offset).
-      std::size_t at = offset > position ? offset - position : (width - (position - offset) % width) % width;
-      for (; at + width <= static_cast<std::size_t>(n); at += width) {
-        const std::size_t voxel = (position + at - offset) / width;
-        if (voxel >= voxel_count) break;
-        // All exponent bits set means NaN or infinity; the sign and exponent sit in the value's two highest bytes.
-        const unsigned char hi = chunk[at + (h->swapped ? 0 : width - 1)];
-        const unsigned char next = chunk[at + (h->swapped ? 1 : width - 2)];
-        if ((hi & 0x7f) == 0x7f && (width == 4 ? (next & 0x80) != 0 : (next & 0xf0) == 0xf0)) {
-          fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
-                                             std::to_string(voxel) + ": CT values must be finite");
-        }
-      }
-    }
-    position = end;
-    if (!compressed && position >= offset + voxel_count * width) return;
-  }
-  int error = Z_OK;
-  const char* text = gzerror(file.get(), &error);
-  if (n < 0 || (error != Z_OK && error != Z_STREAM_END)) {
-    fail(Status::io, "cannot read '" + path + "': the compressed data is damaged (" + std::string(text) + ")");
-  }
 }
 
 // MetaIO takes an ElementDataFile of several words as a numbered-file pattern ("PATTERN FIRST LAST STEP") and
@@ -435,6 +277,7 @@ void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
 struct OpenedImage {
   itk::ImageIOBase::Pointer io;
   Geometry geometry;
+  std::optional<detail::NiftiHeader> nifti;  // a NIfTI file's own header
 };
 
 OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format);
@@ -454,27 +297,24 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
   std::optional<MetaImageHeader> meta;  // read first: it refuses what MetaIO cannot read safely
   if (format == "metaimage") meta = read_metaimage_header(path);
+  const std::optional<detail::NiftiHeader> nifti = format == "nifti" ? detail::read_nifti_header(path) : std::nullopt;
   if (!io->CanReadFile(path.c_str())) {
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }
   io->SetFileName(path);
   // ITK aborts the process on a NaN pixdim: refuse it first.
-  if (const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path, false) : std::string(); !pixdim.empty()) {
+  if (const std::string pixdim = nifti ? detail::nifti_pixdim_problem(*nifti, false) : std::string(); !pixdim.empty()) {
     fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
   }
   // ITK aborts the process on a non-finite orientation (its SVD asserts finite values): refuse it too.
-  if (format == "nifti") {
-    GzFile file = open_gzip(path);
-    const std::optional<NiftiHeader> h = file ? read_nifti_header(file.get()) : std::nullopt;
-    if (h && !h->orientation_finite) {
-      fail(Status::io, "cannot read '" + path + "': its NIfTI header's orientation (quaternion, offsets or sform "
-                       "rows) holds a value that is not a number (damaged header)");
-    }
+  if (nifti && !nifti->orientation_finite) {
+    fail(Status::io, "cannot read '" + path + "': its NIfTI header's orientation (quaternion, offsets or sform "
+                     "rows) holds a value that is not a number (damaged header)");
   }
   try {
     io->ReadImageInformation();
   } catch (const itk::ExceptionObject& e) {
-    const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path) : std::string();
+    const std::string pixdim = nifti ? detail::nifti_pixdim_problem(*nifti) : std::string();
     if (!pixdim.empty()) fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
     fail(Status::io, "cannot read '" + path + "': " + describe(e));
   }
@@ -515,14 +355,11 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
       fail(Status::invalid_argument, msg.str());
     }
   }
+  // NIfTI voxels are checked as they are read (read_nifti_voxels; read_raw_image).
   const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
-  if (format == "nifti") {
-    check_nifti_payload(path, voxel_bytes);
-    check_nifti_stream(path, geometry.voxel_count());
-  }
   if (meta) check_metaimage_payload(path, *meta, voxel_bytes);
   if (format == "nrrd") check_nrrd_payload(path, voxel_bytes);
-  return {io, geometry};
+  return {io, geometry, nifti};
 }
 
 Volume read_image_file(const std::string& path, const std::string& format) {
@@ -533,13 +370,14 @@ Volume read_image_file(const std::string& path, const std::string& format) {
   source.path = path;
   source.format = format;
   source.pixel_type = itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
-  const std::string pixdim = format == "nifti" ? nifti_pixdim_problem(path) : std::string();
+  const std::string pixdim = opened.nifti ? detail::nifti_pixdim_problem(*opened.nifti) : std::string();
   if (!pixdim.empty()) {
     source.warnings.push_back("the NIfTI header has " + pixdim + "; the spacing was taken from its sform matrix");
   }
   std::vector<float> voxels;
   try {
-    voxels = read_as_float(*io, geometry.voxel_count());
+    voxels = opened.nifti ? detail::read_nifti_voxels(path, *opened.nifti, geometry.voxel_count())
+                          : read_as_float(*io, geometry.voxel_count());
   } catch (const itk::ExceptionObject& e) {
     fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
   } catch (const Error& e) {
@@ -558,7 +396,7 @@ Volume read_image_file(const std::string& path, const std::string& format) {
 void check_written(const std::string& written, const std::string& path, const std::string& format,
                    std::size_t voxel_bytes) {
   try {
-    if (format == "nifti") check_nifti_payload(written, voxel_bytes);
+    if (format == "nifti") detail::check_nifti_payload(written, voxel_bytes);
     if (format == "metaimage") check_metaimage_payload(written, read_metaimage_header(written), voxel_bytes);
     if (format == "nrrd") check_nrrd_payload(written, voxel_bytes);
   } catch (const Error&) {
@@ -699,6 +537,11 @@ RawImage read_raw_image(const std::string& path) {
   image.component_size = opened.io->GetComponentSize();
   try {
     image.geometry.validate();
+    if (opened.nifti) {
+      // ITK's NIfTI reader copies through a buffer of its own and does not report a short or damaged file.
+      detail::check_nifti_payload(path, image.geometry.voxel_count() * detail::nifti_datatype_bytes(opened.nifti->datatype));
+      detail::check_nifti_stream(path, image.geometry.voxel_count());
+    }
     image.bytes.resize(image.geometry.voxel_count() * image.component_size);
     read_raw(*opened.io, reinterpret_cast<char*>(image.bytes.data()), image.bytes.size());
   } catch (const itk::ExceptionObject& e) {

@@ -134,7 +134,7 @@ std::vector<Kind> kinds() {
              "not a readable NIfTI file");
   image_kind("truncated .nii.gz", "cut.nii.gz", [=](const fs::path& p) { cut_to(phantom, p, 0.6); }, 3, "truncated");
   image_kind("truncated .nii", "cut.nii", [](const fs::path& p) {
-    write_bytes(p, nifti_float_bytes({}).substr(0, 352 + 40));
+    write_bytes(p, nifti_bytes({}).substr(0, 352 + 40));
   }, 3, "truncated");
   image_kind("truncated .mha", "cut.mha", [](const fs::path& p) {
     write_bytes(p, mha("NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n", std::string(20, '\0')));
@@ -160,10 +160,10 @@ std::vector<Kind> kinds() {
     write_bytes(p, mha("NDims = 3\nDimSize = 100000 100000 100000\nElementType = MET_SHORT\n", "abcd"));
   }, 3, "truncated");
   image_kind("header claims a huge size (.nii)", "huge.nii", [](const fs::path& p) {
-    NiftiFloatFile f;
+    NiftiFile f;
     f.size = {30000, 30000, 30000};
     f.voxels.clear();
-    write_bytes(p, nifti_float_bytes(f));
+    write_bytes(p, nifti_bytes(f));
   }, 3, "truncated");
   // Impossible geometry and voxel values.
   image_kind("2D image", "flat.mha", [](const fs::path& p) {
@@ -182,25 +182,25 @@ std::vector<Kind> kinds() {
     write_bytes(p, mha("NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementSpacing = 1 1 -2\n", short_2x2x2));
   }, 1, "spacing must be finite and > 0");
   image_kind("NaN spacing (.nii pixdim)", "nan_spacing.nii", [=](const fs::path& p) {
-    NiftiFloatFile f;
+    NiftiFile f;
     f.spacing[2] = nan;
-    write_bytes(p, nifti_float_bytes(f));
+    write_bytes(p, nifti_bytes(f));
   }, 1, "pixdim[3]");
   image_kind("zero spacing (.nii pixdim)", "zero_spacing.nii", [](const fs::path& p) {
-    NiftiFloatFile f;
+    NiftiFile f;
     f.spacing[0] = 0;
-    write_bytes(p, nifti_float_bytes(f));
+    write_bytes(p, nifti_bytes(f));
   }, 1, "pixdim[1]");
   image_kind("NaN voxel (.nii.gz)", "nan.nii.gz", [=](const fs::path& p) {
-    NiftiFloatFile f;
+    NiftiFile f;
     f.voxels[9] = nan;
-    write_gzip(p.string(), nifti_float_bytes(f));
+    write_gzip(p.string(), nifti_bytes(f));
   }, 1, "non-finite voxel value");
   image_kind("infinite voxel (big-endian .nii)", "inf.nii", [=](const fs::path& p) {
-    NiftiFloatFile f;
+    NiftiFile f;
     f.big_endian = true;
     f.voxels[3] = -inf;
-    write_bytes(p, nifti_float_bytes(f));
+    write_bytes(p, nifti_bytes(f));
   }, 1, "non-finite voxel value");
   image_kind("NaN voxel (.mha)", "nan.mha", [=](const fs::path& p) {
     std::string raw(8 * 4, '\0');

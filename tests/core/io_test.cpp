@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <iterator>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -264,20 +268,20 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
 // through gzip, and still read a clean float file of the same making.
 TEST_F(Io, NonFiniteNiftiVoxelsAreRefusedNotZeroed) {
   for (const bool big : {false, true}) {
-    test::NiftiFloatFile clean;
+    test::NiftiFile clean;
     clean.big_endian = big;
     clean.voxels[5] = 40.0f;
     const std::string suffix = big ? "_be" : "_le";
-    std::ofstream(path("clean" + suffix + ".nii"), std::ios::binary) << test::nifti_float_bytes(clean);
+    std::ofstream(path("clean" + suffix + ".nii"), std::ios::binary) << test::nifti_bytes(clean);
     const Volume v = read_volume(path("clean" + suffix + ".nii"));
     EXPECT_EQ(v.voxels()[5], 40.0f);
     EXPECT_EQ(v.geometry().spacing[2], 2.0);
     for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
-      test::NiftiFloatFile damaged = clean;
+      test::NiftiFile damaged = clean;
       damaged.voxels[17] = bad;
       const std::string name = path("bad" + suffix + (std::isnan(bad) ? "_nan" : "_inf"));
-      std::ofstream(name + ".nii", std::ios::binary) << test::nifti_float_bytes(damaged);
-      test::write_gzip(name + ".nii.gz", test::nifti_float_bytes(damaged));
+      std::ofstream(name + ".nii", std::ios::binary) << test::nifti_bytes(damaged);
+      test::write_gzip(name + ".nii.gz", test::nifti_bytes(damaged));
       for (const std::string& file : {name + ".nii", name + ".nii.gz"}) {
         std::string message;
         EXPECT_EQ(read_status(file, &message), Status::invalid_argument) << file << ": " << message;
@@ -288,10 +292,108 @@ TEST_F(Io, NonFiniteNiftiVoxelsAreRefusedNotZeroed) {
   }
 }
 
+// The voxels of a raw image (ITK's own NIfTI reader) as float.
+std::vector<float> itk_voxels(const RawImage& raw) {
+  std::vector<float> out(raw.geometry.voxel_count());
+  for (std::size_t n = 0; n < out.size(); ++n) {
+    const unsigned char* at = raw.bytes.data() + n * raw.component_size;
+    if (raw.component_type == "float") {
+      float v;
+      std::memcpy(&v, at, 4);
+      out[n] = v;
+    } else if (raw.component_type == "double") {
+      double v;
+      std::memcpy(&v, at, 8);
+      out[n] = static_cast<float>(v);
+    } else if (raw.component_type == "short") {
+      std::int16_t v;
+      std::memcpy(&v, at, 2);
+      out[n] = v;
+    } else if (raw.component_type == "unsigned_short") {
+      std::uint16_t v;
+      std::memcpy(&v, at, 2);
+      out[n] = v;
+    } else if (raw.component_type == "int") {
+      std::int32_t v;
+      std::memcpy(&v, at, 4);
+      out[n] = static_cast<float>(v);
+    } else if (raw.component_type == "unsigned_char") {
+      out[n] = *at;
+    } else {
+      ADD_FAILURE() << raw.component_type;
+    }
+  }
+  return out;
+}
+
+// slicenav decodes NIfTI voxels itself (one pass, libdeflate for .nii.gz); ITK still reads the geometry. The
+// voxels must be ITK's, scaling included (ITK promotes scaled integers to float), for every stored type, both
+// byte orders, plain and compressed. Scaled files were refused as truncated before (the size check used ITK's
+// promoted float size).
+TEST_F(Io, NiftiVoxelsAreItksForEveryTypeByteOrderAndScaling) {
+  test::NiftiFile base;
+  for (std::size_t n = 0; n < base.voxels.size(); ++n) base.voxels[n] = static_cast<float>(n * 7 % 23) * 11.0f;
+  int files = 0;
+  for (const std::int16_t datatype : {2, 4, 8, 16, 64, 512}) {
+    for (const bool big : {false, true}) {
+      for (const auto& [slope, inter] : {std::pair{1.0f, 0.0f}, std::pair{2.0f, -1024.0f}, std::pair{1.0f, -1024.0f},
+                                         std::pair{0.0f, 0.0f}, std::pair{0.5f, 3.25f}}) {
+        test::NiftiFile f = base;
+        f.datatype = datatype;
+        f.big_endian = big;
+        f.scl_slope = slope;
+        f.scl_inter = inter;
+        const std::string bytes = test::nifti_bytes(f);
+        const std::string name = path("t" + std::to_string(files++));
+        std::ofstream(name + ".nii", std::ios::binary) << bytes;
+        test::write_gzip(name + ".nii.gz", bytes);
+        for (const std::string& file : {name + ".nii", name + ".nii.gz"}) {
+          SCOPED_TRACE(file + " datatype " + std::to_string(datatype) + (big ? " big-endian" : "") + " slope " +
+                       std::to_string(slope) + " inter " + std::to_string(inter));
+          const Volume v = read_volume(file);
+          const std::vector<float> itk = itk_voxels(read_raw_image(file));
+          ASSERT_EQ(v.voxels().size(), itk.size());
+          for (std::size_t n = 0; n < itk.size(); ++n) ASSERT_EQ(v.voxels()[n], itk[n]) << "voxel " << n;
+          const double s = slope == 0.0f ? 1.0 : slope;
+          EXPECT_EQ(v.voxels()[5], static_cast<float>(static_cast<double>(f.voxels[5]) * s + inter));
+        }
+      }
+    }
+  }
+}
+
+// A .nii.gz whose stream is several gzip members (concatenated files, some writers' blocks), or holds bytes after
+// the voxels, reads like the plain file; a member whose CRC does not match is a damaged file.
+TEST_F(Io, NiftiGzipStreamsOfSeveralMembersOrWithTrailingDataRead) {
+  test::NiftiFile f;
+  for (std::size_t n = 0; n < f.voxels.size(); ++n) f.voxels[n] = static_cast<float>(n) - 500.0f;
+  const std::string bytes = test::nifti_bytes(f);
+  const auto gzip_bytes = [&](const std::string& data) {
+    test::write_gzip(path("member.gz"), data);
+    std::ifstream in(path("member.gz"), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  std::ofstream(path("members.nii.gz"), std::ios::binary) << gzip_bytes(bytes.substr(0, 100)) << gzip_bytes(bytes.substr(100, 300))
+                                                           << gzip_bytes(bytes.substr(400));
+  test::write_gzip(path("trailing.nii.gz"), bytes + std::string(1000, 'x'));
+  for (const char* name : {"members.nii.gz", "trailing.nii.gz"}) {
+    SCOPED_TRACE(name);
+    const Volume v = read_volume(path(name));
+    ASSERT_EQ(v.voxels().size(), f.voxels.size());
+    for (std::size_t n = 0; n < f.voxels.size(); ++n) ASSERT_EQ(v.voxels()[n], f.voxels[n]) << n;
+  }
+  std::string damaged = gzip_bytes(bytes);
+  damaged[damaged.size() - 6] ^= 0x40;  // the CRC32 of the trailer
+  std::ofstream(path("crc.nii.gz"), std::ios::binary) << damaged;
+  std::string message;
+  EXPECT_EQ(read_status(path("crc.nii.gz"), &message), Status::io) << message;
+  EXPECT_NE(message.find("damaged"), std::string::npos) << message;
+}
+
 TEST_F(Io, NiftiWithZeroSpacingNamesTheSpacing) {
-  test::NiftiFloatFile zero;
+  test::NiftiFile zero;
   zero.spacing[0] = 0.0f;
-  std::ofstream(path("zero.nii"), std::ios::binary) << test::nifti_float_bytes(zero);
+  std::ofstream(path("zero.nii"), std::ios::binary) << test::nifti_bytes(zero);
   std::string message;
   EXPECT_EQ(read_status(path("zero.nii"), &message), Status::invalid_argument) << message;
   EXPECT_NE(message.find("voxel spacing 0 mm along axis i (pixdim[1])"), std::string::npos) << message;
@@ -301,8 +403,8 @@ TEST_F(Io, NiftiWithZeroSpacingNamesTheSpacing) {
 // the sform made ITK's SVD assert, which ended the process.
 TEST_F(Io, NiftiWithANanInItsHeaderIsADamagedHeader) {
   for (const auto& [offset, field] : {std::pair{108, "vox_offset"}, std::pair{280, "orientation"}}) {  // srow_x[0]
-    test::NiftiFloatFile file;
-    std::string bytes = test::nifti_float_bytes(file);
+    test::NiftiFile file;
+    std::string bytes = test::nifti_bytes(file);
     const float nan = std::numeric_limits<float>::quiet_NaN();
     std::memcpy(&bytes[offset], &nan, 4);
     const std::string name = path(std::string("nan_") + field + ".nii.gz");
@@ -316,8 +418,8 @@ TEST_F(Io, NiftiWithANanInItsHeaderIsADamagedHeader) {
 // A header whose sform is valid but whose pixdim is 0 (seen from scripts that edit pixdim only): the sform gives the
 // geometry, as the NIfTI standard says, and the disagreement is a warning rather than silence.
 TEST_F(Io, NiftiWithZeroPixdimButAValidSformWarns) {
-  test::NiftiFloatFile file;
-  std::string bytes = test::nifti_float_bytes(file);
+  test::NiftiFile file;
+  std::string bytes = test::nifti_bytes(file);
   std::memset(&bytes[80], 0, 4);  // pixdim[1]; the sform keeps 1 mm
   std::ofstream(path("sform.nii"), std::ios::binary) << bytes;
   const Volume v = read_volume(path("sform.nii"));
@@ -357,6 +459,18 @@ TEST_F(Io, ObliqueFileIsRejectedAndSlightlyObliqueWarns) {
 }
 
 // Every real trunk CT: slice count and world z range (from the canonical mapping) match cases.tsv.
+// Real scans of three regions: the voxels slicenav decodes are ITK's, bit for bit.
+TEST(IoRealData, NiftiVoxelsAreItksOnRealScans) {
+  for (const char* id : {"lidc_0003", "hnpetct_chus005", "pelvref_003"}) {
+    SCOPED_TRACE(id);
+    SLICENAV_REQUIRE_DATA(file, std::string("ct/") + id + "/ct.nii.gz");
+    const Volume v = read_volume(file);
+    const std::vector<float> itk = itk_voxels(read_raw_image(file));
+    ASSERT_EQ(v.voxels().size(), itk.size());
+    EXPECT_TRUE(std::equal(itk.begin(), itk.end(), v.voxels().begin()));
+  }
+}
+
 TEST(IoRealData, TrunkVolumesMatchTheCaseTable) {
   SLICENAV_REQUIRE_DATA(table, "cases.tsv");
   std::ifstream in(table);

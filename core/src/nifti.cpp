@@ -1,0 +1,365 @@
+#include "nifti.hpp"
+
+#include <fcntl.h>
+#include <libdeflate.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <sstream>
+#include <type_traits>
+#include <utility>
+
+#include "slicenav/error.hpp"
+
+namespace slicenav::detail {
+namespace fs = std::filesystem;
+namespace {
+
+// Bytes a gzip file decompresses to, reading it through; -1 when the stream is damaged or truncated.
+long long gzip_payload_bytes(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) return -1;
+  std::vector<char> chunk(1 << 20);
+  long long total = 0;
+  int n = 0;
+  while ((n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) total += n;
+  int error = Z_OK;
+  gzerror(file, &error);
+  gzclose(file);
+  return (n < 0 || (error != Z_OK && error != Z_STREAM_END)) ? -1 : total;
+}
+
+// Whether the file starts with the gzip magic bytes.
+bool gzip_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[2] = {0, 0};
+  in.read(reinterpret_cast<char*>(magic), 2);
+  return in && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+// The header of a .nii or .nii.gz file (zlib reads plain files through), or nothing when it is not one.
+std::optional<NiftiHeader> read_header(gzFile file) {
+  unsigned char header[540] = {};
+  const int got = gzread(file, header, sizeof header);
+  if (got < 348) return std::nullopt;
+  const auto field = [&](std::size_t at, std::size_t n, bool big) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t(header[at + (big ? n - 1 - i : i)]) << (8 * i);
+    return v;
+  };
+  const auto float_at = [&](std::size_t at, bool big) {
+    const auto bits = static_cast<std::uint32_t>(field(at, 4, big));
+    float v = 0;
+    std::memcpy(&v, &bits, 4);
+    return static_cast<double>(v);
+  };
+  const auto double_at = [&](std::size_t at, bool big) {
+    const std::uint64_t bits = field(at, 8, big);
+    double v = 0;
+    std::memcpy(&v, &bits, 8);
+    return v;
+  };
+  NiftiHeader h;
+  const std::uint64_t size = field(0, 4, false);
+  h.swapped = size != 348 && size != 540;
+  const std::uint64_t own_size = field(0, 4, h.swapped);
+  if (own_size == 348) {
+    h.datatype = field(70, 2, h.swapped);
+    h.vox_offset = float_at(108, h.swapped);
+    for (int a = 0; a < 3; ++a) h.pixdim[a] = float_at(80 + 4 * a, h.swapped);
+    for (std::size_t at = 256; at < 328; at += 4) h.orientation_finite = h.orientation_finite && std::isfinite(float_at(at, h.swapped));
+    h.scl_slope = float_at(112, h.swapped);
+    h.scl_inter = float_at(116, h.swapped);
+    h.analyze = std::memcmp(header + 344, "n+1", 4) != 0 && std::memcmp(header + 344, "ni1", 4) != 0;
+  } else if (own_size == 540 && got == 540) {
+    h.datatype = field(12, 2, h.swapped);
+    h.vox_offset = static_cast<double>(static_cast<std::int64_t>(field(168, 8, h.swapped)));
+    for (int a = 0; a < 3; ++a) h.pixdim[a] = double_at(112 + 8 * a, h.swapped);
+    for (std::size_t at = 352; at < 496; at += 8) h.orientation_finite = h.orientation_finite && std::isfinite(double_at(at, h.swapped));
+    h.scl_slope = double_at(176, h.swapped);
+    h.scl_inter = double_at(184, h.swapped);
+    h.analyze = std::memcmp(header + 4, "n+2", 4) != 0 && std::memcmp(header + 4, "ni2", 4) != 0;
+  } else {
+    return std::nullopt;
+  }
+  return h;
+}
+
+using GzFile = std::unique_ptr<gzFile_s, int (*)(gzFile)>;
+
+GzFile open_gzip(const std::string& path) { return GzFile(gzopen(path.c_str(), "rb"), gzclose); }
+
+// Memory mapped from a file (read only) or anonymous (writable; huge pages advised), unmapped when destroyed:
+// a whole volume's bytes without a copy, without a zeroing pass and with few page faults.
+class Mapping {
+ public:
+  // The file's bytes; Error(io) when it cannot be opened or mapped.
+  static Mapping of_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(Status::io, "cannot open '" + path + "'");
+    struct stat st {};
+    Mapping m;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      m.size_ = static_cast<std::size_t>(st.st_size);
+      m.data_ = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    }
+    ::close(fd);
+    if (m.size_ > 0 && m.data_ == MAP_FAILED) fail(Status::io, "cannot read '" + path + "'");
+    return m;
+  }
+  static Mapping anonymous(std::size_t bytes) {
+    Mapping m;
+    if (bytes == 0) return m;
+    m.size_ = bytes;
+    m.data_ = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m.data_ == MAP_FAILED) fail(Status::internal, "out of memory for " + std::to_string(bytes) + " bytes");
+    ::madvise(m.data_, bytes, MADV_HUGEPAGE);
+    return m;
+  }
+  Mapping() = default;
+  Mapping(Mapping&& o) noexcept : data_(std::exchange(o.data_, MAP_FAILED)), size_(std::exchange(o.size_, 0)) {}
+  Mapping& operator=(Mapping&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() {
+    if (data_ != MAP_FAILED) ::munmap(data_, size_);
+  }
+  unsigned char* data() const { return static_cast<unsigned char*>(data_); }
+  std::size_t size() const { return size_; }
+
+ private:
+  void* data_ = MAP_FAILED;
+  std::size_t size_ = 0;
+};
+
+[[noreturn]] void damaged_stream(const std::string& path) {
+  fail(Status::io, "cannot read '" + path + "': the compressed file is truncated or damaged");
+}
+
+// The first `needed` bytes of a gzip stream through zlib, then the rest of the stream read to its end (so a
+// damaged member after the voxels is still caught by its CRC).
+Mapping inflate_with_zlib(const std::string& path, std::size_t needed) {
+  GzFile file = open_gzip(path);
+  if (!file) fail(Status::io, "cannot read '" + path + "'");
+  Mapping out = Mapping::anonymous(needed);
+  std::size_t got = 0;
+  int n = 1;
+  while (got < needed && (n = gzread(file.get(), out.data() + got, static_cast<unsigned>(std::min<std::size_t>(needed - got, 1u << 30)))) > 0) {
+    got += static_cast<std::size_t>(n);
+  }
+  std::vector<unsigned char> rest(1 << 20);
+  while (n > 0 && (n = gzread(file.get(), rest.data(), static_cast<unsigned>(rest.size()))) > 0) {
+  }
+  int error = Z_OK;
+  gzerror(file.get(), &error);
+  if (got < needed || n < 0 || (error != Z_OK && error != Z_STREAM_END)) damaged_stream(path);
+  return out;
+}
+
+// The first `needed` bytes (header, extensions, voxels) of a gzip file's stream, decompressed in memory by
+// libdeflate, member by member, each member's CRC and size checked.
+Mapping inflate(const std::string& path, const Mapping& packed, std::size_t needed) {
+  if (packed.size() < 18) damaged_stream(path);
+  const unsigned char* in = packed.data();
+  const std::size_t tail = packed.size() - 4;
+  const std::size_t isize = in[tail] | (in[tail + 1] << 8) | (in[tail + 2] << 16) | (std::size_t(in[tail + 3]) << 24);
+  // Room for data after the voxels when the (last) member's size field says there is some.
+  constexpr std::size_t kMaxTrailingBytes = std::size_t{64} << 20;
+  const std::size_t capacity = isize > needed && isize - needed <= kMaxTrailingBytes ? isize : needed;
+  Mapping out = Mapping::anonymous(capacity);
+  const std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> decompressor(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  if (!decompressor) fail(Status::internal, "cannot read '" + path + "': out of memory for the decompressor");
+  std::size_t in_at = 0, out_at = 0;
+  // Members until the input ends or what follows is not a gzip member (zero padding some writers add).
+  while (packed.size() - in_at >= 18 && in[in_at] == 0x1f && in[in_at + 1] == 0x8b) {
+    if (out_at == capacity) return inflate_with_zlib(path, needed);  // more members after the voxels
+    std::size_t in_used = 0, out_used = 0;
+    const libdeflate_result r = libdeflate_gzip_decompress_ex(decompressor.get(), in + in_at, packed.size() - in_at,
+                                                              out.data() + out_at, capacity - out_at, &in_used, &out_used);
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE) return inflate_with_zlib(path, needed);  // more data after the voxels
+    if (r != LIBDEFLATE_SUCCESS) damaged_stream(path);
+    in_at += in_used;
+    out_at += out_used;
+  }
+  if (out_at < needed) damaged_stream(path);
+  return out;
+}
+
+// Stored voxels of type T (swapped to this machine's order when `swapped`) as float, scaled as ITK scales
+// them: integers become float first, then value * slope + intercept in double precision.
+template <typename T>
+void convert(const unsigned char* data, std::size_t count, bool swapped, bool rescale, double slope, double inter,
+             const std::string& path, float* out) {
+  for (std::size_t n = 0; n < count; ++n) {
+    unsigned char bytes[sizeof(T)];
+    std::memcpy(bytes, data + n * sizeof(T), sizeof(T));
+    if (swapped) std::reverse(bytes, bytes + sizeof(T));
+    T v;
+    std::memcpy(&v, bytes, sizeof(T));
+    if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(v)) {
+        fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
+                                           std::to_string(n) + ": CT values must be finite");
+      }
+    }
+    if constexpr (std::is_same_v<T, double>) {
+      out[n] = static_cast<float>(rescale ? v * slope + inter : v);
+    } else {
+      const auto f = static_cast<float>(v);
+      out[n] = rescale ? static_cast<float>(static_cast<double>(f) * slope + inter) : f;
+    }
+  }
+}
+}  // namespace
+
+std::optional<NiftiHeader> read_nifti_header(const std::string& path) {
+  GzFile file = open_gzip(path);
+  return file ? read_header(file.get()) : std::nullopt;
+}
+
+std::size_t nifti_datatype_bytes(std::uint64_t datatype) {
+  switch (datatype) {
+    case 2: case 256: return 1;     // uint8, int8
+    case 4: case 512: return 2;     // int16, uint16
+    case 8: case 768: case 16: return 4;  // int32, uint32, float32
+    case 64: case 1024: case 1280: return 8;  // float64, int64, uint64
+    default: return 0;
+  }
+}
+
+std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_problem) {
+  const NiftiHeader* h = &header;
+  for (int a = 0; a < 3; ++a) {
+    if ((zero_is_a_problem && h->pixdim[a] == 0.0) || !std::isfinite(h->pixdim[a])) {
+      std::ostringstream msg;
+      msg << "voxel spacing " << h->pixdim[a] << " mm along axis " << "ijk"[a] << " (pixdim[" << a + 1 << "])";
+      return msg.str();
+    }
+  }
+  return {};
+}
+
+void check_nifti_payload(const std::string& path, std::size_t voxel_bytes) {
+  const unsigned long long minimum = 348ULL + voxel_bytes;
+  if (!gzip_file(path)) {
+    if (fs::file_size(path) < minimum) fail(Status::io, "cannot read '" + path + "': the file is truncated");
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(-4, std::ios::end);
+  unsigned char trailer[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(trailer), 4);
+  const std::uint32_t isize = trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (std::uint32_t(trailer[3]) << 24);
+  // The header plus extensions is 348 bytes to 64 KiB: accept a trailer size within that band of the data.
+  const std::uint32_t past_data = isize - static_cast<std::uint32_t>(voxel_bytes);
+  if (in && past_data >= 348 && past_data < (1u << 16)) return;
+  const long long payload = gzip_payload_bytes(path);
+  if (payload < 0 || static_cast<unsigned long long>(payload) < minimum) {
+    fail(Status::io, "cannot read '" + path + "': the compressed file is truncated or damaged");
+  }
+}
+
+void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
+  GzFile file = open_gzip(path);
+  if (!file) return;
+  const bool compressed = gzdirect(file.get()) == 0;
+  const std::optional<NiftiHeader> h = read_header(file.get());
+  if (!h) return;
+  const bool is_float = h->datatype == 16 || h->datatype == 64;  // float32, float64
+  if (!is_float && !compressed) return;
+  if (gzrewind(file.get()) != 0) return;
+  const std::size_t width = h->datatype == 16 ? 4 : 8;
+  if (!std::isfinite(h->vox_offset)) {
+    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a number (damaged header)");
+  }
+  const auto offset = static_cast<std::size_t>(std::clamp(h->vox_offset, 0.0, 1e12));
+  std::vector<unsigned char> chunk(1 << 20);
+  std::size_t position = 0;  // bytes of the stream read so far
+  int n = 0;
+  while ((n = gzread(file.get(), chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
+    const std::size_t end = position + static_cast<std::size_t>(n);
+    if (is_float && end > offset) {
+      // The values that start in this chunk (chunks are 1 MiB, so a value is cut only by an odd vox_offset).
+      std::size_t at = offset > position ? offset - position : (width - (position - offset) % width) % width;
+      for (; at + width <= static_cast<std::size_t>(n); at += width) {
+        const std::size_t voxel = (position + at - offset) / width;
+        if (voxel >= voxel_count) break;
+        // All exponent bits set means NaN or infinity; the sign and exponent sit in the value's two highest bytes.
+        const unsigned char hi = chunk[at + (h->swapped ? 0 : width - 1)];
+        const unsigned char next = chunk[at + (h->swapped ? 1 : width - 2)];
+        if ((hi & 0x7f) == 0x7f && (width == 4 ? (next & 0x80) != 0 : (next & 0xf0) == 0xf0)) {
+          fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
+                                             std::to_string(voxel) + ": CT values must be finite");
+        }
+      }
+    }
+    position = end;
+    if (!compressed && position >= offset + voxel_count * width) return;
+  }
+  int error = Z_OK;
+  const char* text = gzerror(file.get(), &error);
+  if (n < 0 || (error != Z_OK && error != Z_STREAM_END)) {
+    fail(Status::io, "cannot read '" + path + "': the compressed data is damaged (" + std::string(text) + ")");
+  }
+}
+
+std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
+  const NiftiHeader* h = &header;
+  const std::size_t width = nifti_datatype_bytes(h->datatype);
+  if (width == 0) {
+    fail(Status::unsupported_input, "'" + path + "' stores its voxels as NIfTI datatype " + std::to_string(h->datatype) +
+                                        ", which slicenav does not read: CT volumes are integer or float scalars");
+  }
+  if (!std::isfinite(h->vox_offset) || h->vox_offset < 0 || h->vox_offset > 1e12) {
+    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a usable offset (damaged header)");
+  }
+  const auto offset = static_cast<std::size_t>(h->vox_offset);
+  const std::size_t bytes = voxel_count * width;
+  const Mapping file = Mapping::of_file(path);
+  const bool compressed = file.size() >= 2 && file.data()[0] == 0x1f && file.data()[1] == 0x8b;
+  if (!compressed && (file.size() < offset || file.size() - offset < bytes)) {
+    fail(Status::io, "cannot read '" + path + "': the file is truncated");
+  }
+  const Mapping stream = compressed ? inflate(path, file, offset + bytes) : Mapping();
+  const unsigned char* data = (compressed ? stream.data() : file.data()) + offset;
+  // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
+  double slope = std::isfinite(h->scl_slope) ? h->scl_slope : 0.0;
+  double inter = std::isfinite(h->scl_inter) ? h->scl_inter : 0.0;
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  if (std::abs(slope) < eps) slope = 1.0;
+  if (h->analyze) slope = 1.0, inter = 0.0;
+  const bool rescale = std::abs(slope - 1.0) > eps || std::abs(inter) > eps;
+  std::vector<float> out(voxel_count);
+  const auto run = [&](auto tag) {
+    using T = decltype(tag);
+    convert<T>(data, voxel_count, h->swapped, rescale, slope, inter, path, out.data());
+  };
+  switch (h->datatype) {
+    case 2: run(std::uint8_t{}); break;
+    case 256: run(std::int8_t{}); break;
+    case 4: run(std::int16_t{}); break;
+    case 512: run(std::uint16_t{}); break;
+    case 8: run(std::int32_t{}); break;
+    case 768: run(std::uint32_t{}); break;
+    case 1024: run(std::int64_t{}); break;
+    case 1280: run(std::uint64_t{}); break;
+    case 16: run(float{}); break;
+    default: run(double{}); break;  // 64, the only other type of nifti_datatype_bytes
+  }
+  return out;
+}
+}  // namespace slicenav::detail

@@ -1,0 +1,56 @@
+// NIfTI-1 and NIfTI-2 single files (.nii, .nii.gz) as slicenav reads them beside ITK: the header fields slicenav
+// checks itself, checks of the stored voxel data, and the voxels decoded in one pass. ITK (io.cpp) reads the
+// geometry; the voxels of a volume never go through ITK's NIfTI reader, which decompresses a .nii.gz a second
+// time, replaces non-finite floats by 0 and does not report a short file.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace slicenav::detail {
+
+// The header fields slicenav uses, in this machine's byte order.
+struct NiftiHeader {
+  bool swapped = false;  // big-endian file on this machine
+  std::uint64_t datatype = 0;
+  double vox_offset = 0;
+  std::array<double, 3> pixdim{};
+  bool orientation_finite = true;  // quatern_b/c/d, qoffset_x/y/z and the srow rows
+  double scl_slope = 0, scl_inter = 0;  // as stored (non-finite kept)
+  bool analyze = false;                 // magic is not "n+1", "ni1", "n+2" or "ni2"
+};
+
+// The header of a .nii or .nii.gz file, or nothing when it is not one (or cannot be opened).
+std::optional<NiftiHeader> read_nifti_header(const std::string& path);
+
+// Bytes of one stored voxel of a NIfTI datatype code; 0 for a code slicenav does not read (complex, RGB,
+// float128, unknown).
+std::size_t nifti_datatype_bytes(std::uint64_t datatype);
+
+// "" when a NIfTI header's pixdim is a usable spacing, else what is wrong with it. ITK refuses a zero pixdim
+// with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
+std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_problem = true);
+
+// Throws Error(io) unless the file holds the header and `voxel_bytes` bytes of voxel data as stored. For a
+// .nii.gz the gzip trailer's size field (mod 2^32) is compared first; only when it disagrees (a truncated or
+// multi-member stream) is the stream decompressed to count.
+void check_nifti_payload(const std::string& path, std::size_t voxel_bytes);
+
+// Reads a NIfTI file's stored payload once more, to catch what ITK's NIfTI reader lets through (for callers
+// that read the voxels through ITK): float voxels that are not finite (Error(invalid_argument)) and a .nii.gz
+// stream that is damaged after its last voxel (its CRC; Error(io)).
+void check_nifti_stream(const std::string& path, std::size_t voxel_count);
+
+// The `voxel_count` voxels of a NIfTI file (whose header is `header`) as float, the stored values scaled by scl_slope and scl_inter as ITK
+// scales them (a slope of 0 or not finite counts as 1, an intercept that is not finite as 0; Analyze files are not
+// scaled). A .nii.gz is decompressed once, in memory (libdeflate; a stream that holds more than the header and
+// voxels is read through zlib), every gzip member's CRC checked. Throws Error(io) for a file that is truncated,
+// damaged or not NIfTI, Error(unsupported_input) for a voxel type slicenav does not read, and
+// Error(invalid_argument) for a float voxel that is not finite.
+std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
+
+}  // namespace slicenav::detail
