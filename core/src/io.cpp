@@ -44,6 +44,8 @@ std::string lower(std::string text) {
   return text;
 }
 
+bool is_gzip_path(const std::string& path) { return ends_with(lower(fs::path(path).filename().string()), ".gz"); }
+
 const char* kKnownFormats = ".nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr or a DICOM series directory";
 
 itk::ImageIOBase::Pointer make_image_io(const std::string& format) {
@@ -375,13 +377,16 @@ Volume read_image_file(const std::string& path, const std::string& format) {
     source.warnings.push_back("the NIfTI header has " + pixdim + "; the spacing was taken from its sform matrix");
   }
   std::vector<float> voxels;
-  try {
-    voxels = opened.nifti ? detail::read_nifti_voxels(path, *opened.nifti, geometry.voxel_count())
-                          : read_as_float(*io, geometry.voxel_count());
-  } catch (const itk::ExceptionObject& e) {
-    fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
-  } catch (const Error& e) {
-    fail(e.status(), "cannot read '" + path + "': " + e.what());
+  if (opened.nifti) {
+    voxels = detail::read_nifti_voxels(path, *opened.nifti, geometry.voxel_count());  // its messages name the file
+  } else {
+    try {
+      voxels = read_as_float(*io, geometry.voxel_count());
+    } catch (const itk::ExceptionObject& e) {
+      fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
+    } catch (const Error& e) {
+      fail(e.status(), "cannot read '" + path + "': " + e.what());
+    }
   }
   try {
     return Volume(geometry, std::move(voxels), std::move(source));
@@ -518,6 +523,20 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
   const bool as_int16 =
       pixel_type == PixelType::int16 || (pixel_type == PixelType::automatic && fit.integral && fit.in_range);
   detail::write_atomically(path, [&](const std::string& temp) {
+    if (format == "nifti") {
+      // slicenav's own writer: the disk's answer to every write is checked, so the file needs no reading back.
+      const std::vector<float>& v = volume.voxels();
+      if (as_int16) {
+        std::vector<std::int16_t> stored(v.size());
+        std::transform(v.begin(), v.end(), stored.begin(), [](float x) { return static_cast<std::int16_t>(std::lround(x)); });
+        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 4, reinterpret_cast<const unsigned char*>(stored.data()),
+                            stored.size() * sizeof(std::int16_t));
+      } else {
+        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 16, reinterpret_cast<const unsigned char*>(v.data()),
+                            v.size() * sizeof(float));
+      }
+      return;
+    }
     if (as_int16) {
       write_with_itk<std::int16_t>(volume, format, temp);
     } else {
@@ -567,6 +586,11 @@ void write_raw_image(const RawImage& image, const std::string& path) {
                                        " bytes of voxels do not fill the grid");
   }
   detail::write_atomically(path, [&](const std::string& temp) {
+    if (format == "nifti") {
+      detail::write_nifti(temp, path, is_gzip_path(path), g, detail::nifti_datatype_of(image.component_type), image.bytes.data(),
+                          image.bytes.size());
+      return;
+    }
     io->SetNumberOfDimensions(3);
     itk::ImageIORegion region(3);
     for (unsigned a = 0; a < 3; ++a) {

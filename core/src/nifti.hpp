@@ -1,6 +1,6 @@
-// NIfTI-1 and NIfTI-2 single files (.nii, .nii.gz) as slicenav reads them beside ITK: the header fields slicenav
-// checks itself, checks of the stored voxel data, and the voxels decoded in one pass. ITK (io.cpp) reads the
-// geometry; the voxels of a volume never go through ITK's NIfTI reader, which decompresses a .nii.gz a second
+// NIfTI-1 and NIfTI-2 single files (.nii, .nii.gz) as slicenav reads and writes them beside ITK: the header
+// fields slicenav checks itself, checks of the stored voxel data, the voxels decoded in one pass, and a writer
+// (nifti_write.cpp). ITK (io.cpp) reads the geometry; the voxels of a volume never go through ITK's NIfTI reader, which decompresses a .nii.gz a second
 // time, replaces non-finite floats by 0 and does not report a short file.
 #pragma once
 
@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "slicenav/volume.hpp"
 
 namespace slicenav::detail {
 
@@ -52,5 +54,21 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count);
 // damaged or not NIfTI, Error(unsupported_input) for a voxel type slicenav does not read, and
 // Error(invalid_argument) for a float voxel that is not finite.
 std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
+
+// gzip level of .nii.gz files slicenav writes (libdeflate 1-12): fast, for intermediate files; about 10 % larger
+// than zlib's default.
+inline constexpr int kDefaultGzipLevel = 1;
+
+// The NIfTI datatype code of an ITK component type name ("short", "float", ...); 0 for an unknown name.
+std::int16_t nifti_datatype_of(const std::string& itk_component_type);
+
+// Writes `file` as a single-file NIfTI-1 (nifti_write.cpp): a 352-byte header with the grid in both the sform and
+// the qform (codes 1, as ITK writes them), then the voxels as stored. `compressed` writes gzip (.nii.gz) at
+// `gzip_level`, as concatenated members compressed in parallel. Messages name `path` (the output `file` becomes).
+// Throws Error(invalid_argument) when the bytes do not fit the grid or an axis exceeds 32767 voxels, Error(io) when
+// the file cannot be written in full.
+void write_nifti(const std::string& file, const std::string& path, bool compressed, const Geometry& geometry,
+                 std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes,
+                 int gzip_level = kDefaultGzipLevel);
 
 }  // namespace slicenav::detail

@@ -1,6 +1,7 @@
 #include "slicenav/io.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -95,6 +96,65 @@ TEST_F(Io, RoundTripsEveryWritableFormat) {
     }
   }
   EXPECT_EQ(temp_files_in(dir_), 0u);
+}
+
+// slicenav writes NIfTI itself (sform and qform from the grid); ITK reads the geometry back. Every one of the 48
+// axis orders, and an oblique frame (10 degrees about two axes), comes back as written, from the sform and from
+// the qform alone.
+TEST_F(Io, NiftiWriterKeepsTheGeometryOfEveryAxisOrder) {
+  std::vector<Mat3> directions;
+  const std::string letters[3] = {"LR", "PA", "SI"};
+  const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+  for (const auto& o : orders) {
+    for (int flips = 0; flips < 8; ++flips) {
+      std::string code;
+      for (int a = 0; a < 3; ++a) code += letters[o[a]][(flips >> a) & 1];
+      directions.push_back(direction_from_code(code));
+    }
+  }
+  const double t = 10.0 * 3.14159265358979 / 180.0;
+  const Mat3 rx{1, 0, 0, 0, std::cos(t), -std::sin(t), 0, std::sin(t), std::cos(t)};
+  const Mat3 ry{std::cos(t), 0, std::sin(t), 0, 1, 0, -std::sin(t), 0, std::cos(t)};
+  Mat3 oblique{};
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c)
+      for (int k = 0; k < 3; ++k) oblique[3 * r + c] += rx[3 * r + k] * ry[3 * k + c];
+  directions.push_back(oblique);
+  ASSERT_EQ(directions.size(), 49u);
+  int n = 0;
+  for (const Mat3& direction : directions) {
+    Geometry g;
+    g.size = {5, 4, 3};
+    g.spacing = {0.75, 1.25, 2.5};
+    g.origin = {-120.5, 33.25, -401.0};
+    g.direction = direction;
+    std::vector<float> voxels(g.voxel_count());
+    for (std::size_t v = 0; v < voxels.size(); ++v) voxels[v] = static_cast<float>(v) - 30.0f;
+    const Volume volume(g, voxels);
+    const std::string file = path("axes" + std::to_string(n++) + ".nii.gz");
+    SCOPED_TRACE(file);
+    write_volume(volume, file);
+    expect_same_volume(volume, read_volume(file), 0.0);
+    // The qform alone (sform_code 0): ITK reads the quaternion.
+    {
+      std::string bytes;
+      {
+        gzFile in = gzopen(file.c_str(), "rb");
+        char chunk[4096];
+        int got = 0;
+        while ((got = gzread(in, chunk, sizeof chunk)) > 0) bytes.append(chunk, static_cast<std::size_t>(got));
+        gzclose(in);
+      }
+      bytes[254] = 0, bytes[255] = 0;
+      test::write_gzip(file + ".qform.nii.gz", bytes);
+      const Volume q = read_volume(file + ".qform.nii.gz");
+      for (int i = 0; i < 3; ++i) {
+        EXPECT_NEAR(q.geometry().origin[i], g.origin[i], 1e-4);
+        EXPECT_NEAR(q.geometry().spacing[i], g.spacing[i], 1e-6);
+      }
+      for (int i = 0; i < 9; ++i) EXPECT_NEAR(q.geometry().direction[i], g.direction[i], 1e-5) << i;
+    }
+  }
 }
 
 TEST_F(Io, ForcedInt16RoundsAndRejectsOutOfRange) {

@@ -51,6 +51,21 @@ def test_numpy_order_agrees_with_an_independent_reader(tmp_path):
     np.testing.assert_allclose(img.affine[:3, 3], [10.5, -20.25, -300.0], atol=1e-5)
 
 
+def test_written_nifti_has_matching_qform_and_sform_for_an_oblique_left_handed_frame(tmp_path):
+    # slicenav writes the NIfTI header itself: both transforms, codes 1 (scanner), read here by nibabel.
+    c, s = np.cos(0.2), np.sin(0.2)
+    direction = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, -1.0]])  # determinant -1
+    v = slicenav.Volume.from_numpy(ramp((5, 3, 4)), SPACING, ORIGIN, direction)
+    path = tmp_path / "oblique.nii.gz"
+    v.write(path)
+    header = nibabel.load(str(path)).header
+    qform, qcode = header.get_qform(coded=True)
+    sform, scode = header.get_sform(coded=True)
+    assert (int(qcode), int(scode)) == (1, 1)
+    np.testing.assert_allclose(qform, v.ras_affine, atol=1e-5)
+    np.testing.assert_allclose(sform, v.ras_affine, atol=1e-5)
+
+
 def test_to_numpy_is_a_read_only_view_that_keeps_the_volume_alive():
     v = slicenav.Volume.from_numpy(ramp(), SPACING, ORIGIN)
     first = v.to_numpy()
