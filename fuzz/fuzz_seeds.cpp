@@ -51,9 +51,9 @@ int main(int argc, char** argv) {
     write_volume(phantom, (work / names[int(format)]).string());
     seed(out / "volume", std::string("phantom_") + names[int(format)], format + read_text(work / names[int(format)]));
   }
-  test::NiftiFloatFile handmade;
+  test::NiftiFile handmade;
   handmade.big_endian = true;
-  seed(out / "volume", "handmade_big_endian.nii", '\0' + test::nifti_float_bytes(handmade));
+  seed(out / "volume", "handmade_big_endian.nii", '\0' + test::nifti_bytes(handmade));
 
   // dicom: one more slice of the series the target holds.
   test::DicomSeriesOptions dicom;

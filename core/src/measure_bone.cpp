@@ -159,7 +159,7 @@ class DomeGrid {
 
 // The apices (apex score >= kMinApexScore, maximum of their neighbourhood) of output rows [a, b).
 void find_apices(DomeGrid& grid, std::size_t a, std::size_t b, std::vector<Apex>& apices) {
-  const auto [nx, ny, nz] = grid.size();
+  const std::size_t nx = grid.size()[0], ny = grid.size()[1], nz = grid.size()[2];
   const std::size_t lo = a >= kRowsAbove + kImageMargin ? a - kRowsAbove - kImageMargin : 0;
   const std::size_t hi = std::min(nz, b + kRowsBelow + kImageMargin);
   const std::array<std::size_t, 3> n{nx, ny, hi - lo};
@@ -390,7 +390,7 @@ std::optional<std::size_t> measure_femur_head_top(const CanonicalView& view, std
                                                   const std::vector<std::uint8_t>& lungs_both_sides) {
   if (first > last || last >= view.size()[2] || lungs_both_sides.size() != view.size()[2]) return std::nullopt;
   DomeGrid grid(view, first, last);
-  const auto [nx, ny, nz] = grid.size();
+  const std::size_t nx = grid.size()[0], nz = grid.size()[2];
   if (nz < 4) return std::nullopt;
   std::vector<Apex> apices;
   for (std::size_t a = 0; a < nz; a += kSlabRows) find_apices(grid, a, std::min(nz, a + kSlabRows), apices);

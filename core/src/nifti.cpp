@@ -172,7 +172,10 @@ Mapping inflate_with_zlib(const std::string& path, std::size_t needed) {
 // The first `needed` bytes (header, extensions, voxels) of a gzip file's stream, decompressed in memory by
 // libdeflate, member by member, each member's CRC and size checked.
 Mapping inflate(const std::string& path, const Mapping& packed, std::size_t needed) {
-  if (packed.size() < 18) damaged_stream(path);
+  // Deflate expands at most 1032-fold: a stream that cannot hold the header and voxels is refused before any room
+  // is made for them.
+  constexpr std::size_t kMaxDeflateRatio = 1032;
+  if (packed.size() < 18 || needed / kMaxDeflateRatio > packed.size()) damaged_stream(path);
   const unsigned char* in = packed.data();
   const std::size_t tail = packed.size() - 4;
   const std::size_t isize = in[tail] | (in[tail + 1] << 8) | (in[tail + 2] << 16) | (std::size_t(in[tail + 3]) << 24);
@@ -328,6 +331,9 @@ std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader&
     fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a usable offset (damaged header)");
   }
   const auto offset = static_cast<std::size_t>(h->vox_offset);
+  if (voxel_count > (std::numeric_limits<std::size_t>::max() - offset) / width) {
+    fail(Status::io, "cannot read '" + path + "': its header claims " + std::to_string(voxel_count) + " voxels (damaged header)");
+  }
   const std::size_t bytes = voxel_count * width;
   const Mapping file = Mapping::of_file(path);
   const bool compressed = file.size() >= 2 && file.data()[0] == 0x1f && file.data()[1] == 0x8b;
