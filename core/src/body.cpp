@@ -51,6 +51,28 @@ CellGrid mean_hu_cells(const CanonicalView& view, std::size_t first, std::size_t
   return g;
 }
 
+void reach_from_border(const std::vector<std::uint8_t>& open, std::size_t w, std::size_t h,
+                       std::vector<std::uint8_t>& reached, std::vector<std::size_t>& stack) {
+  reached.assign(w * h, 0);
+  const auto seed = [&](std::size_t c) {
+    if (open[c] && !reached[c]) {
+      reached[c] = 1;
+      stack.push_back(c);
+    }
+  };
+  for (std::size_t x = 0; x < w; ++x) seed(x), seed((h - 1) * w + x);
+  for (std::size_t y = 0; y < h; ++y) seed(y * w), seed(y * w + w - 1);
+  while (!stack.empty()) {
+    const std::size_t c = stack.back();
+    stack.pop_back();
+    const std::size_t x = c % w, y = c / w;
+    if (x > 0) seed(c - 1);
+    if (x + 1 < w) seed(c + 1);
+    if (y > 0) seed(c - w);
+    if (y + 1 < h) seed(c + w);
+  }
+}
+
 void open_slices(std::vector<std::uint8_t>& mask, const std::array<std::size_t, 2>& cells, std::size_t slices) {
   const std::size_t w = cells[0], h = cells[1];
   std::vector<std::uint8_t> eroded(w * h);

@@ -35,6 +35,11 @@ CellGrid mean_hu_cells(const CanonicalView& view, std::size_t first, std::size_t
 // then dilation. Removes structures one cell thin: the table, its mattress, clothing.
 void open_slices(std::vector<std::uint8_t>& mask, const std::array<std::size_t, 2>& cells, std::size_t slices);
 
+// The cells of one w x h slice that a 4-connected flood from the slice's border reaches through cells where `open`
+// is set: reached[c] = 1 (an open cell nothing reaches is a hole). `stack` is scratch, reused across calls.
+void reach_from_border(const std::vector<std::uint8_t>& open, std::size_t w, std::size_t h,
+                       std::vector<std::uint8_t>& reached, std::vector<std::size_t>& stack);
+
 // Labels the face-connected components of the set cells of `mask` (n[0] x n[1] x n[2], x fastest; 4-connected
 // within a slice when n[2] is 1), labels from 1 in scan order, and returns each component's size (index =
 // label, size[0] = 0).

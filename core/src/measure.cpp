@@ -52,7 +52,7 @@ constexpr double kMinTrackMm = 20.0;
 // cells above the body threshold (not the table, nor padding the table encloses), with its holes filled
 // (cells a flood from the slice's border cannot reach without crossing it). Buffers are reused across calls.
 struct InsideBody {
-  std::vector<std::uint8_t> mask, inside;
+  std::vector<std::uint8_t> mask, outside, inside;
   std::vector<std::uint32_t> labels;
   std::vector<std::size_t> stack;
 
@@ -62,30 +62,11 @@ struct InsideBody {
     for (std::size_t c = 0; c < per_slice; ++c) mask[c] = hu[c] > body::kBodyHu;
     const auto sizes = body::label_components(mask, {w, h, 1}, labels);
     const auto largest = static_cast<std::uint32_t>(std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
-    inside.assign(per_slice, 1);
-    const auto seed = [&](std::size_t c) {
-      if (inside[c] && (largest == 0 || labels[c] != largest)) {
-        inside[c] = 0;
-        stack.push_back(c);
-      }
-    };
-    for (std::size_t x = 0; x < w; ++x) {
-      seed(x);
-      seed((h - 1) * w + x);
-    }
-    for (std::size_t y = 0; y < h; ++y) {
-      seed(y * w);
-      seed(y * w + w - 1);
-    }
-    while (!stack.empty()) {
-      const std::size_t c = stack.back();
-      stack.pop_back();
-      const std::size_t x = c % w, y = c / w;
-      if (x > 0) seed(c - 1);
-      if (x + 1 < w) seed(c + 1);
-      if (y > 0) seed(c - w);
-      if (y + 1 < h) seed(c + w);
-    }
+    // Open: every cell but the body's; inside: what the border cannot reach through them.
+    for (std::size_t c = 0; c < per_slice; ++c) mask[c] = largest == 0 || labels[c] != largest;
+    body::reach_from_border(mask, w, h, outside, stack);
+    inside.resize(per_slice);
+    for (std::size_t c = 0; c < per_slice; ++c) inside[c] = !outside[c];
     return inside;
   }
 };

@@ -283,6 +283,7 @@ class EnclosedRegions {
     const std::size_t W = x1 - x0 + 1, H = y1 - y0 + 1, N = W * H;
     sub_.resize(N);
     bone_.resize(N);
+    open_.resize(N);
     for (std::size_t y = 0; y < H; ++y) {
       for (std::size_t x = 0; x < W; ++x) {
         sub_[y * W + x] = hu[(y + y0) * w + x + x0];
@@ -291,27 +292,10 @@ class EnclosedRegions {
     }
     dilate(bone_, W, H, bridged_);
     // Enclosed: not bridged bone, and not reached from the border through 4-neighbours.
-    enclosed_.assign(N, 1);
-    const auto seed = [&](std::size_t c) {
-      if (enclosed_[c] && !bridged_[c]) {
-        enclosed_[c] = 0;
-        stack_.push_back(c);
-      }
-    };
-    for (std::size_t c = 0; c < N; ++c) {
-      if (bridged_[c]) enclosed_[c] = 0;
-    }
-    for (std::size_t x = 0; x < W; ++x) seed(x), seed((H - 1) * W + x);
-    for (std::size_t y = 0; y < H; ++y) seed(y * W), seed(y * W + W - 1);
-    while (!stack_.empty()) {
-      const std::size_t c = stack_.back();
-      stack_.pop_back();
-      const std::size_t x = c % W, y = c / W;
-      if (x > 0) seed(c - 1);
-      if (x + 1 < W) seed(c + 1);
-      if (y > 0) seed(c - W);
-      if (y + 1 < H) seed(c + W);
-    }
+    for (std::size_t c = 0; c < N; ++c) open_[c] = !bridged_[c];
+    body::reach_from_border(open_, W, H, reached_, stack_);
+    enclosed_.resize(N);
+    for (std::size_t c = 0; c < N; ++c) enclosed_[c] = open_[c] && !reached_[c];
     dilate(enclosed_, W, H, region_);
     for (std::size_t c = 0; c < N; ++c) region_[c] = region_[c] && !bone_[c];
     const auto sizes = body::label_components(region_, {W, H, 1}, labels_);
@@ -379,7 +363,7 @@ class EnclosedRegions {
 
   double bone_midline_mm_ = 0;
   std::vector<float> sub_;
-  std::vector<std::uint8_t> bone_, bridged_, enclosed_, region_;
+  std::vector<std::uint8_t> bone_, bridged_, open_, reached_, enclosed_, region_;
   std::vector<std::uint32_t> labels_;
   std::vector<std::size_t> stack_;
 };
