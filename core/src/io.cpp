@@ -300,7 +300,9 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   std::optional<MetaImageHeader> meta;  // read first: it refuses what MetaIO cannot read safely
   if (format == "metaimage") meta = read_metaimage_header(path);
   const std::optional<detail::NiftiHeader> nifti = format == "nifti" ? detail::read_nifti_header(path) : std::nullopt;
-  if (!io->CanReadFile(path.c_str())) {
+  // A header slicenav cannot parse never reaches ITK, which reads some of them in the other byte order or as
+  // Analyze and then aborts on what it computes from them.
+  if ((format == "nifti" && !nifti) || !io->CanReadFile(path.c_str())) {
     fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }
   io->SetFileName(path);
@@ -311,7 +313,7 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   // ITK aborts the process on a non-finite orientation (its SVD asserts finite values): refuse it too.
   if (nifti && !nifti->orientation_finite) {
     fail(Status::io, "cannot read '" + path + "': its NIfTI header's orientation (quaternion, offsets or sform "
-                     "rows) holds a value that is not a number (damaged header)");
+                     "rows) holds a value that is not a finite number of at most 1e9 (damaged header)");
   }
   try {
     io->ReadImageInformation();

@@ -72,11 +72,18 @@ std::optional<NiftiHeader> read_header(gzFile file) {
   const std::uint64_t size = field(0, 4, false);
   h.swapped = size != 348 && size != 540;
   const std::uint64_t own_size = field(0, 4, h.swapped);
+  // The NIfTI library picks the byte order from dim[0] (1 to 7) before sizeof_hdr: a header whose dim[0] reads
+  // right only in the other order is read by it in that order, so it is not the header checked here.
+  const auto dim0 = static_cast<std::int16_t>(field(40, 2, h.swapped));
+  if (own_size == 348 && (dim0 < 1 || dim0 > 7)) return std::nullopt;
+  // Orientation values ITK multiplies and decomposes in float: beyond this it overflows to NaN and aborts.
+  constexpr double kMaxOrientationValue = 1e9;
+  const auto usable = [&](double v) { return std::isfinite(v) && std::abs(v) <= kMaxOrientationValue; };
   if (own_size == 348) {
     h.datatype = field(70, 2, h.swapped);
     h.vox_offset = float_at(108, h.swapped);
     for (int a = 0; a < 3; ++a) h.pixdim[a] = float_at(80 + 4 * a, h.swapped);
-    for (std::size_t at = 256; at < 328; at += 4) h.orientation_finite = h.orientation_finite && std::isfinite(float_at(at, h.swapped));
+    for (std::size_t at = 256; at < 328; at += 4) h.orientation_finite = h.orientation_finite && usable(float_at(at, h.swapped));
     h.scl_slope = float_at(112, h.swapped);
     h.scl_inter = float_at(116, h.swapped);
     h.analyze = std::memcmp(header + 344, "n+1", 4) != 0 && std::memcmp(header + 344, "ni1", 4) != 0;
@@ -84,7 +91,7 @@ std::optional<NiftiHeader> read_header(gzFile file) {
     h.datatype = field(12, 2, h.swapped);
     h.vox_offset = static_cast<double>(static_cast<std::int64_t>(field(168, 8, h.swapped)));
     for (int a = 0; a < 3; ++a) h.pixdim[a] = double_at(112 + 8 * a, h.swapped);
-    for (std::size_t at = 352; at < 496; at += 8) h.orientation_finite = h.orientation_finite && std::isfinite(double_at(at, h.swapped));
+    for (std::size_t at = 352; at < 496; at += 8) h.orientation_finite = h.orientation_finite && usable(double_at(at, h.swapped));
     h.scl_slope = double_at(176, h.swapped);
     h.scl_inter = double_at(184, h.swapped);
     h.analyze = std::memcmp(header + 4, "n+2", 4) != 0 && std::memcmp(header + 4, "ni2", 4) != 0;

@@ -21,12 +21,13 @@ struct NiftiHeader {
   std::uint64_t datatype = 0;
   double vox_offset = 0;
   std::array<double, 3> pixdim{};
-  bool orientation_finite = true;  // quatern_b/c/d, qoffset_x/y/z and the srow rows
+  bool orientation_finite = true;  // quatern_b/c/d, qoffset_x/y/z and the srow rows: finite, |value| <= 1e9
   double scl_slope = 0, scl_inter = 0;  // as stored (non-finite kept)
   bool analyze = false;                 // magic is not "n+1", "ni1", "n+2" or "ni2"
 };
 
-// The header of a .nii or .nii.gz file, or nothing when it is not one (or cannot be opened).
+// The header of a .nii or .nii.gz file, or nothing when it is not one (or cannot be opened): sizeof_hdr 348
+// (NIfTI-1, with dim[0] 1 to 7 in the same byte order) or 540 (NIfTI-2), in either byte order.
 std::optional<NiftiHeader> read_nifti_header(const std::string& path);
 
 // Bytes of one stored voxel of a NIfTI datatype code; 0 for a code slicenav does not read (complex, RGB,

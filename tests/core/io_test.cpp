@@ -475,6 +475,29 @@ TEST_F(Io, NiftiWithANanInItsHeaderIsADamagedHeader) {
   }
 }
 
+// Found by fuzz_volume: headers slicenav's checks could not parse still reached ITK, which read one as Analyze and
+// aborted on the NaN it computed from its sform. A header must say 348 bytes with a dim[0] of 1-7 in the same byte
+// order; orientation values ITK would overflow on are a damaged header.
+TEST_F(Io, NiftiHeadersSlicenavCannotParseNeverReachItk) {
+  const std::string good = test::nifti_bytes(test::NiftiFile{});
+  std::string size_92 = good;
+  size_92[0] = 92, size_92[1] = 0;
+  std::string dim0_swapped = good;
+  std::swap(dim0_swapped[40], dim0_swapped[41]);  // dim[0] = 768: 3 only when read big-endian
+  std::string huge_sform = good;
+  const float huge = 1e20f;
+  std::memcpy(&huge_sform[280], &huge, 4);  // srow_x[0]
+  for (const auto& [name, bytes] : {std::pair{"size_92.nii", size_92}, std::pair{"dim0.nii", dim0_swapped},
+                                    std::pair{"huge_sform.nii", huge_sform}}) {
+    std::ofstream(path(name), std::ios::binary) << bytes;
+    std::string message;
+    EXPECT_EQ(read_status(path(name), &message), Status::io) << name << ": " << message;
+    EXPECT_EQ(test::status_of([&] { read_raw_image(path(name)); }), Status::io) << name;
+  }
+  std::ofstream(path("good.nii"), std::ios::binary) << good;
+  EXPECT_NO_THROW(read_volume(path("good.nii")));
+}
+
 // A header whose sform is valid but whose pixdim is 0 (seen from scripts that edit pixdim only): the sform gives the
 // geometry, as the NIfTI standard says, and the disagreement is a warning rather than silence.
 TEST_F(Io, NiftiWithZeroPixdimButAValidSformWarns) {
