@@ -277,9 +277,10 @@ void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
 
 // An image file opened and checked (3D scalar, valid spacing, enough voxel data), its voxels not yet read.
 struct OpenedImage {
-  itk::ImageIOBase::Pointer io;
+  itk::ImageIOBase::Pointer io;               // has read the header, except for NIfTI geometry read from the sform
   Geometry geometry;
-  std::optional<detail::NiftiHeader> nifti;  // a NIfTI file's own header
+  std::optional<detail::NiftiHeader> nifti;  // a NIfTI file's own header (its voxels never go through ITK)
+  std::vector<std::string> warnings;
 };
 
 OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format);
@@ -320,6 +321,11 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   } catch (const itk::ExceptionObject& e) {
     const std::string pixdim = nifti ? detail::nifti_pixdim_problem(*nifti) : std::string();
     if (!pixdim.empty()) fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
+    if (const std::optional<Geometry> sform = nifti ? detail::nifti_sform_geometry(*nifti) : std::nullopt) {
+      return {io, *sform, nifti,
+              {"the NIfTI geometry was read from the sform (code " + std::to_string(nifti->sform_code) +
+               "), which ITK reads only with code 1 or a matching qform"}};
+    }
     fail(Status::io, "cannot read '" + path + "': " + describe(e));
   }
   const unsigned dims = io->GetNumberOfDimensions();
@@ -363,7 +369,7 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
   if (meta) check_metaimage_payload(path, *meta, voxel_bytes);
   if (format == "nrrd") check_nrrd_payload(path, voxel_bytes);
-  return {io, geometry, nifti};
+  return {io, geometry, nifti, {}};
 }
 
 Volume read_image_file(const std::string& path, const std::string& format) {
@@ -373,11 +379,13 @@ Volume read_image_file(const std::string& path, const std::string& format) {
   SourceInfo source;
   source.path = path;
   source.format = format;
-  source.pixel_type = itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
+  source.pixel_type = opened.nifti ? detail::nifti_component_name(opened.nifti->datatype)
+                                    : itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
   const std::string pixdim = opened.nifti ? detail::nifti_pixdim_problem(*opened.nifti) : std::string();
   if (!pixdim.empty()) {
     source.warnings.push_back("the NIfTI header has " + pixdim + "; the spacing was taken from its sform matrix");
   }
+  source.warnings.insert(source.warnings.end(), opened.warnings.begin(), opened.warnings.end());
   std::vector<float> voxels;
   if (opened.nifti) {
     voxels = detail::read_nifti_voxels(path, *opened.nifti, geometry.voxel_count());  // its messages name the file
@@ -403,7 +411,6 @@ Volume read_image_file(const std::string& path, const std::string& format) {
 void check_written(const std::string& written, const std::string& path, const std::string& format,
                    std::size_t voxel_bytes) {
   try {
-    if (format == "nifti") detail::check_nifti_payload(written, voxel_bytes);
     if (format == "metaimage") check_metaimage_payload(written, read_metaimage_header(written), voxel_bytes);
     if (format == "nrrd") check_nrrd_payload(written, voxel_bytes);
   } catch (const Error&) {
@@ -554,15 +561,21 @@ RawImage read_raw_image(const std::string& path) {
   OpenedImage opened = open_image_file(path, format);
   RawImage image;
   image.geometry = opened.geometry;
+  try {
+    image.geometry.validate();
+  } catch (const Error& e) {
+    fail(e.status(), "cannot read '" + path + "': " + e.what());
+  }
+  if (opened.nifti) {
+    detail::NiftiRaw raw = detail::read_nifti_raw(path, *opened.nifti, image.geometry.voxel_count());
+    image.component_type = std::move(raw.component_type);
+    image.component_size = raw.component_size;
+    image.bytes = std::move(raw.bytes);
+    return image;
+  }
   image.component_type = itk::ImageIOBase::GetComponentTypeAsString(opened.io->GetComponentType());
   image.component_size = opened.io->GetComponentSize();
   try {
-    image.geometry.validate();
-    if (opened.nifti) {
-      // ITK's NIfTI reader copies through a buffer of its own and does not report a short or damaged file.
-      detail::check_nifti_payload(path, image.geometry.voxel_count() * detail::nifti_datatype_bytes(opened.nifti->datatype));
-      detail::check_nifti_stream(path, image.geometry.voxel_count());
-    }
     image.bytes.resize(image.geometry.voxel_count() * image.component_size);
     read_raw(*opened.io, reinterpret_cast<char*>(image.bytes.data()), image.bytes.size());
   } catch (const itk::ExceptionObject& e) {

@@ -24,27 +24,7 @@ namespace slicenav::detail {
 namespace fs = std::filesystem;
 namespace {
 
-// Bytes a gzip file decompresses to, reading it through; -1 when the stream is damaged or truncated.
-long long gzip_payload_bytes(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) return -1;
-  std::vector<char> chunk(1 << 20);
-  long long total = 0;
-  int n = 0;
-  while ((n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) total += n;
-  int error = Z_OK;
-  gzerror(file, &error);
-  gzclose(file);
-  return (n < 0 || (error != Z_OK && error != Z_STREAM_END)) ? -1 : total;
-}
 
-// Whether the file starts with the gzip magic bytes.
-bool gzip_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char magic[2] = {0, 0};
-  in.read(reinterpret_cast<char*>(magic), 2);
-  return in && magic[0] == 0x1f && magic[1] == 0x8b;
-}
 
 // The header of a .nii or .nii.gz file (zlib reads plain files through), or nothing when it is not one.
 std::optional<NiftiHeader> read_header(gzFile file) {
@@ -87,6 +67,11 @@ std::optional<NiftiHeader> read_header(gzFile file) {
     h.scl_slope = float_at(112, h.swapped);
     h.scl_inter = float_at(116, h.swapped);
     h.analyze = std::memcmp(header + 344, "n+1", 4) != 0 && std::memcmp(header + 344, "ni1", 4) != 0;
+    for (int d = 0; d < 8; ++d) h.dim[d] = static_cast<std::int16_t>(field(40 + 2 * d, 2, h.swapped));
+    h.qform_code = static_cast<std::int16_t>(field(252, 2, h.swapped));
+    h.sform_code = static_cast<std::int16_t>(field(254, 2, h.swapped));
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 4; ++c) h.srow[r][c] = float_at(280 + 16 * r + 4 * c, h.swapped);
   } else if (own_size == 540 && got == 540) {
     h.datatype = field(12, 2, h.swapped);
     h.vox_offset = static_cast<double>(static_cast<std::int64_t>(field(168, 8, h.swapped)));
@@ -95,6 +80,11 @@ std::optional<NiftiHeader> read_header(gzFile file) {
     h.scl_slope = double_at(176, h.swapped);
     h.scl_inter = double_at(184, h.swapped);
     h.analyze = std::memcmp(header + 4, "n+2", 4) != 0 && std::memcmp(header + 4, "ni2", 4) != 0;
+    for (int d = 0; d < 8; ++d) h.dim[d] = static_cast<std::int64_t>(field(16 + 8 * d, 8, h.swapped));
+    h.qform_code = static_cast<std::int32_t>(field(344, 4, h.swapped));
+    h.sform_code = static_cast<std::int32_t>(field(348, 4, h.swapped));
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 4; ++c) h.srow[r][c] = double_at(400 + 32 * r + 8 * c, h.swapped);
   } else {
     return std::nullopt;
   }
@@ -263,116 +253,166 @@ std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_probl
   return {};
 }
 
-void check_nifti_payload(const std::string& path, std::size_t voxel_bytes) {
-  const unsigned long long minimum = 348ULL + voxel_bytes;
-  if (!gzip_file(path)) {
-    if (fs::file_size(path) < minimum) fail(Status::io, "cannot read '" + path + "': the file is truncated");
-    return;
+
+
+namespace {
+
+// A NIfTI file's stored voxels, decoded (a .nii.gz inflated) but not converted, and the scaling ITK applies.
+struct StoredVoxels {
+  Mapping file, stream;
+  const unsigned char* data = nullptr;  // voxel_count values of the header's datatype, in the file's byte order
+  std::size_t width = 0;
+  bool rescale = false;
+  double slope = 1, inter = 0;
+};
+
+StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::size_t voxel_count) {
+  StoredVoxels v;
+  v.width = nifti_datatype_bytes(h.datatype);
+  if (v.width == 0) {
+    fail(Status::unsupported_input, "'" + path + "' stores its voxels as NIfTI datatype " + std::to_string(h.datatype) +
+                                        ", which slicenav does not read: CT volumes are integer or float scalars");
   }
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(-4, std::ios::end);
-  unsigned char trailer[4] = {0, 0, 0, 0};
-  in.read(reinterpret_cast<char*>(trailer), 4);
-  const std::uint32_t isize = trailer[0] | (trailer[1] << 8) | (trailer[2] << 16) | (std::uint32_t(trailer[3]) << 24);
-  // The header plus extensions is 348 bytes to 64 KiB: accept a trailer size within that band of the data.
-  const std::uint32_t past_data = isize - static_cast<std::uint32_t>(voxel_bytes);
-  if (in && past_data >= 348 && past_data < (1u << 16)) return;
-  const long long payload = gzip_payload_bytes(path);
-  if (payload < 0 || static_cast<unsigned long long>(payload) < minimum) {
-    fail(Status::io, "cannot read '" + path + "': the compressed file is truncated or damaged");
+  if (!std::isfinite(h.vox_offset) || h.vox_offset < 0 || h.vox_offset > 1e12) {
+    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a usable offset (damaged header)");
+  }
+  const auto offset = static_cast<std::size_t>(h.vox_offset);
+  if (voxel_count > (std::numeric_limits<std::size_t>::max() - offset) / v.width) {
+    fail(Status::io, "cannot read '" + path + "': its header claims " + std::to_string(voxel_count) + " voxels (damaged header)");
+  }
+  const std::size_t bytes = voxel_count * v.width;
+  v.file = Mapping::of_file(path);
+  const bool compressed = v.file.size() >= 2 && v.file.data()[0] == 0x1f && v.file.data()[1] == 0x8b;
+  if (!compressed && (v.file.size() < offset || v.file.size() - offset < bytes)) {
+    fail(Status::io, "cannot read '" + path + "': the file is truncated");
+  }
+  if (compressed) v.stream = inflate(path, v.file, offset + bytes);
+  v.data = (compressed ? v.stream.data() : v.file.data()) + offset;
+  // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
+  v.slope = std::isfinite(h.scl_slope) ? h.scl_slope : 0.0;
+  v.inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  if (std::abs(v.slope) < eps) v.slope = 1.0;
+  if (h.analyze) v.slope = 1.0, v.inter = 0.0;
+  v.rescale = std::abs(v.slope - 1.0) > eps || std::abs(v.inter) > eps;
+  return v;
+}
+
+// Calls f(T{}) with the stored type of a datatype nifti_datatype_bytes accepts.
+template <typename F>
+void with_stored_type(std::uint64_t datatype, F&& f) {
+  switch (datatype) {
+    case 2: f(std::uint8_t{}); break;
+    case 256: f(std::int8_t{}); break;
+    case 4: f(std::int16_t{}); break;
+    case 512: f(std::uint16_t{}); break;
+    case 8: f(std::int32_t{}); break;
+    case 768: f(std::uint32_t{}); break;
+    case 1024: f(std::int64_t{}); break;
+    case 1280: f(std::uint64_t{}); break;
+    case 16: f(float{}); break;
+    default: f(double{}); break;  // 64, the only other type of nifti_datatype_bytes
   }
 }
 
-void check_nifti_stream(const std::string& path, std::size_t voxel_count) {
-  GzFile file = open_gzip(path);
-  if (!file) return;
-  const bool compressed = gzdirect(file.get()) == 0;
-  const std::optional<NiftiHeader> h = read_header(file.get());
-  if (!h) return;
-  const bool is_float = h->datatype == 16 || h->datatype == 64;  // float32, float64
-  if (!is_float && !compressed) return;
-  if (gzrewind(file.get()) != 0) return;
-  const std::size_t width = h->datatype == 16 ? 4 : 8;
-  if (!std::isfinite(h->vox_offset)) {
-    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a number (damaged header)");
-  }
-  const auto offset = static_cast<std::size_t>(std::clamp(h->vox_offset, 0.0, 1e12));
-  std::vector<unsigned char> chunk(1 << 20);
-  std::size_t position = 0;  // bytes of the stream read so far
-  int n = 0;
-  while ((n = gzread(file.get(), chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
-    const std::size_t end = position + static_cast<std::size_t>(n);
-    if (is_float && end > offset) {
-      // The values that start in this chunk (chunks are 1 MiB, so a value is cut only by an odd vox_offset).
-      std::size_t at = offset > position ? offset - position : (width - (position - offset) % width) % width;
-      for (; at + width <= static_cast<std::size_t>(n); at += width) {
-        const std::size_t voxel = (position + at - offset) / width;
-        if (voxel >= voxel_count) break;
-        // All exponent bits set means NaN or infinity; the sign and exponent sit in the value's two highest bytes.
-        const unsigned char hi = chunk[at + (h->swapped ? 0 : width - 1)];
-        const unsigned char next = chunk[at + (h->swapped ? 1 : width - 2)];
-        if ((hi & 0x7f) == 0x7f && (width == 4 ? (next & 0x80) != 0 : (next & 0xf0) == 0xf0)) {
-          fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
-                                             std::to_string(voxel) + ": CT values must be finite");
-        }
-      }
-    }
-    position = end;
-    if (!compressed && position >= offset + voxel_count * width) return;
-  }
-  int error = Z_OK;
-  const char* text = gzerror(file.get(), &error);
-  if (n < 0 || (error != Z_OK && error != Z_STREAM_END)) {
-    fail(Status::io, "cannot read '" + path + "': the compressed data is damaged (" + std::string(text) + ")");
-  }
+// ITK's name of a stored type.
+template <typename T>
+const char* itk_component_name() {
+  if constexpr (std::is_same_v<T, std::uint8_t>) return "unsigned_char";
+  if constexpr (std::is_same_v<T, std::int8_t>) return "char";
+  if constexpr (std::is_same_v<T, std::int16_t>) return "short";
+  if constexpr (std::is_same_v<T, std::uint16_t>) return "unsigned_short";
+  if constexpr (std::is_same_v<T, std::int32_t>) return "int";
+  if constexpr (std::is_same_v<T, std::uint32_t>) return "unsigned_int";
+  if constexpr (std::is_same_v<T, std::int64_t>) return "long_long";
+  if constexpr (std::is_same_v<T, std::uint64_t>) return "unsigned_long_long";
+  if constexpr (std::is_same_v<T, float>) return "float";
+  return "double";
+}
+
+}  // namespace
+
+std::string nifti_component_name(std::uint64_t datatype) {
+  if (nifti_datatype_bytes(datatype) == 0) return "datatype " + std::to_string(datatype);
+  std::string name;
+  with_stored_type(datatype, [&](auto tag) { name = itk_component_name<decltype(tag)>(); });
+  return name;
 }
 
 std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
-  const NiftiHeader* h = &header;
-  const std::size_t width = nifti_datatype_bytes(h->datatype);
-  if (width == 0) {
-    fail(Status::unsupported_input, "'" + path + "' stores its voxels as NIfTI datatype " + std::to_string(h->datatype) +
-                                        ", which slicenav does not read: CT volumes are integer or float scalars");
-  }
-  if (!std::isfinite(h->vox_offset) || h->vox_offset < 0 || h->vox_offset > 1e12) {
-    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a usable offset (damaged header)");
-  }
-  const auto offset = static_cast<std::size_t>(h->vox_offset);
-  if (voxel_count > (std::numeric_limits<std::size_t>::max() - offset) / width) {
-    fail(Status::io, "cannot read '" + path + "': its header claims " + std::to_string(voxel_count) + " voxels (damaged header)");
-  }
-  const std::size_t bytes = voxel_count * width;
-  const Mapping file = Mapping::of_file(path);
-  const bool compressed = file.size() >= 2 && file.data()[0] == 0x1f && file.data()[1] == 0x8b;
-  if (!compressed && (file.size() < offset || file.size() - offset < bytes)) {
-    fail(Status::io, "cannot read '" + path + "': the file is truncated");
-  }
-  const Mapping stream = compressed ? inflate(path, file, offset + bytes) : Mapping();
-  const unsigned char* data = (compressed ? stream.data() : file.data()) + offset;
-  // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
-  double slope = std::isfinite(h->scl_slope) ? h->scl_slope : 0.0;
-  double inter = std::isfinite(h->scl_inter) ? h->scl_inter : 0.0;
-  constexpr double eps = std::numeric_limits<double>::epsilon();
-  if (std::abs(slope) < eps) slope = 1.0;
-  if (h->analyze) slope = 1.0, inter = 0.0;
-  const bool rescale = std::abs(slope - 1.0) > eps || std::abs(inter) > eps;
+  const StoredVoxels v = stored_voxels(path, header, voxel_count);
   std::vector<float> out(voxel_count);
-  const auto run = [&](auto tag) {
-    using T = decltype(tag);
-    convert<T>(data, voxel_count, h->swapped, rescale, slope, inter, path, out.data());
-  };
-  switch (h->datatype) {
-    case 2: run(std::uint8_t{}); break;
-    case 256: run(std::int8_t{}); break;
-    case 4: run(std::int16_t{}); break;
-    case 512: run(std::uint16_t{}); break;
-    case 8: run(std::int32_t{}); break;
-    case 768: run(std::uint32_t{}); break;
-    case 1024: run(std::int64_t{}); break;
-    case 1280: run(std::uint64_t{}); break;
-    case 16: run(float{}); break;
-    default: run(double{}); break;  // 64, the only other type of nifti_datatype_bytes
-  }
+  with_stored_type(header.datatype, [&](auto tag) {
+    convert<decltype(tag)>(v.data, voxel_count, header.swapped, v.rescale, v.slope, v.inter, path, out.data());
+  });
   return out;
+}
+
+NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
+  const StoredVoxels v = stored_voxels(path, header, voxel_count);
+  NiftiRaw raw;
+  with_stored_type(header.datatype, [&](auto tag) {
+    using T = decltype(tag);
+    if (v.rescale && !std::is_same_v<T, double>) {  // ITK reads scaled voxels as float
+      raw.component_type = "float";
+      raw.bytes.resize(voxel_count * sizeof(float));
+      convert<T>(v.data, voxel_count, header.swapped, true, v.slope, v.inter, path, reinterpret_cast<float*>(raw.bytes.data()));
+      return;
+    }
+    raw.component_type = itk_component_name<T>();
+    raw.bytes.resize(voxel_count * sizeof(T));
+    for (std::size_t n = 0; n < voxel_count; ++n) {
+      unsigned char b[sizeof(T)];
+      std::memcpy(b, v.data + n * sizeof(T), sizeof(T));
+      if (header.swapped) std::reverse(b, b + sizeof(T));
+      T value;
+      std::memcpy(&value, b, sizeof(T));
+      if constexpr (std::is_floating_point_v<T>) {
+        if (!std::isfinite(value)) {
+          fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
+                                             std::to_string(n) + ": CT values must be finite");
+        }
+        if (v.rescale) value = static_cast<T>(static_cast<double>(value) * v.slope + v.inter);
+      }
+      std::memcpy(raw.bytes.data() + n * sizeof(T), &value, sizeof(T));
+    }
+  });
+  raw.component_size = raw.bytes.size() / std::max<std::size_t>(voxel_count, 1);
+  return raw;
+}
+
+std::optional<Geometry> nifti_sform_geometry(const NiftiHeader& h) {
+  if (h.sform_code <= 0 || h.dim[0] < 3 || h.dim[0] > 7) return std::nullopt;
+  for (int a = 4; a <= h.dim[0]; ++a) {
+    if (h.dim[a] != 1) return std::nullopt;
+  }
+  Geometry g;
+  for (int a = 0; a < 3; ++a) {
+    if (h.dim[a + 1] < 1) return std::nullopt;
+    g.size[a] = static_cast<std::size_t>(h.dim[a + 1]);
+  }
+  std::array<std::array<double, 3>, 3> columns{};  // LPS
+  for (int c = 0; c < 3; ++c) {
+    double norm = 0;
+    for (int r = 0; r < 3; ++r) {
+      columns[c][r] = (r < 2 ? -1.0 : 1.0) * h.srow[r][c];
+      norm += columns[c][r] * columns[c][r];
+    }
+    norm = std::sqrt(norm);
+    if (!(norm > 0) || !std::isfinite(norm)) return std::nullopt;
+    g.spacing[c] = norm;
+    for (int r = 0; r < 3; ++r) g.direction[3 * r + c] = columns[c][r] / norm;
+  }
+  // Orthogonal axes only: a sheared sform has no rigid reading.
+  constexpr double kMaxCosine = 1e-4;
+  for (int a = 0; a < 3; ++a) {
+    for (int b = a + 1; b < 3; ++b) {
+      double dot = 0;
+      for (int r = 0; r < 3; ++r) dot += g.direction[3 * r + a] * g.direction[3 * r + b];
+      if (std::abs(dot) > kMaxCosine) return std::nullopt;
+    }
+  }
+  g.origin = {-h.srow[0][3], -h.srow[1][3], h.srow[2][3]};
+  return g;
 }
 }  // namespace slicenav::detail

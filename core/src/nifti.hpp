@@ -24,6 +24,9 @@ struct NiftiHeader {
   bool orientation_finite = true;  // quatern_b/c/d, qoffset_x/y/z and the srow rows: finite, |value| <= 1e9
   double scl_slope = 0, scl_inter = 0;  // as stored (non-finite kept)
   bool analyze = false;                 // magic is not "n+1", "ni1", "n+2" or "ni2"
+  std::array<std::int64_t, 8> dim{};
+  std::int64_t qform_code = 0, sform_code = 0;
+  std::array<std::array<double, 4>, 3> srow{};  // RAS
 };
 
 // The header of a .nii or .nii.gz file, or nothing when it is not one (or cannot be opened): sizeof_hdr 348
@@ -38,16 +41,6 @@ std::size_t nifti_datatype_bytes(std::uint64_t datatype);
 // with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
 std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_problem = true);
 
-// Throws Error(io) unless the file holds the header and `voxel_bytes` bytes of voxel data as stored. For a
-// .nii.gz the gzip trailer's size field (mod 2^32) is compared first; only when it disagrees (a truncated or
-// multi-member stream) is the stream decompressed to count.
-void check_nifti_payload(const std::string& path, std::size_t voxel_bytes);
-
-// Reads a NIfTI file's stored payload once more, to catch what ITK's NIfTI reader lets through (for callers
-// that read the voxels through ITK): float voxels that are not finite (Error(invalid_argument)) and a .nii.gz
-// stream that is damaged after its last voxel (its CRC; Error(io)).
-void check_nifti_stream(const std::string& path, std::size_t voxel_count);
-
 // The `voxel_count` voxels of a NIfTI file (whose header is `header`) as float, the stored values scaled by scl_slope and scl_inter as ITK
 // scales them (a slope of 0 or not finite counts as 1, an intercept that is not finite as 0; Analyze files are not
 // scaled). A .nii.gz is decompressed once, in memory (libdeflate; a stream that holds more than the header and
@@ -55,6 +48,25 @@ void check_nifti_stream(const std::string& path, std::size_t voxel_count);
 // damaged or not NIfTI, Error(unsupported_input) for a voxel type slicenav does not read, and
 // Error(invalid_argument) for a float voxel that is not finite.
 std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
+
+// A NIfTI file's voxels as ITK would store them in memory: the stored type in this machine's byte order, or float
+// (double for float64) with the scaling applied when the header scales.
+struct NiftiRaw {
+  std::string component_type;  // ITK's name ("short", "float", ...)
+  std::size_t component_size = 0;
+  std::vector<unsigned char> bytes;
+};
+
+// ITK's name of a datatype's stored type ("short", "float", ...; "datatype N" for one slicenav does not read).
+std::string nifti_component_name(std::uint64_t datatype);
+
+// Like read_nifti_voxels, without converting to float (crop and uncrop move these bytes).
+NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
+
+// The grid an sform says (sform_code > 0, a 3D image, orthogonal axes: spacing from the column lengths), for files
+// ITK 5.2 refuses: it reads an sform only with code 1 (scanner) unless a qform agrees, so nibabel's default (sform
+// code 2, no qform) fails there with "No orthonormal definition found". nullopt when the sform cannot say.
+std::optional<Geometry> nifti_sform_geometry(const NiftiHeader& header);
 
 // gzip level of .nii.gz files slicenav writes (libdeflate 1-12): fast, for intermediate files; about 10 % larger
 // than zlib's default.

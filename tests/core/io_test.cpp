@@ -1,6 +1,9 @@
 #include "slicenav/io.hpp"
 
 #include <gtest/gtest.h>
+#include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <itkNiftiImageIO.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -352,36 +355,34 @@ TEST_F(Io, NonFiniteNiftiVoxelsAreRefusedNotZeroed) {
   }
 }
 
-// The voxels of a raw image (ITK's own NIfTI reader) as float.
-std::vector<float> itk_voxels(const RawImage& raw) {
+// The voxels of a file as ITK's own NIfTI reader gives them, as float.
+std::vector<float> itk_voxels(const std::string& file) {
+  using Image = itk::Image<float, 3>;
+  auto reader = itk::ImageFileReader<Image>::New();
+  reader->SetImageIO(itk::NiftiImageIO::New());
+  reader->SetFileName(file);
+  reader->Update();
+  const Image* image = reader->GetOutput();
+  const std::size_t n = image->GetLargestPossibleRegion().GetNumberOfPixels();
+  return std::vector<float>(image->GetBufferPointer(), image->GetBufferPointer() + n);
+}
+
+// read_raw_image's bytes as float (its component types for NIfTI files).
+std::vector<float> raw_as_float(const RawImage& raw) {
   std::vector<float> out(raw.geometry.voxel_count());
   for (std::size_t n = 0; n < out.size(); ++n) {
     const unsigned char* at = raw.bytes.data() + n * raw.component_size;
-    if (raw.component_type == "float") {
-      float v;
-      std::memcpy(&v, at, 4);
-      out[n] = v;
-    } else if (raw.component_type == "double") {
-      double v;
-      std::memcpy(&v, at, 8);
-      out[n] = static_cast<float>(v);
-    } else if (raw.component_type == "short") {
-      std::int16_t v;
-      std::memcpy(&v, at, 2);
-      out[n] = v;
-    } else if (raw.component_type == "unsigned_short") {
-      std::uint16_t v;
-      std::memcpy(&v, at, 2);
-      out[n] = v;
-    } else if (raw.component_type == "int") {
-      std::int32_t v;
-      std::memcpy(&v, at, 4);
-      out[n] = static_cast<float>(v);
-    } else if (raw.component_type == "unsigned_char") {
-      out[n] = *at;
-    } else {
-      ADD_FAILURE() << raw.component_type;
-    }
+    const auto get = [&](auto value) {
+      std::memcpy(&value, at, sizeof value);
+      return static_cast<float>(value);
+    };
+    if (raw.component_type == "float") out[n] = get(float{});
+    else if (raw.component_type == "double") out[n] = get(double{});
+    else if (raw.component_type == "short") out[n] = get(std::int16_t{});
+    else if (raw.component_type == "unsigned_short") out[n] = get(std::uint16_t{});
+    else if (raw.component_type == "int") out[n] = get(std::int32_t{});
+    else if (raw.component_type == "unsigned_char") out[n] = get(std::uint8_t{});
+    else ADD_FAILURE() << raw.component_type;
   }
   return out;
 }
@@ -411,9 +412,11 @@ TEST_F(Io, NiftiVoxelsAreItksForEveryTypeByteOrderAndScaling) {
           SCOPED_TRACE(file + " datatype " + std::to_string(datatype) + (big ? " big-endian" : "") + " slope " +
                        std::to_string(slope) + " inter " + std::to_string(inter));
           const Volume v = read_volume(file);
-          const std::vector<float> itk = itk_voxels(read_raw_image(file));
+          const std::vector<float> itk = itk_voxels(file);
+          const std::vector<float> raw = raw_as_float(read_raw_image(file));
           ASSERT_EQ(v.voxels().size(), itk.size());
           for (std::size_t n = 0; n < itk.size(); ++n) ASSERT_EQ(v.voxels()[n], itk[n]) << "voxel " << n;
+          EXPECT_EQ(raw, itk);
           const double s = slope == 0.0f ? 1.0 : slope;
           EXPECT_EQ(v.voxels()[5], static_cast<float>(static_cast<double>(f.voxels[5]) * s + inter));
         }
@@ -498,6 +501,45 @@ TEST_F(Io, NiftiHeadersSlicenavCannotParseNeverReachItk) {
   EXPECT_NO_THROW(read_volume(path("good.nii")));
 }
 
+// nibabel's default header (sform code 2, qform code 0, the qform fields filled alike), which ITK 5.2 refuses for
+// many origins ("No orthonormal definition found": it compares the two in float), is read from the sform, with a
+// warning; a sheared sform is still refused.
+TEST_F(Io, NiftiWithOnlyAnAlignedSformIsReadFromTheSform) {
+  test::NiftiFile f;
+  f.voxels[3] = 77.0f;
+  f.spacing = {0.8f, 0.8f, 1.0f};
+  std::string bytes = test::nifti_bytes(f);
+  bytes[123] = 0;  // xyzt_units unknown, as nibabel leaves them
+  const std::int16_t aligned = 2;
+  std::memcpy(&bytes[254], &aligned, 2);
+  const float srow[3][4] = {{-0.8f, 0, 0, 204.4f}, {0, -0.8f, 0, 204.4f}, {0, 0, 1.0f, -259.0f}};  // LPS axes, RAS rows
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) std::memcpy(&bytes[280 + 16 * r + 4 * c], &srow[r][c], 4);
+  // The qform fields as nibabel fills them (the same rotation and offset), though its code says unknown.
+  const float quatern_d = 1.0f, qoffset[3] = {204.4f, 204.4f, -259.0f};
+  std::memcpy(&bytes[264], &quatern_d, 4);
+  std::memcpy(&bytes[268], qoffset, 12);
+  test::write_gzip(path("aligned.nii.gz"), bytes);
+  const Volume v = read_volume(path("aligned.nii.gz"));
+  EXPECT_EQ(v.voxels()[3], 77.0f);
+  EXPECT_NEAR(v.geometry().spacing[0], 0.8, 1e-6);
+  EXPECT_NEAR(v.geometry().spacing[1], 0.8, 1e-6);
+  EXPECT_EQ(v.geometry().spacing[2], 1.0);
+  EXPECT_NEAR(v.geometry().origin[0], -204.4, 1e-4);
+  EXPECT_NEAR(v.geometry().origin[1], -204.4, 1e-4);
+  EXPECT_EQ(v.geometry().origin[2], -259.0);
+  EXPECT_EQ(orientation_code(v.geometry()), "LPS");
+  ASSERT_EQ(v.source().warnings.size(), 1u);
+  EXPECT_NE(v.source().warnings[0].find("sform (code 2)"), std::string::npos) << v.source().warnings[0];
+  EXPECT_EQ(read_raw_image(path("aligned.nii.gz")).geometry.origin, v.geometry().origin);
+  const float shear = 0.5f;
+  std::memcpy(&bytes[280 + 4], &shear, 4);  // srow_x[1]
+  test::write_gzip(path("sheared.nii.gz"), bytes);
+  std::string message;
+  EXPECT_EQ(read_status(path("sheared.nii.gz"), &message), Status::io) << message;
+  EXPECT_NE(message.find("orthonormal"), std::string::npos) << message;
+}
+
 // A header whose sform is valid but whose pixdim is 0 (seen from scripts that edit pixdim only): the sform gives the
 // geometry, as the NIfTI standard says, and the disagreement is a warning rather than silence.
 TEST_F(Io, NiftiWithZeroPixdimButAValidSformWarns) {
@@ -548,9 +590,10 @@ TEST(IoRealData, NiftiVoxelsAreItksOnRealScans) {
     SCOPED_TRACE(id);
     SLICENAV_REQUIRE_DATA(file, std::string("ct/") + id + "/ct.nii.gz");
     const Volume v = read_volume(file);
-    const std::vector<float> itk = itk_voxels(read_raw_image(file));
+    const std::vector<float> itk = itk_voxels(file);
     ASSERT_EQ(v.voxels().size(), itk.size());
     EXPECT_TRUE(std::equal(itk.begin(), itk.end(), v.voxels().begin()));
+    EXPECT_EQ(raw_as_float(read_raw_image(file)), itk);
   }
 }
 

@@ -324,3 +324,15 @@ def test_real_dicom_series():
     assert v.to_numpy().shape == v.shape
     with pytest.raises(slicenav.Error):
         slicenav.Volume.read(path, series_uid="1.2.3.4.no.such.series")
+
+
+def test_reads_nibabel_files_that_itk_refuses(tmp_path):
+    # nibabel's default header (sform code 2, qform code 0): ITK 5.2 refuses it for many origins, slicenav reads the
+    # sform and says so.
+    affine = np.array([[-0.8, 0, 0, 204.4], [0, -0.8, 0, 204.4], [0, 0, 1.0, -259.0], [0, 0, 0, 1]])
+    data = np.arange(24, dtype=np.int16).reshape(4, 3, 2)
+    nibabel.save(nibabel.Nifti1Image(data, affine), str(tmp_path / "nib.nii.gz"))
+    v = slicenav.Volume.read(tmp_path / "nib.nii.gz")
+    np.testing.assert_allclose(v.ras_affine, affine, atol=1e-4)
+    np.testing.assert_array_equal(v.to_numpy(), data.T)
+    assert any("sform (code 2)" in w for w in v.warnings)
