@@ -59,34 +59,38 @@ std::optional<NiftiHeader> read_header(gzFile file) {
   // Orientation values ITK multiplies and decomposes in float: beyond this it overflows to NaN and aborts.
   constexpr double kMaxOrientationValue = 1e9;
   const auto usable = [&](double v) { return std::isfinite(v) && std::abs(v) <= kMaxOrientationValue; };
-  if (own_size == 348) {
-    h.datatype = field(70, 2, h.swapped);
-    h.vox_offset = float_at(108, h.swapped);
-    for (int a = 0; a < 3; ++a) h.pixdim[a] = float_at(80 + 4 * a, h.swapped);
-    for (std::size_t at = 256; at < 328; at += 4) h.orientation_finite = h.orientation_finite && usable(float_at(at, h.swapped));
-    h.scl_slope = float_at(112, h.swapped);
-    h.scl_inter = float_at(116, h.swapped);
-    h.analyze = std::memcmp(header + 344, "n+1", 4) != 0 && std::memcmp(header + 344, "ni1", 4) != 0;
-    for (int d = 0; d < 8; ++d) h.dim[d] = static_cast<std::int16_t>(field(40 + 2 * d, 2, h.swapped));
-    h.qform_code = static_cast<std::int16_t>(field(252, 2, h.swapped));
-    h.sform_code = static_cast<std::int16_t>(field(254, 2, h.swapped));
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 4; ++c) h.srow[r][c] = float_at(280 + 16 * r + 4 * c, h.swapped);
-  } else if (own_size == 540 && got == 540) {
-    h.datatype = field(12, 2, h.swapped);
-    h.vox_offset = static_cast<double>(static_cast<std::int64_t>(field(168, 8, h.swapped)));
-    for (int a = 0; a < 3; ++a) h.pixdim[a] = double_at(112 + 8 * a, h.swapped);
-    for (std::size_t at = 352; at < 496; at += 8) h.orientation_finite = h.orientation_finite && usable(double_at(at, h.swapped));
-    h.scl_slope = double_at(176, h.swapped);
-    h.scl_inter = double_at(184, h.swapped);
-    h.analyze = std::memcmp(header + 4, "n+2", 4) != 0 && std::memcmp(header + 4, "ni2", 4) != 0;
-    for (int d = 0; d < 8; ++d) h.dim[d] = static_cast<std::int64_t>(field(16 + 8 * d, 8, h.swapped));
-    h.qform_code = static_cast<std::int32_t>(field(344, 4, h.swapped));
-    h.sform_code = static_cast<std::int32_t>(field(348, 4, h.swapped));
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 4; ++c) h.srow[r][c] = double_at(400 + 32 * r + 8 * c, h.swapped);
-  } else {
-    return std::nullopt;
+  // Where the two versions keep each field, and how wide their numbers are.
+  struct Layout {
+    std::size_t datatype, vox_offset, pixdim, orientation, orientation_end, scl, dim, dim_width, qform_code, sform_code,
+        code_width, srow, real_width;
+    const char* magic[2];
+    std::size_t magic_at;
+  };
+  static constexpr Layout kNifti1{70, 108, 80, 256, 328, 112, 40, 2, 252, 254, 2, 280, 4, {"n+1", "ni1"}, 344};
+  static constexpr Layout kNifti2{12, 168, 112, 352, 496, 176, 16, 8, 344, 348, 4, 400, 8, {"n+2", "ni2"}, 4};
+  if (own_size != 348 && !(own_size == 540 && got == 540)) return std::nullopt;
+  const Layout& l = own_size == 348 ? kNifti1 : kNifti2;
+  const auto real_at = [&](std::size_t at) { return l.real_width == 4 ? float_at(at, h.swapped) : double_at(at, h.swapped); };
+  const auto signed_at = [&](std::size_t at, std::size_t width) {
+    const std::uint64_t v = field(at, width, h.swapped);
+    const std::uint64_t sign = std::uint64_t{1} << (8 * width - 1);
+    return static_cast<std::int64_t>(width == 8 ? v : (v ^ sign) - sign);  // sign-extended
+  };
+  h.datatype = field(l.datatype, 2, h.swapped);
+  // NIfTI-1 keeps vox_offset as a float, NIfTI-2 as an integer.
+  h.vox_offset = l.real_width == 4 ? real_at(l.vox_offset) : static_cast<double>(signed_at(l.vox_offset, 8));
+  for (std::size_t a = 0; a < 3; ++a) h.pixdim[a] = real_at(l.pixdim + l.real_width * a);
+  for (std::size_t at = l.orientation; at < l.orientation_end; at += l.real_width) {
+    h.orientation_finite = h.orientation_finite && usable(real_at(at));
+  }
+  h.scl_slope = real_at(l.scl);
+  h.scl_inter = real_at(l.scl + l.real_width);
+  h.analyze = std::memcmp(header + l.magic_at, l.magic[0], 4) != 0 && std::memcmp(header + l.magic_at, l.magic[1], 4) != 0;
+  for (std::size_t d = 0; d < 8; ++d) h.dim[d] = signed_at(l.dim + l.dim_width * d, l.dim_width);
+  h.qform_code = signed_at(l.qform_code, l.code_width);
+  h.sform_code = signed_at(l.sform_code, l.code_width);
+  for (std::size_t r = 0; r < 3; ++r) {
+    for (std::size_t c = 0; c < 4; ++c) h.srow[r][c] = real_at(l.srow + l.real_width * (4 * r + c));
   }
   return h;
 }
