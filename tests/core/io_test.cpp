@@ -492,10 +492,11 @@ TEST_F(Io, NiftiHeadersSlicenavCannotParseNeverReachItk) {
   std::memcpy(&huge_sform[280], &huge, 4);  // srow_x[0]
   for (const auto& [name, bytes] : {std::pair{"size_92.nii", size_92}, std::pair{"dim0.nii", dim0_swapped},
                                     std::pair{"huge_sform.nii", huge_sform}}) {
-    std::ofstream(path(name), std::ios::binary) << bytes;
+    const std::string file = path(name);
+    std::ofstream(file, std::ios::binary) << bytes;
     std::string message;
-    EXPECT_EQ(read_status(path(name), &message), Status::io) << name << ": " << message;
-    EXPECT_EQ(test::status_of([&] { read_raw_image(path(name)); }), Status::io) << name;
+    EXPECT_EQ(read_status(file, &message), Status::io) << file << ": " << message;
+    EXPECT_EQ(test::status_of([&] { read_raw_image(file); }), Status::io) << file;
   }
   std::ofstream(path("good.nii"), std::ios::binary) << good;
   EXPECT_NO_THROW(read_volume(path("good.nii")));

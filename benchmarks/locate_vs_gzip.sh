@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `slicenav locate` end to end against `gzip -dc` of the same file (issue: from a CT file to key slices in under
+# twice its gzip decode). The file is the 512 x 512 x 300 phantom (0.8 x 0.8 x 1 mm, 10 HU noise) stored as int16
+# .nii.gz at gzip level 6 by gzip itself; the two are timed alternately, N times each (default 5), and the medians
+# and their ratio printed as a markdown table for docs/benchmarks.md.
+#
+#   benchmarks/locate_vs_gzip.sh SLICENAV_BINARY WORK_DIR [N]
+set -eu
+
+cli=$1
+work=$2
+n=${3:-5}
+rm -rf "$work" && mkdir -p "$work"
+# The phantom as int16: slicenav writes float for non-integer noise, so round through a .nii copy.
+"$cli" phantom -o "$work/float.nii" --size 512 512 300 --spacing 0.8 0.8 1 >/dev/null
+/usr/bin/python3 - "$work" <<'EOF'
+import sys
+import numpy as np
+work = sys.argv[1]
+data = np.fromfile(work + "/float.nii", dtype=np.uint8)
+header = data[:352].copy()
+header[70:74] = np.frombuffer(np.array([4, 16], dtype="<i2").tobytes(), dtype=np.uint8)  # datatype int16, bitpix 16
+voxels = np.rint(data[352:].view("<f4")).astype("<i2")
+with open(work + "/ct.nii", "wb") as f:
+    f.write(header.tobytes())
+    f.write(voxels.tobytes())
+EOF
+gzip -6 -c "$work/ct.nii" >"$work/ct.nii.gz"
+rm -f "$work/float.nii" "$work/ct.nii"
+
+elapsed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'; }
+: >"$work/gzip.txt"
+: >"$work/locate.txt"
+for _ in $(seq 1 "$n"); do
+  elapsed sh -c "gzip -dc '$work/ct.nii.gz' >/dev/null" >>"$work/gzip.txt"
+  elapsed "$cli" locate "$work/ct.nii.gz" --threads 2 >>"$work/locate.txt"
+done
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+g=$(median "$work/gzip.txt")
+l=$(median "$work/locate.txt")
+size=$(du -m "$work/ct.nii.gz" | cut -f1)
+echo "| file | gzip -dc, s | slicenav locate, s | ratio | goal |"
+echo "|---|---:|---:|---:|---|"
+printf '| phantom 512 x 512 x 300 int16 .nii.gz (%s MiB), %s runs each, alternately | %.2f | %.2f | %.2f | <= 2 |\n' \
+  "$size" "$n" "$g" "$l" "$(awk -v a="$l" -v b="$g" 'BEGIN {print a / b}')"
