@@ -203,23 +203,30 @@ Mapping inflate(const std::string& path, const Mapping& packed, std::size_t need
   return out;
 }
 
-// Stored voxels of type T (swapped to this machine's order when `swapped`) as float, scaled as ITK scales
-// them: integers become float first, then value * slope + intercept in double precision.
+// Stored voxel n of type T, in this machine's byte order; a float that is not finite is refused.
+template <typename T>
+T stored_value(const unsigned char* data, std::size_t n, bool swapped, const std::string& path) {
+  unsigned char bytes[sizeof(T)];
+  std::memcpy(bytes, data + n * sizeof(T), sizeof(T));
+  if (swapped) std::reverse(bytes, bytes + sizeof(T));
+  T v;
+  std::memcpy(&v, bytes, sizeof(T));
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(v)) {
+      fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
+                                         std::to_string(n) + ": CT values must be finite");
+    }
+  }
+  return v;
+}
+
+// Stored voxels of type T as float, scaled as ITK scales them: integers become float first, then
+// value * slope + intercept in double precision.
 template <typename T>
 void convert(const unsigned char* data, std::size_t count, bool swapped, bool rescale, double slope, double inter,
              const std::string& path, float* out) {
   for (std::size_t n = 0; n < count; ++n) {
-    unsigned char bytes[sizeof(T)];
-    std::memcpy(bytes, data + n * sizeof(T), sizeof(T));
-    if (swapped) std::reverse(bytes, bytes + sizeof(T));
-    T v;
-    std::memcpy(&v, bytes, sizeof(T));
-    if constexpr (std::is_floating_point_v<T>) {
-      if (!std::isfinite(v)) {
-        fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
-                                           std::to_string(n) + ": CT values must be finite");
-      }
-    }
+    const T v = stored_value<T>(data, n, swapped, path);
     if constexpr (std::is_same_v<T, double>) {
       out[n] = static_cast<float>(rescale ? v * slope + inter : v);
     } else {
@@ -343,6 +350,17 @@ std::string nifti_component_name(std::uint64_t datatype) {
   return name;
 }
 
+std::int16_t nifti_datatype_of(const std::string& itk_component_type) {
+  // ITK names 8-byte integers "long" on this platform, as well as "long_long".
+  const std::string name = itk_component_type == "long"            ? "long_long"
+                           : itk_component_type == "unsigned_long" ? "unsigned_long_long"
+                                                                   : itk_component_type;
+  for (const std::int16_t code : {2, 256, 4, 512, 8, 768, 1024, 1280, 16, 64}) {
+    if (nifti_component_name(static_cast<std::uint64_t>(code)) == name) return code;
+  }
+  return 0;
+}
+
 std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
   const StoredVoxels v = stored_voxels(path, header, voxel_count);
   std::vector<float> out(voxel_count);
@@ -359,29 +377,22 @@ NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std:
     using T = decltype(tag);
     if (v.rescale && !std::is_same_v<T, double>) {  // ITK reads scaled voxels as float
       raw.component_type = "float";
+      raw.component_size = sizeof(float);
       raw.bytes.resize(voxel_count * sizeof(float));
       convert<T>(v.data, voxel_count, header.swapped, true, v.slope, v.inter, path, reinterpret_cast<float*>(raw.bytes.data()));
       return;
     }
     raw.component_type = itk_component_name<T>();
+    raw.component_size = sizeof(T);
     raw.bytes.resize(voxel_count * sizeof(T));
     for (std::size_t n = 0; n < voxel_count; ++n) {
-      unsigned char b[sizeof(T)];
-      std::memcpy(b, v.data + n * sizeof(T), sizeof(T));
-      if (header.swapped) std::reverse(b, b + sizeof(T));
-      T value;
-      std::memcpy(&value, b, sizeof(T));
-      if constexpr (std::is_floating_point_v<T>) {
-        if (!std::isfinite(value)) {
-          fail(Status::invalid_argument, "'" + path + "' holds a non-finite voxel value (NaN or infinity) at voxel " +
-                                             std::to_string(n) + ": CT values must be finite");
-        }
-        if (v.rescale) value = static_cast<T>(static_cast<double>(value) * v.slope + v.inter);
+      T value = stored_value<T>(v.data, n, header.swapped, path);
+      if constexpr (std::is_same_v<T, double>) {
+        if (v.rescale) value = value * v.slope + v.inter;
       }
       std::memcpy(raw.bytes.data() + n * sizeof(T), &value, sizeof(T));
     }
   });
-  raw.component_size = raw.bytes.size() / std::max<std::size_t>(voxel_count, 1);
   return raw;
 }
 

@@ -155,20 +155,6 @@ std::vector<std::vector<unsigned char>> gzip_members(const unsigned char* data, 
 
 }  // namespace
 
-std::int16_t nifti_datatype_of(const std::string& itk_component_type) {
-  if (itk_component_type == "unsigned_char") return 2;
-  if (itk_component_type == "char") return 256;
-  if (itk_component_type == "short") return 4;
-  if (itk_component_type == "unsigned_short") return 512;
-  if (itk_component_type == "int") return 8;
-  if (itk_component_type == "unsigned_int") return 768;
-  if (itk_component_type == "long" || itk_component_type == "long_long") return 1024;
-  if (itk_component_type == "unsigned_long" || itk_component_type == "unsigned_long_long") return 1280;
-  if (itk_component_type == "float") return 16;
-  if (itk_component_type == "double") return 64;
-  return 0;
-}
-
 void write_nifti(const std::string& file, const std::string& path, bool compressed, const Geometry& geometry,
                  std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level) {
   const std::size_t width = nifti_datatype_bytes(static_cast<std::uint64_t>(static_cast<std::uint16_t>(datatype)));
