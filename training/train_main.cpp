@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -57,6 +58,7 @@ struct Options {
   int d_model = 128;
   int self_layers = 2;
   int cross_layers = 2;
+  std::vector<std::string> exclude_training;  // training cases left out (an ablation); validation cases stay
 };
 
 void append_line(const fs::path& path, const std::string& header, const std::string& line) {
@@ -98,6 +100,7 @@ json training_summary(const Options& o, const Corpus& corpus, int step, double s
   return {{"data", "slicenav-data (real CT): sets ct and hn of cases.tsv"},
           {"split", {{"rule", "patient-level hash"}, {"val_fraction", o.val_fraction}, {"split_seed", o.split_seed}}},
           {"training_cases", train},
+          {"excluded_training_cases", o.exclude_training},
           {"validation_cases", val},
           {"training_patients", train_patients.size()},
           {"validation_patients", val_patients.size()},
@@ -161,7 +164,18 @@ int run(const Options& o) {
   fs::create_directories(out);
   std::cerr << "loading cases from " << o.data_dir << "\n";
   const ModelConfig config = model_config(o);
-  const Corpus corpus = load_corpus(read_cases(o.data_dir, {"ct", "hn"}), config.preprocess, o.val_fraction, o.split_seed);
+  std::vector<CaseInfo> infos = read_cases(o.data_dir, {"ct", "hn"});
+  const std::set<std::string> excluded(o.exclude_training.begin(), o.exclude_training.end());
+  for (const std::string& id : excluded) {
+    const auto it = std::find_if(infos.begin(), infos.end(), [&](const CaseInfo& c) { return c.case_id == id; });
+    if (it == infos.end()) fail(Status::invalid_argument, "--exclude-training: no case '" + id + "' in " + o.data_dir);
+    if (is_validation_patient(it->patient_key, o.val_fraction, o.split_seed)) {
+      fail(Status::invalid_argument, "--exclude-training: '" + id + "' is a validation case of this split");
+    }
+  }
+  infos.erase(std::remove_if(infos.begin(), infos.end(), [&](const CaseInfo& c) { return excluded.count(c.case_id) > 0; }),
+              infos.end());
+  const Corpus corpus = load_corpus(infos, config.preprocess, o.val_fraction, o.split_seed);
   SamplerOptions sampling;
   sampling.max_slices = o.max_slices;
   sampling.slab_fraction = o.slab_fraction;
@@ -292,6 +306,10 @@ int main(int argc, char** argv) {
   app.add_option("--d-model", o.d_model, "attention width")->capture_default_str();
   app.add_option("--self-layers", o.self_layers, "self-attention layers")->capture_default_str();
   app.add_option("--cross-layers", o.cross_layers, "cross-attention layers")->capture_default_str();
+  app.add_option("--exclude-training", o.exclude_training,
+                 "train: leave these training cases out (an ablation: the model without them; the atlas and the "
+                 "templates then come from the others); naming a validation case is an error")
+      ->excludes(evaluate_option);
   CLI11_PARSE(app, argc, argv);
   try {
     const bool split_given = app.count("--split-seed") + app.count("--val-fraction") > 0;

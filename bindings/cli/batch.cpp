@@ -289,6 +289,12 @@ CLI::Option* add_batch_list_option(CLI::App& command, BatchOptions& options) {
                       "output exists are skipped")
           ->type_name("LIST|DIR");
   add_shard_option(command, options.shard)->needs(batch);
+  command
+      .add_flag_callback(
+          "--no-read-ahead", [&options] { options.read_ahead = false; },
+          "Read each image only when its case runs (by default the next image is read during the current case, "
+          "which holds one volume more in memory)")
+      ->needs(batch);
   return batch;
 }
 

@@ -114,6 +114,7 @@ int batch_exit_code(const BatchSummary& summary);
 struct BatchOptions {
   std::string list_or_dir;  // --batch; empty in single-image mode
   Shard shard;              // --shard; 0/1 (every case) unless given
+  bool read_ahead = true;   // false with --no-read-ahead: no image is read before its case runs
   bool enabled() const { return !list_or_dir.empty(); }
 };
 
@@ -121,13 +122,14 @@ struct BatchOptions {
 // stored in `shard`, which must outlive parsing. Returns the option.
 CLI::Option* add_shard_option(CLI::App& command, Shard& shard);
 
-// Adds --batch LIST|DIR and --shard K/N (accepted only with --batch) to `command`; returns --batch. For a
+// Adds --batch LIST|DIR, and --shard K/N and --no-read-ahead (accepted only with --batch), to `command`; returns
+// --batch. For a
 // command whose other inputs do not fit add_batch_options; `options` must outlive parsing.
 CLI::Option* add_batch_list_option(CLI::App& command, BatchOptions& options);
 
-// Adds --batch LIST|DIR and --shard K/N to `command`, whose single image is the positional option `input`
-// (not marked required). Parsing then demands exactly one of `input` and --batch, accepts --shard only with
-// --batch and checks it with parse_shard; violations are CLI11 usage errors (exit codes 100 and up).
+// Adds --batch LIST|DIR, --shard K/N and --no-read-ahead to `command`, whose single image is the positional
+// option `input` (not marked required). Parsing then demands exactly one of `input` and --batch, accepts
+// --shard and --no-read-ahead only with --batch and checks --shard with parse_shard; violations are CLI11 usage errors (exit codes 100 and up).
 // `options` is written during parsing and must outlive it.
 void add_batch_options(CLI::App& command, CLI::Option* input, BatchOptions& options);
 

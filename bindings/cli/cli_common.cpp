@@ -4,13 +4,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 namespace slicenav::cli {
+namespace {
+
+// The reader's warnings about the volume read from `path` (none for NULL), one line each on stderr.
+void print_warnings(const std::string& path, const slicenav_volume* volume) {
+  for (std::size_t i = 0; volume != nullptr && slicenav_volume_warning(volume, i) != nullptr; ++i) {
+    std::cerr << "slicenav: warning: '" << path << "': " << slicenav_volume_warning(volume, i) << "\n";
+  }
+}
+
+}  // namespace
 
 int exit_code(slicenav_status status) {
   if (status == SLICENAV_OK) return 0;
@@ -152,10 +165,45 @@ slicenav_status read_volume(const std::string& path, VolumePtr& out) {
   slicenav_volume* raw = nullptr;
   const slicenav_status status = slicenav_volume_read(&raw, path.c_str(), nullptr);
   out.reset(raw);
-  for (std::size_t i = 0; raw != nullptr && slicenav_volume_warning(raw, i) != nullptr; ++i) {
-    std::cerr << "slicenav: warning: '" << path << "': " << slicenav_volume_warning(raw, i) << "\n";
-  }
+  print_warnings(path, raw);
   return status;
+}
+
+VolumePrefetcher::VolumePrefetcher(std::vector<std::string> paths) : paths_(std::move(paths)) {}
+
+VolumePrefetcher::~VolumePrefetcher() {
+  if (ahead_.valid()) ahead_.wait();
+}
+
+VolumePtr VolumePrefetcher::take(const std::string& path) {
+  const auto read = [](std::string file) {
+    Read r;
+    slicenav_volume* raw = nullptr;
+    r.status = slicenav_volume_read(&raw, file.c_str(), nullptr);
+    r.volume.reset(raw);
+    if (r.status != SLICENAV_OK) r.error = slicenav_last_error();
+    return r;
+  };
+  std::future<Read> mine;
+  if (ahead_.valid() && ahead_path_ == path) {
+    mine = std::move(ahead_);
+  } else if (ahead_.valid()) {
+    ahead_.wait();  // read ahead for a case that was not run after all: dropped
+    ahead_ = {};
+  }
+  const auto next = std::find(paths_.begin(), paths_.end(), path);
+  if (next != paths_.end() && next + 1 != paths_.end()) {
+    try {
+      ahead_ = std::async(std::launch::async, read, *(next + 1));
+      ahead_path_ = *(next + 1);
+    } catch (const std::system_error&) {
+      // No thread to read ahead on: the next image is read when it is taken.
+    }
+  }
+  Read r = mine.valid() ? mine.get() : read(path);
+  print_warnings(path, r.volume.get());
+  if (r.status != SLICENAV_OK) throw Failure{r.status, r.error};
+  return std::move(r.volume);
 }
 
 void check(slicenav_status status) {

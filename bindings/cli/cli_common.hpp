@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,31 @@ void add_model_options(CLI::App* cmd, ModelOptions& options,
 // slicenav_last_error() says why a call failed. read_volume prints the reader's warnings to stderr.
 slicenav_status load_model(const ModelOptions& options, ModelPtr& out);
 slicenav_status read_volume(const std::string& path, VolumePtr& out);
+
+// Reads the images of a batch one ahead on a second thread, so that reading and decompressing the next image
+// overlaps the work on the current one. At most one read runs ahead: a batch holds at most one volume more
+// than a single-image run. Warnings are printed, and failures thrown, by take() on the caller's thread.
+class VolumePrefetcher {
+ public:
+  explicit VolumePrefetcher(std::vector<std::string> paths);  // in the order take() will ask for them
+  VolumePrefetcher(const VolumePrefetcher&) = delete;
+  VolumePrefetcher& operator=(const VolumePrefetcher&) = delete;
+  ~VolumePrefetcher();  // waits for a read still running
+
+  // The volume at `path`: the one read ahead when it is that path, else read now. Then starts reading the path
+  // that follows `path` in the list. Throws Failure (the reader's status and message) when the read failed.
+  VolumePtr take(const std::string& path);
+
+ private:
+  struct Read {
+    slicenav_status status = SLICENAV_OK;
+    std::string error;  // slicenav_last_error() of the reading thread
+    VolumePtr volume{nullptr, &slicenav_volume_free};
+  };
+  std::vector<std::string> paths_;
+  std::string ahead_path_;
+  std::future<Read> ahead_;
+};
 
 // Copies `value` into a fixed-size char field of a C API struct. Returns false (and copies nothing)
 // when `value` does not fit with its terminating NUL.

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -36,10 +37,9 @@ VolumePtr read_volume(const std::string& path) {
   return volume;
 }
 
-ScanPtr prepare_scan(const slicenav_model* model, const std::string& path) {
-  const VolumePtr volume = read_volume(path);
+ScanPtr prepare_scan(const slicenav_model* model, const slicenav_volume* volume) {
   slicenav_scan* raw = nullptr;
-  const slicenav_status status = slicenav_scan_prepare(&raw, model, volume.get());
+  const slicenav_status status = slicenav_scan_prepare(&raw, model, volume);
   ScanPtr scan(raw, &slicenav_scan_free);
   check(status);
   return scan;
@@ -95,9 +95,16 @@ int run_one(const std::function<json()>& body, const std::string& output, std::s
   }
 }
 
-// Single image or --batch: `per_image(input, qc_path)` builds the JSON for one image. `before`, when set,
-// runs once with the loaded model before any image; a Failure there ends the command like a model that
-// cannot be loaded.
+// One image of a command: its path (as given) and its volume.
+struct Image {
+  const std::string& path;
+  const slicenav_volume* volume;
+};
+using PerImage = std::function<json(const slicenav_model*, const Image&, const std::string& qc_path)>;
+
+// Single image or --batch: `per_image(model, image, qc_path)` builds the JSON for one image. `before`, when
+// set, runs once with the loaded model before any image; a Failure there ends the command like a model that
+// cannot be loaded. In a batch the next image is read while the current one is worked on (VolumePrefetcher).
 struct ImageCommand {
   std::string input;
   std::string output;
@@ -106,8 +113,7 @@ struct ImageCommand {
   ModelOptions model;
 };
 
-int run_image_command(const ImageCommand& options,
-                      const std::function<json(const slicenav_model*, const std::string&, const std::string&)>& per_image,
+int run_image_command(const ImageCommand& options, const PerImage& per_image,
                       const std::function<void(const slicenav_model*)>& before = {}) {
   std::string error;
   ModelPtr model(nullptr, &slicenav_model_free);
@@ -120,7 +126,12 @@ int run_image_command(const ImageCommand& options,
     } catch (const Failure& f) {
       return report(f.status, f.message);
     }
-    const int code = run_one([&] { return per_image(model.get(), options.input, options.qc); }, options.output, &error);
+    const int code = run_one(
+        [&] {
+          const VolumePtr volume = read_volume(options.input);
+          return per_image(model.get(), Image{options.input, volume.get()}, options.qc);
+        },
+        options.output, &error);
     if (code != 0) std::cerr << "slicenav: " << error << "\n";
     return code;
   }
@@ -148,9 +159,20 @@ int run_image_command(const ImageCommand& options,
     return report(f.status, f.message);
   }
   const auto output_for = [&](const BatchCase& c) { return (fs::path(options.output) / (c.name + ".json")).string(); };
+  std::vector<std::string> to_run;  // the cases run_batch will not skip, when reading ahead
+  for (const BatchCase& c : cases) {
+    std::error_code ec;
+    if (options.batch.read_ahead && !fs::exists(output_for(c), ec)) to_run.push_back(c.input);
+  }
+  VolumePrefetcher volumes(std::move(to_run));
   const auto process = [&](const BatchCase& c, std::string* message) {
     const std::string qc = options.qc.empty() ? "" : (fs::path(options.qc) / (c.name + ".png")).string();
-    return run_one([&] { return per_image(model.get(), c.input, qc); }, output_for(c), message);
+    return run_one(
+        [&] {
+          const VolumePtr volume = volumes.take(c.input);
+          return per_image(model.get(), Image{c.input, volume.get()}, qc);
+        },
+        output_for(c), message);
   };
   return batch_exit_code(run_batch(cases, output_for, process, std::cerr));
 }
@@ -176,9 +198,10 @@ struct InsertOptions {
   ModelOptions model;
 };
 
-json insert_json(const slicenav_model* model, const std::string& query_path, const std::string& target_path,
+json insert_json(const slicenav_model* model, const Image& query_image, const std::string& target_path,
                  const slicenav_scan* target, const InsertOptions& o, const std::string& qc) {
-  const ScanPtr query = prepare_scan(model, query_path);
+  const std::string& query_path = query_image.path;
+  const ScanPtr query = prepare_scan(model, query_image.volume);
   slicenav_insert_params params = slicenav_insert_default_params();
   params.keep_distribution = o.distribution || !qc.empty();
   slicenav_insertion* raw = nullptr;
@@ -240,32 +263,32 @@ void warn_unless_recognised(bool recognised, const std::string& path) {
             << "': the model does not recognise this scan as body CT (\"recognised\": false); its answers are not reliable\n";
 }
 
-json score_json(const slicenav_model* model, const std::string& path) {
-  const VolumePtr volume = read_volume(path);
+json score_json(const slicenav_model* model, const Image& image) {
+  const slicenav_volume* volume = image.volume;
   std::size_t n = 0;
-  check(slicenav_score(model, volume.get(), nullptr, 0, &n));
+  check(slicenav_score(model, volume, nullptr, 0, &n));
   std::vector<double> scores(n);
-  check(slicenav_score(model, volume.get(), scores.data(), scores.size(), &n));
+  check(slicenav_score(model, volume, scores.data(), scores.size(), &n));
   std::vector<std::pair<double, std::size_t>> order;
   for (std::size_t k = 0; k < n; ++k) {
-    order.emplace_back(canonical_to(volume.get(), static_cast<double>(k), slicenav_volume_canonical_to_original), k);
+    order.emplace_back(canonical_to(volume, static_cast<double>(k), slicenav_volume_canonical_to_original), k);
   }
   std::sort(order.begin(), order.end());
   json rows = json::array();
   for (const auto& [original, k] : order) {
     rows.push_back({{"slice", static_cast<long>(std::lround(original))},
-                    {"world_z_mm", canonical_to(volume.get(), static_cast<double>(k), slicenav_volume_canonical_to_world_z)},
+                    {"world_z_mm", canonical_to(volume, static_cast<double>(k), slicenav_volume_canonical_to_world_z)},
                     {"score", scores[k]}});
   }
-  return {{"image", path}, {"unit", "atlas mm (superior positive, lung apex = 0)"}, {"slices", std::move(rows)}};
+  return {{"image", image.path}, {"unit", "atlas mm (superior positive, lung apex = 0)"}, {"slices", std::move(rows)}};
 }
 
-json locate_json(const slicenav_model* model, const std::string& path, const std::string& qc, const std::string& method) {
-  const VolumePtr volume = read_volume(path);
+json locate_json(const slicenav_model* model, const Image& image, const std::string& qc, const std::string& method) {
+  const std::string& path = image.path;
   slicenav_locate_params params = slicenav_locate_default_params();
   params.method = method_value(method);
   slicenav_landmarks* raw = nullptr;
-  const slicenav_status status = slicenav_locate(&raw, model, volume.get(), &params);
+  const slicenav_status status = slicenav_locate(&raw, model, image.volume, &params);
   LandmarksPtr landmarks(raw, &slicenav_landmarks_free);
   check(status);
   json list = json::array();
@@ -274,7 +297,7 @@ json locate_json(const slicenav_model* model, const std::string& path, const std
     check(slicenav_landmarks_get(landmarks.get(), i, &l));
     list.push_back(landmark_json(l, slicenav_landmarks_measured(landmarks.get(), i) != 0));
   }
-  if (!qc.empty()) check(slicenav_landmarks_write_png(landmarks.get(), volume.get(), qc.c_str()));
+  if (!qc.empty()) check(slicenav_landmarks_write_png(landmarks.get(), image.volume, qc.c_str()));
   warn_unless_recognised(slicenav_landmarks_recognised(landmarks.get()) != 0, path);
   return {{"image", path},
           {"method", method},
@@ -283,13 +306,13 @@ json locate_json(const slicenav_model* model, const std::string& path, const std
           {"landmarks", std::move(list)}};
 }
 
-json coverage_json(const slicenav_model* model, const std::string& path, const std::string& region,
+json coverage_json(const slicenav_model* model, const Image& image, const std::string& region,
                    const std::string& method) {
-  const VolumePtr volume = read_volume(path);
+  const std::string& path = image.path;
   slicenav_locate_params params = slicenav_locate_default_params();
   params.method = method_value(method);
   slicenav_coverage c = slicenav_coverage_init();
-  check(slicenav_coverage_of(model, volume.get(), region.c_str(), &params, &c));
+  check(slicenav_coverage_of(model, image.volume, region.c_str(), &params, &c));
   const char* status = c.status == SLICENAV_COVERAGE_FULL      ? "full"
                        : c.status == SLICENAV_COVERAGE_PARTIAL ? "partial"
                                                                : "none";
@@ -337,10 +360,10 @@ void add_navigation_commands(CLI::App& app, Action& action) {
         const ImageCommand command{o->batch.enabled() ? "" : o->images.front(), o->output, o->qc, o->batch, o->model};
         return run_image_command(
             command,
-            [&](const slicenav_model* m, const std::string& in, const std::string& qc) {
-              return insert_json(m, in, target_path, target.get(), *o, qc);
+            [&](const slicenav_model* m, const Image& query, const std::string& qc) {
+              return insert_json(m, query, target_path, target.get(), *o, qc);
             },
-            [&](const slicenav_model* m) { target = prepare_scan(m, target_path); });
+            [&](const slicenav_model* m) { target = prepare_scan(m, read_volume(target_path).get()); });
       };
     });
   }
@@ -350,8 +373,8 @@ void add_navigation_commands(CLI::App& app, Action& action) {
     add_image_options(cmd, *o, nullptr);
     cmd->callback([o, &action] {
       action = [o] {
-        return run_image_command(*o, [](const slicenav_model* m, const std::string& in, const std::string&) {
-          return score_json(m, in);
+        return run_image_command(*o, [](const slicenav_model* m, const Image& image, const std::string&) {
+          return score_json(m, image);
         });
       };
     });
@@ -365,8 +388,8 @@ void add_navigation_commands(CLI::App& app, Action& action) {
         ->check(CLI::IsMember(kMethods));
     cmd->callback([o, method, &action] {
       action = [o, method] {
-        return run_image_command(*o, [method](const slicenav_model* m, const std::string& in, const std::string& qc) {
-          return locate_json(m, in, qc, *method);
+        return run_image_command(*o, [method](const slicenav_model* m, const Image& image, const std::string& qc) {
+          return locate_json(m, image, qc, *method);
         });
       };
     });
@@ -381,8 +404,8 @@ void add_navigation_commands(CLI::App& app, Action& action) {
     cmd->add_option("--method", *method, "insertion (default) or score")->check(CLI::IsMember(kMethods));
     cmd->callback([o, region, method, &action] {
       action = [o, region, method] {
-        return run_image_command(*o, [region, method](const slicenav_model* m, const std::string& in, const std::string&) {
-          return coverage_json(m, in, *region, *method);
+        return run_image_command(*o, [region, method](const slicenav_model* m, const Image& image, const std::string&) {
+          return coverage_json(m, image, *region, *method);
         });
       };
     });

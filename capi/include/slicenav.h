@@ -391,13 +391,13 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(const sli
 /* 1 when the scan shows body anatomy the model knows, 0 when it does not (an extremity, anatomy beyond the
  * model's atlas, non-anatomical content; then every confidence is 0) or for NULL. The test: the slice
  * scores must rise superiorly at >= 0.25 atlas mm per mm (the bundled model on real head-and-neck to pelvis
- * scans: 0.49 to 1.30; extremity scans: -1.47 to 0.18); scans shorter than 60 mm count as recognised. */
+ * scans: 0.46 to 1.35; extremity scans: -1.44 to 0.23); scans shorter than 60 mm count as recognised. */
 SLICENAV_API int32_t slicenav_landmarks_recognised(const slicenav_landmarks* landmarks);
 /* The robust (Theil-Sen) slope of slice score over world z behind that test; 0 for NULL. */
 SLICENAV_API double slicenav_landmarks_score_slope(const slicenav_landmarks* landmarks);
 /* 1 when landmark `index` is the key slice measured in the image (lung apex and base from the aerated lung,
- * carina from the airway's split) instead of the model's answer; locate uses a measurement within 40 mm of
- * the model's answer. 0 otherwise, for NULL or an index >= count. */
+ * carina from the airway's split, skull base and femoral head top from the bone) instead of the model's
+ * answer; locate uses a measurement within 40 mm (air) or 60 mm (bone) of the model's answer. 0 otherwise, for NULL or an index >= count. */
 SLICENAV_API int32_t slicenav_landmarks_measured(const slicenav_landmarks* landmarks, size_t index);
 
 /* Coronal and sagittal views of the volume with the located key slices drawn and labelled (dashed when

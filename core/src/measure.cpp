@@ -253,25 +253,25 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
   }
 
   std::vector<MeasuredKeySlice> out;
-  const auto add = [&](const char* name, std::size_t k) {
-    out.push_back({name, static_cast<double>(k), view.mapping().world_z(static_cast<double>(k))});
+  const auto add = [&](const char* name, std::size_t k, double window_mm) {
+    out.push_back({name, static_cast<double>(k), view.mapping().world_z(static_cast<double>(k)), window_mm});
   };
   // The skull lies above the lungs and the hips below them: each is searched there, or in the whole scan
   // when it shows no lungs.
   const bool lungs = top < n;
   if (!lungs || top > 0) {
-    if (const auto k = detail::measure_skull_base(view, 0, lungs ? top - 1 : n - 1)) add("skull_base", *k);
+    if (const auto k = detail::measure_skull_base(view, 0, lungs ? top - 1 : n - 1)) add("skull_base", *k, kBoneMeasurementWindowMm);
   }
   if (lungs) {
-    if (top > 0) add("lung_apex", top);
+    if (top > 0) add("lung_apex", top, kAirMeasurementWindowMm);
     const std::size_t track_end = std::min(n - 1, top + static_cast<std::size_t>(kMaxTrackMm / slice_mm));
     if (const auto split = airway_split(body::mean_hu_cells(view, top, track_end, kAirwayCellMm), slice_mm)) {
-      add("carina", top + *split);
+      add("carina", top + *split, kAirMeasurementWindowMm);
     }
-    if (bottom + 1 < n) add("lung_base", bottom);
+    if (bottom + 1 < n) add("lung_base", bottom, kAirMeasurementWindowMm);
   }
   if (!lungs || bottom + 1 < n) {
-    if (const auto k = detail::measure_femur_head_top(view, lungs ? bottom + 1 : 0, n - 1, lungs_both_sides)) add("femur_head_top", *k);
+    if (const auto k = detail::measure_femur_head_top(view, lungs ? bottom + 1 : 0, n - 1, lungs_both_sides)) add("femur_head_top", *k, kBoneMeasurementWindowMm);
   }
   return out;
 }

@@ -408,7 +408,7 @@ AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& s
   return map;
 }
 
-// Replaces each answer within kMeasuredWindowMm of the same key slice measured in the image by the
+// Replaces each answer within the window of the same key slice measured in the image (window_mm) by the
 // measurement. An answer above (below) the scan is compared through the scan's first (last) slice.
 void refine_by_measurement(const PreparedScan& scan, std::vector<LocatedLandmark>& located) {
   const double top = scan.mapping.world_z(0.0);
@@ -421,7 +421,7 @@ void refine_by_measurement(const PreparedScan& scan, std::vector<LocatedLandmark
     const double learned = l.position.where == InsertedSlice::Where::inside  ? l.position.world_z_mm
                            : l.position.where == InsertedSlice::Where::above ? top
                                                                               : bottom;
-    if (std::abs(m->world_z_mm - learned) > kMeasuredWindowMm) continue;
+    if (std::abs(m->world_z_mm - learned) > m->window_mm) continue;
     l.position = position_at_z(scan, m->world_z_mm);
     l.measured = true;
   }

@@ -483,6 +483,29 @@ assert j['image'].endswith('/cases/$c.nii.gz')
   ok score --batch "$work/cases" -o "$work/out"
   ;;
 
+batch_read_ahead)
+  # The next image is read while the current case runs: the answers are those of --no-read-ahead, a broken image
+  # read ahead fails as its own case, and a case whose output exists is skipped.
+  mkdir "$work/cases" "$work/ahead" "$work/inturn"
+  ok phantom -o "$work/cases/p1.nii.gz" "${nav_a_args[@]}"
+  head -c 300 /dev/urandom >"$work/cases/p1b.nii.gz"
+  ok phantom -o "$work/cases/p2.nii.gz" "${nav_b_args[@]}"
+  head -c 300 /dev/urandom >"$work/cases/p3.nii.gz"
+  echo '{}' >"$work/ahead/p3.json"
+  echo '{}' >"$work/inturn/p3.json"
+  run locate --batch "$work/cases" -o "$work/ahead"
+  [ "$rc" -eq 10 ] || fail "read-ahead batch exited $rc, expected 10; stderr: $(cat "$work/.err")"
+  grep -Eq "^\[[0-9]/4\] p1b: FAILED: .*p1b\.nii\.gz" "$work/.err" || fail "broken case not reported as its own: $(cat "$work/.err")"
+  grep -Eq '^batch: 2 done, 1 skipped, 1 failed of 4 cases; failed: p1b$' "$work/.err" ||
+    fail "unexpected batch summary: $(cat "$work/.err")"
+  run locate --batch "$work/cases" -o "$work/inturn" --no-read-ahead
+  [ "$rc" -eq 10 ] || fail "--no-read-ahead batch exited $rc, expected 10; stderr: $(cat "$work/.err")"
+  only_files "$work/ahead" p1.json p2.json p3.json
+  for c in p1 p2; do cmp -s "$work/ahead/$c.json" "$work/inturn/$c.json" || fail "$c: read ahead and in turn differ"; done
+  run locate "$work/cases/p1.nii.gz" --no-read-ahead
+  [ "$rc" -ge 100 ] || fail "--no-read-ahead without --batch exited $rc, expected a usage error"
+  ;;
+
 batch_shards)
   mkdir "$work/cases" "$work/o0" "$work/o1"
   for c in c0 c1 c2; do ok phantom -o "$work/cases/$c.nii.gz" "${nav_a_args[@]}"; done

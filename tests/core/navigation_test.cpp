@@ -186,14 +186,15 @@ TEST(Navigation, PreparationMeasuresKeySlicesUnlessAskedNotTo) {
   EXPECT_EQ(plain.slices.values, measured.slices.values);
 }
 
-// A key slice measured in the image replaces the model's answer when the two agree within
-// kMeasuredWindowMm, whatever the method, and is ignored beyond it.
+// A key slice measured in the image replaces the model's answer when the two agree within the measurement's
+// window (40 mm for air, 60 mm for bone), and is ignored beyond it. The score method compares with its one
+// answer; insertion compares again after the order checks, which may have moved its answer.
 TEST(Navigation, MeasuredKeySlicesReplaceAnswersWithinTheWindow) {
   const Model model = model_with_template();
   PreparedScan scan = prepare_scan(model, phantom("LPS", 50, 30.0));
   scan.measured.clear();
   std::map<std::string, LocatedLandmark> learned;
-  for (const auto& l : locate(model, scan)) learned[l.name] = l;
+  for (const auto& l : locate(model, scan, LocateMethod::score)) learned[l.name] = l;
   for (const auto& [name, l] : learned) EXPECT_FALSE(l.measured) << name;
   // Any landmark the model answers inside the scan; the measurement is put towards the scan's middle.
   const auto inside = std::find_if(learned.begin(), learned.end(), [](const auto& e) {
@@ -203,14 +204,17 @@ TEST(Navigation, MeasuredKeySlicesReplaceAnswersWithinTheWindow) {
   const std::string name = inside->first;
   const double z = inside->second.position.world_z_mm;
   const double towards_middle = z > 30.0 - 49 * 10.0 / 2 ? -1.0 : 1.0;
-  for (const double shift : {kMeasuredWindowMm - 10.0, kMeasuredWindowMm + 10.0}) {
-    SCOPED_TRACE(shift);
+  for (const auto& [window, shift] : {std::pair{kAirMeasurementWindowMm, kAirMeasurementWindowMm - 10.0},
+                                      std::pair{kAirMeasurementWindowMm, kAirMeasurementWindowMm + 10.0},
+                                      std::pair{kBoneMeasurementWindowMm, kAirMeasurementWindowMm + 10.0},
+                                      std::pair{kBoneMeasurementWindowMm, kBoneMeasurementWindowMm + 10.0}}) {
+    SCOPED_TRACE(name + ": " + std::to_string(window) + " mm window, " + std::to_string(shift) + " mm away");
     const double measured_z = z + towards_middle * shift;
-    scan.measured = {{name, scan.mapping.canonical_slice_at_z(measured_z), measured_z}};
+    scan.measured = {{name, scan.mapping.canonical_slice_at_z(measured_z), measured_z, window}};
     std::map<std::string, LocatedLandmark> found;
-    for (const auto& l : locate(model, scan)) found[l.name] = l;
+    for (const auto& l : locate(model, scan, LocateMethod::score)) found[l.name] = l;
     const LocatedLandmark& l = found.at(name);
-    const bool replaced = shift < kMeasuredWindowMm;
+    const bool replaced = shift < window;
     EXPECT_EQ(l.measured, replaced);
     EXPECT_EQ(l.position.where, InsertedSlice::Where::inside);
     EXPECT_NEAR(l.position.world_z_mm, replaced ? measured_z : z, 1e-6);

@@ -41,6 +41,20 @@ EOF
 # A model measured on a split that puts one of its training cases on the validation side is refused.
 if "$train" --data "$data" --threads 2 --evaluate "$out/checkpoint-3.snm" --split-seed 12 > /dev/null 2> "$out.log5"; then exit 1; fi
 grep -q "a validation case of this split" "$out.log5"
+# --exclude-training leaves training cases out (recorded in the model), and refuses unknown and validation cases.
+"$train" "${tiny[@]/$out/$out.ex}" --steps 1 --exclude-training ircad_1_01 lung1_001 2> "$out.log6" || { cat "$out.log6"; exit 1; }
+/usr/bin/python3 "$(dirname "$0")/../../scripts/model_metadata.py" "$out.ex/checkpoint-1.snm" training > "$out.ex.json"
+/usr/bin/python3 - "$out.ex.json" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["excluded_training_cases"] == ["ircad_1_01", "lung1_001"], t["excluded_training_cases"]
+assert "ircad_1_01" not in t["training_cases"] and "lung1_001" not in t["training_cases"]
+assert "lung1_002" in t["training_cases"]
+EOF
+if "$train" "${tiny[@]/$out/$out.ex2}" --steps 1 --exclude-training no_such_case 2> "$out.log7"; then exit 1; fi
+grep -q "no case 'no_such_case'" "$out.log7"
+if "$train" "${tiny[@]/$out/$out.ex3}" --steps 1 --exclude-training ircad_1_17 2> "$out.log8"; then exit 1; fi
+grep -q "'ircad_1_17' is a validation case" "$out.log8"
 # A bad option is refused with a message, not a crash.
 if "$train" --out "$out" --loss hinge 2> "$out.log3"; then exit 1; fi
 grep -q "hinge" "$out.log3"

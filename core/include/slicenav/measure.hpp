@@ -12,10 +12,19 @@
 
 namespace slicenav {
 
+// How far the model's answer may lie from a measured key slice for locate() to take the measurement instead.
+// The air rules (lung ends, carina) keep 40 mm. The bone rules (skull base, femoral heads) look for one
+// structure of a fixed shape (the brain cavity's floor at the foramen magnum, a left-right pair of domes) with
+// no other such structure within 60 mm (the iliac crests lie 100 mm or more above the femoral heads), and the
+// model alone is least precise there (its mean error 14-36 mm on validation, docs/model-card.md).
+constexpr double kAirMeasurementWindowMm = 40.0;
+constexpr double kBoneMeasurementWindowMm = 60.0;
+
 struct MeasuredKeySlice {
   std::string name;            // atlas landmark name: skull_base, lung_apex, carina, lung_base or femur_head_top
   double canonical_slice = 0;  // canonical slice index (0 = most superior)
   double world_z_mm = 0;       // world z of that slice's centre
+  double window_mm = kAirMeasurementWindowMm;  // kAirMeasurementWindowMm or kBoneMeasurementWindowMm
 };
 
 // The key slices this scan shows whole, superior first; a landmark is left out when the scan cuts its

@@ -83,7 +83,6 @@ struct LocatedLandmark {
   std::size_t votes = 0;  // templates (insertion) or slices (score) that contributed
   bool measured = false;  // the position is the key slice measured in the image (locate() only)
 };
-constexpr double kMeasuredWindowMm = 40.0;
 
 enum class LocateMethod {
   insertion,  // insert the bundled templates' labelled slices into the scan and ensemble the distributions
@@ -92,10 +91,9 @@ enum class LocateMethod {
 };
 
 // Whether the scan shows body anatomy the model knows. The slice scores of a scan inside the atlas (head and
-// neck to pelvis) rise superiorly at about one atlas mm per mm (Theil-Sen slope 0.49 to 1.30 with the bundled
+// neck to pelvis) rise superiorly at about one atlas mm per mm (Theil-Sen slope 0.46 to 1.35 with the bundled
 // model on the 42 real scans with world coordinates of ../shared/data), while extremity scans give falling or
-// flat scores (-1.47 to 0.18). A scan is recognised when the slope is at least
-// kMinRecognisedSlope; scans shorter than kMinJudgedExtentMm cannot be judged and count as recognised.
+// flat scores (-1.44 to 0.23). A scan is recognised when the slope is at least kMinRecognisedSlope; scans shorter than kMinJudgedExtentMm cannot be judged and count as recognised.
 struct Recognition {
   static constexpr double kMinRecognisedSlope = 0.25;
   static constexpr double kMinJudgedExtentMm = 60.0;
@@ -105,9 +103,10 @@ struct Recognition {
 Recognition recognise(const PreparedScan& scan);
 
 // Every landmark of the model's atlas that at least one template can show, superior first. An answer
-// (inside the scan, or the scan's end when it is above or below) within kMeasuredWindowMm of the same key
-// slice measured in the image (scan.measured), before or after the checks of anatomical order, is replaced
-// by the measurement, which is more precise where it exists (docs/navigation.md); `measured` tells which.
+// (inside the scan, or the scan's end when it is above or below) within the window of the same key slice
+// measured in the image (scan.measured; MeasuredKeySlice::window_mm), before or after the checks of
+// anatomical order, is replaced by the measurement, which is more precise where it exists
+// (docs/navigation.md); `measured` tells which.
 // C7 is then placed between a measured skull base and a measured lung apex, at its atlas fraction (it is not
 // crisp in the image; `measured` stays false). In a scan that is not recognised (see
 // recognise()) every confidence is 0. Throws Error(unsupported_input) when
