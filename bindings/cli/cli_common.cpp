@@ -206,6 +206,15 @@ VolumePtr VolumePrefetcher::take(const std::string& path) {
   return std::move(r.volume);
 }
 
+void add_gzip_level_option(CLI::App* cmd) {
+  cmd->add_option_function<int>(
+         "--gzip-level", [](const int& level) { check(slicenav_set_gzip_level(level)); },
+         "gzip level of the .nii.gz images written: 0 (none, fastest) to 12 (smallest, slowest); default 1, for "
+         "intermediate files")
+      ->type_name("N")
+      ->check(CLI::Range(0, 12));
+}
+
 void check(slicenav_status status) {
   if (status != SLICENAV_OK) throw Failure{status, slicenav_last_error()};
 }

@@ -106,6 +106,7 @@ void add_crop_commands(CLI::App& app, Action& action) {
     cmd->add_option("--method", o->method, "How the region's ends are located: insertion (default) or score")
         ->check(CLI::IsMember({"insertion", "score"}));
     add_model_options(cmd, o->model);
+    add_gzip_level_option(cmd);
     cmd->callback([o, &action] { action = [o] { return run_crop(*o); }; });
   }
   {
@@ -115,6 +116,7 @@ void add_crop_commands(CLI::App& app, Action& action) {
         ->required();
     cmd->add_option("--record", o->record, "The crop record written by slicenav crop")->required();
     cmd->add_option("-o,--output", o->output, "Image on the original grid, written atomically")->required();
+    add_gzip_level_option(cmd);
     cmd->callback([o, &action] { action = [o] { return run_uncrop(*o); }; });
   }
 }

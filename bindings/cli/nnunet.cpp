@@ -199,6 +199,7 @@ void add_nnunet_commands(CLI::App& app, Action& action) {
   crop_cmd->add_option("--jobs", crop->jobs, "Cases cropped at once (they share one loaded model)")
       ->check(CLI::PositiveNumber);
   add_model_options(crop_cmd, crop->model);
+  add_gzip_level_option(crop_cmd);
   add_shard_option(*crop_cmd, crop->shard);
   crop_cmd->callback([crop, &action] { action = [crop] { return run_crop_dataset(*crop); }; });
 
@@ -210,6 +211,7 @@ void add_nnunet_commands(CLI::App& app, Action& action) {
   restore_cmd->add_option("--records", restore->records, "Folder of crop records (<case>.json)")->required();
   restore_cmd->add_option("--out", restore->out, "Output folder (created)")->required();
   restore_cmd->add_option("--jobs", restore->jobs, "Cases restored at once")->check(CLI::PositiveNumber);
+  add_gzip_level_option(restore_cmd);
   add_shard_option(*restore_cmd, restore->shard);
   restore_cmd->callback([restore, &action] { action = [restore] { return run_restore(*restore); }; });
 }

@@ -110,6 +110,7 @@ void add_phantom_command(CLI::App& app, Action& action) {
   CLI::App* cmd = app.add_subcommand("phantom", "Write a deterministic synthetic torso CT (for tests and demos)");
   cmd->add_option("-o,--output", options->output, "Volume file to write (.nii, .nii.gz, .mha, .nrrd)")
       ->required();
+  add_gzip_level_option(cmd);
   cmd->add_option("--size", options->size, "Voxels along the file's index axes (default " + triple(defaults.size) + ")")
       ->expected(3);
   cmd->add_option("--spacing", options->spacing, "Voxel spacing in mm (default " + triple(defaults.spacing) + ")")

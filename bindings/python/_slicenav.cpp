@@ -510,6 +510,8 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("volume_info", &volume_info);
   m.def("volume_voxels", &volume_voxels);
   m.def("volume_write", &volume_write);
+  m.def("set_gzip_level", [](int level) { check(slicenav_set_gzip_level(level)); });
+  m.def("gzip_level", [] { return slicenav_gzip_level(); });
   m.def("volume_map", &volume_map);
 
   m.def("phantom_defaults", &phantom_defaults);

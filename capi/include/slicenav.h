@@ -156,6 +156,16 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_from_buffer(
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_write(const slicenav_volume* volume,
                                                                       const char* path);
 
+/* The gzip level of the .nii.gz files the library writes (slicenav_volume_write, slicenav_crop_file,
+ * slicenav_uncrop_file), for the whole process and every thread: 0 (no compression: the fastest write, the
+ * largest file) to 12 (the smallest file, the slowest write). The default, 1, suits intermediate files (a
+ * 512 x 512 x 300 CT in about 1.2 s on 2 cores, about 10 % larger than gzip -6). .mha and .nrrd files are
+ * written at ITK's own setting. Returns SLICENAV_OK, or INVALID_ARGUMENT outside 0-12 (the level is then
+ * unchanged). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_set_gzip_level(int32_t level);
+/* The current level (1 unless set). */
+SLICENAV_API int32_t slicenav_gzip_level(void);
+
 typedef struct slicenav_volume_info {
   uint32_t struct_size;
   size_t size[3];          /* voxels along the file's index axes */

@@ -257,6 +257,12 @@ slicenav_status slicenav_volume_write(const slicenav_volume* volume, const char*
   });
 }
 
+slicenav_status slicenav_set_gzip_level(int32_t level) {
+  return guarded("slicenav_set_gzip_level", [&] { slicenav::set_gzip_level(level); });
+}
+
+int32_t slicenav_gzip_level(void) { return slicenav::gzip_level(); }
+
 slicenav_volume_info slicenav_volume_info_init(void) {
   slicenav_volume_info info;
   std::memset(&info, 0, sizeof info);

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -505,7 +506,18 @@ std::string output_format(const std::string& path) {
   return format;
 }
 
+std::atomic<int> g_gzip_level{kDefaultGzipLevel};  // set_gzip_level
+
 }  // namespace
+
+void set_gzip_level(int level) {
+  if (level < 0 || level > 12) {
+    fail(Status::invalid_argument, "gzip level " + std::to_string(level) + " is outside 0-12 (0 = no compression, 12 = smallest)");
+  }
+  g_gzip_level = level;
+}
+
+int gzip_level() { return g_gzip_level; }
 
 Volume read_volume(const std::string& path, const ReadOptions& options) {
   const std::string format = input_format(path);
@@ -539,10 +551,10 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
         std::vector<std::int16_t> stored(v.size());
         std::transform(v.begin(), v.end(), stored.begin(), [](float x) { return static_cast<std::int16_t>(std::lround(x)); });
         detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 4, reinterpret_cast<const unsigned char*>(stored.data()),
-                            stored.size() * sizeof(std::int16_t));
+                            stored.size() * sizeof(std::int16_t), gzip_level());
       } else {
         detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 16, reinterpret_cast<const unsigned char*>(v.data()),
-                            v.size() * sizeof(float));
+                            v.size() * sizeof(float), gzip_level());
       }
       return;
     }
@@ -603,7 +615,7 @@ void write_raw_image(const RawImage& image, const std::string& path) {
   detail::write_atomically(path, [&](const std::string& temp) {
     if (format == "nifti") {
       detail::write_nifti(temp, path, is_gzip_path(path), g, detail::nifti_datatype_of(image.component_type), image.bytes.data(),
-                          image.bytes.size());
+                          image.bytes.size(), gzip_level());
       return;
     }
     io->SetNumberOfDimensions(3);

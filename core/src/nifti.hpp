@@ -68,20 +68,15 @@ NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std:
 // code 2, no qform) fails there with "No orthonormal definition found". nullopt when the sform cannot say.
 std::optional<Geometry> nifti_sform_geometry(const NiftiHeader& header);
 
-// gzip level of .nii.gz files slicenav writes (libdeflate 1-12): fast, for intermediate files; about 10 % larger
-// than zlib's default.
-inline constexpr int kDefaultGzipLevel = 1;
-
 // The NIfTI datatype code of an ITK component type name ("short", "float", ...); 0 for an unknown name.
 std::int16_t nifti_datatype_of(const std::string& itk_component_type);
 
 // Writes `file` as a single-file NIfTI-1 (nifti_write.cpp): a 352-byte header with the grid in both the sform and
 // the qform (codes 1, as ITK writes them), then the voxels as stored. `compressed` writes gzip (.nii.gz) at
-// `gzip_level`, as concatenated members compressed in parallel. Messages name `path` (the output `file` becomes).
+// `gzip_level` (0-12, see set_gzip_level), as concatenated members compressed in parallel. Messages name `path` (the output `file` becomes).
 // Throws Error(invalid_argument) when the bytes do not fit the grid or an axis exceeds 32767 voxels, Error(io) when
 // the file cannot be written in full.
 void write_nifti(const std::string& file, const std::string& path, bool compressed, const Geometry& geometry,
-                 std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes,
-                 int gzip_level = kDefaultGzipLevel);
+                 std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level);
 
 }  // namespace slicenav::detail

@@ -392,6 +392,56 @@ static void test_voxels_in_place(void) {
   slicenav_volume_free(volume);
 }
 
+static long file_bytes(const char* path) {
+  long n = -1;
+  FILE* f = fopen(path, "rb");
+  if (f != NULL && fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  if (f != NULL) fclose(f);
+  return n;
+}
+
+/* The gzip level of written .nii.gz files: 0-12, process-wide; a higher level gives a smaller file of the same
+ * voxels, and a level outside 0-12 is refused and leaves the level as it was. */
+static void test_gzip_level(void) {
+  enum { N = 64 * 64 * 16 };
+  static float data[N];
+  const size_t dims[3] = {64, 64, 16};
+  slicenav_volume* volume = NULL;
+  char stored[1200], small[1200];
+  int n;
+  for (n = 0; n < N; ++n) data[n] = (float)(-1000 + (n / 64) % 37 * 20);
+  CHECK(slicenav_gzip_level() == 1);
+  CHECK_STATUS(slicenav_set_gzip_level(13), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("0-12");
+  CHECK_STATUS(slicenav_set_gzip_level(-1), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK(slicenav_gzip_level() == 1);
+  CHECK_STATUS(slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, dims, k_spacing, k_origin, NULL),
+               SLICENAV_OK);
+  if (volume == NULL) return;
+  tmp_path(stored, sizeof stored, "level0.nii.gz");
+  tmp_path(small, sizeof small, "level9.nii.gz");
+  CHECK_STATUS(slicenav_set_gzip_level(0), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_write(volume, stored), SLICENAV_OK);
+  CHECK_STATUS(slicenav_set_gzip_level(9), SLICENAV_OK);
+  CHECK(slicenav_gzip_level() == 9);
+  CHECK_STATUS(slicenav_volume_write(volume, small), SLICENAV_OK);
+  CHECK_STATUS(slicenav_set_gzip_level(1), SLICENAV_OK);
+  CHECK(file_bytes(stored) > (long)(N * sizeof(short)));  /* int16 voxels, not compressed */
+  CHECK(file_bytes(small) > 0 && file_bytes(small) * 20 < file_bytes(stored));
+  for (n = 0; n < 2; ++n) {
+    slicenav_volume* back = NULL;
+    static float copy[N];
+    int equal = 1, k;
+    CHECK_STATUS(slicenav_volume_read(&back, n == 0 ? stored : small, NULL), SLICENAV_OK);
+    if (back == NULL) continue;
+    CHECK_STATUS(slicenav_volume_copy_voxels(back, copy, N, NULL), SLICENAV_OK);
+    for (k = 0; k < N; ++k) equal &= copy[k] == data[k];
+    CHECK(equal);
+    slicenav_volume_free(back);
+  }
+  slicenav_volume_free(volume);
+}
+
 static void check_round_trip(const char* name, const float* data, const double direction[9]) {
   char path[1200];
   slicenav_volume* volume = NULL;
@@ -631,6 +681,7 @@ int main(int argc, char** argv) {
   RUN(test_write_read_nifti);
   RUN(test_write_read_metaimage);
   RUN(test_write_rejects_bad_arguments);
+  RUN(test_gzip_level);
   RUN(test_read_errors);
   RUN(test_phantom_create);
   RUN(test_phantom_landmarks);

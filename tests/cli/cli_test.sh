@@ -225,6 +225,26 @@ assert all(abs(x - y) < 1e-3 for x, y in zip(a["world_z_range_mm"], b["world_z_r
   only_files "$work" lps.nii.gz other.nii.gz lps.json other.json
   ;;
 
+gzip_level)
+  # --gzip-level sets the level of the .nii.gz images a command writes: 0 stores, 9 compresses; same voxels.
+  ok phantom -o "$work/l0.nii.gz" "${phantom_args[@]}" --gzip-level 0
+  ok phantom -o "$work/l9.nii.gz" "${phantom_args[@]}" --gzip-level 9
+  "$py" - "$work/l0.nii.gz" "$work/l9.nii.gz" <<'PY' || fail "gzip levels 0 and 9 differ in voxels or not in size"
+import os, sys
+import nibabel, numpy as np
+a, b = sys.argv[1:]
+assert os.path.getsize(a) > 40 * 32 * 50 * 2 > 4 * os.path.getsize(b), (os.path.getsize(a), os.path.getsize(b))
+assert np.array_equal(nibabel.load(a).get_fdata(), nibabel.load(b).get_fdata())
+PY
+  for args in "phantom -o $work/x.nii.gz --gzip-level 13" "phantom -o $work/x.nii.gz --gzip-level -1" \
+              "uncrop $work/l0.nii.gz --record r.json -o $work/x.nii.gz --gzip-level fast"; do
+    # shellcheck disable=SC2086
+    run $args
+    [ "$rc" -ge 100 ] || fail "'slicenav $args' exited $rc, expected a usage error (>= 100)"
+  done
+  only_files "$work" l0.nii.gz l9.nii.gz
+  ;;
+
 phantom_landmarks)
   ok phantom -o "$work/p.nii.gz" "${phantom_args[@]}" --patient-position FFS --seed 7 --landmarks "$work/landmarks.json"
   check_json "$work/landmarks.json" "

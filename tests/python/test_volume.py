@@ -262,6 +262,26 @@ def test_read_errors_map_to_their_exception_classes(tmp_path):
         slicenav.Volume.read(42)
 
 
+def test_gzip_level(tmp_path):
+    # 0 (stored) to 12, process-wide; a higher level writes a smaller file of the same voxels.
+    assert slicenav.gzip_level() == 1
+    with pytest.raises(slicenav.InvalidArgumentError, match="0-12"):
+        slicenav.set_gzip_level(13)
+    assert slicenav.gzip_level() == 1
+    array = (np.arange(16 * 64 * 64).reshape(16, 64, 64) // 64 % 37 * 20 - 1000).astype(np.float32)
+    volume = slicenav.Volume.from_numpy(array, spacing=(1.0, 1.0, 2.0), origin=(0.0, 0.0, 0.0))
+    sizes = {}
+    try:
+        for level in (0, 9):
+            slicenav.set_gzip_level(level)
+            volume.write(tmp_path / f"l{level}.nii.gz")
+            sizes[level] = (tmp_path / f"l{level}.nii.gz").stat().st_size
+            assert np.array_equal(slicenav.Volume.read(tmp_path / f"l{level}.nii.gz").to_numpy(), array)
+    finally:
+        slicenav.set_gzip_level(1)
+    assert sizes[0] > array.size * 2 > 20 * sizes[9]
+
+
 def test_write_errors(tmp_path):
     v = slicenav.Volume.from_numpy(ramp(), SPACING, ORIGIN)
     with pytest.raises(slicenav.UnsupportedInputError, match="xyz"):

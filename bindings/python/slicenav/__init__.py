@@ -39,6 +39,18 @@ def version():
     return _slicenav.version()
 
 
+def set_gzip_level(level):
+    """The gzip level of the .nii.gz files slicenav writes (Volume.write, CropRecord.crop_file and uncrop_file),
+    for the whole process: 0 (no compression, fastest) to 12 (smallest, slowest); 1 unless set, which suits
+    intermediate files. InvalidArgumentError outside 0-12."""
+    _slicenav.set_gzip_level(int(level))
+
+
+def gzip_level():
+    """The current gzip level of written .nii.gz files (see set_gzip_level)."""
+    return _slicenav.gzip_level()
+
+
 __all__ = [
     "BufferTooSmallError",
     "CancelledError",
@@ -60,10 +72,12 @@ __all__ = [
     "UnsupportedInputError",
     "VersionMismatchError",
     "Volume",
+    "gzip_level",
     "phantom",
     "phantom_defaults",
     "phantom_landmarks",
     "prealign",
+    "set_gzip_level",
     "version",
     "write_elastix_transform",
     "write_itk_transform",
