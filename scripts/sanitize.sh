@@ -4,7 +4,8 @@
 #     core, C API and plugin tests (ctest -L "core|capi|plugins"), then fuzzes every target from the seeds fuzz_seeds
 #     writes: a fixed number of runs from a fixed seed (about 30 s each on 2 cores, and the same inputs on every
 #     machine, so a CI result can be replayed), or for SLICENAV_FUZZ_SECONDS each when that is set;
-#  2. build-tsan/: clang with ThreadSanitizer; runs the threaded tests (8 threads sharing one model, batch jobs).
+#  2. build-tsan/: clang with ThreadSanitizer; runs the threaded tests (8 threads sharing one model, batch jobs,
+#     batch images read ahead).
 # Any sanitizer report, fuzz finding or test failure fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,8 +64,9 @@ done
 
 echo "sanitize: ThreadSanitizer build" >&2
 configure build-tsan thread
-cmake --build build-tsan -j "$jobs" --target models_test batch_test
+cmake --build build-tsan -j "$jobs" --target models_test batch_test prefetch_test
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 build-tsan/tests/core/models_test --gtest_filter='*EightThreadsSharingOneModel*'
 build-tsan/tests/cli/batch_test --gtest_filter='BatchRun.*'
+build-tsan/tests/cli/prefetch_test
 echo "sanitize: all clean" >&2

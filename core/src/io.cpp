@@ -21,6 +21,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -48,6 +49,14 @@ std::string lower(std::string text) {
 bool is_gzip_path(const std::string& path) { return ends_with(lower(fs::path(path).filename().string()), ".gz"); }
 
 const char* kKnownFormats = ".nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr or a DICOM series directory";
+
+// ITK's image IO keeps process-wide state that two reads at once race on (ThreadSanitizer finds it in NIfTI
+// header reading, tests/cli/prefetch_test.cpp): every use of an ITK ImageIO holds this lock. slicenav's own
+// NIfTI voxel decoding and writing, the slow part of a read or write, run outside it.
+std::mutex& itk_io_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
 
 itk::ImageIOBase::Pointer make_image_io(const std::string& format) {
   if (format == "nifti") return itk::NiftiImageIO::New().GetPointer();
@@ -289,6 +298,7 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
 // open_image_file_unguarded, with any ITK exception it lets through (ITK throws from places as unlikely as a
 // component size query) turned into an i/o error naming the file.
 OpenedImage open_image_file(const std::string& path, const std::string& format) {
+  const std::lock_guard<std::mutex> lock(itk_io_mutex());
   try {
     return open_image_file_unguarded(path, format);
   } catch (const itk::ExceptionObject& e) {
@@ -392,6 +402,7 @@ Volume read_image_file(const std::string& path, const std::string& format) {
     voxels = detail::read_nifti_voxels(path, *opened.nifti, geometry.voxel_count());  // its messages name the file
   } else {
     try {
+      const std::lock_guard<std::mutex> lock(itk_io_mutex());
       voxels = read_as_float(*io, geometry.voxel_count());
     } catch (const itk::ExceptionObject& e) {
       fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
@@ -447,6 +458,7 @@ void write_with_itk(const Volume& volume, const std::string& format, const std::
   writer->SetFileName(path);
   writer->SetInput(image);
   writer->SetUseCompression(true);
+  const std::lock_guard<std::mutex> lock(itk_io_mutex());
   try {
     writer->Update();
   } catch (const itk::ExceptionObject& e) {
@@ -589,6 +601,7 @@ RawImage read_raw_image(const std::string& path) {
   image.component_size = opened.io->GetComponentSize();
   try {
     image.bytes.resize(image.geometry.voxel_count() * image.component_size);
+    const std::lock_guard<std::mutex> lock(itk_io_mutex());
     read_raw(*opened.io, reinterpret_cast<char*>(image.bytes.data()), image.bytes.size());
   } catch (const itk::ExceptionObject& e) {
     fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
@@ -618,6 +631,7 @@ void write_raw_image(const RawImage& image, const std::string& path) {
                           image.bytes.size(), gzip_level());
       return;
     }
+    const std::lock_guard<std::mutex> lock(itk_io_mutex());
     io->SetNumberOfDimensions(3);
     itk::ImageIORegion region(3);
     for (unsigned a = 0; a < 3; ++a) {
