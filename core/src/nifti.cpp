@@ -9,11 +9,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -97,10 +95,6 @@ std::optional<NiftiHeader> read_header(gzFile file) {
   return h;
 }
 
-// Asks the kernel for huge pages in [data, data + bytes): a volume-sized buffer then takes a few hundred page
-// faults instead of one per 4 KiB page. Advice only: nothing changes where it is not followed.
-void advise_huge_pages(void* data, std::size_t bytes) { ::madvise(data, bytes, MADV_HUGEPAGE); }
-
 using GzFile = std::unique_ptr<gzFile_s, int (*)(gzFile)>;
 
 GzFile open_gzip(const std::string& path) { return GzFile(gzopen(path.c_str(), "rb"), gzclose); }
@@ -129,7 +123,7 @@ class Mapping {
     m.size_ = bytes;
     m.data_ = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m.data_ == MAP_FAILED) fail(Status::internal, "out of memory for " + std::to_string(bytes) + " bytes");
-    advise_huge_pages(m.data_, bytes);
+    ::madvise(m.data_, bytes, MADV_HUGEPAGE);
     return m;
   }
   Mapping() = default;
@@ -226,12 +220,12 @@ T stored_value(const unsigned char* data, std::size_t n, bool swapped, const std
   return v;
 }
 
-// Stored voxels [first, end) of type T as float, scaled as ITK scales them: integers become float first, then
+// Stored voxels of type T as float, scaled as ITK scales them: integers become float first, then
 // value * slope + intercept in double precision.
 template <typename T>
-void convert(const unsigned char* data, std::size_t first, std::size_t end, bool swapped, bool rescale, double slope,
-             double inter, const std::string& path, float* out) {
-  for (std::size_t n = first; n < end; ++n) {
+void convert(const unsigned char* data, std::size_t count, bool swapped, bool rescale, double slope, double inter,
+             const std::string& path, float* out) {
+  for (std::size_t n = 0; n < count; ++n) {
     const T v = stored_value<T>(data, n, swapped, path);
     if constexpr (std::is_same_v<T, double>) {
       out[n] = static_cast<float>(rescale ? v * slope + inter : v);
@@ -369,31 +363,9 @@ std::int16_t nifti_datatype_of(const std::string& itk_component_type) {
 
 std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
   const StoredVoxels v = stored_voxels(path, header, voxel_count);
-  std::vector<float> out;
-  out.reserve(voxel_count);
-  // The whole 2 MiB pages inside the buffer, before anything touches them.
-  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
-  const auto begin = (reinterpret_cast<std::uintptr_t>(out.data()) + kHugePage - 1) & ~(kHugePage - 1);
-  const auto end = (reinterpret_cast<std::uintptr_t>(out.data() + voxel_count)) & ~(kHugePage - 1);
-  if (end > begin) advise_huge_pages(reinterpret_cast<void*>(begin), end - begin);
-  out.resize(voxel_count);
-  // Large volumes are converted in two halves at once; the first half's error, if any, is the one reported.
-  constexpr std::size_t kParallelVoxels = std::size_t{1} << 22;
-  const std::size_t half = voxel_count >= kParallelVoxels ? voxel_count / 2 : voxel_count;
+  std::vector<float> out(voxel_count);
   with_stored_type(header.datatype, [&](auto tag) {
-    using T = decltype(tag);
-    const auto part = [&](std::size_t first, std::size_t end) {
-      convert<T>(v.data, first, end, header.swapped, v.rescale, v.slope, v.inter, path, out.data());
-    };
-    std::future<void> second;
-    if (half < voxel_count) second = std::async(std::launch::async, part, half, voxel_count);
-    try {
-      part(0, half);
-    } catch (...) {
-      if (second.valid()) second.wait();
-      throw;
-    }
-    if (second.valid()) second.get();
+    convert<decltype(tag)>(v.data, voxel_count, header.swapped, v.rescale, v.slope, v.inter, path, out.data());
   });
   return out;
 }
@@ -407,7 +379,7 @@ NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std:
       raw.component_type = "float";
       raw.component_size = sizeof(float);
       raw.bytes.resize(voxel_count * sizeof(float));
-      convert<T>(v.data, 0, voxel_count, header.swapped, true, v.slope, v.inter, path, reinterpret_cast<float*>(raw.bytes.data()));
+      convert<T>(v.data, voxel_count, header.swapped, true, v.slope, v.inter, path, reinterpret_cast<float*>(raw.bytes.data()));
       return;
     }
     raw.component_type = itk_component_name<T>();

@@ -1,6 +1,5 @@
 #include "slicenav/volume.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -83,22 +82,14 @@ Volume::Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source)
         << geometry_.size[1] << "x" << geometry_.size[2] << " needs " << geometry_.voxel_count();
     fail(Status::invalid_argument, msg.str());
   }
-  // Blocks are checked without a branch per voxel (x - x is 0 exactly when x is finite), so the compiler can
-  // vectorise the pass; a block holding a non-finite value is searched for the first one.
-  constexpr std::size_t kBlock = 4096;
-  for (std::size_t first = 0; first < voxels_.size(); first += kBlock) {
-    const std::size_t end = std::min(voxels_.size(), first + kBlock);
-    bool finite = true;
-    for (std::size_t n = first; n < end; ++n) finite &= (voxels_[n] - voxels_[n]) == 0.0f;
-    if (finite) continue;
-    const auto block = voxels_.begin() + static_cast<std::ptrdiff_t>(first);
-    const auto bad = std::find_if(block, block + static_cast<std::ptrdiff_t>(end - first), [](float x) { return !std::isfinite(x); });
-    const auto n = static_cast<std::size_t>(bad - voxels_.begin());
-    const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
-    std::ostringstream msg;
-    msg << "volume has a non-finite voxel value (" << *bad << ") at index (" << n % nx << ", " << (n / nx) % ny << ", "
-        << n / (nx * ny) << ")";
-    fail(Status::invalid_argument, msg.str());
+  for (std::size_t n = 0; n < voxels_.size(); ++n) {
+    if (!std::isfinite(voxels_[n])) {
+      const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
+      std::ostringstream msg;
+      msg << "volume has a non-finite voxel value (" << voxels_[n] << ") at index (" << n % nx << ", "
+          << (n / nx) % ny << ", " << n / (nx * ny) << ")";
+      fail(Status::invalid_argument, msg.str());
+    }
   }
 }
 

@@ -355,32 +355,6 @@ TEST_F(Io, NonFiniteNiftiVoxelsAreRefusedNotZeroed) {
   }
 }
 
-// A volume of 4 Mi voxels or more is converted in two halves at once: the values land where they belong, and the
-// first non-finite value is the one reported, whichever half holds it.
-TEST_F(Io, LargeNiftiVolumesAreConvertedInHalvesAndReportTheFirstBadVoxel) {
-  test::NiftiFile big;
-  big.size = {256, 256, 64};  // 4,194,304 voxels, the smallest volume converted in halves
-  big.voxels.assign(256u * 256u * 64u, -1000.0f);
-  big.voxels[100] = 10.0f;
-  big.voxels[3'000'000] = 20.0f;
-  big.voxels.back() = 30.0f;
-  test::write_gzip(path("big.nii.gz"), test::nifti_bytes(big));
-  const Volume v = read_volume(path("big.nii.gz"));
-  EXPECT_EQ(v.voxels()[100], 10.0f);
-  EXPECT_EQ(v.voxels()[3'000'000], 20.0f);
-  EXPECT_EQ(v.voxels().back(), 30.0f);
-  EXPECT_EQ(std::count(v.voxels().begin(), v.voxels().end(), -1000.0f), static_cast<std::ptrdiff_t>(v.voxels().size() - 3));
-  for (const std::vector<std::size_t>& bad : {std::vector<std::size_t>{3'000'000}, std::vector<std::size_t>{3'000'000, 100}}) {
-    test::NiftiFile damaged = big;
-    for (const std::size_t n : bad) damaged.voxels[n] = std::numeric_limits<float>::quiet_NaN();
-    std::ofstream(path("bad.nii"), std::ios::binary) << test::nifti_bytes(damaged);
-    std::string message;
-    EXPECT_EQ(read_status(path("bad.nii"), &message), Status::invalid_argument) << message;
-    const std::string first = std::to_string(*std::min_element(bad.begin(), bad.end()));
-    EXPECT_NE(message.find("non-finite voxel value (NaN or infinity) at voxel " + first + ":"), std::string::npos) << message;
-  }
-}
-
 // The voxels of a file as ITK's own NIfTI reader gives them, as float.
 std::vector<float> itk_voxels(const std::string& file) {
   using Image = itk::Image<float, 3>;

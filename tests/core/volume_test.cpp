@@ -116,24 +116,4 @@ TEST(Volume, RejectsNonFiniteVoxelsNamingTheLocation) {
   EXPECT_EQ(test::status_of([&] { Volume(small_geometry(), voxels); }), Status::invalid_argument);
 }
 
-// The check runs in blocks of voxels: the first bad voxel is named wherever it falls, at a block's start, inside
-// one or in the last, partial block.
-TEST(Volume, NamesTheFirstNonFiniteVoxelOfALargeVolume) {
-  Geometry g = small_geometry();
-  g.size = {16, 16, 41};  // 10,496 voxels: two whole blocks of 4096 and a partial one
-  for (const std::size_t first : {std::size_t{4096}, std::size_t{5000}, std::size_t{10'495}}) {
-    std::vector<float> voxels(g.voxel_count(), 0.0f);
-    voxels[first] = -std::numeric_limits<float>::infinity();
-    if (first + 1 < voxels.size()) voxels[first + 1] = std::nanf("");
-    try {
-      Volume(g, voxels);
-      ADD_FAILURE() << "voxel " << first << " accepted";
-    } catch (const Error& e) {
-      const std::string where = "(" + std::to_string(first % 16) + ", " + std::to_string(first / 16 % 16) + ", " +
-                                std::to_string(first / 256) + ")";
-      EXPECT_NE(std::string(e.what()).find("(-inf) at index " + where), std::string::npos) << e.what();
-    }
-  }
-}
-
 }  // namespace slicenav
