@@ -297,7 +297,10 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
   if (!compressed && (v.file.size() < offset || v.file.size() - offset < bytes)) {
     fail(Status::io, "cannot read '" + path + "': the file is truncated");
   }
-  if (compressed) v.stream = inflate(path, v.file, offset + bytes);
+  if (compressed) {
+    v.stream = inflate(path, v.file, offset + bytes);
+    v.file = Mapping();  // the compressed bytes are not needed again: unmapped before the conversion's buffer exists
+  }
   v.data = (compressed ? v.stream.data() : v.file.data()) + offset;
   // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
   v.slope = std::isfinite(h.scl_slope) ? h.scl_slope : 0.0;
