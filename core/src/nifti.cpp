@@ -170,40 +170,13 @@ Mapping inflate_with_zlib(const std::string& path, std::size_t needed) {
   return out;
 }
 
-// Deflate expands at most 1032-fold: a stream that cannot hold the header and voxels is refused before any room
-// is made for them.
-void check_inflatable(const std::string& path, const Mapping& packed, std::size_t needed) {
+// The first `needed` bytes (header, extensions, voxels) of a gzip file's stream, decompressed in memory by
+// libdeflate, member by member, each member's CRC and size checked.
+Mapping inflate(const std::string& path, const Mapping& packed, std::size_t needed) {
+  // Deflate expands at most 1032-fold: a stream that cannot hold the header and voxels is refused before any room
+  // is made for them.
   constexpr std::size_t kMaxDeflateRatio = 1032;
   if (packed.size() < 18 || needed / kMaxDeflateRatio > packed.size()) damaged_stream(path);
-}
-
-// Decompresses a gzip file's members with libdeflate into out[0, capacity), each member's CRC and size checked,
-// until the input ends or what follows is not a gzip member (zero padding some writers add). Returns the bytes
-// written, or nullopt when the stream holds more than `capacity` bytes (more data or members after them).
-// Error(io) when it is damaged.
-std::optional<std::size_t> inflate_members(const std::string& path, const Mapping& packed, unsigned char* out,
-                                           std::size_t capacity) {
-  const unsigned char* in = packed.data();
-  const std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> decompressor(
-      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
-  if (!decompressor) fail(Status::internal, "cannot read '" + path + "': out of memory for the decompressor");
-  std::size_t in_at = 0, out_at = 0;
-  while (packed.size() - in_at >= 18 && in[in_at] == 0x1f && in[in_at + 1] == 0x8b) {
-    if (out_at == capacity) return std::nullopt;
-    std::size_t in_used = 0, out_used = 0;
-    const libdeflate_result r = libdeflate_gzip_decompress_ex(decompressor.get(), in + in_at, packed.size() - in_at,
-                                                              out + out_at, capacity - out_at, &in_used, &out_used);
-    if (r == LIBDEFLATE_INSUFFICIENT_SPACE) return std::nullopt;
-    if (r != LIBDEFLATE_SUCCESS) damaged_stream(path);
-    in_at += in_used;
-    out_at += out_used;
-  }
-  return out_at;
-}
-
-// The first `needed` bytes (header, extensions, voxels) of a gzip file's stream, decompressed in memory.
-Mapping inflate(const std::string& path, const Mapping& packed, std::size_t needed) {
-  check_inflatable(path, packed, needed);
   const unsigned char* in = packed.data();
   const std::size_t tail = packed.size() - 4;
   const std::size_t isize = in[tail] | (in[tail + 1] << 8) | (in[tail + 2] << 16) | (std::size_t(in[tail + 3]) << 24);
@@ -211,9 +184,22 @@ Mapping inflate(const std::string& path, const Mapping& packed, std::size_t need
   constexpr std::size_t kMaxTrailingBytes = std::size_t{64} << 20;
   const std::size_t capacity = isize > needed && isize - needed <= kMaxTrailingBytes ? isize : needed;
   Mapping out = Mapping::anonymous(capacity);
-  const std::optional<std::size_t> produced = inflate_members(path, packed, out.data(), capacity);
-  if (!produced) return inflate_with_zlib(path, needed);  // more data after the voxels
-  if (*produced < needed) damaged_stream(path);
+  const std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> decompressor(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  if (!decompressor) fail(Status::internal, "cannot read '" + path + "': out of memory for the decompressor");
+  std::size_t in_at = 0, out_at = 0;
+  // Members until the input ends or what follows is not a gzip member (zero padding some writers add).
+  while (packed.size() - in_at >= 18 && in[in_at] == 0x1f && in[in_at + 1] == 0x8b) {
+    if (out_at == capacity) return inflate_with_zlib(path, needed);  // more members after the voxels
+    std::size_t in_used = 0, out_used = 0;
+    const libdeflate_result r = libdeflate_gzip_decompress_ex(decompressor.get(), in + in_at, packed.size() - in_at,
+                                                              out.data() + out_at, capacity - out_at, &in_used, &out_used);
+    if (r == LIBDEFLATE_INSUFFICIENT_SPACE) return inflate_with_zlib(path, needed);  // more data after the voxels
+    if (r != LIBDEFLATE_SUCCESS) damaged_stream(path);
+    in_at += in_used;
+    out_at += out_used;
+  }
+  if (out_at < needed) damaged_stream(path);
   return out;
 }
 
@@ -291,10 +277,7 @@ struct StoredVoxels {
   double slope = 1, inter = 0;
 };
 
-// A .nii.gz is inflated into the last bytes of [into, into + into_size) when the caller gives room there and the
-// stream holds no more than the header and voxels; otherwise into memory of its own.
-StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::size_t voxel_count,
-                           unsigned char* into = nullptr, std::size_t into_size = 0) {
+StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::size_t voxel_count) {
   StoredVoxels v;
   v.width = nifti_datatype_bytes(h.datatype);
   if (v.width == 0) {
@@ -314,24 +297,11 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
   if (!compressed && (v.file.size() < offset || v.file.size() - offset < bytes)) {
     fail(Status::io, "cannot read '" + path + "': the file is truncated");
   }
-  if (!compressed) {
-    v.data = v.file.data() + offset;
-  } else {
-    const std::size_t needed = offset + bytes;
-    if (into != nullptr && needed <= into_size) {
-      check_inflatable(path, v.file, needed);
-      unsigned char* at = into + (into_size - needed);
-      if (const auto produced = inflate_members(path, v.file, at, needed)) {
-        if (*produced < needed) damaged_stream(path);
-        v.data = at + offset;
-      }
-    }
-    if (v.data == nullptr) {
-      v.stream = inflate(path, v.file, needed);
-      v.data = v.stream.data() + offset;
-    }
-    v.file = Mapping();  // the compressed bytes are not needed again
+  if (compressed) {
+    v.stream = inflate(path, v.file, offset + bytes);
+    v.file = Mapping();  // the compressed bytes are not needed again: unmapped before the conversion's buffer exists
   }
+  v.data = (compressed ? v.stream.data() : v.file.data()) + offset;
   // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
   v.slope = std::isfinite(h.scl_slope) ? h.scl_slope : 0.0;
   v.inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
@@ -395,12 +365,8 @@ std::int16_t nifti_datatype_of(const std::string& itk_component_type) {
 }
 
 std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
+  const StoredVoxels v = stored_voxels(path, header, voxel_count);
   std::vector<float> out(voxel_count);
-  // A .nii.gz of 1- or 2-byte voxels is inflated into the end of `out`'s own bytes and converted forward in
-  // place, without a second volume-sized buffer: stored voxel n lies at byte (4 - width) * voxel_count +
-  // width * n, so float n (bytes 4n to 4n + 4) is written after voxel n is read and never reaches voxel n + 1.
-  const StoredVoxels v = stored_voxels(path, header, voxel_count, reinterpret_cast<unsigned char*>(out.data()),
-                                       voxel_count * sizeof(float));
   with_stored_type(header.datatype, [&](auto tag) {
     convert<decltype(tag)>(v.data, voxel_count, header.swapped, v.rescale, v.slope, v.inter, path, out.data());
   });
