@@ -1,6 +1,6 @@
-// z-prealignment (prealign.hpp) with the bundled model: accuracy of the five methods on real held-out scans
-// under the seed paper's sub-volume protocol, their verdicts on scans with no common anatomy, the real
-// pairs, and the time each takes.
+// z-prealignment (prealign.hpp) with the bundled model: accuracy of the seven methods on real held-out scans
+// under the seed paper's sub-volume protocol, across patients and from a whole-body scan, their verdicts on
+// scans with no common anatomy, the real pairs, and the time each takes.
 //
 //   slicenav_prealign_benchmark [--pairs N] [--seed S] [--runs N] [--threads N] [--model FILE]
 //                               [--markdown docs/benchmarks.md]
@@ -15,15 +15,21 @@
 //    so each sub-volume is also aligned as 3-slice slabs (test::thick_slabs: a thick-slice reconstruction),
 //    and sub-volumes of one reconstruction of an acquisition are aligned to another (held-out scans of one
 //    patient on the same grid: lungdx_A0002 B40f and B70f).
-// 2. No common anatomy: each extremity crop (set "ood") against each held-out chest scan; each held-out
+// 2. Across patients: every ordered pair of held-out trunk scans of two patients that share at least two
+//    key slices (read_case_landmarks: mask-derived and annotated by eye); the truth is the median shift of
+//    the shared key slices. Whole body: random sub-volumes (as in 1) of the data set's longest scan (a
+//    whole-body PET/CT, a training case) into the whole scan, and each into one held-out trunk scan of
+//    another patient drawn at random among those sharing at least two of the key slices inside the
+//    sub-volume (truth as above, the sub-volume's origin change included).
+// 3. No common anatomy: each extremity crop (set "ood") against each held-out chest scan; each held-out
 //    head-and-neck case (set "hn") against each held-out abdominal scan; the top and bottom thirds of each
 //    held-out scan against each other (origin discarded as above); acrin_flt_001_b (head to upper chest)
 //    against acrin_flt_001_a (abdomen and pelvis), two parts of one series 55 mm apart. Every method
 //    should say shared_anatomy = false, or answer with low confidence.
-// 3. Real pairs: ts_example_ct_sm (its header z is 246 mm off) against ts_example_ct; the two
+// 4. Real pairs: ts_example_ct_sm (its header z is 246 mm off) against ts_example_ct; the two
 //    reconstructions of lungdx_A0002 (B40f against B70f, same geometry); elastix's 3DCT_lung.mha against
 //    3DCT_lung_baseline_small.mha (the follow-up as registered onto the baseline grid: true shift about 0).
-// 4. Time, with --threads (default 2): match_curves on two 300-sample score curves; the whole prealign of
+// 5. Time, with --threads (default 2): match_curves on two 300-sample score curves; the whole prealign of
 //    two loaded 512 x 512 x 300 phantoms (bench::trunk_phantom, tops at z = +40 and -110 mm) per method;
 //    the real pairs.
 #include <algorithm>
@@ -33,6 +39,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -47,6 +54,7 @@
 #include "markdown_section.hpp"
 #include "stats.hpp"
 #include "options.hpp"
+#include "slicenav/anatomy.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/navigation.hpp"
@@ -74,8 +82,12 @@ constexpr double kLowConfidence = 0.3;
 constexpr std::size_t kSlabSlices = 3;
 // Sub-volumes of one reconstruction aligned to the other, per ordered pair of reconstructions.
 constexpr int kOtherReconPairs = 20;
-const PrealignMethod kMethods[] = {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
-                                   PrealignMethod::embedding, PrealignMethod::intensity};
+const PrealignMethod kMethods[] = {PrealignMethod::automatic, PrealignMethod::score,     PrealignMethod::three_slice,
+                                   PrealignMethod::insertion, PrealignMethod::embedding, PrealignMethod::key_slices,
+                                   PrealignMethod::intensity};
+// Whole-body sub-volumes drawn (each into the whole scan and into one other patient).
+constexpr int kWholeBodyPairs = 40;
+constexpr double kFarMm = 50.0;
 constexpr std::size_t kMethodCount = std::size(kMethods);
 
 struct Settings {
@@ -91,20 +103,24 @@ struct Scan {
   std::string case_id, patient_key, set, region;
   Volume volume;
   PreparedScan prepared;
+  std::vector<slicenav::Landmark> landmarks;  // world z, superior first
 };
 
-// Runs one method; the learned ones other than three-slice on the prepared scans.
+// Runs one method; score, insertion and key slices on the prepared scans.
 Prealignment run_method(const Model& model, PrealignMethod method, const Volume& fixed, const PreparedScan& fp,
                         const Volume& moving, const PreparedScan& mp) {
   PrealignOptions o;
   o.method = method;
-  if (method == PrealignMethod::score || method == PrealignMethod::insertion) return slicenav::prealign(model, fp, mp, o);
+  if (method == PrealignMethod::score || method == PrealignMethod::insertion || method == PrealignMethod::key_slices) {
+    return slicenav::prealign(model, fp, mp, o);
+  }
   return slicenav::prealign(method == PrealignMethod::intensity ? nullptr : &model, fixed, moving, o);
 }
 
 struct MethodStats {
   std::vector<double> errors_mm;
-  std::size_t failures = 0, said_not_shared = 0, low_confidence = 0, confident_failures = 0;
+  std::size_t failures = 0, far = 0, said_not_shared = 0, low_confidence = 0, confident_failures = 0;
+  std::map<std::string, std::size_t> answered_by;  // the method that answered (auto: the one it chose)
 };
 
 // One protocol's answers: per method, and per fixed scan its pairs and each method's failures and
@@ -138,8 +154,8 @@ struct PairRow {
 };
 
 const char* const kMethodTableHeader =
-    " median abs error, mm | 95th percentile, mm | failures (> 25 mm) | confident failures | said not shared | low "
-    "confidence |\n|---|---:|---:|---:|---:|---:|---:|\n";
+    " median abs error, mm | 95th percentile, mm | failures (> 25 mm) | over 50 mm | confident failures | said not "
+    "shared | low confidence |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
 
 void write_method_rows(std::ostream& md, const Protocol& pr) {
   for (std::size_t m = 0; m < kMethodCount; ++m) {
@@ -148,9 +164,19 @@ void write_method_rows(std::ostream& md, const Protocol& pr) {
     if (n == 0) continue;
     md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << fixed(slicenav::stats::median(st.errors_mm), 1) << " | "
        << fixed(slicenav::stats::quantile(st.errors_mm, 0.95), 1) << " | " << st.failures << " ("
-       << fixed(100.0 * static_cast<double>(st.failures) / static_cast<double>(n), 1) << " %) | "
+       << fixed(100.0 * static_cast<double>(st.failures) / static_cast<double>(n), 1) << " %) | " << st.far << " ("
+       << fixed(100.0 * static_cast<double>(st.far) / static_cast<double>(n), 1) << " %) | "
        << st.confident_failures << " | " << st.said_not_shared << " | " << st.low_confidence << " |\n";
   }
+  const MethodStats& automatic = pr.stats[0];  // kMethods[0]
+  if (automatic.errors_mm.empty()) return;
+  md << "\nauto answered with";
+  const char* separator = " ";
+  for (const auto& [name, count] : automatic.answered_by) {
+    md << separator << name << " " << count;
+    separator = ", ";
+  }
+  md << ".\n";
 }
 
 // Per fixed scan: pairs, then each method's failures / not-shared answers.
@@ -186,9 +212,10 @@ int run(const Settings& s) {
   for (std::size_t m = 0; m < kMethodCount; ++m) separators += "---:|";
   std::ostringstream md;
   md << kHeading << "\n\n";
-  md << "z-prealignment of two scans (`slicenav/prealign.hpp`, `docs/prealign.md`) with the bundled model: the five "
-        "methods side by side on real held-out scans, their verdicts on scans with no common anatomy, the real "
-        "pairs, and the time each takes. Measured on "
+  md << "z-prealignment of two scans (`slicenav/prealign.hpp`, `docs/prealign.md`) with the bundled model: the seven "
+        "methods side by side on real held-out scans of one patient, across patients and from a whole-body scan, "
+        "their verdicts on scans with no common anatomy, the real pairs, and the time each takes. auto is the "
+        "default. Measured on "
      << bench::today_utc() << ".\n\n";
   md << "- Machine: " << machine << "; " << bench::compiler() << ", " << SLICENAV_BUILD_TYPE << " build; "
      << s.threads << " inference threads; run under `nice`.\n";
@@ -205,15 +232,29 @@ int run(const Settings& s) {
     return std::find(training.begin(), training.end(), id) == training.end();
   };
   std::vector<Scan> trunk, hn, ood;
+  Scan whole_body;  // the trunk scan whose key slices span the most (held out or not)
+  double whole_body_span = 0;
+  std::string whole_body_path;
   if (!data.empty()) {
     for (const auto& info : slicenav::training::read_cases(data, {"ct", "hn", "ood"})) {
-      if (!held_out(info.case_id)) continue;
       const fs::path file = fs::path(info.path) / "ct.nii.gz";
       if (!fs::exists(file)) continue;
-      Scan scan{info.case_id, info.patient_key, info.set, info.region, slicenav::read_volume(file.string()), {}};
+      std::vector<slicenav::Landmark> landmarks;
+      if (info.set == "ct") landmarks = slicenav::read_case_landmarks(info.path);
+      if (landmarks.size() >= 2 && landmarks.front().z_mm - landmarks.back().z_mm > whole_body_span) {
+        whole_body_span = landmarks.front().z_mm - landmarks.back().z_mm;
+        whole_body = Scan{info.case_id, info.patient_key, info.set, info.region, {}, {}, landmarks};
+        whole_body_path = file.string();
+      }
+      if (!held_out(info.case_id)) continue;
+      Scan scan{info.case_id, info.patient_key, info.set, info.region, slicenav::read_volume(file.string()), {}, landmarks};
       scan.prepared = slicenav::prepare_scan(model, scan.volume);
       (info.set == "ct" ? trunk : info.set == "hn" ? hn : ood).push_back(std::move(scan));
     }
+  }
+  if (!whole_body_path.empty()) {
+    whole_body.volume = slicenav::read_volume(whole_body_path);
+    whole_body.prepared = slicenav::prepare_scan(model, whole_body.volume);
   }
   if (trunk.empty()) {
     md << "\nAccuracy skipped: no data directory or no held-out trunk scan (set SLICENAV_DATA or place the data in "
@@ -241,8 +282,8 @@ int run(const Settings& s) {
     sv.part = slicenav::test::sub_volume(source, sv.first, sv.length, origin);
     return sv;
   };
-  const auto evaluate = [&](Protocol& pr, const Scan& f, const Volume& moving, double truth, const std::string& label) {
-    const PreparedScan mp = slicenav::prepare_scan(model, moving);
+  const auto evaluate_prepared = [&](Protocol& pr, const Scan& f, const Volume& moving, const PreparedScan& mp,
+                                     double truth, const std::string& label) {
     ++pr.pairs_per_case[f.case_id];
     auto& case_failures = pr.failures_per_case[f.case_id];
     auto& case_not_shared = pr.not_shared_per_case[f.case_id];
@@ -256,6 +297,8 @@ int run(const Settings& s) {
         ++st.failures;
         ++case_failures[m];
       }
+      if (error > kFarMm) ++st.far;
+      ++st.answered_by[slicenav::prealign_method_name(r.method)];
       if (!r.shared_anatomy) {
         ++st.said_not_shared;
         ++case_not_shared[m];
@@ -264,9 +307,13 @@ int run(const Settings& s) {
       if (error > kFailureMm && r.shared_anatomy && r.confidence >= kLowConfidence) ++st.confident_failures;
       std::cerr << " | " << slicenav::prealign_method_name(kMethods[m]) << " err " << fixed(error, 1) << " conf "
                 << fixed(r.confidence, 2) << " cost " << fixed(r.cost, 3) << " contrast " << fixed(r.contrast, 3)
-                << (r.shared_anatomy ? "" : " NOT-SHARED");
+                << (r.shared_anatomy ? "" : " NOT-SHARED")
+                << (kMethods[m] == PrealignMethod::automatic ? std::string(" by ") + slicenav::prealign_method_name(r.method) : "");
     }
     std::cerr << "\n";
+  };
+  const auto evaluate = [&](Protocol& pr, const Scan& f, const Volume& moving, double truth, const std::string& label) {
+    evaluate_prepared(pr, f, moving, slicenav::prepare_scan(model, moving), truth, label);
   };
   for (int p = 0; p < s.pairs && !trunk.empty(); ++p) {
     const Scan& f = trunk[uniform(0, trunk.size() - 1)];
@@ -290,7 +337,50 @@ int run(const Settings& s) {
     }
   }
 
-  // ---- 2. No common anatomy ----
+  // ---- 2. Across patients, and from a whole-body scan ----
+  // The median shift (moving z - fixed z) of the key slices both lists name whose moving z passes `inside`;
+  // NaN when fewer than two do.
+  const auto landmark_truth = [](const std::vector<slicenav::Landmark>& fixed_l, const std::vector<slicenav::Landmark>& moving_l,
+                                 double moving_offset, const std::function<bool(double)>& inside) {
+    std::vector<double> shifts;
+    for (const auto& a : fixed_l) {
+      for (const auto& b : moving_l) {
+        if (a.name == b.name && inside(b.z_mm)) shifts.push_back(b.z_mm + moving_offset - a.z_mm);
+      }
+    }
+    return shifts.size() >= 2 ? slicenav::stats::median(shifts) : std::nan("");
+  };
+  const auto anywhere = [](double) { return true; };
+  Protocol across, whole_self, whole_other;
+  for (const auto& f : trunk) {
+    for (const auto& m : trunk) {
+      if (f.patient_key == m.patient_key) continue;
+      const double truth = landmark_truth(f.landmarks, m.landmarks, 0.0, anywhere);
+      if (std::isnan(truth)) continue;
+      evaluate_prepared(across, f, m.volume, m.prepared, truth, "across patients: " + m.case_id + " into " + f.case_id);
+    }
+  }
+  for (int p = 0; p < kWholeBodyPairs && !whole_body_path.empty(); ++p) {
+    const RandomSubVolume sv = sub_volume(whole_body.volume);
+    const std::string label = "whole body [" + std::to_string(sv.first) + ", +" + std::to_string(sv.length) + ")";
+    const PreparedScan mp = slicenav::prepare_scan(model, sv.part.volume);
+    evaluate_prepared(whole_self, whole_body, sv.part.volume, mp, sv.part.truth, label + " into itself");
+    const auto& g = whole_body.volume.geometry();
+    const double z0 = g.index_to_world({0.0, 0.0, static_cast<double>(sv.first)})[2];
+    const double z1 = g.index_to_world({0.0, 0.0, static_cast<double>(sv.first + sv.length - 1)})[2];
+    const auto in_part = [&](double z) { return z >= std::min(z0, z1) && z <= std::max(z0, z1); };
+    std::vector<std::pair<const Scan*, double>> others;
+    for (const auto& f : trunk) {
+      if (f.patient_key == whole_body.patient_key) continue;
+      const double truth = landmark_truth(f.landmarks, whole_body.landmarks, sv.part.truth, in_part);
+      if (!std::isnan(truth)) others.push_back({&f, truth});
+    }
+    if (others.empty()) continue;
+    const auto& [f, truth] = others[uniform(0, others.size() - 1)];
+    evaluate_prepared(whole_other, *f, sv.part.volume, mp, truth, label + " into " + f->case_id);
+  }
+
+  // ---- 3. No common anatomy ----
   NegativeStats negatives[kMethodCount];
   std::map<std::string, NegativeStats> negative_groups[kMethodCount];
   const auto negative = [&](const std::string& group, const std::string& name, const Volume& fixed_v,
@@ -344,7 +434,7 @@ int run(const Settings& s) {
              acrin_a->volume, acrin_a->prepared);
   }
 
-  // ---- 3. Real pairs ----
+  // ---- 4. Real pairs ----
   std::vector<PairRow> pair_rows;
   std::map<std::string, bench::Timing> pair_times[kMethodCount];
   const auto real_pair = [&](const std::string& name, const std::string& fixed_rel, const std::string& moving_rel,
@@ -369,7 +459,7 @@ int run(const Settings& s) {
   real_pair("elastix 3DCT_lung into 3DCT_lung_baseline_small", "pairs/elastix_3DCT_lung/3DCT_lung_baseline_small.mha",
             "pairs/elastix_3DCT_lung/3DCT_lung.mha", 0.0);
 
-  // ---- 4. Time ----
+  // ---- 5. Time ----
   std::cerr << "time: phantoms...\n";
   const slicenav::Phantom pa = bench::trunk_phantom(40.0, 1), pb = bench::trunk_phantom(-110.0, 2);
   const PreparedScan ppa = slicenav::prepare_scan(model, pa.volume), ppb = slicenav::prepare_scan(model, pb.volume);
@@ -416,6 +506,26 @@ int run(const Settings& s) {
       write_method_rows(md, other_recon);
       md << "\n";
       write_case_table(md, other_recon, separators);
+    }
+    if (!across.pairs_per_case.empty()) {
+      md << "\nAcross patients (atlas to patient): every ordered pair of held-out trunk scans of two patients that "
+            "share at least two key slices (`landmarks.json`, mask-derived, and `manual_landmarks.json`, by eye); the "
+            "truth is the median shift of the shared key slices, so it carries the two bodies' differences in "
+            "proportion (how far apart the key slices lie differs between patients).\n\n| "
+         << across.stats[0].errors_mm.size() << " pairs of two patients |" << kMethodTableHeader;
+      write_method_rows(md, across);
+    }
+    if (!whole_self.pairs_per_case.empty()) {
+      md << "\nWhole body into partial scans: " << whole_self.stats[0].errors_mm.size() << " random sub-volumes (as "
+            "above) of `"
+         << whole_body.case_id << "` (" << whole_body.volume.geometry().size[2]
+         << " slices, the data set's longest; a training case of the model) into the whole scan, and each into one "
+            "held-out trunk scan of another patient sharing at least two of the key slices inside the sub-volume ("
+         << whole_other.stats[0].errors_mm.size() << " pairs; truth as across patients).\n\n| "
+         << whole_self.stats[0].errors_mm.size() << " into the whole scan |" << kMethodTableHeader;
+      write_method_rows(md, whole_self);
+      md << "\n| " << whole_other.stats[0].errors_mm.size() << " into another patient |" << kMethodTableHeader;
+      write_method_rows(md, whole_other);
     }
     md << "\nNo common anatomy (every answer should be *not shared* or have low confidence): per group, the answers "
           "that said *shared* / those that said so with confidence >= "
@@ -470,7 +580,7 @@ int run(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"z-prealignment with the bundled model: accuracy of the five methods on held-out real scans, their "
+  CLI::App app{"z-prealignment with the bundled model: accuracy of the seven methods on held-out real scans, their "
                "verdicts on scans with no common anatomy, the real pairs, and their time",
                "slicenav_prealign_benchmark"};
   Settings s;

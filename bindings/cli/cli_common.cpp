@@ -219,17 +219,36 @@ void check(slicenav_status status) {
   if (status != SLICENAV_OK) throw Failure{status, slicenav_last_error()};
 }
 
+namespace {
+// Command-line name of each prealignment method, the default first.
+const std::pair<const char*, slicenav_prealign_method> kPrealignMethods[] = {
+    {"auto", SLICENAV_PREALIGN_AUTO},           {"score", SLICENAV_PREALIGN_SCORE},
+    {"three-slice", SLICENAV_PREALIGN_THREE_SLICE}, {"insertion", SLICENAV_PREALIGN_INSERTION},
+    {"embedding", SLICENAV_PREALIGN_EMBEDDING}, {"key-slices", SLICENAV_PREALIGN_KEY_SLICES},
+    {"intensity", SLICENAV_PREALIGN_INTENSITY}};
+}  // namespace
+
 const std::vector<std::string>& prealign_method_names() {
-  static const std::vector<std::string> names{"score", "three-slice", "insertion", "embedding", "intensity"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& [name, method] : kPrealignMethods) v.emplace_back(name);
+    return v;
+  }();
   return names;
 }
 
 slicenav_prealign_method prealign_method(const std::string& name) {
-  if (name == "three-slice") return SLICENAV_PREALIGN_THREE_SLICE;
-  if (name == "insertion") return SLICENAV_PREALIGN_INSERTION;
-  if (name == "embedding") return SLICENAV_PREALIGN_EMBEDDING;
-  if (name == "intensity") return SLICENAV_PREALIGN_INTENSITY;
-  return SLICENAV_PREALIGN_SCORE;
+  for (const auto& [n, method] : kPrealignMethods) {
+    if (name == n) return method;
+  }
+  return SLICENAV_PREALIGN_AUTO;
+}
+
+std::string prealign_method_name(slicenav_prealign_method method) {
+  for (const auto& [name, m] : kPrealignMethods) {
+    if (m == method) return name;
+  }
+  return std::to_string(static_cast<int>(method));
 }
 
 }  // namespace slicenav::cli

@@ -55,9 +55,11 @@ struct Failure {
 // Throws Failure{status, slicenav_last_error()} unless status is SLICENAV_OK.
 void check(slicenav_status status);
 
-// The prealignment methods by their command-line names ("score", "three-slice", "insertion", "intensity").
+// The prealignment methods by their command-line names ("auto", the default, then "score", "three-slice",
+// "insertion", "embedding", "key-slices", "intensity"), and back.
 const std::vector<std::string>& prealign_method_names();
 slicenav_prealign_method prealign_method(const std::string& name);  // one of those names
+std::string prealign_method_name(slicenav_prealign_method method);
 
 using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_free)>;
 using ModelPtr = std::unique_ptr<slicenav_model, decltype(&slicenav_model_free)>;

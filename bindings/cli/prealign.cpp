@@ -19,7 +19,7 @@ namespace {
 using nlohmann::json;
 
 struct PrealignOptions {
-  std::string fixed, moving, elastix, tfm, json, method = "score";
+  std::string fixed, moving, elastix, tfm, json, method = "auto";
   ModelOptions model;
   bool in_plane = false;
   double min_overlap_mm = slicenav_prealign_default_params().min_overlap_mm;
@@ -59,7 +59,8 @@ int run_prealign(const PrealignOptions& o) {
   const json out = {
       {"fixed", o.fixed},
       {"moving", o.moving},
-      {"method", o.method},
+      {"method", prealign_method_name(r.method)},
+      {"requested_method", o.method},
       {"convention", "fixed point p -> moving point p + translation_mm (elastix -t0, ITK), LPS mm"},
       {"translation_mm", {r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]}},
       {"confidence", r.confidence},
@@ -76,7 +77,8 @@ int run_prealign(const PrealignOptions& o) {
       {"itk_transform", write_transforms && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
   if (write_json(out, o.json, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
 
-  std::cerr << "prealign (" << o.method << "): translation (" << mm(r.translation_mm[0]) << ", "
+  std::cerr << "prealign (" << prealign_method_name(r.method) << (o.method == "auto" ? ", chosen by auto" : "")
+            << "): translation (" << mm(r.translation_mm[0]) << ", "
             << mm(r.translation_mm[1]) << ", " << mm(r.translation_mm[2]) << ") mm, confidence " << r.confidence
             << ", overlap " << mm(r.overlap_mm) << " mm\n";
   if (!write_transforms) {
@@ -107,7 +109,8 @@ void add_prealign_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", o->elastix, "Write the elastix initial transform (TransformParameters, for -t0) here");
   cmd->add_option("--tfm", o->tfm, "Write the ITK transform file (.tfm) here");
   cmd->add_option("--json", o->json, "Write the JSON result here (atomically) instead of stdout");
-  cmd->add_option("--method", o->method, "score (default), three-slice, insertion, embedding, or intensity (no model)")
+  cmd->add_option("--method", o->method, "auto (default: embedding, key slices or intensity by their evidence), score, three-slice, insertion, "
+                  "embedding, key-slices, or intensity (no model)")
       ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--in-plane", o->in_plane, "Also translate in x and y (body-mask centroids)");
   cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")

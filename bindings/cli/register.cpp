@@ -20,7 +20,7 @@ namespace slicenav::cli {
 namespace {
 
 struct RegisterCommand {
-  std::string fixed, moving, output, preset = "rigid", init = "prealign", method = "score", elastix;
+  std::string fixed, moving, output, preset = "rigid", init = "prealign", method = "auto", elastix;
   ModelOptions model;
   bool resample = false;
   double timeout_s = 1800;
@@ -56,7 +56,7 @@ VolumePtr prealign(const RegisterCommand& c, elastix::RegisterOptions& options) 
   options.fixed_volume = fixed.get();
   options.init_details = {
       {"mode", "prealign"},
-      {"method", c.method},
+      {"method", prealign_method_name(p.method)},
       {"confidence", p.confidence},
       {"overlap_mm", p.overlap_mm},
       {"note", note},
@@ -119,7 +119,8 @@ void add_register_command(CLI::App& app, Action& action) {
                   "Initial transform: prealign (slicenav's z-prealignment, default), none, or elastix's own "
                   "geometric-centre or centre-of-gravity")
       ->check(CLI::IsMember(kInitModes));
-  cmd->add_option("--method", c->method, "Prealignment method: score (default), three-slice, insertion, embedding, intensity")
+  cmd->add_option("--method", c->method, "Prealignment method: auto (default), score, three-slice, insertion, embedding, key-slices, "
+                  "intensity")
       ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--resample", c->resample, "Also resample MOVING onto FIXED's grid (transformix): resampled.nii.gz");
   cmd->add_option("--elastix", c->elastix, "elastix executable (default: $SLICENAV_ELASTIX, then PATH)");

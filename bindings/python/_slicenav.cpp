@@ -426,6 +426,7 @@ py::dict prealign(const Model* model, const Volume& fixed, const Volume& moving,
   d["fixed_recognised"] = r.fixed_recognised != 0;
   d["moving_recognised"] = r.moving_recognised != 0;
   d["note"] = std::string(r.note);
+  d["method"] = static_cast<int>(r.method);
   return d;
 }
 

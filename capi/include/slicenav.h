@@ -606,12 +606,14 @@ typedef enum slicenav_prealign_method {
   SLICENAV_PREALIGN_THREE_SLICE = 1, /* scores of 3 slices */
   SLICENAV_PREALIGN_INSERTION = 2,   /* insertion + robust line */
   SLICENAV_PREALIGN_INTENSITY = 3,   /* model-free baseline; model may be NULL */
-  SLICENAV_PREALIGN_EMBEDDING = 4    /* slice embeddings, each slice centred on its own, matched by L1 shift */
+  SLICENAV_PREALIGN_EMBEDDING = 4,   /* slice embeddings, each slice centred on its own, matched by L1 shift */
+  SLICENAV_PREALIGN_KEY_SLICES = 5,  /* key slices located in both scans; across patients (atlas to patient) */
+  SLICENAV_PREALIGN_AUTO = 6         /* embedding, key slices or intensity, chosen by their evidence */
 } slicenav_prealign_method;
 
 typedef struct slicenav_prealign_params {
   uint32_t struct_size;
-  slicenav_prealign_method method; /* default SLICENAV_PREALIGN_SCORE */
+  slicenav_prealign_method method; /* default SLICENAV_PREALIGN_AUTO */
   /* Shifts with less overlap are not considered (score, embedding, intensity); for the others less overlap
    * means no shared anatomy. Finite, >= 0; default 30 mm. Scans shorter than this use 80 % of the
    * shorter scan's extent, so a one-slice moving scan still gets an answer. */
@@ -631,14 +633,17 @@ typedef struct slicenav_prealignment {
   double cost;              /* score: mean |score difference| at the best shift, atlas mm; intensity
                              * (embedding): mean |slice image (embedding) difference| relative to the median
                              * shift's; insertion: share of
-                             * the slices expected inside the other scan that are off the line; three-slice: 0 */
+                             * the slices expected inside the other scan that are off the line; key slices:
+                             * median |key slice shift - answer|, mm; three-slice: 0 */
   double contrast;          /* score: rise of the cost 20 mm either side of the best shift, atlas mm per mm;
                              * intensity, embedding: the same relative to the median cost; insertion: inliers;
                              * three-slice: the fixed scan's score slope */
-  size_t samples;           /* shifts tried (score, embedding, intensity), answers on the line (insertion), 3 */
+  size_t samples;           /* shifts tried (score, embedding, intensity), answers on the line (insertion),
+                             * key slices found in both scans (key slices), 3 (three-slice) */
   int32_t fixed_recognised; /* the model recognises each scan's anatomy (always 1 for intensity) */
   int32_t moving_recognised;
   char note[160];           /* why the confidence is low or the anatomy not shared; "" otherwise */
+  slicenav_prealign_method method; /* the method that answered (for SLICENAV_PREALIGN_AUTO, the one chosen) */
 } slicenav_prealignment;
 
 /* struct_size set, every other field 0. */
@@ -648,8 +653,9 @@ SLICENAV_API slicenav_prealignment slicenav_prealignment_init(void);
  * anatomical level at world z_f in the fixed scan and z_m in the moving scan gives translation_mm[2] =
  * z_m - z_f. Both scans are canonicalized, so their orientations and patient positions (HFS, FFS) may
  * differ. Without in_plane, x and y are 0. A scan the model does not recognise (see
- * slicenav_landmarks_recognised) gets shared_anatomy 0 from the score, three-slice and insertion methods;
- * the embedding method reports recognition but judges by how alike the embeddings are.
+ * slicenav_landmarks_recognised) gets shared_anatomy 0 from the score, three-slice, insertion and key-slice
+ * methods; the embedding method reports recognition but judges by how alike the embeddings are. The default,
+ * SLICENAV_PREALIGN_AUTO, works for two scans of one patient and across patients (docs/prealign.md).
  *   model   may be NULL only for SLICENAV_PREALIGN_INTENSITY; borrowed.
  *   fixed, moving  not NULL; any number of slices (1 included); borrowed.
  *   params  nullable (defaults); borrowed.

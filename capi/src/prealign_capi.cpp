@@ -19,8 +19,23 @@ PrealignMethod method_of(const slicenav_prealign_method& method) {
     case SLICENAV_PREALIGN_INSERTION: return PrealignMethod::insertion;
     case SLICENAV_PREALIGN_INTENSITY: return PrealignMethod::intensity;
     case SLICENAV_PREALIGN_EMBEDDING: return PrealignMethod::embedding;
+    case SLICENAV_PREALIGN_KEY_SLICES: return PrealignMethod::key_slices;
+    case SLICENAV_PREALIGN_AUTO: return PrealignMethod::automatic;
     default: invalid("params->method " + std::to_string(enum_value(method)) + " is not a slicenav_prealign_method");
   }
+}
+
+slicenav_prealign_method method_of(PrealignMethod method) {
+  switch (method) {
+    case PrealignMethod::score: return SLICENAV_PREALIGN_SCORE;
+    case PrealignMethod::three_slice: return SLICENAV_PREALIGN_THREE_SLICE;
+    case PrealignMethod::insertion: return SLICENAV_PREALIGN_INSERTION;
+    case PrealignMethod::intensity: return SLICENAV_PREALIGN_INTENSITY;
+    case PrealignMethod::embedding: return SLICENAV_PREALIGN_EMBEDDING;
+    case PrealignMethod::key_slices: return SLICENAV_PREALIGN_KEY_SLICES;
+    case PrealignMethod::automatic: break;
+  }
+  return SLICENAV_PREALIGN_AUTO;
 }
 
 }  // namespace
@@ -31,7 +46,7 @@ slicenav_prealign_params slicenav_prealign_default_params(void) {
   const slicenav::PrealignOptions defaults;
   slicenav_prealign_params params{};
   params.struct_size = sizeof(slicenav_prealign_params);
-  params.method = SLICENAV_PREALIGN_SCORE;
+  params.method = SLICENAV_PREALIGN_AUTO;
   params.min_overlap_mm = defaults.min_overlap_mm;
   params.in_plane = 0;
   return params;
@@ -77,6 +92,7 @@ slicenav_status slicenav_prealign(const slicenav_model* model, const slicenav_vo
     v.fixed_recognised = r.fixed_recognised ? 1 : 0;
     v.moving_recognised = r.moving_recognised ? 1 : 0;
     copy_text(v.note, r.note);
+    v.method = method_of(r.method);
     write_versioned(v, out);
   });
 }

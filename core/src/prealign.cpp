@@ -45,6 +45,18 @@ constexpr double kEmbeddingFullRatio = 0.08;
 constexpr double kInlierMm = 15.0;
 constexpr double kInsertionSharedShare = 0.4;
 constexpr std::size_t kMinInliers = 3;
+// Key-slice method: anatomy is shared when at least this many key slices lie inside both scans; the
+// confidence grows with their number (full at kFullKeySlices) and falls with how much their shifts
+// disagree (median absolute deviation, mm; two patients' key slices are never all the same distance apart).
+constexpr std::size_t kMinSharedKeySlices = 2;
+constexpr double kFullKeySlices = 4.0;
+constexpr double kKeySliceSpreadScaleMm = 30.0;
+// Auto: the embedding match is taken at once when its relative cost is this low (sub-volumes, thick slabs
+// and other kernels of one scan came to at most 0.07 with the bundled model, pairs of two patients to at
+// least 0.13), and the intensity match as the last resort only when its relative cost is this low (two
+// patients' scans came to at least 0.32).
+constexpr double kSamePatientEmbeddingRatio = 0.1;
+constexpr double kLastResortIntensityRatio = 0.25;
 // Three-slice method: it cannot check itself, and the end slices' scores are often biased (docs/prealign.md),
 // so its answers stay below the low-confidence line of 0.3.
 constexpr double kThreeSliceConfidence = 0.25;
@@ -419,6 +431,46 @@ Prealignment by_insertion(const Model& model, const PreparedScan& fixed, const P
   return r;
 }
 
+// The key slices located in both scans: each one inside both votes for t = z_moving - z_fixed; the answer
+// is the median vote.
+Prealignment by_key_slices(const Model& model, const PreparedScan& fixed, const PreparedScan& moving) {
+  Prealignment r;
+  r.method = PrealignMethod::key_slices;
+  note_recognition(fixed, moving, r);
+  const std::vector<LocatedLandmark> in_fixed = locate(model, fixed), in_moving = locate(model, moving);
+  std::vector<double> shifts;
+  for (const auto& f : in_fixed) {
+    if (f.position.where != InsertedSlice::Where::inside) continue;
+    for (const auto& m : in_moving) {
+      if (m.name == f.name && m.position.where == InsertedSlice::Where::inside) {
+        shifts.push_back(m.position.world_z_mm - f.position.world_z_mm);
+      }
+    }
+  }
+  r.samples = shifts.size();
+  if (shifts.empty()) {
+    r.translation_mm[2] = line_shift(fixed, moving);
+    r.note = "no key slice was found in both scans";
+    return r;
+  }
+  const double t = stats::median(shifts);
+  std::vector<double> deviations;
+  for (const double x : shifts) deviations.push_back(std::abs(x - t));
+  r.translation_mm[2] = t;
+  r.cost = stats::median(deviations);
+  const bool recognised = r.fixed_recognised && r.moving_recognised;
+  r.shared_anatomy = recognised && shifts.size() >= kMinSharedKeySlices;
+  r.confidence = r.shared_anatomy ? clamp01(static_cast<double>(shifts.size() - 1) / (kFullKeySlices - 1)) *
+                                        std::exp(-r.cost / kKeySliceSpreadScaleMm)
+                                  : 0.0;
+  if (!recognised) {
+    r.note = unrecognised_note(r);
+  } else if (!r.shared_anatomy) {
+    r.note = "only one key slice was found in both scans";
+  }
+  return r;
+}
+
 // ---- Slice stacks: the intensity and embedding methods -------------------------------------------------
 
 // Every canonical slice preprocessed with `options`, each centred on its own body centroid: the patient
@@ -531,6 +583,29 @@ Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMa
   return r;
 }
 
+// Auto: the embedding match when the slices match as one patient's do (the most precise answer there);
+// else the key slices, which hold across patients; else the embedding or, last, a close intensity match
+// (crops the model does not recognise). With none, the key slices' (or the embedding's) verdict.
+Prealignment by_auto(const Model& model, const Volume& fixed, const SliceMapping& fm, const Volume& moving,
+                     const SliceMapping& mm, double min_overlap) {
+  Prealignment embedding = by_embedding(model, fixed, fm, moving, mm, min_overlap);
+  if (embedding.shared_anatomy && embedding.cost <= kSamePatientEmbeddingRatio) return embedding;
+  // A model without templates cannot locate key slices: auto goes on without them.
+  Prealignment key;
+  key.note = "the model has no templates";
+  if (!model.templates().empty() && !model.atlas().position_mm.empty()) {
+    key = by_key_slices(model, prepare_scan(model, fixed), prepare_scan(model, moving));
+    if (key.shared_anatomy) return key;
+  }
+  if (embedding.shared_anatomy) return embedding;
+  Prealignment intensity = by_intensity(fixed, fm, moving, mm, min_overlap);
+  if (intensity.shared_anatomy && intensity.cost <= kLastResortIntensityRatio) return intensity;
+  Prealignment& verdict = key.samples > 0 ? key : embedding;
+  verdict.note = "no method found common anatomy (" + std::string(prealign_method_name(verdict.method)) + ": " +
+                 verdict.note + ")";
+  return verdict;
+}
+
 // ---- In-plane ------------------------------------------------------------------------------------------
 
 // World (x, y) of the body centroid over the canonical slices whose centres lie in [z_lo, z_hi] (all
@@ -577,8 +652,10 @@ Prealignment prepared_method(const Model& model, const PreparedScan& fixed, cons
     case PrealignMethod::score: return by_score(fixed, moving, min_overlap);
     case PrealignMethod::three_slice: return by_three_slices(fixed, moving);
     case PrealignMethod::insertion: return by_insertion(model, fixed, moving, min_overlap);
+    case PrealignMethod::key_slices: return by_key_slices(model, fixed, moving);
     case PrealignMethod::embedding:
-    case PrealignMethod::intensity: break;
+    case PrealignMethod::intensity:
+    case PrealignMethod::automatic: break;
   }
   fail(Status::invalid_argument, std::string("the ") + prealign_method_name(options.method) +
                                      " method centres every slice on its own and needs the volumes, not prepared scans");
@@ -603,17 +680,20 @@ const char* prealign_method_name(PrealignMethod method) {
     case PrealignMethod::insertion: return "insertion";
     case PrealignMethod::intensity: return "intensity";
     case PrealignMethod::embedding: return "embedding";
+    case PrealignMethod::key_slices: return "key-slices";
+    case PrealignMethod::automatic: return "auto";
   }
-  return "score";
+  return "auto";
 }
 
 PrealignMethod prealign_method_from_name(const std::string& name) {
-  for (const auto m : {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
-                       PrealignMethod::intensity, PrealignMethod::embedding}) {
+  for (const auto m : {PrealignMethod::automatic, PrealignMethod::score, PrealignMethod::three_slice,
+                       PrealignMethod::insertion, PrealignMethod::intensity, PrealignMethod::embedding,
+                       PrealignMethod::key_slices}) {
     if (name == prealign_method_name(m)) return m;
   }
-  fail(Status::invalid_argument,
-       "unknown prealignment method '" + name + "' (score, three-slice, insertion, intensity, embedding)");
+  fail(Status::invalid_argument, "unknown prealignment method '" + name +
+                                     "' (auto, score, three-slice, insertion, intensity, embedding, key-slices)");
 }
 
 CurveShift match_curves(const std::vector<double>& fixed_z, const std::vector<float>& fixed_values,
@@ -653,11 +733,13 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
   const Coverage1D fc = coverage_of(fm), mc = coverage_of(mm);
   const double min_overlap = effective_min_overlap(options, fc, mc);
   Prealignment r;
-  if (options.method == PrealignMethod::intensity || options.method == PrealignMethod::embedding) {
+  if (options.method == PrealignMethod::intensity || options.method == PrealignMethod::embedding ||
+      options.method == PrealignMethod::automatic) {
     require_ct(fixed);
     require_ct(moving);
-    r = options.method == PrealignMethod::intensity ? by_intensity(fixed, fm, moving, mm, min_overlap)
-                                                    : by_embedding(*model, fixed, fm, moving, mm, min_overlap);
+    r = options.method == PrealignMethod::intensity   ? by_intensity(fixed, fm, moving, mm, min_overlap)
+        : options.method == PrealignMethod::embedding ? by_embedding(*model, fixed, fm, moving, mm, min_overlap)
+                                                      : by_auto(*model, fixed, fm, moving, mm, min_overlap);
   } else if (options.method == PrealignMethod::three_slice) {
     require_ct(fixed);
     require_ct(moving);
@@ -668,8 +750,9 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
                         {mm.world_z(0.0), mm.world_z(static_cast<double>((nm - 1) / 2)), mm.world_z(static_cast<double>(nm - 1))},
                         {ms[0], ms[1], ms[2]}, std::abs(mm.world_z(0.0) - mm.world_z(static_cast<double>(nm - 1))));
   } else {
-    const PreparedScan f = prepare_scan(*model, fixed, kWithoutMeasurement);
-    const PreparedScan m = prepare_scan(*model, moving, kWithoutMeasurement);
+    const PrepareOptions prepare{options.method == PrealignMethod::key_slices};
+    const PreparedScan f = prepare_scan(*model, fixed, prepare);
+    const PreparedScan m = prepare_scan(*model, moving, prepare);
     r = prepared_method(*model, f, m, options, min_overlap);
   }
   finish(r, fc, mc, min_overlap);

@@ -1,7 +1,7 @@
-/* prealign_elastix: find the z translation between two CT scans of one patient with the bundled model, and write
- * it as an elastix initial transform (elastix -t0), using only the stable C API (slicenav.h).
+/* prealign_elastix: find the z translation between two CT scans (one patient's or two patients') with the bundled
+ * model, and write it as an elastix initial transform (elastix -t0), using only the stable C API (slicenav.h).
  *
- *   prealign_elastix FIXED MOVING TRANSFORM.txt [score|three-slice|insertion|intensity|embedding]
+ *   prealign_elastix FIXED MOVING TRANSFORM.txt [auto|score|three-slice|insertion|intensity|embedding|key-slices]
  *
  * FIXED and MOVING are image files or DICOM directories. Then, for example:
  *   elastix -f FIXED -m MOVING -t0 TRANSFORM.txt -p rigid.txt -out outdir
@@ -19,7 +19,8 @@ static int fail(const char* what, slicenav_status status) {
 }
 
 int main(int argc, char** argv) {
-  static const char* const methods[] = {"score", "three-slice", "insertion", "intensity", "embedding"};
+  static const char* const methods[] = {"score",     "three-slice", "insertion", "intensity",
+                                        "embedding", "key-slices",  "auto"};
   slicenav_volume* fixed = NULL;
   slicenav_volume* moving = NULL;
   slicenav_model* model = NULL;
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
   int a;
 
   if (argc < 4 || argc > 5) {
-    fprintf(stderr, "usage: %s FIXED MOVING TRANSFORM.txt [score|three-slice|insertion|intensity|embedding]\n", argv[0]);
+    fprintf(stderr, "usage: %s FIXED MOVING TRANSFORM.txt [auto|score|three-slice|insertion|intensity|embedding|key-slices]\n",
+            argv[0]);
     return 2;
   }
   if (argc == 5) {
@@ -66,7 +68,8 @@ int main(int argc, char** argv) {
     goto done;
   }
 
-  printf("method:          %s\n", methods[params.method]);
+  /* The method that answered: the one asked for, or the one auto chose. */
+  printf("method:          %s%s\n", methods[result.method], params.method == SLICENAV_PREALIGN_AUTO ? " (auto)" : "");
   printf("translation_mm:  x = %.2f  y = %.2f  z = %.2f\n", result.translation_mm[0], result.translation_mm[1],
          result.translation_mm[2]);
   printf("confidence:      %.3f (overlap %.1f mm)\n", result.confidence, result.overlap_mm);

@@ -42,7 +42,7 @@ static void test_defaults(void) {
   const slicenav_prealign_params p = slicenav_prealign_default_params();
   const slicenav_prealignment r = slicenav_prealignment_init();
   CHECK(p.struct_size == sizeof(slicenav_prealign_params));
-  CHECK(p.method == SLICENAV_PREALIGN_SCORE);
+  CHECK(p.method == SLICENAV_PREALIGN_AUTO);
   CHECK(p.min_overlap_mm == 30.0);
   CHECK(p.in_plane == 0);
   CHECK(r.struct_size == sizeof(slicenav_prealignment));
@@ -141,10 +141,12 @@ static void test_one_slice_and_non_ct(void) {
   for (i = 0; i < sizeof data / sizeof data[0]; ++i) data[i] = (float)(i % 800); /* MR-like: 0..799 */
   CHECK(fixed != NULL && one != NULL);
   CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL), SLICENAV_OK);
-  for (m = SLICENAV_PREALIGN_SCORE; m <= SLICENAV_PREALIGN_EMBEDDING; ++m) {
+  for (m = SLICENAV_PREALIGN_SCORE; m <= SLICENAV_PREALIGN_AUTO; ++m) {
     params.method = (slicenav_prealign_method)m;
     r = slicenav_prealignment_init();
     CHECK_STATUS(slicenav_prealign(g_model, fixed, one, &params, &r), SLICENAV_OK);
+    /* The method that answered: the one asked for, or the one auto chose. */
+    CHECK(m == SLICENAV_PREALIGN_AUTO ? r.method != SLICENAV_PREALIGN_AUTO : (int)r.method == m);
     CHECK(r.translation_mm[2] == r.translation_mm[2]); /* not NaN */
     CHECK(r.overlap_mm <= 5.0 + 1e-9);                  /* one 5 mm slice at most */
     CHECK(r.confidence >= 0.0 && r.confidence <= 1.0);

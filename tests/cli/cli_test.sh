@@ -977,7 +977,7 @@ register_real_prealign)
   # Known answer (pairs/ts_example_ct_sm_offset.json): the subset's header z is 246 mm below the truth.
   ok register "$fixed" "$moving" -o "$work/out" --threads 2
   check_json "$work/out/registration.json" "
-assert j['init']['mode'] == 'prealign' and j['init']['method'] == 'score'
+assert j['init']['mode'] == 'prealign' and j['init']['method'] == 'embedding', j['init']  # auto's choice
 assert abs(j['init']['translation_mm'][2] + 246) < 15, j['init']
 t = j['result']['translation_at_fixed_centre_mm']
 assert abs(t[0]) < 1.5 and abs(t[1]) < 1.5 and abs(t[2] + 246) < 1.5, t
@@ -1044,6 +1044,16 @@ prealign_real_pairs)
   check_json "$work/r.json" "
 assert j['shared_anatomy'] is True and j['confidence'] > 0.3
 assert abs(j['translation_mm'][2] + 246) < 5, j['translation_mm']
+assert j['requested_method'] == 'auto' and j['method'] == 'embedding', j['method']  # one scan's slices
+"
+  # Two patients (neither in the model's training): auto answers with the key slices. Truth: the median
+  # shift of the key slices annotated in both (carina, aortic arch, liver dome, ...): -35.8 mm.
+  other_a=$(require_data ct/lidc_0002/ct.nii.gz) || exit $?
+  other_b=$(require_data ct/lidc_0003/ct.nii.gz) || exit $?
+  ok prealign "$other_a" "$other_b" --json "$work/patients.json" --threads 2
+  check_json "$work/patients.json" "
+assert j['method'] == 'key-slices' and j['shared_anatomy'] is True, (j['method'], j['details'])
+assert abs(j['translation_mm'][2] + 35.8) < 15, j['translation_mm']
 "
   grep -Eq '^\(TransformParameters 0 0 -2[0-9][0-9]\.' "$work/init.txt" || fail "init.txt: $(grep TransformParameters "$work/init.txt")"
   # An extremity against a chest scan: no common anatomy, so the JSON says so and no transform is written.
@@ -1054,7 +1064,7 @@ assert abs(j['translation_mm'][2] + 246) < 5, j['translation_mm']
 assert j['shared_anatomy'] is False and j['confidence'] == 0 and j['details']['note']
 assert j['elastix_transform'] is None
 "
-  only_files "$work" init.txt init.tfm r.json none.json
+  only_files "$work" init.txt init.tfm r.json patients.json none.json
   ;;
 
 *)

@@ -1,14 +1,17 @@
 // z-prealignment: curve matching, the sign convention, orientations, one-slice and non-CT input, the
 // model-free method on phantoms (behaviour only), and the bundled model's methods on real pairs with known
-// offsets, held-out sub-volumes (as stored and as thick slabs), another reconstruction of one acquisition
-// and scans with no common anatomy (../shared/data; skipped without it).
+// offsets, held-out sub-volumes (as stored and as thick slabs), another reconstruction of one acquisition,
+// two patients and scans with no common anatomy (../shared/data; skipped without it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "model_fixtures.hpp"
+#include "slicenav/anatomy.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/phantom.hpp"
@@ -22,8 +25,9 @@ namespace {
 
 using test::status_of;
 
-const PrealignMethod kAll[] = {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
-                               PrealignMethod::embedding, PrealignMethod::intensity};
+const PrealignMethod kAll[] = {PrealignMethod::score,     PrealignMethod::three_slice, PrealignMethod::insertion,
+                               PrealignMethod::embedding, PrealignMethod::intensity,   PrealignMethod::key_slices,
+                               PrealignMethod::automatic};
 
 Volume phantom(const std::string& orientation, std::size_t slices, double top_z_mm, double step_mm = 5.0) {
   return test::small_phantom(orientation, slices, top_z_mm, step_mm);
@@ -145,7 +149,14 @@ TEST(Prealign, OneSliceMovingScansGetAnAnswerFromEveryMethod) {
   const Volume fixed = phantom("LPS", 60, 40.0);
   const Volume one = phantom("LPS", 1, -100.0);
   for (const auto m : kAll) {
+    if (m == PrealignMethod::key_slices) continue;  // needs templates (below)
     const Prealignment r = prealign(&model, fixed, one, with(m));
+    // The method that answered: the one asked for, or one auto chose.
+    if (m == PrealignMethod::automatic) {
+      EXPECT_NE(r.method, PrealignMethod::automatic);
+    } else {
+      EXPECT_EQ(r.method, m) << prealign_method_name(m);
+    }
     EXPECT_TRUE(std::isfinite(r.translation_mm[2])) << prealign_method_name(m);
     EXPECT_GE(r.confidence, 0.0);
     EXPECT_LE(r.confidence, 1.0);
@@ -153,6 +164,11 @@ TEST(Prealign, OneSliceMovingScansGetAnAnswerFromEveryMethod) {
   }
   // The model-free method can place it: the phantom's anatomy differs from level to level.
   EXPECT_NEAR(prealign(nullptr, fixed, one, with(PrealignMethod::intensity)).translation_mm[2], 0.0, 5.0);
+  // Key slices need the model's atlas and templates; auto goes on without them (above).
+  std::string message;
+  EXPECT_EQ(status_of([&] { prealign(&model, fixed, one, with(PrealignMethod::key_slices)); }, &message),
+            Status::unsupported_input);
+  EXPECT_NE(message.find("atlas"), std::string::npos) << message;
 }
 
 TEST(Prealign, BadInputSaysWhy) {
@@ -179,7 +195,7 @@ TEST(Prealign, BadInputSaysWhy) {
   // Prepared scans carry no voxels: neither the methods that centre every slice on its own nor in-plane
   // work on them.
   const PreparedScan p = prepare_scan(model, ct);
-  for (const auto m : {PrealignMethod::intensity, PrealignMethod::embedding}) {
+  for (const auto m : {PrealignMethod::intensity, PrealignMethod::embedding, PrealignMethod::automatic}) {
     EXPECT_EQ(status_of([&] { prealign(model, p, p, with(m)); }, &message), Status::invalid_argument);
     EXPECT_NE(message.find("needs the volumes"), std::string::npos) << message;
   }
@@ -188,6 +204,9 @@ TEST(Prealign, BadInputSaysWhy) {
   EXPECT_EQ(status_of([&] { prealign(model, p, p, in_plane); }), Status::invalid_argument);
   EXPECT_EQ(prealign_method_from_name("three-slice"), PrealignMethod::three_slice);
   EXPECT_EQ(prealign_method_from_name("embedding"), PrealignMethod::embedding);
+  EXPECT_EQ(prealign_method_from_name("key-slices"), PrealignMethod::key_slices);
+  EXPECT_EQ(prealign_method_from_name("auto"), PrealignMethod::automatic);
+  EXPECT_EQ(PrealignOptions{}.method, PrealignMethod::automatic);
   EXPECT_EQ(status_of([&] { prealign_method_from_name("fasta"); }), Status::invalid_argument);
 }
 
@@ -208,6 +227,7 @@ TEST(PrealignRealData, TotalSegmentatorPairWithItsKnownOffset) {
   // ts_example_ct_sm is slices 82..111 of ts_example_ct with a header z 246 mm too low: the same anatomy
   // sits 246 mm lower in the moving scan's frame.
   for (const auto m : kAll) {
+    if (m == PrealignMethod::key_slices) continue;  // across patients (PrealignRealData.AcrossPatients)
     const Prealignment r = prealign(&f.model, fixed, moving, with(m));
     const double tolerance = m == PrealignMethod::three_slice ? 25.0 : 5.0;
     EXPECT_NEAR(r.translation_mm[2], -246.0, tolerance) << prealign_method_name(m);
@@ -238,7 +258,7 @@ TEST(PrealignRealData, HeldOutSubVolumesWithTheirOriginDiscarded) {
       }
       // The methods that centre every slice on its own see the sub-volume's slices as the whole scan's,
       // and a thick-slice reconstruction of them (3-slice slabs, other pixels) nearly so.
-      for (const auto m : {PrealignMethod::embedding, PrealignMethod::intensity}) {
+      for (const auto m : {PrealignMethod::embedding, PrealignMethod::intensity, PrealignMethod::automatic}) {
         for (const Volume& moving : {part.volume, test::thick_slabs(part.volume, 3)}) {
           const Prealignment r = prealign(&f.model, whole, moving, with(m));
           EXPECT_NEAR(r.translation_mm[2], part.truth, 5.0) << path << " " << prealign_method_name(m);
@@ -275,13 +295,56 @@ TEST(PrealignRealData, ElastixLungPairAndItsShiftedFrame) {
   // the 100 landmarks) it becomes +32 mm. Both methods find the shift; only intensity calls the anatomy shared:
   // the model does not recognise this hemithorax crop, and its embeddings' best-to-median cost (0.28) lies
   // above the shared threshold (0.2), near scans that share nothing (0.30 and up, docs/prealign.md).
+  // Auto ends at the intensity match there: neither the embedding nor the key slices (the model does not
+  // recognise the crop) find common anatomy.
   const RealFixture f;
-  for (const auto m : {PrealignMethod::embedding, PrealignMethod::intensity}) {
+  for (const auto m : {PrealignMethod::embedding, PrealignMethod::intensity, PrealignMethod::automatic}) {
     const Prealignment r = prealign(&f.model, fixed, moving, with(m));
     EXPECT_NEAR(r.translation_mm[2], 0.0, 3.0) << prealign_method_name(m);
-    EXPECT_EQ(r.shared_anatomy, m == PrealignMethod::intensity) << prealign_method_name(m) << ": " << r.note;
+    EXPECT_EQ(r.shared_anatomy, m != PrealignMethod::embedding) << prealign_method_name(m) << ": " << r.note;
     const Prealignment up = prealign(&f.model, fixed, shifted(moving, {0.0, 0.0, 32.0}), with(m));
     EXPECT_NEAR(up.translation_mm[2], 32.0, 3.0) << prealign_method_name(m);
+    if (m == PrealignMethod::automatic) EXPECT_EQ(up.method, PrealignMethod::intensity);
+  }
+}
+
+// Two patients, neither among the model's training cases: the truth is the median shift of the key slices
+// annotated in both (mask-derived or by eye). The embeddings of two patients never match as one patient's
+// do, so auto answers with the located key slices.
+TEST(PrealignRealData, AcrossPatients) {
+  SLICENAV_REQUIRE_DATA(lidc_2, "ct/lidc_0002/ct.nii.gz");
+  SLICENAV_REQUIRE_DATA(lidc_3, "ct/lidc_0003/ct.nii.gz");
+  SLICENAV_REQUIRE_DATA(chest_abdomen, "ct/cptac_C3N-00247/ct.nii.gz");
+  SLICENAV_REQUIRE_DATA(neck_to_abdomen, "ct/onko_thorax_ccb2be4e/ct.nii.gz");
+  SLICENAV_REQUIRE_DATA(head_neck, "ct/hnpetct_chus005/ct.nii.gz");
+  const RealFixture f;
+  const auto truth = [](const std::string& fixed_path, const std::string& moving_path) {
+    const auto parent = [](const std::string& p) { return std::filesystem::path(p).parent_path().string(); };
+    const auto fixed = read_case_landmarks(parent(fixed_path)), moving = read_case_landmarks(parent(moving_path));
+    std::vector<double> shifts;
+    for (const auto& a : fixed) {
+      for (const auto& b : moving) {
+        if (a.name == b.name) shifts.push_back(b.z_mm - a.z_mm);
+      }
+    }
+    EXPECT_GE(shifts.size(), 2u) << fixed_path << " " << moving_path;
+    std::sort(shifts.begin(), shifts.end());
+    const std::size_t n = shifts.size();
+    return n == 0 ? 0.0 : n % 2 == 1 ? shifts[n / 2] : 0.5 * (shifts[n / 2 - 1] + shifts[n / 2]);
+  };
+  const std::pair<std::string, std::string> pairs[] = {
+      {lidc_2, lidc_3}, {chest_abdomen, neck_to_abdomen}, {head_neck, lidc_2}, {neck_to_abdomen, head_neck}};
+  for (const auto& [fixed_path, moving_path] : pairs) {
+    const Volume fixed = read_volume(fixed_path), moving = read_volume(moving_path);
+    const double t = truth(fixed_path, moving_path);
+    for (const auto m : {PrealignMethod::key_slices, PrealignMethod::automatic}) {
+      const Prealignment r = prealign(&f.model, fixed, moving, with(m));
+      EXPECT_TRUE(r.shared_anatomy) << fixed_path << " " << moving_path << ": " << r.note;
+      EXPECT_EQ(r.method, PrealignMethod::key_slices) << fixed_path << " " << moving_path;
+      EXPECT_NEAR(r.translation_mm[2], t, 20.0) << fixed_path << " " << moving_path << " " << prealign_method_name(m);
+      EXPECT_GE(r.samples, 2u);
+      EXPECT_GT(r.confidence, 0.3) << fixed_path << " " << moving_path;
+    }
   }
 }
 
@@ -290,7 +353,8 @@ TEST(PrealignRealData, ReorientedScanGivesTheSameTranslation) {
   const RealFixture f;
   const Volume whole = read_volume(path);
   const SubVolume part = sub_volume(whole, 30, 60, 100.0);
-  for (const auto m : {PrealignMethod::score, PrealignMethod::embedding, PrealignMethod::intensity}) {
+  for (const auto m : {PrealignMethod::score, PrealignMethod::embedding, PrealignMethod::intensity,
+                       PrealignMethod::automatic}) {
     const Prealignment a = prealign(&f.model, whole, part.volume, with(m));
     const Prealignment b = prealign(&f.model, whole, reversed_slices(part.volume), with(m));
     EXPECT_NEAR(a.translation_mm[2], part.truth, 10.0) << prealign_method_name(m);

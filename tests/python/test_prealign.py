@@ -23,9 +23,9 @@ def elastix_entries(path):
 def test_prealign_finds_a_known_shift(model, phantom):
     # The moving scan shows the same anatomy 100 mm higher in world z: translation z = z_m - z_f = +100.
     moving = shifted(phantom, 100.0)
-    for method in ("score", "insertion", "embedding", "intensity"):
+    for method in ("auto", "score", "insertion", "embedding", "key-slices", "intensity"):
         r = model.prealign(phantom, moving, method=method)
-        assert r.method == method
+        assert r.method == method if method != "auto" else r.method in ("embedding", "key-slices", "intensity")
         assert r.shared_anatomy, (method, r.note)
         assert r.translation_mm[0] == 0.0 and r.translation_mm[1] == 0.0
         assert r.translation_mm[2] == pytest.approx(100.0, abs=10.0), method
@@ -41,7 +41,7 @@ def test_intensity_method_needs_no_model(phantom):
     assert r.translation_mm[2] == pytest.approx(-60.0, abs=10.0)
     assert r.fixed_recognised and r.moving_recognised  # always, for the intensity method
     with pytest.raises(slicenav.InvalidArgumentError, match="model is NULL"):
-        slicenav.prealign(phantom, moving)  # the default method, score, needs one
+        slicenav.prealign(phantom, moving)  # the default method, auto, needs one
     with pytest.raises(slicenav.InvalidArgumentError, match="unknown method 'rigid'"):
         slicenav.prealign(phantom, moving, method="rigid")
     with pytest.raises(slicenav.InvalidArgumentError, match="min_overlap_mm"):

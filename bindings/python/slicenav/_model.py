@@ -14,7 +14,8 @@ from ._volume import Volume, _handle, _path, _vector
 
 # slicenav_locate_method and slicenav_prealign_method by name (the slicenav command's --method values).
 LOCATE_METHODS = {"insertion": 0, "score": 1}
-PREALIGN_METHODS = {"score": 0, "three-slice": 1, "insertion": 2, "intensity": 3, "embedding": 4}
+PREALIGN_METHODS = {"score": 0, "three-slice": 1, "insertion": 2, "intensity": 3, "embedding": 4, "key-slices": 5,
+                    "auto": 6}
 
 
 def _method(name, methods):
@@ -146,7 +147,7 @@ class Model:
             inferior_end=Landmark._from_c(d["inferior"]),
         )
 
-    def prealign(self, fixed, moving, method="score", min_overlap_mm=None, in_plane=False):
+    def prealign(self, fixed, moving, method="auto", min_overlap_mm=None, in_plane=False):
         """:func:`slicenav.prealign` with this model."""
         return prealign(fixed, moving, model=self, method=method, min_overlap_mm=min_overlap_mm, in_plane=in_plane)
 
@@ -163,12 +164,14 @@ class Model:
         return f"<slicenav.Model {len(self.regions())} regions>"
 
 
-def prealign(fixed, moving, model=None, method="score", min_overlap_mm=None, in_plane=False):
+def prealign(fixed, moving, model=None, method="auto", min_overlap_mm=None, in_plane=False):
     """The translation taking a point of ``fixed`` to the same anatomy in ``moving`` (docs/prealign.md).
 
-    method          "score" (slice-score curves matched by shift; the default), "three-slice", "insertion",
-                    "embedding" (slice embeddings matched by shift), or "intensity" (a model-free baseline: the
-                    only method that works with ``model=None``).
+    method          "auto" (the default: embedding, key slices or intensity, chosen by their evidence; one
+                    patient's scans and two patients' alike), "score" (slice-score curves matched by shift),
+                    "three-slice", "insertion", "embedding" (slice embeddings matched by shift), "key-slices"
+                    (the key slices located in both scans), or "intensity" (a model-free baseline: the only
+                    method that works with ``model=None``).
     min_overlap_mm  shifts with less overlap are not considered; None: the library default (30 mm).
     in_plane        also x and y, from body-mask centroids over the shared z range.
 
@@ -178,7 +181,8 @@ def prealign(fixed, moving, model=None, method="score", min_overlap_mm=None, in_
     m = None if model is None else model._handle
     d = _slicenav.prealign(m, _handle(fixed, "fixed"), _handle(moving, "moving"), _method(method, PREALIGN_METHODS),
                            None if min_overlap_mm is None else float(min_overlap_mm), bool(in_plane))
-    return Prealignment(method=method, **d)
+    d["method"] = next(name for name, value in PREALIGN_METHODS.items() if value == d["method"])
+    return Prealignment(**d)
 
 
 def _rigid(transform):

@@ -236,8 +236,9 @@ class Prealignment:
     in the moving scan (``slicenav.prealign``; docs/prealign.md): an anatomical level at world z_f in the
     fixed scan and z_m in the moving one gives ``translation_mm[2] = z_m - z_f``, elastix's ``-t0``
     convention. ``shared_anatomy`` False means the scans show no common anatomy and the translation means
-    nothing; ``note`` says why a confidence is low. ``cost``, ``contrast`` and ``samples`` are the
-    method-specific details of slicenav_prealignment."""
+    nothing; ``note`` says why a confidence is low. ``method`` is the method that answered (for "auto", the
+    one it chose). ``cost``, ``contrast`` and ``samples`` are the method-specific details of
+    slicenav_prealignment."""
 
     method: str
     translation_mm: Tuple[float, float, float]
