@@ -12,6 +12,8 @@ images; the known answers are described in docs/benchmarks.md):
   lung_masks         pairs/elastix_3DCT_lung baseline vs follow-up lung masks, 100 landmark pairs
   lung_identity      pairs/elastix_3DCT_lung 3DCT_lung.mha vs the downsampled baseline (same frame)
   <case>_sub         a z sub-volume of ct/<case> with its header z moved by a known amount
+  <a>_into_<b>       two patients (held out from the model's training): ct/<a> fixed, ct/<b> moving; scored in
+                     z only, at the key slices both cases list (landmarks.json, manual_landmarks.json)
 """
 import argparse
 import json
@@ -27,6 +29,8 @@ import numpy as np
 INITS = ["prealign", "geometric-centre", "centre-of-gravity", "none"]
 # Held-out sub-volume pairs: case, first and last fraction of the slices kept, header z change (mm).
 SUBVOLUMES = [("lung1_001", 0.55, 0.9, 180.0), ("crlm_1004", 0.1, 0.45, -150.0), ("lidc_0001", 0.3, 0.7, 300.0)]
+# Pairs of two patients: fixed case, moving case.
+PATIENT_PAIRS = [("lidc_0002", "lidc_0003"), ("cptac_C3N-00247", "onko_thorax_ccb2be4e"), ("hnpetct_chus005", "lidc_0002")]
 
 
 def lps_points_in_box(img, k_range, count=3):
@@ -80,6 +84,38 @@ def make_subvolume(data, case, lo, hi, dz, work):
     return os.path.join(data, "ct", case, "ct.nii.gz"), path, points, points + [0.0, 0.0, -dz]
 
 
+def key_slices(case_dir):
+    """{name: world z} of a case's key slices: landmarks.json (status ok) first, then manual_landmarks.json;
+    side-specific names left out."""
+    z = {}
+    for name in ("landmarks.json", "manual_landmarks.json"):
+        path = os.path.join(case_dir, name)
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for entry in json.load(f).get("landmarks", []):
+                n = entry.get("name", "")
+                if entry.get("status", "ok") != "ok" or not isinstance(entry.get("z_mm"), (int, float)):
+                    continue
+                if "left" in n.split("_") or "right" in n.split("_"):
+                    continue
+                z.setdefault(n, float(entry["z_mm"]))
+    return z
+
+
+def patient_pair(data, fixed_case, moving_case):
+    """Points at the fixed scan's in-plane centre at each key slice both cases list, and their truth: the same
+    points at the moving case's z of that key slice (only z is known across patients)."""
+    fixed = os.path.join(data, "ct", fixed_case, "ct.nii.gz")
+    img = nibabel.load(fixed)
+    fz, mz = key_slices(os.path.dirname(fixed)), key_slices(os.path.join(data, "ct", moving_case))
+    centre = img.affine.dot([(img.shape[0] - 1) / 2.0, (img.shape[1] - 1) / 2.0, 0.0, 1.0])[:3]
+    shared = sorted(set(fz) & set(mz))
+    p = np.array([[-centre[0], -centre[1], fz[n]] for n in shared])
+    q = np.array([[-centre[0], -centre[1], mz[n]] for n in shared])
+    return fixed, os.path.join(data, "ct", moving_case, "ct.nii.gz"), p, q
+
+
 def pairs(data, work):
     out = []
     full = os.path.join(data, "ct/ts_example_ct/ct.nii.gz")
@@ -97,6 +133,9 @@ def pairs(data, work):
         if os.path.exists(os.path.join(data, "ct", case, "ct.nii.gz")):
             fixed, moving, p, q = make_subvolume(data, case, lo, hi, dz, work)
             out.append((case + "_sub", fixed, moving, p, q))
+    for a, b in PATIENT_PAIRS:
+        if os.path.exists(os.path.join(data, "ct", a, "ct.nii.gz")) and os.path.exists(os.path.join(data, "ct", b, "ct.nii.gz")):
+            out.append((a + "_into_" + b,) + patient_pair(data, a, b))
     return out
 
 
@@ -113,7 +152,9 @@ def main():
     init_line = next((l for l in help_text.split("\n") if "--init" in l), "")
     rows = []
     for name, fixed, moving, p, q in pairs(args.data, args.work):
-        start_error = np.linalg.norm(q - p, axis=1).mean()
+        z_only = "_into_" in name  # two patients: only the key slices' z is known
+        distance = (lambda a, b: np.abs(a[:, 2] - b[:, 2])) if z_only else (lambda a, b: np.linalg.norm(a - b, axis=1))
+        start_error = distance(q, p).mean()
         for init in INITS:
             if init not in init_line:
                 rows.append((name, init, start_error, None, None, None, "not measured (no --init %s in this build)" % init))
@@ -131,10 +172,11 @@ def main():
                 continue
             summary = json.loads(r.stdout)
             mapped = transformix_points(os.path.join(out, "TransformParameters.0.txt"), p, os.path.join(out, "points"))
-            err = np.linalg.norm(mapped - q, axis=1)
-            note = ""
+            err = distance(mapped, q)
+            note = "z only, %d key slices" % len(p) if z_only else ""
             if init == "prealign":
-                note = "prealign %.1f mm z" % summary["init"]["translation_mm"][2]
+                note = "; ".join(x for x in [note, "prealign (%s) %.1f mm z" % (summary["init"]["method"],
+                                                                            summary["init"]["translation_mm"][2])] if x)
             rows.append((name, init, start_error, err.mean(), err.max(), wall, note, summary["elastix"]["runtime_s"]))
             print(name, init, "%.2f mm" % err.mean(), "%.1f s" % wall, file=sys.stderr)
     print("| pair | init | error before (mm) | final mean error (mm) | final max error (mm) | elastix (s) | total (s) | note |")

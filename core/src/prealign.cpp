@@ -49,6 +49,10 @@ constexpr std::size_t kMinInliers = 3;
 // confidence grows with their number (full at kFullKeySlices) and falls with how much their shifts
 // disagree (median absolute deviation, mm; two patients' key slices are never all the same distance apart).
 constexpr std::size_t kMinSharedKeySlices = 2;
+// A key slice located this close to either end slice of a scan (or two slice steps, if more) does not vote:
+// locate() puts a key slice that lies beyond a scan at its end as readily as inside it (short scans showed
+// several key slices piled on their end slices).
+constexpr double kKeySliceEndMarginMm = 10.0;
 constexpr double kFullKeySlices = 4.0;
 constexpr double kKeySliceSpreadScaleMm = 30.0;
 // Auto: the embedding match is taken at once when its relative cost is this low (sub-volumes, thick slabs
@@ -437,20 +441,26 @@ Prealignment by_key_slices(const Model& model, const PreparedScan& fixed, const 
   Prealignment r;
   r.method = PrealignMethod::key_slices;
   note_recognition(fixed, moving, r);
+  // Whether a located key slice lies inside the scan, clear of its end slices.
+  const auto clearly_inside = [](const LocatedLandmark& l, const PreparedScan& scan) {
+    const SliceMapping& m = scan.mapping;
+    const double margin = std::max(kKeySliceEndMarginMm, 2 * m.slice_step_mm());
+    const double a = m.world_z(0.0), b = m.world_z(static_cast<double>(m.slice_count()) - 1.0);
+    return l.position.where == InsertedSlice::Where::inside && l.position.world_z_mm <= std::max(a, b) - margin &&
+           l.position.world_z_mm >= std::min(a, b) + margin;
+  };
   const std::vector<LocatedLandmark> in_fixed = locate(model, fixed), in_moving = locate(model, moving);
   std::vector<double> shifts;
   for (const auto& f : in_fixed) {
-    if (f.position.where != InsertedSlice::Where::inside) continue;
+    if (!clearly_inside(f, fixed)) continue;
     for (const auto& m : in_moving) {
-      if (m.name == f.name && m.position.where == InsertedSlice::Where::inside) {
-        shifts.push_back(m.position.world_z_mm - f.position.world_z_mm);
-      }
+      if (m.name == f.name && clearly_inside(m, moving)) shifts.push_back(m.position.world_z_mm - f.position.world_z_mm);
     }
   }
   r.samples = shifts.size();
   if (shifts.empty()) {
     r.translation_mm[2] = line_shift(fixed, moving);
-    r.note = "no key slice was found in both scans";
+    r.note = "no key slice was found inside both scans";
     return r;
   }
   const double t = stats::median(shifts);
