@@ -1,9 +1,9 @@
 // slicenav prealign FIXED MOVING [-o init.txt] [--tfm init.tfm] [--json result.json] [--method M]
-//                  [--in-plane] [--min-overlap MM] [--model PATH] [--threads N] [--device D]
-// The translation that takes the fixed scan's points to the same anatomy in the moving scan
-// (docs/prealign.md): written as an elastix initial transform (-t0) and/or an ITK .tfm, with the result as
-// JSON (--json, else stdout) and a one-line summary on stderr. When the scans share no anatomy, the JSON
-// says so and no transform file is written (exit code 4, unsupported input).
+//                  [--in-plane] [--min-overlap MM] [--rigid] [--model PATH] [--threads N] [--device D]
+// The translation (with --rigid, rotation and translation) that takes the fixed scan's points to the same
+// anatomy in the moving scan (docs/prealign.md): written as an elastix initial transform (-t0) and/or an
+// ITK .tfm, with the result as JSON (--json, else stdout) and a one-line summary on stderr. When the scans
+// share no anatomy, the JSON says so and no transform file is written (exit code 4, unsupported input).
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -21,7 +21,7 @@ using nlohmann::json;
 struct PrealignOptions {
   std::string fixed, moving, elastix, tfm, json, method = "auto";
   ModelOptions model;
-  bool in_plane = false;
+  bool in_plane = false, rigid = false;
   double min_overlap_mm = slicenav_prealign_default_params().min_overlap_mm;
 };
 
@@ -32,6 +32,67 @@ std::string mm(double value) {
   return text;
 }
 
+// The transform files (when the scans share anatomy); a refusal otherwise.
+int write_transforms(const PrealignOptions& o, const slicenav_rigid_transform& transform, const slicenav_volume* fixed,
+                     bool shared, const char* note) {
+  if (!shared) {
+    return report(SLICENAV_ERR_UNSUPPORTED_INPUT, std::string("the scans show no common anatomy") +
+                                                      (note[0] != '\0' ? std::string(" (") + note + ")" : "") +
+                                                      "; no transform file written");
+  }
+  if (!o.elastix.empty()) {
+    const slicenav_status s = slicenav_write_elastix_transform(&transform, fixed, o.elastix.c_str());
+    if (s != SLICENAV_OK) return report(s);
+  }
+  if (!o.tfm.empty()) {
+    const slicenav_status s = slicenav_write_itk_transform(&transform, o.tfm.c_str());
+    if (s != SLICENAV_OK) return report(s);
+  }
+  return 0;
+}
+
+int run_rigid(const PrealignOptions& o, const slicenav_model* model, const slicenav_volume* fixed,
+              const slicenav_volume* moving) {
+  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
+  const slicenav_status status = slicenav_prealign_rigid(model, fixed, moving, nullptr, &r);
+  if (status != SLICENAV_OK) return report(status);
+  const bool shared = r.shared_anatomy != 0;
+  constexpr double kDeg = 180.0 / 3.14159265358979323846;
+  const json out = {
+      {"fixed", o.fixed},
+      {"moving", o.moving},
+      {"method", "rigid"},
+      {"convention", "fixed point p -> moving point R (p - centre_mm) + centre_mm + translation_mm, R = Rz Rx Ry "
+                     "(elastix EulerTransform, ITK Euler3DTransform), LPS mm"},
+      {"translation_mm", {r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]}},
+      {"rotation_rad", {r.rotation_rad[0], r.rotation_rad[1], r.rotation_rad[2]}},
+      {"rotation_deg", {r.rotation_rad[0] * kDeg, r.rotation_rad[1] * kDeg, r.rotation_rad[2] * kDeg}},
+      {"centre_mm", {r.centre_mm[0], r.centre_mm[1], r.centre_mm[2]}},
+      {"confidence", r.confidence},
+      {"shared_anatomy", shared},
+      {"details",
+       {{"points", r.points},
+        {"consistent", r.consistent},
+        {"inliers", r.inliers},
+        {"residual_mm", r.residual_mm},
+        {"note", r.note}}},
+      {"elastix_transform", shared && !o.elastix.empty() ? json(o.elastix) : json(nullptr)},
+      {"itk_transform", shared && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
+  std::string error;
+  if (write_json(out, o.json, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
+  std::cerr << "prealign (rigid): rotation (" << mm(r.rotation_rad[0] * kDeg) << ", " << mm(r.rotation_rad[1] * kDeg)
+            << ", " << mm(r.rotation_rad[2] * kDeg) << ") deg, translation (" << mm(r.translation_mm[0]) << ", "
+            << mm(r.translation_mm[1]) << ", " << mm(r.translation_mm[2]) << ") mm, confidence " << r.confidence
+            << ", " << r.inliers << " of " << r.consistent << " matches\n";
+  slicenav_rigid_transform transform = slicenav_rigid_transform_init();
+  for (int a = 0; a < 3; ++a) {
+    transform.translation_mm[a] = r.translation_mm[a];
+    transform.rotation_rad[a] = r.rotation_rad[a];
+    transform.centre_mm[a] = r.centre_mm[a];
+  }
+  return write_transforms(o, transform, fixed, shared, r.note);
+}
+
 int run_prealign(const PrealignOptions& o) {
   std::string error;
   for (const auto* path : {&o.elastix, &o.tfm, &o.json}) {
@@ -39,13 +100,14 @@ int run_prealign(const PrealignOptions& o) {
   }
   const slicenav_prealign_method method = prealign_method(o.method);
   ModelPtr model(nullptr, &slicenav_model_free);
-  if (method != SLICENAV_PREALIGN_INTENSITY) {  // the intensity method needs no model
+  if (o.rigid || method != SLICENAV_PREALIGN_INTENSITY) {  // the intensity method needs no model
     if (const slicenav_status status = load_model(o.model, model); status != SLICENAV_OK) return report(status);
   }
   VolumePtr fixed(nullptr, &slicenav_volume_free), moving(nullptr, &slicenav_volume_free);
   for (auto [volume, path] : {std::pair{&fixed, &o.fixed}, std::pair{&moving, &o.moving}}) {
     if (const slicenav_status status = read_volume(*path, *volume); status != SLICENAV_OK) return report(status);
   }
+  if (o.rigid) return run_rigid(o, model.get(), fixed.get(), moving.get());
 
   slicenav_prealign_params params = slicenav_prealign_default_params();
   params.method = method;
@@ -55,7 +117,7 @@ int run_prealign(const PrealignOptions& o) {
   const slicenav_status status = slicenav_prealign(model.get(), fixed.get(), moving.get(), &params, &r);
   if (status != SLICENAV_OK) return report(status);
 
-  const bool write_transforms = r.shared_anatomy != 0;
+  const bool shared = r.shared_anatomy != 0;
   const json out = {
       {"fixed", o.fixed},
       {"moving", o.moving},
@@ -73,30 +135,17 @@ int run_prealign(const PrealignOptions& o) {
         {"fixed_recognised", r.fixed_recognised != 0},
         {"moving_recognised", r.moving_recognised != 0},
         {"note", r.note}}},
-      {"elastix_transform", write_transforms && !o.elastix.empty() ? json(o.elastix) : json(nullptr)},
-      {"itk_transform", write_transforms && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
+      {"elastix_transform", shared && !o.elastix.empty() ? json(o.elastix) : json(nullptr)},
+      {"itk_transform", shared && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
   if (write_json(out, o.json, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
 
   std::cerr << "prealign (" << prealign_method_name(r.method) << (o.method == "auto" ? ", chosen by auto" : "")
             << "): translation (" << mm(r.translation_mm[0]) << ", "
             << mm(r.translation_mm[1]) << ", " << mm(r.translation_mm[2]) << ") mm, confidence " << r.confidence
             << ", overlap " << mm(r.overlap_mm) << " mm\n";
-  if (!write_transforms) {
-    return report(SLICENAV_ERR_UNSUPPORTED_INPUT,
-                  std::string("the scans show no common anatomy") + (r.note[0] != '\0' ? std::string(" (") + r.note + ")" : "") +
-                      "; no transform file written");
-  }
   slicenav_rigid_transform transform = slicenav_rigid_transform_init();
   for (int a = 0; a < 3; ++a) transform.translation_mm[a] = r.translation_mm[a];
-  if (!o.elastix.empty()) {
-    const slicenav_status s = slicenav_write_elastix_transform(&transform, fixed.get(), o.elastix.c_str());
-    if (s != SLICENAV_OK) return report(s);
-  }
-  if (!o.tfm.empty()) {
-    const slicenav_status s = slicenav_write_itk_transform(&transform, o.tfm.c_str());
-    if (s != SLICENAV_OK) return report(s);
-  }
-  return 0;
+  return write_transforms(o, transform, fixed.get(), shared, r.note);
 }
 
 }  // namespace
@@ -109,12 +158,17 @@ void add_prealign_command(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", o->elastix, "Write the elastix initial transform (TransformParameters, for -t0) here");
   cmd->add_option("--tfm", o->tfm, "Write the ITK transform file (.tfm) here");
   cmd->add_option("--json", o->json, "Write the JSON result here (atomically) instead of stdout");
-  cmd->add_option("--method", o->method, "auto (default: embedding, key slices or intensity by their evidence), score, three-slice, insertion, "
+  auto* method = cmd->add_option("--method", o->method, "auto (default: embedding, key slices or intensity by their evidence), score, three-slice, insertion, "
                   "embedding, key-slices, or intensity (no model)")
       ->check(CLI::IsMember(prealign_method_names()));
-  cmd->add_flag("--in-plane", o->in_plane, "Also translate in x and y (body-mask centroids)");
-  cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")
-      ->check(non_negative());
+  auto* in_plane = cmd->add_flag("--in-plane", o->in_plane, "Also translate in x and y (body-mask centroids)");
+  auto* overlap = cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")
+                      ->check(non_negative());
+  cmd->add_flag("--rigid", o->rigid,
+                "Rotation and translation from matched anatomical points (an elastix EulerTransform) instead of z")
+      ->excludes(method)
+      ->excludes(in_plane)
+      ->excludes(overlap);
   add_model_options(cmd, o->model);
   cmd->callback([o, &action] { action = [o] { return run_prealign(*o); }; });
 }

@@ -22,7 +22,7 @@ namespace {
 struct RegisterCommand {
   std::string fixed, moving, output, preset = "rigid", init = "prealign", method = "auto", elastix;
   ModelOptions model;
-  bool resample = false;
+  bool resample = false, rigid = false;
   double timeout_s = 1800;
 };
 
@@ -33,6 +33,40 @@ VolumePtr read_volume(const std::string& path) {
   return volume;
 }
 
+// slicenav_prealign_rigid of the two images, as prealign() below.
+VolumePtr prealign_rigid(const RegisterCommand& c, elastix::RegisterOptions& options, const slicenav_model* model,
+                         VolumePtr fixed, const slicenav_volume* moving,
+                         std::chrono::steady_clock::time_point start) {
+  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
+  check(slicenav_prealign_rigid(model, fixed.get(), moving, nullptr, &r));
+  const std::string note(r.note);
+  if (r.shared_anatomy == 0) {
+    throw Failure{SLICENAV_ERR_UNSUPPORTED_INPUT,
+                  "the rigid prealignment found no anatomy the two scans share" + (note.empty() ? "" : " (" + note + ")") +
+                      "; register with --init none, geometric-centre or centre-of-gravity to try anyway"};
+  }
+  options.init = elastix::Initialisation::transform;
+  for (int a = 0; a < 3; ++a) {
+    options.initial_transform.translation_mm[a] = r.translation_mm[a];
+    options.initial_transform.rotation_rad[a] = r.rotation_rad[a];
+    options.initial_transform.centre_mm[a] = r.centre_mm[a];
+  }
+  options.fixed_volume = fixed.get();
+  options.init_details = {
+      {"mode", "prealign"},
+      {"method", "rigid"},
+      {"confidence", r.confidence},
+      {"inliers", r.inliers},
+      {"residual_mm", r.residual_mm},
+      {"note", note},
+      {"runtime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+  std::cerr << std::fixed << std::setprecision(1) << "prealigned (rigid): rotation " << r.rotation_rad[0] * 57.29577951
+            << ", " << r.rotation_rad[1] * 57.29577951 << ", " << r.rotation_rad[2] * 57.29577951 << " deg, translation "
+            << r.translation_mm[0] << ", " << r.translation_mm[1] << ", " << r.translation_mm[2] << " mm, confidence "
+            << std::setprecision(2) << r.confidence << "\n";
+  return fixed;
+}
+
 // slicenav_prealign of the two images; sets options' initial transform and returns the fixed volume it
 // is written on.
 VolumePtr prealign(const RegisterCommand& c, elastix::RegisterOptions& options) {
@@ -41,6 +75,7 @@ VolumePtr prealign(const RegisterCommand& c, elastix::RegisterOptions& options) 
   if (c.method != "intensity") check(load_model(c.model, model));  // the intensity method needs no model
   VolumePtr fixed = read_volume(c.fixed);
   const VolumePtr moving = read_volume(c.moving);
+  if (c.rigid) return prealign_rigid(c, options, model.get(), std::move(fixed), moving.get(), start);
   slicenav_prealign_params params = slicenav_prealign_default_params();
   params.method = prealign_method(c.method);
   slicenav_prealignment p = slicenav_prealignment_init();
@@ -83,6 +118,9 @@ int run_register(const RegisterCommand& c) {
   options.threads = c.model.threads;
   options.timeout_s = c.timeout_s;
   options.elastix = c.elastix;
+  if (c.rigid && c.init != "prealign") {
+    return report(SLICENAV_ERR_INVALID_ARGUMENT, "--rigid is a prealignment: it needs --init prealign, not --init " + c.init);
+  }
   try {
     // The cheap checks first: a missing elastix or preset is reported before the prealignment's work.
     elastix::find_tools(c.elastix);
@@ -119,9 +157,13 @@ void add_register_command(CLI::App& app, Action& action) {
                   "Initial transform: prealign (slicenav's z-prealignment, default), none, or elastix's own "
                   "geometric-centre or centre-of-gravity")
       ->check(CLI::IsMember(kInitModes));
-  cmd->add_option("--method", c->method, "Prealignment method: auto (default), score, three-slice, insertion, embedding, key-slices, "
+  auto* method = cmd->add_option("--method", c->method, "Prealignment method: auto (default), score, three-slice, insertion, embedding, key-slices, "
                   "intensity")
       ->check(CLI::IsMember(prealign_method_names()));
+  cmd->add_flag("--rigid", c->rigid,
+                "With --init prealign: rotation and translation from matched anatomical points (slicenav prealign "
+                "--rigid) instead of the z translation")
+      ->excludes(method);
   cmd->add_flag("--resample", c->resample, "Also resample MOVING onto FIXED's grid (transformix): resampled.nii.gz");
   cmd->add_option("--elastix", c->elastix, "elastix executable (default: $SLICENAV_ELASTIX, then PATH)");
   add_model_options(cmd, c->model, "elastix, transformix and model threads (0 = their default)");

@@ -430,6 +430,29 @@ py::dict prealign(const Model* model, const Volume& fixed, const Volume& moving,
   return d;
 }
 
+py::dict prealign_rigid(const Model& model, const Volume& fixed, const Volume& moving,
+                        const std::optional<std::uint32_t>& points, const std::optional<double>& max_rotation_deg,
+                        const std::optional<std::uint64_t>& seed) {
+  slicenav_rigid_prealign_params params = slicenav_rigid_prealign_default_params();
+  if (points) params.points = *points;
+  if (max_rotation_deg) params.max_rotation_deg = *max_rotation_deg;
+  if (seed) params.seed = *seed;
+  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
+  call_released([&] { return slicenav_prealign_rigid(model.get(), fixed.get(), moving.get(), &params, &r); });
+  py::dict d;
+  d["translation_mm"] = py::make_tuple(r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]);
+  d["rotation_rad"] = py::make_tuple(r.rotation_rad[0], r.rotation_rad[1], r.rotation_rad[2]);
+  d["centre_mm"] = py::make_tuple(r.centre_mm[0], r.centre_mm[1], r.centre_mm[2]);
+  d["confidence"] = r.confidence;
+  d["shared_anatomy"] = r.shared_anatomy != 0;
+  d["points"] = r.points;
+  d["consistent"] = r.consistent;
+  d["inliers"] = r.inliers;
+  d["residual_mm"] = r.residual_mm;
+  d["note"] = std::string(r.note);
+  return d;
+}
+
 slicenav_rigid_transform rigid_transform(const std::vector<double>& translation, const std::vector<double>& rotation,
                                          const std::vector<double>& centre) {
   slicenav_rigid_transform t = slicenav_rigid_transform_init();
@@ -532,6 +555,8 @@ PYBIND11_MODULE(_slicenav, m) {
 
   m.def("prealign", &prealign, py::arg("model").none(true), py::arg("fixed"), py::arg("moving"), py::arg("method"),
         py::arg("min_overlap_mm"), py::arg("in_plane"));
+  m.def("prealign_rigid", &prealign_rigid, py::arg("model"), py::arg("fixed"), py::arg("moving"),
+        py::arg("points").none(true), py::arg("max_rotation_deg").none(true), py::arg("seed").none(true));
   m.def("write_elastix_transform", &write_elastix_transform);
   m.def("write_itk_transform", &write_itk_transform);
 

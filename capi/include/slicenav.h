@@ -668,6 +668,57 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign(const slicenav
                                                                   const slicenav_prealign_params* params,
                                                                   slicenav_prealignment* out);
 
+/* ---- Rigid prealignment ------------------------------------------------------------------------ */
+
+typedef struct slicenav_rigid_prealign_params {
+  uint32_t struct_size;
+  /* Fixed-scan points matched (spread over its body); >= 3; default 1500. */
+  uint32_t points;
+  /* Rotations beyond this about any axis (degrees) are answered with confidence at most 0.2 and a note;
+   * finite, > 0; default 25 (the range the voxel embedding was trained on). */
+  double max_rotation_deg;
+  uint64_t seed; /* of the point choice and the consensus sampling; default 1 */
+} slicenav_rigid_prealign_params;
+
+SLICENAV_API slicenav_rigid_prealign_params slicenav_rigid_prealign_default_params(void);
+
+typedef struct slicenav_rigid_prealignment {
+  uint32_t struct_size;
+  /* T(p) = R (p - centre_mm) + centre_mm + translation_mm takes a fixed point p to the same anatomy in the
+   * moving scan (elastix -t0 convention, LPS mm); R = Rz Rx Ry from rotation_rad (elastix EulerTransform,
+   * ITK Euler3DTransform, ComputeZYX false). The same fields as slicenav_rigid_transform, for
+   * slicenav_write_elastix_transform and slicenav_write_itk_transform. */
+  double translation_mm[3];
+  double rotation_rad[3];
+  double centre_mm[3];
+  double confidence;       /* 0..1; 0 whenever shared_anatomy is 0 */
+  int32_t shared_anatomy;  /* 0: no common anatomy found; the transform is then not meaningful */
+  size_t points;           /* fixed-scan points matched */
+  size_t consistent;       /* matches that map back to their point (forward-backward consistent) */
+  size_t inliers;          /* consistent matches that agree with the fitted transform */
+  double residual_mm;      /* RMS distance of the inliers to the fitted transform */
+  char note[160];          /* why the confidence is low or the anatomy not shared; "" otherwise */
+} slicenav_rigid_prealignment;
+
+/* struct_size set, every other field 0. */
+SLICENAV_API slicenav_rigid_prealignment slicenav_rigid_prealignment_init(void);
+
+/* Rotation and translation between two CT scans from matched anatomical points (docs/prealign.md,
+ * "Rigid"): points spread over the fixed scan's body are matched in the moving scan by nearest neighbour
+ * in the model's voxel embedding, forward-backward consistent matches kept, and the transform fitted by
+ * least squares inside a RANSAC consensus. Orientation and patient position of the files do not matter.
+ *   model   not NULL; must hold the voxel embedding network (the bundled model does); borrowed.
+ *   fixed, moving  not NULL; borrowed.
+ *   params  nullable (defaults); borrowed.
+ *   out     not NULL; out->struct_size set (slicenav_rigid_prealignment_init()); only that many bytes written.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL, bad params) or UNSUPPORTED_INPUT (intensities that are not
+ * CT HU, a model without the voxel network, a volume too large to resample). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign_rigid(const slicenav_model* model,
+                                                                        const slicenav_volume* fixed,
+                                                                        const slicenav_volume* moving,
+                                                                        const slicenav_rigid_prealign_params* params,
+                                                                        slicenav_rigid_prealignment* out);
+
 /* ---- Voxel access ----------------------------------------------------------------------------- */
 
 /* The volume's own voxels, without a copy: float HU in file index order, x fastest, as

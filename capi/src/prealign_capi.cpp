@@ -6,6 +6,7 @@
 #include "capi_support.hpp"
 #include "slicenav.h"
 #include "slicenav/prealign.hpp"
+#include "slicenav/rigid.hpp"
 
 namespace {
 
@@ -93,6 +94,58 @@ slicenav_status slicenav_prealign(const slicenav_model* model, const slicenav_vo
     v.moving_recognised = r.moving_recognised ? 1 : 0;
     copy_text(v.note, r.note);
     v.method = method_of(r.method);
+    write_versioned(v, out);
+  });
+}
+
+slicenav_rigid_prealign_params slicenav_rigid_prealign_default_params(void) {
+  const slicenav::RigidOptions defaults;
+  slicenav_rigid_prealign_params params{};
+  params.struct_size = sizeof(slicenav_rigid_prealign_params);
+  params.points = static_cast<uint32_t>(defaults.points);
+  params.max_rotation_deg = defaults.max_rotation_deg;
+  params.seed = defaults.seed;
+  return params;
+}
+
+slicenav_rigid_prealignment slicenav_rigid_prealignment_init(void) {
+  slicenav_rigid_prealignment p;
+  std::memset(&p, 0, sizeof p);
+  p.struct_size = sizeof(slicenav_rigid_prealignment);
+  return p;
+}
+
+slicenav_status slicenav_prealign_rigid(const slicenav_model* model, const slicenav_volume* fixed,
+                                        const slicenav_volume* moving, const slicenav_rigid_prealign_params* params,
+                                        slicenav_rigid_prealignment* out) {
+  return guarded("slicenav_prealign_rigid", [&] {
+    require(model, "model");
+    require(fixed, "fixed");
+    require(moving, "moving");
+    require(out, "out");
+    check_struct_size(*out, &slicenav_rigid_prealignment::translation_mm, "out");
+    slicenav::RigidOptions options;
+    if (params != nullptr) {
+      using P = slicenav_rigid_prealign_params;
+      check_struct_size(*params, &P::points, "params");
+      options.points = params->points;
+      if (has_field(*params, &P::max_rotation_deg)) options.max_rotation_deg = params->max_rotation_deg;
+      if (has_field(*params, &P::seed)) options.seed = params->seed;
+    }
+    const slicenav::RigidPrealignment r = slicenav::prealign_rigid(model->model, fixed->volume, moving->volume, options);
+    slicenav_rigid_prealignment v = slicenav_rigid_prealignment_init();
+    for (std::size_t a = 0; a < 3; ++a) {
+      v.translation_mm[a] = r.transform.translation_mm[a];
+      v.rotation_rad[a] = r.transform.rotation_rad[a];
+      v.centre_mm[a] = r.transform.centre_mm[a];
+    }
+    v.confidence = r.confidence;
+    v.shared_anatomy = r.shared_anatomy ? 1 : 0;
+    v.points = r.points;
+    v.consistent = r.consistent;
+    v.inliers = r.inliers;
+    v.residual_mm = r.residual_mm;
+    copy_text(v.note, r.note);
     write_versioned(v, out);
   });
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 #include <cmath>
 #include <thread>
 
@@ -75,8 +76,8 @@ ModelConfig config_from_json(const json& meta, const std::string& path) {
   }
 }
 
-// Every float tensor of the network by name; BatchNorm's integer step counters are not weights.
-std::vector<std::pair<std::string, torch::Tensor>> state_tensors(detail::InsertionNetworkImpl& net) {
+// Every float tensor of a network by name; BatchNorm's integer step counters are not weights.
+std::vector<std::pair<std::string, torch::Tensor>> state_tensors(torch::nn::Module& net) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : net.named_parameters(true)) out.emplace_back(p.key(), p.value());
   for (const auto& b : net.named_buffers(true)) {
@@ -116,6 +117,50 @@ torch::Tensor embeddings_tensor(const SliceEmbeddings& e) {
 }
 
 constexpr const char* kTemplatePrefix = "template/";
+constexpr const char* kVoxelPrefix = "voxel/";
+
+json voxel_config_json(const detail::VoxelNetConfig& c) {
+  return {{"name", "voxel_embedding"}, {"voxel_mm", c.voxel_mm}, {"widths", c.widths}, {"pyramid", c.pyramid},
+          {"dim", c.dim}, {"hu_low", c.hu_low}, {"hu_high", c.hu_high}};
+}
+
+detail::VoxelNetConfig voxel_config_from_json(const json& j, const std::string& path) {
+  try {
+    detail::VoxelNetConfig c;
+    c.voxel_mm = j.at("voxel_mm").get<double>();
+    c.widths = detail::json_numbers<int>(j.at("widths"));
+    c.pyramid = detail::json_number<int>(j.at("pyramid"));
+    c.dim = detail::json_number<int>(j.at("dim"));
+    c.hu_low = detail::json_number<float>(j.at("hu_low"));
+    c.hu_high = detail::json_number<float>(j.at("hu_high"));
+    c.validate();
+    return c;
+  } catch (const Error& e) {
+    fail(Status::model_format, path + ": model metadata describes an invalid voxel network: " + e.what());
+  } catch (const std::exception& e) {
+    fail(Status::model_format, path + ": model metadata lacks a usable voxel network: " + e.what());
+  }
+}
+
+// Copies the file's tensors into the module's, in order, by name and shape.
+void copy_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& into, const std::vector<ModelTensor>& from,
+                  const std::string& prefix, const std::string& path) {
+  if (into.size() != from.size()) {
+    fail(Status::model_format, path + ": the file holds " + std::to_string(from.size()) +
+                                   (prefix.empty() ? " network" : " voxel network") +
+                                   " tensors; the architecture it describes has " + std::to_string(into.size()));
+  }
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < into.size(); ++i) {
+    const auto& [name, dst] = into[i];
+    const ModelTensor& src = from[i];
+    if (src.name != prefix + name || src.shape != dst.sizes().vec()) {
+      fail(Status::model_format, path + ": tensor " + std::to_string(i) + " is '" + src.name +
+                                     "', which does not match the architecture's '" + prefix + name + "'");
+    }
+    dst.copy_(torch::from_blob(const_cast<float*>(src.values.data()), dst.sizes(), torch::kFloat));
+  }
+}
 
 json templates_json(const std::vector<Template>& templates) {
   json out = json::array();
@@ -224,15 +269,24 @@ Model Model::load(const std::string& path) {
   impl->network = detail::InsertionNetwork(config);
   impl->network->eval();
   impl->metadata_json = file.metadata_json;
-  auto tensors = state_tensors(*impl->network);
-  const auto first_template = std::find_if(file.tensors.begin(), file.tensors.end(), [](const ModelTensor& t) {
-    return t.name.rfind(kTemplatePrefix, 0) == 0;
-  });
+  // The file's tensors: the network's, then the voxel network's ("voxel/..."), then the templates'.
+  const auto has_prefix = [](const char* prefix) {
+    return [prefix](const ModelTensor& t) { return t.name.rfind(prefix, 0) == 0; };
+  };
+  std::vector<ModelTensor> voxel_tensors;
+  std::copy_if(file.tensors.begin(), file.tensors.end(), std::back_inserter(voxel_tensors), has_prefix(kVoxelPrefix));
+  file.tensors.erase(std::remove_if(file.tensors.begin(), file.tensors.end(), has_prefix(kVoxelPrefix)),
+                     file.tensors.end());
+  const auto first_template = std::find_if(file.tensors.begin(), file.tensors.end(), has_prefix(kTemplatePrefix));
   const std::vector<ModelTensor> template_tensors(first_template, file.tensors.end());
   file.tensors.erase(first_template, file.tensors.end());
-  if (tensors.size() != file.tensors.size()) {
-    fail(Status::model_format, path + ": the file holds " + std::to_string(file.tensors.size()) +
-                                   " network tensors; the architecture it describes has " + std::to_string(tensors.size()));
+  copy_tensors(state_tensors(*impl->network), file.tensors, "", path);
+  if (meta.contains("voxel_network")) {
+    impl->voxel = detail::VoxelNet(voxel_config_from_json(meta.at("voxel_network"), path));
+    impl->voxel->eval();
+    copy_tensors(state_tensors(*impl->voxel), voxel_tensors, kVoxelPrefix, path);
+  } else if (!voxel_tensors.empty()) {
+    fail(Status::model_format, path + ": voxel network tensors without a \"voxel_network\" metadata section");
   }
   impl->templates = templates_from_file(meta, template_tensors, static_cast<std::size_t>(config.d_model), path);
   if (meta.contains("atlas")) {
@@ -241,16 +295,6 @@ Model Model::load(const std::string& path) {
     } catch (const Error& e) {
       fail(Status::model_format, path + ": " + e.what());
     }
-  }
-  torch::NoGradGuard no_grad;
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const auto& [name, dst] = tensors[i];
-    const ModelTensor& src = file.tensors[i];
-    if (src.name != name || src.shape != dst.sizes().vec()) {
-      fail(Status::model_format, path + ": tensor " + std::to_string(i) + " is '" + src.name +
-                                     "', which does not match the architecture's '" + name + "'");
-    }
-    dst.copy_(torch::from_blob(const_cast<float*>(src.values.data()), dst.sizes(), torch::kFloat));
   }
   return Model(std::move(impl));
 }
@@ -261,13 +305,21 @@ void Model::save(const std::string& path) const {
   meta["architecture"] = architecture_json(impl_->config);
   meta["preprocessing"] = preprocessing_json(impl_->config.preprocess);
   file.metadata_json = meta.dump();
-  for (const auto& [name, t] : state_tensors(*impl_->network)) {
-    auto c = t.detach().contiguous().to(torch::kFloat);
-    ModelTensor mt;
-    mt.name = name;
-    mt.shape = c.sizes().vec();
-    mt.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    file.tensors.push_back(std::move(mt));
+  const auto add_tensors = [&file](torch::nn::Module& net, const std::string& prefix) {
+    for (const auto& [name, t] : state_tensors(net)) {
+      auto c = t.detach().contiguous().to(torch::kFloat);
+      ModelTensor mt;
+      mt.name = prefix + name;
+      mt.shape = c.sizes().vec();
+      mt.values.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+      file.tensors.push_back(std::move(mt));
+    }
+  };
+  add_tensors(*impl_->network, "");
+  if (impl_->voxel) {
+    meta["voxel_network"] = voxel_config_json(impl_->voxel->config);
+    file.metadata_json = meta.dump();
+    add_tensors(*impl_->voxel, kVoxelPrefix);
   }
   for (std::size_t i = 0; i < impl_->templates.size(); ++i) {
     const SliceEmbeddings& e = impl_->templates[i].slices;
@@ -280,10 +332,12 @@ void Model::save(const std::string& path) const {
 
 const ModelConfig& Model::config() const { return impl_->config; }
 
+bool Model::has_voxel_network() const { return static_cast<bool>(impl_->voxel); }
+
 std::string Model::metadata_json() const { return impl_->metadata_json; }
 
 void Model::set_metadata_section(const std::string& key, const std::string& json_value) {
-  if (key == "architecture" || key == "preprocessing" || key == "templates") {
+  if (key == "architecture" || key == "preprocessing" || key == "templates" || key == "voxel_network") {
     fail(Status::invalid_argument, "metadata section '" + key + "' is written from the model's state");
   }
   json value;

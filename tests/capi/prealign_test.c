@@ -1,5 +1,5 @@
 /* Tests of the prealignment C API, in plain C: defaults, NULLs, struct_size, a bad method, a one-slice moving
- * scan, non-CT input, and the sign convention on a phantom. Usage: prealign_test [temp dir]. Uses the bundled
+ * scan, non-CT input, the sign convention on a phantom, and the rigid call's arguments. Usage: prealign_test [temp dir]. Uses the bundled
  * model found without configuration. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -158,6 +158,50 @@ static void test_one_slice_and_non_ct(void) {
   slicenav_volume_free(mr);
 }
 
+static void test_rigid(void) {
+  slicenav_volume* fixed = make_phantom("LPS", 40, 0.0);
+  slicenav_volume* moving = make_phantom("LPS", 40, 0.0);
+  slicenav_rigid_prealign_params params = slicenav_rigid_prealign_default_params();
+  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
+  static float data[16 * 16 * 4];
+  const size_t dims[3] = {16, 16, 4};
+  const double spacing[3] = {4.0, 4.0, 5.0};
+  const double origin[3] = {0.0, 0.0, 0.0};
+  slicenav_volume* mr = NULL;
+  size_t i;
+  for (i = 0; i < sizeof data / sizeof data[0]; ++i) data[i] = (float)(i % 800); /* MR-like: 0..799 */
+  CHECK(fixed != NULL && moving != NULL);
+  CHECK(params.struct_size == sizeof params && params.points == 1500 && params.max_rotation_deg == 25.0 &&
+        params.seed == 1);
+  CHECK(r.struct_size == sizeof r && r.shared_anatomy == 0 && r.note[0] == '\0');
+  CHECK_STATUS(slicenav_prealign_rigid(NULL, fixed, moving, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("model");
+  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, NULL, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("moving");
+  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  r.struct_size = 2;
+  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  r = slicenav_rigid_prealignment_init();
+  params.points = 2;
+  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("points");
+  params = slicenav_rigid_prealign_default_params();
+  params.max_rotation_deg = -1.0;
+  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, mr, NULL, &r), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_ERROR_MENTIONS("CT");
+  /* A phantom against itself: whatever the verdict, the answer is finite, within 0..1, and a refusal says why. */
+  r = slicenav_rigid_prealignment_init();
+  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, NULL, &r), SLICENAV_OK);
+  CHECK(r.confidence >= 0.0 && r.confidence <= 1.0 && r.translation_mm[0] == r.translation_mm[0]);
+  CHECK(r.points > 0 && r.inliers <= r.consistent && r.consistent <= r.points);
+  CHECK(r.shared_anatomy != 0 || (r.confidence == 0.0 && r.note[0] != '\0'));
+  slicenav_volume_free(fixed);
+  slicenav_volume_free(moving);
+  slicenav_volume_free(mr);
+}
+
 int main(int argc, char** argv) {
   (void)tmp_path; /* c_check.h's helper: this test writes no files */
   if (init_tmp("prealign_test", argc > 1 ? argv[1] : NULL, "prealign") != 0) return 2;
@@ -170,6 +214,7 @@ int main(int argc, char** argv) {
   RUN(test_older_structs);
   RUN(test_sign_convention);
   RUN(test_one_slice_and_non_ct);
+  RUN(test_rigid);
   slicenav_model_free(g_model);
   printf("prealign: %d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;

@@ -1067,6 +1067,35 @@ assert j['elastix_transform'] is None
   only_files "$work" init.txt init.tfm r.json patients.json none.json
   ;;
 
+prealign_rigid_real)
+  fixed=$(require_data ct/ts_example_ct/ct.nii.gz) || exit $?
+  moving=$(require_data pairs/ts_example_ct_sm.nii.gz) || exit $?
+  chest=$(require_data ct/lung1_001/ct.nii.gz) || exit $?
+  extremity=$(require_data ood/ibsi_sts_001/ct.nii.gz) || exit $?
+  # The subset's header z is 246 mm below the truth and nothing is rotated: an EulerTransform near the
+  # pure translation (0, 0, -246).
+  ok prealign "$fixed" "$moving" --rigid -o "$work/init.txt" --tfm "$work/init.tfm" --json "$work/r.json" --threads 2
+  check_json "$work/r.json" "
+assert j['method'] == 'rigid' and j['shared_anatomy'] is True and j['confidence'] > 0.5, j
+assert all(abs(a) < 1.5 for a in j['rotation_deg']), j['rotation_deg']
+assert abs(j['translation_mm'][2] + 246) < 5 and abs(j['translation_mm'][0]) < 5 and abs(j['translation_mm'][1]) < 5, j
+assert j['details']['inliers'] <= j['details']['consistent'] <= j['details']['points']
+"
+  grep -q '(Transform "EulerTransform")' "$work/init.txt" || fail "init.txt is not an elastix EulerTransform"
+  grep -q '^(CenterOfRotationPoint ' "$work/init.txt" || fail "init.txt has no centre of rotation"
+  grep -q '^Transform: Euler3DTransform_double_3_3' "$work/init.tfm" || fail "init.tfm is not an ITK Euler transform"
+  # An extremity against a chest: refused, exit 4, no transform written.
+  run prealign "$chest" "$extremity" --rigid -o "$work/none.txt" --json "$work/none.json" --threads 2
+  [ "$rc" -eq 4 ] || fail "rigid prealign of an extremity into a chest exited $rc, expected 4: $(cat "$work/.err")"
+  check_json "$work/none.json" "
+assert j['shared_anatomy'] is False and j['confidence'] == 0 and j['details']['note'] and j['elastix_transform'] is None
+"
+  # --rigid is its own method: with --method it is a usage error.
+  run prealign "$fixed" "$moving" --rigid --method score
+  [ "$rc" -ge 100 ] || fail "'prealign --rigid --method score' exited $rc, expected a usage error (>= 100)"
+  only_files "$work" init.txt init.tfm r.json none.json
+  ;;
+
 *)
   fail "unknown case '$case_name'"
   ;;

@@ -108,3 +108,42 @@ def test_real_pair_with_a_known_offset(model):
     # The moving header places every slice true_z_offset_mm too low: z_m - z_f = -offset.
     assert r.shared_anatomy
     assert r.translation_mm[2] == pytest.approx(-truth["true_z_offset_mm"], abs=15.0)
+
+
+def _rotation(e):
+    """R = Rz Rx Ry of Euler angles (radians), elastix's EulerTransform convention."""
+    cx, sx, cy, sy, cz, sz = np.cos(e[0]), np.sin(e[0]), np.cos(e[1]), np.sin(e[1]), np.cos(e[2]), np.sin(e[2])
+    return np.array([[cz * cy - sz * sx * sy, -sz * cx, cz * sy + sz * sx * cy],
+                     [sz * cy + cz * sx * sy, cz * cx, sz * sy - cz * sx * cy],
+                     [-cx * sy, sx, cx * cy]])
+
+
+def test_prealign_rigid_finds_a_known_rotation(model, tmp_path):
+    fixed = slicenav.Volume.read(require_data("ct/lidc_0003/ct.nii.gz"))  # not among the model's training cases
+    # The same voxels with every world position p moved to R (p - c) + c + t.
+    euler, t = np.deg2rad([6.0, -4.0, 11.0]), np.array([25.0, -35.0, 70.0])
+    d = np.asarray(fixed.direction).reshape(3, 3)
+    size = np.array(fixed.to_numpy().shape[::-1])
+    c = np.asarray(fixed.origin) + d @ ((size - 1) / 2 * np.asarray(fixed.spacing))
+    r_true = _rotation(euler)
+    moving = slicenav.Volume.from_numpy(fixed.to_numpy(), fixed.spacing, r_true @ (np.asarray(fixed.origin) - c) + c + t,
+                                        (r_true @ d).reshape(-1))
+    r = slicenav.prealign_rigid(fixed, moving, model)
+    assert r.shared_anatomy and r.confidence > 0.5, r.note
+    r_fit = _rotation(r.rotation_rad)
+    angle = np.degrees(np.arccos(np.clip((np.trace(r_fit.T @ r_true) - 1) / 2, -1, 1)))
+    assert angle < 2.0
+    at_centre = r_fit @ (c - np.asarray(r.centre_mm)) + np.asarray(r.centre_mm) + np.asarray(r.translation_mm)
+    assert np.linalg.norm(at_centre - (c + t)) < 5.0
+    assert r.inliers <= r.consistent <= r.points
+    assert model.prealign_rigid(fixed, moving).rotation_rad == r.rotation_rad  # seeded: the same answer
+    slicenav.write_elastix_transform(r, fixed, tmp_path / "init.txt")
+    entries = elastix_entries(tmp_path / "init.txt")
+    assert entries["Transform"] == ['"EulerTransform"']
+    np.testing.assert_allclose([float(v) for v in entries["TransformParameters"]],
+                               list(r.rotation_rad) + list(r.translation_mm), rtol=1e-12)
+    assert json.loads(json.dumps(r.to_dict()))["inliers"] == r.inliers
+    with pytest.raises(TypeError, match="slicenav.Model"):
+        slicenav.prealign_rigid(fixed, moving, None)
+    with pytest.raises(slicenav.InvalidArgumentError, match="points"):
+        slicenav.prealign_rigid(fixed, moving, model, points=2)

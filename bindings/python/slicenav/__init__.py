@@ -27,8 +27,8 @@ from ._errors import (
     UnsupportedInputError,
     VersionMismatchError,
 )
-from ._model import CropRecord, Model, Scan, prealign, write_elastix_transform, write_itk_transform
-from ._results import Coverage, Insertion, Landmark, Landmarks, Prealignment, RigidTransform
+from ._model import CropRecord, Model, Scan, prealign, prealign_rigid, write_elastix_transform, write_itk_transform
+from ._results import Coverage, Insertion, Landmark, Landmarks, Prealignment, RigidPrealignment, RigidTransform
 from ._volume import Volume, phantom, phantom_defaults, phantom_landmarks
 
 __version__ = _slicenav.version()
@@ -66,6 +66,7 @@ __all__ = [
     "ModelFormatError",
     "NotFoundError",
     "Prealignment",
+    "RigidPrealignment",
     "RigidTransform",
     "Scan",
     "SlicenavIOError",
@@ -77,6 +78,7 @@ __all__ = [
     "phantom_defaults",
     "phantom_landmarks",
     "prealign",
+    "prealign_rigid",
     "set_gzip_level",
     "version",
     "write_elastix_transform",

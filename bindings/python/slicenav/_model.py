@@ -9,7 +9,16 @@ import json
 
 from . import _slicenav
 from ._errors import InvalidArgumentError
-from ._results import COVERAGE_STATUS, Coverage, Insertion, Landmark, Landmarks, Prealignment, RigidTransform
+from ._results import (
+    COVERAGE_STATUS,
+    Coverage,
+    Insertion,
+    Landmark,
+    Landmarks,
+    Prealignment,
+    RigidPrealignment,
+    RigidTransform,
+)
 from ._volume import Volume, _handle, _path, _vector
 
 # slicenav_locate_method and slicenav_prealign_method by name (the slicenav command's --method values).
@@ -151,6 +160,10 @@ class Model:
         """:func:`slicenav.prealign` with this model."""
         return prealign(fixed, moving, model=self, method=method, min_overlap_mm=min_overlap_mm, in_plane=in_plane)
 
+    def prealign_rigid(self, fixed, moving, points=None, max_rotation_deg=None, seed=None):
+        """:func:`slicenav.prealign_rigid` with this model."""
+        return prealign_rigid(fixed, moving, self, points=points, max_rotation_deg=max_rotation_deg, seed=seed)
+
     def crop_plan(self, volume, region, method="insertion"):
         """Decides the crop box of ``region`` in ``volume`` (along z the region's located ends plus its
         calibrated margins, in-plane the body plus a margin). Returns a :class:`CropRecord`. A region partly
@@ -185,8 +198,23 @@ def prealign(fixed, moving, model=None, method="auto", min_overlap_mm=None, in_p
     return Prealignment(**d)
 
 
+def prealign_rigid(fixed, moving, model, points=None, max_rotation_deg=None, seed=None):
+    """Rotation and translation taking a point of ``fixed`` to the same anatomy in ``moving``, from anatomical
+    points matched in the model's voxel embedding (docs/prealign.md, "Rigid"). ``points`` (default 1500)
+    fixed-scan points are matched; rotations beyond ``max_rotation_deg`` (default 25) come back with
+    confidence at most 0.2; ``seed`` fixes the sampling. Returns :class:`RigidPrealignment`;
+    ``result.transform()`` feeds :func:`write_elastix_transform` (an EulerTransform)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a slicenav.Model, got {type(model).__name__}")
+    d = _slicenav.prealign_rigid(model._handle, _handle(fixed, "fixed"), _handle(moving, "moving"),
+                                 None if points is None else int(points),
+                                 None if max_rotation_deg is None else float(max_rotation_deg),
+                                 None if seed is None else int(seed))
+    return RigidPrealignment(**d)
+
+
 def _rigid(transform):
-    if isinstance(transform, Prealignment):
+    if isinstance(transform, (Prealignment, RigidPrealignment)):
         transform = transform.transform()
     if not isinstance(transform, RigidTransform):
         raise TypeError(f"transform must be a slicenav.RigidTransform or Prealignment, got {type(transform).__name__}")
@@ -197,7 +225,8 @@ def _rigid(transform):
 def write_elastix_transform(transform, fixed, path):
     """Writes an elastix TransformParameters file usable as elastix's initial transform (``-t0``) and by
     transformix, atomically: a TranslationTransform (an EulerTransform when a rotation is non-zero) with the
-    fixed image's grid. ``transform`` is a :class:`RigidTransform` or a :class:`Prealignment`; ``fixed`` the
+    fixed image's grid. ``transform`` is a :class:`RigidTransform`, :class:`Prealignment` or
+    :class:`RigidPrealignment`; ``fixed`` the
     registration's fixed Volume. Give elastix an absolute path."""
     _slicenav.write_elastix_transform(*_rigid(transform), _handle(fixed, "fixed"), _path(path))
 

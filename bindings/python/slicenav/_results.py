@@ -231,6 +231,35 @@ class RigidTransform:
 
 
 @dataclasses.dataclass(frozen=True)
+class RigidPrealignment:
+    """Rotation and translation taking a point of the fixed scan to the same anatomy in the moving scan
+    (``slicenav.prealign_rigid``; docs/prealign.md, "Rigid"): T(p) = R (p - centre_mm) + centre_mm +
+    translation_mm, R = Rz Rx Ry from ``rotation_rad`` (elastix EulerTransform). ``shared_anatomy`` False
+    means no common anatomy was found and the transform means nothing; ``note`` says why a confidence is low.
+    ``points`` fixed-scan points were matched, ``consistent`` of them forward-backward, ``inliers`` of those
+    agree with the transform within ``residual_mm`` (RMS)."""
+
+    translation_mm: Tuple[float, float, float]
+    rotation_rad: Tuple[float, float, float]
+    centre_mm: Tuple[float, float, float]
+    confidence: float
+    shared_anatomy: bool
+    points: int
+    consistent: int
+    inliers: int
+    residual_mm: float
+    note: str
+
+    def transform(self):
+        """The transform as a :class:`RigidTransform` (for ``write_elastix_transform``)."""
+        return RigidTransform(translation_mm=self.translation_mm, rotation_rad=self.rotation_rad,
+                              centre_mm=self.centre_mm)
+
+    def to_dict(self):
+        return _plain(dataclasses.asdict(self))
+
+
+@dataclasses.dataclass(frozen=True)
 class Prealignment:
     """The z translation (and, with ``in_plane``, x and y) taking a point of the fixed scan to the same anatomy
     in the moving scan (``slicenav.prealign``; docs/prealign.md): an anatomical level at world z_f in the

@@ -135,6 +135,9 @@ class Model {
   // the model's width, a template without slices, or non-finite values.
   void set_templates(std::vector<Template> templates, const Atlas& atlas);
 
+  // Whether the model holds the voxel embedding network that rigid prealignment needs (rigid.hpp).
+  bool has_voxel_network() const;
+
   // Training and internal code reach the network through this.
   detail::ModelImpl& impl() const { return *impl_; }
 
