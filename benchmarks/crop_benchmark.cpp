@@ -144,9 +144,7 @@ int run(const Settings& s) {
   set_inference_threads(s.threads);
   const std::string model_path = default_model_path();
   const Model bundled = Model::load(model_path);
-  const json training = json::parse(bundled.metadata_section("training"));
-  const auto training_cases = training.at("training_cases").get<std::vector<std::string>>();
-  const std::set<std::string> training_set(training_cases.begin(), training_cases.end());
+  const std::set<std::string> training_set = training::model_training_cases(bundled);
 
   // ---- Cases -------------------------------------------------------------------------------------------
   std::vector<Loaded> cases;

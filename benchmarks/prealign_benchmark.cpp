@@ -28,7 +28,8 @@
 //    should say shared_anatomy = false, or answer with low confidence.
 // 4. Real pairs: ts_example_ct_sm (its header z is 246 mm off) against ts_example_ct; the two
 //    reconstructions of lungdx_A0002 (B40f against B70f, same geometry); elastix's 3DCT_lung.mha against
-//    3DCT_lung_baseline_small.mha (the follow-up as registered onto the baseline grid: true shift about 0).
+//    3DCT_lung_baseline_small.mha (the follow-up as registered onto the baseline grid: true shift about 0);
+//    ricord_419639-000082 against lidc_0002, two patients (truth: the median shift of their key slices).
 // 5. Time, with --threads (default 2): match_curves on two 300-sample score curves; the whole prealign of
 //    two loaded 512 x 512 x 300 phantoms (bench::trunk_phantom, tops at z = +40 and -110 mm) per method;
 //    the real pairs.
@@ -193,12 +194,6 @@ void write_case_table(std::ostream& md, const Protocol& pr, const std::string& s
   }
 }
 
-std::vector<std::string> training_cases(const Model& model) {
-  const auto training = nlohmann::json::parse(model.metadata_section("training"));
-  if (!training.is_object() || !training.contains("training_cases")) return {};
-  return training.at("training_cases").get<std::vector<std::string>>();
-}
-
 std::string verdict(const Prealignment& r) {
   return fixed(r.translation_mm[2], 1) + " (conf " + fixed(r.confidence, 2) + (r.shared_anatomy ? "" : ", not shared") + ")";
 }
@@ -227,10 +222,8 @@ int run(const Settings& s) {
      << " --threads " << s.threads << " --markdown docs/benchmarks.md` (build with `-DSLICENAV_BENCHMARKS=ON`).\n";
 
   const std::string data = slicenav::test::data_dir();
-  const auto training = training_cases(model);
-  const auto held_out = [&](const std::string& id) {
-    return std::find(training.begin(), training.end(), id) == training.end();
-  };
+  const auto training = slicenav::training::model_training_cases(model);
+  const auto held_out = [&](const std::string& id) { return training.count(id) == 0; };
   std::vector<Scan> trunk, hn, ood;
   Scan whole_body;  // the trunk scan whose key slices span the most (held out or not)
   double whole_body_span = 0;
@@ -458,6 +451,19 @@ int run(const Settings& s) {
             "ct/lungdx_A0002_B40f/ct.nii.gz", 0.0);
   real_pair("elastix 3DCT_lung into 3DCT_lung_baseline_small", "pairs/elastix_3DCT_lung/3DCT_lung_baseline_small.mha",
             "pairs/elastix_3DCT_lung/3DCT_lung.mha", 0.0);
+  // Two patients (truth: the median shift of their shared key slices), the path auto takes across patients.
+  const auto find_trunk = [&](const std::string& id) -> const Scan* {
+    for (const auto& c : trunk) {
+      if (c.case_id == id) return &c;
+    }
+    return nullptr;
+  };
+  const Scan* patient_a = find_trunk("lidc_0002");
+  const Scan* patient_b = find_trunk("ricord_419639-000082");
+  if (patient_a != nullptr && patient_b != nullptr) {
+    real_pair("ricord_419639-000082 into lidc_0002 (two patients)", "ct/lidc_0002/ct.nii.gz",
+              "ct/ricord_419639-000082/ct.nii.gz", landmark_truth(patient_a->landmarks, patient_b->landmarks, 0.0, anywhere));
+  }
 
   // ---- 5. Time ----
   std::cerr << "time: phantoms...\n";

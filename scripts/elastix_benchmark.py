@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Registration with elastix from different starts: slicenav's prealignment (-t0) versus elastix's own
-AutomaticTransformInitialization (GeometricalCenter, CenterOfGravity) versus none. Final error (mm) against
+"""Registration with elastix from different starts: slicenav's prealignment (-t0; the z prealignment and
+the rigid one) versus elastix's own AutomaticTransformInitialization (GeometricalCenter, CenterOfGravity)
+versus none. Final error (mm) against
 known answers and elastix's runtime, side by side, as the markdown table of docs/benchmarks.md.
 
     /usr/bin/python3 scripts/elastix_benchmark.py --slicenav build/bin/slicenav [--data ../shared/data]
@@ -12,6 +13,7 @@ images; the known answers are described in docs/benchmarks.md):
   lung_masks         pairs/elastix_3DCT_lung baseline vs follow-up lung masks, 100 landmark pairs
   lung_identity      pairs/elastix_3DCT_lung 3DCT_lung.mha vs the downsampled baseline (same frame)
   <case>_sub         a z sub-volume of ct/<case> with its header z moved by a known amount
+  <case>_rot         ct/<case> against itself moved by a known rotation and shift (an oblique grid)
   <a>_into_<b>       two patients (held out from the model's training): ct/<a> fixed, ct/<b> moving; scored in
                      z only, at the key slices both cases list (landmarks.json, manual_landmarks.json)
 """
@@ -26,9 +28,13 @@ import time
 import nibabel
 import numpy as np
 
-INITS = ["prealign", "geometric-centre", "centre-of-gravity", "none"]
+INITS = ["prealign", "prealign-rigid", "geometric-centre", "centre-of-gravity", "none"]
+# Initialisations as slicenav register arguments.
+INIT_ARGS = {"prealign-rigid": ["--init", "prealign", "--rigid"]}
 # Held-out sub-volume pairs: case, first and last fraction of the slices kept, header z change (mm).
 SUBVOLUMES = [("lung1_001", 0.55, 0.9, 180.0), ("crlm_1004", 0.1, 0.45, -150.0), ("lidc_0001", 0.3, 0.7, 300.0)]
+# Held-out scans moved rigidly: case, Euler angles about x, y, z (degrees, R = Rz Rx Ry), shift (LPS mm).
+ROTATIONS = [("lidc_0001", (6.0, -4.0, 12.0), (30.0, -20.0, 80.0)), ("crlm_1004", (-5.0, 7.0, -14.0), (-40.0, 25.0, -60.0))]
 # Pairs of two patients: fixed case, moving case.
 PATIENT_PAIRS = [("lidc_0002", "lidc_0003"), ("cptac_C3N-00247", "onko_thorax_ccb2be4e"), ("hnpetct_chus005", "lidc_0002")]
 
@@ -116,6 +122,34 @@ def patient_pair(data, fixed_case, moving_case):
     return fixed, os.path.join(data, "ct", moving_case, "ct.nii.gz"), p, q
 
 
+def rotation(euler_deg):
+    """R = Rz Rx Ry (elastix EulerTransform, ComputeZYX false)."""
+    x, y, z = np.radians(euler_deg)
+    rx = np.array([[1, 0, 0], [0, np.cos(x), -np.sin(x)], [0, np.sin(x), np.cos(x)]])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rz = np.array([[np.cos(z), -np.sin(z), 0], [np.sin(z), np.cos(z), 0], [0, 0, 1]])
+    return rz @ rx @ ry
+
+
+def make_rotated(data, case, euler_deg, shift, work):
+    """ct/<case> with every world point p moved to R (p - c) + c + t (c: the scan's centre), written with the
+    moved affine; error points: a grid inside the scan and where the motion takes them."""
+    fixed = os.path.join(data, "ct", case, "ct.nii.gz")
+    img = nibabel.load(fixed)
+    flip = np.diag([-1.0, -1.0, 1.0])  # LPS <-> RAS
+    centre_ras = img.affine.dot(list((np.array(img.shape[:3]) - 1) / 2.0) + [1.0])[:3]
+    r_ras = flip @ rotation(euler_deg) @ flip
+    motion = np.eye(4)
+    motion[:3, :3] = r_ras
+    motion[:3, 3] = centre_ras - r_ras @ centre_ras + flip @ np.array(shift)
+    path = os.path.join(work, "%s_rot.nii.gz" % case)
+    nibabel.save(nibabel.Nifti1Image(np.asanyarray(img.dataobj), motion @ img.affine), path)
+    p = lps_points_in_box(img, (0, img.shape[2] - 1))
+    c = flip @ centre_ras
+    q = (rotation(euler_deg) @ (p - c).T).T + c + np.array(shift)
+    return fixed, path, p, q
+
+
 def pairs(data, work):
     out = []
     full = os.path.join(data, "ct/ts_example_ct/ct.nii.gz")
@@ -133,6 +167,9 @@ def pairs(data, work):
         if os.path.exists(os.path.join(data, "ct", case, "ct.nii.gz")):
             fixed, moving, p, q = make_subvolume(data, case, lo, hi, dz, work)
             out.append((case + "_sub", fixed, moving, p, q))
+    for case, euler, shift in ROTATIONS:
+        if os.path.exists(os.path.join(data, "ct", case, "ct.nii.gz")):
+            out.append((case + "_rot",) + make_rotated(data, case, euler, shift, work))
     for a, b in PATIENT_PAIRS:
         if os.path.exists(os.path.join(data, "ct", a, "ct.nii.gz")) and os.path.exists(os.path.join(data, "ct", b, "ct.nii.gz")):
             out.append((a + "_into_" + b,) + patient_pair(data, a, b))
@@ -156,15 +193,16 @@ def main():
         distance = (lambda a, b: np.abs(a[:, 2] - b[:, 2])) if z_only else (lambda a, b: np.linalg.norm(a - b, axis=1))
         start_error = distance(q, p).mean()
         for init in INITS:
-            if init not in init_line:
-                rows.append((name, init, start_error, None, None, None, "not measured (no --init %s in this build)" % init))
+            init_args = INIT_ARGS.get(init, ["--init", init])
+            if init_args[1] not in init_line or ("--rigid" in init_args and "--rigid" not in help_text):
+                rows.append((name, init, start_error, None, None, None, "not measured (no %s in this build)" % " ".join(init_args)))
                 continue
             out = os.path.join(args.work, name, init)
             shutil.rmtree(out, ignore_errors=True)
             os.makedirs(os.path.dirname(out), exist_ok=True)
             t0 = time.time()
-            r = subprocess.run([args.slicenav, "register", fixed, moving, "-o", out, "--init", init, "--preset", args.preset,
-                                "--threads", str(args.threads)], capture_output=True, text=True)
+            r = subprocess.run([args.slicenav, "register", fixed, moving, "-o", out] + init_args +
+                               ["--preset", args.preset, "--threads", str(args.threads)], capture_output=True, text=True)
             wall = time.time() - t0
             if r.returncode != 0:
                 first = r.stderr.strip().split("\n")[0][:100]
@@ -174,9 +212,12 @@ def main():
             mapped = transformix_points(os.path.join(out, "TransformParameters.0.txt"), p, os.path.join(out, "points"))
             err = distance(mapped, q)
             note = "z only, %d key slices" % len(p) if z_only else ""
-            if init == "prealign":
-                note = "; ".join(x for x in [note, "prealign (%s) %.1f mm z" % (summary["init"]["method"],
-                                                                            summary["init"]["translation_mm"][2])] if x)
+            if init.startswith("prealign"):
+                rot = summary["init"].get("rotation_rad", [0.0, 0.0, 0.0])
+                what = "prealign (%s) %.1f mm z" % (summary["init"]["method"], summary["init"]["translation_mm"][2])
+                if any(rot):
+                    what += ", rotation (%s) deg" % ", ".join("%.1f" % np.degrees(a) for a in rot)
+                note = "; ".join(x for x in [note, what] if x)
             rows.append((name, init, start_error, err.mean(), err.max(), wall, note, summary["elastix"]["runtime_s"]))
             print(name, init, "%.2f mm" % err.mean(), "%.1f s" % wall, file=sys.stderr)
     print("| pair | init | error before (mm) | final mean error (mm) | final max error (mm) | elastix (s) | total (s) | note |")

@@ -7,12 +7,20 @@
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
 
 namespace slicenav::training {
 namespace fs = std::filesystem;
+
+std::set<std::string> model_training_cases(const Model& model) {
+  const auto training = nlohmann::json::parse(model.metadata_section("training"));
+  if (!training.is_object() || !training.contains("training_cases")) return {};
+  return training.at("training_cases").get<std::set<std::string>>();
+}
 
 std::vector<CaseInfo> read_cases(const std::string& data_dir, const std::vector<std::string>& sets) {
   const fs::path tsv = fs::path(data_dir) / "cases.tsv";

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "slicenav/anatomy.hpp"
+#include "slicenav/models.hpp"
 #include "slicenav/preprocess.hpp"
 
 namespace slicenav::training {
@@ -18,6 +20,10 @@ struct CaseInfo {
   std::string region;
   std::string path;    // case folder, absolute
 };
+
+// The cases a model was trained on (metadata training.training_cases); empty when it records none.
+// Everything else in the data folder is held out from it.
+std::set<std::string> model_training_cases(const Model& model);
 
 // Rows of <data_dir>/cases.tsv whose set is in `sets`. Throws Error(not_found / io) naming the file.
 std::vector<CaseInfo> read_cases(const std::string& data_dir, const std::vector<std::string>& sets);

@@ -29,11 +29,10 @@ using namespace slicenav;
 int run(const std::string& model_path, const std::string& data_dir, const std::string& out_path, int threads) {
   set_inference_threads(threads);
   Model model = Model::load(model_path);
-  const json training = json::parse(model.metadata_section("training"));
-  if (!training.is_object() || !training.contains("training_cases")) {
+  const std::set<std::string> trained = training::model_training_cases(model);
+  if (trained.empty()) {
     fail(Status::invalid_argument, model_path + " records no training cases (metadata training.training_cases)");
   }
-  const auto trained = training.at("training_cases").get<std::set<std::string>>();
   const Atlas& atlas = model.atlas();
   if (atlas.position_mm.empty()) fail(Status::invalid_argument, model_path + " has no atlas");
 

@@ -177,11 +177,10 @@ StepResult view_pair_loss(slicenav::detail::VoxelNetImpl& net, const Scan& s, st
 int run(const Settings& s) {
   torch::set_num_threads(std::max(1, s.threads));
   Model model = Model::load(s.model);
-  const json training = json::parse(model.metadata_section("training"));
-  if (!training.is_object() || !training.contains("training_cases")) {
+  const std::set<std::string> trained = training::model_training_cases(model);
+  if (trained.empty()) {
     fail(Status::invalid_argument, s.model + " records no training cases (metadata training.training_cases)");
   }
-  const auto trained = training.at("training_cases").get<std::set<std::string>>();
   fs::create_directories(s.out);
   const slicenav::detail::VoxelNetConfig config;
   torch::manual_seed(s.seed);

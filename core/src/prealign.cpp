@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <future>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -593,6 +594,15 @@ Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMa
   return r;
 }
 
+// Both scans prepared at once: the encoder passes share LibTorch's threads, and the key slices measured in
+// one scan's voxels (single-threaded) overlap the other's work.
+std::pair<PreparedScan, PreparedScan> prepare_both(const Model& model, const Volume& fixed, const Volume& moving,
+                                                   const PrepareOptions& options) {
+  auto moving_scan = std::async(std::launch::async, [&] { return prepare_scan(model, moving, options); });
+  PreparedScan f = prepare_scan(model, fixed, options);
+  return {std::move(f), moving_scan.get()};
+}
+
 // Auto: the embedding match when the slices match as one patient's do (the most precise answer there);
 // else the key slices, which hold across patients; else the embedding or, last, a close intensity match
 // (crops the model does not recognise). With none, the key slices' (or the embedding's) verdict.
@@ -604,7 +614,8 @@ Prealignment by_auto(const Model& model, const Volume& fixed, const SliceMapping
   Prealignment key;
   key.note = "the model has no templates";
   if (!model.templates().empty() && !model.atlas().position_mm.empty()) {
-    key = by_key_slices(model, prepare_scan(model, fixed), prepare_scan(model, moving));
+    const auto [f, m] = prepare_both(model, fixed, moving, {});
+    key = by_key_slices(model, f, m);
     if (key.shared_anatomy) return key;
   }
   if (embedding.shared_anatomy) return embedding;
@@ -761,8 +772,7 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
                         {ms[0], ms[1], ms[2]}, std::abs(mm.world_z(0.0) - mm.world_z(static_cast<double>(nm - 1))));
   } else {
     const PrepareOptions prepare{options.method == PrealignMethod::key_slices};
-    const PreparedScan f = prepare_scan(*model, fixed, prepare);
-    const PreparedScan m = prepare_scan(*model, moving, prepare);
+    const auto [f, m] = prepare_both(*model, fixed, moving, prepare);
     r = prepared_method(*model, f, m, options, min_overlap);
   }
   finish(r, fc, mc, min_overlap);

@@ -392,13 +392,11 @@ RigidPrealignment prealign_rigid(const Model& model, const Volume& fixed, const 
   }
   r.points = candidates.size();
   c10::InferenceMode guard;
-  std::vector<std::int64_t> rows(candidates.begin(), candidates.end());
+  const std::vector<std::int64_t> rows(candidates.begin(), candidates.end());
   const torch::Tensor queries = f.body_values.index_select(0, torch::tensor(rows, torch::kLong));
   const std::vector<std::int64_t> forward = nearest(queries, m.body_values);
-  std::vector<std::int64_t> matched(forward.size());
-  for (std::size_t i = 0; i < forward.size(); ++i) matched[i] = forward[i];
   const std::vector<std::int64_t> backward =
-      nearest(m.body_values.index_select(0, torch::tensor(matched, torch::kLong)), f.body_values);
+      nearest(m.body_values.index_select(0, torch::tensor(forward, torch::kLong)), f.body_values);
   std::vector<Vec3> from, to;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const Vec3 start = f.world(f.body[candidates[i]]);

@@ -983,6 +983,16 @@ t = j['result']['translation_at_fixed_centre_mm']
 assert abs(t[0]) < 1.5 and abs(t[1]) < 1.5 and abs(t[2] + 246) < 1.5, t
 "
   grep -q '^Transform: TranslationTransform_double_3_3' "$work/out/init.tfm" || fail "init.tfm is not an ITK translation"
+  # The rigid prealignment as elastix's start: an EulerTransform near the same answer.
+  ok register "$fixed" "$moving" -o "$work/rigid" --rigid --threads 2
+  check_json "$work/rigid/registration.json" "
+assert j['init']['mode'] == 'prealign' and j['init']['method'] == 'rigid', j['init']
+assert abs(j['init']['translation_mm'][2] + 246) < 15, j['init']
+t = j['result']['translation_at_fixed_centre_mm']
+assert abs(t[0]) < 1.5 and abs(t[1]) < 1.5 and abs(t[2] + 246) < 1.5, t
+"
+  grep -q '^Transform: Euler3DTransform_double_3_3' "$work/rigid/init.tfm" || fail "rigid init.tfm is not an ITK Euler transform"
+  expect_error 1 'needs --init prealign' register "$fixed" "$moving" -o "$work/none" --rigid --init none
   ;;
 
 prealign_phantoms)

@@ -171,6 +171,20 @@ TEST(RigidRealData, KnownRotationsOfHeldOutScans) {
   }
 }
 
+// A rotation beyond the range the embedding was trained on (25 degrees) never comes back confident.
+TEST(RigidRealData, RotationBeyondTheRangeIsNotConfident) {
+  SLICENAV_REQUIRE_DATA(path, "ct/lidc_0003/ct.nii.gz");
+  const RealFixture f;
+  const Volume fixed = read_volume(path);
+  const Geometry& g = fixed.geometry();
+  const Vec3 centre = g.index_to_world({(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2,
+                                        (static_cast<double>(g.size[2]) - 1) / 2});
+  const RigidPrealignment r =
+      prealign_rigid(f.model, fixed, test::rigidly_moved(fixed, {0.0, 0.0, 40.0 * kDeg}, centre, {0.0, 0.0, 0.0}));
+  EXPECT_LE(r.confidence, RigidPrealignment::kBeyondRangeConfidence);
+  EXPECT_FALSE(r.note.empty());
+}
+
 // Scans that share no anatomy are refused: an extremity against a chest, a head and neck crop against an
 // abdomen.
 TEST(RigidRealData, NoCommonAnatomyIsRefused) {
