@@ -343,6 +343,19 @@ std::vector<Kind> kinds() {
                  const std::string p = Inputs::get().phantom.string();
                  return std::vector<std::string>{"prealign", p, p, "--method", "magic", "-o", (out / "t.txt").string()};
                }, 105, "magic"});
+  k.push_back({"options", "rigid prealign with a z method", [](const fs::path&, const fs::path& out) {
+                 const std::string p = Inputs::get().phantom.string();
+                 return std::vector<std::string>{"prealign", p, p, "--rigid", "--method", "score", "-o",
+                                                 (out / "t.txt").string()};
+               }, 108, "excludes"});
+  k.push_back({"options", "rigid prealign against a volume without a body", [](const fs::path& in, const fs::path& out) {
+                 std::string raw;
+                 for (int n = 0; n < 32 * 32 * 20; ++n) raw += std::string("\x18\xfc", 2);  // -1000 HU, int16
+                 write_bytes(in / "air.mha",
+                             mha("NDims = 3\nDimSize = 32 32 20\nElementType = MET_SHORT\nElementSpacing = 10 10 10\n", raw));
+                 return std::vector<std::string>{"prealign", Inputs::get().phantom.string(), (in / "air.mha").string(),
+                                                 "--rigid", "-o", (out / "t.txt").string(), "--threads", "1"};
+               }, 4, "no body found"});
   k.push_back({"options", "shard out of range", [](const fs::path& in, const fs::path& out) {
                  write_bytes(in / "list.txt", Inputs::get().phantom.string() + "\n");
                  return std::vector<std::string>{"score", "--batch", (in / "list.txt").string(), "-o", out.string(),
