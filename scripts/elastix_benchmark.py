@@ -34,7 +34,7 @@ INIT_ARGS = {"prealign-rigid": ["--init", "prealign", "--rigid"]}
 # Held-out sub-volume pairs: case, first and last fraction of the slices kept, header z change (mm).
 SUBVOLUMES = [("lung1_001", 0.55, 0.9, 180.0), ("crlm_1004", 0.1, 0.45, -150.0), ("lidc_0001", 0.3, 0.7, 300.0)]
 # Held-out scans moved rigidly: case, Euler angles about x, y, z (degrees, R = Rz Rx Ry), shift (LPS mm).
-ROTATIONS = [("lidc_0001", (6.0, -4.0, 12.0), (30.0, -20.0, 80.0)), ("crlm_1004", (-5.0, 7.0, -14.0), (-40.0, 25.0, -60.0))]
+ROTATIONS = [("lidc_0001", (6.0, -4.0, 12.0), (30.0, -20.0, 80.0)), ("crlm_1004", (-4.0, 5.0, -10.0), (-40.0, 25.0, -60.0))]
 # Pairs of two patients: fixed case, moving case.
 PATIENT_PAIRS = [("lidc_0002", "lidc_0003"), ("cptac_C3N-00247", "onko_thorax_ccb2be4e"), ("hnpetct_chus005", "lidc_0002")]
 
