@@ -141,8 +141,8 @@ void check_metaimage_data_file(const std::string& path, const std::string& name)
 }
 
 // A MetaImage header as ITK's MetaIO reads it: a key is the characters after leading white space up to '=', ':' or a
-// newline, its value the rest of the line (less the separator and surrounding blanks, and cut at a NUL byte, as MetaIO
-// keeps values as C strings); a later key of the same name wins; reading stops after the key ElementDataFile.
+// newline, its value the rest of the line (less the separator and surrounding blanks); both are cut at a NUL byte, as
+// MetaIO keeps them as C strings; a later key of the same name wins; reading stops after the key ElementDataFile.
 struct MetaImageHeader {
   std::map<std::string, std::string> fields;
   unsigned long long data_offset = 0;  // where LOCAL voxel data begins
@@ -170,6 +170,7 @@ MetaImageHeader read_metaimage_header(const std::string& path) {
       c = in.get();
     }
     if (key.size() > kMaxText) damaged(number, "is longer than " + std::to_string(kMaxText) + " characters");
+    key = key.substr(0, key.find('\0'));  // MetaIO compares keys as C strings: "ElementDataFile\0..." is that key
     key.erase(key.find_last_not_of(" \t") + 1);
     while (c != EOF && c != '\n' && value.size() <= kMaxText + 1) {  // the separator, then the value
       value.push_back(static_cast<char>(c));

@@ -288,6 +288,14 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
        write_mhd("zero_step", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = s%d.raw 1 2 0\n",
                  two_slices),
        Status::unsupported_input, "several files"},
+      // Found by fuzz_volume: the same pattern behind a key with NUL bytes after its name, which MetaIO reads as
+      // ElementDataFile (it compares keys as C strings) while the header check did not.
+      {"numbered files behind a key with NUL bytes",
+       write_mhd("zero_step_nul_key",
+                 "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile" + std::string(3, '\0') +
+                     " = s%d.raw 1 2 0\n",
+                 two_slices),
+       Status::unsupported_input, "several files"},
       // Found by fuzz_volume: a damaged LIST of slice files made MetaIO free memory it did not own.
       {"list of slice files",
        write_mhd("list", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = LIST 2D\n", two_slices),
