@@ -612,7 +612,6 @@ Prealignment by_auto(const Model& model, const Volume& fixed, const SliceMapping
   if (embedding.shared_anatomy && embedding.cost <= kSamePatientEmbeddingRatio) return embedding;
   // A model without templates cannot locate key slices: auto goes on without them.
   Prealignment key;
-  key.note = "the model has no templates";
   if (!model.templates().empty() && !model.atlas().position_mm.empty()) {
     const auto [f, m] = prepare_both(model, fixed, moving, {});
     key = by_key_slices(model, f, m);
