@@ -428,8 +428,7 @@ std::vector<InsertionDistribution> Model::insert(const std::vector<const SliceEm
   const auto t_emb = torch::cat({bounds.narrow(0, 0, 1), embeddings_tensor(target), bounds.narrow(0, 1, 1)});
   const auto t_pos = detail::sequence_positions(target.world_z_mm, c.positional_encoding, true);
   const auto q = detail::pad_sequences(q_emb, q_pos);
-  const auto t = detail::pad_sequences(std::vector<torch::Tensor>(queries.size(), t_emb),
-                                       std::vector<std::vector<float>>(queries.size(), t_pos));
+  const auto t = detail::pad_sequences({t_emb}, {t_pos});  // one target, shared by every query
   const auto probs = torch::softmax(net.insertion_logits(q, t), -1).contiguous();
   std::vector<InsertionDistribution> out(queries.size());
   for (std::size_t b = 0; b < queries.size(); ++b) {

@@ -59,12 +59,13 @@ torch::Tensor AttentionBlockImpl::forward(const torch::Tensor& x, const torch::T
   const auto h = static_cast<std::int64_t>(heads), dh = d / h;
   const auto xn = norm_x(x);
   const auto cn = cross ? norm_context(context) : xn;
-  const auto lc = cn.size(1);
+  // The context's batch is x's, or 1: one context shared by every sequence of x (broadcast, not copied).
+  const auto bc = cn.size(0), lc = cn.size(1);
   auto qh = q(xn).view({b, l, h, dh}).transpose(1, 2);
-  auto kh = k(cn).view({b, lc, h, dh}).transpose(1, 2);
-  auto vh = v(cn).view({b, lc, h, dh}).transpose(1, 2);
+  auto kh = k(cn).view({bc, lc, h, dh}).transpose(1, 2);
+  auto vh = v(cn).view({bc, lc, h, dh}).transpose(1, 2);
   auto att = torch::matmul(qh, kh.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));
-  att = att.masked_fill(context_padding.view({b, 1, 1, lc}), -std::numeric_limits<float>::infinity());
+  att = att.masked_fill(context_padding.view({bc, 1, 1, lc}), -std::numeric_limits<float>::infinity());
   att = dropout(torch::softmax(att, -1));
   auto y = torch::matmul(att, vh).transpose(1, 2).reshape({b, l, d});
   auto z = x + dropout(out(y));

@@ -31,7 +31,8 @@ struct SliceEncoderImpl : torch::nn::Module {
 TORCH_MODULE(SliceEncoder);
 
 // Pre-norm residual attention block: x + MHA(LN(x), context) then x + FFN(LN(x)). With no context it
-// is self-attention. context_padding is [B, Lc] bool, true where the context element is padding.
+// is self-attention. context_padding is [B, Lc] bool, true where the context element is padding. A cross
+// block's context may have batch 1, shared by all B sequences.
 struct AttentionBlockImpl : torch::nn::Module {
   AttentionBlockImpl(const ModelConfig& config, bool cross);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& context_padding);
@@ -62,7 +63,8 @@ struct InsertionNetworkImpl : torch::nn::Module {
   // Adds the positional encoding and runs the shared self-attention layers.
   torch::Tensor contextualize(const Sequences& s);
   // Cross-attention of the query onto the framed target, then the output attention:
-  // logits [B, M, N + 2], -inf at padded target slots.
+  // logits [B, M, N + 2], -inf at padded target slots. A target of batch 1 serves every query and is
+  // contextualised once.
   torch::Tensor insertion_logits(const Sequences& query, const Sequences& framed_target);
 
   ModelConfig config;

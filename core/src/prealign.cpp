@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "slicenav/error.hpp"
+#include "slicenav/measure.hpp"
 #include "stats.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/preprocess.hpp"
@@ -594,13 +595,19 @@ Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMa
   return r;
 }
 
-// Both scans prepared at once: the encoder passes share LibTorch's threads, and the key slices measured in
-// one scan's voxels (single-threaded) overlap the other's work.
+// Both scans prepared: the encoder passes one after the other with all of LibTorch's threads, then the key
+// slices measured in both scans' voxels at once (single-threaded each). Measuring beside an encoder pass
+// would leave LibTorch's threads waiting for a core at every operation.
 std::pair<PreparedScan, PreparedScan> prepare_both(const Model& model, const Volume& fixed, const Volume& moving,
                                                    const PrepareOptions& options) {
-  auto moving_scan = std::async(std::launch::async, [&] { return prepare_scan(model, moving, options); });
-  PreparedScan f = prepare_scan(model, fixed, options);
-  return {std::move(f), moving_scan.get()};
+  PreparedScan f = prepare_scan(model, fixed, kWithoutMeasurement);
+  PreparedScan m = prepare_scan(model, moving, kWithoutMeasurement);
+  if (options.measure_key_slices) {
+    auto in_moving = std::async(std::launch::async, [&] { return measure_key_slices(CanonicalView(moving, m.mapping)); });
+    f.measured = measure_key_slices(CanonicalView(fixed, f.mapping));
+    m.measured = in_moving.get();
+  }
+  return {std::move(f), std::move(m)};
 }
 
 // Auto: the embedding match when the slices match as one patient's do (the most precise answer there);

@@ -108,6 +108,22 @@ TEST(Model, PaddingDoesNotChangeAShorterSequencesLogits) {
   EXPECT_TRUE(torch::all(torch::isinf(batched[0].narrow(1, 5, 3))).item<bool>());
 }
 
+TEST(Model, OneTargetSharedByAllQueriesGivesTheLogitsOfTheTargetRepeated) {
+  Model model(test::tiny_model_config(), 6);
+  auto& net = *model.impl().network;
+  torch::NoGradGuard no_grad;
+  const auto enc = PositionalEncoding::absolute;
+  const auto z3 = std::vector<double>{0, -2, -4}, z5 = std::vector<double>{0, -2, -4, -6, -8};
+  const auto q = detail::pad_sequences({torch::randn({3, 16}), torch::randn({5, 16})},
+                                       {detail::sequence_positions(z3, enc, false), detail::sequence_positions(z5, enc, false)});
+  const auto t = torch::randn({6, 16});
+  const auto t_pos = detail::sequence_positions({0, -1, -2, -3}, enc, true);
+  const auto shared = net.insertion_logits(q, detail::pad_sequences({t}, {t_pos}));
+  const auto repeated = net.insertion_logits(q, detail::pad_sequences({t, t}, {t_pos, t_pos}));
+  ASSERT_EQ(shared.sizes(), repeated.sizes());
+  EXPECT_TRUE(torch::allclose(shared, repeated, 1e-5, 1e-5));
+}
+
 TEST(Model, PositionsAreSliceIndicesOrMillimetresAndFramedWithOneStepEitherSide) {
   const std::vector<double> z{10, 7.5, 5, 2.5};
   EXPECT_EQ(detail::sequence_positions(z, PositionalEncoding::absolute, false), (std::vector<float>{1, 2, 3, 4}));
