@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
+#include "parallel.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav::body {
@@ -29,25 +29,29 @@ CellGrid mean_hu_cells(const CanonicalView& view, std::size_t first, std::size_t
   }
   for (float& c : inverse_count) c = 1.0f / c;
   const auto work = [&](std::size_t k_begin, std::size_t k_end) {
+    // The rows of one row of cells are summed voxel by voxel first (a loop without dependencies between
+    // voxels), then that sum is shared out to the cells.
+    std::vector<float> row_sum(ni);
+    const std::int64_t step = view.step_i();
     for (std::size_t k = k_begin; k < k_end; ++k) {
       float* out = g.mean_hu.data() + k * per_slice;
-      for (std::size_t j = 0; j < nj; ++j) {
-        const float* row = view.row(j, first + k);
-        float* cell_row = out + (j / g.factor[1]) * g.cells[0];
-        const std::int64_t step = view.step_i();
-        for (std::size_t i = 0; i < ni; ++i) cell_row[cell_of_i[i]] += row[static_cast<std::int64_t>(i) * step];
+      for (std::size_t cj = 0; cj < g.cells[1]; ++cj) {
+        std::fill(row_sum.begin(), row_sum.end(), 0.0f);
+        for (std::size_t j = cj * g.factor[1]; j < std::min(nj, (cj + 1) * g.factor[1]); ++j) {
+          const float* row = view.row(j, first + k);
+          if (step == 1) {
+            for (std::size_t i = 0; i < ni; ++i) row_sum[i] += row[i];
+          } else {
+            for (std::size_t i = 0; i < ni; ++i) row_sum[i] += row[static_cast<std::int64_t>(i) * step];
+          }
+        }
+        float* cell_row = out + cj * g.cells[0];
+        for (std::size_t i = 0; i < ni; ++i) cell_row[cell_of_i[i]] += row_sum[i];
       }
       for (std::size_t c = 0; c < per_slice; ++c) out[c] *= inverse_count[c];
     }
   };
-  const std::size_t threads =
-      std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, std::max<std::size_t>(g.slices / 8, 1));
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) {
-    pool.emplace_back(work, g.slices * t / threads, g.slices * (t + 1) / threads);
-  }
-  work(0, g.slices / threads);
-  for (auto& thread : pool) thread.join();
+  detail::parallel_ranges(g.slices, 8, work);
   return g;
 }
 

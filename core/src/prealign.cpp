@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 
+#include "parallel.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/measure.hpp"
 #include "stats.hpp"
@@ -490,14 +491,20 @@ Prealignment by_key_slices(const Model& model, const PreparedScan& fixed, const 
 // scan's, so one centre per scan would make the same anatomy look different.
 SliceStack centred_slices(const Volume& volume, const SliceMapping& mapping, const PreprocessOptions& options) {
   const CanonicalView view(volume, mapping);
+  const std::size_t n = view.size()[2], pixels = options.image_size * options.image_size;
   SliceStack stack;
   stack.image_size = options.image_size;
-  for (std::size_t k = 0; k < view.size()[2]; ++k) {
-    const SliceStack one = preprocess(view, {k}, options);
-    stack.pixels.insert(stack.pixels.end(), one.pixels.begin(), one.pixels.end());
-    stack.canonical_slice.push_back(k);
-    stack.world_z_mm.push_back(one.world_z_mm.front());
-  }
+  stack.pixels.resize(n * pixels);
+  stack.canonical_slice.resize(n);
+  stack.world_z_mm.resize(n);
+  detail::parallel_ranges(n, 16, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t k = begin; k < end; ++k) {
+      const SliceStack one = preprocess(view, {k}, options);
+      std::copy(one.pixels.begin(), one.pixels.end(), stack.pixels.begin() + static_cast<std::ptrdiff_t>(k * pixels));
+      stack.canonical_slice[k] = k;
+      stack.world_z_mm[k] = one.world_z_mm.front();
+    }
+  });
   return stack;
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "body.hpp"
+#include "parallel.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav {
@@ -116,29 +117,31 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
   stack.image_size = out;
   stack.pixels.resize(slices.size() * out * out);
   stack.canonical_slice = slices;
+  for (const std::size_t k : slices) stack.world_z_mm.push_back(view.mapping().world_z(static_cast<double>(k)));
   const float low = options.hu_low, high = options.hu_high;
   const float scale = 2.0f / (high - low);
-  std::vector<float> rows(size[1] * out);  // input row j reduced to output columns
-  for (std::size_t s = 0; s < slices.size(); ++s) {
-    const std::size_t k = slices[s];
-    stack.world_z_mm.push_back(view.mapping().world_z(static_cast<double>(k)));
-    for (std::size_t j = 0; j < size[1]; ++j) {
-      const float* line = view.row(j, k);
-      for (std::size_t u = 0; u < out; ++u) {
-        float sum = wx.outside[u] * low;
-        for (std::size_t n = wx.first[u]; n < wx.first[u + 1]; ++n) sum += wx.weight[n] * std::clamp(line[wx.index[n]], low, high);
-        rows[j * out + u] = sum;
+  detail::parallel_ranges(slices.size(), 16, [&](std::size_t s_begin, std::size_t s_end) {
+    std::vector<float> rows(size[1] * out);  // input row j reduced to output columns
+    for (std::size_t s = s_begin; s < s_end; ++s) {
+      const std::size_t k = slices[s];
+      for (std::size_t j = 0; j < size[1]; ++j) {
+        const float* line = view.row(j, k);
+        for (std::size_t u = 0; u < out; ++u) {
+          float sum = wx.outside[u] * low;
+          for (std::size_t n = wx.first[u]; n < wx.first[u + 1]; ++n) sum += wx.weight[n] * std::clamp(line[wx.index[n]], low, high);
+          rows[j * out + u] = sum;
+        }
+      }
+      float* dst = &stack.pixels[s * out * out];
+      for (std::size_t r = 0; r < out; ++r) {
+        for (std::size_t u = 0; u < out; ++u) {
+          float sum = wy.outside[r] * low;
+          for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n) sum += wy.weight[n] * rows[static_cast<std::size_t>(wy.index[n]) * out + u];
+          dst[r * out + u] = (sum - low) * scale - 1.0f;
+        }
       }
     }
-    float* dst = &stack.pixels[s * out * out];
-    for (std::size_t r = 0; r < out; ++r) {
-      for (std::size_t u = 0; u < out; ++u) {
-        float sum = wy.outside[r] * low;
-        for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n) sum += wy.weight[n] * rows[static_cast<std::size_t>(wy.index[n]) * out + u];
-        dst[r * out + u] = (sum - low) * scale - 1.0f;
-      }
-    }
-  }
+  });
   return stack;
 }
 

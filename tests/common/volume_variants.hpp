@@ -1,7 +1,9 @@
 // Volumes derived from a real scan for tests and benchmarks: a part of it with its position discarded,
-// the same acquisition seen as another reconstruction would show it, and the scan moved rigidly.
+// the same acquisition seen as another reconstruction would show it, the scan moved rigidly, and the scan
+// at another in-plane matrix size.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
 #include <vector>
@@ -63,6 +65,38 @@ inline Volume thick_slabs(const Volume& v, std::size_t k) {
   g.origin = g.index_to_world({0.0, 0.0, (static_cast<double>(k) - 1.0) / 2.0});
   g.spacing[2] *= static_cast<double>(k);
   g.size[2] = n;
+  return Volume(g, std::move(voxels), v.source());
+}
+
+// Every slice of `v` bilinearly resampled onto n x n pixels over the same field of view (voxel centres
+// spread from the first to the last of the original's): the scan as a full-resolution acquisition of
+// the same anatomy would store it, for timing at a scanner's matrix size.
+inline Volume in_plane_resampled(const Volume& v, std::size_t n) {
+  const Geometry& from = v.geometry();
+  Geometry g = from;
+  g.size[0] = g.size[1] = n;
+  for (std::size_t a = 0; a < 2; ++a) {
+    g.spacing[a] = from.spacing[a] * static_cast<double>(from.size[a] - 1) / static_cast<double>(n - 1);
+  }
+  const std::size_t ni = from.size[0], nj = from.size[1];
+  std::vector<float> voxels(n * n * g.size[2]);
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    const float* slice = v.voxels().data() + k * ni * nj;
+    for (std::size_t j = 0; j < n; ++j) {
+      const double y = static_cast<double>(j) * static_cast<double>(nj - 1) / static_cast<double>(n - 1);
+      const std::size_t j0 = std::min(static_cast<std::size_t>(y), nj - 2 + (nj == 1));
+      const double fy = nj == 1 ? 0.0 : y - static_cast<double>(j0);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double x = static_cast<double>(i) * static_cast<double>(ni - 1) / static_cast<double>(n - 1);
+        const std::size_t i0 = std::min(static_cast<std::size_t>(x), ni - 2 + (ni == 1));
+        const double fx = ni == 1 ? 0.0 : x - static_cast<double>(i0);
+        const std::size_t i1 = std::min(i0 + 1, ni - 1), j1 = std::min(j0 + 1, nj - 1);
+        const double top = (1 - fx) * slice[j0 * ni + i0] + fx * slice[j0 * ni + i1];
+        const double bottom = (1 - fx) * slice[j1 * ni + i0] + fx * slice[j1 * ni + i1];
+        voxels[(k * n + j) * n + i] = static_cast<float>((1 - fy) * top + fy * bottom);
+      }
+    }
+  }
   return Volume(g, std::move(voxels), v.source());
 }
 

@@ -304,7 +304,9 @@ TEST(PrealignRealData, ElastixLungPairAndItsShiftedFrame) {
     EXPECT_EQ(r.shared_anatomy, m != PrealignMethod::embedding) << prealign_method_name(m) << ": " << r.note;
     const Prealignment up = prealign(&f.model, fixed, shifted(moving, {0.0, 0.0, 32.0}), with(m));
     EXPECT_NEAR(up.translation_mm[2], 32.0, 3.0) << prealign_method_name(m);
-    if (m == PrealignMethod::automatic) EXPECT_EQ(up.method, PrealignMethod::intensity);
+    if (m == PrealignMethod::automatic) {
+      EXPECT_EQ(up.method, PrealignMethod::intensity);
+    }
   }
 }
 
