@@ -44,7 +44,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace bench = slicenav::bench;
 using bench::fixed;
-using slicenav::Mat3;
 using slicenav::Model;
 using slicenav::RigidPrealignment;
 using slicenav::Vec3;
@@ -79,27 +78,6 @@ Volume axis_aligned(const Volume& v, double spacing) {
   geometry.spacing = {spacing, spacing, spacing};
   geometry.origin = g.origin;
   return Volume(geometry, g.values);
-}
-
-Vec3 centre_of(const Volume& v) {
-  const auto& g = v.geometry();
-  return g.index_to_world({(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2,
-                           (static_cast<double>(g.size[2]) - 1) / 2});
-}
-
-// R (p - c) + c + t.
-Vec3 moved(const Mat3& r, const Vec3& c, const Vec3& t, const Vec3& p) {
-  const Vec3 d{p[0] - c[0], p[1] - c[1], p[2] - c[2]};
-  return {r[0] * d[0] + r[1] * d[1] + r[2] * d[2] + c[0] + t[0], r[3] * d[0] + r[4] * d[1] + r[5] * d[2] + c[1] + t[1],
-          r[6] * d[0] + r[7] * d[1] + r[8] * d[2] + c[2] + t[2]};
-}
-
-double rotation_error_deg(const Mat3& a, const Mat3& b) {
-  double trace = 0;
-  for (int i = 0; i < 3; ++i) {
-    for (int k = 0; k < 3; ++k) trace += a[static_cast<std::size_t>(3 * k + i)] * b[static_cast<std::size_t>(3 * k + i)];
-  }
-  return std::acos(std::clamp((trace - 1) / 2, -1.0, 1.0)) / kDeg;
 }
 
 struct Stats {
@@ -144,16 +122,17 @@ int run(const Settings& s) {
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   Stats oblique, aligned;
   const auto evaluate = [&](Stats& st, const std::string& label, const Volume& fixed_v, const Volume& moving_v,
-                            const Mat3& r_true, const Vec3& c, const Vec3& t) {
+                            const Vec3& euler_true, const Vec3& c, const Vec3& t) {
     RigidPrealignment r;
     const bench::Timing time = bench::time_calls(1, [&] { r = slicenav::prealign_rigid(model, fixed_v, moving_v); });
-    const double rotation = rotation_error_deg(slicenav::rotation_matrix(r.transform.rotation_rad), r_true);
-    slicenav::PointTransform fit;
-    fit.rotation = slicenav::rotation_matrix(r.transform.rotation_rad);
-    const Vec3 at = moved(fit.rotation, r.transform.centre_mm, r.transform.translation_mm, c);
-    const Vec3 truth = moved(r_true, c, t, c);
-    const double centre = std::sqrt((at[0] - truth[0]) * (at[0] - truth[0]) + (at[1] - truth[1]) * (at[1] - truth[1]) +
-                                    (at[2] - truth[2]) * (at[2] - truth[2]));
+    const double rotation =
+        slicenav::test::rotation_error_deg(slicenav::rotation_matrix(r.transform.rotation_rad), slicenav::rotation_matrix(euler_true));
+    slicenav::RigidTransform truth;
+    truth.rotation_rad = euler_true;
+    truth.centre_mm = c;
+    truth.translation_mm = t;
+    const double centre =
+        slicenav::test::distance(slicenav::test::transformed(r.transform, c), slicenav::test::transformed(truth, c));
     st.rotation_deg.push_back(rotation);
     st.centre_mm.push_back(centre);
     st.ms.push_back(time.median_ms);
@@ -166,16 +145,15 @@ int run(const Settings& s) {
               << " matches, " << fixed(time.median_ms, 0) << " ms\n";
   };
   for (const auto& scan : trunk) {
-    const Vec3 c = centre_of(scan.volume);
+    const Vec3 c = slicenav::test::grid_centre(scan.volume);
     for (int k = 0; k < s.motions; ++k) {
       const Vec3 euler{u(rng) * 10.0 * kDeg, u(rng) * 10.0 * kDeg, u(rng) * 15.0 * kDeg};
       const Vec3 t{u(rng) * 50.0, u(rng) * 50.0, u(rng) * 100.0};
-      const Mat3 r_true = slicenav::rotation_matrix(euler);
       const Volume moving = slicenav::test::rigidly_moved(scan.volume, euler, c, t);
       const std::string label = scan.case_id + " (" + fixed(euler[0] / kDeg, 1) + ", " + fixed(euler[1] / kDeg, 1) +
                                 ", " + fixed(euler[2] / kDeg, 1) + ") deg";
-      evaluate(oblique, label + " oblique grid", scan.volume, moving, r_true, c, t);
-      evaluate(aligned, label + " axis-aligned", scan.volume, axis_aligned(moving, kAxisAlignedMm), r_true, c, t);
+      evaluate(oblique, label + " oblique grid", scan.volume, moving, euler, c, t);
+      evaluate(aligned, label + " axis-aligned", scan.volume, axis_aligned(moving, kAxisAlignedMm), euler, c, t);
     }
   }
 
@@ -183,7 +161,7 @@ int run(const Settings& s) {
   std::size_t beyond = 0, beyond_confident = 0;
   double beyond_max_confidence = 0;
   for (const auto& scan : trunk) {
-    const Vec3 c = centre_of(scan.volume);
+    const Vec3 c = slicenav::test::grid_centre(scan.volume);
     const RigidPrealignment r = slicenav::prealign_rigid(
         model, scan.volume, slicenav::test::rigidly_moved(scan.volume, {0.0, 0.0, 40.0 * kDeg}, c, {0.0, 0.0, 0.0}));
     ++beyond;
@@ -218,7 +196,7 @@ int run(const Settings& s) {
 
   // ---- 4. Time ----
   const slicenav::Phantom pa = bench::trunk_phantom(40.0, 1);
-  const Vec3 pc = centre_of(pa.volume);
+  const Vec3 pc = slicenav::test::grid_centre(pa.volume);
   const Volume pb = slicenav::test::rigidly_moved(pa.volume, {0.0, 0.0, 10.0 * kDeg}, pc, {10.0, -5.0, 30.0});
   RigidPrealignment phantom_result;
   const bench::Timing whole = bench::time_calls(s.runs, [&] { phantom_result = slicenav::prealign_rigid(model, pa.volume, pb); });

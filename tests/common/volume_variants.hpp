@@ -4,11 +4,13 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <utility>
 #include <vector>
 
 #include "slicenav/rigid.hpp"
+#include "slicenav/transform_files.hpp"
 #include "slicenav/volume.hpp"
 
 namespace slicenav::test {
@@ -46,6 +48,35 @@ inline Volume rigidly_moved(const Volume& v, const Vec3& euler_rad, const Vec3& 
     for (std::size_t row = 0; row < 3; ++row) g.direction[3 * row + axis] = d[row];
   }
   return Volume(g, v.voxels(), v.source());
+}
+
+// World position of the centre of `v`'s voxel grid.
+inline Vec3 grid_centre(const Volume& v) {
+  const Geometry& g = v.geometry();
+  return g.index_to_world({(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2,
+                           (static_cast<double>(g.size[2]) - 1) / 2});
+}
+
+// T(p) = R (p - centre) + centre + translation of a rigid transform (rigidly_moved's motion as one).
+inline Vec3 transformed(const RigidTransform& t, const Vec3& p) {
+  PointTransform r;
+  r.rotation = rotation_matrix(t.rotation_rad);
+  const Vec3 q = r.apply({p[0] - t.centre_mm[0], p[1] - t.centre_mm[1], p[2] - t.centre_mm[2]});
+  return {q[0] + t.centre_mm[0] + t.translation_mm[0], q[1] + t.centre_mm[1] + t.translation_mm[1],
+          q[2] + t.centre_mm[2] + t.translation_mm[2]};
+}
+
+// The angle, in degrees, of the rotation between two rotations (of a^T b).
+inline double rotation_error_deg(const Mat3& a, const Mat3& b) {
+  double trace = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    for (std::size_t k = 0; k < 3; ++k) trace += a[3 * k + i] * b[3 * k + i];
+  }
+  return std::acos(std::clamp((trace - 1) / 2, -1.0, 1.0)) * 180.0 / M_PI;
+}
+
+inline double distance(const Vec3& a, const Vec3& b) {
+  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
 }
 
 // The slices of `v` (slice axis k) averaged in slabs of `k` consecutive slices, each slab at its slices'

@@ -24,19 +24,6 @@ using test::status_of;
 
 constexpr double kDeg = M_PI / 180.0;
 
-double distance(const Vec3& a, const Vec3& b) {
-  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
-}
-
-// T(p) = R (p - centre) + centre + translation of a RigidTransform.
-Vec3 transformed(const RigidTransform& t, const Vec3& p) {
-  PointTransform r;
-  r.rotation = rotation_matrix(t.rotation_rad);
-  const Vec3 q = r.apply({p[0] - t.centre_mm[0], p[1] - t.centre_mm[1], p[2] - t.centre_mm[2]});
-  return {q[0] + t.centre_mm[0] + t.translation_mm[0], q[1] + t.centre_mm[1] + t.translation_mm[1],
-          q[2] + t.centre_mm[2] + t.translation_mm[2]};
-}
-
 TEST(Rigid, EulerAnglesRoundTripInTheElastixConvention) {
   for (const Vec3 e : {Vec3{0.1, -0.2, 0.3}, Vec3{-0.5, 0.7, -1.2}, Vec3{0.0, 0.0, 0.0}, Vec3{0.2, 3.0, -3.0}}) {
     const Vec3 back = euler_angles(rotation_matrix(e));
@@ -89,7 +76,7 @@ TEST(Rigid, AsRigidTransformIsTheSameMapAboutAnyCentre) {
   for (const Vec3 centre : {Vec3{0.0, 0.0, 0.0}, Vec3{-20.0, 150.0, -700.0}}) {
     const RigidTransform r = as_rigid_transform(t, centre);
     EXPECT_EQ(r.centre_mm, centre);
-    for (const Vec3 p : {Vec3{1.0, 2.0, 3.0}, Vec3{-100.0, 40.0, -650.0}}) EXPECT_LT(distance(transformed(r, p), t.apply(p)), 1e-9);
+    for (const Vec3 p : {Vec3{1.0, 2.0, 3.0}, Vec3{-100.0, 40.0, -650.0}}) EXPECT_LT(test::distance(test::transformed(r, p), t.apply(p)), 1e-9);
   }
 }
 
@@ -146,9 +133,7 @@ TEST(RigidRealData, KnownRotationsOfHeldOutScans) {
   const Motion motions[] = {{{0.0, 0.0, 12.0}, {30.0, -20.0, 60.0}}, {{8.0, -5.0, -10.0}, {-40.0, 25.0, -90.0}}};
   for (const std::string& path : {chest_path, abdomen_path}) {
     const Volume fixed = read_volume(path);
-    const Geometry& g = fixed.geometry();
-    const Vec3 centre = g.index_to_world({(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2,
-                                          (static_cast<double>(g.size[2]) - 1) / 2});
+    const Vec3 centre = test::grid_centre(fixed);
     for (const auto& m : motions) {
       const Vec3 euler{m.euler_deg[0] * kDeg, m.euler_deg[1] * kDeg, m.euler_deg[2] * kDeg};
       const Volume moving = test::rigidly_moved(fixed, euler, centre, m.shift_mm);
@@ -159,14 +144,8 @@ TEST(RigidRealData, KnownRotationsOfHeldOutScans) {
       truth.rotation_rad = euler;
       truth.centre_mm = centre;
       truth.translation_mm = m.shift_mm;
-      // Rotation error: the angle of R_fit^T R_truth.
-      const Mat3 a = rotation_matrix(r.transform.rotation_rad), b = rotation_matrix(euler);
-      double trace = 0;
-      for (int i = 0; i < 3; ++i) {
-        for (int k = 0; k < 3; ++k) trace += a[3 * k + i] * b[3 * k + i];
-      }
-      EXPECT_LT(std::acos(std::clamp((trace - 1) / 2, -1.0, 1.0)) / kDeg, 2.0) << path;
-      EXPECT_LT(distance(transformed(r.transform, centre), transformed(truth, centre)), 5.0) << path;
+      EXPECT_LT(test::rotation_error_deg(rotation_matrix(r.transform.rotation_rad), rotation_matrix(euler)), 2.0) << path;
+      EXPECT_LT(test::distance(test::transformed(r.transform, centre), test::transformed(truth, centre)), 5.0) << path;
     }
   }
 }
@@ -176,9 +155,7 @@ TEST(RigidRealData, RotationBeyondTheRangeIsNotConfident) {
   SLICENAV_REQUIRE_DATA(path, "ct/lidc_0003/ct.nii.gz");
   const RealFixture f;
   const Volume fixed = read_volume(path);
-  const Geometry& g = fixed.geometry();
-  const Vec3 centre = g.index_to_world({(static_cast<double>(g.size[0]) - 1) / 2, (static_cast<double>(g.size[1]) - 1) / 2,
-                                        (static_cast<double>(g.size[2]) - 1) / 2});
+  const Vec3 centre = test::grid_centre(fixed);
   const RigidPrealignment r =
       prealign_rigid(f.model, fixed, test::rigidly_moved(fixed, {0.0, 0.0, 40.0 * kDeg}, centre, {0.0, 0.0, 0.0}));
   EXPECT_LE(r.confidence, RigidPrealignment::kBeyondRangeConfidence);
