@@ -99,7 +99,9 @@ struct Embedded {
   }
 };
 
-Embedded embed_voxels(const detail::VoxelNetImpl& net, const Volume& volume) {
+// Takes the network by non-const reference only because LibTorch's forward is non-const; inference
+// changes nothing in it.
+Embedded embed_voxels(detail::VoxelNetImpl& net, const Volume& volume) {
   const detail::VoxelNetConfig& c = net.config;
   const WorldGrid grid = resample_to_world_grid(volume, c.voxel_mm);
   c10::InferenceMode guard;
@@ -107,7 +109,7 @@ Embedded embed_voxels(const detail::VoxelNetImpl& net, const Volume& volume) {
              sz = static_cast<std::int64_t>(grid.size[2]);
   const torch::Tensor hu = torch::from_blob(const_cast<float*>(grid.values.data()), {1, 1, sz, sy, sx}, torch::kFloat);
   const torch::Tensor input = ((hu.clamp(c.hu_low, c.hu_high) - c.hu_low) / (c.hu_high - c.hu_low)) * 2.0 - 1.0;
-  const torch::Tensor out = const_cast<detail::VoxelNetImpl&>(net).forward(input)[0];  // [dim, z, y, x]
+  const torch::Tensor out = net.forward(input)[0];  // [dim, z, y, x]
   const torch::Tensor body = torch::nn::functional::avg_pool3d(
       (hu > -500.0f).to(torch::kFloat), torch::nn::functional::AvgPool3dFuncOptions(2).stride(2).ceil_mode(true));
   Embedded e;
@@ -370,7 +372,7 @@ RigidPrealignment prealign_rigid(const Model& model, const Volume& fixed, const 
   }
   require_ct(fixed);
   require_ct(moving);
-  const detail::VoxelNetImpl& net = *model.impl().voxel;
+  detail::VoxelNetImpl& net = *model.impl().voxel;
   const Embedded f = embed_voxels(net, fixed), m = embed_voxels(net, moving);
   RigidPrealignment r;
   if (f.body.empty() || m.body.empty()) {
