@@ -34,7 +34,7 @@ VolumePtr read_volume(const std::string& path) {
 }
 
 // slicenav_prealign_rigid of the two images, as prealign() below.
-VolumePtr prealign_rigid(const RegisterCommand& c, elastix::RegisterOptions& options, const slicenav_model* model,
+VolumePtr prealign_rigid(elastix::RegisterOptions& options, const slicenav_model* model,
                          VolumePtr fixed, const slicenav_volume* moving,
                          std::chrono::steady_clock::time_point start) {
   slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
@@ -75,7 +75,7 @@ VolumePtr prealign(const RegisterCommand& c, elastix::RegisterOptions& options) 
   if (c.method != "intensity") check(load_model(c.model, model));  // the intensity method needs no model
   VolumePtr fixed = read_volume(c.fixed);
   const VolumePtr moving = read_volume(c.moving);
-  if (c.rigid) return prealign_rigid(c, options, model.get(), std::move(fixed), moving.get(), start);
+  if (c.rigid) return prealign_rigid(options, model.get(), std::move(fixed), moving.get(), start);
   slicenav_prealign_params params = slicenav_prealign_default_params();
   params.method = prealign_method(c.method);
   slicenav_prealignment p = slicenav_prealignment_init();

@@ -50,6 +50,9 @@
 #define SLICENAV_VERSION_MAJOR 0
 #define SLICENAV_VERSION_MINOR 1
 #define SLICENAV_VERSION_PATCH 0
+/* The version this header belongs to as one number, for compile-time checks; compare with
+ * slicenav_version_number() for the library actually loaded. */
+#define SLICENAV_VERSION_NUMBER (SLICENAV_VERSION_MAJOR * 10000 + SLICENAV_VERSION_MINOR * 100 + SLICENAV_VERSION_PATCH)
 
 #if defined(_WIN32)
 #  if defined(SLICENAV_BUILDING_LIBRARY)
@@ -100,7 +103,7 @@ SLICENAV_API const char* slicenav_status_name(slicenav_status status);
 
 /* "MAJOR.MINOR.PATCH" of the library actually loaded. Never NULL; static storage. */
 SLICENAV_API const char* slicenav_version(void);
-/* MAJOR * 10000 + MINOR * 100 + PATCH of the library actually loaded. */
+/* MAJOR * 10000 + MINOR * 100 + PATCH of the library actually loaded (SLICENAV_VERSION_NUMBER is the header's). */
 SLICENAV_API uint32_t slicenav_version_number(void);
 
 /* ---- Volumes ---------------------------------------------------------------------------------- */
@@ -344,6 +347,7 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_distribution(
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_write_png(const slicenav_insertion* insertion,
                                                                              const char* path);
 
+/* Releases an insertion result. NULL is a no-op. */
 SLICENAV_API void slicenav_insertion_free(slicenav_insertion* insertion);
 
 /* ---- Slice scores ----------------------------------------------------------------------------- */
@@ -393,6 +397,7 @@ typedef struct slicenav_landmark {
 } slicenav_landmark;
 
 SLICENAV_API slicenav_landmark slicenav_landmark_init(void);
+/* Number of located key slices (one per atlas landmark, superior first); 0 for NULL. */
 SLICENAV_API size_t slicenav_landmarks_count(const slicenav_landmarks* landmarks);
 /* Returns SLICENAV_OK or INVALID_ARGUMENT (NULL, index >= count). */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks,
@@ -416,6 +421,7 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_write_png(con
                                                                              const slicenav_volume* volume,
                                                                              const char* path);
 
+/* Releases located key slices. NULL is a no-op. */
 SLICENAV_API void slicenav_landmarks_free(slicenav_landmarks* landmarks);
 
 /* ---- Coverage --------------------------------------------------------------------------------- */

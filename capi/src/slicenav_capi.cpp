@@ -148,7 +148,7 @@ const char* slicenav_version(void) {
 }
 
 uint32_t slicenav_version_number(void) {
-  return SLICENAV_VERSION_MAJOR * 10000u + SLICENAV_VERSION_MINOR * 100u + SLICENAV_VERSION_PATCH;
+  return SLICENAV_VERSION_NUMBER;
 }
 
 // ---- Volumes --------------------------------------------------------------------------------------

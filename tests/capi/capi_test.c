@@ -47,6 +47,10 @@ static void test_version_matches_macros(void) {
   CHECK(strcmp(slicenav_version(), expected) == 0);
   CHECK(slicenav_version_number() ==
         (uint32_t)(SLICENAV_VERSION_MAJOR * 10000 + SLICENAV_VERSION_MINOR * 100 + SLICENAV_VERSION_PATCH));
+  CHECK(slicenav_version_number() == (uint32_t)SLICENAV_VERSION_NUMBER);
+#if SLICENAV_VERSION_NUMBER < 100
+#error "SLICENAV_VERSION_NUMBER must be usable in #if and at least 0.1.0"
+#endif
 }
 
 static void test_status_names(void) {
