@@ -11,6 +11,7 @@
 #include "slicenav/measure.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/orientation.hpp"
+#include "slicenav/regions.hpp"
 #include "slicenav/volume.hpp"
 
 namespace slicenav {
@@ -120,29 +121,6 @@ std::vector<LocatedLandmark> locate(const Model& model, const PreparedScan& scan
 std::vector<LocatedLandmark> locate_atlas_positions(const Model& model, const PreparedScan& scan,
                                                     const std::vector<std::pair<std::string, double>>& positions,
                                                     LocateMethod method = LocateMethod::insertion);
-
-// A named anatomical region as a span of the atlas axis: from a landmark (plus an offset, superior
-// positive) down to another.
-struct Region {
-  std::string name;
-  std::string description;
-  std::string superior_landmark;
-  double superior_offset_mm = 0;
-  std::string inferior_landmark;
-  double inferior_offset_mm = 0;
-  // ROI cropping (crop.hpp): how far beyond the located ends the crop reaches along the atlas axis (atlas mm,
-  // calibrated for recall, docs/crop.md), the in-plane margin around the body (mm), and whether a scan the
-  // model does not recognise is still cropped, keeping every slice, instead of refused.
-  double crop_superior_margin_mm = 0;
-  double crop_inferior_margin_mm = 0;
-  double crop_in_plane_margin_mm = 0;
-  bool crop_unrecognised_keeps_all_slices = false;
-};
-
-// The regions the model knows: its "regions" metadata section when it has one, else the bundled table.
-std::vector<Region> regions(const Model& model);
-// Throws Error(invalid_argument) naming the known regions when `name` is not one of them.
-Region find_region(const Model& model, const std::string& name);
 
 // Locates atlas positions (a region's ends, with or without margins) in one pass together with every atlas
 // landmark, and gives each an answer: a position no template shows is extrapolated through the scan's own
