@@ -164,15 +164,6 @@ std::string scan_extent(const PreparedScan& scan) {
   return "world z " + fixed(std::min(a, b)) + " to " + fixed(std::max(a, b)) + " mm";
 }
 
-std::uint64_t fnv1a(const std::string& text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 }  // namespace
 
 Geometry CropRecord::cropped() const {
@@ -315,16 +306,6 @@ CropRecord CropRecord::from_json(const std::string& text) {
     fail(Status::invalid_argument, "malformed crop record field '" + field + "': " + e.what());
   }
   return r;
-}
-
-std::string model_version(const Model& model) {
-  const json training = json::parse(model.metadata_section("training"));
-  const std::string steps = training.is_object() && training.contains("steps") ? training["steps"].dump() : "?";
-  const bool own_regions = model.metadata_section("regions") != "null";
-  std::ostringstream hash;
-  hash << std::hex << fnv1a(model.metadata_json());
-  return steps + " steps, " + std::to_string(model.templates().size()) + " templates, regions " +
-         (own_regions ? "model" : "bundled") + ", metadata " + hash.str();
 }
 
 std::array<std::array<std::size_t, 2>, 2> body_in_plane_box(const CanonicalView& view, std::size_t first,

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
+#include <sstream>
 #include <cmath>
 #include <thread>
 
@@ -20,6 +21,15 @@ namespace slicenav {
 namespace {
 
 using nlohmann::json;
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
 
 const char* encoding_name(PositionalEncoding e) {
   return e == PositionalEncoding::absolute ? "absolute" : "spacing_scaled";
@@ -509,6 +519,16 @@ std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, cons
     r.world_z_mm = k + 1 < n ? z[k] + f * (z[k + 1] - z[k]) : z[k];
   }
   return out;
+}
+
+std::string model_version(const Model& model) {
+  const json training = json::parse(model.metadata_section("training"));
+  const std::string steps = training.is_object() && training.contains("steps") ? training["steps"].dump() : "?";
+  const bool own_regions = model.metadata_section("regions") != "null";
+  std::ostringstream hash;
+  hash << std::hex << fnv1a(model.metadata_json());
+  return steps + " steps, " + std::to_string(model.templates().size()) + " templates, regions " +
+         (own_regions ? "model" : "bundled") + ", metadata " + hash.str();
 }
 
 std::string default_model_path() {

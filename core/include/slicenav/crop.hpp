@@ -27,7 +27,7 @@ struct CropRecord {
   static constexpr int kFormatVersion = 1;
 
   Region region;              // the region as used, margins included
-  std::string model_version;  // see model_version()
+  std::string model_version;  // see model_version() (models.hpp)
   std::string method;         // "insertion" or "score": how the region's ends were located
 
   Geometry original;               // the grid the box was planned on
@@ -57,9 +57,6 @@ struct CropRecord {
   static CropRecord from_json(const std::string& text);
 };
 
-// The model's version as recorded in crop records: "<training steps> steps, <templates> templates, regions
-// <bundled|model>, <FNV-1a hash of the metadata>", enough to tell two models apart.
-std::string model_version(const Model& model);
 
 // Plans the crop of `region_name` in `volume` (already prepared as `scan` by prepare_scan). Throws Error:
 //   invalid_argument   unknown region (the message lists the known ones)

@@ -152,6 +152,10 @@ class Model {
 // source tree's models/ (build trees). Throws Error(not_found) listing every place tried.
 std::string default_model_path();
 
+// The model's version as recorded in crop records: "<training steps> steps, <templates> templates, regions
+// <bundled|model>, <FNV-1a hash of the metadata>", enough to tell two models apart.
+std::string model_version(const Model& model);
+
 // Sets the number of threads LibTorch uses for intra-op work in this process (0 = hardware threads).
 void set_inference_threads(int threads);
 
