@@ -460,8 +460,8 @@ Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMa
 }
 
 // Both scans prepared: the encoder passes one after the other with all of LibTorch's threads, then the key
-// slices measured in both scans' voxels at once (single-threaded each). Measuring beside an encoder pass
-// would leave LibTorch's threads waiting for a core at every operation.
+// slices measured in both scans' voxels at once. Measuring beside an encoder pass would leave LibTorch's
+// threads waiting for a core at every operation.
 std::pair<PreparedScan, PreparedScan> prepare_both(const Model& model, const Volume& fixed, const Volume& moving,
                                                    const PrepareOptions& options) {
   PreparedScan f = prepare_scan(model, fixed, kWithoutMeasurement);

@@ -115,13 +115,12 @@ inline Volume in_plane_resampled(const Volume& v, std::size_t n) {
     const float* slice = v.voxels().data() + k * ni * nj;
     for (std::size_t j = 0; j < n; ++j) {
       const double y = static_cast<double>(j) * static_cast<double>(nj - 1) / static_cast<double>(n - 1);
-      const std::size_t j0 = std::min(static_cast<std::size_t>(y), nj - 2 + (nj == 1));
-      const double fy = nj == 1 ? 0.0 : y - static_cast<double>(j0);
+      const std::size_t j0 = std::min(static_cast<std::size_t>(y), nj - 1), j1 = std::min(j0 + 1, nj - 1);
+      const double fy = y - static_cast<double>(j0);
       for (std::size_t i = 0; i < n; ++i) {
         const double x = static_cast<double>(i) * static_cast<double>(ni - 1) / static_cast<double>(n - 1);
-        const std::size_t i0 = std::min(static_cast<std::size_t>(x), ni - 2 + (ni == 1));
-        const double fx = ni == 1 ? 0.0 : x - static_cast<double>(i0);
-        const std::size_t i1 = std::min(i0 + 1, ni - 1), j1 = std::min(j0 + 1, nj - 1);
+        const std::size_t i0 = std::min(static_cast<std::size_t>(x), ni - 1), i1 = std::min(i0 + 1, ni - 1);
+        const double fx = x - static_cast<double>(i0);
         const double top = (1 - fx) * slice[j0 * ni + i0] + fx * slice[j0 * ni + i1];
         const double bottom = (1 - fx) * slice[j1 * ni + i0] + fx * slice[j1 * ni + i1];
         voxels[(k * n + j) * n + i] = static_cast<float>((1 - fy) * top + fy * bottom);
