@@ -55,8 +55,10 @@ const std::vector<RegionTruth> kTruths{
     {"liver", {"liver"}, {"liver_dome"}, {"liver_lower_end"}},
     {"kidneys", {"kidney_left", "kidney_right"}, {}, {"kidney_lower_end"}},
     {"abdomen", {"liver", "spleen", "kidney_left", "kidney_right", "pancreas"}, {"liver_dome"}, {"kidney_lower_end"}},
-    {"pelvis", {"urinary_bladder", "prostate", "rectum", "femur_left", "femur_right"},
-     {"urinary_bladder_top", "femur_head_top"}, {"femur_head_top"}},
+    {"pelvis",
+     {"urinary_bladder", "prostate", "rectum", "femur_left", "femur_right"},
+     {"urinary_bladder_top", "femur_head_top"},
+     {"femur_head_top"}},
     {"head-neck", {}, {"skull_base", "c7"}, {"c7"}},
 };
 
@@ -102,12 +104,13 @@ std::vector<Truth> truths_of(const Loaded& c, const RegionTruth& r) {
     out.push_back({"mask " + name, false, bottom});
   }
   for (const auto& l : c.landmarks) {
-    for (const auto& n : r.top_landmarks) if (l.name == n) out.push_back({"landmark " + n, true, l.z_mm});
-    for (const auto& n : r.bottom_landmarks) if (l.name == n) out.push_back({"landmark " + n, false, l.z_mm});
+    for (const auto& n : r.top_landmarks)
+      if (l.name == n) out.push_back({"landmark " + n, true, l.z_mm});
+    for (const auto& n : r.bottom_landmarks)
+      if (l.name == n) out.push_back({"landmark " + n, false, l.z_mm});
   }
   return out;
 }
-
 
 // The smallest margin of the grid whose located crop end reaches the truth; +inf when none does.
 double needed_margin(const PreparedScan& scan, const std::vector<LocatedLandmark>& located, const Truth& t) {
@@ -224,7 +227,9 @@ int run(const Settings& s) {
       m.cases.insert(n.case_id);
     }
     m.calibrated = m.truths > 0;
-    const auto pick = [](double needed) { return std::max(kMinMargin, (std::isfinite(needed) ? needed : kMaxMargin) + 10.0); };
+    const auto pick = [](double needed) {
+      return std::max(kMinMargin, (std::isfinite(needed) ? needed : kMaxMargin) + 10.0);
+    };
     m.superior = pick(m.needed_sup);
     m.inferior = pick(m.needed_inf);
     if (m.calibrated) largest = std::max({largest, m.superior, m.inferior});
@@ -238,8 +243,11 @@ int run(const Settings& s) {
   Model evaluated = Model::load(model_path);
   json regions_json = json::array();
   for (const Region& r : regions(bundled)) {
-    regions_json.push_back({{"name", r.name}, {"description", r.description}, {"superior_landmark", r.superior_landmark},
-                            {"superior_offset_mm", r.superior_offset_mm}, {"inferior_landmark", r.inferior_landmark},
+    regions_json.push_back({{"name", r.name},
+                            {"description", r.description},
+                            {"superior_landmark", r.superior_landmark},
+                            {"superior_offset_mm", r.superior_offset_mm},
+                            {"inferior_landmark", r.inferior_landmark},
                             {"inferior_offset_mm", r.inferior_offset_mm},
                             {"crop_superior_margin_mm", chosen[r.name].superior},
                             {"crop_inferior_margin_mm", chosen[r.name].inferior},
@@ -262,7 +270,8 @@ int run(const Settings& s) {
         ratio = fixed(rec.volume_ratio(), 2);
         held_out_ratio[rt.region].push_back(rec.volume_ratio());
         for (const auto& name : rt.masks) {
-          if (c.masks.count(name)) recalls += (recalls.empty() ? "" : ", ") + name + " " + fixed(crop_recall(rec, c.masks.at(name)), 3);
+          if (c.masks.count(name))
+            recalls += (recalls.empty() ? "" : ", ") + name + " " + fixed(crop_recall(rec, c.masks.at(name)), 3);
         }
         std::size_t covered = 0, total = 0;
         const Geometry cg = rec.cropped();
@@ -301,13 +310,14 @@ int run(const Settings& s) {
         "training split, recall and volume ratio on held-out cases, and the time of the crop decision. Measured on "
      << today_utc() << ".\n\n"
      << "- Machine: " << machine << "; run under `nice`.\n"
-     << "- Build: " << SLICENAV_BUILD_TYPE << ", " << compiler() << ", LibTorch " << SLICENAV_TORCH_VERSION << " (CPU); "
-     << s.threads << " intra-op threads.\n"
+     << "- Build: " << SLICENAV_BUILD_TYPE << ", " << compiler() << ", LibTorch " << SLICENAV_TORCH_VERSION
+     << " (CPU); " << s.threads << " intra-op threads.\n"
      << "- Model: `models/default.snm`; training split = its metadata's `training.training_cases`, held-out = the "
         "other cases of set ct in `../shared/data/cases.tsv`.\n"
      << "- Calibration: each training case is located by the model with the templates of its own patient removed. "
-        "Every region end is located with margins of 0 to " << fixed(kMaxMargin, 0) << " atlas mm in steps of "
-     << fixed(kMarginStep, 0) << "; a margin suffices for a truth when the crop's end slice lies at or beyond the truth's "
+        "Every region end is located with margins of 0 to "
+     << fixed(kMaxMargin, 0) << " atlas mm in steps of " << fixed(kMarginStep, 0)
+     << "; a margin suffices for a truth when the crop's end slice lies at or beyond the truth's "
         "slice. Truths: the top and bottom slices of each organ mask of the region (`masks/`), and the region's organ "
         "landmarks (`landmarks.json`, `manual_landmarks.json`). Chosen margin = the largest sufficient margin over the "
         "training truths + 10 mm, at least 50 mm (the navigation model's largest held-out landmark error, section "
@@ -316,7 +326,8 @@ int run(const Settings& s) {
      << "- Held-out: recall = fraction of an organ mask's voxels inside the 3D box (in-plane crop included); ends = "
         "region landmarks inside the box's z range; volume ratio = original voxels / cropped voxels.\n"
      << "- Timing: `make_phantom` 512 x 512 x 300 (0.8 x 0.8 x 1.0 mm), region liver, in memory (no file I/O); one "
-        "untimed warm-up, median of " << s.runs << " [min-max].\n\n"
+        "untimed warm-up, median of "
+     << s.runs << " [min-max].\n\n"
      << "To reproduce (from the repository root):\n\n```sh\n"
      << "cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLICENAV_BENCHMARKS=ON\n"
      << "cmake --build build --target slicenav_crop_benchmark\n"
@@ -328,11 +339,13 @@ int run(const Settings& s) {
     const Margins& m = chosen[rt.region];
     std::string cs;
     for (const auto& id : m.cases) cs += (cs.empty() ? "" : ", ") + id;
-    md << "| " << rt.region << " | " << (m.calibrated ? std::to_string(m.truths) + " (" + cs + ")" : "none: not calibrated")
-       << " | " << (m.calibrated ? margin_text(m.needed_sup) : "-") << " | " << (m.calibrated ? margin_text(m.needed_inf) : "-")
+    md << "| " << rt.region << " | "
+       << (m.calibrated ? std::to_string(m.truths) + " (" + cs + ")" : "none: not calibrated") << " | "
+       << (m.calibrated ? margin_text(m.needed_sup) : "-") << " | " << (m.calibrated ? margin_text(m.needed_inf) : "-")
        << " | " << fixed(m.superior, 0) << " | " << fixed(m.inferior, 0) << " |\n";
   }
-  md << "\nTraining truths per case (sufficient margin, atlas mm):\n\n| region | case | truth | end | sufficient |\n|---|---|---|---|---:|\n";
+  md << "\nTraining truths per case (sufficient margin, atlas mm):\n\n| region | case | truth | end | sufficient "
+        "|\n|---|---|---|---|---:|\n";
   for (const auto& rt : kTruths) {
     for (const auto& n : needs[rt.region]) {
       md << "| " << rt.region << " | " << n.case_id << " | " << n.what << " | " << (n.top ? "top" : "bottom") << " | "
@@ -344,7 +357,8 @@ int run(const Settings& s) {
     for (const auto& id : unrecognised_training) md << " " << id;
     md << ".\n";
   }
-  md << "\nHeld-out cases (chosen margins):\n\n| region | case | coverage | recall per mask | ends in box | volume ratio |\n"
+  md << "\nHeld-out cases (chosen margins):\n\n| region | case | coverage | recall per mask | ends in box | volume "
+        "ratio |\n"
         "|---|---|---|---|---|---:|\n"
      << eval_rows.str();
   md << "\n| crop decision, 512 x 512 x 300 | ms |\n|---|---:|\n"
@@ -362,9 +376,10 @@ int run(const Settings& s) {
 
 int main(int argc, char** argv) {
   namespace bench = slicenav::bench;
-  CLI::App app{"ROI cropping: calibrates the regions' crop margins on the bundled model's training cases, reports "
-               "recall and volume ratio on held-out cases, and times the crop decision",
-               "slicenav_crop_benchmark"};
+  CLI::App app{
+      "ROI cropping: calibrates the regions' crop margins on the bundled model's training cases, reports "
+      "recall and volume ratio on held-out cases, and times the crop decision",
+      "slicenav_crop_benchmark"};
   bench::Settings s;
   bench::add_timing_options(app, s.runs, s.threads);
   bench::add_markdown_option(app, s.markdown, bench::kHeading);

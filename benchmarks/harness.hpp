@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "slicenav/phantom.hpp"
 #include "markdown_section.hpp"
+#include "slicenav/phantom.hpp"
 #include "stats.hpp"
 
 namespace slicenav::bench {

@@ -28,15 +28,15 @@
 #include <string>
 #include <vector>
 
+#include "child_output.hpp"
+#include "markdown_section.hpp"
+#include "options.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
-#include "child_output.hpp"
-#include "markdown_section.hpp"
 #include "stats.hpp"
-#include "options.hpp"
 #include "test_data.hpp"
 
 extern char** environ;
@@ -197,9 +197,11 @@ std::string markdown_section(const std::vector<Row>& rows, int runs, const std::
                              const std::vector<std::string>& notes) {
   std::ostringstream md;
   md << "## Volume I/O\n\n";
-  md << "Reading a CT volume into float HU (`slicenav::read_volume`: ITK reads the header's geometry, slicenav decodes NIfTI voxels in one pass with libdeflate) and reordering it to canonical "
+  md << "Reading a CT volume into float HU (`slicenav::read_volume`: ITK reads the header's geometry, slicenav decodes "
+        "NIfTI voxels in one pass with libdeflate) and reordering it to canonical "
         "slice order (`slicenav::canonicalize`, a full copy), then resampling it to the navigation models' input "
-        "(`slicenav::preprocess`). Measured on " << bench::today_utc() << ".\n\n";
+        "(`slicenav::preprocess`). Measured on "
+     << bench::today_utc() << ".\n\n";
   md << "- Machine: " << machine << "; shared with other jobs, run under `nice`.\n";
   md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << bench::compiler() << "; ITK's default thread count.\n";
   md << "- Method: each run is a fresh child process; wall time is the median of " << runs
@@ -269,11 +271,14 @@ int run_parent(int runs, std::string data_dir, std::string tmp_dir, const std::s
   rows.push_back({phantom_label, "read_volume", summarize(reads, "read_volume")});
   rows.push_back({phantom_label, "canonicalize", summarize(reads, "canonicalize")});
   rows.push_back({phantom_label, "preprocess", summarize(reads, "preprocess")});
-  notes.push_back("preprocess: `slicenav::preprocess` with the model defaults (up to 256 uniformly chosen "
-                  "slices, 96x96 pixels of 5 mm, HU window -1000..1000, area-averaged).");
-  notes.push_back("Phantom: `slicenav::make_phantom` 512x512x300, spacing 0.8x0.8x1.0 mm, LPS, default noise "
-                  "(10 HU), written by `slicenav::write_volume` (slicenav's NIfTI writer: gzip level 1, 8 MiB members compressed on both cores) as int16 gzip NIfTI (forced int16: the noise is not "
-                  "integer); make and write are one run.");
+  notes.push_back(
+      "preprocess: `slicenav::preprocess` with the model defaults (up to 256 uniformly chosen "
+      "slices, 96x96 pixels of 5 mm, HU window -1000..1000, area-averaged).");
+  notes.push_back(
+      "Phantom: `slicenav::make_phantom` 512x512x300, spacing 0.8x0.8x1.0 mm, LPS, default noise "
+      "(10 HU), written by `slicenav::write_volume` (slicenav's NIfTI writer: gzip level 1, 8 MiB members compressed "
+      "on both cores) as int16 gzip NIfTI (forced int16: the noise is not "
+      "integer); make and write are one run.");
 
   if (dicom.empty()) {
     std::cerr << "DICOM series dicom/lung1_002 not found: set SLICENAV_DATA or --data; skipped\n";
@@ -288,8 +293,9 @@ int run_parent(int runs, std::string data_dir, std::string tmp_dir, const std::s
     rows.push_back({label, "read_volume", summarize(dicom_reads, "read_volume")});
     rows.push_back({label, "canonicalize", summarize(dicom_reads, "canonicalize")});
     rows.push_back({label, "preprocess", summarize(dicom_reads, "preprocess")});
-    notes.push_back("DICOM: `../shared/data/dicom/lung1_002`, directory scan, slice sort and rescale included in "
-                    "read_volume.");
+    notes.push_back(
+        "DICOM: `../shared/data/dicom/lung1_002`, directory scan, slice sort and rescale included in "
+        "read_volume.");
   }
 
   const std::string section = markdown_section(rows, runs, machine, notes);

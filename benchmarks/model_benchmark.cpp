@@ -31,26 +31,26 @@
 #include <thread>
 #include <vector>
 
+#include "harness.hpp"
+#include "markdown_section.hpp"
+#include "options.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
-#include "harness.hpp"
-#include "markdown_section.hpp"
-#include "options.hpp"
 #include "test_data.hpp"
 
 namespace {
 
 namespace bench = slicenav::bench;
-using bench::fixed;
-using bench::Clock;
-using bench::Timing;
 using bench::cell;
+using bench::Clock;
+using bench::fixed;
 using bench::ms_since;
 using bench::summarize;
+using bench::Timing;
 using bench::trunk_phantom;
 
 const char* const kHeading = "## Navigation model cost";
@@ -83,10 +83,10 @@ struct Candidate {
 // ModelConfig's default. --rows picks some of them, in the order given.
 std::vector<Candidate> candidates(const std::vector<std::string>& rows) {
   std::vector<Candidate> all{
-      {"A", 64, &kSmall, 64, 128},    {"B", 64, &kSmall, 128, 256},  {"C", 96, &kSmall, 128, 128},
-      {"D", 96, &kSmall, 128, 256},   {"E", 96, &kMedium, 128, 256}, {"F", 96, &kSmall, 256, 256},
-      {"G", 128, &kSmall, 128, 256},  {"H", 128, &kMedium, 256, 256}, {"I", 128, &kWide, 256, 256},
-      {"J", 96, &kSmall, 64, 128},    {"K", 96, &kSmall, 128, 128, 1}, {"L", 96, &kNarrow, 128, 128},
+      {"A", 64, &kSmall, 64, 128},   {"B", 64, &kSmall, 128, 256},    {"C", 96, &kSmall, 128, 128},
+      {"D", 96, &kSmall, 128, 256},  {"E", 96, &kMedium, 128, 256},   {"F", 96, &kSmall, 256, 256},
+      {"G", 128, &kSmall, 128, 256}, {"H", 128, &kMedium, 256, 256},  {"I", 128, &kWide, 256, 256},
+      {"J", 96, &kSmall, 64, 128},   {"K", 96, &kSmall, 128, 128, 1}, {"L", 96, &kNarrow, 128, 128},
   };
   if (rows.empty()) return all;
   std::vector<Candidate> picked;
@@ -289,16 +289,17 @@ std::string section(const Settings& s, int threads_used, const std::string& mach
      << bench::today_utc() << ".\n\n";
   md << "- Machine: " << machine << "; shared with other jobs, run under `nice`.\n";
   md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << bench::compiler() << ", LibTorch " << SLICENAV_TORCH_VERSION
-     << " (CPU); " << threads_used << " intra-op threads (`slicenav::set_inference_threads("
-     << s.threads << ")`).\n";
+     << " (CPU); " << threads_used << " intra-op threads (`slicenav::set_inference_threads(" << s.threads << ")`).\n";
   md << "- Method: one process; every timed call follows one untimed warm-up call (end to end: one untimed "
         "warm-up pass); wall time is the median of "
-     << s.runs << " runs (min-max in brackets). The cost table is timed in rounds, every config once per round, so "
+     << s.runs
+     << " runs (min-max in brackets). The cost table is timed in rounds, every config once per round, so "
         "that a drift of the machine's speed during the run (this is a shared virtual machine) affects all rows "
         "alike.\n";
   md << "- Cost table: fresh seeded weights (`slicenav::Model(config, " << kSeed
      << ")`; the cost does not depend on the weight values), random pixels in [-1, 1], slices 2.5 mm apart. Every "
-        "candidate has 4 heads, ffn = 2 x d_model, as many self- as cross-attention layers (2 + 2 unless the table says otherwise). *score* is `Model::score` "
+        "candidate has 4 heads, ffn = 2 x d_model, as many self- as cross-attention layers (2 + 2 unless the table "
+        "says otherwise). *score* is `Model::score` "
         "on "
      << kScoreSlices
      << " slices, which runs only the slice encoder (and the linear score head), in chunks of max slices. "
@@ -325,17 +326,17 @@ std::string section(const Settings& s, int threads_used, const std::string& mach
   }
   md << " --markdown docs/benchmarks.md\n```\n\n";
 
-  md << "| config | image, px | encoder widths | d_model | attention layers | max slices | parameters | weights, MB | score "
+  md << "| config | image, px | encoder widths | d_model | attention layers | max slices | parameters | weights, MB | "
+        "score "
      << kScoreSlices << " slices, ms | insert, slices | insert, ms |\n";
   md << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : costs) {
     const Candidate& c = r.candidate;
-    md << "| " << c.id << (r.is_default ? " (default)" : "") << " | " << c.image_size << " | " << c.encoder->name
-       << " " << widths_text(c.encoder->widths) << " | " << c.d_model << " | " << c.layers << " + " << c.layers
-       << " | " << c.max_slices << " | "
-       << with_thousands(r.parameters) << " | " << fixed(4.0 * static_cast<double>(r.parameters) / 1e6, 2) << " | "
-       << cell(r.score) << " | " << r.insert_slices << " into " << r.insert_slices << " | " << cell(r.insert)
-       << " |\n";
+    md << "| " << c.id << (r.is_default ? " (default)" : "") << " | " << c.image_size << " | " << c.encoder->name << " "
+       << widths_text(c.encoder->widths) << " | " << c.d_model << " | " << c.layers << " + " << c.layers << " | "
+       << c.max_slices << " | " << with_thousands(r.parameters) << " | "
+       << fixed(4.0 * static_cast<double>(r.parameters) / 1e6, 2) << " | " << cell(r.score) << " | " << r.insert_slices
+       << " into " << r.insert_slices << " | " << cell(r.insert) << " |\n";
   }
 
   if (!e2e.empty()) {
@@ -343,8 +344,8 @@ std::string section(const Settings& s, int threads_used, const std::string& mach
           "insert, ms | total without read, ms |\n";
     md << "|---|---|---:|---:|---:|---:|---:|\n";
     for (const auto& r : e2e) {
-      md << "| " << r.input << " | " << r.slices << " | " << (r.has_read ? fixed(r.read.median_ms, 1) : "-")
-         << " | " << fixed(r.canonicalize.median_ms, 1) << " | " << fixed(r.preprocess.median_ms, 1) << " | "
+      md << "| " << r.input << " | " << r.slices << " | " << (r.has_read ? fixed(r.read.median_ms, 1) : "-") << " | "
+         << fixed(r.canonicalize.median_ms, 1) << " | " << fixed(r.preprocess.median_ms, 1) << " | "
          << fixed(r.insert.median_ms, 1) << " | " << cell(r.total) << " |\n";
     }
   }
@@ -360,8 +361,8 @@ int run(const Settings& s) {
 
   // Loaded first, so that a bad --model fails before the long part.
   std::string model_note;
-  const slicenav::Model model = s.model_path.empty() ? slicenav::Model(slicenav::ModelConfig{}, kSeed)
-                                                     : slicenav::Model::load(s.model_path);
+  const slicenav::Model model =
+      s.model_path.empty() ? slicenav::Model(slicenav::ModelConfig{}, kSeed) : slicenav::Model::load(s.model_path);
   const auto& mc = model.config();
   const std::string architecture = std::to_string(mc.preprocess.image_size) + " px, encoder " +
                                    widths_text(mc.encoder_widths) + ", d_model " + std::to_string(mc.d_model) +
@@ -382,8 +383,9 @@ int run(const Settings& s) {
   const std::string target_path = slicenav::test::data_path("ct/lung1_001/ct.nii.gz");
   if (query_path.empty() || target_path.empty()) {
     std::cerr << "end to end: ct/lidc_0001 or ct/lung1_001 not found (set SLICENAV_DATA or --data); skipped\n";
-    notes.push_back("Real scans: skipped, `ct/lidc_0001/ct.nii.gz` or `ct/lung1_001/ct.nii.gz` was not found in "
-                    "the data directory.");
+    notes.push_back(
+        "Real scans: skipped, `ct/lidc_0001/ct.nii.gz` or `ct/lung1_001/ct.nii.gz` was not found in "
+        "the data directory.");
   } else {
     std::cerr << "end to end: lidc_0001 into lung1_001\n";
     const std::string paths[2] = {query_path, target_path};
@@ -396,18 +398,20 @@ int run(const Settings& s) {
                                t.read += ms_since(start);
                                return current;
                              }));
-    notes.push_back("Real scans: `ct/lidc_0001` (FFS, 2.5 mm slices) into `ct/lung1_001` (HFS, 3 mm slices) of "
-                    "`../shared/data`, files in the page cache. Both are stored in-plane downsampled (about 2 mm "
-                    "pixels, at most 256 x 256), so their read and canonicalize cost less than a 512 x 512 scan's.");
+    notes.push_back(
+        "Real scans: `ct/lidc_0001` (FFS, 2.5 mm slices) into `ct/lung1_001` (HFS, 3 mm slices) of "
+        "`../shared/data`, files in the page cache. Both are stored in-plane downsampled (about 2 mm "
+        "pixels, at most 256 x 256), so their read and canonicalize cost less than a 512 x 512 scan's.");
   }
 
   std::cerr << "end to end: two phantoms 512x512x300 (made in memory)...\n";
   const slicenav::Phantom phantoms[2] = {trunk_phantom(40.0, 1), trunk_phantom(-60.0, 2)};
   e2e.push_back(end_to_end("phantom into phantom, 512x512x300 each (in memory)", false, model, s.runs,
                            [&](int i, StageTimes&) -> const slicenav::Volume& { return phantoms[i].volume; }));
-  notes.push_back("Phantoms: `slicenav::make_phantom` 512 x 512 x 300, spacing 0.8 x 0.8 x 1.0 mm, LPS (as in "
-                  "Volume I/O), the target's top 100 mm below the query's; made once in memory (not timed), so there "
-                  "is no read stage.");
+  notes.push_back(
+      "Phantoms: `slicenav::make_phantom` 512 x 512 x 300, spacing 0.8 x 0.8 x 1.0 mm, LPS (as in "
+      "Volume I/O), the target's top 100 mm below the query's; made once in memory (not timed), so there "
+      "is no read stage.");
 
   const std::string text = section(s, threads_used, machine, model_note, costs, e2e, notes);
   std::cout << text;
@@ -421,9 +425,10 @@ int run(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Navigation model cost: size and CPU time of candidate insertion-network configs, and the time from "
-               "a CT file to an insertion distribution",
-               "slicenav_model_benchmark"};
+  CLI::App app{
+      "Navigation model cost: size and CPU time of candidate insertion-network configs, and the time from "
+      "a CT file to an insertion distribution",
+      "slicenav_model_benchmark"};
   Settings s;
   bench::add_timing_options(app, s.runs, s.threads);
   bench::add_model_option(app, s.model_path, "a fresh default-config model; only the end-to-end rows use it");

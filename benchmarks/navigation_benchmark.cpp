@@ -8,10 +8,10 @@
 // 1. Stages, on two 512 x 512 x 300 phantoms (bench::trunk_phantom, tops at z = +40 and -110 mm, so 150 of
 //    their slices overlap) written once as int16 .nii.gz: read_volume, then per scan what prepare_scan does,
 //    each step timed on its own through the public API (the CT check, the canonical view, body_centre,
-//    preprocess, Model::embed, Model::score, measure_key_slices), prepare_scan itself, locate with both methods and coverage;
-//    then insert_scan (scan A into scan B: the attention layers only, the embeddings being prepared) and
-//    the end-to-end insert without decoding (prepare both, insert_scan), against the goal of 0.5 s.
-//    Every timed call follows one untimed warm-up call; medians over --runs, with min and max.
+//    preprocess, Model::embed, Model::score, measure_key_slices), prepare_scan itself, locate with both methods and
+//    coverage; then insert_scan (scan A into scan B: the attention layers only, the embeddings being prepared) and the
+//    end-to-end insert without decoding (prepare both, insert_scan), against the goal of 0.5 s. Every timed call
+//    follows one untimed warm-up call; medians over --runs, with min and max.
 // 2. Peak memory, in a child process forked before LibTorch has started any thread: Model::load, a
 //    512 x 512 x --rss-slices phantom, prepare_scan and locate, with getrusage's ru_maxrss after each
 //    (falls back to 384 x 384 when MemAvailable is too small or the 512 child is killed).
@@ -46,7 +46,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "child_output.hpp"
 #include "dataset.hpp"
+#include "harness.hpp"
+#include "markdown_section.hpp"
+#include "options.hpp"
 #include "slicenav/anatomy.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
@@ -56,11 +60,7 @@
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
 #include "slicenav/preprocess.hpp"
-#include "child_output.hpp"
-#include "harness.hpp"
-#include "markdown_section.hpp"
 #include "stats.hpp"
-#include "options.hpp"
 #include "test_data.hpp"
 
 namespace {
@@ -69,8 +69,8 @@ namespace fs = std::filesystem;
 namespace bench = slicenav::bench;
 using bench::cell;
 using bench::fixed;
-using bench::Timing;
 using bench::time_calls;
+using bench::Timing;
 using slicenav::InsertedSlice;
 using slicenav::LocateMethod;
 using slicenav::Model;
@@ -78,8 +78,8 @@ using slicenav::PreparedScan;
 using slicenav::Volume;
 
 const char* const kHeading = "## Navigation";
-constexpr double kGoalMs = 500.0;          // end-to-end insert of two 300-slice scans, decoding excluded
-constexpr std::size_t kPrepareChunk = 256;  // slices prepare_scan preprocesses and encodes at once
+constexpr double kGoalMs = 500.0;               // end-to-end insert of two 300-slice scans, decoding excluded
+constexpr std::size_t kPrepareChunk = 256;      // slices prepare_scan preprocesses and encodes at once
 constexpr double kTopA = 40.0, kTopB = -110.0;  // phantom tops, world z mm
 const char* const kCoverageRegion = "lungs";
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -243,8 +243,8 @@ struct ScanStages {
   std::string label;
   std::size_t slices = 0;
   double file_mib = 0;
-  Timing read, ct_check, canonical_view, body_centre, preprocess, encoder, score, measure, prepare,
-      locate_insertion, locate_score, coverage;
+  Timing read, ct_check, canonical_view, body_centre, preprocess, encoder, score, measure, prepare, locate_insertion,
+      locate_score, coverage;
   std::string coverage_status;
   std::size_t located_insertion = 0, located_score = 0;
 };
@@ -275,8 +275,9 @@ void time_prepare_steps(const Model& model, const Volume& volume, int runs, Scan
   out.preprocess = time_calls(runs, [&] {
     chunks.clear();
     for (std::size_t first = 0; first < n; first += kPrepareChunk) {
-      const std::vector<std::size_t> chunk(all.begin() + static_cast<std::ptrdiff_t>(first),
-                                           all.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + kPrepareChunk)));
+      const std::vector<std::size_t> chunk(
+          all.begin() + static_cast<std::ptrdiff_t>(first),
+          all.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + kPrepareChunk)));
       chunks.push_back(slicenav::preprocess(view, chunk, options, centre));
     }
   });
@@ -306,7 +307,8 @@ Stages measure_stages(const Model& model, const Settings& s, const fs::path& tmp
   const std::string paths[2] = {(tmp / "phantom_a.nii.gz").string(), (tmp / "phantom_b.nii.gz").string()};
   const double tops[2] = {kTopA, kTopB};
   for (int i = 0; i < 2; ++i) {
-    std::cerr << "stages: making and writing phantom " << "AB"[i] << " (512x512x300, int16 .nii.gz)...\n";
+    std::cerr << "stages: making and writing phantom "
+              << "AB"[i] << " (512x512x300, int16 .nii.gz)...\n";
     const slicenav::Phantom p = bench::trunk_phantom(tops[i], static_cast<std::uint64_t>(i + 1));
     // The noise makes voxels non-integer; store int16 like scanner data (automatic would pick float32).
     slicenav::write_volume(p.volume, paths[i], slicenav::PixelType::int16);
@@ -339,7 +341,7 @@ Stages measure_stages(const Model& model, const Settings& s, const fs::path& tmp
       for (const auto& l : *list) {
         line << " " << l.name << "="
              << (l.position.where == InsertedSlice::Where::inside ? fixed(l.position.world_z_mm, 0)
-                                                                   : slicenav::where_name(l.position.where));
+                                                                  : slicenav::where_name(l.position.where));
       }
       st.log.push_back(line.str());
     }
@@ -363,8 +365,8 @@ Stages measure_stages(const Model& model, const Settings& s, const fs::path& tmp
 
 // ---- 3. Accuracy on real validation cases -------------------------------------------------------------
 
-struct LandmarkStats {  // one landmark name, one method
-  std::vector<double> errors_mm;  // truth inside the scan, answer inside
+struct LandmarkStats {                             // one landmark name, one method
+  std::vector<double> errors_mm;                   // truth inside the scan, answer inside
   std::size_t missed_above = 0, missed_below = 0;  // truth inside, answer above / below the scan
   std::size_t no_answer = 0;                       // truth inside, not located (no template / no score line)
   std::size_t outside = 0, outside_right = 0;      // truth outside the scan; answered on the right side
@@ -385,19 +387,19 @@ struct IntraRow {
   std::string case_id;
   slicenav::Recognition recognition;  // of the whole scan
   std::size_t slices = 0, sub_first = 0, sub_count = 0;
-  std::vector<double> errors_mm;  // sub-volume into whole: slices put inside
-  std::size_t missed = 0;         // ... put above or below
-  std::vector<double> back_errors_mm;  // whole into sub-volume: slices inside it, put inside
+  std::vector<double> errors_mm;               // sub-volume into whole: slices put inside
+  std::size_t missed = 0;                      // ... put above or below
+  std::vector<double> back_errors_mm;          // whole into sub-volume: slices inside it, put inside
   std::size_t outside = 0, outside_right = 0;  // whole into sub-volume: slices more than a step outside
 };
 
 struct Accuracy {
   bool ran = false;
   std::vector<std::string> notes;
-  std::vector<std::string> cases;  // case ids used
-  std::map<std::string, LandmarkStats> per_landmark[2];  // [0] insertion, [1] score; whole scans
+  std::vector<std::string> cases;                            // case ids used
+  std::map<std::string, LandmarkStats> per_landmark[2];      // [0] insertion, [1] score; whole scans
   std::map<std::string, LandmarkStats> per_landmark_sub[2];  // the same in the sub-volumes [N/4, 3N/4)
-  std::map<std::string, std::size_t> not_in_atlas;        // truth landmarks the atlas lacks
+  std::map<std::string, std::size_t> not_in_atlas;           // truth landmarks the atlas lacks
   std::vector<IntraRow> intra;
   std::vector<std::string> details;  // one line per case and landmark (stderr)
 };
@@ -415,8 +417,9 @@ void check_same_grid(const PreparedScan& whole, const PreparedScan& part) {
 bool inside_scan(const PreparedScan& scan, double world_z_mm, InsertedSlice::Where& side) {
   const double c = scan.mapping.canonical_slice_at_z(world_z_mm);
   const double last = static_cast<double>(scan.slice_count()) - 1.0;
-  side = c < -0.5 ? InsertedSlice::Where::above : c > last + 0.5 ? InsertedSlice::Where::below
-                                                                 : InsertedSlice::Where::inside;
+  side = c < -0.5         ? InsertedSlice::Where::above
+         : c > last + 0.5 ? InsertedSlice::Where::below
+                          : InsertedSlice::Where::inside;
   return side == InsertedSlice::Where::inside;
 }
 
@@ -434,8 +437,7 @@ void key_slices(const Model& model, const std::string& case_id, const PreparedSc
     InsertedSlice::Where side;
     const bool inside = inside_scan(scan, t.z_mm, side);
     std::ostringstream line;
-    line << case_id << " " << t.name << ": truth z " << fixed(t.z_mm, 1) << " (" << slicenav::where_name(side)
-         << ")";
+    line << case_id << " " << t.name << ": truth z " << fixed(t.z_mm, 1) << " (" << slicenav::where_name(side) << ")";
     for (int m = 0; m < 2; ++m) {
       LandmarkStats& st = stats[m][t.name];
       const auto it = found[m].find(t.name);
@@ -517,8 +519,9 @@ Accuracy measure_accuracy(const Model& model) {
   Accuracy acc;
   const std::string data = slicenav::test::data_dir();
   if (data.empty()) {
-    acc.notes.push_back("skipped: no data directory (set SLICENAV_DATA or --data, or place the data in "
-                        "../shared/data)");
+    acc.notes.push_back(
+        "skipped: no data directory (set SLICENAV_DATA or --data, or place the data in "
+        "../shared/data)");
     return acc;
   }
   const auto training = nlohmann::json::parse(model.metadata_section("training"));
@@ -600,19 +603,20 @@ void stage_table(std::ostringstream& md, const Stages& st) {
   row("slice scores", "`Model::score` on the embeddings", &ScanStages::score);
   row("measured key slices", "`measure_key_slices` (lungs, airway, skull base, femoral heads)", &ScanStages::measure);
   row("**prepare**", "**`prepare_scan`** (all of the above but decode)", &ScanStages::prepare);
-  row("locate", "`locate`, insertion (found " + std::to_string(a.located_insertion) + " / " +
-                    std::to_string(b.located_insertion) + ")",
+  row("locate",
+      "`locate`, insertion (found " + std::to_string(a.located_insertion) + " / " +
+          std::to_string(b.located_insertion) + ")",
       &ScanStages::locate_insertion);
-  row("locate", "`locate`, score (found " + std::to_string(a.located_score) + " / " + std::to_string(b.located_score) +
-                    ")",
+  row("locate",
+      "`locate`, score (found " + std::to_string(a.located_score) + " / " + std::to_string(b.located_score) + ")",
       &ScanStages::locate_score);
-  row("coverage", std::string("`coverage` \"") + kCoverageRegion + "\", insertion (" + a.coverage_status + " / " +
-                      b.coverage_status + ")",
+  row("coverage",
+      std::string("`coverage` \"") + kCoverageRegion + "\", insertion (" + a.coverage_status + " / " +
+          b.coverage_status + ")",
       &ScanStages::coverage);
   md << "\n| two scans | call | ms | goal |\n|---|---|---:|---|\n";
-  md << "| attention | `insert_scan` A into B (" << st.pair.query_slices << " query slices in "
-     << st.pair.passes << " interleaved passes, " << st.pair.target_slots
-     << " target slots) | " << cell(st.pair.insert, 1) << " | |\n";
+  md << "| attention | `insert_scan` A into B (" << st.pair.query_slices << " query slices in " << st.pair.passes
+     << " interleaved passes, " << st.pair.target_slots << " target slots) | " << cell(st.pair.insert, 1) << " | |\n";
   const bool met = st.pair.end_to_end.median_ms <= kGoalMs;
   md << "| **insert, end to end without decoding** | `prepare_scan` A and B (no key-slice measurement, as `insert` "
         "does), `insert_scan` | **"
@@ -622,8 +626,8 @@ void stage_table(std::ostringstream& md, const Stages& st) {
 
 void rss_table(std::ostringstream& md, const RssResult& r) {
   if (!r.fallback_note.empty()) md << "Memory: " << r.fallback_note << ".\n\n";
-  const std::string size = std::to_string(r.in_plane) + " x " + std::to_string(r.in_plane) + " x " +
-                           std::to_string(r.slices);
+  const std::string size =
+      std::to_string(r.in_plane) + " x " + std::to_string(r.in_plane) + " x " + std::to_string(r.slices);
   md << "| " << size << " phantom, one child process: after | peak RSS, MiB | minus the voxels ("
      << fixed(r.voxel_mib(), 0) << " MiB), MiB | step, s |\n|---|---:|---:|---:|\n";
   const long voxel_kib = static_cast<long>(r.voxel_mib() * 1024.0);
@@ -696,10 +700,10 @@ void accuracy_tables(std::ostringstream& md, const Accuracy& acc, const Model& m
   IntraRow total;
   for (const auto& r : acc.intra) {
     md << "| " << r.case_id << " | " << (r.recognition.recognised ? "yes" : "**no**") << " ("
-       << fixed(r.recognition.score_slope, 2) << ") | " << r.slices << " | " << r.sub_first << "-" << r.sub_first + r.sub_count - 1
-       << " | " << r.errors_mm.size() << " | " << mean_text(r.errors_mm) << " | " << median_text(r.errors_mm)
-       << " | " << r.missed << " | " << mean_text(r.back_errors_mm) << " | " << r.outside << " | "
-       << percent(r.outside_right, r.outside) << " |\n";
+       << fixed(r.recognition.score_slope, 2) << ") | " << r.slices << " | " << r.sub_first << "-"
+       << r.sub_first + r.sub_count - 1 << " | " << r.errors_mm.size() << " | " << mean_text(r.errors_mm) << " | "
+       << median_text(r.errors_mm) << " | " << r.missed << " | " << mean_text(r.back_errors_mm) << " | " << r.outside
+       << " | " << percent(r.outside_right, r.outside) << " |\n";
     total.slices += r.slices;
     total.sub_count += r.sub_count;
     total.errors_mm.insert(total.errors_mm.end(), r.errors_mm.begin(), r.errors_mm.end());
@@ -720,13 +724,13 @@ std::string section(const Report& r) {
   md << kHeading << "\n\n";
   md << "Whole-scan navigation with the bundled model (`prepare_scan`, `insert_scan`, `locate`, `coverage` of "
         "`slicenav/navigation.hpp`): where the time goes on two 512 x 512 x 300 scans, peak memory on a "
-     << s.rss_slices << "-slice scan, and key-slice and insertion accuracy on real cases the model was not "
+     << s.rss_slices
+     << "-slice scan, and key-slice and insertion accuracy on real cases the model was not "
         "trained on. Measured on "
      << bench::today_utc() << ".\n\n";
   md << "- Machine: " << r.machine << "; shared with other jobs, run under `nice`.\n";
   md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << bench::compiler() << ", LibTorch " << SLICENAV_TORCH_VERSION
-     << " (CPU); " << r.threads_used << " intra-op threads (`slicenav::set_inference_threads(" << s.threads
-     << ")`).\n";
+     << " (CPU); " << r.threads_used << " intra-op threads (`slicenav::set_inference_threads(" << s.threads << ")`).\n";
   md << "- Model: " << r.model_note << ".\n";
   md << "- Stages: `slicenav::make_phantom` 512 x 512 x 300, spacing 0.8 x 0.8 x 1.0 mm, LPS, tops at z = "
      << fixed(kTopA, 0) << " and " << fixed(kTopB, 0)
@@ -805,9 +809,8 @@ int run(const Settings& s) {
       "`" + (s.model_path.empty() ? std::string("models/default.snm") : s.model_path) + "` (" +
       std::to_string(mc.preprocess.image_size) + " px, d_model " + std::to_string(mc.d_model) + ", max slices " +
       std::to_string(mc.preprocess.max_slices) + ", " + fixed(static_cast<double>(model.parameter_count()) / 1e6, 2) +
-      " M parameters, " +
-      std::to_string(model.templates().size()) + " templates, " + std::to_string(model.atlas().position_mm.size()) +
-      " atlas landmarks)";
+      " M parameters, " + std::to_string(model.templates().size()) + " templates, " +
+      std::to_string(model.atlas().position_mm.size()) + " atlas landmarks)";
 
   const fs::path tmp_root = s.tmp_dir.empty() ? fs::temp_directory_path() : fs::path(s.tmp_dir);
   Stages stages;
@@ -832,9 +835,10 @@ int run(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Whole-scan navigation with the bundled model: stage times, peak memory of a long scan, and "
-               "key-slice and insertion accuracy on held-out real cases",
-               "slicenav_navigation_benchmark"};
+  CLI::App app{
+      "Whole-scan navigation with the bundled model: stage times, peak memory of a long scan, and "
+      "key-slice and insertion accuracy on held-out real cases",
+      "slicenav_navigation_benchmark"};
   Settings s;
   bench::add_timing_options(app, s.runs, s.threads);
   bench::add_model_option(app, s.model_path, "the bundled model, slicenav::default_model_path()");

@@ -60,8 +60,7 @@ inline void add_model_option(CLI::App& app, std::string& path, const std::string
 
 // --data DIR, the real data directory (test_data.hpp's locator, through $SLICENAV_DATA).
 inline void add_data_option(CLI::App& app, std::string& dir) {
-  app.add_option("--data", dir, "Real data directory (default: $SLICENAV_DATA, else ../shared/data)")
-      ->type_name("DIR");
+  app.add_option("--data", dir, "Real data directory (default: $SLICENAV_DATA, else ../shared/data)")->type_name("DIR");
 }
 
 // --markdown FILE: also replace the section of FILE that starts with `heading` (replace_markdown_section).

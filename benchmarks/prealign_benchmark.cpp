@@ -54,14 +54,13 @@
 #include "dataset.hpp"
 #include "harness.hpp"
 #include "markdown_section.hpp"
-#include "stats.hpp"
-#include "volume_variants.hpp"
 #include "options.hpp"
 #include "slicenav/anatomy.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/prealign.hpp"
+#include "stats.hpp"
 #include "test_data.hpp"
 #include "volume_variants.hpp"
 
@@ -165,11 +164,12 @@ void write_method_rows(std::ostream& md, const Protocol& pr) {
     const MethodStats& st = pr.stats[m];
     const auto n = st.errors_mm.size();
     if (n == 0) continue;
-    md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << fixed(slicenav::stats::median(st.errors_mm), 1) << " | "
+    md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | "
+       << fixed(slicenav::stats::median(st.errors_mm), 1) << " | "
        << fixed(slicenav::stats::quantile(st.errors_mm, 0.95), 1) << " | " << st.failures << " ("
        << fixed(100.0 * static_cast<double>(st.failures) / static_cast<double>(n), 1) << " %) | " << st.far << " ("
-       << fixed(100.0 * static_cast<double>(st.far) / static_cast<double>(n), 1) << " %) | "
-       << st.confident_failures << " | " << st.said_not_shared << " | " << st.low_confidence << " |\n";
+       << fixed(100.0 * static_cast<double>(st.far) / static_cast<double>(n), 1) << " %) | " << st.confident_failures
+       << " | " << st.said_not_shared << " | " << st.low_confidence << " |\n";
   }
   const MethodStats& automatic = pr.stats[0];  // kMethods[0]
   if (automatic.errors_mm.empty()) return;
@@ -197,7 +197,8 @@ void write_case_table(std::ostream& md, const Protocol& pr, const std::string& s
 }
 
 std::string verdict(const Prealignment& r) {
-  return fixed(r.translation_mm[2], 1) + " (conf " + fixed(r.confidence, 2) + (r.shared_anatomy ? "" : ", not shared") + ")";
+  return fixed(r.translation_mm[2], 1) + " (conf " + fixed(r.confidence, 2) + (r.shared_anatomy ? "" : ", not shared") +
+         ")";
 }
 
 int run(const Settings& s) {
@@ -214,8 +215,8 @@ int run(const Settings& s) {
         "their verdicts on scans with no common anatomy, the real pairs, and the time each takes. auto is the "
         "default. Measured on "
      << bench::today_utc() << ".\n\n";
-  md << "- Machine: " << machine << "; " << bench::compiler() << ", " << SLICENAV_BUILD_TYPE << " build; "
-     << s.threads << " inference threads; run under `nice`.\n";
+  md << "- Machine: " << machine << "; " << bench::compiler() << ", " << SLICENAV_BUILD_TYPE << " build; " << s.threads
+     << " inference threads; run under `nice`.\n";
   md << "- Times are wall time, median of --runs calls after one untimed warm-up (min-max in brackets). When "
         "another job holds a core, LibTorch's threads wait for it at every operation and a learned method can "
         "take several times as long (compare `prepare_scan` in the Navigation section): the load average above "
@@ -242,7 +243,8 @@ int run(const Settings& s) {
         whole_body_path = file.string();
       }
       if (!held_out(info.case_id)) continue;
-      Scan scan{info.case_id, info.patient_key, info.set, info.region, slicenav::read_volume(file.string()), {}, landmarks};
+      Scan scan{info.case_id, info.patient_key, info.set, info.region, slicenav::read_volume(file.string()),
+                {},           landmarks};
       scan.prepared = slicenav::prepare_scan(model, scan.volume);
       (info.set == "ct" ? trunk : info.set == "hn" ? hn : ood).push_back(std::move(scan));
     }
@@ -303,7 +305,9 @@ int run(const Settings& s) {
       std::cerr << " | " << slicenav::prealign_method_name(kMethods[m]) << " err " << fixed(error, 1) << " conf "
                 << fixed(r.confidence, 2) << " cost " << fixed(r.cost, 3) << " contrast " << fixed(r.contrast, 3)
                 << (r.shared_anatomy ? "" : " NOT-SHARED")
-                << (kMethods[m] == PrealignMethod::automatic ? std::string(" by ") + slicenav::prealign_method_name(r.method) : "");
+                << (kMethods[m] == PrealignMethod::automatic
+                        ? std::string(" by ") + slicenav::prealign_method_name(r.method)
+                        : "");
     }
     std::cerr << "\n";
   };
@@ -335,8 +339,9 @@ int run(const Settings& s) {
   // ---- 2. Across patients, and from a whole-body scan ----
   // The median shift (moving z - fixed z) of the key slices both lists name whose moving z passes `inside`;
   // NaN when fewer than two do.
-  const auto landmark_truth = [](const std::vector<slicenav::Landmark>& fixed_l, const std::vector<slicenav::Landmark>& moving_l,
-                                 double moving_offset, const std::function<bool(double)>& inside) {
+  const auto landmark_truth = [](const std::vector<slicenav::Landmark>& fixed_l,
+                                 const std::vector<slicenav::Landmark>& moving_l, double moving_offset,
+                                 const std::function<bool(double)>& inside) {
     std::vector<double> shifts;
     for (const auto& a : fixed_l) {
       for (const auto& b : moving_l) {
@@ -402,12 +407,14 @@ int run(const Settings& s) {
   };
   for (const auto& o : ood) {
     for (const auto& c : trunk) {
-      if (is(c, {"chest"})) negative("extremity vs chest", o.case_id + " into " + c.case_id, c.volume, c.prepared, o.volume, o.prepared);
+      if (is(c, {"chest"}))
+        negative("extremity vs chest", o.case_id + " into " + c.case_id, c.volume, c.prepared, o.volume, o.prepared);
     }
   }
   for (const auto& h : hn) {
     for (const auto& a : trunk) {
-      if (is(a, {"abdomen", "abdomen-pelvis"})) negative("head-neck vs abdomen", h.case_id + " into " + a.case_id, a.volume, a.prepared, h.volume, h.prepared);
+      if (is(a, {"abdomen", "abdomen-pelvis"}))
+        negative("head-neck vs abdomen", h.case_id + " into " + a.case_id, a.volume, a.prepared, h.volume, h.prepared);
     }
   }
   for (const auto& c : trunk) {
@@ -448,7 +455,8 @@ int run(const Settings& s) {
     }
     pair_rows.push_back(row);
   };
-  real_pair("ts_example_ct_sm into ts_example_ct", "ct/ts_example_ct/ct.nii.gz", "pairs/ts_example_ct_sm.nii.gz", -246.0);
+  real_pair("ts_example_ct_sm into ts_example_ct", "ct/ts_example_ct/ct.nii.gz", "pairs/ts_example_ct_sm.nii.gz",
+            -246.0);
   real_pair("lungdx_A0002_B40f into lungdx_A0002_B70f", "ct/lungdx_A0002_B70f/ct.nii.gz",
             "ct/lungdx_A0002_B40f/ct.nii.gz", 0.0);
   real_pair("elastix 3DCT_lung into 3DCT_lung_baseline_small", "pairs/elastix_3DCT_lung/3DCT_lung_baseline_small.mha",
@@ -474,7 +482,8 @@ int run(const Settings& s) {
   std::array<std::size_t, 2> across_full_slices{};
   if (patient_a != nullptr && patient_b != nullptr) {
     real_pair("ricord_419639-000082 into lidc_0002 (two patients)", "ct/lidc_0002/ct.nii.gz",
-              "ct/ricord_419639-000082/ct.nii.gz", landmark_truth(patient_a->landmarks, patient_b->landmarks, 0.0, anywhere));
+              "ct/ricord_419639-000082/ct.nii.gz",
+              landmark_truth(patient_a->landmarks, patient_b->landmarks, 0.0, anywhere));
     std::cerr << "time: two patients at " << kFullMatrix << " x " << kFullMatrix << "...\n";
     const Volume fa = slicenav::test::in_plane_resampled(patient_a->volume, kFullMatrix);
     const Volume fb = slicenav::test::in_plane_resampled(patient_b->volume, kFullMatrix);
@@ -523,7 +532,8 @@ int run(const Settings& s) {
     md << "\nPer fixed scan: pairs, then for each method its failures / the answers that said *not shared*.\n\n";
     write_case_table(md, same_pixels, separators);
     md << "\nThe same sub-volumes (those of at least " << 2 * kSlabSlices << " slices) averaged in slabs of "
-       << kSlabSlices << " slices, as a thick-slice reconstruction of the same acquisition would be: the moving "
+       << kSlabSlices
+       << " slices, as a thick-slice reconstruction of the same acquisition would be: the moving "
           "scan's slices are no longer the fixed scan's pixels.\n\n| "
        << slabs.stats[0].errors_mm.size() << " slab pairs |" << kMethodTableHeader;
     write_method_rows(md, slabs);
@@ -545,7 +555,8 @@ int run(const Settings& s) {
       write_method_rows(md, across);
     }
     if (!whole_self.pairs_per_case.empty()) {
-      md << "\nWhole body into partial scans: " << whole_self.stats[0].errors_mm.size() << " random sub-volumes (as "
+      md << "\nWhole body into partial scans: " << whole_self.stats[0].errors_mm.size()
+         << " random sub-volumes (as "
             "above) of `"
          << whole_body.case_id << "` (" << whole_body.volume.geometry().size[2]
          << " slices, the data set's longest; a training case of the model) into the whole scan, and each into one "
@@ -571,7 +582,8 @@ int run(const Settings& s) {
     }
     md << "| **all** | " << negatives[0].cases << " |";
     for (std::size_t m = 0; m < kMethodCount; ++m) {
-      md << " " << negatives[m].said_shared << " / " << negatives[m].confident << " / " << fixed(negatives[m].max_confidence, 2) << " |";
+      md << " " << negatives[m].said_shared << " / " << negatives[m].confident << " / "
+         << fixed(negatives[m].max_confidence, 2) << " |";
     }
     md << "\n";
   }
@@ -591,10 +603,13 @@ int run(const Settings& s) {
       md << "\n";
     }
   }
-  md << "\nTime with " << s.threads << " threads: `match_curves` on the two phantoms' 300-sample score curves (1 mm "
+  md << "\nTime with " << s.threads
+     << " threads: `match_curves` on the two phantoms' 300-sample score curves (1 mm "
         "grid, every shift with >= 30 mm overlap) takes "
-     << bench::cell(curve, 2) << " ms. Whole `prealign` of two loaded 512 x 512 x 300 phantoms (0.8 x 0.8 x 1 mm, "
-        "tops at z = +40 and -110 mm: the same anatomy at the same world z, truth 0), everything after reading the files, against the goal of "
+     << bench::cell(curve, 2)
+     << " ms. Whole `prealign` of two loaded 512 x 512 x 300 phantoms (0.8 x 0.8 x 1 mm, "
+        "tops at z = +40 and -110 mm: the same anatomy at the same world z, truth 0), everything after reading the "
+        "files, against the goal of "
      << fixed(kGoalMs, 0) << " ms:\n\n| method | ms | goal | answer, mm |\n|---|---:|---|---:|\n";
   for (std::size_t m = 0; m < kMethodCount; ++m) {
     md << "| " << slicenav::prealign_method_name(kMethods[m]) << " | " << bench::cell(whole[m], 0) << " | "
@@ -622,9 +637,10 @@ int run(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"z-prealignment with the bundled model: accuracy of the seven methods on held-out real scans, their "
-               "verdicts on scans with no common anatomy, the real pairs, and their time",
-               "slicenav_prealign_benchmark"};
+  CLI::App app{
+      "z-prealignment with the bundled model: accuracy of the seven methods on held-out real scans, their "
+      "verdicts on scans with no common anatomy, the real pairs, and their time",
+      "slicenav_prealign_benchmark"};
   Settings s;
   app.add_option("--pairs", s.pairs,
                  "Sub-volume pairs of the seed paper's protocol (default " + std::to_string(s.pairs) + ")")

@@ -125,8 +125,8 @@ int run(const Settings& s) {
                             const Vec3& euler_true, const Vec3& c, const Vec3& t) {
     RigidPrealignment r;
     const bench::Timing time = bench::time_calls(1, [&] { r = slicenav::prealign_rigid(model, fixed_v, moving_v); });
-    const double rotation =
-        slicenav::test::rotation_error_deg(slicenav::rotation_matrix(r.transform.rotation_rad), slicenav::rotation_matrix(euler_true));
+    const double rotation = slicenav::test::rotation_error_deg(slicenav::rotation_matrix(r.transform.rotation_rad),
+                                                               slicenav::rotation_matrix(euler_true));
     slicenav::RigidTransform truth;
     truth.rotation_rad = euler_true;
     truth.centre_mm = c;
@@ -190,7 +190,8 @@ int run(const Settings& s) {
   }
   for (const auto& h : hn) {
     for (const auto& a : trunk) {
-      if (a.region == "abdomen" || a.region == "abdomen-pelvis") negative(h.case_id + " into " + a.case_id, a.volume, h.volume);
+      if (a.region == "abdomen" || a.region == "abdomen-pelvis")
+        negative(h.case_id + " into " + a.case_id, a.volume, h.volume);
     }
   }
 
@@ -199,13 +200,15 @@ int run(const Settings& s) {
   const Vec3 pc = slicenav::test::grid_centre(pa.volume);
   const Volume pb = slicenav::test::rigidly_moved(pa.volume, {0.0, 0.0, 10.0 * kDeg}, pc, {10.0, -5.0, 30.0});
   RigidPrealignment phantom_result;
-  const bench::Timing whole = bench::time_calls(s.runs, [&] { phantom_result = slicenav::prealign_rigid(model, pa.volume, pb); });
+  const bench::Timing whole =
+      bench::time_calls(s.runs, [&] { phantom_result = slicenav::prealign_rigid(model, pa.volume, pb); });
 
   // ---- Report ----
   if (!trunk.empty()) {
     md << "- Held-out trunk scans (not in the model's `training_cases`):";
     for (const auto& c : trunk) md << " `" << c.case_id << "`";
-    md << "; " << s.motions << " motions each: yaw uniform in +-15 degrees, tilt about x and y in +-10, shift in "
+    md << "; " << s.motions
+       << " motions each: yaw uniform in +-15 degrees, tilt about x and y in +-10, shift in "
           "+-50 mm (x, y) and +-100 mm (z), about the scan's centre. The moving scan is the same voxels with the "
           "moved geometry (an oblique grid), and those resampled onto an axis-aligned "
        << fixed(kAxisAlignedMm, 1)
@@ -216,7 +219,8 @@ int run(const Settings& s) {
        << " mm (the goal); a confident failure one answered with shared anatomy and confidence >= "
        << fixed(kLowConfidence, 1) << ".\n\n";
     md << "| moving scan | pairs | rotation error, median / 95th / max, deg | centre error, median / 95th / max, mm | "
-          "failures | confident failures | said not shared | time, median ms |\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
+          "failures | confident failures | said not shared | time, median ms "
+          "|\n|---|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& [name, st] : {std::pair<const char*, const Stats*>{"same voxels, oblique grid", &oblique},
                                    {"resampled onto an axis-aligned grid", &aligned}}) {
       using slicenav::stats::median;
@@ -233,12 +237,14 @@ int run(const Settings& s) {
        << "); highest confidence " << fixed(beyond_max_confidence, 2) << ".\n";
     md << "\nNo common anatomy (extremity crops against held-out chest scans, head-and-neck crops against held-out "
           "abdominal scans): "
-       << said_shared << " of " << negatives << " said shared, " << confident << " with confidence >= "
-       << fixed(kLowConfidence, 1) << "; highest confidence " << fixed(max_confidence, 2) << ".\n";
+       << said_shared << " of " << negatives << " said shared, " << confident
+       << " with confidence >= " << fixed(kLowConfidence, 1) << "; highest confidence " << fixed(max_confidence, 2)
+       << ".\n";
   } else {
     md << "\nAccuracy skipped: no data directory (set SLICENAV_DATA or place the data in ../shared/data).\n";
   }
-  md << "\nTime with " << s.threads << " threads: the whole `prealign_rigid` of two loaded 512 x 512 x 300 phantoms "
+  md << "\nTime with " << s.threads
+     << " threads: the whole `prealign_rigid` of two loaded 512 x 512 x 300 phantoms "
         "(0.8 x 0.8 x 1 mm; the second turned by 10 degrees about z), everything after reading the files: "
      << bench::cell(whole, 0) << " ms against the goal of " << fixed(kGoalMs, 0) << " ms ("
      << (whole.median_ms <= kGoalMs ? "met" : "**not met**") << "). The phantom is synthetic anatomy, so its answer ("
@@ -253,9 +259,10 @@ int run(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Rigid prealignment with the bundled model: rotation and centre error on held-out real scans moved by "
-               "known rotations, its verdicts beyond its range and without common anatomy, and its time",
-               "slicenav_rigid_benchmark"};
+  CLI::App app{
+      "Rigid prealignment with the bundled model: rotation and centre error on held-out real scans moved by "
+      "known rotations, its verdicts beyond its range and without common anatomy, and its time",
+      "slicenav_rigid_benchmark"};
   Settings s;
   app.add_option("--motions", s.motions, "Known motions per held-out scan (default 4)")->transform(bench::at_least(1));
   app.add_option("--seed", s.seed, "Seed of the motions (default 7)")->transform(bench::at_least<std::uint64_t>(0));

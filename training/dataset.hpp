@@ -16,9 +16,9 @@ namespace slicenav::training {
 struct CaseInfo {
   std::string case_id;
   std::string patient_key;
-  std::string set;     // cases.tsv "set": ct, hn, ood, pairs
+  std::string set;  // cases.tsv "set": ct, hn, ood, pairs
   std::string region;
-  std::string path;    // case folder, absolute
+  std::string path;  // case folder, absolute
 };
 
 // The cases a model was trained on (metadata training.training_cases); empty when it records none.

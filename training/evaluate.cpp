@@ -12,7 +12,8 @@ namespace {
 
 View sub_view(const Case& c, std::size_t max_slices, std::mt19937_64& rng) {
   const std::size_t n = c.slices.slice_count();
-  const std::size_t length = std::uniform_int_distribution<std::size_t>(std::min<std::size_t>(n, 12), std::max<std::size_t>(12, n / 2))(rng);
+  const std::size_t length =
+      std::uniform_int_distribution<std::size_t>(std::min<std::size_t>(n, 12), std::max<std::size_t>(12, n / 2))(rng);
   const std::size_t len = std::min(length, n);
   const std::size_t first = std::uniform_int_distribution<std::size_t>(0, n - len)(rng);
   return spread_view(c, first, first + len - 1, max_slices);

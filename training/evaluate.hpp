@@ -21,11 +21,11 @@ struct ErrorStat {
 
 struct ValidationMetrics {
   // Intra-patient: sub-volumes inserted into the whole scan and the whole scan into sub-volumes.
-  ErrorStat intra;                 // |predicted - true z| of query slices inside the target's coverage
-  std::size_t outside_slices = 0;  // query slices truly above/below the target's coverage
+  ErrorStat intra;                  // |predicted - true z| of query slices inside the target's coverage
+  std::size_t outside_slices = 0;   // query slices truly above/below the target's coverage
   std::size_t outside_correct = 0;  // ... sent to the right artificial slot
   // Inter-patient landmarks: the query slice at a landmark of case A inserted into case B (other patient).
-  std::map<std::string, ErrorStat> landmark;  // insertion method, per landmark name
+  std::map<std::string, ErrorStat> landmark;        // insertion method, per landmark name
   std::map<std::string, ErrorStat> landmark_score;  // score-curve matching, per landmark name
   ErrorStat landmark_all, landmark_score_all;
   std::string to_json() const;

@@ -68,7 +68,8 @@ std::string region_group(const std::string& region) {
 }
 
 std::vector<KeySliceAnswer> locate_key_slices(const Model& model, const std::vector<CaseInfo>& cases) {
-  if (model.templates().empty()) fail(Status::unsupported_input, "the model has no templates to locate key slices with");
+  if (model.templates().empty())
+    fail(Status::unsupported_input, "the model has no templates to locate key slices with");
   const auto& atlas = model.atlas().position_mm;
   std::vector<KeySliceAnswer> out;
   for (const CaseInfo& info : cases) {
@@ -132,8 +133,12 @@ std::string summarise_key_slices(const std::vector<KeySliceAnswer>& answers, std
     for (const auto& [name, group] : by_region) m["per_region"][name] = summarise(group, rng, resamples);
     json details = json::array();
     for (const KeySliceAnswer* a : all) {
-      details.push_back({{"case", a->case_id}, {"landmark", a->landmark}, {"truth_z_mm", a->truth_z_mm},
-                         {"where", where_name(a->where)}, {"error_mm", a->error_mm}, {"confidence", a->confidence}});
+      details.push_back({{"case", a->case_id},
+                         {"landmark", a->landmark},
+                         {"truth_z_mm", a->truth_z_mm},
+                         {"where", where_name(a->where)},
+                         {"error_mm", a->error_mm},
+                         {"confidence", a->confidence}});
     }
     m["answers"] = details;
     if (!all.empty()) doc[method] = m;

@@ -44,7 +44,6 @@ std::vector<KeySliceAnswer> locate_key_slices(const Model& model, const std::vec
 // JSON: for each method present, every landmark and every region group (and all answers) with n, patients, mean,
 // median, the share within 10 mm, answers on the wrong side, and the bootstrap 95 % interval of the mean
 // over patients (`resamples` draws, seeded).
-std::string summarise_key_slices(const std::vector<KeySliceAnswer>& answers, std::uint64_t seed,
-                                 int resamples = 2000);
+std::string summarise_key_slices(const std::vector<KeySliceAnswer>& answers, std::uint64_t seed, int resamples = 2000);
 
 }  // namespace slicenav::training

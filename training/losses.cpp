@@ -10,9 +10,11 @@ namespace slicenav::training {
 std::vector<float> insertion_target(const std::vector<double>& target_z_mm, double query_z_mm, double sigma_mm) {
   const std::size_t n = target_z_mm.size();
   if (n == 0) fail(Status::invalid_argument, "insertion_target: empty target");
-  if (!(sigma_mm > 0.0) || !std::isfinite(query_z_mm)) fail(Status::invalid_argument, "insertion_target: bad sigma or query z");
+  if (!(sigma_mm > 0.0) || !std::isfinite(query_z_mm))
+    fail(Status::invalid_argument, "insertion_target: bad sigma or query z");
   for (std::size_t i = 1; i < n; ++i) {
-    if (!(target_z_mm[i] < target_z_mm[i - 1])) fail(Status::invalid_argument, "insertion_target: target z must decrease");
+    if (!(target_z_mm[i] < target_z_mm[i - 1]))
+      fail(Status::invalid_argument, "insertion_target: target z must decrease");
   }
   const double first_step = n > 1 ? target_z_mm[0] - target_z_mm[1] : 1.0;
   const double last_step = n > 1 ? target_z_mm[n - 2] - target_z_mm[n - 1] : 1.0;

@@ -70,7 +70,8 @@ torch::Tensor step_loss(detail::InsertionNetworkImpl& net, const PairSampler& sa
       weights[b][m] = 1.0;
     }
   }
-  const auto insertion = o.loss == InsertionLoss::emd ? emd_loss(logits, targets, weights) : kl_loss(logits, targets, weights);
+  const auto insertion =
+      o.loss == InsertionLoss::emd ? emd_loss(logits, targets, weights) : kl_loss(logits, targets, weights);
   parts.insertion = insertion.item<double>();
   return o.insertion_weight * insertion + weighted_score;
 }

@@ -70,7 +70,8 @@ View sample_view(const Case& c, const SamplerOptions& o, std::mt19937_64& rng) {
   } else {
     const std::size_t length = uniform_index(rng, o.min_slices, n);
     const std::size_t first = uniform_index(rng, 0, n - length);
-    const std::size_t stride = uniform_index(rng, 1, std::max<std::size_t>(1, std::min<std::size_t>(3, length / o.min_slices)));
+    const std::size_t stride =
+        uniform_index(rng, 1, std::max<std::size_t>(1, std::min<std::size_t>(3, length / o.min_slices)));
     for (std::size_t k = first; k < first + length; k += stride) v.slices.push_back(k);
     if (v.slices.size() > o.max_slices) v = spread_view(c, first, first + length - 1, o.max_slices);
   }
@@ -130,7 +131,11 @@ torch::Tensor augment(const torch::Tensor& slices, std::mt19937_64& rng) {
   const auto grid = torch::nn::functional::affine_grid(theta, slices.sizes().vec(), false);
   // Resample in [0, 2] so the zero padding outside the image is air (-1) after shifting back.
   auto moved = torch::nn::functional::grid_sample(slices + 1.0, grid,
-                   torch::nn::functional::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false)) - 1.0;
+                                                  torch::nn::functional::GridSampleFuncOptions()
+                                                      .mode(torch::kBilinear)
+                                                      .padding_mode(torch::kZeros)
+                                                      .align_corners(false)) -
+               1.0;
   auto noise_t = torch::randn(moved.sizes(), at::detail::createCPUGenerator(rng())) * noise;
   return (moved * contrast + brightness + noise_t).clamp(-1.0, 1.0);
 }

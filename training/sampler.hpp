@@ -12,13 +12,13 @@
 namespace slicenav::training {
 
 struct SamplerOptions {
-  std::size_t max_slices = 128;      // longest sequence
-  std::size_t min_slices = 12;       // shortest sub-volume
-  double intra_fraction = 0.5;       // share of pairs drawn from one case
-  double uniform_fraction = 0.3;     // share of sequences that sample the whole scan uniformly
-  double drop_fraction = 0.2;        // share of sequences that lose up to 10 % of their slices
-  double slab_fraction = 0.2;        // share of sequences shown as thick slices (see View::slab)
-  double max_slab_mm = 10.0;         // thickest simulated slice
+  std::size_t max_slices = 128;   // longest sequence
+  std::size_t min_slices = 12;    // shortest sub-volume
+  double intra_fraction = 0.5;    // share of pairs drawn from one case
+  double uniform_fraction = 0.3;  // share of sequences that sample the whole scan uniformly
+  double drop_fraction = 0.2;     // share of sequences that lose up to 10 % of their slices
+  double slab_fraction = 0.2;     // share of sequences shown as thick slices (see View::slab)
+  double max_slab_mm = 10.0;      // thickest simulated slice
 };
 
 // Canonical slice indices of one case forming a sequence, ascending (superior first).

@@ -2,8 +2,8 @@
 // Checkpoints every --val-every steps; --resume continues from the newest checkpoint in --out with the
 // same sample stream (each step's randomness is seeded from --seed and the step number).
 // --evaluate MODEL measures a trained model on one side of the same split instead (--side), without training.
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -77,8 +77,8 @@ ModelConfig model_config(const Options& o) {
   c.d_model = o.d_model;
   c.self_layers = o.self_layers;
   c.cross_layers = o.cross_layers;
-  c.positional_encoding = o.positional_encoding == "absolute" ? PositionalEncoding::absolute
-                                                               : PositionalEncoding::spacing_scaled;
+  c.positional_encoding =
+      o.positional_encoding == "absolute" ? PositionalEncoding::absolute : PositionalEncoding::spacing_scaled;
   return c;
 }
 
@@ -139,8 +139,9 @@ int evaluate_only(Options o, bool split_given) {
     const auto trained = training.at("training_cases").get<std::set<std::string>>();
     for (const Case& c : corpus.cases) {
       if (c.validation && trained.count(c.info.case_id)) {
-        fail(Status::invalid_argument, o.evaluate_model + " was trained on " + c.info.case_id +
-                                           ", a validation case of this split (another --split-seed or --val-fraction?)");
+        fail(Status::invalid_argument,
+             o.evaluate_model + " was trained on " + c.info.case_id +
+                 ", a validation case of this split (another --split-seed or --val-fraction?)");
       }
     }
   }
@@ -173,8 +174,9 @@ int run(const Options& o) {
       fail(Status::invalid_argument, "--exclude-training: '" + id + "' is a validation case of this split");
     }
   }
-  infos.erase(std::remove_if(infos.begin(), infos.end(), [&](const CaseInfo& c) { return excluded.count(c.case_id) > 0; }),
-              infos.end());
+  infos.erase(
+      std::remove_if(infos.begin(), infos.end(), [&](const CaseInfo& c) { return excluded.count(c.case_id) > 0; }),
+      infos.end());
   const Corpus corpus = load_corpus(infos, config.preprocess, o.val_fraction, o.split_seed);
   SamplerOptions sampling;
   sampling.max_slices = o.max_slices;
@@ -194,8 +196,8 @@ int run(const Options& o) {
   Model model = state.contains("model") ? Model::load((out / state.at("model").get<std::string>()).string())
                                         : Model(config, o.seed);
   auto& network = *model.impl().network;
-  const Objective objective{o.pairs_per_step, o.loss == "emd" ? InsertionLoss::emd : InsertionLoss::kl, o.sigma_mm, o.score_weight,
-                            o.insertion_weight};
+  const Objective objective{o.pairs_per_step, o.loss == "emd" ? InsertionLoss::emd : InsertionLoss::kl, o.sigma_mm,
+                            o.score_weight, o.insertion_weight};
   torch::optim::AdamW optimizer(network.parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(1e-4));
   if (state.contains("optimizer")) {
     torch::load(optimizer, (out / state.at("optimizer").get<std::string>()).string());
@@ -246,10 +248,12 @@ int run(const Options& o) {
       const std::string model_name = "checkpoint-" + std::to_string(step) + ".snm";
       const std::string opt_name = "optimizer-" + std::to_string(step) + ".pt";
       model.save((out / model_name).string());
-      slicenav::detail::write_atomically((out / opt_name).string(), [&](const std::string& tmp) { torch::save(optimizer, tmp); });
+      slicenav::detail::write_atomically((out / opt_name).string(),
+                                         [&](const std::string& tmp) { torch::save(optimizer, tmp); });
       const json old = fs::exists(state_path) ? json::parse(std::ifstream(state_path)) : json::object();
-      const std::string state_text = json{{"step", step}, {"best", best}, {"seconds", seconds()},
-                                          {"model", model_name}, {"optimizer", opt_name}}.dump(2);
+      const std::string state_text =
+          json{{"step", step}, {"best", best}, {"seconds", seconds()}, {"model", model_name}, {"optimizer", opt_name}}
+              .dump(2);
       slicenav::detail::write_atomically(state_path.string(), [&](const std::string& tmp) {
         std::ofstream state_out(tmp, std::ios::binary);
         state_out << state_text;
@@ -273,35 +277,45 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data_dir, "data folder with cases.tsv")->capture_default_str();
   auto* task = app.add_option_group("task", "Train, or measure a trained model");
   task->add_option("--out", o.out_dir, "train: output folder for checkpoints, logs, best.snm");
-  auto* evaluate_option =
-      task->add_option("--evaluate", o.evaluate_model, "measure this model file on one side of the split (--side) and print JSON")
-          ->check(CLI::ExistingFile);
+  auto* evaluate_option = task->add_option("--evaluate", o.evaluate_model,
+                                           "measure this model file on one side of the split (--side) and print JSON")
+                              ->check(CLI::ExistingFile);
   task->require_option(1);
   app.add_option("--side", o.side, "with --evaluate: the split side to measure on")
-      ->capture_default_str()->check(CLI::IsMember({"training", "validation"}))->needs(evaluate_option);
+      ->capture_default_str()
+      ->check(CLI::IsMember({"training", "validation"}))
+      ->needs(evaluate_option);
   app.add_flag("--resume", o.resume, "continue from the newest checkpoint in --out");
   app.add_option("--steps", o.steps, "optimisation steps")->capture_default_str()->check(CLI::Range(1, 10000000));
   app.add_option("--pairs", o.pairs_per_step, "pairs per step")->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--lr", o.lr, "peak learning rate (AdamW, warmup then cosine)")->capture_default_str();
   app.add_option("--threads", o.threads, "LibTorch threads (0 = hardware threads)")->capture_default_str();
   app.add_option("--seed", o.seed, "seed of initialisation and sampling")->capture_default_str();
-  app.add_option("--split-seed", o.split_seed, "seed of the patient-level split (--evaluate: the model's own by default)")
+  app.add_option("--split-seed", o.split_seed,
+                 "seed of the patient-level split (--evaluate: the model's own by default)")
       ->capture_default_str();
-  app.add_option("--val-fraction", o.val_fraction, "share of patients held out")->capture_default_str()->check(CLI::Range(0.0, 0.9));
-  app.add_option("--val-every", o.val_every, "steps between validation + checkpoint")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--val-fraction", o.val_fraction, "share of patients held out")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--val-every", o.val_every, "steps between validation + checkpoint")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--loss", o.loss, "insertion loss")->capture_default_str()->check(CLI::IsMember({"kl", "emd"}));
   app.add_option("--positional-encoding", o.positional_encoding, "absolute or spacing_scaled")
-      ->capture_default_str()->check(CLI::IsMember({"absolute", "spacing_scaled"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"absolute", "spacing_scaled"}));
   app.add_option("--sigma-mm", o.sigma_mm, "sigma of the truncated Gaussian target")->capture_default_str();
   app.add_option("--score-weight", o.score_weight, "weight of the score-head loss")->capture_default_str();
   app.add_option("--insertion-weight", o.insertion_weight,
                  "weight of the insertion loss (0: train the encoder and score head alone)")
-      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--image-size", o.image_size, "input pixels per side")->capture_default_str();
   app.add_option("--pixel-mm", o.pixel_mm, "in-plane size of an input pixel, mm")->capture_default_str();
   app.add_option("--max-slices", o.max_slices, "longest sequence")->capture_default_str();
   app.add_option("--slab-fraction", o.slab_fraction, "share of training sequences shown as thick slices")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--widths", o.widths, "encoder widths: stem then stages")->capture_default_str();
   app.add_option("--d-model", o.d_model, "attention width")->capture_default_str();
   app.add_option("--self-layers", o.self_layers, "self-attention layers")->capture_default_str();

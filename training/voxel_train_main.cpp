@@ -42,7 +42,7 @@ using nlohmann::json;
 using namespace slicenav;
 namespace fs = std::filesystem;
 
-constexpr std::int64_t kCrop = 48;        // input voxels per side of a view
+constexpr std::int64_t kCrop = 48;  // input voxels per side of a view
 constexpr std::int64_t kAnchors = 256;
 constexpr double kMaxYawDeg = 25.0, kMaxTiltDeg = 15.0, kMaxShiftMm = 40.0;
 constexpr double kNegativeMm = 16.0, kHitMm = 12.0;
@@ -71,8 +71,10 @@ Scan load_scan(const std::string& case_id, const std::string& path, const slicen
   Scan s;
   s.case_id = case_id;
   s.origin = g.origin;
-  s.size = {static_cast<std::int64_t>(g.size[0]), static_cast<std::int64_t>(g.size[1]), static_cast<std::int64_t>(g.size[2])};
-  auto hu = torch::from_blob(const_cast<float*>(g.values.data()), {1, 1, s.size[2], s.size[1], s.size[0]}, torch::kFloat);
+  s.size = {static_cast<std::int64_t>(g.size[0]), static_cast<std::int64_t>(g.size[1]),
+            static_cast<std::int64_t>(g.size[2])};
+  auto hu =
+      torch::from_blob(const_cast<float*>(g.values.data()), {1, 1, s.size[2], s.size[1], s.size[0]}, torch::kFloat);
   s.input = (((hu.clamp(c.hu_low, c.hu_high) - c.hu_low) / (c.hu_high - c.hu_low)) * 2.0 - 1.0).clone();
   for (std::size_t z = 0; z < g.size[2]; z += 2) {
     for (std::size_t y = 0; y < g.size[1]; y += 2) {
@@ -105,12 +107,13 @@ torch::Tensor view_points(const Vec3& centre, const torch::Tensor& rotation, con
 // Samples the scan at world points [n, n, n, 3]; outside it reads as air (-1).
 torch::Tensor sample(const Scan& s, const torch::Tensor& points, double spacing) {
   const auto origin = torch::tensor({s.origin[0], s.origin[1], s.origin[2]}, torch::kFloat);
-  const auto extent = torch::tensor({static_cast<float>(s.size[0] - 1), static_cast<float>(s.size[1] - 1),
-                                     static_cast<float>(s.size[2] - 1)});
+  const auto extent = torch::tensor(
+      {static_cast<float>(s.size[0] - 1), static_cast<float>(s.size[1] - 1), static_cast<float>(s.size[2] - 1)});
   const auto grid = ((points - origin) / spacing / extent.clamp_min(1.0f)) * 2.0 - 1.0;
   namespace F = torch::nn::functional;
-  return F::grid_sample(s.input + 1.0, grid.unsqueeze(0),
-                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(true)) -
+  return F::grid_sample(
+             s.input + 1.0, grid.unsqueeze(0),
+             F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(true)) -
          1.0;
 }
 
@@ -139,9 +142,10 @@ StepResult view_pair_loss(slicenav::detail::VoxelNetImpl& net, const Scan& s, st
   const torch::Tensor ea = net.forward(a)[0], eb = net.forward(b)[0];  // [D, n, n, n], n = kCrop / 2
   const std::int64_t n = ea.size(1), dim = ea.size(0);
   const torch::Tensor out_points = view_points(ca, identity, view_offsets(spacing, 2)).reshape({-1, 3});
-  const torch::Tensor a_input = a[0][0].index({torch::indexing::Slice(0, torch::indexing::None, 2),
-                                               torch::indexing::Slice(0, torch::indexing::None, 2),
-                                               torch::indexing::Slice(0, torch::indexing::None, 2)})
+  const torch::Tensor a_input = a[0][0]
+                                    .index({torch::indexing::Slice(0, torch::indexing::None, 2),
+                                            torch::indexing::Slice(0, torch::indexing::None, 2),
+                                            torch::indexing::Slice(0, torch::indexing::None, 2)})
                                     .reshape({-1});
   // Their place in B's output grid (fractional index, x y z).
   const auto cbt = torch::tensor({cb[0], cb[1], cb[2]}, torch::kFloat);
@@ -155,10 +159,10 @@ StepResult view_pair_loss(slicenav::detail::VoxelNetImpl& net, const Scan& s, st
   const torch::Tensor where = in_b.index_select(0, idx);                         // [K, 3]
   const torch::Tensor grid = (where / static_cast<double>(n - 1) * 2.0 - 1.0).reshape({1, -1, 1, 1, 3});
   namespace F = torch::nn::functional;
-  torch::Tensor positives = F::grid_sample(eb.unsqueeze(0), grid,
-                                           F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(true))
-                                .reshape({dim, -1})
-                                .t();
+  torch::Tensor positives =
+      F::grid_sample(eb.unsqueeze(0), grid, F::GridSampleFuncOptions().mode(torch::kBilinear).align_corners(true))
+          .reshape({dim, -1})
+          .t();
   positives = F::normalize(positives, F::NormalizeFuncOptions().dim(1));
   const torch::Tensor candidates = eb.reshape({dim, -1}).t();  // [n^3, D]
   // B output voxel positions in B's index frame, to exclude those near each positive.

@@ -178,12 +178,13 @@ BatchSummary run_batch(const std::vector<BatchCase>& cases,
   // ".NAME.EXT.tmp.XXXXXX" and the library's ".NAME.tmpPID-N.EXT".
   const auto remove_stale_temporaries = [](const fs::path& output) {
     const std::string name = output.filename().string();
-    const std::string ext = name.size() > 7 && name.compare(name.size() - 7, 7, ".nii.gz") == 0 ? ".nii.gz"
-                                                                                                 : output.extension().string();
-    const std::string cli_prefix = "." + name + ".tmp.", core_prefix = "." + name.substr(0, name.size() - ext.size()) + ".tmp";
+    const std::string ext =
+        name.size() > 7 && name.compare(name.size() - 7, 7, ".nii.gz") == 0 ? ".nii.gz" : output.extension().string();
+    const std::string cli_prefix = "." + name + ".tmp.",
+                      core_prefix = "." + name.substr(0, name.size() - ext.size()) + ".tmp";
     std::error_code ec;
-    for (fs::directory_iterator it(output.parent_path().empty() ? "." : output.parent_path(), ec), end; !ec && it != end;
-         it.increment(ec)) {
+    for (fs::directory_iterator it(output.parent_path().empty() ? "." : output.parent_path(), ec), end;
+         !ec && it != end; it.increment(ec)) {
       const std::string file = it->path().filename().string();
       if (file.rfind(cli_prefix, 0) == 0 || file.rfind(core_prefix, 0) == 0) fs::remove(it->path(), ec);
     }
@@ -249,8 +250,8 @@ BatchSummary run_batch(const std::vector<BatchCase>& cases,
     }
   }
   std::ostringstream line;
-  line << "batch: " << summary.done << " done, " << summary.skipped << " skipped, " << summary.failed
-       << " failed of " << cases.size() << " cases";
+  line << "batch: " << summary.done << " done, " << summary.skipped << " skipped, " << summary.failed << " failed of "
+       << cases.size() << " cases";
   for (std::size_t f = 0; f < summary.failures.size(); ++f) {
     line << (f == 0 ? "; failed: " : ", ") << summary.failures[f].first;
   }

@@ -129,8 +129,8 @@ CLI::Option* add_batch_list_option(CLI::App& command, BatchOptions& options);
 
 // Adds --batch LIST|DIR, --shard K/N and --no-read-ahead to `command`, whose single image is the positional
 // option `input` (not marked required). Parsing then demands exactly one of `input` and --batch, accepts
-// --shard and --no-read-ahead only with --batch and checks --shard with parse_shard; violations are CLI11 usage errors (exit codes 100 and up).
-// `options` is written during parsing and must outlive it.
+// --shard and --no-read-ahead only with --batch and checks --shard with parse_shard; violations are CLI11 usage errors
+// (exit codes 100 and up). `options` is written during parsing and must outlive it.
 void add_batch_options(CLI::App& command, CLI::Option* input, BatchOptions& options);
 
 }  // namespace slicenav::cli

@@ -106,10 +106,22 @@ slicenav_status write_file_atomically(const std::string& text, const std::string
   ::umask(mask);
   bool ok = ::fchmod(fd, 0666 & ~mask) == 0;
   int err = ok ? 0 : errno;
-  if (ok && !write_all(fd, text)) { ok = false; err = errno; }
-  if (ok && ::fsync(fd) != 0) { ok = false; err = errno; }
-  if (::close(fd) != 0 && ok) { ok = false; err = errno; }
-  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) { ok = false; err = errno; }
+  if (ok && !write_all(fd, text)) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && ::fsync(fd) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
   if (!ok) {
     ::unlink(temp.c_str());
     *error = "cannot write '" + path + "': " + errno_text(err);
@@ -138,7 +150,8 @@ const CLI::Validator& non_negative() {
   static const CLI::Validator check(
       [](const std::string& text) {
         double value = 0;
-        return CLI::detail::lexical_cast(text, value) && value >= 0 ? std::string() : "must be a number >= 0, not " + text;
+        return CLI::detail::lexical_cast(text, value) && value >= 0 ? std::string()
+                                                                    : "must be a number >= 0, not " + text;
       },
       "NONNEGATIVE");
   return check;
@@ -222,9 +235,12 @@ void check(slicenav_status status) {
 namespace {
 // Command-line name of each prealignment method, the default first.
 const std::pair<const char*, slicenav_prealign_method> kPrealignMethods[] = {
-    {"auto", SLICENAV_PREALIGN_AUTO},           {"score", SLICENAV_PREALIGN_SCORE},
-    {"three-slice", SLICENAV_PREALIGN_THREE_SLICE}, {"insertion", SLICENAV_PREALIGN_INSERTION},
-    {"embedding", SLICENAV_PREALIGN_EMBEDDING}, {"key-slices", SLICENAV_PREALIGN_KEY_SLICES},
+    {"auto", SLICENAV_PREALIGN_AUTO},
+    {"score", SLICENAV_PREALIGN_SCORE},
+    {"three-slice", SLICENAV_PREALIGN_THREE_SLICE},
+    {"insertion", SLICENAV_PREALIGN_INSERTION},
+    {"embedding", SLICENAV_PREALIGN_EMBEDDING},
+    {"key-slices", SLICENAV_PREALIGN_KEY_SLICES},
     {"intensity", SLICENAV_PREALIGN_INTENSITY}};
 }  // namespace
 

@@ -101,8 +101,10 @@ void add_crop_commands(CLI::App& app, Action& action) {
     CLI::App* cmd = app.add_subcommand("crop", "Crop an image to a region (voxel type kept) and write the crop record");
     cmd->add_option("image", o->input, "CT image file (.nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr)")->required();
     cmd->add_option("--region", o->region, "lungs, heart, liver, kidneys, abdomen, pelvis, head-neck")->required();
-    cmd->add_option("-o,--output", o->output, "Cropped image (.nii, .nii.gz, .mha, .nrrd), written atomically")->required();
-    cmd->add_option("--record", o->record, "Crop record (JSON) for uncrop, written atomically; - prints it")->required();
+    cmd->add_option("-o,--output", o->output, "Cropped image (.nii, .nii.gz, .mha, .nrrd), written atomically")
+        ->required();
+    cmd->add_option("--record", o->record, "Crop record (JSON) for uncrop, written atomically; - prints it")
+        ->required();
     cmd->add_option("--method", o->method, "How the region's ends are located: insertion (default) or score")
         ->check(CLI::IsMember({"insertion", "score"}));
     add_model_options(cmd, o->model);
@@ -111,7 +113,8 @@ void add_crop_commands(CLI::App& app, Action& action) {
   }
   {
     auto o = std::make_shared<UncropOptions>();
-    CLI::App* cmd = app.add_subcommand("uncrop", "Paste an image on a crop's grid back into the original grid (background 0)");
+    CLI::App* cmd =
+        app.add_subcommand("uncrop", "Paste an image on a crop's grid back into the original grid (background 0)");
     cmd->add_option("prediction", o->input, "Image on the cropped grid (label map or probabilities, any voxel type)")
         ->required();
     cmd->add_option("--record", o->record, "The crop record written by slicenav crop")->required();

@@ -140,8 +140,8 @@ int run_image_command(const ImageCommand& options, const PerImage& per_image,
   for (const auto& [dir, flag] : {std::pair{options.output, "-o"}, std::pair{options.qc, "--qc"}}) {
     if (flag == std::string("-o") && dir.empty()) return report(SLICENAV_ERR_INVALID_ARGUMENT, "--batch needs -o DIR");
     if (!dir.empty() && !fs::is_directory(dir)) {
-      return report(SLICENAV_ERR_NOT_FOUND, std::string("with --batch, ") + flag + " names an existing directory; '" +
-                                                dir + "' is not one");
+      return report(SLICENAV_ERR_NOT_FOUND,
+                    std::string("with --batch, ") + flag + " names an existing directory; '" + dir + "' is not one");
     }
   }
   std::vector<BatchCase> cases;
@@ -179,8 +179,8 @@ int run_image_command(const ImageCommand& options, const PerImage& per_image,
 
 // Adds the image positional, -o, --qc (when qc_help is given), --batch/--shard and the model options.
 void add_image_options(CLI::App* cmd, ImageCommand& options, const char* qc_help) {
-  CLI::Option* input =
-      cmd->add_option("image", options.input, "Image file (.nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr) or DICOM directory");
+  CLI::Option* input = cmd->add_option("image", options.input,
+                                       "Image file (.nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr) or DICOM directory");
   cmd->add_option("-o,--output", options.output,
                   "Write the JSON here (atomically) instead of stdout; with --batch, an existing directory");
   if (qc_help != nullptr) cmd->add_option("--qc", options.qc, qc_help);
@@ -259,8 +259,9 @@ json insert_json(const slicenav_model* model, const Image& query_image, const st
 // shows it.
 void warn_unless_recognised(bool recognised, const std::string& path) {
   if (recognised) return;
-  std::cerr << "slicenav: warning: '" << path
-            << "': the model does not recognise this scan as body CT (\"recognised\": false); its answers are not reliable\n";
+  std::cerr
+      << "slicenav: warning: '" << path
+      << "': the model does not recognise this scan as body CT (\"recognised\": false); its answers are not reliable\n";
 }
 
 json score_json(const slicenav_model* model, const Image& image) {
@@ -373,16 +374,16 @@ void add_navigation_commands(CLI::App& app, Action& action) {
     add_image_options(cmd, *o, nullptr);
     cmd->callback([o, &action] {
       action = [o] {
-        return run_image_command(*o, [](const slicenav_model* m, const Image& image, const std::string&) {
-          return score_json(m, image);
-        });
+        return run_image_command(
+            *o, [](const slicenav_model* m, const Image& image, const std::string&) { return score_json(m, image); });
       };
     });
   }
   {
     auto o = std::make_shared<ImageCommand>();
     auto method = std::make_shared<std::string>("insertion");
-    CLI::App* cmd = app.add_subcommand("locate", "Key slices (lung_apex, carina, liver_dome, ...) of an image, as JSON");
+    CLI::App* cmd =
+        app.add_subcommand("locate", "Key slices (lung_apex, carina, liver_dome, ...) of an image, as JSON");
     add_image_options(cmd, *o, "Write coronal and sagittal views with the key slices drawn as PNG");
     cmd->add_option("--method", *method, "insertion (templates, default) or score (slice-score line)")
         ->check(CLI::IsMember(kMethods));

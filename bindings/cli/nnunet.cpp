@@ -161,7 +161,8 @@ int run_restore(const RestoreOptions& o) {
     return report(SLICENAV_ERR_IO, "cannot create '" + o.out + "': " + (ec ? ec.message() : "not a directory"));
   }
   if (fs::equivalent(o.out, o.predictions, ec)) {
-    return report(SLICENAV_ERR_INVALID_ARGUMENT, "--out must differ from --pred: restoring would replace the predictions");
+    return report(SLICENAV_ERR_INVALID_ARGUMENT,
+                  "--out must differ from --pred: restoring would replace the predictions");
   }
 
   // OUT/<case> with the prediction's own extension.
@@ -205,8 +206,9 @@ void add_nnunet_commands(CLI::App& app, Action& action) {
 
   auto restore = std::make_shared<RestoreOptions>();
   CLI::App* restore_cmd = nnunet->add_subcommand(
-      "restore", "Paste predictions on cropped cases back into the original scans (background 0), using the crop "
-                 "records; other files in --pred (.npz, .pkl, .json) are ignored");
+      "restore",
+      "Paste predictions on cropped cases back into the original scans (background 0), using the crop "
+      "records; other files in --pred (.npz, .pkl, .json) are ignored");
   restore_cmd->add_option("--pred", restore->predictions, "Folder of predictions (<case>.nii.gz, ...)")->required();
   restore_cmd->add_option("--records", restore->records, "Folder of crop records (<case>.json)")->required();
   restore_cmd->add_option("--out", restore->out, "Output folder (created)")->required();

@@ -62,8 +62,7 @@ int run_phantom(const PhantomOptions& options) {
     return report(SLICENAV_ERR_INVALID_ARGUMENT,
                   "--orientation '" + options.orientation + "' is not a 3-letter code such as LPS or RAI");
   }
-  if (options.patient_position_opt->count() > 0 &&
-      !copy_to_field(params.patient_position, options.patient_position)) {
+  if (options.patient_position_opt->count() > 0 && !copy_to_field(params.patient_position, options.patient_position)) {
     return report(SLICENAV_ERR_INVALID_ARGUMENT,
                   "--patient-position '" + options.patient_position + "' is too long (e.g. HFS, FFS)");
   }
@@ -108,8 +107,7 @@ void add_phantom_command(CLI::App& app, Action& action) {
   };
 
   CLI::App* cmd = app.add_subcommand("phantom", "Write a deterministic synthetic torso CT (for tests and demos)");
-  cmd->add_option("-o,--output", options->output, "Volume file to write (.nii, .nii.gz, .mha, .nrrd)")
-      ->required();
+  cmd->add_option("-o,--output", options->output, "Volume file to write (.nii, .nii.gz, .mha, .nrrd)")->required();
   add_gzip_level_option(cmd);
   cmd->add_option("--size", options->size, "Voxels along the file's index axes (default " + triple(defaults.size) + ")")
       ->expected(3);
@@ -118,19 +116,18 @@ void add_phantom_command(CLI::App& app, Action& action) {
   options->orientation_opt = cmd->add_option(
       "--orientation", options->orientation,
       std::string("\"To\" letters of the index axes, e.g. LPS, RAI, SLA (default ") + defaults.orientation + ")");
-  options->top_z_opt = cmd->add_option("--top-z", options->top_z_mm,
-                                       "World z (mm) of the most superior slice's centre (default " +
-                                           std::to_string(defaults.top_z_mm) + ")");
-  options->noise_opt = cmd->add_option("--noise", options->noise_hu,
-                                       "Std. dev. of additive noise, HU; 0 for none (default " +
-                                           std::to_string(defaults.noise_hu) + ")");
-  options->seed_opt = cmd->add_option("--seed", options->seed,
-                                      "Noise seed (default " + std::to_string(defaults.seed) + ")");
+  options->top_z_opt = cmd->add_option(
+      "--top-z", options->top_z_mm,
+      "World z (mm) of the most superior slice's centre (default " + std::to_string(defaults.top_z_mm) + ")");
+  options->noise_opt = cmd->add_option(
+      "--noise", options->noise_hu,
+      "Std. dev. of additive noise, HU; 0 for none (default " + std::to_string(defaults.noise_hu) + ")");
+  options->seed_opt =
+      cmd->add_option("--seed", options->seed, "Noise seed (default " + std::to_string(defaults.seed) + ")");
   options->patient_position_opt = cmd->add_option(
       "--patient-position", options->patient_position,
       std::string("DICOM PatientPosition to record, e.g. HFS, FFS (default ") + defaults.patient_position + ")");
-  cmd->add_option("--landmarks", options->landmarks,
-                  "Also write the phantom's landmark levels as JSON to this file");
+  cmd->add_option("--landmarks", options->landmarks, "Also write the phantom's landmark levels as JSON to this file");
   cmd->callback([options, &action] { action = [options] { return run_phantom(*options); }; });
 }
 

@@ -25,7 +25,6 @@ struct PrealignOptions {
   double min_overlap_mm = slicenav_prealign_default_params().min_overlap_mm;
 };
 
-
 std::string mm(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f", value);
@@ -58,32 +57,32 @@ int run_rigid(const PrealignOptions& o, const slicenav_model* model, const slice
   if (status != SLICENAV_OK) return report(status);
   const bool shared = r.shared_anatomy != 0;
   constexpr double kDeg = 180.0 / 3.14159265358979323846;
-  const json out = {
-      {"fixed", o.fixed},
-      {"moving", o.moving},
-      {"method", "rigid"},
-      {"convention", "fixed point p -> moving point R (p - centre_mm) + centre_mm + translation_mm, R = Rz Rx Ry "
+  const json out = {{"fixed", o.fixed},
+                    {"moving", o.moving},
+                    {"method", "rigid"},
+                    {"convention",
+                     "fixed point p -> moving point R (p - centre_mm) + centre_mm + translation_mm, R = Rz Rx Ry "
                      "(elastix EulerTransform, ITK Euler3DTransform), LPS mm"},
-      {"translation_mm", {r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]}},
-      {"rotation_rad", {r.rotation_rad[0], r.rotation_rad[1], r.rotation_rad[2]}},
-      {"rotation_deg", {r.rotation_rad[0] * kDeg, r.rotation_rad[1] * kDeg, r.rotation_rad[2] * kDeg}},
-      {"centre_mm", {r.centre_mm[0], r.centre_mm[1], r.centre_mm[2]}},
-      {"confidence", r.confidence},
-      {"shared_anatomy", shared},
-      {"details",
-       {{"points", r.points},
-        {"consistent", r.consistent},
-        {"inliers", r.inliers},
-        {"residual_mm", r.residual_mm},
-        {"note", r.note}}},
-      {"elastix_transform", shared && !o.elastix.empty() ? json(o.elastix) : json(nullptr)},
-      {"itk_transform", shared && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
+                    {"translation_mm", {r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]}},
+                    {"rotation_rad", {r.rotation_rad[0], r.rotation_rad[1], r.rotation_rad[2]}},
+                    {"rotation_deg", {r.rotation_rad[0] * kDeg, r.rotation_rad[1] * kDeg, r.rotation_rad[2] * kDeg}},
+                    {"centre_mm", {r.centre_mm[0], r.centre_mm[1], r.centre_mm[2]}},
+                    {"confidence", r.confidence},
+                    {"shared_anatomy", shared},
+                    {"details",
+                     {{"points", r.points},
+                      {"consistent", r.consistent},
+                      {"inliers", r.inliers},
+                      {"residual_mm", r.residual_mm},
+                      {"note", r.note}}},
+                    {"elastix_transform", shared && !o.elastix.empty() ? json(o.elastix) : json(nullptr)},
+                    {"itk_transform", shared && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
   std::string error;
   if (write_json(out, o.json, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
   std::cerr << "prealign (rigid): rotation (" << mm(r.rotation_rad[0] * kDeg) << ", " << mm(r.rotation_rad[1] * kDeg)
             << ", " << mm(r.rotation_rad[2] * kDeg) << ") deg, translation (" << mm(r.translation_mm[0]) << ", "
-            << mm(r.translation_mm[1]) << ", " << mm(r.translation_mm[2]) << ") mm, confidence " << r.confidence
-            << ", " << r.inliers << " of " << r.consistent << " matches\n";
+            << mm(r.translation_mm[1]) << ", " << mm(r.translation_mm[2]) << ") mm, confidence " << r.confidence << ", "
+            << r.inliers << " of " << r.consistent << " matches\n";
   slicenav_rigid_transform transform = slicenav_rigid_transform_init();
   for (int a = 0; a < 3; ++a) {
     transform.translation_mm[a] = r.translation_mm[a];
@@ -118,31 +117,30 @@ int run_prealign(const PrealignOptions& o) {
   if (status != SLICENAV_OK) return report(status);
 
   const bool shared = r.shared_anatomy != 0;
-  const json out = {
-      {"fixed", o.fixed},
-      {"moving", o.moving},
-      {"method", prealign_method_name(r.method)},
-      {"requested_method", o.method},
-      {"convention", "fixed point p -> moving point p + translation_mm (elastix -t0, ITK), LPS mm"},
-      {"translation_mm", {r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]}},
-      {"confidence", r.confidence},
-      {"overlap_mm", r.overlap_mm},
-      {"shared_anatomy", r.shared_anatomy != 0},
-      {"details",
-       {{"cost", r.cost},
-        {"contrast", r.contrast},
-        {"samples", r.samples},
-        {"fixed_recognised", r.fixed_recognised != 0},
-        {"moving_recognised", r.moving_recognised != 0},
-        {"note", r.note}}},
-      {"elastix_transform", shared && !o.elastix.empty() ? json(o.elastix) : json(nullptr)},
-      {"itk_transform", shared && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
+  const json out = {{"fixed", o.fixed},
+                    {"moving", o.moving},
+                    {"method", prealign_method_name(r.method)},
+                    {"requested_method", o.method},
+                    {"convention", "fixed point p -> moving point p + translation_mm (elastix -t0, ITK), LPS mm"},
+                    {"translation_mm", {r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]}},
+                    {"confidence", r.confidence},
+                    {"overlap_mm", r.overlap_mm},
+                    {"shared_anatomy", r.shared_anatomy != 0},
+                    {"details",
+                     {{"cost", r.cost},
+                      {"contrast", r.contrast},
+                      {"samples", r.samples},
+                      {"fixed_recognised", r.fixed_recognised != 0},
+                      {"moving_recognised", r.moving_recognised != 0},
+                      {"note", r.note}}},
+                    {"elastix_transform", shared && !o.elastix.empty() ? json(o.elastix) : json(nullptr)},
+                    {"itk_transform", shared && !o.tfm.empty() ? json(o.tfm) : json(nullptr)}};
   if (write_json(out, o.json, &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
 
   std::cerr << "prealign (" << prealign_method_name(r.method) << (o.method == "auto" ? ", chosen by auto" : "")
-            << "): translation (" << mm(r.translation_mm[0]) << ", "
-            << mm(r.translation_mm[1]) << ", " << mm(r.translation_mm[2]) << ") mm, confidence " << r.confidence
-            << ", overlap " << mm(r.overlap_mm) << " mm\n";
+            << "): translation (" << mm(r.translation_mm[0]) << ", " << mm(r.translation_mm[1]) << ", "
+            << mm(r.translation_mm[2]) << ") mm, confidence " << r.confidence << ", overlap " << mm(r.overlap_mm)
+            << " mm\n";
   slicenav_rigid_transform transform = slicenav_rigid_transform_init();
   for (int a = 0; a < 3; ++a) transform.translation_mm[a] = r.translation_mm[a];
   return write_transforms(o, transform, fixed.get(), shared, r.note);
@@ -152,18 +150,23 @@ int run_prealign(const PrealignOptions& o) {
 
 void add_prealign_command(CLI::App& app, Action& action) {
   auto o = std::make_shared<PrealignOptions>();
-  CLI::App* cmd = app.add_subcommand("prealign", "z translation from FIXED to MOVING as an elastix -t0 file, ITK .tfm and JSON");
+  CLI::App* cmd =
+      app.add_subcommand("prealign", "z translation from FIXED to MOVING as an elastix -t0 file, ITK .tfm and JSON");
   cmd->add_option("fixed", o->fixed, "Fixed image or DICOM directory")->required();
   cmd->add_option("moving", o->moving, "Moving image or DICOM directory")->required();
   cmd->add_option("-o,--output", o->elastix, "Write the elastix initial transform (TransformParameters, for -t0) here");
   cmd->add_option("--tfm", o->tfm, "Write the ITK transform file (.tfm) here");
   cmd->add_option("--json", o->json, "Write the JSON result here (atomically) instead of stdout");
-  auto* method = cmd->add_option("--method", o->method, "auto (default: embedding, key slices or intensity by their evidence), score, three-slice, insertion, "
-                  "embedding, key-slices, or intensity (no model)")
-      ->check(CLI::IsMember(prealign_method_names()));
+  auto* method =
+      cmd->add_option(
+             "--method", o->method,
+             "auto (default: embedding, key slices or intensity by their evidence), score, three-slice, insertion, "
+             "embedding, key-slices, or intensity (no model)")
+          ->check(CLI::IsMember(prealign_method_names()));
   auto* in_plane = cmd->add_flag("--in-plane", o->in_plane, "Also translate in x and y (body-mask centroids)");
-  auto* overlap = cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")
-                      ->check(non_negative());
+  auto* overlap =
+      cmd->add_option("--min-overlap", o->min_overlap_mm, "Smallest shared z extent considered, mm (default 30)")
+          ->check(non_negative());
   cmd->add_flag("--rigid", o->rigid,
                 "Rotation and translation from matched anatomical points (an elastix EulerTransform) instead of z")
       ->excludes(method)

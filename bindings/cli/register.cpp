@@ -34,15 +34,15 @@ VolumePtr read_volume(const std::string& path) {
 }
 
 // slicenav_prealign_rigid of the two images, as prealign() below.
-VolumePtr prealign_rigid(elastix::RegisterOptions& options, const slicenav_model* model,
-                         VolumePtr fixed, const slicenav_volume* moving,
-                         std::chrono::steady_clock::time_point start) {
+VolumePtr prealign_rigid(elastix::RegisterOptions& options, const slicenav_model* model, VolumePtr fixed,
+                         const slicenav_volume* moving, std::chrono::steady_clock::time_point start) {
   slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
   check(slicenav_prealign_rigid(model, fixed.get(), moving, nullptr, &r));
   const std::string note(r.note);
   if (r.shared_anatomy == 0) {
     throw Failure{SLICENAV_ERR_UNSUPPORTED_INPUT,
-                  "the rigid prealignment found no anatomy the two scans share" + (note.empty() ? "" : " (" + note + ")") +
+                  "the rigid prealignment found no anatomy the two scans share" +
+                      (note.empty() ? "" : " (" + note + ")") +
                       "; register with --init none, geometric-centre or centre-of-gravity to try anyway"};
   }
   options.init = elastix::Initialisation::transform;
@@ -61,9 +61,9 @@ VolumePtr prealign_rigid(elastix::RegisterOptions& options, const slicenav_model
       {"note", note},
       {"runtime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
   std::cerr << std::fixed << std::setprecision(1) << "prealigned (rigid): rotation " << r.rotation_rad[0] * 57.29577951
-            << ", " << r.rotation_rad[1] * 57.29577951 << ", " << r.rotation_rad[2] * 57.29577951 << " deg, translation "
-            << r.translation_mm[0] << ", " << r.translation_mm[1] << ", " << r.translation_mm[2] << " mm, confidence "
-            << std::setprecision(2) << r.confidence << "\n";
+            << ", " << r.rotation_rad[1] * 57.29577951 << ", " << r.rotation_rad[2] * 57.29577951
+            << " deg, translation " << r.translation_mm[0] << ", " << r.translation_mm[1] << ", " << r.translation_mm[2]
+            << " mm, confidence " << std::setprecision(2) << r.confidence << "\n";
   return fixed;
 }
 
@@ -119,7 +119,8 @@ int run_register(const RegisterCommand& c) {
   options.timeout_s = c.timeout_s;
   options.elastix = c.elastix;
   if (c.rigid && c.init != "prealign") {
-    return report(SLICENAV_ERR_INVALID_ARGUMENT, "--rigid is a prealignment: it needs --init prealign, not --init " + c.init);
+    return report(SLICENAV_ERR_INVALID_ARGUMENT,
+                  "--rigid is a prealignment: it needs --init prealign, not --init " + c.init);
   }
   try {
     // The cheap checks first: a missing elastix or preset is reported before the prealignment's work.
@@ -130,9 +131,9 @@ int run_register(const RegisterCommand& c) {
     const nlohmann::json summary = elastix::register_images(options);
     const auto& t = summary["result"]["translation_at_fixed_centre_mm"];
     std::cerr << std::fixed << std::setprecision(1) << "registered with "
-              << summary["result"]["transform"].get<std::string>() << " in " << summary["elastix"]["runtime_s"].get<double>()
-              << " s; the fixed image's centre moves by (" << t[0].get<double>() << ", " << t[1].get<double>() << ", "
-              << t[2].get<double>() << ") mm\n";
+              << summary["result"]["transform"].get<std::string>() << " in "
+              << summary["elastix"]["runtime_s"].get<double>() << " s; the fixed image's centre moves by ("
+              << t[0].get<double>() << ", " << t[1].get<double>() << ", " << t[2].get<double>() << ") mm\n";
     std::string error;
     if (write_json(summary, "-", &error) != SLICENAV_OK) return report(SLICENAV_ERR_IO, error);
     return 0;
@@ -147,7 +148,8 @@ int run_register(const RegisterCommand& c) {
 
 void add_register_command(CLI::App& app, Action& action) {
   auto c = std::make_shared<RegisterCommand>();
-  CLI::App* cmd = app.add_subcommand("register", "Register MOVING to FIXED with elastix, started from slicenav's prealignment");
+  CLI::App* cmd =
+      app.add_subcommand("register", "Register MOVING to FIXED with elastix, started from slicenav's prealignment");
   cmd->add_option("fixed", c->fixed, "Fixed image (.nii, .nii.gz, .mha, .mhd, .nrrd)")->required();
   cmd->add_option("moving", c->moving, "Moving image")->required();
   cmd->add_option("-o,--output", c->output, "Output folder (created when missing; only complete results land there)")
@@ -157,9 +159,11 @@ void add_register_command(CLI::App& app, Action& action) {
                   "Initial transform: prealign (slicenav's z-prealignment, default), none, or elastix's own "
                   "geometric-centre or centre-of-gravity")
       ->check(CLI::IsMember(kInitModes));
-  auto* method = cmd->add_option("--method", c->method, "Prealignment method: auto (default), score, three-slice, insertion, embedding, key-slices, "
-                  "intensity")
-      ->check(CLI::IsMember(prealign_method_names()));
+  auto* method =
+      cmd->add_option("--method", c->method,
+                      "Prealignment method: auto (default), score, three-slice, insertion, embedding, key-slices, "
+                      "intensity")
+          ->check(CLI::IsMember(prealign_method_names()));
   cmd->add_flag("--rigid", c->rigid,
                 "With --init prealign: rotation and translation from matched anatomical points (slicenav prealign "
                 "--rigid) instead of the z translation")

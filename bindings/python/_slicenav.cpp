@@ -127,7 +127,8 @@ py::dict volume_info(const Volume& volume) {
   slicenav_volume_info info = slicenav_volume_info_init();
   check(slicenav_volume_get_info(volume.get(), &info));
   py::list warnings;
-  for (size_t n = 0; n < info.warning_count; ++n) warnings.append(message_text(slicenav_volume_warning(volume.get(), n)));
+  for (size_t n = 0; n < info.warning_count; ++n)
+    warnings.append(message_text(slicenav_volume_warning(volume.get(), n)));
   py::dict d;
   d["source_path"] = path_text(slicenav_volume_source_path(volume.get()));
   d["format"] = info.format;
@@ -351,7 +352,8 @@ py::dict insert(const Model& model, const Scan& query, const Scan& target, bool 
     check(slicenav_insertion_slots(result.get(), buffer.data(), slots, &slots));
     for (size_t s = 0; s < slots; ++s) canonical.mutable_at(static_cast<py::ssize_t>(s)) = buffer[s];
     py::array_t<float> rows({n, static_cast<py::ssize_t>(slots + 2)});
-    check(slicenav_insertion_distribution(result.get(), rows.mutable_data(), static_cast<size_t>(rows.size()), nullptr));
+    check(
+        slicenav_insertion_distribution(result.get(), rows.mutable_data(), static_cast<size_t>(rows.size()), nullptr));
     d["distribution"] = rows;
     d["slots"] = canonical;
   }
@@ -543,7 +545,8 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("phantom_landmarks", &phantom_landmarks);
 
   m.def("model_load", &model_load, py::arg("path"), py::arg("threads"), py::arg("device"));
-  m.def("model_metadata_json", [](const Model& model) { return std::string(slicenav_model_metadata_json(model.get())); });
+  m.def("model_metadata_json",
+        [](const Model& model) { return std::string(slicenav_model_metadata_json(model.get())); });
   m.def("model_regions", &model_regions);
 
   m.def("scan_prepare", &scan_prepare);
@@ -565,8 +568,10 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("crop_record_write", [](const CropRecord& record, const std::string& path) {
     call_released([&] { return slicenav_crop_record_write(record.get(), path.c_str()); });
   });
-  m.def("crop_record_json", [](const CropRecord& record) { return std::string(slicenav_crop_record_json(record.get())); });
-  m.def("crop_record_partial", [](const CropRecord& record) { return slicenav_crop_record_partial(record.get()) != 0; });
+  m.def("crop_record_json",
+        [](const CropRecord& record) { return std::string(slicenav_crop_record_json(record.get())); });
+  m.def("crop_record_partial",
+        [](const CropRecord& record) { return slicenav_crop_record_partial(record.get()) != 0; });
   m.def("crop_file", [](const CropRecord& record, const std::string& image, const std::string& out) {
     call_released([&] { return slicenav_crop_file(record.get(), image.c_str(), out.c_str()); });
   });

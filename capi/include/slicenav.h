@@ -156,8 +156,7 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_from_buffer(
  * when all voxels are integers in range, else float32.
  *   volume  not NULL; borrowed.   path  not NULL; borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (extension) or IO. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_write(const slicenav_volume* volume,
-                                                                      const char* path);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_write(const slicenav_volume* volume, const char* path);
 
 /* The gzip level of the .nii.gz files the library writes (slicenav_volume_write, slicenav_crop_file,
  * slicenav_uncrop_file), for the whole process and every thread: 0 (no compression: the fastest write, the
@@ -171,20 +170,20 @@ SLICENAV_API int32_t slicenav_gzip_level(void);
 
 typedef struct slicenav_volume_info {
   uint32_t struct_size;
-  size_t size[3];          /* voxels along the file's index axes */
-  double spacing[3];       /* mm */
-  double origin[3];        /* world LPS mm */
-  double direction[9];     /* row-major; column a = direction of index axis a */
-  char orientation[4];     /* "to" letters of the index axes, e.g. "LPS"; NUL-terminated */
-  char patient_position[8];/* DICOM PatientPosition ("HFS", "FFS", ...) or "" when unknown */
-  char modality[8];        /* DICOM Modality or "" when unknown */
-  char format[16];         /* "nifti", "metaimage", "nrrd", "dicom", "memory", "phantom" */
+  size_t size[3];           /* voxels along the file's index axes */
+  double spacing[3];        /* mm */
+  double origin[3];         /* world LPS mm */
+  double direction[9];      /* row-major; column a = direction of index axis a */
+  char orientation[4];      /* "to" letters of the index axes, e.g. "LPS"; NUL-terminated */
+  char patient_position[8]; /* DICOM PatientPosition ("HFS", "FFS", ...) or "" when unknown */
+  char modality[8];         /* DICOM Modality or "" when unknown */
+  char format[16];          /* "nifti", "metaimage", "nrrd", "dicom", "memory", "phantom" */
   size_t canonical_slice_count;
-  double slice_step_mm;    /* distance between canonical slices along z */
-  double world_z_min_mm;   /* centre of the most inferior slice */
-  double world_z_max_mm;   /* centre of the most superior slice */
-  double obliquity_deg;    /* largest angle between an index axis and its nearest world axis */
-  size_t warning_count;    /* see slicenav_volume_warning */
+  double slice_step_mm;  /* distance between canonical slices along z */
+  double world_z_min_mm; /* centre of the most inferior slice */
+  double world_z_max_mm; /* centre of the most superior slice */
+  double obliquity_deg;  /* largest angle between an index axis and its nearest world axis */
+  size_t warning_count;  /* see slicenav_volume_warning */
 } slicenav_volume_info;
 
 /* A slicenav_volume_info with struct_size set and every other field zero. */
@@ -214,24 +213,25 @@ SLICENAV_API const char* slicenav_volume_source_path(const slicenav_volume* volu
  *   written   nullable, except in a size query; receives the number of voxels (also on
  *             BUFFER_TOO_SMALL).
  * Returns SLICENAV_OK, INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume,
-                                                                            float* dst, size_t capacity,
-                                                                            size_t* written);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume, float* dst,
+                                                                            size_t capacity, size_t* written);
 
 /* Maps canonical slice index <-> original index along the file's slice axis and world z (mm). Fractional
  * indices are allowed; out not NULL. Returns SLICENAV_OK or INVALID_ARGUMENT. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_original(
-    const slicenav_volume* volume, double canonical_slice, double* out);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_original_to_canonical(
-    const slicenav_volume* volume, double original_slice, double* out);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_world_z(
-    const slicenav_volume* volume, double canonical_slice, double* out);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_world_z_to_canonical(
-    const slicenav_volume* volume, double world_z_mm, double* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_original(const slicenav_volume* volume,
+                                                                                      double canonical_slice,
+                                                                                      double* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_original_to_canonical(const slicenav_volume* volume,
+                                                                                      double original_slice,
+                                                                                      double* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_world_z(const slicenav_volume* volume,
+                                                                                     double canonical_slice,
+                                                                                     double* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_world_z_to_canonical(const slicenav_volume* volume,
+                                                                                     double world_z_mm, double* out);
 
 /* Releases a volume. NULL is a no-op. */
 SLICENAV_API void slicenav_volume_free(slicenav_volume* volume);
-
 
 /* ---- Models ----------------------------------------------------------------------------------- */
 
@@ -304,7 +304,7 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insert(slicenav_inserti
 
 typedef struct slicenav_inserted_slice {
   uint32_t struct_size;
-  double query_original_slice;   /* the query slice: index along its file's slice axis */
+  double query_original_slice; /* the query slice: index along its file's slice axis */
   double query_world_z_mm;
   slicenav_where where;
   double target_canonical_slice; /* INSIDE only: fractional canonical slice of the target */
@@ -386,14 +386,14 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_locate(slicenav_landmar
 
 typedef struct slicenav_landmark {
   uint32_t struct_size;
-  const char* name;         /* owned by the result */
+  const char* name; /* owned by the result */
   slicenav_where where;
-  double canonical_slice;   /* INSIDE only */
-  double original_slice;    /* INSIDE only */
-  double world_z_mm;        /* INSIDE only */
-  float confidence;         /* 0..1: insertion: peak probability of the ensembled distribution */
-  double spread_mm;         /* insertion: standard deviation of the templates' individual answers */
-  size_t votes;             /* templates (insertion) or slices (score) that contributed */
+  double canonical_slice; /* INSIDE only */
+  double original_slice;  /* INSIDE only */
+  double world_z_mm;      /* INSIDE only */
+  float confidence;       /* 0..1: insertion: peak probability of the ensembled distribution */
+  double spread_mm;       /* insertion: standard deviation of the templates' individual answers */
+  size_t votes;           /* templates (insertion) or slices (score) that contributed */
 } slicenav_landmark;
 
 SLICENAV_API slicenav_landmark slicenav_landmark_init(void);
@@ -412,7 +412,8 @@ SLICENAV_API int32_t slicenav_landmarks_recognised(const slicenav_landmarks* lan
 SLICENAV_API double slicenav_landmarks_score_slope(const slicenav_landmarks* landmarks);
 /* 1 when landmark `index` is the key slice measured in the image (lung apex and base from the aerated lung,
  * carina from the airway's split, skull base and femoral head top from the bone) instead of the model's
- * answer; locate uses a measurement within 40 mm (air) or 60 mm (bone) of the model's answer. 0 otherwise, for NULL or an index >= count. */
+ * answer; locate uses a measurement within 40 mm (air) or 60 mm (bone) of the model's answer. 0 otherwise, for NULL or
+ * an index >= count. */
 SLICENAV_API int32_t slicenav_landmarks_measured(const slicenav_landmarks* landmarks, size_t index);
 
 /* Coronal and sagittal views of the volume with the located key slices drawn and labelled (dashed when
@@ -448,8 +449,8 @@ SLICENAV_API slicenav_coverage slicenav_coverage_init(void);
  * Returns SLICENAV_OK, INVALID_ARGUMENT (also an unknown region: the message lists the known ones),
  * UNSUPPORTED_INPUT. */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_coverage_of(const slicenav_model* model,
-                                                                     const slicenav_volume* volume,
-                                                                     const char* region, const slicenav_locate_params* params,
+                                                                     const slicenav_volume* volume, const char* region,
+                                                                     const slicenav_locate_params* params,
                                                                      slicenav_coverage* out);
 
 /* Number of regions the model knows, and the index-th name (owned by the model; NULL past the end). */
@@ -509,8 +510,8 @@ typedef struct slicenav_crop_record slicenav_crop_record;
 
 typedef struct slicenav_crop_params {
   uint32_t struct_size;
-  const char* region;             /* a name from slicenav_region_name(); borrowed for the call */
-  slicenav_locate_method method;  /* how the region's ends are located (default INSERTION) */
+  const char* region;            /* a name from slicenav_region_name(); borrowed for the call */
+  slicenav_locate_method method; /* how the region's ends are located (default INSERTION) */
 } slicenav_crop_params;
 
 /* region NULL (must be set), method SLICENAV_LOCATE_INSERTION. */
@@ -526,7 +527,9 @@ SLICENAV_API slicenav_crop_params slicenav_crop_default_params(void);
  * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (not CT HU; region not in the scan; a scan the
  * model does not recognise, the message says why). */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_plan(slicenav_crop_record** out,
-    const slicenav_model* model, const slicenav_volume* volume, const slicenav_crop_params* params);
+                                                                   const slicenav_model* model,
+                                                                   const slicenav_volume* volume,
+                                                                   const slicenav_crop_params* params);
 
 /* Reads a record written by slicenav_crop_record_write (or the CLI's --record).
  *   out  not NULL; receives a new record, NULL on failure.   path  not NULL; borrowed.
@@ -537,7 +540,7 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_read(slicen
 /* Writes the record as JSON, atomically (temporary file + rename).
  * Returns SLICENAV_OK, INVALID_ARGUMENT or IO (nothing is left at path on failure). */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_write(const slicenav_crop_record* record,
-                                                                          const char* path);
+                                                                           const char* path);
 
 /* The record as JSON text, owned by the record; NULL for NULL. */
 SLICENAV_API const char* slicenav_crop_record_json(const slicenav_crop_record* record);
@@ -554,14 +557,14 @@ SLICENAV_API int32_t slicenav_crop_record_partial(const slicenav_crop_record* re
  * Returns SLICENAV_OK, INVALID_ARGUMENT, NOT_FOUND, IO, UNSUPPORTED_INPUT (not a 3D scalar image; an
  * unknown extension). */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_file(const slicenav_crop_record* record,
-    const char* image_path, const char* out_path);
+                                                                   const char* image_path, const char* out_path);
 
 /* Pastes an image on the record's cropped grid (a label map or probabilities, any scalar voxel type, kept)
  * back into the original grid, background 0, and writes it atomically. Crop then uncrop is bit-exact
  * inside the box. An image on another grid is SLICENAV_ERR_INVALID_ARGUMENT naming the mismatch.
  * Returns as slicenav_crop_file. */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_uncrop_file(const slicenav_crop_record* record,
-    const char* prediction_path, const char* out_path);
+                                                                     const char* prediction_path, const char* out_path);
 
 /* Releases a record. NULL is a no-op. */
 SLICENAV_API void slicenav_crop_record_free(slicenav_crop_record* record);
@@ -601,8 +604,8 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_write_elastix_transform
  * transforms also map fixed (output) points to moving (input) points. Written atomically.
  *   transform  not NULL, as above.   path  not NULL, not ""; borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_write_itk_transform(
-    const slicenav_rigid_transform* transform, const char* path);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_write_itk_transform(const slicenav_rigid_transform* transform,
+                                                                             const char* path);
 
 /* ---- Prealignment ----------------------------------------------------------------------------- */
 
@@ -648,7 +651,7 @@ typedef struct slicenav_prealignment {
                              * key slices found in both scans (key slices), 3 (three-slice) */
   int32_t fixed_recognised; /* the model recognises each scan's anatomy (always 1 for intensity) */
   int32_t moving_recognised;
-  char note[160];           /* why the confidence is low or the anatomy not shared; "" otherwise */
+  char note[160];                  /* why the confidence is low or the anatomy not shared; "" otherwise */
   slicenav_prealign_method method; /* the method that answered (for SLICENAV_PREALIGN_AUTO, the one chosen) */
 } slicenav_prealignment;
 
@@ -697,13 +700,13 @@ typedef struct slicenav_rigid_prealignment {
   double translation_mm[3];
   double rotation_rad[3];
   double centre_mm[3];
-  double confidence;       /* 0..1; 0 whenever shared_anatomy is 0 */
-  int32_t shared_anatomy;  /* 0: no common anatomy found; the transform is then not meaningful */
-  size_t points;           /* fixed-scan points matched */
-  size_t consistent;       /* matches that map back to their point (forward-backward consistent) */
-  size_t inliers;          /* consistent matches that agree with the fitted transform */
-  double residual_mm;      /* RMS distance of the inliers to the fitted transform */
-  char note[160];          /* why the confidence is low or the anatomy not shared; "" otherwise */
+  double confidence;      /* 0..1; 0 whenever shared_anatomy is 0 */
+  int32_t shared_anatomy; /* 0: no common anatomy found; the transform is then not meaningful */
+  size_t points;          /* fixed-scan points matched */
+  size_t consistent;      /* matches that map back to their point (forward-backward consistent) */
+  size_t inliers;         /* consistent matches that agree with the fitted transform */
+  double residual_mm;     /* RMS distance of the inliers to the fitted transform */
+  char note[160];         /* why the confidence is low or the anatomy not shared; "" otherwise */
 } slicenav_rigid_prealignment;
 
 /* struct_size set, every other field 0. */
@@ -735,8 +738,8 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign_rigid(const sl
  *           threads may read it at once. NULL on failure.
  *   count   nullable; receives the number of voxels.
  * Returns SLICENAV_OK or INVALID_ARGUMENT. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_voxels(const slicenav_volume* volume,
-                                                                       const float** out, size_t* count);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_voxels(const slicenav_volume* volume, const float** out,
+                                                                       size_t* count);
 
 #ifdef __cplusplus
 }

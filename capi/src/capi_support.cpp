@@ -26,7 +26,9 @@ slicenav_status set_error(const char* function, slicenav_status status, const ch
   return status;
 }
 
-const char* last_error() noexcept { return t_last_error_static != nullptr ? t_last_error_static : t_last_error.c_str(); }
+const char* last_error() noexcept {
+  return t_last_error_static != nullptr ? t_last_error_static : t_last_error.c_str();
+}
 
 void invalid(const std::string& message) { fail(Status::invalid_argument, message); }
 

@@ -33,8 +33,8 @@ slicenav_crop_params slicenav_crop_default_params(void) {
   return params;
 }
 
-slicenav_status slicenav_crop_plan(slicenav_crop_record** out, const slicenav_model* model, const slicenav_volume* volume,
-                                   const slicenav_crop_params* params) {
+slicenav_status slicenav_crop_plan(slicenav_crop_record** out, const slicenav_model* model,
+                                   const slicenav_volume* volume, const slicenav_crop_params* params) {
   return guarded("slicenav_crop_plan", [&] {
     require(out, "out");
     *out = nullptr;

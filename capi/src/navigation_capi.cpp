@@ -142,7 +142,8 @@ slicenav_status slicenav_model_load(slicenav_model** out, const slicenav_model_p
     const std::string device = p.device == nullptr ? "" : p.device;
     if (!device.empty() && device != "cpu") {
       if (device.rfind("cuda", 0) == 0) {
-        slicenav::fail(Status::unsupported_input, "device '" + device + "': this build's LibTorch has no CUDA; use \"cpu\"");
+        slicenav::fail(Status::unsupported_input,
+                       "device '" + device + "': this build's LibTorch has no CUDA; use \"cpu\"");
       }
       invalid("unknown device '" + device + "' (use \"cpu\" or \"cuda:N\")");
     }
@@ -197,7 +198,8 @@ size_t slicenav_insertion_count(const slicenav_insertion* insertion) {
   return insertion == nullptr ? 0 : insertion->insertion.slices.size();
 }
 
-slicenav_status slicenav_insertion_get(const slicenav_insertion* insertion, size_t index, slicenav_inserted_slice* out) {
+slicenav_status slicenav_insertion_get(const slicenav_insertion* insertion, size_t index,
+                                       slicenav_inserted_slice* out) {
   return guarded("slicenav_insertion_get", [&] {
     require(insertion, "insertion");
     require(out, "out");
@@ -252,8 +254,8 @@ void slicenav_insertion_free(slicenav_insertion* insertion) { delete insertion; 
 
 // ---- Slice scores ---------------------------------------------------------------------------------
 
-slicenav_status slicenav_score(const slicenav_model* model, const slicenav_volume* volume, double* dst,
-                               size_t capacity, size_t* written) {
+slicenav_status slicenav_score(const slicenav_model* model, const slicenav_volume* volume, double* dst, size_t capacity,
+                               size_t* written) {
   return guarded("slicenav_score", [&] {
     require(model, "model");
     require(volume, "volume");

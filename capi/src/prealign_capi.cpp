@@ -132,7 +132,8 @@ slicenav_status slicenav_prealign_rigid(const slicenav_model* model, const slice
       if (has_field(*params, &P::max_rotation_deg)) options.max_rotation_deg = params->max_rotation_deg;
       if (has_field(*params, &P::seed)) options.seed = params->seed;
     }
-    const slicenav::RigidPrealignment r = slicenav::prealign_rigid(model->model, fixed->volume, moving->volume, options);
+    const slicenav::RigidPrealignment r =
+        slicenav::prealign_rigid(model->model, fixed->volume, moving->volume, options);
     slicenav_rigid_prealignment v = slicenav_rigid_prealignment_init();
     for (std::size_t a = 0; a < 3; ++a) {
       v.translation_mm[a] = r.transform.translation_mm[a];

@@ -27,7 +27,7 @@
 
 #if !defined(SLICENAV_PROJECT_VERSION_MAJOR) || !defined(SLICENAV_PROJECT_VERSION_MINOR) || \
     !defined(SLICENAV_PROJECT_VERSION_PATCH)
-#error "capi/CMakeLists.txt must define SLICENAV_PROJECT_VERSION_{MAJOR,MINOR,PATCH} from PROJECT_VERSION"
+#  error "capi/CMakeLists.txt must define SLICENAV_PROJECT_VERSION_{MAJOR,MINOR,PATCH} from PROJECT_VERSION"
 #endif
 static_assert(SLICENAV_VERSION_MAJOR == SLICENAV_PROJECT_VERSION_MAJOR &&
                   SLICENAV_VERSION_MINOR == SLICENAV_PROJECT_VERSION_MINOR &&
@@ -126,7 +126,6 @@ slicenav::PhantomOptions phantom_options(const slicenav_phantom_params* params) 
   return options;
 }
 
-
 }  // namespace
 
 extern "C" {
@@ -135,9 +134,7 @@ extern "C" {
 
 const char* slicenav_last_error(void) { return last_error(); }
 
-const char* slicenav_status_name(slicenav_status status) {
-  return slicenav::status_name(static_cast<Status>(status));
-}
+const char* slicenav_status_name(slicenav_status status) { return slicenav::status_name(static_cast<Status>(status)); }
 
 #define SLICENAV_STR2(x) #x
 #define SLICENAV_STR(x) SLICENAV_STR2(x)
@@ -147,9 +144,7 @@ const char* slicenav_version(void) {
       SLICENAV_VERSION_PATCH);
 }
 
-uint32_t slicenav_version_number(void) {
-  return SLICENAV_VERSION_NUMBER;
-}
+uint32_t slicenav_version_number(void) { return SLICENAV_VERSION_NUMBER; }
 
 // ---- Volumes --------------------------------------------------------------------------------------
 
@@ -209,7 +204,8 @@ slicenav_status slicenav_volume_from_buffer(slicenav_volume** out, const void* d
       if (!std::isfinite(spacing[a]) || spacing[a] <= 0) {
         invalid("spacing[" + std::to_string(a) + "] must be finite and > 0 (got " + number(spacing[a]) + ")");
       }
-      if (!std::isfinite(origin[a])) invalid("origin[" + std::to_string(a) + "] is not finite (" + number(origin[a]) + ")");
+      if (!std::isfinite(origin[a]))
+        invalid("origin[" + std::to_string(a) + "] is not finite (" + number(origin[a]) + ")");
       geometry.spacing[a] = spacing[a];
       geometry.origin[a] = origin[a];
     }
@@ -420,8 +416,8 @@ slicenav_status slicenav_phantom_landmarks(const slicenav_phantom_params* params
     if (written != nullptr) *written = landmarks.size();
     if (size_query) return;
     if (capacity < landmarks.size()) {
-      slicenav::fail(Status::buffer_too_small, "capacity " + std::to_string(capacity) + " < " +
-                                                   std::to_string(landmarks.size()) + " landmarks");
+      slicenav::fail(Status::buffer_too_small,
+                     "capacity " + std::to_string(capacity) + " < " + std::to_string(landmarks.size()) + " landmarks");
     }
     for (std::size_t n = 0; n < landmarks.size(); ++n) {
       names[n] = intern(landmarks[n].name);

@@ -21,8 +21,8 @@ struct CellGrid {
   std::array<std::size_t, 2> factor{};  // voxels per cell along canonical i and j
   std::array<std::size_t, 2> cells{};   // cells per slice along canonical i and j (the last may be partial)
   std::size_t slices = 0;
-  std::array<double, 2> cell_mm{};      // cell width along canonical i and j
-  std::vector<float> mean_hu;           // cell (x, y, k) at (k * cells[1] + y) * cells[0] + x
+  std::array<double, 2> cell_mm{};  // cell width along canonical i and j
+  std::vector<float> mean_hu;       // cell (x, y, k) at (k * cells[1] + y) * cells[0] + x
   std::size_t per_slice() const { return cells[0] * cells[1]; }
 };
 

@@ -115,7 +115,8 @@ template <std::size_t N, typename T>
 std::array<T, N> fixed_array(const json& j, const char* field) {
   const json& a = j.at(field);
   if (!a.is_array() || a.size() != N) {
-    fail(Status::invalid_argument, std::string("'") + field + "' must be an array of " + std::to_string(N) + " numbers");
+    fail(Status::invalid_argument,
+         std::string("'") + field + "' must be an array of " + std::to_string(N) + " numbers");
   }
   std::array<T, N> out{};
   for (std::size_t n = 0; n < N; ++n) out[n] = detail::json_number<T>(a[n]);
@@ -138,13 +139,15 @@ Geometry geometry_from_json(const json& j) {
 
 // Copies the box of `from` (a grid of size `from_size`) into the box of `to` (size `to_size`): rows of
 // bytes, `component_size` bytes per voxel. Both boxes have the same size.
-void copy_box(const unsigned char* from, const std::array<std::size_t, 3>& from_size, const std::array<std::size_t, 3>& from_begin,
-              unsigned char* to, const std::array<std::size_t, 3>& to_size, const std::array<std::size_t, 3>& to_begin,
+void copy_box(const unsigned char* from, const std::array<std::size_t, 3>& from_size,
+              const std::array<std::size_t, 3>& from_begin, unsigned char* to,
+              const std::array<std::size_t, 3>& to_size, const std::array<std::size_t, 3>& to_begin,
               const std::array<std::size_t, 3>& box_size, std::size_t component_size) {
   const std::size_t row_bytes = box_size[0] * component_size;
   for (std::size_t k = 0; k < box_size[2]; ++k) {
     for (std::size_t j = 0; j < box_size[1]; ++j) {
-      const std::size_t src = (from_begin[0] + from_size[0] * ((from_begin[1] + j) + from_size[1] * (from_begin[2] + k)));
+      const std::size_t src =
+          (from_begin[0] + from_size[0] * ((from_begin[1] + j) + from_size[1] * (from_begin[2] + k)));
       const std::size_t dst = (to_begin[0] + to_size[0] * ((to_begin[1] + j) + to_size[1] * (to_begin[2] + k)));
       std::memcpy(to + dst * component_size, from + src * component_size, row_bytes);
     }
@@ -152,7 +155,8 @@ void copy_box(const unsigned char* from, const std::array<std::size_t, 3>& from_
 }
 
 // A canonical range [begin, end) along canonical axis a as a range of the original index axis it reads.
-std::array<std::size_t, 2> original_range(const SliceMapping& mapping, int canonical_axis, std::size_t begin, std::size_t end) {
+std::array<std::size_t, 2> original_range(const SliceMapping& mapping, int canonical_axis, std::size_t begin,
+                                          std::size_t end) {
   const auto axis = static_cast<std::size_t>(mapping.axes().axis[static_cast<std::size_t>(canonical_axis)]);
   const std::size_t n = mapping.original_geometry().size[axis];
   if (mapping.axes().flip[static_cast<std::size_t>(canonical_axis)]) return {n - end, n - begin};
@@ -169,8 +173,8 @@ std::string scan_extent(const PreparedScan& scan) {
 Geometry CropRecord::cropped() const {
   Geometry g = original;
   g.size = box.size();
-  g.origin = original.index_to_world({static_cast<double>(box.begin[0]), static_cast<double>(box.begin[1]),
-                                      static_cast<double>(box.begin[2])});
+  g.origin = original.index_to_world(
+      {static_cast<double>(box.begin[0]), static_cast<double>(box.begin[1]), static_cast<double>(box.begin[2])});
   return g;
 }
 
@@ -180,14 +184,15 @@ double CropRecord::volume_ratio() const {
 
 std::string CropRecord::to_json() const {
   const Geometry c = cropped();
-  const Vec3 last = original.index_to_world({static_cast<double>(box.end[0]) - 1, static_cast<double>(box.end[1]) - 1,
-                                             static_cast<double>(box.end[2]) - 1});
+  const Vec3 last = original.index_to_world(
+      {static_cast<double>(box.end[0]) - 1, static_cast<double>(box.end[1]) - 1, static_cast<double>(box.end[2]) - 1});
   Vec3 lo{}, hi{};
   for (int a = 0; a < 3; ++a) {
     lo[a] = std::min(c.origin[a], last[a]);
     hi[a] = std::max(c.origin[a], last[a]);
   }
-  ojson coverage_json = {{"status", coverage}, {"partial", partial}, {"recognised", recognised}, {"score_slope", score_slope}};
+  ojson coverage_json = {
+      {"status", coverage}, {"partial", partial}, {"recognised", recognised}, {"score_slope", score_slope}};
   const bool located = coverage != "unlocated";
   coverage_json["superior"] = located ? end_json(superior) : ojson(nullptr);
   coverage_json["inferior"] = located ? end_json(inferior) : ojson(nullptr);
@@ -291,15 +296,15 @@ CropRecord CropRecord::from_json(const std::string& text) {
     r.box.end = fixed_array<3, std::size_t>(j.at("box"), "index_end");
     for (int a = 0; a < 3; ++a) {
       if (r.box.begin[a] >= r.box.end[a] || r.box.end[a] > r.original.size[a]) {
-        fail(Status::invalid_argument, "index range " + std::to_string(r.box.begin[a]) + ".." +
-                                           std::to_string(r.box.end[a]) + " along axis " + "ijk"[a] +
-                                           " is empty or outside the original grid (size " +
-                                           std::to_string(r.original.size[a]) + ")");
+        fail(Status::invalid_argument,
+             "index range " + std::to_string(r.box.begin[a]) + ".." + std::to_string(r.box.end[a]) + " along axis " +
+                 "ijk"[a] + " is empty or outside the original grid (size " + std::to_string(r.original.size[a]) + ")");
       }
     }
     field = "cropped";
     const std::string mismatch = grid_mismatch(r.cropped(), geometry_from_json(j.at("cropped")));
-    if (!mismatch.empty()) fail(Status::invalid_argument, "the cropped grid disagrees with the original grid and box: " + mismatch);
+    if (!mismatch.empty())
+      fail(Status::invalid_argument, "the cropped grid disagrees with the original grid and box: " + mismatch);
   } catch (const json::exception& e) {
     fail(Status::invalid_argument, "malformed crop record field '" + field + "': " + e.what());
   } catch (const Error& e) {
@@ -312,13 +317,15 @@ std::array<std::array<std::size_t, 2>, 2> body_in_plane_box(const CanonicalView&
                                                             std::size_t last, double margin_mm) {
   const auto& size = view.size();
   if (first > last || last >= size[2]) fail(Status::invalid_argument, "slice range out of the scan");
-  if (!(margin_mm >= 0) || !std::isfinite(margin_mm)) fail(Status::invalid_argument, "in-plane margin must be finite and >= 0");
+  if (!(margin_mm >= 0) || !std::isfinite(margin_mm))
+    fail(Status::invalid_argument, "in-plane margin must be finite and >= 0");
   const body::CellGrid grid = body::mean_hu_cells(view, first, last, kCellMm);
   const auto& factor = grid.factor;
   const auto& cells = grid.cells;
   const std::size_t slices = grid.slices;
   std::vector<std::uint8_t> body(grid.mean_hu.size());
-  std::transform(grid.mean_hu.begin(), grid.mean_hu.end(), body.begin(), [](float hu) { return hu > body::kBodyHu ? 1 : 0; });
+  std::transform(grid.mean_hu.begin(), grid.mean_hu.end(), body.begin(),
+                 [](float hu) { return hu > body::kBodyHu ? 1 : 0; });
   body::open_slices(body, cells, slices);
   std::vector<std::uint32_t> labels;
   const auto sizes = body::label_components(body, {cells[0], cells[1], slices}, labels);
@@ -329,7 +336,8 @@ std::array<std::array<std::size_t, 2>, 2> body_in_plane_box(const CanonicalView&
   }
   std::array<std::size_t, 2> lo{cells[0], cells[1]}, hi{0, 0};
   for (std::size_t c = 0; c < labels.size(); ++c) {
-    if (labels[c] == 0 || static_cast<double>(sizes[labels[c]]) < kKeptComponentFraction * static_cast<double>(largest)) continue;
+    if (labels[c] == 0 || static_cast<double>(sizes[labels[c]]) < kKeptComponentFraction * static_cast<double>(largest))
+      continue;
     const std::size_t x = c % cells[0], y = (c / cells[0]) % cells[1];
     lo = {std::min(lo[0], x), std::min(lo[1], y)};
     hi = {std::max(hi[0], x), std::max(hi[1], y)};
@@ -373,17 +381,19 @@ CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume&
                region_name + "' cannot be located; no crop was made");
     }
     r.coverage = "unlocated";
-    r.warnings.push_back("the model does not recognise this scan (slice-score slope " + fixed(recognition.score_slope, 2) +
-                         "): the region's ends were not located, every slice is kept and only the in-plane crop applies");
+    r.warnings.push_back(
+        "the model does not recognise this scan (slice-score slope " + fixed(recognition.score_slope, 2) +
+        "): the region's ends were not located, every slice is kept and only the in-plane crop applies");
   } else {
     const double sup = atlas.position_mm.at(r.region.superior_landmark) + r.region.superior_offset_mm;
     const double inf = atlas.position_mm.at(r.region.inferior_landmark) + r.region.inferior_offset_mm;
-    const auto ends = locate_region_positions(model, scan,
-                                              {{region_name + ":superior", sup},
-                                               {region_name + ":inferior", inf},
-                                               {region_name + ":crop_superior", sup + r.region.crop_superior_margin_mm},
-                                               {region_name + ":crop_inferior", inf - r.region.crop_inferior_margin_mm}},
-                                              method);
+    const auto ends =
+        locate_region_positions(model, scan,
+                                {{region_name + ":superior", sup},
+                                 {region_name + ":inferior", inf},
+                                 {region_name + ":crop_superior", sup + r.region.crop_superior_margin_mm},
+                                 {region_name + ":crop_inferior", inf - r.region.crop_inferior_margin_mm}},
+                                method);
     r.superior = ends[0];
     r.inferior = ends[1];
     r.superior_crop = ends[2];
@@ -412,7 +422,8 @@ CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume&
     if (r.partial) {
       std::string what;
       if (s != W::inside) what += std::string("its superior end lies ") + where_name(s) + " the scan";
-      if (i != W::inside) what += std::string(what.empty() ? "its" : " and its") + " inferior end lies " + where_name(i) + " the scan";
+      if (i != W::inside)
+        what += std::string(what.empty() ? "its" : " and its") + " inferior end lies " + where_name(i) + " the scan";
       r.warnings.push_back("region '" + region_name + "' is only partly in the scan (" + what +
                            "): the crop holds the part that exists");
     }

@@ -83,7 +83,8 @@ Grid resample(const std::vector<double>& z, const std::vector<float>& values, st
   g.n = static_cast<std::size_t>(std::floor(extent / step + 1e-9)) + 1;
   g.v.resize(g.n * dim);
   for (std::size_t i = 0; i < g.n; ++i) {
-    const double p = z.size() > 1 ? std::min(static_cast<double>(i) * step / spacing, static_cast<double>(z.size() - 1)) : 0.0;
+    const double p =
+        z.size() > 1 ? std::min(static_cast<double>(i) * step / spacing, static_cast<double>(z.size() - 1)) : 0.0;
     const auto k = std::min(static_cast<std::size_t>(p), z.size() - 1);
     const double f = p - static_cast<double>(k);
     const float* a = row(k);
@@ -148,8 +149,8 @@ CurveShift match_stacks(const std::vector<double>& fixed_z, const std::vector<fl
 }  // namespace detail
 
 CurveShift match_curves(const std::vector<double>& fixed_z, const std::vector<float>& fixed_values,
-                        const std::vector<double>& moving_z, const std::vector<float>& moving_values,
-                        std::size_t dim, double step_mm, double min_overlap_mm) {
+                        const std::vector<double>& moving_z, const std::vector<float>& moving_values, std::size_t dim,
+                        double step_mm, double min_overlap_mm) {
   if (!std::isfinite(step_mm) || step_mm <= 0) {
     fail(Status::invalid_argument, "curve step must be finite and > 0, got " + std::to_string(step_mm));
   }

@@ -71,9 +71,9 @@ struct SliceHeader {
   std::string modality;
   std::string description;
   std::string patient_position;
-  Vec3 position{0.0, 0.0, 0.0};                 // ImagePositionPatient, LPS mm
-  std::array<double, 6> orientation{};          // ImageOrientationPatient: row dir, column dir
-  std::vector<double> pixel_spacing;            // row spacing \ column spacing, possibly empty
+  Vec3 position{0.0, 0.0, 0.0};         // ImagePositionPatient, LPS mm
+  std::array<double, 6> orientation{};  // ImageOrientationPatient: row dir, column dir
+  std::vector<double> pixel_spacing;    // row spacing \ column spacing, possibly empty
   double gantry_tilt_deg = 0.0;
   double slice_thickness = 0.0;
   double instance_number = 0.0;
@@ -81,10 +81,10 @@ struct SliceHeader {
 };
 
 struct DirectoryScan {
-  std::size_t file_count = 0;                   // regular files in the directory
-  std::size_t dicom_count = 0;                  // files GDCM could parse
-  std::vector<SliceHeader> images;              // image files, in file-name order
-  std::vector<std::string> unreadable;          // files with a DICOM preamble that GDCM could not parse
+  std::size_t file_count = 0;           // regular files in the directory
+  std::size_t dicom_count = 0;          // files GDCM could parse
+  std::vector<SliceHeader> images;      // image files, in file-name order
+  std::vector<std::string> unreadable;  // files with a DICOM preamble that GDCM could not parse
 };
 
 struct SeriesGroup {
@@ -114,8 +114,7 @@ std::vector<double> parse_numbers(const std::string& text) {
     if (!item.empty() && item.front() == '+') item.erase(0, 1);
     double value = 0.0;
     const auto result = std::from_chars(item.data(), item.data() + item.size(), value);
-    if (item.empty() || result.ec != std::errc() || result.ptr != item.data() + item.size() ||
-        !std::isfinite(value)) {
+    if (item.empty() || result.ec != std::errc() || result.ptr != item.data() + item.size() || !std::isfinite(value)) {
       break;
     }
     values.push_back(value);
@@ -185,9 +184,9 @@ DirectoryScan scan_directory(const std::string& directory) {
   }
   gdcm::Scanner scanner;
   // Rescale slope/intercept are not scanned: the decoder applies each file's own pair.
-  for (const gdcm::Tag& tag : {kModality, kSeriesDescription, kSliceThickness, kGantryTilt, kPatientPosition,
-                               kSeriesInstanceUid, kInstanceNumber, kImagePosition, kImageOrientation,
-                               kNumberOfFrames, kRows, kColumns, kPixelSpacing}) {
+  for (const gdcm::Tag& tag :
+       {kModality, kSeriesDescription, kSliceThickness, kGantryTilt, kPatientPosition, kSeriesInstanceUid,
+        kInstanceNumber, kImagePosition, kImageOrientation, kNumberOfFrames, kRows, kColumns, kPixelSpacing}) {
     scanner.AddTag(tag);
   }
   gdcm::Directory::FilenamesType names(readable.begin(), readable.end());
@@ -232,8 +231,8 @@ DirectoryScan scan_directory(const std::string& directory) {
 
 [[noreturn]] void fail_no_images(const std::string& directory, const DirectoryScan& scan) {
   std::ostringstream message;
-  message << "no DICOM image file in '" << directory << "' (" << scan.file_count << " files, "
-          << scan.dicom_count << " readable as DICOM";
+  message << "no DICOM image file in '" << directory << "' (" << scan.file_count << " files, " << scan.dicom_count
+          << " readable as DICOM";
   if (!scan.unreadable.empty()) message << ", " << scan.unreadable.size() << " damaged";
   message << "; objects without ImagePositionPatient/ImageOrientationPatient such as RTSTRUCT and "
              "enhanced multi-frame files are not read)";
@@ -285,13 +284,12 @@ const SeriesGroup& choose_series(const std::string& directory, const std::vector
   }
   if (ct.size() == 1) return *only_ct;
   if (ct.size() > 1) {
-    fail(Status::unsupported_input, "'" + directory + "' holds " + std::to_string(ct.size()) +
-                                        " CT series; " + how + ":" + describe(ct));
+    fail(Status::unsupported_input,
+         "'" + directory + "' holds " + std::to_string(ct.size()) + " CT series; " + how + ":" + describe(ct));
   }
   if (groups.size() == 1) return groups.front();
-  fail(Status::unsupported_input, "'" + directory + "' holds no CT series but " +
-                                      std::to_string(groups.size()) + " other image series; " + how + ":" +
-                                      describe(groups));
+  fail(Status::unsupported_input, "'" + directory + "' holds no CT series but " + std::to_string(groups.size()) +
+                                      " other image series; " + how + ":" + describe(groups));
 }
 
 std::string scalar_name(gdcm::PixelFormat::ScalarType type) {
@@ -339,8 +337,7 @@ DecodedSlice decode_slice(const std::string& path) {
   const gdcm::Image& image = reader.GetImage();
   const gdcm::PixelFormat& format = image.GetPixelFormat();
   if (format.GetSamplesPerPixel() != 1) {
-    fail(Status::unsupported_input, "DICOM file '" + path + "' has " +
-                                        std::to_string(format.GetSamplesPerPixel()) +
+    fail(Status::unsupported_input, "DICOM file '" + path + "' has " + std::to_string(format.GetSamplesPerPixel()) +
                                         " samples per pixel; only grayscale images are read");
   }
   // GDCM asserts (Debian builds it with assertions on, so the process aborts) on a bit depth that is not whole bytes.
@@ -350,8 +347,8 @@ DecodedSlice decode_slice(const std::string& path) {
   }
   const unsigned int frames = image.GetNumberOfDimensions() > 2 ? image.GetDimension(2) : 1;
   if (frames != 1) {
-    fail(Status::unsupported_input, "DICOM file '" + path + "' holds " + std::to_string(frames) +
-                                        " frames; multi-frame files are not supported");
+    fail(Status::unsupported_input,
+         "DICOM file '" + path + "' holds " + std::to_string(frames) + " frames; multi-frame files are not supported");
   }
   const unsigned long length = image.GetBufferLength();
   if (const gdcm::ByteValue* raw = image.GetDataElement().GetByteValue()) {
@@ -364,8 +361,9 @@ DecodedSlice decode_slice(const std::string& path) {
   }
   std::vector<char> stored(length);
   if (length == 0 || !image.GetBuffer(stored.data())) {
-    fail(Status::io, "cannot decode the pixel data of DICOM file '" + path + "' (damaged, or a compression "
-                     "GDCM does not support)");
+    fail(Status::io, "cannot decode the pixel data of DICOM file '" + path +
+                         "' (damaged, or a compression "
+                         "GDCM does not support)");
   }
 
   DecodedSlice slice;
@@ -381,8 +379,8 @@ DecodedSlice decode_slice(const std::string& path) {
   rescaler.SetUseTargetPixelType(true);
   if (slice.values.size() * format.GetPixelSize() != stored.size() ||
       !rescaler.Rescale(reinterpret_cast<char*>(slice.values.data()), stored.data(), stored.size())) {
-    fail(Status::unsupported_input, "cannot convert the " + slice.stored_type + " pixels of DICOM file '" + path +
-                                        "' to float");
+    fail(Status::unsupported_input,
+         "cannot convert the " + slice.stored_type + " pixels of DICOM file '" + path + "' to float");
   }
   return slice;
 }
@@ -406,8 +404,8 @@ SliceStack sort_slices(const SeriesGroup& group, std::vector<std::string>& warni
   const double row_norm = norm(row);
   const double col_norm = norm(col);
   if (row_norm < 1e-6 || col_norm < 1e-6 || std::abs(dot(row, col)) / (row_norm * col_norm) > 1e-3) {
-    fail(Status::unsupported_input, "ImageOrientationPatient of '" + first.path +
-                                        "' is not two orthogonal unit vectors");
+    fail(Status::unsupported_input,
+         "ImageOrientationPatient of '" + first.path + "' is not two orthogonal unit vectors");
   }
   for (double& v : row) v /= row_norm;
   for (double& v : col) v /= col_norm;
@@ -423,8 +421,8 @@ SliceStack sort_slices(const SeriesGroup& group, std::vector<std::string>& warni
   for (const SliceHeader* header : group.files) {
     for (int a = 0; a < 6; ++a) {
       if (std::abs(header->orientation[a] - first.orientation[a]) > 1e-3) {
-        fail(Status::unsupported_input, "DICOM series " + group.uid + " mixes slice orientations: '" +
-                                            header->path + "' differs from '" + first.path + "'");
+        fail(Status::unsupported_input, "DICOM series " + group.uid + " mixes slice orientations: '" + header->path +
+                                            "' differs from '" + first.path + "'");
       }
     }
   }
@@ -444,18 +442,17 @@ SliceStack sort_slices(const SeriesGroup& group, std::vector<std::string>& warni
     if (!stack.slices.empty() && position - stack.slices.back().position < kDuplicateTolerance) {
       if (duplicates++ == 0) {
         example = "'" + fs::path(header->path).filename().string() + "' repeats '" +
-                  fs::path(stack.slices.back().header->path).filename().string() + "' at z = " +
-                  format_number(header->position[2]) + " mm";
+                  fs::path(stack.slices.back().header->path).filename().string() +
+                  "' at z = " + format_number(header->position[2]) + " mm";
       }
       continue;
     }
     stack.slices.push_back({header, position});
   }
   if (duplicates > 0) {
-    warnings.push_back("duplicate slice positions: " + std::to_string(duplicates) +
-                       " file(s) repeat a position already present (" + example +
-                       "); kept the first file of each position, " + std::to_string(stack.slices.size()) +
-                       " slices remain");
+    warnings.push_back(
+        "duplicate slice positions: " + std::to_string(duplicates) + " file(s) repeat a position already present (" +
+        example + "); kept the first file of each position, " + std::to_string(stack.slices.size()) + " slices remain");
   }
   return stack;
 }
@@ -508,7 +505,7 @@ double slice_spacing(const SliceStack& stack, std::vector<std::string>& warnings
       missing += here;
       if (!where.empty()) where += "; ";
       where += std::to_string(here) + " between slices " + std::to_string(i) + " and " + std::to_string(i + 1) +
- " (z " + format_number(slices[i].header->position[2]) + " to " +
+               " (z " + format_number(slices[i].header->position[2]) + " to " +
                format_number(slices[i + 1].header->position[2]) + " mm, gap " + format_number(steps[i]) + " mm)";
     } else {
       min_regular = std::min(min_regular, steps[i]);
@@ -544,7 +541,8 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
   if (group.modality != "CT") {
     source.warnings.push_back("modality is " + (group.modality.empty() ? std::string("missing") : group.modality) +
                               ", not CT: voxel values may not be Hounsfield units and CT-trained models may "
-                              "not apply (series " + group.uid + ")");
+                              "not apply (series " +
+                              group.uid + ")");
   }
   if (!scan.unreadable.empty()) {
     source.warnings.push_back(std::to_string(scan.unreadable.size()) +
@@ -553,8 +551,7 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
   }
   for (const SliceHeader* header : group.files) {
     if (header->frames > 1) {
-      fail(Status::unsupported_input, "DICOM file '" + header->path + "' holds " +
-                                          std::to_string(header->frames) +
+      fail(Status::unsupported_input, "DICOM file '" + header->path + "' holds " + std::to_string(header->frames) +
                                           " frames; multi-frame files are not supported");
     }
   }
@@ -576,8 +573,8 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
     const std::vector<double>& other = slice.header->pixel_spacing;
     if (other.size() >= 2 && (std::abs(other[0] - pixel_spacing[0]) > 1e-4 * pixel_spacing[0] ||
                               std::abs(other[1] - pixel_spacing[1]) > 1e-4 * pixel_spacing[1])) {
-      fail(Status::unsupported_input, "DICOM series " + group.uid + " mixes pixel spacings: '" +
-                                          slice.header->path + "' differs from '" + first.path + "'");
+      fail(Status::unsupported_input, "DICOM series " + group.uid + " mixes pixel spacings: '" + slice.header->path +
+                                          "' differs from '" + first.path + "'");
     }
   }
   // PixelSpacing is (row spacing, column spacing): i runs along a row, so its spacing is the second value.
@@ -599,12 +596,13 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
                                           std::to_string(decoded.rows) + " pixels but '" + first.path + "' has " +
                                           std::to_string(geometry.size[0]) + "x" + std::to_string(geometry.size[1]));
     }
-    const auto bad = std::find_if(decoded.values.begin(), decoded.values.end(),
-                                  [](float v) { return !std::isfinite(v); });
+    const auto bad =
+        std::find_if(decoded.values.begin(), decoded.values.end(), [](float v) { return !std::isfinite(v); });
     if (bad != decoded.values.end()) {
       fail(Status::invalid_argument, "DICOM file '" + path + "' decodes to a non-finite value");
     }
-    std::copy(decoded.values.begin(), decoded.values.end(), voxels.begin() + static_cast<std::ptrdiff_t>(k * slice_voxels));
+    std::copy(decoded.values.begin(), decoded.values.end(),
+              voxels.begin() + static_cast<std::ptrdiff_t>(k * slice_voxels));
   }
   return Volume(geometry, std::move(voxels), std::move(source));
 }

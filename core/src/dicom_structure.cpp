@@ -27,8 +27,8 @@ constexpr std::uint32_t kTransferSyntax = 0x00020010u;
 constexpr std::uint32_t kPhotometric = 0x00280004u;
 
 // The photometric interpretations of a top-level image that GDCM decodes without a palette (PS3.3 C.7.6.3.1.2).
-const std::set<std::string> kPhotometricModels = {"MONOCHROME1",  "MONOCHROME2",     "RGB",
-                                                  "YBR_FULL",     "YBR_FULL_422",    "YBR_PARTIAL_420",
+const std::set<std::string> kPhotometricModels = {"MONOCHROME1",     "MONOCHROME2",  "RGB",
+                                                  "YBR_FULL",        "YBR_FULL_422", "YBR_PARTIAL_420",
                                                   "YBR_PARTIAL_422", "YBR_ICT",      "YBR_RCT"};
 
 // `text` with bytes outside printable ASCII shown as '?', for messages.
@@ -89,7 +89,8 @@ class Walker {
     int count = 0;
     while (load(at, 8) && u16(at) == 0x0002) {  // the file meta group: explicit VR little endian, tags ascending
       Element e;
-      if (!element(at, false, e) || e.length == kUndefinedLength || e.tag <= previous || e.value_at + e.length > size_) {
+      if (!element(at, false, e) || e.length == kUndefinedLength || e.tag <= previous ||
+          e.value_at + e.length > size_) {
         problem_ = "malformed file meta group at byte " + std::to_string(at);
         return false;
       }
@@ -194,9 +195,9 @@ class Walker {
           return Step::bad;
         }
         if (const Step step = value(e, at, end, implicit, depth); step != Step::ok) return step;
-        if (end - at < 8 && load(at, end - at) && std::all_of(bytes_.begin() + static_cast<std::ptrdiff_t>(at),
-                                                             bytes_.begin() + static_cast<std::ptrdiff_t>(end),
-                                                             [](unsigned char b) { return b == 0; })) {
+        if (end - at < 8 && load(at, end - at) &&
+            std::all_of(bytes_.begin() + static_cast<std::ptrdiff_t>(at),
+                        bytes_.begin() + static_cast<std::ptrdiff_t>(end), [](unsigned char b) { return b == 0; })) {
           at = end;  // a few zero bytes of padding after the pixel data
         }
         continue;

@@ -9,8 +9,8 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -134,9 +134,10 @@ void check_metaimage_data_file(const std::string& path, const std::string& name)
     fail(Status::io, "cannot read '" + path + "': its MetaImage ElementDataFile names no file (damaged header)");
   }
   if (name.rfind("LIST", 0) == 0 || name.find_first_of(" \t") != std::string::npos) {
-    fail(Status::unsupported_input, "'" + path + "' keeps its voxels in several files (MetaImage ElementDataFile "
-                                    "LIST or 'PATTERN FIRST LAST STEP'), which slicenav does not read: save the "
-                                    "volume as one .mha, .nrrd or .nii.gz file");
+    fail(Status::unsupported_input, "'" + path +
+                                        "' keeps its voxels in several files (MetaImage ElementDataFile "
+                                        "LIST or 'PATTERN FIRST LAST STEP'), which slicenav does not read: save the "
+                                        "volume as one .mha, .nrrd or .nii.gz file");
   }
 }
 
@@ -176,14 +177,16 @@ MetaImageHeader read_metaimage_header(const std::string& path) {
       value.push_back(static_cast<char>(c));
       c = in.get();
     }
-    if (value.size() > kMaxText + 1) damaged(number, "has a value longer than " + std::to_string(kMaxText) + " characters");
+    if (value.size() > kMaxText + 1)
+      damaged(number, "has a value longer than " + std::to_string(kMaxText) + " characters");
     value = value.substr(0, value.find('\0'));
     value.erase(0, std::min(value.size(), value.find_first_not_of(" \t=:")));
     value.erase(value.find_last_not_of(" \t\r") + 1);
     if (key == "NDims") {
       char* end = nullptr;
       const long dims = std::strtol(value.c_str(), &end, 10);
-      if (end == value.c_str() || dims < 1 || dims > 16) damaged(number, "gives an NDims that is not a number from 1 to 16");
+      if (end == value.c_str() || dims < 1 || dims > 16)
+        damaged(number, "gives an NDims that is not a number from 1 to 16");
     }
     header.fields[key] = value;
     if (key == "ElementDataFile") {  // the header's last key
@@ -261,11 +264,14 @@ void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
     if (!in) return;
     present = fs::file_size(path) - static_cast<unsigned long long>(in.tellg());
   } else {
-    if (data_file.find(' ') != std::string::npos || data_file.find('%') != std::string::npos || lower(data_file) == "list") return;
+    if (data_file.find(' ') != std::string::npos || data_file.find('%') != std::string::npos ||
+        lower(data_file) == "list")
+      return;
     data = data_file;
     if (data.is_relative()) data = fs::path(path).parent_path() / data;
     std::error_code ec;
-    if (!fs::exists(data, ec)) fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
+    if (!fs::exists(data, ec))
+      fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
     present = fs::file_size(data);
   }
   const bool gzip = encoding == "gzip" || encoding == "gz";
@@ -288,7 +294,7 @@ void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
 
 // An image file opened and checked (3D scalar, valid spacing, enough voxel data), its voxels not yet read.
 struct OpenedImage {
-  itk::ImageIOBase::Pointer io;               // has read the header, except for NIfTI geometry read from the sform
+  itk::ImageIOBase::Pointer io;  // has read the header, except for NIfTI geometry read from the sform
   Geometry geometry;
   std::optional<detail::NiftiHeader> nifti;  // a NIfTI file's own header (its voxels never go through ITK)
   std::vector<std::string> warnings;
@@ -316,7 +322,8 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   // A header slicenav cannot parse never reaches ITK, which reads some of them in the other byte order or as
   // Analyze and then aborts on what it computes from them.
   if ((format == "nifti" && !nifti) || !io->CanReadFile(path.c_str())) {
-    fail(Status::io, "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
+    fail(Status::io,
+         "cannot read '" + path + "': not a readable " + kind + " file (damaged, truncated or another format)");
   }
   io->SetFileName(path);
   // ITK aborts the process on a NaN pixdim: refuse it first.
@@ -325,16 +332,20 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   }
   // ITK aborts the process on a non-finite orientation (its SVD asserts finite values): refuse it too.
   if (nifti && !nifti->orientation_finite) {
-    fail(Status::io, "cannot read '" + path + "': its NIfTI header's orientation (quaternion, offsets or sform "
-                     "rows) holds a value that is not a finite number of at most 1e9 (damaged header)");
+    fail(Status::io, "cannot read '" + path +
+                         "': its NIfTI header's orientation (quaternion, offsets or sform "
+                         "rows) holds a value that is not a finite number of at most 1e9 (damaged header)");
   }
   try {
     io->ReadImageInformation();
   } catch (const itk::ExceptionObject& e) {
     const std::string pixdim = nifti ? detail::nifti_pixdim_problem(*nifti) : std::string();
-    if (!pixdim.empty()) fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
+    if (!pixdim.empty())
+      fail(Status::invalid_argument, "'" + path + "' has " + pixdim + ": spacing must be finite and > 0");
     if (const std::optional<Geometry> sform = nifti ? detail::nifti_sform_geometry(*nifti) : std::nullopt) {
-      return {io, *sform, nifti,
+      return {io,
+              *sform,
+              nifti,
               {"the NIfTI geometry was read from the sform (code " + std::to_string(nifti->sform_code) +
                "), which ITK reads only with code 1 or a matching qform"}};
     }
@@ -372,8 +383,8 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   for (unsigned a = 0; a < 3; ++a) {
     if (!(geometry.spacing[a] > 0.0) || !std::isfinite(geometry.spacing[a])) {
       std::ostringstream msg;
-      msg << "'" << path << "' has voxel spacing " << geometry.spacing[a] << " mm along axis " << "ijk"[a]
-          << ": spacing must be finite and > 0";
+      msg << "'" << path << "' has voxel spacing " << geometry.spacing[a] << " mm along axis "
+          << "ijk"[a] << ": spacing must be finite and > 0";
       fail(Status::invalid_argument, msg.str());
     }
   }
@@ -392,7 +403,7 @@ Volume read_image_file(const std::string& path, const std::string& format) {
   source.path = path;
   source.format = format;
   source.pixel_type = opened.nifti ? detail::nifti_component_name(opened.nifti->datatype)
-                                    : itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
+                                   : itk::ImageIOBase::GetComponentTypeAsString(io->GetComponentType());
   const std::string pixdim = opened.nifti ? detail::nifti_pixdim_problem(*opened.nifti) : std::string();
   if (!pixdim.empty()) {
     source.warnings.push_back("the NIfTI header has " + pixdim + "; the spacing was taken from its sform matrix");
@@ -525,7 +536,8 @@ std::atomic<int> g_gzip_level{kDefaultGzipLevel};  // set_gzip_level
 
 void set_gzip_level(int level) {
   if (level < 0 || level > 12) {
-    fail(Status::invalid_argument, "gzip level " + std::to_string(level) + " is outside 0-12 (0 = no compression, 12 = smallest)");
+    fail(Status::invalid_argument,
+         "gzip level " + std::to_string(level) + " is outside 0-12 (0 = no compression, 12 = smallest)");
   }
   g_gzip_level = level;
 }
@@ -562,12 +574,14 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
       const std::vector<float>& v = volume.voxels();
       if (as_int16) {
         std::vector<std::int16_t> stored(v.size());
-        std::transform(v.begin(), v.end(), stored.begin(), [](float x) { return static_cast<std::int16_t>(std::lround(x)); });
-        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 4, reinterpret_cast<const unsigned char*>(stored.data()),
-                            stored.size() * sizeof(std::int16_t), gzip_level());
+        std::transform(v.begin(), v.end(), stored.begin(),
+                       [](float x) { return static_cast<std::int16_t>(std::lround(x)); });
+        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 4,
+                            reinterpret_cast<const unsigned char*>(stored.data()), stored.size() * sizeof(std::int16_t),
+                            gzip_level());
       } else {
-        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 16, reinterpret_cast<const unsigned char*>(v.data()),
-                            v.size() * sizeof(float), gzip_level());
+        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 16,
+                            reinterpret_cast<const unsigned char*>(v.data()), v.size() * sizeof(float), gzip_level());
       }
       return;
     }
@@ -628,8 +642,8 @@ void write_raw_image(const RawImage& image, const std::string& path) {
   }
   detail::write_atomically(path, [&](const std::string& temp) {
     if (format == "nifti") {
-      detail::write_nifti(temp, path, is_gzip_path(path), g, detail::nifti_datatype_of(image.component_type), image.bytes.data(),
-                          image.bytes.size(), gzip_level());
+      detail::write_nifti(temp, path, is_gzip_path(path), g, detail::nifti_datatype_of(image.component_type),
+                          image.bytes.data(), image.bytes.size(), gzip_level());
       return;
     }
     const std::lock_guard<std::mutex> lock(itk_io_mutex());

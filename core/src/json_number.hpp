@@ -32,7 +32,8 @@ T json_number(const nlohmann::json& v) {
     }
     if (!v.is_number_integer()) throw refuse("a whole number");
     const std::int64_t i = v.get<std::int64_t>();  // negative here: is_number_unsigned covers the rest
-    if (!std::is_signed_v<T> || i < static_cast<std::int64_t>(Limits::lowest())) throw refuse("a whole number in range");
+    if (!std::is_signed_v<T> || i < static_cast<std::int64_t>(Limits::lowest()))
+      throw refuse("a whole number in range");
     return static_cast<T>(i);
   } else {
     if (!v.is_number()) throw refuse("a number");

@@ -260,7 +260,8 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
   // when it shows no lungs.
   const bool lungs = top < n;
   if (!lungs || top > 0) {
-    if (const auto k = detail::measure_skull_base(view, 0, lungs ? top - 1 : n - 1)) add("skull_base", *k, kBoneMeasurementWindowMm);
+    if (const auto k = detail::measure_skull_base(view, 0, lungs ? top - 1 : n - 1))
+      add("skull_base", *k, kBoneMeasurementWindowMm);
   }
   if (lungs) {
     if (top > 0) add("lung_apex", top, kAirMeasurementWindowMm);
@@ -271,7 +272,8 @@ std::vector<MeasuredKeySlice> measure_key_slices(const CanonicalView& view) {
     if (bottom + 1 < n) add("lung_base", bottom, kAirMeasurementWindowMm);
   }
   if (!lungs || bottom + 1 < n) {
-    if (const auto k = detail::measure_femur_head_top(view, lungs ? bottom + 1 : 0, n - 1, lungs_both_sides)) add("femur_head_top", *k, kBoneMeasurementWindowMm);
+    if (const auto k = detail::measure_femur_head_top(view, lungs ? bottom + 1 : 0, n - 1, lungs_both_sides))
+      add("femur_head_top", *k, kBoneMeasurementWindowMm);
   }
   return out;
 }

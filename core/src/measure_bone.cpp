@@ -17,32 +17,32 @@ namespace {
 // femoral head's range), and the vote is moved up by R to the sphere's apex. The votes of a spherical dome pile
 // up at its top; flat or cylindrical bone (ilium, shafts, vertebral end plates) spreads them. The heads' top is
 // a pair of such apices, one on each side of the body, at one height and a hip width apart.
-constexpr double kGridMm = 2.0;                      // isotropic working grid
-constexpr float kDomeLowHu = 100.0f;                 // bone window: soft tissue and fat are flat ...
-constexpr float kDomeHighHu = 700.0f;                // ... and cortex or metal capped
-constexpr float kBodyHu = -300.0f;                   // body, for its left-right centre
-constexpr double kMinEdge = 20.0 * kGridMm;          // |gradient| of a bone edge: 20 HU per mm, per grid voxel
-constexpr double kMinFacingUpDown = 0.5;             // |n_z| of a voting surface (>= 30 degrees from vertical)
-constexpr int kMinRadius = 9, kMaxRadius = 15;       // 18-30 mm, in grid voxels
-constexpr double kMinApexScore = 0.12;               // votes per voxel of sphere area (about a hemisphere's share)
-constexpr int kPeakHalfWidth = 2;                    // an apex is the maximum of its 5 x 5 x 5 neighbourhood
+constexpr double kGridMm = 2.0;                 // isotropic working grid
+constexpr float kDomeLowHu = 100.0f;            // bone window: soft tissue and fat are flat ...
+constexpr float kDomeHighHu = 700.0f;           // ... and cortex or metal capped
+constexpr float kBodyHu = -300.0f;              // body, for its left-right centre
+constexpr double kMinEdge = 20.0 * kGridMm;     // |gradient| of a bone edge: 20 HU per mm, per grid voxel
+constexpr double kMinFacingUpDown = 0.5;        // |n_z| of a voting surface (>= 30 degrees from vertical)
+constexpr int kMinRadius = 9, kMaxRadius = 15;  // 18-30 mm, in grid voxels
+constexpr double kMinApexScore = 0.12;          // votes per voxel of sphere area (about a hemisphere's share)
+constexpr int kPeakHalfWidth = 2;               // an apex is the maximum of its 5 x 5 x 5 neighbourhood
 constexpr std::size_t kCandidatesPerSide = 5;
-constexpr double kPairMaxDzMm = 20.0;                // both tops at one height
-constexpr double kPairMinDxMm = 110.0;               // head centres a hip width apart (shoulders: 300+ mm)
+constexpr double kPairMaxDzMm = 20.0;   // both tops at one height
+constexpr double kPairMinDxMm = 110.0;  // head centres a hip width apart (shoulders: 300+ mm)
 constexpr double kPairMaxDxMm = 270.0;
-constexpr double kPairMaxDyMm = 40.0;                // at one antero-posterior level
-constexpr double kPairMaxOffCentreMm = 30.0;         // and either side of the body's midline (a vertebra is on it)
-constexpr double kLungsBelowShoulderMm = 150.0;      // a pair with lungs on both sides from 10 mm above it to
-constexpr double kLungsAboveShoulderMm = 10.0;       // this far below is a pair of shoulders, not hips
-constexpr double kJointMm = 4.0;                     // the apex lies on the acetabular roof, one joint space above
-                                                     // the head's bone
+constexpr double kPairMaxDyMm = 40.0;            // at one antero-posterior level
+constexpr double kPairMaxOffCentreMm = 30.0;     // and either side of the body's midline (a vertebra is on it)
+constexpr double kLungsBelowShoulderMm = 150.0;  // a pair with lungs on both sides from 10 mm above it to
+constexpr double kLungsAboveShoulderMm = 10.0;   // this far below is a pair of shoulders, not hips
+constexpr double kJointMm = 4.0;                 // the apex lies on the acetabular roof, one joint space above
+                                                 // the head's bone
 // Gaussian smoothing of sigma one grid voxel, truncated at 4 sigma, with mirrored borders.
 constexpr int kSmoothRadius = 4;
 // Output rows per slab; each slab also reads the rows its votes and filters reach.
 constexpr std::size_t kSlabRows = 96;
-constexpr std::size_t kRowsAbove = kPeakHalfWidth + kSmoothRadius;                      // acc rows for the peaks
-constexpr std::size_t kRowsBelow = kPeakHalfWidth + kSmoothRadius + 2 * kMaxRadius;     // + rows whose votes reach up
-constexpr std::size_t kImageMargin = kSmoothRadius + 1;                                  // + gradient and smoothing
+constexpr std::size_t kRowsAbove = kPeakHalfWidth + kSmoothRadius;                   // acc rows for the peaks
+constexpr std::size_t kRowsBelow = kPeakHalfWidth + kSmoothRadius + 2 * kMaxRadius;  // + rows whose votes reach up
+constexpr std::size_t kImageMargin = kSmoothRadius + 1;                              // + gradient and smoothing
 
 std::size_t mirrored(std::ptrdiff_t i, std::size_t n) {
   const auto m = static_cast<std::ptrdiff_t>(n);
@@ -54,14 +54,17 @@ std::size_t mirrored(std::ptrdiff_t i, std::size_t n) {
 void smooth(std::vector<float>& a, const std::array<std::size_t, 3>& n) {
   std::array<float, 2 * kSmoothRadius + 1> w{};
   float sum = 0;
-  for (int d = -kSmoothRadius; d <= kSmoothRadius; ++d) sum += w[d + kSmoothRadius] = std::exp(-0.5f * static_cast<float>(d * d));
+  for (int d = -kSmoothRadius; d <= kSmoothRadius; ++d)
+    sum += w[d + kSmoothRadius] = std::exp(-0.5f * static_cast<float>(d * d));
   for (float& v : w) v /= sum;
   std::vector<float> copy(n[0]);
   for (std::size_t start = 0; start < a.size(); start += n[0]) {  // along x, a line at a time
-    std::copy(a.begin() + static_cast<std::ptrdiff_t>(start), a.begin() + static_cast<std::ptrdiff_t>(start + n[0]), copy.begin());
+    std::copy(a.begin() + static_cast<std::ptrdiff_t>(start), a.begin() + static_cast<std::ptrdiff_t>(start + n[0]),
+              copy.begin());
     for (std::size_t t = 0; t < n[0]; ++t) {
       float v = 0;
-      for (int d = -kSmoothRadius; d <= kSmoothRadius; ++d) v += w[d + kSmoothRadius] * copy[mirrored(static_cast<std::ptrdiff_t>(t) + d, n[0])];
+      for (int d = -kSmoothRadius; d <= kSmoothRadius; ++d)
+        v += w[d + kSmoothRadius] * copy[mirrored(static_cast<std::ptrdiff_t>(t) + d, n[0])];
       a[start + t] = v;
     }
   }
@@ -135,9 +138,11 @@ class DomeGrid {
           const float fi = weight_[0][x];
           float raw = 0, clipped = 0;
           for (int c = 0; c < 4; ++c) {
-            const float a = rows[c][static_cast<std::int64_t>(i0) * step], b = rows[c][static_cast<std::int64_t>(i1) * step];
+            const float a = rows[c][static_cast<std::int64_t>(i0) * step],
+                        b = rows[c][static_cast<std::int64_t>(i1) * step];
             raw += wr[c] * ((1 - fi) * a + fi * b);
-            clipped += wr[c] * ((1 - fi) * std::clamp(a, kDomeLowHu, kDomeHighHu) + fi * std::clamp(b, kDomeLowHu, kDomeHighHu));
+            clipped += wr[c] * ((1 - fi) * std::clamp(a, kDomeLowHu, kDomeHighHu) +
+                                fi * std::clamp(b, kDomeLowHu, kDomeHighHu));
           }
           o[x] = clipped;
           if (raw > kBodyHu) body_[y * nx + x] = 1;
@@ -180,9 +185,12 @@ void find_apices(DomeGrid& grid, std::size_t a, std::size_t b, std::vector<Apex>
     for (std::size_t y = 0; y < ny; ++y) {
       for (std::size_t x = 0; x < nx; ++x) {
         const float here = at(r, y, x);
-        const float gz = derivative(r > 0 ? at(r - 1, y, x) : 0, here, r + 1 < n[2] ? at(r + 1, y, x) : 0, r > 0, r + 1 < n[2]);
-        const float gy = derivative(y > 0 ? at(r, y - 1, x) : 0, here, y + 1 < ny ? at(r, y + 1, x) : 0, y > 0, y + 1 < ny);
-        const float gx = derivative(x > 0 ? at(r, y, x - 1) : 0, here, x + 1 < nx ? at(r, y, x + 1) : 0, x > 0, x + 1 < nx);
+        const float gz =
+            derivative(r > 0 ? at(r - 1, y, x) : 0, here, r + 1 < n[2] ? at(r + 1, y, x) : 0, r > 0, r + 1 < n[2]);
+        const float gy =
+            derivative(y > 0 ? at(r, y - 1, x) : 0, here, y + 1 < ny ? at(r, y + 1, x) : 0, y > 0, y + 1 < ny);
+        const float gx =
+            derivative(x > 0 ? at(r, y, x - 1) : 0, here, x + 1 < nx ? at(r, y, x + 1) : 0, x > 0, x + 1 < nx);
         const double magnitude = std::sqrt(double(gz) * gz + double(gy) * gy + double(gx) * gx);
         if (magnitude <= kMinEdge) continue;
         const double uz = gz / magnitude, uy = gy / magnitude, ux = gx / magnitude;
@@ -195,7 +203,8 @@ void find_apices(DomeGrid& grid, std::size_t a, std::size_t b, std::vector<Apex>
             const double cy = std::nearbyint(static_cast<double>(y) + s * uy);
             const double cx = std::nearbyint(static_cast<double>(x) + s * ux);
             if (cz < 0 || cy < 0 || cx < 0 || cz >= double(n[2]) || cy >= double(ny) || cx >= double(nx)) continue;
-            acc[(static_cast<std::size_t>(cz) * ny + static_cast<std::size_t>(cy)) * nx + static_cast<std::size_t>(cx)] += weight;
+            acc[(static_cast<std::size_t>(cz) * ny + static_cast<std::size_t>(cy)) * nx +
+                static_cast<std::size_t>(cx)] += weight;
           }
         }
       }
@@ -209,9 +218,12 @@ void find_apices(DomeGrid& grid, std::size_t a, std::size_t b, std::vector<Apex>
         const float v = acc[r * plane + y * nx + x];
         if (v < kMinApexScore) continue;
         bool peak = true;
-        for (std::size_t rr = r >= kPeakHalfWidth ? r - kPeakHalfWidth : 0; peak && rr <= std::min(n[2] - 1, r + kPeakHalfWidth); ++rr) {
-          for (std::size_t yy = y >= kPeakHalfWidth ? y - kPeakHalfWidth : 0; peak && yy <= std::min(ny - 1, y + kPeakHalfWidth); ++yy) {
-            for (std::size_t xx = x >= kPeakHalfWidth ? x - kPeakHalfWidth : 0; xx <= std::min(nx - 1, x + kPeakHalfWidth); ++xx) {
+        for (std::size_t rr = r >= kPeakHalfWidth ? r - kPeakHalfWidth : 0;
+             peak && rr <= std::min(n[2] - 1, r + kPeakHalfWidth); ++rr) {
+          for (std::size_t yy = y >= kPeakHalfWidth ? y - kPeakHalfWidth : 0;
+               peak && yy <= std::min(ny - 1, y + kPeakHalfWidth); ++yy) {
+            for (std::size_t xx = x >= kPeakHalfWidth ? x - kPeakHalfWidth : 0;
+                 xx <= std::min(nx - 1, x + kPeakHalfWidth); ++xx) {
               if (acc[rr * plane + yy * nx + xx] > v) {
                 peak = false;
                 break;
@@ -236,19 +248,19 @@ constexpr float kRingBoneHu = 250.0f;
 constexpr double kMinHoleCm2 = 1.5;
 constexpr double kBrainMinHu = 15.0, kBrainMaxHu = 60.0;  // median HU of an enclosed region of brain
 constexpr float kPureLowHu = -30.0f, kPureHighHu = 100.0f;
-constexpr double kMaxImpureShare = 0.05;    // a vault region holds no fat, air or bone inside
+constexpr double kMaxImpureShare = 0.05;  // a vault region holds no fat, air or bone inside
 // A head: an enclosed brain region this large, reaching across the midline of the bone in its slice, on slices
 // spanning this much z (a pelvic ring closes over a few).
 constexpr double kVaultMinCm2 = 40.0;
 constexpr double kVaultMinMm = 20.0;
-constexpr double kFossaMinCm2 = 20.0;       // the posterior fossa: still larger than the foramen (7-9 cm2)
-constexpr double kChainGapMm = 15.0;        // slices the cavity may be lost on when followed down (at least 2.5 slices)
-constexpr double kChainShiftMm = 40.0;      // in-plane move of the cavity between followed slices
+constexpr double kFossaMinCm2 = 20.0;   // the posterior fossa: still larger than the foramen (7-9 cm2)
+constexpr double kChainGapMm = 15.0;    // slices the cavity may be lost on when followed down (at least 2.5 slices)
+constexpr double kChainShiftMm = 40.0;  // in-plane move of the cavity between followed slices
 constexpr double kForamenBelowMm = 12.0;
 constexpr double kForamenMinCm2 = 2.0, kForamenMaxCm2 = 15.0;
 constexpr double kForamenMinHu = 0.0, kForamenMaxHu = 80.0;
 constexpr double kForamenShiftMm = 35.0;
-constexpr double kRingMm = 50.0;            // occipital bone, condyles, mastoids; not the mandible's body
+constexpr double kRingMm = 50.0;  // occipital bone, condyles, mastoids; not the mandible's body
 constexpr double kProfileAboveMm = 10.0, kProfileBelowMm = 40.0;
 constexpr double kPeakBelowFossaMm = 15.0;  // the bone maximum lies at most this far below the fossa's bottom
 constexpr double kMinRingBoneCm2 = 15.0;    // vertebral rings alone hold less
@@ -337,7 +349,8 @@ class EnclosedRegions {
       const std::size_t m = v.size() / 2;
       std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
       double median = v[m];
-      if (v.size() % 2 == 0) median = 0.5 * (median + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m)));
+      if (v.size() % 2 == 0)
+        median = 0.5 * (median + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m)));
       const double count = static_cast<double>(v.size());
       holes[i].median_hu = median;
       holes[i].cy_mm = sums[i][0] / count * cell_mm[1];
@@ -349,7 +362,8 @@ class EnclosedRegions {
 
  private:
   // 3 x 3 square dilation; outside the rectangle counts as unset.
-  static void dilate(const std::vector<std::uint8_t>& in, std::size_t W, std::size_t H, std::vector<std::uint8_t>& out) {
+  static void dilate(const std::vector<std::uint8_t>& in, std::size_t W, std::size_t H,
+                     std::vector<std::uint8_t>& out) {
     out.assign(in.size(), 0);
     for (std::size_t y = 0; y < H; ++y) {
       for (std::size_t x = 0; x < W; ++x) {
@@ -403,9 +417,11 @@ std::optional<std::size_t> measure_femur_head_top(const CanonicalView& view, std
       const double top = grid.canonical_slice(static_cast<double>(std::min(l.row, r.row)));
       const double step = view.mapping().slice_step_mm();
       const auto k0 = static_cast<std::size_t>(std::max(0.0, std::ceil(top - kLungsAboveShoulderMm / step)));
-      const auto k1 = static_cast<std::size_t>(std::min(static_cast<double>(view.size()[2] - 1), top + kLungsBelowShoulderMm / step));
+      const auto k1 = static_cast<std::size_t>(
+          std::min(static_cast<double>(view.size()[2] - 1), top + kLungsBelowShoulderMm / step));
       if (std::any_of(lungs_both_sides.begin() + static_cast<std::ptrdiff_t>(k0),
-                      lungs_both_sides.begin() + static_cast<std::ptrdiff_t>(k1) + 1, [](std::uint8_t v) { return v != 0; })) {
+                      lungs_both_sides.begin() + static_cast<std::ptrdiff_t>(k1) + 1,
+                      [](std::uint8_t v) { return v != 0; })) {
         continue;
       }
       if (!best[0] || l.score + r.score > best[0]->score + best[1]->score) best[0] = &l, best[1] = &r;
@@ -492,7 +508,8 @@ std::optional<std::size_t> measure_skull_base(const CanonicalView& view, std::si
       std::size_t cells = 0;
       for (std::size_t y = 0; y < g.cells[1]; ++y) {
         for (std::size_t x = 0; x < g.cells[0]; ++x) {
-          const double ddy = static_cast<double>(y) * g.cell_mm[1] - cy, ddx = static_cast<double>(x) * g.cell_mm[0] - cx;
+          const double ddy = static_cast<double>(y) * g.cell_mm[1] - cy,
+                       ddx = static_cast<double>(x) * g.cell_mm[0] - cx;
           if (hu[y * g.cells[0] + x] > kRingBoneHu && ddy * ddy + ddx * ddx <= kRingMm * kRingMm) ++cells;
         }
       }

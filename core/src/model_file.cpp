@@ -96,7 +96,8 @@ void save_model_file(const ModelFile& model, const std::string& path) {
   w.put_bytes(model.metadata_json.data(), model.metadata_json.size());
   w.put<std::uint64_t>(model.tensors.size());
   for (const ModelTensor& t : model.tensors) {
-    if (!names.insert(t.name).second) fail(Status::invalid_argument, "model tensor name '" + t.name + "' is used twice");
+    if (!names.insert(t.name).second)
+      fail(Status::invalid_argument, "model tensor name '" + t.name + "' is used twice");
     std::uint64_t count = 1;
     for (std::int64_t d : t.shape) {
       if (d < 0) fail(Status::invalid_argument, "model tensor '" + t.name + "' has a negative dimension");
@@ -170,7 +171,8 @@ ModelFile load_model_file(const std::string& path) {
       fail(Status::model_format, "model file '" + path + "': tensor '" + t.name + "' has an unknown element type");
     }
     const auto ndim = r.get<std::uint32_t>("tensor rank");
-    if (ndim > kMaxDims) fail(Status::model_format, "model file '" + path + "': tensor '" + t.name + "' has rank " + std::to_string(ndim));
+    if (ndim > kMaxDims)
+      fail(Status::model_format, "model file '" + path + "': tensor '" + t.name + "' has rank " + std::to_string(ndim));
     std::uint64_t values = 1;
     for (std::uint32_t d = 0; d < ndim; ++d) {
       const auto dim = r.get<std::int64_t>("tensor shape");

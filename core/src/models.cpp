@@ -3,11 +3,11 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
 #include <sstream>
-#include <cmath>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -50,8 +50,11 @@ json architecture_json(const ModelConfig& c) {
 }
 
 json preprocessing_json(const PreprocessOptions& p) {
-  return {{"image_size", p.image_size}, {"pixel_mm", p.pixel_mm}, {"hu_low", p.hu_low},
-          {"hu_high", p.hu_high},       {"max_slices", p.max_slices},
+  return {{"image_size", p.image_size},
+          {"pixel_mm", p.pixel_mm},
+          {"hu_low", p.hu_low},
+          {"hu_high", p.hu_high},
+          {"max_slices", p.max_slices},
           {"slices", "canonical axial (superior first), uniform sampling up to max_slices"},
           {"in_plane", "area-averaged onto pixel_mm pixels centred on the body centroid; HU window to [-1, 1]"}};
 }
@@ -112,8 +115,8 @@ void check_stack(const SliceStack& s, const ModelConfig& c, const char* what, bo
 void check_embeddings(const SliceEmbeddings& e, const ModelConfig& c, const char* what) {
   if (e.slice_count() == 0) fail(Status::invalid_argument, std::string(what) + " has no slices");
   if (e.dim != static_cast<std::size_t>(c.d_model) || e.values.size() != e.slice_count() * e.dim) {
-    fail(Status::invalid_argument, std::string(what) + " are not " + std::to_string(c.d_model) +
-                                       "-wide slice embeddings of this model");
+    fail(Status::invalid_argument,
+         std::string(what) + " are not " + std::to_string(c.d_model) + "-wide slice embeddings of this model");
   }
   if (e.slice_count() > c.preprocess.max_slices) {
     fail(Status::invalid_argument, std::string(what) + " has " + std::to_string(e.slice_count()) +
@@ -123,15 +126,17 @@ void check_embeddings(const SliceEmbeddings& e, const ModelConfig& c, const char
 
 torch::Tensor embeddings_tensor(const SliceEmbeddings& e) {
   return torch::from_blob(const_cast<float*>(e.values.data()),
-                          {static_cast<std::int64_t>(e.slice_count()), static_cast<std::int64_t>(e.dim)}, torch::kFloat);
+                          {static_cast<std::int64_t>(e.slice_count()), static_cast<std::int64_t>(e.dim)},
+                          torch::kFloat);
 }
 
 constexpr const char* kTemplatePrefix = "template/";
 constexpr const char* kVoxelPrefix = "voxel/";
 
 json voxel_config_json(const detail::VoxelNetConfig& c) {
-  return {{"name", "voxel_embedding"}, {"voxel_mm", c.voxel_mm}, {"widths", c.widths}, {"pyramid", c.pyramid},
-          {"dim", c.dim}, {"hu_low", c.hu_low}, {"hu_high", c.hu_high}};
+  return {{"name", "voxel_embedding"}, {"voxel_mm", c.voxel_mm}, {"widths", c.widths},
+          {"pyramid", c.pyramid},      {"dim", c.dim},           {"hu_low", c.hu_low},
+          {"hu_high", c.hu_high}};
 }
 
 detail::VoxelNetConfig voxel_config_from_json(const json& j, const std::string& path) {
@@ -201,8 +206,10 @@ std::vector<Template> templates_from_file(const json& meta, const std::vector<Mo
       t.name = item.at("name").get<std::string>();
       t.slices.dim = dim;
       t.slices.world_z_mm = item.at("world_z_mm").get<std::vector<double>>();
-      for (const auto& l : item.at("landmarks")) t.landmarks.push_back({l.at("name").get<std::string>(), l.at("z_mm").get<double>()});
-      const std::vector<std::int64_t> shape{static_cast<std::int64_t>(t.slices.slice_count()), static_cast<std::int64_t>(dim)};
+      for (const auto& l : item.at("landmarks"))
+        t.landmarks.push_back({l.at("name").get<std::string>(), l.at("z_mm").get<double>()});
+      const std::vector<std::int64_t> shape{static_cast<std::int64_t>(t.slices.slice_count()),
+                                            static_cast<std::int64_t>(dim)};
       if (tensor.name != kTemplatePrefix + std::to_string(i) || tensor.shape != shape || t.slices.slice_count() == 0) {
         throw std::runtime_error("tensor '" + tensor.name + "' does not match template " + std::to_string(i) + " ('" +
                                  t.name + "')");
@@ -224,8 +231,8 @@ SliceEmbeddings SliceEmbeddings::select(const std::vector<std::size_t>& rows) co
   out.values.reserve(rows.size() * dim);
   for (std::size_t r : rows) {
     if (r >= slice_count()) {
-      fail(Status::invalid_argument, "embedding row " + std::to_string(r) + " is outside the " +
-                                         std::to_string(slice_count()) + " slices");
+      fail(Status::invalid_argument,
+           "embedding row " + std::to_string(r) + " is outside the " + std::to_string(slice_count()) + " slices");
     }
     out.values.insert(out.values.end(), values.begin() + static_cast<std::ptrdiff_t>(r * dim),
                       values.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
@@ -247,7 +254,8 @@ void ModelConfig::validate() const {
   if (d_model < 2 || d_model % 2 != 0) bad("d_model must be even and positive");
   if (heads < 1 || d_model % heads != 0) bad("heads must divide d_model");
   if (ffn < 1) bad("ffn must be positive");
-  if (self_layers < 0 || cross_layers < 0 || self_layers > 64 || cross_layers > 64) bad("layer counts must be in [0, 64]");
+  if (self_layers < 0 || cross_layers < 0 || self_layers > 64 || cross_layers > 64)
+    bad("layer counts must be in [0, 64]");
   if (!(dropout >= 0.0 && dropout < 1.0)) bad("dropout must be in [0, 1)");
   if (!(score_scale_mm > 0.0)) bad("score_scale_mm must be positive");
 }
@@ -259,8 +267,9 @@ Model::Model(const ModelConfig& config, std::uint64_t seed) {
   impl_->config = config;
   impl_->network = detail::InsertionNetwork(config);
   impl_->network->eval();
-  impl_->metadata_json = json{{"architecture", architecture_json(config)},
-                              {"preprocessing", preprocessing_json(config.preprocess)}}.dump();
+  impl_->metadata_json =
+      json{{"architecture", architecture_json(config)}, {"preprocessing", preprocessing_json(config.preprocess)}}
+          .dump();
 }
 
 Model::Model(std::shared_ptr<detail::ModelImpl> impl) : impl_(std::move(impl)) {}
@@ -445,7 +454,8 @@ std::vector<InsertionDistribution> Model::insert(const std::vector<const SliceEm
     InsertionDistribution& d = out[b];
     d.query_slices = queries[b]->slice_count();
     d.target_slots = target.slice_count() + 2;
-    const auto rows = probs[static_cast<std::int64_t>(b)].narrow(0, 0, static_cast<std::int64_t>(d.query_slices)).contiguous();
+    const auto rows =
+        probs[static_cast<std::int64_t>(b)].narrow(0, 0, static_cast<std::int64_t>(d.query_slices)).contiguous();
     d.probabilities.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
   }
   return out;
@@ -460,7 +470,8 @@ void Model::set_templates(std::vector<Template> templates, const Atlas& atlas) {
   for (const auto& t : templates) {
     if (t.slices.slice_count() == 0 || t.slices.dim != dim || t.slices.values.size() != t.slices.slice_count() * dim ||
         t.slices.slice_count() > impl_->config.preprocess.max_slices) {
-      fail(Status::invalid_argument, "template '" + t.name + "' does not hold 1 to max_slices of this model's embeddings");
+      fail(Status::invalid_argument,
+           "template '" + t.name + "' does not hold 1 to max_slices of this model's embeddings");
     }
     const auto finite = [](double v) { return std::isfinite(v); };
     if (!std::all_of(t.slices.values.begin(), t.slices.values.end(), finite) ||
@@ -481,7 +492,8 @@ void Model::set_templates(std::vector<Template> templates, const Atlas& atlas) {
   impl_->templates = std::move(templates);
 }
 
-std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, const std::vector<double>& target_world_z_mm) {
+std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d,
+                                            const std::vector<double>& target_world_z_mm) {
   const std::size_t n = target_world_z_mm.size();
   if (d.target_slots != n + 2 || d.probabilities.size() != d.query_slices * d.target_slots || n == 0) {
     fail(Status::invalid_argument, "insertion distribution does not match the target stack");

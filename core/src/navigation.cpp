@@ -32,8 +32,8 @@ ScanPosition scan_position(const PreparedScan& scan, const std::vector<std::size
   }
   const auto k = std::min(static_cast<std::size_t>(s.position), rows.size() - 1);
   const double f = s.position - static_cast<double>(k);
-  const double canonical = k + 1 < rows.size() ? rows[k] + f * static_cast<double>(rows[k + 1] - rows[k])
-                                               : static_cast<double>(rows[k]);
+  const double canonical =
+      k + 1 < rows.size() ? rows[k] + f * static_cast<double>(rows[k + 1] - rows[k]) : static_cast<double>(rows[k]);
   return inside_at(scan, canonical);
 }
 
@@ -78,7 +78,6 @@ TemplateAlignment align_template(const InsertionDistribution& d, const std::vect
 // so a landmark beyond the scan's coverage is extrapolated past its end. False when too few rows land.
 constexpr double kLocalFitMm = 75.0;
 constexpr std::size_t kMinFitRows = 6;
-
 
 bool predict_scan_z(const TemplateAlignment& a, double z, double& scan_z) {
   if (a.template_z.size() < kMinFitRows) return false;
@@ -173,7 +172,6 @@ struct ScoreLine {
   double intercept = 0, slope = 0, residual_mad = 0;
 };
 
-
 ScoreLine fit_score_line(const PreparedScan& scan) {
   const auto rows = uniform_slices(scan.slice_count(), 256);
   ScoreLine line;
@@ -190,7 +188,8 @@ ScoreLine fit_score_line(const PreparedScan& scan) {
   line.slope = stats::theil_sen_slope(z, score);
   line.intercept = stats::median_intercept(z, score, line.slope);
   std::vector<double> residuals;
-  for (std::size_t i = 0; i < z.size(); ++i) residuals.push_back(std::abs(score[i] - line.intercept - line.slope * z[i]));
+  for (std::size_t i = 0; i < z.size(); ++i)
+    residuals.push_back(std::abs(score[i] - line.intercept - line.slope * z[i]));
   line.residual_mad = stats::median(residuals);
   return line;
 }
@@ -292,7 +291,8 @@ Insertion insert_scan(const Model& model, const PreparedScan& query, const Prepa
       s.peak = decoded[m].peak;
       s.entropy = decoded[m].entropy;
       if (keep_distribution) {
-        std::copy(distributions[p].row(m), distributions[p].row(m) + slots, result.distribution.begin() + static_cast<std::ptrdiff_t>(k * slots));
+        std::copy(distributions[p].row(m), distributions[p].row(m) + slots,
+                  result.distribution.begin() + static_cast<std::ptrdiff_t>(k * slots));
       }
     }
   }
@@ -322,7 +322,8 @@ namespace {
 AnatomicalMap scan_map_of(const Model& model, const std::vector<LocatedLandmark>& located) {
   std::vector<Landmark> inside;
   for (const auto& l : located) {
-    if (l.votes > 0 && l.position.where == InsertedSlice::Where::inside) inside.push_back({l.name, l.position.world_z_mm});
+    if (l.votes > 0 && l.position.where == InsertedSlice::Where::inside)
+      inside.push_back({l.name, l.position.world_z_mm});
   }
   return AnatomicalMap::fit(inside, model.atlas());
 }
@@ -338,8 +339,9 @@ AnatomicalMap scan_map_of(const Model& model, const std::vector<LocatedLandmark>
 // Answers measured in the image are kept. Returns that map, fitted to `landmarks` after rule 1.
 constexpr double kOrderToleranceMm = 30.0;
 
-AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& scan, const std::vector<LocatedLandmark>& landmarks,
-                              std::vector<LocatedLandmark>& answers) {
+AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& scan,
+                                       const std::vector<LocatedLandmark>& landmarks,
+                                       std::vector<LocatedLandmark>& answers) {
   double lowest_above = HUGE_VAL, highest_below = -HUGE_VAL;  // atlas mm
   for (const auto& l : landmarks) {
     if (l.votes == 0) continue;
@@ -363,10 +365,10 @@ AnatomicalMap enforce_anatomical_order(const Model& model, const PreparedScan& s
   for (auto& l : answers) {
     if (l.votes == 0 || l.measured) continue;
     const double z = map.to_world(l.atlas_mm);
-    const bool contradicted =
-        l.position.where == InsertedSlice::Where::inside  ? std::abs(l.position.world_z_mm - z) > kOrderToleranceMm
-        : l.position.where == InsertedSlice::Where::above ? z < top - kOrderToleranceMm
-                                                          : z > bottom + kOrderToleranceMm;
+    const bool contradicted = l.position.where == InsertedSlice::Where::inside
+                                  ? std::abs(l.position.world_z_mm - z) > kOrderToleranceMm
+                              : l.position.where == InsertedSlice::Where::above ? z < top - kOrderToleranceMm
+                                                                                : z > bottom + kOrderToleranceMm;
     if (!contradicted) continue;
     l.position = position_at_z(scan, z);
     l.confidence = 0.0f;
@@ -386,7 +388,7 @@ void refine_by_measurement(const PreparedScan& scan, std::vector<LocatedLandmark
     if (m == scan.measured.end()) continue;
     const double learned = l.position.where == InsertedSlice::Where::inside  ? l.position.world_z_mm
                            : l.position.where == InsertedSlice::Where::above ? top
-                                                                              : bottom;
+                                                                             : bottom;
     if (std::abs(m->world_z_mm - learned) > m->window_mm) continue;
     l.position = position_at_z(scan, m->world_z_mm);
     l.measured = true;
@@ -406,7 +408,8 @@ constexpr Bracketed kBracketedByMeasurements[] = {{"c7", "skull_base", "lung_ape
 
 void place_between_measurements(const PreparedScan& scan, std::vector<LocatedLandmark>& located) {
   const auto find = [&](const char* name) -> LocatedLandmark* {
-    const auto it = std::find_if(located.begin(), located.end(), [&](const LocatedLandmark& l) { return l.name == name; });
+    const auto it =
+        std::find_if(located.begin(), located.end(), [&](const LocatedLandmark& l) { return l.name == name; });
     return it == located.end() ? nullptr : &*it;
   };
   for (const Bracketed& b : kBracketedByMeasurements) {
@@ -481,7 +484,8 @@ Coverage coverage(const Model& model, const PreparedScan& scan, const std::strin
   }
   const double sup = atlas.position_mm.at(c.region.superior_landmark) + c.region.superior_offset_mm;
   const double inf = atlas.position_mm.at(c.region.inferior_landmark) + c.region.inferior_offset_mm;
-  const auto ends = locate_region_positions(model, scan, {{region + ":superior", sup}, {region + ":inferior", inf}}, method);
+  const auto ends =
+      locate_region_positions(model, scan, {{region + ":superior", sup}, {region + ":inferior", inf}}, method);
   c.superior = ends[0];
   c.inferior = ends[1];
   c.recognised = recognise(scan).recognised;

@@ -25,9 +25,9 @@ torch::Tensor DownBlockImpl::forward(const torch::Tensor& x) {
 
 SliceEncoderImpl::SliceEncoderImpl(const ModelConfig& config) {
   const auto& w = config.encoder_widths;
-  stem = register_module("stem", nn::Sequential(
-      nn::Conv2d(nn::Conv2dOptions(1, w[0], 3).stride(2).padding(1).bias(false)),
-      nn::BatchNorm2d(w[0]), nn::ReLU()));
+  stem =
+      register_module("stem", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, w[0], 3).stride(2).padding(1).bias(false)),
+                                             nn::BatchNorm2d(w[0]), nn::ReLU()));
   stages = register_module("stages", nn::Sequential());
   for (std::size_t i = 1; i < w.size(); ++i) stages->push_back(DownBlock(w[i - 1], w[i]));
   project = register_module("project", nn::Linear(w.back(), config.d_model));
@@ -110,7 +110,8 @@ torch::Tensor InsertionNetworkImpl::insertion_logits(const Sequences& query, con
   const auto t = contextualize(framed_target);
   for (const auto& layer : *cross_layers) x = layer->as<AttentionBlock>()->forward(x, t, framed_target.padding);
   x = cross_norm(x);
-  auto logits = torch::matmul(out_query(x), out_key(t).transpose(1, 2)) / std::sqrt(static_cast<double>(config.d_model));
+  auto logits =
+      torch::matmul(out_query(x), out_key(t).transpose(1, 2)) / std::sqrt(static_cast<double>(config.d_model));
   return logits.masked_fill(framed_target.padding.unsqueeze(1), -std::numeric_limits<float>::infinity());
 }
 
@@ -123,8 +124,7 @@ torch::Tensor sinusoidal_encoding(const torch::Tensor& positions, int d_model) {
   return torch::stack({torch::sin(angles), torch::cos(angles)}, -1).flatten(-2);
 }
 
-std::vector<float> sequence_positions(const std::vector<double>& world_z_mm, PositionalEncoding encoding,
-                                      bool framed) {
+std::vector<float> sequence_positions(const std::vector<double>& world_z_mm, PositionalEncoding encoding, bool framed) {
   const std::size_t n = world_z_mm.size();
   std::vector<float> p;
   p.reserve(n + 2);
@@ -136,7 +136,8 @@ std::vector<float> sequence_positions(const std::vector<double>& world_z_mm, Pos
   }
   const double step = n > 1 ? std::abs(world_z_mm.front() - world_z_mm.back()) / static_cast<double>(n - 1) : 1.0;
   if (framed) p.push_back(static_cast<float>(1.0 - step));
-  for (std::size_t i = 0; i < n; ++i) p.push_back(static_cast<float>(1.0 + std::abs(world_z_mm.front() - world_z_mm[i])));
+  for (std::size_t i = 0; i < n; ++i)
+    p.push_back(static_cast<float>(1.0 + std::abs(world_z_mm.front() - world_z_mm[i])));
   if (framed) p.push_back(static_cast<float>(1.0 + std::abs(world_z_mm.front() - world_z_mm.back()) + step));
   return p;
 }

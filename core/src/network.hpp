@@ -82,12 +82,10 @@ torch::Tensor sinusoidal_encoding(const torch::Tensor& positions, int d_model);
 // Positions of one sequence's slices from their world z (superior first): 1, 2, ... (absolute) or
 // 1 + mm from the first slice (spacing-scaled); framed sequences get the start slot one step before
 // and the end slot one step after.
-std::vector<float> sequence_positions(const std::vector<double>& world_z_mm, PositionalEncoding encoding,
-                                      bool framed);
+std::vector<float> sequence_positions(const std::vector<double>& world_z_mm, PositionalEncoding encoding, bool framed);
 
 // Pads per-scan embeddings (each [n_b, D]) into Sequences with the given per-scan positions.
-Sequences pad_sequences(const std::vector<torch::Tensor>& embeddings,
-                        const std::vector<std::vector<float>>& positions);
+Sequences pad_sequences(const std::vector<torch::Tensor>& embeddings, const std::vector<std::vector<float>>& positions);
 
 // Stacks preprocessed slices (pixel vector of n x size x size) into [n, 1, size, size].
 torch::Tensor slices_tensor(const std::vector<float>& pixels, std::size_t image_size);

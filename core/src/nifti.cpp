@@ -24,8 +24,6 @@ namespace slicenav::detail {
 namespace fs = std::filesystem;
 namespace {
 
-
-
 // The header of a .nii or .nii.gz file (zlib reads plain files through), or nothing when it is not one.
 std::optional<NiftiHeader> read_header(gzFile file) {
   unsigned char header[540] = {};
@@ -70,7 +68,9 @@ std::optional<NiftiHeader> read_header(gzFile file) {
   static constexpr Layout kNifti2{12, 168, 112, 352, 496, 176, 16, 8, 344, 348, 4, 400, 8, {"n+2", "ni2"}, 4};
   if (own_size != 348 && !(own_size == 540 && got == 540)) return std::nullopt;
   const Layout& l = own_size == 348 ? kNifti1 : kNifti2;
-  const auto real_at = [&](std::size_t at) { return l.real_width == 4 ? float_at(at, h.swapped) : double_at(at, h.swapped); };
+  const auto real_at = [&](std::size_t at) {
+    return l.real_width == 4 ? float_at(at, h.swapped) : double_at(at, h.swapped);
+  };
   const auto signed_at = [&](std::size_t at, std::size_t width) {
     const std::uint64_t v = field(at, width, h.swapped);
     const std::uint64_t sign = std::uint64_t{1} << (8 * width - 1);
@@ -85,7 +85,8 @@ std::optional<NiftiHeader> read_header(gzFile file) {
   }
   h.scl_slope = real_at(l.scl);
   h.scl_inter = real_at(l.scl + l.real_width);
-  h.analyze = std::memcmp(header + l.magic_at, l.magic[0], 4) != 0 && std::memcmp(header + l.magic_at, l.magic[1], 4) != 0;
+  h.analyze =
+      std::memcmp(header + l.magic_at, l.magic[0], 4) != 0 && std::memcmp(header + l.magic_at, l.magic[1], 4) != 0;
   for (std::size_t d = 0; d < 8; ++d) h.dim[d] = signed_at(l.dim + l.dim_width * d, l.dim_width);
   h.qform_code = signed_at(l.qform_code, l.code_width);
   h.sform_code = signed_at(l.sform_code, l.code_width);
@@ -158,7 +159,8 @@ Mapping inflate_with_zlib(const std::string& path, std::size_t needed) {
   Mapping out = Mapping::anonymous(needed);
   std::size_t got = 0;
   int n = 1;
-  while (got < needed && (n = gzread(file.get(), out.data() + got, static_cast<unsigned>(std::min<std::size_t>(needed - got, 1u << 30)))) > 0) {
+  while (got < needed && (n = gzread(file.get(), out.data() + got,
+                                     static_cast<unsigned>(std::min<std::size_t>(needed - got, 1u << 30)))) > 0) {
     got += static_cast<std::size_t>(n);
   }
   std::vector<unsigned char> rest(1 << 20);
@@ -192,8 +194,9 @@ Mapping inflate(const std::string& path, const Mapping& packed, std::size_t need
   while (packed.size() - in_at >= 18 && in[in_at] == 0x1f && in[in_at + 1] == 0x8b) {
     if (out_at == capacity) return inflate_with_zlib(path, needed);  // more members after the voxels
     std::size_t in_used = 0, out_used = 0;
-    const libdeflate_result r = libdeflate_gzip_decompress_ex(decompressor.get(), in + in_at, packed.size() - in_at,
-                                                              out.data() + out_at, capacity - out_at, &in_used, &out_used);
+    const libdeflate_result r =
+        libdeflate_gzip_decompress_ex(decompressor.get(), in + in_at, packed.size() - in_at, out.data() + out_at,
+                                      capacity - out_at, &in_used, &out_used);
     if (r == LIBDEFLATE_INSUFFICIENT_SPACE) return inflate_with_zlib(path, needed);  // more data after the voxels
     if (r != LIBDEFLATE_SUCCESS) damaged_stream(path);
     in_at += in_used;
@@ -244,10 +247,16 @@ std::optional<NiftiHeader> read_nifti_header(const std::string& path) {
 
 std::size_t nifti_datatype_bytes(std::uint64_t datatype) {
   switch (datatype) {
-    case 2: case 256: return 1;     // uint8, int8
-    case 4: case 512: return 2;     // int16, uint16
-    case 8: case 768: case 16: return 4;  // int32, uint32, float32
-    case 64: case 1024: case 1280: return 8;  // float64, int64, uint64
+    case 2:
+    case 256: return 1;  // uint8, int8
+    case 4:
+    case 512: return 2;  // int16, uint16
+    case 8:
+    case 768:
+    case 16: return 4;  // int32, uint32, float32
+    case 64:
+    case 1024:
+    case 1280: return 8;  // float64, int64, uint64
     default: return 0;
   }
 }
@@ -257,14 +266,13 @@ std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_probl
   for (int a = 0; a < 3; ++a) {
     if ((zero_is_a_problem && h->pixdim[a] == 0.0) || !std::isfinite(h->pixdim[a])) {
       std::ostringstream msg;
-      msg << "voxel spacing " << h->pixdim[a] << " mm along axis " << "ijk"[a] << " (pixdim[" << a + 1 << "])";
+      msg << "voxel spacing " << h->pixdim[a] << " mm along axis "
+          << "ijk"[a] << " (pixdim[" << a + 1 << "])";
       return msg.str();
     }
   }
   return {};
 }
-
-
 
 namespace {
 
@@ -285,11 +293,13 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
                                         ", which slicenav does not read: CT volumes are integer or float scalars");
   }
   if (!std::isfinite(h.vox_offset) || h.vox_offset < 0 || h.vox_offset > 1e12) {
-    fail(Status::io, "cannot read '" + path + "': its NIfTI header's vox_offset is not a usable offset (damaged header)");
+    fail(Status::io,
+         "cannot read '" + path + "': its NIfTI header's vox_offset is not a usable offset (damaged header)");
   }
   const auto offset = static_cast<std::size_t>(h.vox_offset);
   if (voxel_count > (std::numeric_limits<std::size_t>::max() - offset) / v.width) {
-    fail(Status::io, "cannot read '" + path + "': its header claims " + std::to_string(voxel_count) + " voxels (damaged header)");
+    fail(Status::io,
+         "cannot read '" + path + "': its header claims " + std::to_string(voxel_count) + " voxels (damaged header)");
   }
   const std::size_t bytes = voxel_count * v.width;
   v.file = Mapping::of_file(path);
@@ -382,7 +392,8 @@ NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std:
       raw.component_type = "float";
       raw.component_size = sizeof(float);
       raw.bytes.resize(voxel_count * sizeof(float));
-      convert<T>(v.data, voxel_count, header.swapped, true, v.slope, v.inter, path, reinterpret_cast<float*>(raw.bytes.data()));
+      convert<T>(v.data, voxel_count, header.swapped, true, v.slope, v.inter, path,
+                 reinterpret_cast<float*>(raw.bytes.data()));
       return;
     }
     raw.component_type = itk_component_name<T>();

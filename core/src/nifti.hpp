@@ -1,7 +1,7 @@
 // NIfTI-1 and NIfTI-2 single files (.nii, .nii.gz) as slicenav reads and writes them beside ITK: the header
 // fields slicenav checks itself, checks of the stored voxel data, the voxels decoded in one pass, and a writer
-// (nifti_write.cpp). ITK (io.cpp) reads the geometry; the voxels of a volume never go through ITK's NIfTI reader, which decompresses a .nii.gz a second
-// time, replaces non-finite floats by 0 and does not report a short file.
+// (nifti_write.cpp). ITK (io.cpp) reads the geometry; the voxels of a volume never go through ITK's NIfTI reader, which
+// decompresses a .nii.gz a second time, replaces non-finite floats by 0 and does not report a short file.
 #pragma once
 
 #include <array>
@@ -21,7 +21,7 @@ struct NiftiHeader {
   std::uint64_t datatype = 0;
   double vox_offset = 0;
   std::array<double, 3> pixdim{};
-  bool orientation_finite = true;  // quatern_b/c/d, qoffset_x/y/z and the srow rows: finite, |value| <= 1e9
+  bool orientation_finite = true;       // quatern_b/c/d, qoffset_x/y/z and the srow rows: finite, |value| <= 1e9
   double scl_slope = 0, scl_inter = 0;  // as stored (non-finite kept)
   bool analyze = false;                 // magic is not "n+1", "ni1", "n+2" or "ni2"
   std::array<std::int64_t, 8> dim{};
@@ -41,11 +41,11 @@ std::size_t nifti_datatype_bytes(std::uint64_t datatype);
 // with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
 std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_problem = true);
 
-// The `voxel_count` voxels of a NIfTI file (whose header is `header`) as float, the stored values scaled by scl_slope and scl_inter as ITK
-// scales them (a slope of 0 or not finite counts as 1, an intercept that is not finite as 0; Analyze files are not
-// scaled). A .nii.gz is decompressed once, in memory (libdeflate; a stream that holds more than the header and
-// voxels is read through zlib), every gzip member's CRC checked. Throws Error(io) for a file that is truncated,
-// damaged or not NIfTI, Error(unsupported_input) for a voxel type slicenav does not read, and
+// The `voxel_count` voxels of a NIfTI file (whose header is `header`) as float, the stored values scaled by scl_slope
+// and scl_inter as ITK scales them (a slope of 0 or not finite counts as 1, an intercept that is not finite as 0;
+// Analyze files are not scaled). A .nii.gz is decompressed once, in memory (libdeflate; a stream that holds more than
+// the header and voxels is read through zlib), every gzip member's CRC checked. Throws Error(io) for a file that is
+// truncated, damaged or not NIfTI, Error(unsupported_input) for a voxel type slicenav does not read, and
 // Error(invalid_argument) for a float voxel that is not finite.
 std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
 
@@ -73,9 +73,9 @@ std::int16_t nifti_datatype_of(const std::string& itk_component_type);
 
 // Writes `file` as a single-file NIfTI-1 (nifti_write.cpp): a 352-byte header with the grid in both the sform and
 // the qform (codes 1, as ITK writes them), then the voxels as stored. `compressed` writes gzip (.nii.gz) at
-// `gzip_level` (0-12, see set_gzip_level), as concatenated members compressed in parallel. Messages name `path` (the output `file` becomes).
-// Throws Error(invalid_argument) when the bytes do not fit the grid or an axis exceeds 32767 voxels, Error(io) when
-// the file cannot be written in full.
+// `gzip_level` (0-12, see set_gzip_level), as concatenated members compressed in parallel. Messages name `path` (the
+// output `file` becomes). Throws Error(invalid_argument) when the bytes do not fit the grid or an axis exceeds 32767
+// voxels, Error(io) when the file cannot be written in full.
 void write_nifti(const std::string& file, const std::string& path, bool compressed, const Geometry& geometry,
                  std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level);
 

@@ -33,7 +33,8 @@ struct Quaternion {
 
 Quaternion quaternion_of(std::array<std::array<double, 3>, 3> r) {
   Quaternion q;
-  const double det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1]) - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0]) +
+  const double det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1]) -
+                     r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0]) +
                      r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
   if (det < 0) {
     q.qfac = -1;
@@ -84,8 +85,8 @@ std::array<unsigned char, kVoxOffset> nifti_header(const Geometry& g, std::int16
   put<std::int16_t>(h, 70, datatype);
   put<std::int16_t>(h, 72, static_cast<std::int16_t>(8 * width));
   put<float>(h, 108, static_cast<float>(kVoxOffset));
-  put<float>(h, 112, 1.0f);  // scl_slope
-  h[123] = 2 | 8;            // xyzt_units: mm, s
+  put<float>(h, 112, 1.0f);                    // scl_slope
+  h[123] = 2 | 8;                              // xyzt_units: mm, s
   std::array<std::array<double, 3>, 3> ras{};  // direction columns in RAS
   for (int r = 0; r < 3; ++r) {
     for (int c = 0; c < 3; ++c) ras[r][c] = (r < 2 ? -1.0 : 1.0) * g.direction[3 * r + c];

@@ -51,15 +51,14 @@ AxisMap canonical_axis_map(const Geometry& geometry, const CanonicalizeOptions& 
     const double angle = angle_deg(cosine);
     if (angle > options.max_obliquity_deg) {
       std::ostringstream msg;
-      msg << "volume is oblique: index axis " << "ijk"[a] << " is " << angle
-          << " degrees from the nearest world axis (tolerance " << options.max_obliquity_deg
-          << " degrees); reslice it to an axis-aligned grid first";
+      msg << "volume is oblique: index axis "
+          << "ijk"[a] << " is " << angle << " degrees from the nearest world axis (tolerance "
+          << options.max_obliquity_deg << " degrees); reslice it to an axis-aligned grid first";
       fail(Status::unsupported_input, msg.str());
     }
     if (taken[w] >= 0) {
       fail(Status::unsupported_input, std::string("volume direction matrix is degenerate: index axes ") +
-                                          "ijk"[taken[w]] + " and " + "ijk"[a] + " both point along world " +
-                                          "xyz"[w]);
+                                          "ijk"[taken[w]] + " and " + "ijk"[a] + " both point along world " + "xyz"[w]);
     }
     taken[w] = a;
     map.axis[w] = a;

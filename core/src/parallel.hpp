@@ -15,11 +15,12 @@ namespace slicenav::detail {
 // rethrows the first exception any of them threw.
 template <class Work>
 void parallel_ranges(std::size_t n, std::size_t min_per_range, const Work& work) {
-  const std::size_t ranges = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
-                                                     std::max<std::size_t>(n / std::max<std::size_t>(min_per_range, 1), 1));
+  const std::size_t ranges = std::clamp<std::size_t>(
+      std::thread::hardware_concurrency(), 1, std::max<std::size_t>(n / std::max<std::size_t>(min_per_range, 1), 1));
   std::vector<std::future<void>> others;
   for (std::size_t r = 1; r < ranges; ++r) {
-    others.push_back(std::async(std::launch::async, [&work, n, r, ranges] { work(n * r / ranges, n * (r + 1) / ranges); }));
+    others.push_back(
+        std::async(std::launch::async, [&work, n, r, ranges] { work(n * r / ranges, n * (r + 1) / ranges); }));
   }
   std::exception_ptr first_error;
   try {

@@ -53,9 +53,11 @@ bool in_airway(double x, double y, double z) {
 }
 
 const PhantomLandmark kLandmarks[] = {
-    {"lung_apex", 0.0},         {"carina", kBifurcationZ - 6.0}, {"heart_top", -70.0},          {"heart_bottom", -170.0},
-    {"liver_dome", -180.0},     {"lung_base", -230.0},         {"pancreas_mid", -270.0},
-    {"liver_lower_end", -300.0}, {"kidney_lower_end", -360.0}, {"urinary_bladder_top", -470.0},
+    {"lung_apex", 0.0},           {"carina", kBifurcationZ - 6.0},
+    {"heart_top", -70.0},         {"heart_bottom", -170.0},
+    {"liver_dome", -180.0},       {"lung_base", -230.0},
+    {"pancreas_mid", -270.0},     {"liver_lower_end", -300.0},
+    {"kidney_lower_end", -360.0}, {"urinary_bladder_top", -470.0},
     {"femur_head_top", -500.0},
 };
 
@@ -121,8 +123,8 @@ Mat3 direction_from_code(const std::string& code) {
       sign = -1.0;
     }
     if (w == std::string::npos || used[w]) {
-      fail(Status::invalid_argument, "orientation code '" + code +
-                                         "' must use one letter from each of L/R, P/A and S/I");
+      fail(Status::invalid_argument,
+           "orientation code '" + code + "' must use one letter from each of L/R, P/A and S/I");
     }
     used[w] = true;
     direction[3 * w + a] = sign;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <future>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <numeric>
 
@@ -11,9 +11,9 @@
 #include "parallel.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/measure.hpp"
-#include "stats.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/preprocess.hpp"
+#include "stats.hpp"
 
 namespace slicenav {
 namespace {
@@ -125,7 +125,9 @@ void note_recognition(const PreparedScan& fixed, const PreparedScan& moving, Pre
 std::string unrecognised_note(const Prealignment& r) {
   if (r.fixed_recognised && r.moving_recognised) return "";
   return std::string("the model does not recognise the ") +
-         (!r.fixed_recognised && !r.moving_recognised ? "fixed or the moving" : !r.fixed_recognised ? "fixed" : "moving") +
+         (!r.fixed_recognised && !r.moving_recognised ? "fixed or the moving"
+          : !r.fixed_recognised                       ? "fixed"
+                                                      : "moving") +
          " scan's anatomy (its slice scores do not rise superiorly)";
 }
 
@@ -198,8 +200,8 @@ Prealignment by_three_slices(const PreparedScan& fixed, const PreparedScan& movi
   const auto& fz = fixed.slices.world_z_mm;
   const auto& mz = moving.slices.world_z_mm;
   const std::size_t c = (moving.slice_count() - 1) / 2;
-  return by_three_slices(fz.front(), fixed.score.front(), fz.back(), fixed.score.back(),
-                         {mz.front(), mz[c], mz.back()}, {moving.score.front(), moving.score[c], moving.score.back()},
+  return by_three_slices(fz.front(), fixed.score.front(), fz.back(), fixed.score.back(), {mz.front(), mz[c], mz.back()},
+                         {moving.score.front(), moving.score[c], moving.score.back()},
                          std::abs(mz.front() - mz.back()));
 }
 
@@ -235,10 +237,12 @@ Prealignment by_insertion(const Model& model, const PreparedScan& fixed, const P
   const Insertion into_moving = insert_scan(model, fixed, moving);
   std::vector<Vote> votes;
   for (const auto& s : into_fixed.slices) {
-    if (s.target.where == InsertedSlice::Where::inside) votes.push_back({s.query_world_z_mm - s.target.world_z_mm, s.peak});
+    if (s.target.where == InsertedSlice::Where::inside)
+      votes.push_back({s.query_world_z_mm - s.target.world_z_mm, s.peak});
   }
   for (const auto& s : into_moving.slices) {
-    if (s.target.where == InsertedSlice::Where::inside) votes.push_back({s.target.world_z_mm - s.query_world_z_mm, s.peak});
+    if (s.target.where == InsertedSlice::Where::inside)
+      votes.push_back({s.target.world_z_mm - s.query_world_z_mm, s.peak});
   }
   // Inlier band: kInlierMm, or two slot spacings of the coarser target when its slots are sparser.
   const auto slot_mm = [](const PreparedScan& scan, const Insertion& ins) {
@@ -286,8 +290,7 @@ Prealignment by_insertion(const Model& model, const PreparedScan& fixed, const P
       const double z = s.query_world_z_mm + to_target;
       if (z < target.top - margin && z > target.bottom + margin) {
         ++expected_inside;
-        if (s.target.where == InsertedSlice::Where::inside &&
-            std::abs(s.target.world_z_mm - z) <= band) {
+        if (s.target.where == InsertedSlice::Where::inside && std::abs(s.target.world_z_mm - z) <= band) {
           ++agree;
         }
       } else if (z > target.top + margin || z < target.bottom - margin) {
@@ -302,7 +305,8 @@ Prealignment by_insertion(const Model& model, const PreparedScan& fixed, const P
   r.samples = inliers.size();
   r.contrast = static_cast<double>(inliers.size());
   const double share = expected_inside > 0 ? static_cast<double>(agree) / static_cast<double>(expected_inside) : 0.0;
-  const double sides = expected_outside > 0 ? static_cast<double>(right_side) / static_cast<double>(expected_outside) : 1.0;
+  const double sides =
+      expected_outside > 0 ? static_cast<double>(right_side) / static_cast<double>(expected_outside) : 1.0;
   r.cost = 1.0 - share;
   const double overlap = overlap_after(fc, mc, t);
   // The slice scores must agree with the line too: insertion places slices of unknown anatomy with
@@ -343,7 +347,8 @@ Prealignment by_key_slices(const Model& model, const PreparedScan& fixed, const 
   for (const auto& f : in_fixed) {
     if (!clearly_inside(f, fixed)) continue;
     for (const auto& m : in_moving) {
-      if (m.name == f.name && clearly_inside(m, moving)) shifts.push_back(m.position.world_z_mm - f.position.world_z_mm);
+      if (m.name == f.name && clearly_inside(m, moving))
+        shifts.push_back(m.position.world_z_mm - f.position.world_z_mm);
     }
   }
   r.samples = shifts.size();
@@ -420,8 +425,8 @@ Prealignment by_intensity(const Volume& fixed, const SliceMapping& fm, const Vol
   o.image_size = kIntensityImageSize;
   o.pixel_mm = kIntensityPixelMm;
   const SliceStack fi = centred_slices(fixed, fm, o), mi = centred_slices(moving, mm, o);
-  const CurveShift s = detail::match_stacks(fi.world_z_mm, fi.pixels, mi.world_z_mm, mi.pixels, o.image_size * o.image_size,
-                                    min_overlap);
+  const CurveShift s = detail::match_stacks(fi.world_z_mm, fi.pixels, mi.world_z_mm, mi.pixels,
+                                            o.image_size * o.image_size, min_overlap);
   judge_stack_match(s, kIntensitySharedRatio, kIntensityFullRatio,
                     "no shift makes the slices look alike: no common anatomy", r);
   return r;
@@ -453,7 +458,7 @@ Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMa
   r.fixed_recognised = f.recognised;
   r.moving_recognised = m.recognised;
   const CurveShift s = detail::match_stacks(f.slices.world_z_mm, f.slices.values, m.slices.world_z_mm, m.slices.values,
-                                    f.slices.dim, min_overlap);
+                                            f.slices.dim, min_overlap);
   judge_stack_match(s, kEmbeddingSharedRatio, kEmbeddingFullRatio,
                     "no shift makes the slice embeddings alike: no common anatomy", r);
   return r;
@@ -467,7 +472,8 @@ std::pair<PreparedScan, PreparedScan> prepare_both(const Model& model, const Vol
   PreparedScan f = prepare_scan(model, fixed, kWithoutMeasurement);
   PreparedScan m = prepare_scan(model, moving, kWithoutMeasurement);
   if (options.measure_key_slices) {
-    auto in_moving = std::async(std::launch::async, [&] { return measure_key_slices(CanonicalView(moving, m.mapping)); });
+    auto in_moving =
+        std::async(std::launch::async, [&] { return measure_key_slices(CanonicalView(moving, m.mapping)); });
     f.measured = measure_key_slices(CanonicalView(fixed, f.mapping));
     m.measured = in_moving.get();
   }
@@ -548,8 +554,9 @@ Prealignment prepared_method(const Model& model, const PreparedScan& fixed, cons
     case PrealignMethod::intensity:
     case PrealignMethod::automatic: break;
   }
-  fail(Status::invalid_argument, std::string("the ") + prealign_method_name(options.method) +
-                                     " method centres every slice on its own and needs the volumes, not prepared scans");
+  fail(Status::invalid_argument,
+       std::string("the ") + prealign_method_name(options.method) +
+           " method centres every slice on its own and needs the volumes, not prepared scans");
 }
 
 // Scores of the given canonical slices alone (the three-slice method's whole model cost), preprocessed
@@ -578,9 +585,9 @@ const char* prealign_method_name(PrealignMethod method) {
 }
 
 PrealignMethod prealign_method_from_name(const std::string& name) {
-  for (const auto m : {PrealignMethod::automatic, PrealignMethod::score, PrealignMethod::three_slice,
-                       PrealignMethod::insertion, PrealignMethod::intensity, PrealignMethod::embedding,
-                       PrealignMethod::key_slices}) {
+  for (const auto m :
+       {PrealignMethod::automatic, PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
+        PrealignMethod::intensity, PrealignMethod::embedding, PrealignMethod::key_slices}) {
     if (name == prealign_method_name(m)) return m;
   }
   fail(Status::invalid_argument, "unknown prealignment method '" + name +
@@ -623,9 +630,10 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
     const std::size_t nf = fm.slice_count(), nm = mm.slice_count();
     const auto fs = scores_of(*model, fixed, fm, {0, nf - 1});
     const auto ms = scores_of(*model, moving, mm, {0, (nm - 1) / 2, nm - 1});
-    r = by_three_slices(fm.world_z(0.0), fs.front(), fm.world_z(static_cast<double>(nf - 1)), fs.back(),
-                        {mm.world_z(0.0), mm.world_z(static_cast<double>((nm - 1) / 2)), mm.world_z(static_cast<double>(nm - 1))},
-                        {ms[0], ms[1], ms[2]}, std::abs(mm.world_z(0.0) - mm.world_z(static_cast<double>(nm - 1))));
+    r = by_three_slices(
+        fm.world_z(0.0), fs.front(), fm.world_z(static_cast<double>(nf - 1)), fs.back(),
+        {mm.world_z(0.0), mm.world_z(static_cast<double>((nm - 1) / 2)), mm.world_z(static_cast<double>(nm - 1))},
+        {ms[0], ms[1], ms[2]}, std::abs(mm.world_z(0.0) - mm.world_z(static_cast<double>(nm - 1))));
   } else {
     const PrepareOptions prepare{options.method == PrealignMethod::key_slices};
     const auto [f, m] = prepare_both(*model, fixed, moving, prepare);

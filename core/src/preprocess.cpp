@@ -12,19 +12,19 @@
 namespace slicenav {
 namespace {
 
-
 // Area-averaging weights from an input axis (n voxels of `spacing` mm, voxel 0 centred at 0 mm) onto
 // `out` output pixels of `pixel` mm whose pixel 0 is centred at `start` mm; input voxel i sits `i * stride`
 // floats from voxel 0. Each output pixel keeps the
 // input voxels it overlaps with their overlap fraction, and the fraction lying outside the input.
 struct AxisWeights {
-  std::vector<std::size_t> first;      // per output pixel: offset into index/weight
-  std::vector<std::int64_t> index;     // input voxel times the axis stride
-  std::vector<float> weight;           // fraction of the output pixel it covers
-  std::vector<float> outside;          // per output pixel: fraction outside the input
+  std::vector<std::size_t> first;   // per output pixel: offset into index/weight
+  std::vector<std::int64_t> index;  // input voxel times the axis stride
+  std::vector<float> weight;        // fraction of the output pixel it covers
+  std::vector<float> outside;       // per output pixel: fraction outside the input
 };
 
-AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double start, double pixel, std::int64_t stride) {
+AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double start, double pixel,
+                         std::int64_t stride) {
   AxisWeights w;
   w.first.reserve(out + 1);
   w.outside.reserve(out);
@@ -100,8 +100,8 @@ InPlaneCentre body_centre(const CanonicalView& view, const std::vector<std::size
   return {sx / count * spacing[0], sy / count * spacing[1]};
 }
 
-SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices, const PreprocessOptions& options,
-                      const InPlaneCentre& centre) {
+SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices,
+                      const PreprocessOptions& options, const InPlaneCentre& centre) {
   const auto& size = view.size();
   const auto& spacing = view.spacing();
   if (options.image_size == 0 || !(options.pixel_mm > 0.0) || !(options.hu_high > options.hu_low)) {
@@ -128,7 +128,8 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
         const float* line = view.row(j, k);
         for (std::size_t u = 0; u < out; ++u) {
           float sum = wx.outside[u] * low;
-          for (std::size_t n = wx.first[u]; n < wx.first[u + 1]; ++n) sum += wx.weight[n] * std::clamp(line[wx.index[n]], low, high);
+          for (std::size_t n = wx.first[u]; n < wx.first[u + 1]; ++n)
+            sum += wx.weight[n] * std::clamp(line[wx.index[n]], low, high);
           rows[j * out + u] = sum;
         }
       }
@@ -136,7 +137,8 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
       for (std::size_t r = 0; r < out; ++r) {
         for (std::size_t u = 0; u < out; ++u) {
           float sum = wy.outside[r] * low;
-          for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n) sum += wy.weight[n] * rows[static_cast<std::size_t>(wy.index[n]) * out + u];
+          for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n)
+            sum += wy.weight[n] * rows[static_cast<std::size_t>(wy.index[n]) * out + u];
           dst[r * out + u] = (sum - low) * scale - 1.0f;
         }
       }

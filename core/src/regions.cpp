@@ -29,8 +29,8 @@ const std::vector<Region>& bundled_regions() {
       {"kidneys", "both kidneys: 130 mm above the lower end to just below it", "kidney_lower_end", 130,
        "kidney_lower_end", -10,  //
        50, 60, 10, false},
-      {"abdomen", "diaphragm (liver dome) to the iliac crests (about 20 mm below the kidneys' lower end)",
-       "liver_dome", 10, "kidney_lower_end", -20,  //
+      {"abdomen", "diaphragm (liver dome) to the iliac crests (about 20 mm below the kidneys' lower end)", "liver_dome",
+       10, "kidney_lower_end", -20,  //
        50, 50, 10, false},
       {"pelvis", "iliac crests to 80 mm below the femoral head tops", "kidney_lower_end", -10, "femur_head_top", -80,
        50, 70, 10, false},
@@ -49,9 +49,12 @@ std::vector<Region> regions(const Model& model) {
   std::vector<Region> out;
   try {
     for (const auto& r : section) {
-      Region region{r.at("name").get<std::string>(), r.value("description", std::string()),
-                    r.at("superior_landmark").get<std::string>(), r.at("superior_offset_mm").get<double>(),
-                    r.at("inferior_landmark").get<std::string>(), r.at("inferior_offset_mm").get<double>()};
+      Region region{r.at("name").get<std::string>(),
+                    r.value("description", std::string()),
+                    r.at("superior_landmark").get<std::string>(),
+                    r.at("superior_offset_mm").get<double>(),
+                    r.at("inferior_landmark").get<std::string>(),
+                    r.at("inferior_offset_mm").get<double>()};
       // Crop margins are optional: a model made before ROI cropping gets the bundled region's (or none).
       const auto bundled = std::find_if(bundled_regions().begin(), bundled_regions().end(),
                                         [&](const Region& b) { return b.name == region.name; });

@@ -43,7 +43,9 @@ double norm(const Vec3& a) { return std::sqrt(a[0] * a[0] + a[1] * a[1] + a[2] *
 std::array<double, 4> top_eigenvector(std::array<double, 16> a) {
   std::array<double, 16> v{};
   for (int i = 0; i < 4; ++i) v[static_cast<std::size_t>(5 * i)] = 1.0;
-  const auto at = [](std::array<double, 16>& m, int r, int c) -> double& { return m[static_cast<std::size_t>(4 * r + c)]; };
+  const auto at = [](std::array<double, 16>& m, int r, int c) -> double& {
+    return m[static_cast<std::size_t>(4 * r + c)];
+  };
   for (int sweep = 0; sweep < 50; ++sweep) {
     double off = 0;
     for (int p = 0; p < 4; ++p) {
@@ -89,9 +91,9 @@ struct Embedded {
   std::array<std::int64_t, 3> size{0, 0, 0};  // x, y, z
   double spacing_mm = 0;
   Vec3 origin{0.0, 0.0, 0.0};
-  torch::Tensor values;             // [voxels, dim], x fastest
-  std::vector<std::int64_t> body;   // output voxel indices that show body
-  torch::Tensor body_values;        // [body.size(), dim]
+  torch::Tensor values;            // [voxels, dim], x fastest
+  std::vector<std::int64_t> body;  // output voxel indices that show body
+  torch::Tensor body_values;       // [body.size(), dim]
   Vec3 world(std::int64_t index) const {
     const std::int64_t x = index % size[0], y = (index / size[0]) % size[1], z = index / (size[0] * size[1]);
     return {origin[0] + spacing_mm * static_cast<double>(x), origin[1] + spacing_mm * static_cast<double>(y),
@@ -148,7 +150,8 @@ Vec3 refined_world(const Embedded& m, std::int64_t index, const torch::Tensor& q
     if (coord[a] == 0 || coord[a] + 1 >= m.size[static_cast<std::size_t>(a)]) continue;
     const double lo = sim(index - stride[a]), hi = sim(index + stride[a]);
     const double curvature = lo - 2 * centre + hi;
-    if (curvature < 0) p[static_cast<std::size_t>(a)] += m.spacing_mm * std::clamp(0.5 * (lo - hi) / curvature, -0.5, 0.5);
+    if (curvature < 0)
+      p[static_cast<std::size_t>(a)] += m.spacing_mm * std::clamp(0.5 * (lo - hi) / curvature, -0.5, 0.5);
   }
   return p;
 }
@@ -212,7 +215,8 @@ Consensus consensus(const std::vector<Vec3>& from, const std::vector<Vec3>& to, 
 
 Vec3 PointTransform::apply(const Vec3& p) const {
   const Mat3& r = rotation;
-  return {r[0] * p[0] + r[1] * p[1] + r[2] * p[2] + translation[0], r[3] * p[0] + r[4] * p[1] + r[5] * p[2] + translation[1],
+  return {r[0] * p[0] + r[1] * p[1] + r[2] * p[2] + translation[0],
+          r[3] * p[0] + r[4] * p[1] + r[5] * p[2] + translation[1],
           r[6] * p[0] + r[7] * p[1] + r[8] * p[2] + translation[2]};
 }
 
@@ -254,7 +258,8 @@ WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
     w[a] += spacing_mm;
     step[a] = sub(g.world_to_index(w), i0);
   }
-  const auto nx = static_cast<double>(g.size[0]), ny = static_cast<double>(g.size[1]), nz = static_cast<double>(g.size[2]);
+  const auto nx = static_cast<double>(g.size[0]), ny = static_cast<double>(g.size[1]),
+             nz = static_cast<double>(g.size[2]);
   const auto value = [&](std::size_t i, std::size_t j, std::size_t k) { return volume.at(i, j, k); };
   std::size_t out = 0;
   for (std::size_t z = 0; z < grid.size[2]; ++z) {
@@ -265,24 +270,29 @@ WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
           p[a] = i0[a] + step[0][a] * static_cast<double>(x) + step[1][a] * static_cast<double>(y) +
                  step[2][a] * static_cast<double>(z);
         }
-        if (p[0] < -0.5 || p[1] < -0.5 || p[2] < -0.5 || p[0] > nx - 0.5 || p[1] > ny - 0.5 || p[2] > nz - 0.5) continue;
-        const double cx = std::clamp(p[0], 0.0, nx - 1), cy = std::clamp(p[1], 0.0, ny - 1), cz = std::clamp(p[2], 0.0, nz - 1);
+        if (p[0] < -0.5 || p[1] < -0.5 || p[2] < -0.5 || p[0] > nx - 0.5 || p[1] > ny - 0.5 || p[2] > nz - 0.5)
+          continue;
+        const double cx = std::clamp(p[0], 0.0, nx - 1), cy = std::clamp(p[1], 0.0, ny - 1),
+                     cz = std::clamp(p[2], 0.0, nz - 1);
         const auto i = static_cast<std::size_t>(cx), j = static_cast<std::size_t>(cy), k = static_cast<std::size_t>(cz);
         const std::size_t i1 = std::min(i + 1, g.size[0] - 1), j1 = std::min(j + 1, g.size[1] - 1),
                           k1 = std::min(k + 1, g.size[2] - 1);
-        const double fx = cx - static_cast<double>(i), fy = cy - static_cast<double>(j), fz = cz - static_cast<double>(k);
+        const double fx = cx - static_cast<double>(i), fy = cy - static_cast<double>(j),
+                     fz = cz - static_cast<double>(k);
         const double c00 = value(i, j, k) * (1 - fx) + value(i1, j, k) * fx;
         const double c10 = value(i, j1, k) * (1 - fx) + value(i1, j1, k) * fx;
         const double c01 = value(i, j, k1) * (1 - fx) + value(i1, j, k1) * fx;
         const double c11 = value(i, j1, k1) * (1 - fx) + value(i1, j1, k1) * fx;
-        grid.values[out] = static_cast<float>((c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz);
+        grid.values[out] =
+            static_cast<float>((c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz);
       }
     }
   }
   return grid;
 }
 
-PointTransform fit_rigid(const std::vector<Vec3>& from, const std::vector<Vec3>& to, const std::vector<double>& weights) {
+PointTransform fit_rigid(const std::vector<Vec3>& from, const std::vector<Vec3>& to,
+                         const std::vector<double>& weights) {
   if (from.size() != to.size() || from.size() < 3) {
     fail(Status::invalid_argument, "a rigid fit needs at least 3 point pairs of equal count, got " +
                                        std::to_string(from.size()) + " and " + std::to_string(to.size()));
@@ -315,10 +325,11 @@ PointTransform fit_rigid(const std::vector<Vec3>& from, const std::vector<Vec3>&
       for (int c = 0; c < 3; ++c) s[r][c] += w * a[static_cast<std::size_t>(r)] * b[static_cast<std::size_t>(c)];
     }
   }
-  const std::array<double, 16> n{s[0][0] + s[1][1] + s[2][2], s[1][2] - s[2][1], s[2][0] - s[0][2], s[0][1] - s[1][0],
-                                 s[1][2] - s[2][1], s[0][0] - s[1][1] - s[2][2], s[0][1] + s[1][0], s[2][0] + s[0][2],
-                                 s[2][0] - s[0][2], s[0][1] + s[1][0], -s[0][0] + s[1][1] - s[2][2], s[1][2] + s[2][1],
-                                 s[0][1] - s[1][0], s[2][0] + s[0][2], s[1][2] + s[2][1], -s[0][0] - s[1][1] + s[2][2]};
+  const std::array<double, 16> n{
+      s[0][0] + s[1][1] + s[2][2],  s[1][2] - s[2][1], s[2][0] - s[0][2], s[0][1] - s[1][0], s[1][2] - s[2][1],
+      s[0][0] - s[1][1] - s[2][2],  s[0][1] + s[1][0], s[2][0] + s[0][2], s[2][0] - s[0][2], s[0][1] + s[1][0],
+      -s[0][0] + s[1][1] - s[2][2], s[1][2] + s[2][1], s[0][1] - s[1][0], s[2][0] + s[0][2], s[1][2] + s[2][1],
+      -s[0][0] - s[1][1] + s[2][2]};
   const auto q = top_eigenvector(n);
   const double qn = std::sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
   const double w = q[0] / qn, x = q[1] / qn, y = q[2] / qn, z = q[3] / qn;
@@ -343,9 +354,15 @@ Mat3 rotation_matrix(const Vec3& e) {
   const double cx = std::cos(e[0]), sx = std::sin(e[0]), cy = std::cos(e[1]), sy = std::sin(e[1]), cz = std::cos(e[2]),
                sz = std::sin(e[2]);
   // Rz * Rx * Ry
-  return {cz * cy - sz * sx * sy, -sz * cx, cz * sy + sz * sx * cy,
-          sz * cy + cz * sx * sy, cz * cx,  sz * sy - cz * sx * cy,
-          -cx * sy,               sx,       cx * cy};
+  return {cz * cy - sz * sx * sy,
+          -sz * cx,
+          cz * sy + sz * sx * cy,
+          sz * cy + cz * sx * sy,
+          cz * cx,
+          sz * sy - cz * sx * cy,
+          -cx * sy,
+          sx,
+          cx * cy};
 }
 
 RigidTransform as_rigid_transform(const PointTransform& t, const Vec3& centre) {
@@ -363,8 +380,9 @@ RigidTransform as_rigid_transform(const PointTransform& t, const Vec3& centre) {
 RigidPrealignment prealign_rigid(const Model& model, const Volume& fixed, const Volume& moving,
                                  const RigidOptions& options) {
   if (!model.has_voxel_network()) {
-    fail(Status::unsupported_input, "the model holds no voxel embedding network; rigid prealignment needs one "
-                                    "(the bundled model has it)");
+    fail(Status::unsupported_input,
+         "the model holds no voxel embedding network; rigid prealignment needs one "
+         "(the bundled model has it)");
   }
   if (options.points < 3) fail(Status::invalid_argument, "rigid prealignment needs at least 3 points");
   if (!std::isfinite(options.max_rotation_deg) || options.max_rotation_deg <= 0) {
@@ -404,7 +422,8 @@ RigidPrealignment prealign_rigid(const Model& model, const Volume& fixed, const 
     const Vec3 start = f.world(f.body[candidates[i]]);
     const Vec3 back = f.world(f.body[static_cast<std::size_t>(backward[i])]);
     bool consistent = true;
-    for (std::size_t a = 0; a < 3; ++a) consistent = consistent && std::abs(back[a] - start[a]) <= kConsistentVoxels * f.spacing_mm + 1e-6;
+    for (std::size_t a = 0; a < 3; ++a)
+      consistent = consistent && std::abs(back[a] - start[a]) <= kConsistentVoxels * f.spacing_mm + 1e-6;
     if (!consistent) continue;
     from.push_back(start);
     to.push_back(refined_world(m, m.body[static_cast<std::size_t>(forward[i])], queries[static_cast<std::int64_t>(i)]));
@@ -429,8 +448,8 @@ RigidPrealignment prealign_rigid(const Model& model, const Volume& fixed, const 
              " consistent matches agree on one transform: no common anatomy";
     return r;
   }
-  r.confidence = clamp01((share - kMinShare) / (kFullShare - kMinShare)) *
-                 clamp01(static_cast<double>(r.inliers) / kFullInliers);
+  r.confidence =
+      clamp01((share - kMinShare) / (kFullShare - kMinShare)) * clamp01(static_cast<double>(r.inliers) / kFullInliers);
   const double limit = options.max_rotation_deg * M_PI / 180.0;
   for (const double angle : r.transform.rotation_rad) {
     if (std::abs(angle) > limit) {

@@ -45,7 +45,8 @@ void RigidTransform::validate() const {
   for (const auto& f : fields) {
     for (int a = 0; a < 3; ++a) {
       if (!std::isfinite(f.value[a])) {
-        fail(Status::invalid_argument, std::string("transform ") + f.name + "[" + std::to_string(a) + "] is not finite");
+        fail(Status::invalid_argument,
+             std::string("transform ") + f.name + "[" + std::to_string(a) + "] is not finite");
       }
     }
   }

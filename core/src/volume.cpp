@@ -10,8 +10,7 @@ namespace slicenav {
 namespace {
 
 double determinant(const Mat3& m) {
-  return m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) +
-         m[2] * (m[3] * m[7] - m[4] * m[6]);
+  return m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
 }
 
 }  // namespace
@@ -28,11 +27,10 @@ Vec3 Geometry::world_to_index(const Vec3& world) const {
   const Mat3& m = direction;
   const double det = determinant(m);
   // Inverse of the direction matrix by cofactors (a rotation in practice, but shear is tolerated).
-  const Mat3 inv{(m[4] * m[8] - m[5] * m[7]) / det, (m[2] * m[7] - m[1] * m[8]) / det,
-                 (m[1] * m[5] - m[2] * m[4]) / det, (m[5] * m[6] - m[3] * m[8]) / det,
-                 (m[0] * m[8] - m[2] * m[6]) / det, (m[2] * m[3] - m[0] * m[5]) / det,
-                 (m[3] * m[7] - m[4] * m[6]) / det, (m[1] * m[6] - m[0] * m[7]) / det,
-                 (m[0] * m[4] - m[1] * m[3]) / det};
+  const Mat3 inv{
+      (m[4] * m[8] - m[5] * m[7]) / det, (m[2] * m[7] - m[1] * m[8]) / det, (m[1] * m[5] - m[2] * m[4]) / det,
+      (m[5] * m[6] - m[3] * m[8]) / det, (m[0] * m[8] - m[2] * m[6]) / det, (m[2] * m[3] - m[0] * m[5]) / det,
+      (m[3] * m[7] - m[4] * m[6]) / det, (m[1] * m[6] - m[0] * m[7]) / det, (m[0] * m[4] - m[1] * m[3]) / det};
   const Vec3 d{world[0] - origin[0], world[1] - origin[1], world[2] - origin[2]};
   Vec3 index{};
   for (int r = 0; r < 3; ++r) {
@@ -78,16 +76,16 @@ Volume::Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source)
   geometry_.validate();
   if (voxels_.size() != geometry_.voxel_count()) {
     std::ostringstream msg;
-    msg << "volume holds " << voxels_.size() << " voxels but its size " << geometry_.size[0] << "x"
-        << geometry_.size[1] << "x" << geometry_.size[2] << " needs " << geometry_.voxel_count();
+    msg << "volume holds " << voxels_.size() << " voxels but its size " << geometry_.size[0] << "x" << geometry_.size[1]
+        << "x" << geometry_.size[2] << " needs " << geometry_.voxel_count();
     fail(Status::invalid_argument, msg.str());
   }
   for (std::size_t n = 0; n < voxels_.size(); ++n) {
     if (!std::isfinite(voxels_[n])) {
       const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
       std::ostringstream msg;
-      msg << "volume has a non-finite voxel value (" << voxels_[n] << ") at index (" << n % nx << ", "
-          << (n / nx) % ny << ", " << n / (nx * ny) << ")";
+      msg << "volume has a non-finite voxel value (" << voxels_[n] << ") at index (" << n % nx << ", " << (n / nx) % ny
+          << ", " << n / (nx * ny) << ")";
       fail(Status::invalid_argument, msg.str());
     }
   }

@@ -10,10 +10,10 @@
 namespace slicenav::detail {
 
 struct VoxelNetConfig {
-  double voxel_mm = 4.0;                // input grid spacing; the output grid is twice as coarse
-  std::vector<int> widths{16, 32, 64, 64};  // stages at 2, 4, 8 and 16 input voxels
-  int pyramid = 64;                     // width of the top-down pathway
-  int dim = 32;                         // embedding length
+  double voxel_mm = 4.0;                       // input grid spacing; the output grid is twice as coarse
+  std::vector<int> widths{16, 32, 64, 64};     // stages at 2, 4, 8 and 16 input voxels
+  int pyramid = 64;                            // width of the top-down pathway
+  int dim = 32;                                // embedding length
   float hu_low = -1000.0f, hu_high = 1000.0f;  // window mapped to [-1, 1]
   // Throws Error(invalid_argument) naming the first bad field.
   void validate() const;

@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   int a;
 
   if (argc < 4 || argc > 5) {
-    fprintf(stderr, "usage: %s FIXED MOVING TRANSFORM.txt [auto|score|three-slice|insertion|intensity|embedding|key-slices]\n",
+    fprintf(stderr,
+            "usage: %s FIXED MOVING TRANSFORM.txt [auto|score|three-slice|insertion|intensity|embedding|key-slices]\n",
             argv[0]);
     return 2;
   }

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #ifndef SLICENAV_TEST_TMP
-#define SLICENAV_TEST_TMP "/tmp"
+#  define SLICENAV_TEST_TMP "/tmp"
 #endif
 
 static int g_failed_checks = 0;
@@ -23,13 +23,13 @@ static int g_passed = 0;
 static int g_failed = 0;
 static char g_tmp[1024];
 
-#define CHECK(cond)                                                                                  \
-  do {                                                                                               \
-    if (!(cond)) {                                                                                   \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
       fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: \"%s\")\n", __FILE__, __LINE__, #cond, \
-              slicenav_last_error());                                                                \
-      ++g_failed_checks;                                                                             \
-    }                                                                                                \
+              slicenav_last_error());                                                              \
+      ++g_failed_checks;                                                                           \
+    }                                                                                              \
   } while (0)
 
 #define CHECK_STATUS(call, expected) CHECK((call) == (expected))

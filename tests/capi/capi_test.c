@@ -15,14 +15,12 @@
 
 #include "c_check.h"
 
-
 static const size_t k_dims[3] = {4, 3, 5};
 static const double k_spacing[3] = {0.75, 0.8, 2.5};
 static const double k_origin[3] = {-10.5, 20.25, -300.0};
 static const double k_identity[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
 static const double k_flip_z[9] = {1, 0, 0, 0, 1, 0, 0, 0, -1};
 #define K_COUNT 60
-
 
 /* A 4x3x5 volume of integer HU values -1000 + 7 n. */
 static slicenav_volume* make_volume(const double direction[9]) {
@@ -49,7 +47,7 @@ static void test_version_matches_macros(void) {
         (uint32_t)(SLICENAV_VERSION_MAJOR * 10000 + SLICENAV_VERSION_MINOR * 100 + SLICENAV_VERSION_PATCH));
   CHECK(slicenav_version_number() == (uint32_t)SLICENAV_VERSION_NUMBER);
 #if SLICENAV_VERSION_NUMBER < 100
-#error "SLICENAV_VERSION_NUMBER must be usable in #if and at least 0.1.0"
+#  error "SLICENAV_VERSION_NUMBER must be usable in #if and at least 0.1.0"
 #endif
 }
 
@@ -128,9 +126,8 @@ static void test_from_buffer_rejects_null_arguments(void) {
   CHECK_STATUS(slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, k_dims, k_spacing, NULL, NULL),
                SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("origin");
-  CHECK_STATUS(
-      slicenav_volume_from_buffer(&volume, data, (slicenav_pixel_type)99, k_dims, k_spacing, k_origin, NULL),
-      SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_from_buffer(&volume, data, (slicenav_pixel_type)99, k_dims, k_spacing, k_origin, NULL),
+               SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("pixel_type");
   CHECK(volume == NULL);
 }
@@ -430,7 +427,7 @@ static void test_gzip_level(void) {
   CHECK(slicenav_gzip_level() == 9);
   CHECK_STATUS(slicenav_volume_write(volume, small), SLICENAV_OK);
   CHECK_STATUS(slicenav_set_gzip_level(1), SLICENAV_OK);
-  CHECK(file_bytes(stored) > (long)(N * sizeof(short)));  /* int16 voxels, not compressed */
+  CHECK(file_bytes(stored) > (long)(N * sizeof(short))); /* int16 voxels, not compressed */
   CHECK(file_bytes(small) > 0 && file_bytes(small) * 20 < file_bytes(stored));
   for (n = 0; n < 2; ++n) {
     slicenav_volume* back = NULL;
@@ -458,9 +455,9 @@ static void check_round_trip(const char* name, const float* data, const double d
 
   tmp_path(path, sizeof path, name);
   remove(path);
-  CHECK_STATUS(slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, k_dims, k_spacing, k_origin,
-                                           direction),
-               SLICENAV_OK);
+  CHECK_STATUS(
+      slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, k_dims, k_spacing, k_origin, direction),
+      SLICENAV_OK);
   if (volume == NULL) return;
   CHECK_STATUS(slicenav_volume_write(volume, path), SLICENAV_OK);
   CHECK_STATUS(slicenav_volume_read(&back, path, NULL), SLICENAV_OK);
@@ -638,8 +635,7 @@ static void* failing_thread(void* arg) {
   struct thread_result* result = (struct thread_result*)arg;
   float data[1] = {0};
   snprintf(result->message_before, sizeof result->message_before, "%s", slicenav_last_error());
-  result->status =
-      slicenav_volume_from_buffer(NULL, data, SLICENAV_PIXEL_FLOAT32, k_dims, k_spacing, k_origin, NULL);
+  result->status = slicenav_volume_from_buffer(NULL, data, SLICENAV_PIXEL_FLOAT32, k_dims, k_spacing, k_origin, NULL);
   snprintf(result->message_after, sizeof result->message_after, "%s", slicenav_last_error());
   return NULL;
 }

@@ -22,7 +22,6 @@
 static slicenav_model* g_model = NULL;
 static char g_model_path[1024];
 
-
 /* ---- Fixtures ---------------------------------------------------------------------------------- */
 
 /* Phantom A (the query): 30 LPS slices from z = -50 down to -195 mm. */
@@ -369,7 +368,8 @@ static void test_insert_phantoms_of_different_orientations(void) {
     if (s.where == SLICENAV_INSIDE) {
       ++inside;
       CHECK(isfinite(s.target_canonical_slice) && isfinite(s.target_original_slice) && isfinite(s.target_world_z_mm));
-      CHECK(s.target_canonical_slice >= -1e-6 && s.target_canonical_slice <= (double)ib.canonical_slice_count - 1 + 1e-6);
+      CHECK(s.target_canonical_slice >= -1e-6 &&
+            s.target_canonical_slice <= (double)ib.canonical_slice_count - 1 + 1e-6);
       CHECK(s.target_original_slice >= -1e-6 && s.target_original_slice <= (double)ib.size[2] - 1 + 1e-6);
       CHECK(s.target_world_z_mm >= ib.world_z_min_mm - 1e-6 && s.target_world_z_mm <= ib.world_z_max_mm + 1e-6);
       /* The three target fields describe the same place. */
@@ -754,7 +754,8 @@ static void test_locate_both_methods(void) {
     CHECK(slicenav_landmarks_score_slope(landmarks) >= 0.25);
     for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
       slicenav_landmark l = slicenav_landmark_init();
-      if (slicenav_landmarks_get(landmarks, i, &l) == SLICENAV_OK && strcmp(l.name, "lung_apex") == 0) has_lung_apex = 1;
+      if (slicenav_landmarks_get(landmarks, i, &l) == SLICENAV_OK && strcmp(l.name, "lung_apex") == 0)
+        has_lung_apex = 1;
     }
     CHECK(has_lung_apex);
     slicenav_landmarks_free(landmarks);
@@ -914,7 +915,8 @@ static void test_coverage_lungs(void) {
     check_located_end(&c.superior, b);
     check_located_end(&c.inferior, b);
     /* FULL means both ends inside the scan. */
-    if (c.status == SLICENAV_COVERAGE_FULL) CHECK(c.superior.where == SLICENAV_INSIDE && c.inferior.where == SLICENAV_INSIDE);
+    if (c.status == SLICENAV_COVERAGE_FULL)
+      CHECK(c.superior.where == SLICENAV_INSIDE && c.inferior.where == SLICENAV_INSIDE);
   }
   c = slicenav_coverage_init();
   CHECK_STATUS(slicenav_coverage_of(g_model, b, "liver", NULL, &c), SLICENAV_OK);

@@ -1,6 +1,6 @@
 /* Tests of the prealignment C API, in plain C: defaults, NULLs, struct_size, a bad method, a one-slice moving
- * scan, non-CT input, the sign convention on a phantom, and the rigid call's arguments. Usage: prealign_test [temp dir]. Uses the bundled
- * model found without configuration. */
+ * scan, non-CT input, the sign convention on a phantom, and the rigid call's arguments. Usage: prealign_test [temp
+ * dir]. Uses the bundled model found without configuration. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <slicenav.h>
@@ -140,7 +140,8 @@ static void test_one_slice_and_non_ct(void) {
   size_t i;
   for (i = 0; i < sizeof data / sizeof data[0]; ++i) data[i] = (float)(i % 800); /* MR-like: 0..799 */
   CHECK(fixed != NULL && one != NULL);
-  CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL),
+               SLICENAV_OK);
   for (m = SLICENAV_PREALIGN_SCORE; m <= SLICENAV_PREALIGN_AUTO; ++m) {
     params.method = (slicenav_prealign_method)m;
     r = slicenav_prealignment_init();
@@ -148,7 +149,7 @@ static void test_one_slice_and_non_ct(void) {
     /* The method that answered: the one asked for, or the one auto chose. */
     CHECK(m == SLICENAV_PREALIGN_AUTO ? r.method != SLICENAV_PREALIGN_AUTO : (int)r.method == m);
     CHECK(r.translation_mm[2] == r.translation_mm[2]); /* not NaN */
-    CHECK(r.overlap_mm <= 5.0 + 1e-9);                  /* one 5 mm slice at most */
+    CHECK(r.overlap_mm <= 5.0 + 1e-9);                 /* one 5 mm slice at most */
     CHECK(r.confidence >= 0.0 && r.confidence <= 1.0);
     CHECK_STATUS(slicenav_prealign(g_model, fixed, mr, &params, &r), SLICENAV_ERR_UNSUPPORTED_INPUT);
     CHECK_ERROR_MENTIONS("CT");
@@ -188,7 +189,8 @@ static void test_rigid(void) {
   params = slicenav_rigid_prealign_default_params();
   params.max_rotation_deg = -1.0;
   CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL),
+               SLICENAV_OK);
   CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, mr, NULL, &r), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
   /* A phantom against itself: whatever the verdict, the answer is finite, within 0..1, and a refusal says why. */

@@ -74,8 +74,10 @@ class Inputs {
     crop = dir / "crop.nii.gz";
     record = dir / "crop.json";
     model = SLICENAV_MODEL_FILE;
-    const Outcome made = run_process(SLICENAV_CLI_PATH, {"crop", phantom.string(), "--region", "liver", "-o", crop.string(), "--record",
-                                  record.string(), "--threads", "1"}, dir);
+    const Outcome made = run_process(SLICENAV_CLI_PATH,
+                                     {"crop", phantom.string(), "--region", "liver", "-o", crop.string(), "--record",
+                                      record.string(), "--threads", "1"},
+                                     dir);
     if (made.exit_code != 0) throw std::runtime_error("cannot crop the phantom: " + made.err);
     dataset = dir / "Dataset001_Phantom";
     fs::create_directories(dataset / "imagesTr");
@@ -118,291 +120,460 @@ std::vector<Kind> kinds() {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   const std::string short_2x2x2(16, '\0');
   std::vector<Kind> k;
-  const auto image_kind = [&](const std::string& kind, const std::string& file, std::function<void(const fs::path&)> make,
-                              int code, const std::string& message) {
-    k.push_back({"volume", kind, [file, make](const fs::path& in, const fs::path& out) {
+  const auto image_kind = [&](const std::string& kind, const std::string& file,
+                              std::function<void(const fs::path&)> make, int code, const std::string& message) {
+    k.push_back({"volume", kind,
+                 [file, make](const fs::path& in, const fs::path& out) {
                    make(in / file);
                    return locate(in / file, out);
-                 }, code, message});
+                 },
+                 code, message});
   };
   const fs::path phantom = Inputs::get().phantom;
   // Broken or truncated files of every format.
-  image_kind("missing file", "nope.nii.gz", [](const fs::path&) {}, 2, "does not exist");
-  image_kind("unknown extension", "scan.img", [](const fs::path& p) { write_bytes(p, "x"); }, 4, "unknown extension");
-  image_kind("empty .nii", "empty.nii", [](const fs::path& p) { write_bytes(p, ""); }, 3, "not a readable NIfTI file");
-  image_kind("text named .nii.gz", "text.nii.gz", [](const fs::path& p) { write_bytes(p, "not an image\n"); }, 3,
-             "not a readable NIfTI file");
-  image_kind("truncated .nii.gz", "cut.nii.gz", [=](const fs::path& p) { cut_to(phantom, p, 0.6); }, 3, "truncated");
-  image_kind("truncated .nii", "cut.nii", [](const fs::path& p) {
-    write_bytes(p, nifti_bytes({}).substr(0, 352 + 40));
-  }, 3, "truncated");
-  image_kind("truncated .mha", "cut.mha", [](const fs::path& p) {
-    write_bytes(p, mha("NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n", std::string(20, '\0')));
-  }, 3, "truncated");
-  image_kind("truncated .nrrd", "cut.nrrd", [](const fs::path& p) {
-    write_bytes(p, "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: raw\n\n" + std::string(20, '\0'));
-  }, 3, "truncated");
-  image_kind(".mhd whose data file is missing", "two.mhd", [](const fs::path& p) {
-    write_bytes(p, "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = two.raw\n");
-  }, 3, "is missing");
-  image_kind("damaged gzip stream in .nii.gz", "flipped.nii.gz", [=](const fs::path& p) {
-    std::string bytes = read_text(phantom);
-    for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = static_cast<char>(~bytes[i]);
-    write_bytes(p, bytes);
-  }, 3, "flipped.nii.gz");
-  image_kind("header claims a huge size (.nrrd)", "huge.nrrd", [](const fs::path& p) {
-    write_bytes(p, "NRRD0004\ntype: short\ndimension: 3\nsizes: 100000 100000 100000\nendian: little\nencoding: raw\n\nabcd");
-  }, 3, "claims 2000000000000000 bytes");
-  image_kind("header claims a huge size (gzip .nrrd)", "huge_gz.nrrd", [](const fs::path& p) {
-    write_bytes(p, "NRRD0004\ntype: short\ndimension: 3\nsizes: 4000 4000 4000\nendian: little\nencoding: gzip\n\nabcd");
-  }, 3, "claims 128000000000 bytes");
-  image_kind("header claims a huge size (.mha)", "huge.mha", [](const fs::path& p) {
-    write_bytes(p, mha("NDims = 3\nDimSize = 100000 100000 100000\nElementType = MET_SHORT\n", "abcd"));
-  }, 3, "truncated");
-  image_kind("header claims a huge size (.nii)", "huge.nii", [](const fs::path& p) {
-    NiftiFile f;
-    f.size = {30000, 30000, 30000};
-    f.voxels.clear();
-    write_bytes(p, nifti_bytes(f));
-  }, 3, "truncated");
+  image_kind(
+      "missing file", "nope.nii.gz", [](const fs::path&) {}, 2, "does not exist");
+  image_kind(
+      "unknown extension", "scan.img", [](const fs::path& p) { write_bytes(p, "x"); }, 4, "unknown extension");
+  image_kind(
+      "empty .nii", "empty.nii", [](const fs::path& p) { write_bytes(p, ""); }, 3, "not a readable NIfTI file");
+  image_kind(
+      "text named .nii.gz", "text.nii.gz", [](const fs::path& p) { write_bytes(p, "not an image\n"); }, 3,
+      "not a readable NIfTI file");
+  image_kind(
+      "truncated .nii.gz", "cut.nii.gz", [=](const fs::path& p) { cut_to(phantom, p, 0.6); }, 3, "truncated");
+  image_kind(
+      "truncated .nii", "cut.nii", [](const fs::path& p) { write_bytes(p, nifti_bytes({}).substr(0, 352 + 40)); }, 3,
+      "truncated");
+  image_kind(
+      "truncated .mha", "cut.mha",
+      [](const fs::path& p) {
+        write_bytes(p, mha("NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n", std::string(20, '\0')));
+      },
+      3, "truncated");
+  image_kind(
+      "truncated .nrrd", "cut.nrrd",
+      [](const fs::path& p) {
+        write_bytes(p, "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: raw\n\n" +
+                           std::string(20, '\0'));
+      },
+      3, "truncated");
+  image_kind(
+      ".mhd whose data file is missing", "two.mhd",
+      [](const fs::path& p) {
+        write_bytes(
+            p, "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = two.raw\n");
+      },
+      3, "is missing");
+  image_kind(
+      "damaged gzip stream in .nii.gz", "flipped.nii.gz",
+      [=](const fs::path& p) {
+        std::string bytes = read_text(phantom);
+        for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = static_cast<char>(~bytes[i]);
+        write_bytes(p, bytes);
+      },
+      3, "flipped.nii.gz");
+  image_kind(
+      "header claims a huge size (.nrrd)", "huge.nrrd",
+      [](const fs::path& p) {
+        write_bytes(
+            p,
+            "NRRD0004\ntype: short\ndimension: 3\nsizes: 100000 100000 100000\nendian: little\nencoding: raw\n\nabcd");
+      },
+      3, "claims 2000000000000000 bytes");
+  image_kind(
+      "header claims a huge size (gzip .nrrd)", "huge_gz.nrrd",
+      [](const fs::path& p) {
+        write_bytes(
+            p, "NRRD0004\ntype: short\ndimension: 3\nsizes: 4000 4000 4000\nendian: little\nencoding: gzip\n\nabcd");
+      },
+      3, "claims 128000000000 bytes");
+  image_kind(
+      "header claims a huge size (.mha)", "huge.mha",
+      [](const fs::path& p) {
+        write_bytes(p, mha("NDims = 3\nDimSize = 100000 100000 100000\nElementType = MET_SHORT\n", "abcd"));
+      },
+      3, "truncated");
+  image_kind(
+      "header claims a huge size (.nii)", "huge.nii",
+      [](const fs::path& p) {
+        NiftiFile f;
+        f.size = {30000, 30000, 30000};
+        f.voxels.clear();
+        write_bytes(p, nifti_bytes(f));
+      },
+      3, "truncated");
   // Impossible geometry and voxel values.
-  image_kind("2D image", "flat.mha", [](const fs::path& p) {
-    write_bytes(p, mha("NDims = 2\nDimSize = 4 3\nElementType = MET_SHORT\n", std::string(24, '\0')));
-  }, 4, "2D image");
-  image_kind("4D image with 2 time points", "movie.mha", [](const fs::path& p) {
-    write_bytes(p, mha("NDims = 4\nDimSize = 4 3 2 2\nElementType = MET_SHORT\n", std::string(96, '\0')));
-  }, 4, "4D image");
-  image_kind("vector (RGB) image", "rgb.mha", [](const fs::path& p) {
-    write_bytes(p, mha("NDims = 3\nDimSize = 4 3 2\nElementNumberOfChannels = 3\nElementType = MET_UCHAR\n", std::string(72, '\0')));
-  }, 4, "components per voxel");
-  image_kind("zero spacing (.mha)", "zero.mha", [=](const fs::path& p) {
-    write_bytes(p, mha("NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementSpacing = 1 0 1\n", short_2x2x2));
-  }, 1, "spacing must be finite and > 0");
-  image_kind("negative spacing (.mha)", "negative.mha", [=](const fs::path& p) {
-    write_bytes(p, mha("NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementSpacing = 1 1 -2\n", short_2x2x2));
-  }, 1, "spacing must be finite and > 0");
-  image_kind("NaN spacing (.nii pixdim)", "nan_spacing.nii", [=](const fs::path& p) {
-    NiftiFile f;
-    f.spacing[2] = nan;
-    write_bytes(p, nifti_bytes(f));
-  }, 1, "pixdim[3]");
-  image_kind("zero spacing (.nii pixdim)", "zero_spacing.nii", [](const fs::path& p) {
-    NiftiFile f;
-    f.spacing[0] = 0;
-    write_bytes(p, nifti_bytes(f));
-  }, 1, "pixdim[1]");
-  image_kind("NaN voxel (.nii.gz)", "nan.nii.gz", [=](const fs::path& p) {
-    NiftiFile f;
-    f.voxels[9] = nan;
-    write_gzip(p.string(), nifti_bytes(f));
-  }, 1, "non-finite voxel value");
-  image_kind("infinite voxel (big-endian .nii)", "inf.nii", [=](const fs::path& p) {
-    NiftiFile f;
-    f.big_endian = true;
-    f.voxels[3] = -inf;
-    write_bytes(p, nifti_bytes(f));
-  }, 1, "non-finite voxel value");
-  image_kind("NaN voxel (.mha)", "nan.mha", [=](const fs::path& p) {
-    std::string raw(8 * 4, '\0');
-    std::memcpy(&raw[4], &nan, 4);
-    write_bytes(p, mha("NDims = 3\nDimSize = 2 2 2\nElementType = MET_FLOAT\n", raw));
-  }, 1, "non-finite");
-  image_kind("45-degree oblique volume", "oblique.mha", [=](const fs::path& p) {
-    const double c = std::sqrt(0.5);
-    std::ostringstream h;
-    h << "NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nTransformMatrix = 1 0 0 0 " << c << " " << c << " 0 " << -c
-      << " " << c << "\n";
-    write_bytes(p, mha(h.str(), short_2x2x2));
-  }, 4, "oblique");
-  image_kind("a volume that is not a body (uniform air)", "air.mha", [](const fs::path& p) {
-    std::string raw;
-    for (int n = 0; n < 32 * 32 * 20; ++n) raw += std::string("\x18\xfc", 2);  // -1000 HU, int16 little-endian
-    write_bytes(p, mha("NDims = 3\nDimSize = 32 32 20\nElementType = MET_SHORT\nElementSpacing = 10 10 10\n", raw));
-  }, 0, "does not recognise this scan");
+  image_kind(
+      "2D image", "flat.mha",
+      [](const fs::path& p) {
+        write_bytes(p, mha("NDims = 2\nDimSize = 4 3\nElementType = MET_SHORT\n", std::string(24, '\0')));
+      },
+      4, "2D image");
+  image_kind(
+      "4D image with 2 time points", "movie.mha",
+      [](const fs::path& p) {
+        write_bytes(p, mha("NDims = 4\nDimSize = 4 3 2 2\nElementType = MET_SHORT\n", std::string(96, '\0')));
+      },
+      4, "4D image");
+  image_kind(
+      "vector (RGB) image", "rgb.mha",
+      [](const fs::path& p) {
+        write_bytes(p, mha("NDims = 3\nDimSize = 4 3 2\nElementNumberOfChannels = 3\nElementType = MET_UCHAR\n",
+                           std::string(72, '\0')));
+      },
+      4, "components per voxel");
+  image_kind(
+      "zero spacing (.mha)", "zero.mha",
+      [=](const fs::path& p) {
+        write_bytes(p,
+                    mha("NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementSpacing = 1 0 1\n", short_2x2x2));
+      },
+      1, "spacing must be finite and > 0");
+  image_kind(
+      "negative spacing (.mha)", "negative.mha",
+      [=](const fs::path& p) {
+        write_bytes(p,
+                    mha("NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nElementSpacing = 1 1 -2\n", short_2x2x2));
+      },
+      1, "spacing must be finite and > 0");
+  image_kind(
+      "NaN spacing (.nii pixdim)", "nan_spacing.nii",
+      [=](const fs::path& p) {
+        NiftiFile f;
+        f.spacing[2] = nan;
+        write_bytes(p, nifti_bytes(f));
+      },
+      1, "pixdim[3]");
+  image_kind(
+      "zero spacing (.nii pixdim)", "zero_spacing.nii",
+      [](const fs::path& p) {
+        NiftiFile f;
+        f.spacing[0] = 0;
+        write_bytes(p, nifti_bytes(f));
+      },
+      1, "pixdim[1]");
+  image_kind(
+      "NaN voxel (.nii.gz)", "nan.nii.gz",
+      [=](const fs::path& p) {
+        NiftiFile f;
+        f.voxels[9] = nan;
+        write_gzip(p.string(), nifti_bytes(f));
+      },
+      1, "non-finite voxel value");
+  image_kind(
+      "infinite voxel (big-endian .nii)", "inf.nii",
+      [=](const fs::path& p) {
+        NiftiFile f;
+        f.big_endian = true;
+        f.voxels[3] = -inf;
+        write_bytes(p, nifti_bytes(f));
+      },
+      1, "non-finite voxel value");
+  image_kind(
+      "NaN voxel (.mha)", "nan.mha",
+      [=](const fs::path& p) {
+        std::string raw(8 * 4, '\0');
+        std::memcpy(&raw[4], &nan, 4);
+        write_bytes(p, mha("NDims = 3\nDimSize = 2 2 2\nElementType = MET_FLOAT\n", raw));
+      },
+      1, "non-finite");
+  image_kind(
+      "45-degree oblique volume", "oblique.mha",
+      [=](const fs::path& p) {
+        const double c = std::sqrt(0.5);
+        std::ostringstream h;
+        h << "NDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\nTransformMatrix = 1 0 0 0 " << c << " " << c << " 0 "
+          << -c << " " << c << "\n";
+        write_bytes(p, mha(h.str(), short_2x2x2));
+      },
+      4, "oblique");
+  image_kind(
+      "a volume that is not a body (uniform air)", "air.mha",
+      [](const fs::path& p) {
+        std::string raw;
+        for (int n = 0; n < 32 * 32 * 20; ++n) raw += std::string("\x18\xfc", 2);  // -1000 HU, int16 little-endian
+        write_bytes(p, mha("NDims = 3\nDimSize = 32 32 20\nElementType = MET_SHORT\nElementSpacing = 10 10 10\n", raw));
+      },
+      0, "does not recognise this scan");
   k.back().answers = true;
   // DICOM directories.
   const auto dicom_kind = [&](const std::string& kind, std::function<void(const fs::path&)> make, int code,
                               const std::string& message) {
-    k.push_back({"dicom", kind, [make](const fs::path& in, const fs::path& out) {
+    k.push_back({"dicom", kind,
+                 [make](const fs::path& in, const fs::path& out) {
                    fs::create_directories(in / "series");
                    make(in / "series");
                    return locate(in / "series", out);
-                 }, code, message});
+                 },
+                 code, message});
   };
-  dicom_kind("empty directory", [](const fs::path&) {}, 4, "no DICOM");
-  dicom_kind("directory of text files", [](const fs::path& d) { write_bytes(d / "notes.txt", "hello"); }, 4, "no DICOM");
-  dicom_kind("two CT series mixed in one directory", [](const fs::path& d) {
-    DicomSeriesOptions a, b;
-    a.prefix = "a";
-    b.prefix = "b";
-    write_dicom_series(d.string(), a);
-    write_dicom_series(d.string(), b);
-  }, 4, "CT series");
-  dicom_kind("a truncated slice", [](const fs::path& d) {
-    const auto files = write_dicom_series(d.string());
-    fs::resize_file(files[3], fs::file_size(files[3]) - 700);
-  }, 3, "slice_003.dcm");
-  dicom_kind("a slice that is not DICOM among good ones", [](const fs::path& d) {
-    const auto files = write_dicom_series(d.string());
-    std::string bytes = read_text(files[4]);
-    std::memset(&bytes[128], 'X', 4);  // the DICM magic after the preamble
-    write_bytes(files[4], bytes.substr(0, 300));
-  }, 0, "missing slices");
+  dicom_kind(
+      "empty directory", [](const fs::path&) {}, 4, "no DICOM");
+  dicom_kind(
+      "directory of text files", [](const fs::path& d) { write_bytes(d / "notes.txt", "hello"); }, 4, "no DICOM");
+  dicom_kind(
+      "two CT series mixed in one directory",
+      [](const fs::path& d) {
+        DicomSeriesOptions a, b;
+        a.prefix = "a";
+        b.prefix = "b";
+        write_dicom_series(d.string(), a);
+        write_dicom_series(d.string(), b);
+      },
+      4, "CT series");
+  dicom_kind(
+      "a truncated slice",
+      [](const fs::path& d) {
+        const auto files = write_dicom_series(d.string());
+        fs::resize_file(files[3], fs::file_size(files[3]) - 700);
+      },
+      3, "slice_003.dcm");
+  dicom_kind(
+      "a slice that is not DICOM among good ones",
+      [](const fs::path& d) {
+        const auto files = write_dicom_series(d.string());
+        std::string bytes = read_text(files[4]);
+        std::memset(&bytes[128], 'X', 4);  // the DICM magic after the preamble
+        write_bytes(files[4], bytes.substr(0, 300));
+      },
+      0, "missing slices");
   k.back().answers = true;
-  dicom_kind("a missing slice", [](const fs::path& d) {
-    const auto files = write_dicom_series(d.string());
-    fs::remove(files[3]);
-  }, 0, "missing slices");
+  dicom_kind(
+      "a missing slice",
+      [](const fs::path& d) {
+        const auto files = write_dicom_series(d.string());
+        fs::remove(files[3]);
+      },
+      0, "missing slices");
   k.back().answers = true;
-  dicom_kind("two files at one slice position", [](const fs::path& d) {
-    const auto files = write_dicom_series(d.string());
-    fs::copy_file(files[2], d / "slice_002_copy.dcm");
-  }, 0, "duplicate slice positions");
+  dicom_kind(
+      "two files at one slice position",
+      [](const fs::path& d) {
+        const auto files = write_dicom_series(d.string());
+        fs::copy_file(files[2], d / "slice_002_copy.dcm");
+      },
+      0, "duplicate slice positions");
   k.back().answers = true;
   // Damaged or foreign model files.
   const auto model_kind = [&](const std::string& kind, std::function<void(const fs::path&)> make, int code,
                               const std::string& message) {
-    k.push_back({"model", kind, [make](const fs::path& in, const fs::path& out) {
+    k.push_back({"model", kind,
+                 [make](const fs::path& in, const fs::path& out) {
                    make(in / "model.snm");
-                   return std::vector<std::string>{"score", Inputs::get().phantom.string(), "--model",
-                                                   (in / "model.snm").string(), "-o", (out / "scores.json").string()};
-                 }, code, message});
+                   return std::vector<std::string>{"score",   Inputs::get().phantom.string(),
+                                                   "--model", (in / "model.snm").string(),
+                                                   "-o",      (out / "scores.json").string()};
+                 },
+                 code, message});
   };
-  model_kind("missing model file", [](const fs::path&) {}, 2, "does not exist");
-  model_kind("empty model file", [](const fs::path& p) { write_bytes(p, ""); }, 5, "not a slicenav model file");
-  model_kind("a NIfTI given as the model", [](const fs::path& p) { fs::copy_file(Inputs::get().phantom, p); }, 5,
-             "not a slicenav model file");
-  model_kind("truncated model file", [](const fs::path& p) {
-    const std::string bytes = model_bytes();
-    write_bytes(p, bytes.substr(0, bytes.size() / 2));
-  }, 5, "model.snm");
-  model_kind("model file with one flipped byte", [](const fs::path& p) {
-    std::string bytes = model_bytes();
-    bytes[bytes.size() / 3] = static_cast<char>(bytes[bytes.size() / 3] ^ 0x10);
-    write_bytes(p, bytes);
-  }, 5, "model.snm");
-  model_kind("model file from a newer format version", [](const fs::path& p) {
-    std::string bytes = model_bytes();
-    const std::uint32_t newer = 999;
-    std::memcpy(&bytes[8], &newer, 4);
-    write_bytes(p, bytes);
-  }, 6, "format version 999");
+  model_kind(
+      "missing model file", [](const fs::path&) {}, 2, "does not exist");
+  model_kind(
+      "empty model file", [](const fs::path& p) { write_bytes(p, ""); }, 5, "not a slicenav model file");
+  model_kind(
+      "a NIfTI given as the model", [](const fs::path& p) { fs::copy_file(Inputs::get().phantom, p); }, 5,
+      "not a slicenav model file");
+  model_kind(
+      "truncated model file",
+      [](const fs::path& p) {
+        const std::string bytes = model_bytes();
+        write_bytes(p, bytes.substr(0, bytes.size() / 2));
+      },
+      5, "model.snm");
+  model_kind(
+      "model file with one flipped byte",
+      [](const fs::path& p) {
+        std::string bytes = model_bytes();
+        bytes[bytes.size() / 3] = static_cast<char>(bytes[bytes.size() / 3] ^ 0x10);
+        write_bytes(p, bytes);
+      },
+      5, "model.snm");
+  model_kind(
+      "model file from a newer format version",
+      [](const fs::path& p) {
+        std::string bytes = model_bytes();
+        const std::uint32_t newer = 999;
+        std::memcpy(&bytes[8], &newer, 4);
+        write_bytes(p, bytes);
+      },
+      6, "format version 999");
   // Bad crop records.
   const auto record_kind = [&](const std::string& kind, std::function<void(const fs::path&)> make, int code,
                                const std::string& message) {
-    k.push_back({"crop record", kind, [make](const fs::path& in, const fs::path& out) {
+    k.push_back({"crop record", kind,
+                 [make](const fs::path& in, const fs::path& out) {
                    make(in / "record.json");
-                   return std::vector<std::string>{"uncrop", Inputs::get().crop.string(), "--record",
-                                                   (in / "record.json").string(), "-o", (out / "full.nii.gz").string()};
-                 }, code, message});
+                   return std::vector<std::string>{"uncrop",   Inputs::get().crop.string(),
+                                                   "--record", (in / "record.json").string(),
+                                                   "-o",       (out / "full.nii.gz").string()};
+                 },
+                 code, message});
   };
-  record_kind("missing record", [](const fs::path&) {}, 2, "does not exist");
-  record_kind("record that is not JSON", [](const fs::path& p) { write_bytes(p, "{\"version\": 1,"); }, 1, "JSON");
-  record_kind("record without its original grid", [](const fs::path& p) {
-    write_bytes(p, edited_record("\"original\"", "\"originally\""));
-  }, 1, "original");
-  record_kind("record whose crop grid is not the image's", [](const fs::path& p) {
-    write_bytes(p, edited_record("\"spacing\": [", "\"spacing\": [3.5, "));
-  }, 1, "spacing");
+  record_kind(
+      "missing record", [](const fs::path&) {}, 2, "does not exist");
+  record_kind(
+      "record that is not JSON", [](const fs::path& p) { write_bytes(p, "{\"version\": 1,"); }, 1, "JSON");
+  record_kind(
+      "record without its original grid",
+      [](const fs::path& p) { write_bytes(p, edited_record("\"original\"", "\"originally\"")); }, 1, "original");
+  record_kind(
+      "record whose crop grid is not the image's",
+      [](const fs::path& p) { write_bytes(p, edited_record("\"spacing\": [", "\"spacing\": [3.5, ")); }, 1, "spacing");
   // Foreign nnU-Net datasets.
   const auto dataset_kind = [&](const std::string& kind, std::function<void(const fs::path&)> make, int code,
                                 const std::string& message) {
-    k.push_back({"nnU-Net dataset", kind, [make](const fs::path& in, const fs::path& out) {
+    k.push_back({"nnU-Net dataset", kind,
+                 [make](const fs::path& in, const fs::path& out) {
                    const fs::path dataset = in / "Dataset001_Phantom";
                    fs::copy(Inputs::get().dataset, dataset, fs::copy_options::recursive);
                    make(dataset);
-                   return std::vector<std::string>{"nnunet", "crop-dataset", "--in", dataset.string(), "--region",
-                                                   "liver", "--out", (out / "Dataset002_Crop").string()};
-                 }, code, message});
+                   return std::vector<std::string>{
+                       "nnunet",   "crop-dataset", "--in",  dataset.string(),
+                       "--region", "liver",        "--out", (out / "Dataset002_Crop").string()};
+                 },
+                 code, message});
   };
-  dataset_kind("dataset folder missing", [](const fs::path& d) { fs::remove_all(d); }, 2, "does not exist");
-  dataset_kind("dataset.json missing", [](const fs::path& d) { fs::remove(d / "dataset.json"); }, 2, "dataset.json");
-  dataset_kind("dataset.json not JSON", [](const fs::path& d) { write_bytes(d / "dataset.json", "{channel"); }, 1,
-               "not valid JSON");
-  dataset_kind("dataset.json without channel_names", [](const fs::path& d) {
-    write_bytes(d / "dataset.json", R"({"labels": {"background": 0}, "numTraining": 2, "file_ending": ".nii.gz"})");
-  }, 1, "channel_names");
-  dataset_kind("dataset of PNG images", [](const fs::path& d) {
-    write_bytes(d / "dataset.json",
-                R"({"channel_names": {"0": "CT"}, "labels": {"background": 0}, "numTraining": 2, "file_ending": ".png"})");
-  }, 4, ".png");
+  dataset_kind(
+      "dataset folder missing", [](const fs::path& d) { fs::remove_all(d); }, 2, "does not exist");
+  dataset_kind(
+      "dataset.json missing", [](const fs::path& d) { fs::remove(d / "dataset.json"); }, 2, "dataset.json");
+  dataset_kind(
+      "dataset.json not JSON", [](const fs::path& d) { write_bytes(d / "dataset.json", "{channel"); }, 1,
+      "not valid JSON");
+  dataset_kind(
+      "dataset.json without channel_names",
+      [](const fs::path& d) {
+        write_bytes(d / "dataset.json", R"({"labels": {"background": 0}, "numTraining": 2, "file_ending": ".nii.gz"})");
+      },
+      1, "channel_names");
+  dataset_kind(
+      "dataset of PNG images",
+      [](const fs::path& d) {
+        write_bytes(
+            d / "dataset.json",
+            R"({"channel_names": {"0": "CT"}, "labels": {"background": 0}, "numTraining": 2, "file_ending": ".png"})");
+      },
+      4, ".png");
   // Bad options.
-  k.push_back({"options", "unknown region", [](const fs::path&, const fs::path& out) {
-                 return std::vector<std::string>{"crop", Inputs::get().phantom.string(), "--region", "elbow", "-o",
-                                                 (out / "c.nii.gz").string(), "--record", (out / "c.json").string()};
-               }, 1, "known regions"});
-  k.push_back({"options", "negative thread count", [](const fs::path&, const fs::path& out) {
-                 return std::vector<std::string>{"locate", Inputs::get().phantom.string(), "--threads", "-3", "-o",
-                                                 (out / "l.json").string()};
-               }, 105, "must be a number >= 0"});
-  k.push_back({"options", "unknown option", [](const fs::path&, const fs::path& out) {
+  k.push_back({"options", "unknown region",
+               [](const fs::path&, const fs::path& out) {
+                 return std::vector<std::string>{
+                     "crop", Inputs::get().phantom.string(), "--region", "elbow",
+                     "-o",   (out / "c.nii.gz").string(),    "--record", (out / "c.json").string()};
+               },
+               1, "known regions"});
+  k.push_back({"options", "negative thread count",
+               [](const fs::path&, const fs::path& out) {
+                 return std::vector<std::string>{"locate", Inputs::get().phantom.string(), "--threads", "-3",
+                                                 "-o",     (out / "l.json").string()};
+               },
+               105, "must be a number >= 0"});
+  k.push_back({"options", "unknown option",
+               [](const fs::path&, const fs::path& out) {
                  return std::vector<std::string>{"locate", Inputs::get().phantom.string(), "--fast", "-o",
                                                  (out / "l.json").string()};
-               }, 109, "--fast"});
-  k.push_back({"options", "unknown prealign method", [](const fs::path&, const fs::path& out) {
+               },
+               109, "--fast"});
+  k.push_back({"options", "unknown prealign method",
+               [](const fs::path&, const fs::path& out) {
                  const std::string p = Inputs::get().phantom.string();
                  return std::vector<std::string>{"prealign", p, p, "--method", "magic", "-o", (out / "t.txt").string()};
-               }, 105, "magic"});
-  k.push_back({"options", "rigid prealign with a z method", [](const fs::path&, const fs::path& out) {
+               },
+               105, "magic"});
+  k.push_back({"options", "rigid prealign with a z method",
+               [](const fs::path&, const fs::path& out) {
                  const std::string p = Inputs::get().phantom.string();
-                 return std::vector<std::string>{"prealign", p, p, "--rigid", "--method", "score", "-o",
-                                                 (out / "t.txt").string()};
-               }, 108, "excludes"});
-  k.push_back({"options", "rigid prealign against a volume without a body", [](const fs::path& in, const fs::path& out) {
+                 return std::vector<std::string>{"prealign", p,       p,    "--rigid",
+                                                 "--method", "score", "-o", (out / "t.txt").string()};
+               },
+               108, "excludes"});
+  k.push_back({"options", "rigid prealign against a volume without a body",
+               [](const fs::path& in, const fs::path& out) {
                  std::string raw;
                  for (int n = 0; n < 32 * 32 * 20; ++n) raw += std::string("\x18\xfc", 2);  // -1000 HU, int16
-                 write_bytes(in / "air.mha",
-                             mha("NDims = 3\nDimSize = 32 32 20\nElementType = MET_SHORT\nElementSpacing = 10 10 10\n", raw));
-                 return std::vector<std::string>{"prealign", Inputs::get().phantom.string(), (in / "air.mha").string(),
-                                                 "--rigid", "-o", (out / "t.txt").string(), "--threads", "1"};
-               }, 4, "no body found"});
-  k.push_back({"options", "shard out of range", [](const fs::path& in, const fs::path& out) {
+                 write_bytes(
+                     in / "air.mha",
+                     mha("NDims = 3\nDimSize = 32 32 20\nElementType = MET_SHORT\nElementSpacing = 10 10 10\n", raw));
+                 return std::vector<std::string>{"prealign",
+                                                 Inputs::get().phantom.string(),
+                                                 (in / "air.mha").string(),
+                                                 "--rigid",
+                                                 "-o",
+                                                 (out / "t.txt").string(),
+                                                 "--threads",
+                                                 "1"};
+               },
+               4, "no body found"});
+  k.push_back({"options", "shard out of range",
+               [](const fs::path& in, const fs::path& out) {
                  write_bytes(in / "list.txt", Inputs::get().phantom.string() + "\n");
-                 return std::vector<std::string>{"score", "--batch", (in / "list.txt").string(), "-o", out.string(),
+                 return std::vector<std::string>{"score",   "--batch", (in / "list.txt").string(), "-o", out.string(),
                                                  "--shard", "3/2"};
-               }, 105, "3/2"});
-  k.push_back({"options", "unknown device", [](const fs::path&, const fs::path& out) {
-                 return std::vector<std::string>{"locate", Inputs::get().phantom.string(), "--device", "tpu:0", "-o",
-                                                 (out / "l.json").string()};
-               }, 1, "tpu:0"});
+               },
+               105, "3/2"});
+  k.push_back({"options", "unknown device",
+               [](const fs::path&, const fs::path& out) {
+                 return std::vector<std::string>{"locate", Inputs::get().phantom.string(), "--device", "tpu:0",
+                                                 "-o",     (out / "l.json").string()};
+               },
+               1, "tpu:0"});
   // Unwritable outputs.
-  k.push_back({"output", "output folder missing", [](const fs::path&, const fs::path& out) {
+  k.push_back({"output", "output folder missing",
+               [](const fs::path&, const fs::path& out) {
                  return locate(Inputs::get().phantom, out / "no" / "such" / "folder");
-               }, 3, "no/such/folder"});
-  k.push_back({"output", "output folder is a file", [](const fs::path& in, const fs::path& out) {
+               },
+               3, "no/such/folder"});
+  k.push_back({"output", "output folder is a file",
+               [](const fs::path& in, const fs::path& out) {
                  write_bytes(in / "blocker", "x");
-                 return std::vector<std::string>{"crop", Inputs::get().phantom.string(), "--region", "liver", "-o",
-                                                 (in / "blocker" / "c.nii.gz").string(), "--record",
-                                                 (out / "c.json").string(), "--threads", "1"};
-               }, 3, "blocker"});
-  k.push_back({"output", "full disk while writing a crop", [](const fs::path&, const fs::path& out) {
-                 return std::vector<std::string>{"crop", Inputs::get().phantom.string(), "--region", "liver", "-o",
-                                                 (out / "c.nii.gz").string(), "--record", (out / "c.json").string(),
+                 return std::vector<std::string>{"crop",      Inputs::get().phantom.string(),
+                                                 "--region",  "liver",
+                                                 "-o",        (in / "blocker" / "c.nii.gz").string(),
+                                                 "--record",  (out / "c.json").string(),
                                                  "--threads", "1"};
-               }, 3, "the file written is incomplete (is the disk full?)", Limits{8192, 120}});
-  k.push_back({"output", "full disk while writing landmarks", [](const fs::path&, const fs::path& out) {
-                 return locate(Inputs::get().phantom, out);
-               }, 3, "landmarks.json", Limits{1000, 120}});
+               },
+               3, "blocker"});
+  k.push_back({"output", "full disk while writing a crop",
+               [](const fs::path&, const fs::path& out) {
+                 return std::vector<std::string>{"crop",      Inputs::get().phantom.string(),
+                                                 "--region",  "liver",
+                                                 "-o",        (out / "c.nii.gz").string(),
+                                                 "--record",  (out / "c.json").string(),
+                                                 "--threads", "1"};
+               },
+               3, "the file written is incomplete (is the disk full?)", Limits{8192, 120}});
+  k.push_back({"output", "full disk while writing landmarks",
+               [](const fs::path&, const fs::path& out) { return locate(Inputs::get().phantom, out); }, 3,
+               "landmarks.json", Limits{1000, 120}});
   // Batch lists.
-  k.push_back({"batch", "batch list missing", [](const fs::path& in, const fs::path& out) {
+  k.push_back({"batch", "batch list missing",
+               [](const fs::path& in, const fs::path& out) {
                  return std::vector<std::string>{"score", "--batch", (in / "none.txt").string(), "-o", out.string()};
-               }, 2, "none.txt"});
-  k.push_back({"batch", "batch list with only comments", [](const fs::path& in, const fs::path& out) {
+               },
+               2, "none.txt"});
+  k.push_back({"batch", "batch list with only comments",
+               [](const fs::path& in, const fs::path& out) {
                  write_bytes(in / "list.txt", "# nothing here\n\n");
                  return std::vector<std::string>{"score", "--batch", (in / "list.txt").string(), "-o", out.string()};
-               }, 1, "list.txt"});
-  k.push_back({"batch", "batch list naming two cases alike", [](const fs::path& in, const fs::path& out) {
+               },
+               1, "list.txt"});
+  k.push_back({"batch", "batch list naming two cases alike",
+               [](const fs::path& in, const fs::path& out) {
                  fs::create_directories(in / "a");
                  fs::create_directories(in / "b");
                  fs::copy_file(Inputs::get().phantom, in / "a" / "ct.nii.gz");
                  fs::copy_file(Inputs::get().phantom, in / "b" / "ct.nii.gz");
                  write_bytes(in / "list.txt", "a/ct.nii.gz\nb/ct.nii.gz\n");
                  return std::vector<std::string>{"score", "--batch", (in / "list.txt").string(), "-o", out.string()};
-               }, 1, "same name"});
-  k.push_back({"batch", "batch list naming a binary file", [](const fs::path& in, const fs::path& out) {
+               },
+               1, "same name"});
+  k.push_back({"batch", "batch list naming a binary file",
+               [](const fs::path& in, const fs::path& out) {
                  write_bytes(in / "list.txt", std::string("\x00\x01\x02\xff\n", 5));
                  return std::vector<std::string>{"score", "--batch", (in / "list.txt").string(), "-o", out.string()};
-               }, 1, "control characters"});
+               },
+               1, "control characters"});
   return k;
 }
 
@@ -450,7 +621,8 @@ TEST_F(BadInputMatrix, EveryKindHasItsStatusAMessageAndLeavesNoOutput) {
     EXPECT_FALSE(outcome.timed_out) << "hung";
     EXPECT_EQ(outcome.signal, 0) << "killed by signal " << outcome.signal << "\n" << outcome.err;
     EXPECT_EQ(outcome.exit_code, kind.exit_code) << outcome.err;
-    EXPECT_NE(outcome.err.find(kind.message), std::string::npos) << "stderr lacks '" << kind.message << "':\n" << outcome.err;
+    EXPECT_NE(outcome.err.find(kind.message), std::string::npos) << "stderr lacks '" << kind.message << "':\n"
+                                                                 << outcome.err;
     if (kind.answers) {
       EXPECT_EQ(files_under(scratch / "out").size(), 1u) << "the answer is written";
     } else {

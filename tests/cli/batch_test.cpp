@@ -82,8 +82,7 @@ TEST_F(BatchList, DirectoryListsImagesAndDicomDirectoriesSortedByName) {
   mkdir("images/series.1.2");  // a DICOM directory keeps its whole name, dots included
   mkdir("images/.cache");
   const std::vector<BatchCase> cases = list_batch_cases((dir_ / "images").string());
-  EXPECT_EQ(names_of(cases),
-            (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "series.1.2", "series_z"}));
+  EXPECT_EQ(names_of(cases), (std::vector<std::string>{"a", "b", "c", "d", "e", "f", "series.1.2", "series_z"}));
   ASSERT_EQ(cases.size(), 8u);
   EXPECT_EQ(cases[1].input, (dir_ / "images" / "b.nii.gz").string());
   EXPECT_EQ(cases[7].input, (dir_ / "images" / "series_z").string());
@@ -351,7 +350,7 @@ TEST(BatchOptionsTest, MisuseIsAUsageError) {
     }
     return 0;
   };
-  EXPECT_EQ(exit_code_of(""), static_cast<int>(CLI::ExitCodes::RequiredError));                 // no input
+  EXPECT_EQ(exit_code_of(""), static_cast<int>(CLI::ExitCodes::RequiredError));                        // no input
   EXPECT_EQ(exit_code_of("scan.nii --batch l.txt"), static_cast<int>(CLI::ExitCodes::RequiredError));  // both
   EXPECT_EQ(exit_code_of("scan.nii --shard 0/2"), static_cast<int>(CLI::ExitCodes::RequiresError));
   EXPECT_EQ(exit_code_of("--batch l.txt --shard 2/2"), static_cast<int>(CLI::ExitCodes::ValidationError));

@@ -74,8 +74,7 @@ TEST(CrashSafeBatch, KilledAtRandomMomentsThenRerunGivesTheUninterruptedOutputs)
       ASSERT_LT(runs, 20) << "the batch never finished in trial " << trial;
       Limits limits;
       limits.kill_after_ms = (runs == 0 || (runs < 10 && kill_rerun(rng))) ? moment_ms(rng) : 0;
-      const Outcome outcome =
-          run_process(SLICENAV_CLI_PATH, score_batch(dir / "cases", dir / "killed"), dir, limits);
+      const Outcome outcome = run_process(SLICENAV_CLI_PATH, score_batch(dir / "cases", dir / "killed"), dir, limits);
       finished = outcome.exit_code == 0;
       kills += outcome.signal == SIGKILL;
       ASSERT_TRUE(finished || outcome.signal == SIGKILL) << "exit " << outcome.exit_code << ": " << outcome.err;

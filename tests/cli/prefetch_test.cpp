@@ -44,7 +44,8 @@ float value_of(const slicenav_volume* volume) {
 
 TEST_F(Prefetch, EveryImageComesBackWholeInListOrderAndOutOfIt) {
   std::vector<std::string> paths;
-  for (int k = 0; k < 5; ++k) paths.push_back(write_volume((dir_ / ("v" + std::to_string(k) + ".nii.gz")).string(), 10.0f * k));
+  for (int k = 0; k < 5; ++k)
+    paths.push_back(write_volume((dir_ / ("v" + std::to_string(k) + ".nii.gz")).string(), 10.0f * k));
   {
     VolumePrefetcher prefetcher(paths);
     for (int k = 0; k < 5; ++k) EXPECT_EQ(value_of(prefetcher.take(paths[k]).get()), 10.0f * k) << k;

@@ -15,11 +15,11 @@
 namespace slicenav::test {
 
 struct DicomSeriesOptions {
-  unsigned size = 32;          // rows = columns
+  unsigned size = 32;  // rows = columns
   unsigned slices = 8;
   double pixel_mm = 10.0;
-  double step_mm = 5.0;        // ImagePositionPatient z step between files
-  std::string series_uid;      // "" = a new UID
+  double step_mm = 5.0;    // ImagePositionPatient z step between files
+  std::string series_uid;  // "" = a new UID
   std::string prefix = "slice";
 };
 

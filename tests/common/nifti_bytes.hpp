@@ -32,7 +32,10 @@ inline std::string nifti_bytes(const NiftiFile& f) {
   put(0, &sizeof_hdr, 4);
   const std::int16_t dim[8] = {3, f.size[0], f.size[1], f.size[2], 1, 1, 1, 1};
   for (int i = 0; i < 8; ++i) put(40 + 2 * i, &dim[i], 2);
-  const std::int16_t bitpix = f.datatype == 2 ? 8 : f.datatype == 4 || f.datatype == 512 ? 16 : f.datatype == 64 ? 64 : 32;
+  const std::int16_t bitpix = f.datatype == 2                        ? 8
+                              : f.datatype == 4 || f.datatype == 512 ? 16
+                              : f.datatype == 64                     ? 64
+                                                                     : 32;
   const std::int16_t sform_code = 1;
   put(70, &f.datatype, 2);
   put(72, &bitpix, 2);

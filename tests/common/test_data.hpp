@@ -6,7 +6,7 @@
 #include <string>
 
 #ifndef SLICENAV_DEFAULT_DATA_DIR
-#define SLICENAV_DEFAULT_DATA_DIR ""
+#  define SLICENAV_DEFAULT_DATA_DIR ""
 #endif
 
 namespace slicenav::test {
@@ -32,7 +32,9 @@ inline std::string data_path(const std::string& relative) {
 }  // namespace slicenav::test
 
 // Skips the current GoogleTest test with a message when a data path is absent.
-#define SLICENAV_REQUIRE_DATA(var, relative)                                                   \
-  const std::string var = ::slicenav::test::data_path(relative);                             \
-  if (var.empty()) GTEST_SKIP() << "real data '" << (relative) << "' not found: set SLICENAV_DATA " \
-                                   "or place the data in ../shared/data"
+#define SLICENAV_REQUIRE_DATA(var, relative)                     \
+  const std::string var = ::slicenav::test::data_path(relative); \
+  if (var.empty())                                               \
+  GTEST_SKIP() << "real data '" << (relative)                    \
+               << "' not found: set SLICENAV_DATA "              \
+                  "or place the data in ../shared/data"

@@ -44,7 +44,8 @@ inline Volume rigidly_moved(const Volume& v, const Vec3& euler_rad, const Vec3& 
   const Vec3 o = rotate({g.origin[0] - centre[0], g.origin[1] - centre[1], g.origin[2] - centre[2]});
   for (std::size_t a = 0; a < 3; ++a) g.origin[a] = o[a] + centre[a] + shift[a];
   for (std::size_t axis = 0; axis < 3; ++axis) {
-    const Vec3 d = rotate({v.geometry().direction[axis], v.geometry().direction[3 + axis], v.geometry().direction[6 + axis]});
+    const Vec3 d =
+        rotate({v.geometry().direction[axis], v.geometry().direction[3 + axis], v.geometry().direction[6 + axis]});
     for (std::size_t row = 0; row < 3; ++row) g.direction[3 * row + axis] = d[row];
   }
   return Volume(g, v.voxels(), v.source());

@@ -38,9 +38,9 @@ const Atlas kAtlas{{{"a", 0.0}, {"b", -100.0}, {"c", -200.0}, {"d", -300.0}, {"e
 TEST_F(Anatomy, FitRecoversSyntheticAtlasAndOffsets) {
   // Known positions and case offsets; each case sees a different overlapping subset (a chain of overlaps),
   // plus a one-landmark case and a case in a separate group, which must not disturb the fit.
-  const std::map<std::string, double> truth{{"lung_apex", 0.0}, {"carina", -95.5}, {"liver_dome", -210.25},
-                                            {"lung_base", -260.0}, {"kidney_lower_end", -420.0},
-                                            {"femur_head_top", -610.75}};
+  const std::map<std::string, double> truth{{"lung_apex", 0.0},           {"carina", -95.5},
+                                            {"liver_dome", -210.25},      {"lung_base", -260.0},
+                                            {"kidney_lower_end", -420.0}, {"femur_head_top", -610.75}};
   const std::vector<std::pair<std::vector<std::string>, double>> design{
       {{"lung_apex", "carina", "liver_dome"}, 312.0},
       {{"carina", "liver_dome", "lung_base"}, -512.5},
@@ -53,8 +53,8 @@ TEST_F(Anatomy, FitRecoversSyntheticAtlasAndOffsets) {
     cases.emplace_back();
     for (const std::string& n : names) cases.back().push_back({n, truth.at(n) + offset});
   }
-  cases.push_back({{"solo_only", 5.0}});                                  // one landmark: no information
-  cases.push_back({{"island_x", 10.0}, {"island_y", -20.0}});             // unconnected to the anchor group
+  cases.push_back({{"solo_only", 5.0}});                       // one landmark: no information
+  cases.push_back({{"island_x", 10.0}, {"island_y", -20.0}});  // unconnected to the anchor group
   cases.push_back({});
   const Atlas atlas = fit_atlas(cases);
   ASSERT_EQ(atlas.position_mm.size(), truth.size());
@@ -140,8 +140,7 @@ TEST_F(Anatomy, MapDropsLandmarkThatContradictsAtlasOrder) {
   EXPECT_EQ(names_of(map.used()), (std::vector<std::string>{"a", "b", "d", "e"}));
   EXPECT_NEAR(map.to_atlas(950.0), -50.0, 1e-12);
   // Two landmarks swapped: either could go; the one further from the median offset does.
-  const AnatomicalMap swapped =
-      AnatomicalMap::fit({{"a", 1000.0}, {"b", 900.0}, {"c", 800.0}, {"d", 805.0}}, kAtlas);
+  const AnatomicalMap swapped = AnatomicalMap::fit({{"a", 1000.0}, {"b", 900.0}, {"c", 800.0}, {"d", 805.0}}, kAtlas);
   EXPECT_EQ(names_of(swapped.used()), (std::vector<std::string>{"a", "b", "c"}));
   // Equal world z for two atlas landmarks cannot both be kept.
   EXPECT_EQ(AnatomicalMap::fit({{"a", 10.0}, {"b", 10.0}}, kAtlas).used().size(), 1u);
@@ -236,8 +235,8 @@ TEST_F(Anatomy, RealDataAtlasFollowsAnatomicalOrder) {
 
   std::vector<std::pair<std::string, double>> sorted(atlas.position_mm.begin(), atlas.position_mm.end());
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  std::cout << "fitted atlas (" << case_ids.size() << " cases, mm, lung_apex = 0):\n" << std::fixed
-            << std::setprecision(1);
+  std::cout << "fitted atlas (" << case_ids.size() << " cases, mm, lung_apex = 0):\n"
+            << std::fixed << std::setprecision(1);
   for (const auto& [name, mm] : sorted) std::cout << "  " << std::setw(22) << std::left << name << mm << "\n";
 
   const auto at = [&](const std::string& name) {

@@ -13,13 +13,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crop_fixtures.hpp"
+#include "model_fixtures.hpp"
 #include "slicenav/crop.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/phantom.hpp"
-#include "model_fixtures.hpp"
-#include "crop_fixtures.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
 
@@ -91,8 +91,8 @@ Volume with_table(const Volume& v) {
 std::array<double, 2> box_world(const CropRecord& r, int a) {
   const Geometry c = r.cropped();
   const Vec3 first = c.origin;
-  const Vec3 last = c.index_to_world({static_cast<double>(c.size[0]) - 1, static_cast<double>(c.size[1]) - 1,
-                                      static_cast<double>(c.size[2]) - 1});
+  const Vec3 last = c.index_to_world(
+      {static_cast<double>(c.size[0]) - 1, static_cast<double>(c.size[1]) - 1, static_cast<double>(c.size[2]) - 1});
   return {std::min(first[a], last[a]), std::max(first[a], last[a])};
 }
 
@@ -163,7 +163,8 @@ TEST(Crop, RegionNotInTheScanIsAnErrorNeverAnEmptyCrop) {
 
 TEST(Crop, UnknownRegionListsTheKnownOnes) {
   std::string message;
-  EXPECT_EQ(status_of([&] { plan_crop(bundled_model(), phantom(40.0), "spleen"); }, &message), Status::invalid_argument);
+  EXPECT_EQ(status_of([&] { plan_crop(bundled_model(), phantom(40.0), "spleen"); }, &message),
+            Status::invalid_argument);
   EXPECT_NE(message.find("unknown region 'spleen'"), std::string::npos) << message;
   for (const char* name : {"lungs", "heart", "liver", "kidneys", "abdomen", "pelvis", "head-neck"}) {
     EXPECT_NE(message.find(name), std::string::npos) << message;
@@ -295,7 +296,8 @@ TEST_F(CropFiles, ImageOnAnotherGridIsAClearError) {
 
 TEST_F(CropFiles, MalformedRecordsNameTheField) {
   std::string message;
-  EXPECT_EQ(status_of([&] { CropRecord::from_json("{\"format\": \"something else\"}"); }, &message), Status::invalid_argument);
+  EXPECT_EQ(status_of([&] { CropRecord::from_json("{\"format\": \"something else\"}"); }, &message),
+            Status::invalid_argument);
   EXPECT_NE(message.find("not a crop record"), std::string::npos) << message;
   // Found by fuzz_crop_record: a number as "format" let a JSON type error escape instead of the library's error.
   EXPECT_EQ(status_of([&] { CropRecord::from_json("{\"format\": 3}"); }, &message), Status::invalid_argument);
@@ -328,8 +330,8 @@ TEST_F(CropFiles, RecallCountsMaskVoxelsInsideTheBox) {
     return voxels[i + r.original.size[0] * (j + r.original.size[1] * k)];
   };
   EXPECT_EQ(crop_recall(r, Volume(r.original, voxels)), 1.0);  // empty mask
-  at(5, 3, 2) = at(24, 16, 13) = at(10, 10, 10) = 1.0f;          // inside (both box corners)
-  at(4, 3, 2) = 1.0f;                                            // just outside along i
+  at(5, 3, 2) = at(24, 16, 13) = at(10, 10, 10) = 1.0f;        // inside (both box corners)
+  at(4, 3, 2) = 1.0f;                                          // just outside along i
   EXPECT_DOUBLE_EQ(crop_recall(r, Volume(r.original, voxels)), 0.75);
   Geometry other = r.original;
   other.size[2] = 15;
@@ -344,7 +346,6 @@ TEST_F(CropFiles, UnwritableOutputLeavesNoFile) {
   EXPECT_EQ(status_of([&] { crop_file(r, path("in.nii.gz"), path("out.png")); }), Status::unsupported_input);
   EXPECT_FALSE(std::filesystem::exists(path("out.png")));
 }
-
 
 TEST(CropRealData, HeldOutOrganMasksKeepRecall) {
   SCOPED_TRACE("held-out cases of the bundled model (its metadata's validation_cases)");

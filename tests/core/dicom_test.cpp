@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,11 +17,11 @@
 #include <system_error>
 #include <vector>
 
+#include "dicom_series.hpp"
+#include "file_text.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
-#include "dicom_series.hpp"
-#include "file_text.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
 
@@ -74,8 +74,7 @@ void write_bytes(const fs::path& path, const std::vector<char>& bytes) {
 // (4-byte length). `edit` maps the old value to the new one, which is space-padded to the old length
 // (so nothing else in the file moves) and must not be longer. Returns false when the element is absent.
 template <typename Edit>
-bool rewrite_text_element(const fs::path& path, std::uint16_t group, std::uint16_t element, const char* vr,
-                          Edit edit) {
+bool rewrite_text_element(const fs::path& path, std::uint16_t group, std::uint16_t element, const char* vr, Edit edit) {
   std::vector<char> bytes = read_bytes(path);
   const std::string tag{static_cast<char>(group & 0xff), static_cast<char>(group >> 8),
                         static_cast<char>(element & 0xff), static_cast<char>(element >> 8)};
@@ -556,7 +555,8 @@ TEST(Dicom, MalformedHeadersAreSkippedNotACrash) {
     const Volume v = read_volume(dir.string());
     EXPECT_EQ(v.geometry().size[2], 4u);
     bool warned = false;
-    for (const auto& w : v.source().warnings) warned = warned || w.find("could not be parsed and were skipped") != std::string::npos;
+    for (const auto& w : v.source().warnings)
+      warned = warned || w.find("could not be parsed and were skipped") != std::string::npos;
     EXPECT_TRUE(warned);
   }
 }

@@ -10,19 +10,19 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <iterator>
-#include <utility>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <sstream>
+#include <utility>
 #include <vector>
 
+#include "nifti_bytes.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
-#include "nifti_bytes.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
 
@@ -36,7 +36,8 @@ class Io : public test::TempDirTest {
   std::string write_mhd(const std::string& name, const std::string& header_lines, const std::string& raw) const {
     const std::string raw_name = name + ".raw";
     std::ofstream(dir_ / raw_name, std::ios::binary) << raw;
-    std::ofstream(dir_ / (name + ".mhd")) << "ObjectType = Image\n" << header_lines << "ElementDataFile = " << raw_name << "\n";
+    std::ofstream(dir_ / (name + ".mhd")) << "ObjectType = Image\n"
+                                          << header_lines << "ElementDataFile = " << raw_name << "\n";
     return path(name + ".mhd");
   }
 };
@@ -65,7 +66,8 @@ void expect_same_volume(const Volume& a, const Volume& b, double tolerance) {
   for (int i = 0; i < 9; ++i) EXPECT_NEAR(ga.direction[i], gb.direction[i], 1e-6);
   ASSERT_EQ(a.voxels().size(), b.voxels().size());
   double worst = 0;
-  for (std::size_t n = 0; n < a.voxels().size(); ++n) worst = std::max(worst, double(std::abs(a.voxels()[n] - b.voxels()[n])));
+  for (std::size_t n = 0; n < a.voxels().size(); ++n)
+    worst = std::max(worst, double(std::abs(a.voxels()[n] - b.voxels()[n])));
   EXPECT_LE(worst, tolerance);
 }
 
@@ -208,9 +210,11 @@ TEST_F(Io, ReadsTwoFileMetaImage) {
   std::string raw(4 * 3 * 2 * 2, '\0');
   auto* values = reinterpret_cast<std::int16_t*>(raw.data());
   for (int n = 0; n < 24; ++n) values[n] = static_cast<std::int16_t>(n * 10 - 1000);
-  const std::string file = write_mhd("ok", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
-                                           "ElementSpacing = 0.5 0.75 2.5\nOffset = 1 2 3\n"
-                                           "TransformMatrix = -1 0 0 0 -1 0 0 0 1\n", raw);
+  const std::string file = write_mhd("ok",
+                                     "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
+                                     "ElementSpacing = 0.5 0.75 2.5\nOffset = 1 2 3\n"
+                                     "TransformMatrix = -1 0 0 0 -1 0 0 0 1\n",
+                                     raw);
   const Volume v = read_volume(file);
   EXPECT_EQ(v.geometry().size, (std::array<std::size_t, 3>{4, 3, 2}));
   EXPECT_DOUBLE_EQ(v.geometry().spacing[2], 2.5);
@@ -253,21 +257,26 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       {"truncated .nrrd", path("cut_whole.nrrd"), Status::io, "cut_whole.nrrd"},
       {"2D image", write_mhd("flat", "NDims = 2\nDimSize = 4 3\nElementType = MET_SHORT\n", std::string(24, '\0')),
        Status::unsupported_input, "2D"},
-      {"4D image", write_mhd("movie", "NDims = 4\nDimSize = 4 3 2 2\nElementType = MET_SHORT\n", two_slices + two_slices),
+      {"4D image",
+       write_mhd("movie", "NDims = 4\nDimSize = 4 3 2 2\nElementType = MET_SHORT\n", two_slices + two_slices),
        Status::unsupported_input, "4D"},
-      {"RGB image", write_mhd("rgb", "NDims = 3\nDimSize = 4 3 2\nElementNumberOfChannels = 3\nElementType = MET_UCHAR\n",
-                              std::string(72, '\0')),
+      {"RGB image",
+       write_mhd("rgb", "NDims = 3\nDimSize = 4 3 2\nElementNumberOfChannels = 3\nElementType = MET_UCHAR\n",
+                 std::string(72, '\0')),
        Status::unsupported_input, "components"},
-      {"zero spacing", write_mhd("zero", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementSpacing = 1 0 1\n", two_slices),
+      {"zero spacing",
+       write_mhd("zero", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementSpacing = 1 0 1\n", two_slices),
        Status::invalid_argument, "spacing"},
-      {"negative spacing", write_mhd("neg", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementSpacing = 1 1 -2\n", two_slices),
+      {"negative spacing",
+       write_mhd("neg", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementSpacing = 1 1 -2\n", two_slices),
        Status::invalid_argument, "spacing"},
       {"NaN voxel", write_mhd("nan", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FLOAT\n", nan_raw),
        Status::invalid_argument, "non-finite"},
       {"inf voxel", write_mhd("inf", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FLOAT\n", inf_raw),
        Status::invalid_argument, "non-finite"},
-      {"short raw data", write_mhd("short", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n", std::string(10, '\0')),
-       Status::io, "short"},
+      {"short raw data",
+       write_mhd("short", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n", std::string(10, '\0')), Status::io,
+       "short"},
       {"empty path", "", Status::invalid_argument, "no input"},
       // Found by fuzz_volume: ITK threw from inside the reader's size computation (std::terminate).
       {"no voxel type", write_mhd("untyped", "NDims = 3\nDimSize = 4 3 2\n", two_slices), Status::io, "untyped.mhd"},
@@ -279,8 +288,9 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       // Found by fuzz_volume: a key that only begins with ElementDataFile is not the header's end (MetaIO reads on),
       // and a key may end at ':' as well as '='.
       {"overlong key after an ElementDataFile look-alike",
-       write_mhd("long_key2", "NDims = 3\nElementDataFileOrigin : 0\n" + std::string(300, '\xff') +
-                                  ": 1\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
+       write_mhd("long_key2",
+                 "NDims = 3\nElementDataFileOrigin : 0\n" + std::string(300, '\xff') +
+                     ": 1\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
                  two_slices),
        Status::io, "key 4 of its MetaImage header"},
       // Found by fuzz_volume: MetaIO divided by the step of a numbered-file pattern (SIGFPE).
@@ -298,7 +308,8 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
        Status::unsupported_input, "several files"},
       // Found by fuzz_volume: a damaged LIST of slice files made MetaIO free memory it did not own.
       {"list of slice files",
-       write_mhd("list", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = LIST 2D\n", two_slices),
+       write_mhd("list", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = LIST 2D\n",
+                 two_slices),
        Status::unsupported_input, "several files"},
       {"ElementDataFile that names no file",
        write_mhd("no_data_file", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = \n",
@@ -307,23 +318,28 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
       // Found by fuzz_volume: MetaIO copied a value of 255 characters or more into a 255-byte buffer, and looped over
       // a huge NDims for minutes.
       {"overlong header value",
-       write_mhd("long_value", "NDims = 3\nComment = " + std::string(300, 'v') + "\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
+       write_mhd("long_value",
+                 "NDims = 3\nComment = " + std::string(300, 'v') + "\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
                  two_slices),
        Status::io, "key 3 of its MetaImage header has a value longer"},
-      {"huge NDims", write_mhd("huge_ndims", "NDims = 22222222222222222222\nDimSize = 4 3 2\nElementType = MET_SHORT\n", two_slices),
+      {"huge NDims",
+       write_mhd("huge_ndims", "NDims = 22222222222222222222\nDimSize = 4 3 2\nElementType = MET_SHORT\n", two_slices),
        Status::io, "NDims"},
       // Found by fuzz_volume: with compressed data and no CompressedDataSize, MetaIO allocated 2^63 bytes for a data
       // file that does not exist (its name cut at a NUL byte, as MetaIO reads it).
       {"compressed data in a missing file",
-       write_mhd("missing_data", "NDims = 3\nCompressedData = True\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
-                                 "ElementDataFile = nowhere" + std::string(1, '\0') + "x.raw\n",
+       write_mhd("missing_data",
+                 "NDims = 3\nCompressedData = True\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
+                 "ElementDataFile = nowhere" +
+                     std::string(1, '\0') + "x.raw\n",
                  two_slices),
        Status::io, "is missing"},
       // Found by fuzz_volume: MetaIO read past a 255-byte buffer holding the data file's path.
       {"data file path of 255+ characters",
-       write_mhd("long_data_path", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = " +
-                                       std::string(240, 'd') + ".raw\n",
-                 two_slices),
+       write_mhd(
+           "long_data_path",
+           "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nElementDataFile = " + std::string(240, 'd') + ".raw\n",
+           two_slices),
        Status::unsupported_input, "at most 254"},
       {"unknown voxel type", write_mhd("foo", "NDims = 3\nDimSize = 4 3 2\nElementType = MET_FOO\n", two_slices),
        Status::unsupported_input, "voxel type"},
@@ -384,13 +400,20 @@ std::vector<float> raw_as_float(const RawImage& raw) {
       std::memcpy(&value, at, sizeof value);
       return static_cast<float>(value);
     };
-    if (raw.component_type == "float") out[n] = get(float{});
-    else if (raw.component_type == "double") out[n] = get(double{});
-    else if (raw.component_type == "short") out[n] = get(std::int16_t{});
-    else if (raw.component_type == "unsigned_short") out[n] = get(std::uint16_t{});
-    else if (raw.component_type == "int") out[n] = get(std::int32_t{});
-    else if (raw.component_type == "unsigned_char") out[n] = get(std::uint8_t{});
-    else ADD_FAILURE() << raw.component_type;
+    if (raw.component_type == "float")
+      out[n] = get(float{});
+    else if (raw.component_type == "double")
+      out[n] = get(double{});
+    else if (raw.component_type == "short")
+      out[n] = get(std::int16_t{});
+    else if (raw.component_type == "unsigned_short")
+      out[n] = get(std::uint16_t{});
+    else if (raw.component_type == "int")
+      out[n] = get(std::int32_t{});
+    else if (raw.component_type == "unsigned_char")
+      out[n] = get(std::uint8_t{});
+    else
+      ADD_FAILURE() << raw.component_type;
   }
   return out;
 }
@@ -444,8 +467,8 @@ TEST_F(Io, NiftiGzipStreamsOfSeveralMembersOrWithTrailingDataRead) {
     std::ifstream in(path("member.gz"), std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
-  std::ofstream(path("members.nii.gz"), std::ios::binary) << gzip_bytes(bytes.substr(0, 100)) << gzip_bytes(bytes.substr(100, 300))
-                                                           << gzip_bytes(bytes.substr(400));
+  std::ofstream(path("members.nii.gz"), std::ios::binary)
+      << gzip_bytes(bytes.substr(0, 100)) << gzip_bytes(bytes.substr(100, 300)) << gzip_bytes(bytes.substr(400));
   test::write_gzip(path("trailing.nii.gz"), bytes + std::string(1000, 'x'));
   for (const char* name : {"members.nii.gz", "trailing.nii.gz"}) {
     SCOPED_TRACE(name);
@@ -563,13 +586,14 @@ TEST_F(Io, NiftiWithZeroPixdimButAValidSformWarns) {
 }
 
 TEST_F(Io, FourDimensionalFileWithOneTimePointIsAVolume) {
-  const std::string file = write_mhd("one_frame", "NDims = 4\nDimSize = 4 3 2 1\nElementType = MET_SHORT\n",
-                                     std::string(48, '\0'));
+  const std::string file =
+      write_mhd("one_frame", "NDims = 4\nDimSize = 4 3 2 1\nElementType = MET_SHORT\n", std::string(48, '\0'));
   EXPECT_EQ(read_volume(file).geometry().size, (std::array<std::size_t, 3>{4, 3, 2}));
 }
 
 TEST_F(Io, OneSliceVolumeReadsWithAWarning) {
-  const std::string file = write_mhd("single", "NDims = 3\nDimSize = 4 3 1\nElementType = MET_SHORT\n", std::string(24, '\0'));
+  const std::string file =
+      write_mhd("single", "NDims = 3\nDimSize = 4 3 1\nElementType = MET_SHORT\n", std::string(24, '\0'));
   const Volume v = read_volume(file);
   ASSERT_EQ(v.source().warnings.size(), 1u);
   EXPECT_NE(v.source().warnings[0].find("single slice"), std::string::npos);
@@ -581,7 +605,8 @@ TEST_F(Io, ObliqueFileIsRejectedAndSlightlyObliqueWarns) {
   oblique << "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nTransformMatrix = 1 0 0 0 " << c30 << " " << s30
           << " 0 " << -s30 << " " << c30 << "\n";
   std::string message;
-  EXPECT_EQ(read_status(write_mhd("oblique", oblique.str(), std::string(48, '\0')), &message), Status::unsupported_input);
+  EXPECT_EQ(read_status(write_mhd("oblique", oblique.str(), std::string(48, '\0')), &message),
+            Status::unsupported_input);
   EXPECT_NE(message.find("oblique"), std::string::npos) << message;
   const double c3 = std::cos(3.0 * M_PI / 180.0), s3 = std::sin(3.0 * M_PI / 180.0);
   std::ostringstream slight;

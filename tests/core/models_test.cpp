@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -10,15 +11,14 @@
 #include <numeric>
 #include <random>
 #include <thread>
-#include <atomic>
 
+#include "model_fixtures.hpp"
 #include "network.hpp"
 #include "slicenav/error.hpp"
-#include "slicenav/model_file.hpp"
 #include "slicenav/io.hpp"
+#include "slicenav/model_file.hpp"
 #include "slicenav/orientation.hpp"
 #include "test_data.hpp"
-#include "model_fixtures.hpp"
 #include "test_support.hpp"
 
 namespace slicenav {
@@ -94,14 +94,14 @@ TEST(Model, PaddingDoesNotChangeAShorterSequencesLogits) {
   const auto q_short = torch::randn({3, 16}), q_long = torch::randn({6, 16});
   const auto t_short = torch::randn({5, 16}), t_long = torch::randn({8, 16});
   const auto enc = PositionalEncoding::absolute;
-  const auto alone = net.insertion_logits(
-      detail::pad_sequences({q_short}, {detail::sequence_positions(z_short, enc, false)}),
-      detail::pad_sequences({t_short}, {detail::sequence_positions(z_short, enc, true)}));
-  const auto batched = net.insertion_logits(
-      detail::pad_sequences({q_short, q_long},
-                            {detail::sequence_positions(z_short, enc, false), detail::sequence_positions(z_long, enc, false)}),
-      detail::pad_sequences({t_short, t_long},
-                            {detail::sequence_positions(z_short, enc, true), detail::sequence_positions(z_long, enc, true)}));
+  const auto alone =
+      net.insertion_logits(detail::pad_sequences({q_short}, {detail::sequence_positions(z_short, enc, false)}),
+                           detail::pad_sequences({t_short}, {detail::sequence_positions(z_short, enc, true)}));
+  const auto batched =
+      net.insertion_logits(detail::pad_sequences({q_short, q_long}, {detail::sequence_positions(z_short, enc, false),
+                                                                     detail::sequence_positions(z_long, enc, false)}),
+                           detail::pad_sequences({t_short, t_long}, {detail::sequence_positions(z_short, enc, true),
+                                                                     detail::sequence_positions(z_long, enc, true)}));
   ASSERT_EQ(batched.sizes(), (std::vector<std::int64_t>{2, 6, 8}));
   EXPECT_TRUE(torch::allclose(batched[0].narrow(0, 0, 3).narrow(1, 0, 5), alone[0], 1e-5, 1e-5));
   // Padded target slots can never be chosen.
@@ -114,8 +114,9 @@ TEST(Model, OneTargetSharedByAllQueriesGivesTheLogitsOfTheTargetRepeated) {
   torch::NoGradGuard no_grad;
   const auto enc = PositionalEncoding::absolute;
   const auto z3 = std::vector<double>{0, -2, -4}, z5 = std::vector<double>{0, -2, -4, -6, -8};
-  const auto q = detail::pad_sequences({torch::randn({3, 16}), torch::randn({5, 16})},
-                                       {detail::sequence_positions(z3, enc, false), detail::sequence_positions(z5, enc, false)});
+  const auto q =
+      detail::pad_sequences({torch::randn({3, 16}), torch::randn({5, 16})},
+                            {detail::sequence_positions(z3, enc, false), detail::sequence_positions(z5, enc, false)});
   const auto t = torch::randn({6, 16});
   const auto t_pos = detail::sequence_positions({0, -1, -2, -3}, enc, true);
   const auto shared = net.insertion_logits(q, detail::pad_sequences({t}, {t_pos}));
@@ -209,9 +210,9 @@ TEST(Model, DecodeFindsTheArgmaxNeighbourhoodAndTheArtificialSlots) {
   InsertionDistribution d;
   d.query_slices = 3;
   d.target_slots = 6;
-  d.probabilities = {0.9f, 0.1f, 0, 0, 0, 0,          // above
-                     0, 0, 0.5f, 0.5f, 0, 0,          // between target slices 1 and 2
-                     0, 0, 0, 0.2f, 0.1f, 0.7f};      // below
+  d.probabilities = {0.9f, 0.1f, 0,    0,    0,    0,      // above
+                     0,    0,    0.5f, 0.5f, 0,    0,      // between target slices 1 and 2
+                     0,    0,    0,    0.2f, 0.1f, 0.7f};  // below
   const auto r = decode_insertion(d, target.world_z_mm);
   EXPECT_EQ(r[0].where, InsertedSlice::Where::above);
   EXPECT_DOUBLE_EQ(r[0].world_z_mm, 40.0);

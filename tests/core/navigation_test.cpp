@@ -4,9 +4,9 @@
 // held-out scans of ../shared/data and skip without it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <algorithm>
 #include <map>
 #include <numeric>
 #include <thread>
@@ -72,7 +72,8 @@ TEST(Navigation, ChunkedPreparationEqualsOneShotPreprocessing) {
   std::iota(all.begin(), all.end(), std::size_t{0});
   const SliceEmbeddings direct = model.embed(preprocess(canonicalize(v), all, model.config().preprocess));
   ASSERT_EQ(direct.values.size(), scan.slices.values.size());
-  for (std::size_t i = 0; i < direct.values.size(); ++i) ASSERT_NEAR(direct.values[i], scan.slices.values[i], 1e-5) << i;
+  for (std::size_t i = 0; i < direct.values.size(); ++i)
+    ASSERT_NEAR(direct.values[i], scan.slices.values[i], 1e-5) << i;
 }
 
 TEST(Navigation, NonCtIntensitiesAreRejected) {
@@ -302,7 +303,8 @@ struct LocatedScan {
 // The truth of a case folder: its annotated landmarks by name.
 std::map<std::string, double> case_truth(const std::string& ct_path) {
   std::map<std::string, double> truth;
-  for (const auto& l : read_case_landmarks(std::filesystem::path(ct_path).parent_path().string())) truth[l.name] = l.z_mm;
+  for (const auto& l : read_case_landmarks(std::filesystem::path(ct_path).parent_path().string()))
+    truth[l.name] = l.z_mm;
   return truth;
 }
 

@@ -104,7 +104,8 @@ TEST(Prealign, IntensityFollowsTheSignConventionOnAPhantom) {
   // moving point p + d.
   const Volume fixed = phantom("LPS", 80, 40.0);
   for (const double d : {-321.5, 0.0, 87.0}) {
-    const Prealignment r = prealign(nullptr, fixed, shifted(phantom("LPS", 30, -60.0), {0, 0, d}), with(PrealignMethod::intensity));
+    const Prealignment r =
+        prealign(nullptr, fixed, shifted(phantom("LPS", 30, -60.0), {0, 0, d}), with(PrealignMethod::intensity));
     EXPECT_NEAR(r.translation_mm[2], d, 2.0) << d;
     EXPECT_EQ(r.translation_mm[0], 0.0);
     EXPECT_EQ(r.translation_mm[1], 0.0);
@@ -118,15 +119,17 @@ TEST(Prealign, OrientationOfTheFilesDoesNotChangeTheTranslation) {
   const Volume fixed = phantom("LPS", 80, 40.0);
   const Volume moving = shifted(phantom("LPS", 30, -60.0), {0, 0, 55.0});
   const Prealignment a = prealign(nullptr, fixed, moving, with(PrealignMethod::intensity));
-  const Prealignment b = prealign(nullptr, reversed_slices(fixed), reversed_slices(moving), with(PrealignMethod::intensity));
-  const Prealignment c = prealign(nullptr, fixed, shifted(phantom("RAI", 30, -60.0), {0, 0, 55.0}), with(PrealignMethod::intensity));
+  const Prealignment b =
+      prealign(nullptr, reversed_slices(fixed), reversed_slices(moving), with(PrealignMethod::intensity));
+  const Prealignment c =
+      prealign(nullptr, fixed, shifted(phantom("RAI", 30, -60.0), {0, 0, 55.0}), with(PrealignMethod::intensity));
   EXPECT_NEAR(a.translation_mm[2], 55.0, 2.0);
   EXPECT_NEAR(b.translation_mm[2], a.translation_mm[2], 1e-6);
   EXPECT_NEAR(c.translation_mm[2], a.translation_mm[2], 0.5);
   // The learned methods see canonical slices too (a tiny fresh model: the same answer, not a right one).
   const Model model(test::tiny_model_config(), 1);
-  for (const auto m : {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion,
-                       PrealignMethod::embedding}) {
+  for (const auto m :
+       {PrealignMethod::score, PrealignMethod::three_slice, PrealignMethod::insertion, PrealignMethod::embedding}) {
     const Prealignment x = prealign(&model, fixed, moving, with(m));
     const Prealignment y = prealign(&model, reversed_slices(fixed), reversed_slices(moving), with(m));
     EXPECT_NEAR(x.translation_mm[2], y.translation_mm[2], 1e-3) << prealign_method_name(m);
@@ -181,11 +184,14 @@ TEST(Prealign, BadInputSaysWhy) {
   for (std::size_t i = 0; i < voxels.size(); ++i) voxels[i] = static_cast<float>(i % 800);  // MR-like: 0..799
   const Volume mr(g, voxels);
   for (const auto m : kAll) {
-    EXPECT_EQ(status_of([&] { prealign(&model, ct, mr, with(m)); }), Status::unsupported_input) << prealign_method_name(m);
-    EXPECT_EQ(status_of([&] { prealign(&model, mr, ct, with(m)); }), Status::unsupported_input) << prealign_method_name(m);
+    EXPECT_EQ(status_of([&] { prealign(&model, ct, mr, with(m)); }), Status::unsupported_input)
+        << prealign_method_name(m);
+    EXPECT_EQ(status_of([&] { prealign(&model, mr, ct, with(m)); }), Status::unsupported_input)
+        << prealign_method_name(m);
   }
   std::string message;
-  EXPECT_EQ(status_of([&] { prealign(nullptr, ct, ct, with(PrealignMethod::score)); }, &message), Status::invalid_argument);
+  EXPECT_EQ(status_of([&] { prealign(nullptr, ct, ct, with(PrealignMethod::score)); }, &message),
+            Status::invalid_argument);
   EXPECT_NE(message.find("model"), std::string::npos) << message;
   PrealignOptions bad;
   bad.min_overlap_mm = -1.0;
@@ -278,8 +284,8 @@ TEST(PrealignRealData, AnotherReconstructionOfTheSameAcquisition) {
   // pixels. A sub-volume of one, its origin discarded, placed in the other.
   const Volume sharp = read_volume(sharp_path), smooth = read_volume(smooth_path);
   const SubVolume part = sub_volume(smooth, 4, 20, -250.0);
-  for (const auto m : {PrealignMethod::score, PrealignMethod::insertion, PrealignMethod::embedding,
-                       PrealignMethod::intensity}) {
+  for (const auto m :
+       {PrealignMethod::score, PrealignMethod::insertion, PrealignMethod::embedding, PrealignMethod::intensity}) {
     const Prealignment r = prealign(&f.model, sharp, part.volume, with(m));
     EXPECT_NEAR(r.translation_mm[2], part.truth, 5.0) << prealign_method_name(m);
     EXPECT_TRUE(r.shared_anatomy) << prealign_method_name(m) << ": " << r.note;
@@ -355,8 +361,8 @@ TEST(PrealignRealData, ReorientedScanGivesTheSameTranslation) {
   const RealFixture f;
   const Volume whole = read_volume(path);
   const SubVolume part = sub_volume(whole, 30, 60, 100.0);
-  for (const auto m : {PrealignMethod::score, PrealignMethod::embedding, PrealignMethod::intensity,
-                       PrealignMethod::automatic}) {
+  for (const auto m :
+       {PrealignMethod::score, PrealignMethod::embedding, PrealignMethod::intensity, PrealignMethod::automatic}) {
     const Prealignment a = prealign(&f.model, whole, part.volume, with(m));
     const Prealignment b = prealign(&f.model, whole, reversed_slices(part.volume), with(m));
     EXPECT_NEAR(a.translation_mm[2], part.truth, 10.0) << prealign_method_name(m);
@@ -395,8 +401,8 @@ TEST(PrealignRealData, NoCommonAnatomyIsNeverAConfidentShift) {
   for (const auto& p : pairs) {
     for (const auto m : kAll) {
       const Prealignment r = prealign(&f.model, p.fixed, p.moving, with(m));
-      EXPECT_TRUE(!r.shared_anatomy || r.confidence < 0.3)
-          << p.name << ", " << prealign_method_name(m) << ": " << r.translation_mm[2] << " mm, confidence " << r.confidence;
+      EXPECT_TRUE(!r.shared_anatomy || r.confidence < 0.3) << p.name << ", " << prealign_method_name(m) << ": "
+                                                           << r.translation_mm[2] << " mm, confidence " << r.confidence;
       if (!r.shared_anatomy) {
         EXPECT_EQ(r.confidence, 0.0);
         EXPECT_FALSE(r.note.empty()) << p.name << ", " << prealign_method_name(m);

@@ -12,8 +12,8 @@ namespace {
 
 // A canonical volume of `fill` HU with a block of `block_hu` covering world x in [x0, x1) and y in
 // [y0, y1) mm (voxel centres), on an axis-aligned grid with the given in-plane spacing.
-CanonicalVolume block_volume(double spacing, std::size_t n, float fill, float block_hu, double x0, double x1,
-                             double y0, double y1, std::size_t slices = 3) {
+CanonicalVolume block_volume(double spacing, std::size_t n, float fill, float block_hu, double x0, double x1, double y0,
+                             double y1, std::size_t slices = 3) {
   Geometry g;
   g.size = {n, n, slices};
   g.spacing = {spacing, spacing, 2.0};
@@ -63,7 +63,8 @@ TEST(Preprocess, UniformSlicesSpanTheScan) {
 TEST(Preprocess, WindowMapsToUnitRangeAndClamps) {
   PreprocessOptions options;
   options.image_size = 16;
-  for (const auto& [hu, expected] : std::vector<std::pair<float, float>>{{0.0f, 0.0f}, {500.0f, 0.5f}, {3000.0f, 1.0f}}) {
+  for (const auto& [hu, expected] :
+       std::vector<std::pair<float, float>>{{0.0f, 0.0f}, {500.0f, 0.5f}, {3000.0f, 1.0f}}) {
     // 600 mm of scan covers the whole 80 mm output field: every pixel sees the same value.
     const CanonicalVolume v = block_volume(3.0, 200, hu, hu, 0, 0, 0, 0);
     const SliceStack stack = preprocess(v, {0, 2}, options);

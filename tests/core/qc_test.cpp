@@ -154,9 +154,9 @@ TEST_F(Qc, KeySliceShowsSuperiorUpPatientRightAndAnteriorLeft) {
   ASSERT_EQ(picture.width, 20 + 4 + 16);
   ASSERT_EQ(picture.height, 24);
   const QcColour white{255, 255, 255}, black{0, 0, 0};
-  EXPECT_TRUE(same(picture.at(3, 3), white));   // coronal: superior right
-  EXPECT_TRUE(same(picture.at(16, 3), black));  // coronal: superior left
-  EXPECT_TRUE(same(picture.at(3, 20), black));  // coronal: inferior right
+  EXPECT_TRUE(same(picture.at(3, 3), white));        // coronal: superior right
+  EXPECT_TRUE(same(picture.at(16, 3), black));       // coronal: superior left
+  EXPECT_TRUE(same(picture.at(3, 20), black));       // coronal: inferior right
   EXPECT_TRUE(same(picture.at(24 + 3, 3), white));   // sagittal: superior anterior
   EXPECT_TRUE(same(picture.at(24 + 13, 3), black));  // sagittal: superior posterior
   EXPECT_TRUE(same(picture.at(24 + 3, 20), black));  // sagittal: inferior anterior
@@ -278,14 +278,26 @@ TEST_F(Qc, BadInputThrowsAndLeavesNoFile) {
   const Case cases[] = {
       {"rows x cols mismatch", [&] { write_heatmap_png(six, 2, 4, png); }, Status::invalid_argument},
       {"zero rows", [&] { write_heatmap_png({}, 0, 3, png); }, Status::invalid_argument},
-      {"NaN value", [&] { write_heatmap_png({0.5f, nan}, 1, 2, png); }, Status::invalid_argument},
+      {"NaN value",
+       [&] {
+         write_heatmap_png({0.5f, nan}, 1, 2, png);
+       },
+       Status::invalid_argument},
       {"infinite value", [&] { write_heatmap_png({std::numeric_limits<float>::infinity()}, 1, 1, png); },
        Status::invalid_argument},
-      {"label past the last column", [&] { write_heatmap_png(six, 2, 3, png, {{3, "x"}}); }, Status::invalid_argument},
+      {"label past the last column",
+       [&] {
+         write_heatmap_png(six, 2, 3, png, {{3, "x"}});
+       },
+       Status::invalid_argument},
       {"empty heat map path", [&] { write_heatmap_png(six, 2, 3, ""); }, Status::invalid_argument},
       {"heat map in a missing directory", [&] { write_heatmap_png(six, 2, 3, missing); }, Status::io},
       {"empty key-slice path", [&] { write_key_slice_png(small_phantom(), {}, ""); }, Status::invalid_argument},
-      {"NaN mark", [&] { write_key_slice_png(small_phantom(), {{"x", std::nan("")}}, png); }, Status::invalid_argument},
+      {"NaN mark",
+       [&] {
+         write_key_slice_png(small_phantom(), {{"x", std::nan("")}}, png);
+       },
+       Status::invalid_argument},
       {"empty volume", [&] { write_key_slice_png(CanonicalVolume{}, {}, png); }, Status::invalid_argument},
       {"key slice in a missing directory", [&] { write_key_slice_png(small_phantom(), {}, missing); }, Status::io},
   };

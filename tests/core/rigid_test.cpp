@@ -60,7 +60,8 @@ TEST(Rigid, FitRecoversAKnownTransformAndRejectsBadInput) {
   std::vector<Vec3> mirrored;
   for (const auto& p : from) mirrored.push_back({-p[0], p[1], p[2]});
   const Mat3& r = fit_rigid(from, mirrored).rotation;
-  const double det = r[0] * (r[4] * r[8] - r[5] * r[7]) - r[1] * (r[3] * r[8] - r[5] * r[6]) + r[2] * (r[3] * r[7] - r[4] * r[6]);
+  const double det =
+      r[0] * (r[4] * r[8] - r[5] * r[7]) - r[1] * (r[3] * r[8] - r[5] * r[6]) + r[2] * (r[3] * r[7] - r[4] * r[6]);
   EXPECT_NEAR(det, 1.0, 1e-9);
   EXPECT_EQ(status_of([&] { fit_rigid({from[0], from[1]}, {to[0], to[1]}); }), Status::invalid_argument);
   EXPECT_EQ(status_of([&] { fit_rigid(from, std::vector<Vec3>(to.begin(), to.end() - 1)); }), Status::invalid_argument);
@@ -76,7 +77,8 @@ TEST(Rigid, AsRigidTransformIsTheSameMapAboutAnyCentre) {
   for (const Vec3 centre : {Vec3{0.0, 0.0, 0.0}, Vec3{-20.0, 150.0, -700.0}}) {
     const RigidTransform r = as_rigid_transform(t, centre);
     EXPECT_EQ(r.centre_mm, centre);
-    for (const Vec3 p : {Vec3{1.0, 2.0, 3.0}, Vec3{-100.0, 40.0, -650.0}}) EXPECT_LT(test::distance(test::transformed(r, p), t.apply(p)), 1e-9);
+    for (const Vec3 p : {Vec3{1.0, 2.0, 3.0}, Vec3{-100.0, 40.0, -650.0}})
+      EXPECT_LT(test::distance(test::transformed(r, p), t.apply(p)), 1e-9);
   }
 }
 
@@ -86,7 +88,8 @@ TEST(Rigid, WorldGridResamplingKeepsTheAnatomyWhereItIs) {
   // Identity direction, 10 x 10 x 5 mm voxels: grid points on the volume's voxel centres read its values.
   const Geometry& vg = v.geometry();
   for (const std::array<std::size_t, 3> ijk : {std::array<std::size_t, 3>{0, 0, 0}, {10, 20, 7}, {47, 39, 19}}) {
-    const Vec3 w = vg.index_to_world({static_cast<double>(ijk[0]), static_cast<double>(ijk[1]), static_cast<double>(ijk[2])});
+    const Vec3 w =
+        vg.index_to_world({static_cast<double>(ijk[0]), static_cast<double>(ijk[1]), static_cast<double>(ijk[2])});
     const auto x = static_cast<std::size_t>(std::lround((w[0] - g.origin[0]) / g.spacing_mm));
     const auto y = static_cast<std::size_t>(std::lround((w[1] - g.origin[1]) / g.spacing_mm));
     const auto z = static_cast<std::size_t>(std::lround((w[2] - g.origin[2]) / g.spacing_mm));
@@ -144,7 +147,8 @@ TEST(RigidRealData, KnownRotationsOfHeldOutScans) {
       truth.rotation_rad = euler;
       truth.centre_mm = centre;
       truth.translation_mm = m.shift_mm;
-      EXPECT_LT(test::rotation_error_deg(rotation_matrix(r.transform.rotation_rad), rotation_matrix(euler)), 2.0) << path;
+      EXPECT_LT(test::rotation_error_deg(rotation_matrix(r.transform.rotation_rad), rotation_matrix(euler)), 2.0)
+          << path;
       EXPECT_LT(test::distance(test::transformed(r.transform, centre), test::transformed(truth, centre)), 5.0) << path;
     }
   }
@@ -173,7 +177,8 @@ TEST(RigidRealData, NoCommonAnatomyIsRefused) {
   const std::pair<std::string, std::string> pairs[] = {{chest_path, extremity_path}, {abdomen_path, head_neck_path}};
   for (const auto& [a, b] : pairs) {
     const RigidPrealignment r = prealign_rigid(f.model, read_volume(a), read_volume(b));
-    EXPECT_TRUE(!r.shared_anatomy || r.confidence < 0.3) << a << " " << b << ": " << r.inliers << " of " << r.consistent;
+    EXPECT_TRUE(!r.shared_anatomy || r.confidence < 0.3)
+        << a << " " << b << ": " << r.inliers << " of " << r.consistent;
     if (!r.shared_anatomy) {
       EXPECT_EQ(r.confidence, 0.0);
       EXPECT_FALSE(r.note.empty());

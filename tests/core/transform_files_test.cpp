@@ -177,7 +177,8 @@ TEST_F(TransformFilesTest, RejectsNonFiniteValuesAndKeepsTheOldFile) {
   std::ofstream(path) << "old";
   RigidTransform t;
   t.rotation_rad[1] = std::numeric_limits<double>::quiet_NaN();
-  EXPECT_EQ(test::status_of([&] { write_elastix_transform(t, oblique_grid(), path.string()); }), Status::invalid_argument);
+  EXPECT_EQ(test::status_of([&] { write_elastix_transform(t, oblique_grid(), path.string()); }),
+            Status::invalid_argument);
   EXPECT_EQ(test::status_of([&] { write_itk_transform(t, path.string()); }), Status::invalid_argument);
   t.rotation_rad[1] = 0.0;
   t.centre_mm[2] = std::numeric_limits<double>::infinity();
@@ -193,8 +194,9 @@ TEST_F(TransformFilesTest, RejectsNonFiniteValuesAndKeepsTheOldFile) {
 TEST_F(TransformFilesTest, UnwritablePathIsIoErrorAndLeavesNothing) {
   const fs::path& dir = dir_;
   const RigidTransform t;
-  EXPECT_EQ(test::status_of([&] { write_elastix_transform(t, oblique_grid(), (dir / "missing" / "init.txt").string()); }),
-            Status::io);
+  EXPECT_EQ(
+      test::status_of([&] { write_elastix_transform(t, oblique_grid(), (dir / "missing" / "init.txt").string()); }),
+      Status::io);
   EXPECT_EQ(test::status_of([&] { write_itk_transform(t, (dir / "missing" / "init.tfm").string()); }), Status::io);
   EXPECT_EQ(test::status_of([&] { write_itk_transform(t, ""); }), Status::invalid_argument);
   EXPECT_TRUE(fs::is_empty(dir));

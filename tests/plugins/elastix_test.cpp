@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "plugin_test_support.hpp"
 #include "slicenav.h"
 #include "slicenav_experimental.h"
-#include "plugin_test_support.hpp"
 #include "temp_dir_test.hpp"
 #include "test_data.hpp"
 
@@ -48,12 +48,16 @@ class ScopedEnv {
  public:
   ScopedEnv(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old, had_ = true;
-    if (value != nullptr) ::setenv(name, value, 1);
-    else ::unsetenv(name);
+    if (value != nullptr)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
   }
   ~ScopedEnv() {
-    if (had_) ::setenv(name_.c_str(), old_.c_str(), 1);
-    else ::unsetenv(name_.c_str());
+    if (had_)
+      ::setenv(name_.c_str(), old_.c_str(), 1);
+    else
+      ::unsetenv(name_.c_str());
   }
 
  private:
@@ -110,7 +114,8 @@ TEST(ElastixParameters, SetReplacesOrAppends) {
 
 TEST(ElastixParameters, MalformedLineNamesFileAndLine) {
   std::string message;
-  EXPECT_EQ(plugin_status_of([] { ParameterFile::parse("(A 1)\nB 2\n", "p.txt"); }, &message), SLICENAV_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(plugin_status_of([] { ParameterFile::parse("(A 1)\nB 2\n", "p.txt"); }, &message),
+            SLICENAV_ERR_INVALID_ARGUMENT);
   EXPECT_NE(message.find("'p.txt' line 2"), std::string::npos) << message;
 }
 
@@ -161,7 +166,8 @@ TEST_F(ElastixTest, ProcessTimeoutStopsTheChild) {
   const ProcessResult r = run_process({sleep, "30"}, (dir_ / "out.txt").string(), 0.3);
   EXPECT_TRUE(r.timed_out);
   EXPECT_LT(r.seconds, 5.0);
-  EXPECT_EQ(plugin_status_of([&] { run_process({(dir_ / "none").string()}, (dir_ / "out.txt").string(), 1); }), SLICENAV_ERR_IO);
+  EXPECT_EQ(plugin_status_of([&] { run_process({(dir_ / "none").string()}, (dir_ / "out.txt").string(), 1); }),
+            SLICENAV_ERR_IO);
 }
 
 // ---- the initial transform files against the real transformix -------------------------------------
@@ -183,7 +189,8 @@ std::vector<double> euler_map(const slicenav_rigid_transform& t, const std::vect
 }
 
 // Output points of transformix -def for `points` through `transform_file`.
-std::vector<std::vector<double>> transformix_points(const fs::path& transform_file, const std::vector<std::vector<double>>& points,
+std::vector<std::vector<double>> transformix_points(const fs::path& transform_file,
+                                                    const std::vector<std::vector<double>>& points,
                                                     const fs::path& dir) {
   fs::create_directories(dir);
   std::ofstream list(dir / "points.txt");
@@ -333,7 +340,7 @@ TEST_F(ElastixTest, RealPairConvergesToTheKnownOffsetFromOurInitialTransform) {
     }
   }
   ASSERT_GT(n_inside, 0u);
-  EXPECT_LT(inside / static_cast<double>(n_inside), 40.0);                // HU, mean |fixed - resampled|
+  EXPECT_LT(inside / static_cast<double>(n_inside), 40.0);              // HU, mean |fixed - resampled|
   EXPECT_NEAR(outside / static_cast<double>(n_outside), -1024.0, 1.0);  // outside the subset: air
 }
 

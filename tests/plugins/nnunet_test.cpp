@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "slicenav_experimental.h"
 #include "plugin_test_support.hpp"
+#include "slicenav_experimental.h"
 #include "temp_dir_test.hpp"
 #include "test_data.hpp"
 
@@ -90,9 +90,8 @@ TEST_F(NnunetDataset, MissingFilesAreLeftToTheirCaseAndStrayFilesAreWarnedAbout)
   // "one" lacks channel 1, "two" has a third channel, "three" lacks its label; stray files around them.
   for (const char* file : {"imagesTr/one_0000.nii.gz", "imagesTr/two_0000.nii.gz", "imagesTr/two_0001.nii.gz",
                            "imagesTr/two_0002.nii.gz", "imagesTr/three_0001.nii.gz", "imagesTr/three_0000.nii.gz",
-                           "imagesTr/notes.txt", "imagesTr/one.nii.gz", "imagesTr/.DS_Store",
-                           "imagesTr/one_0000.nii", "labelsTr/one.nii.gz", "labelsTr/two.nii.gz",
-                           "labelsTr/ghost.nii.gz"}) {
+                           "imagesTr/notes.txt", "imagesTr/one.nii.gz", "imagesTr/.DS_Store", "imagesTr/one_0000.nii",
+                           "labelsTr/one.nii.gz", "labelsTr/two.nii.gz", "labelsTr/ghost.nii.gz"}) {
     write(std::string("Dataset002_Src/") + file);
   }
   const Dataset d = read_dataset(dir);
@@ -197,11 +196,17 @@ TEST_F(NnunetDataset, CroppedDatasetJsonKeepsEverythingButTheNameAndRecordsItsOr
   // Resuming needs the same source, region and method.
   EXPECT_EQ(plugin_status_of([&] { check_resumable(out, provenance, "o"); }), SLICENAV_OK);
   std::string message;
-  EXPECT_EQ(plugin_status_of([&] { check_resumable(out, {"Dataset010_Src", "lungs", "insertion"}, "o"); }, &message),
+  EXPECT_EQ(plugin_status_of(
+                [&] {
+                  check_resumable(out, {"Dataset010_Src", "lungs", "insertion"}, "o");
+                },
+                &message),
             SLICENAV_ERR_INVALID_ARGUMENT);
   EXPECT_NE(message.find("region 'liver'"), std::string::npos) << message;
   EXPECT_NE(message.find("another output folder"), std::string::npos) << message;
-  EXPECT_EQ(plugin_status_of([&] { check_resumable(out, {"Dataset010_Src", "liver", "score"}, "o"); }),
+  EXPECT_EQ(plugin_status_of([&] {
+              check_resumable(out, {"Dataset010_Src", "liver", "score"}, "o");
+            }),
             SLICENAV_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(plugin_status_of([&] { check_resumable(two_channel_json(1), provenance, "o"); }, &message),
             SLICENAV_ERR_INVALID_ARGUMENT);
@@ -336,9 +341,10 @@ void expect_restored(const Image& original, const Image& cropped, const Image& r
     for (std::size_t j = 0; j < s[1]; ++j) {
       for (std::size_t i = 0; i < s[0]; ++i) {
         const std::size_t v = i + s[0] * (j + s[1] * k);
-        const bool inside = static_cast<long>(i) >= b[0] && static_cast<long>(i) < b[0] + static_cast<long>(cropped.info.size[0]) &&
-                            static_cast<long>(j) >= b[1] && static_cast<long>(j) < b[1] + static_cast<long>(cropped.info.size[1]) &&
-                            static_cast<long>(k) >= b[2] && static_cast<long>(k) < b[2] + static_cast<long>(cropped.info.size[2]);
+        const bool inside =
+            static_cast<long>(i) >= b[0] && static_cast<long>(i) < b[0] + static_cast<long>(cropped.info.size[0]) &&
+            static_cast<long>(j) >= b[1] && static_cast<long>(j) < b[1] + static_cast<long>(cropped.info.size[1]) &&
+            static_cast<long>(k) >= b[2] && static_cast<long>(k) < b[2] + static_cast<long>(cropped.info.size[2]);
         if (inside) {
           inside_wrong += restored.voxels[v] != original.voxels[v];
           inside_labelled += original.voxels[v] != 0;
@@ -379,7 +385,8 @@ std::vector<std::string> crop_and_check(const slicenav_model* model, const std::
     SCOPED_TRACE(c.name);
     CropOutcome outcome;
     std::string message;
-    EXPECT_EQ(plugin_status_of([&] { outcome = crop_case(model, d, c, out, crop_params(region)); }, &message), SLICENAV_OK)
+    EXPECT_EQ(plugin_status_of([&] { outcome = crop_case(model, d, c, out, crop_params(region)); }, &message),
+              SLICENAV_OK)
         << message;
     if (outcome.partial) partial.push_back(c.name);
     const CaseOutputs outputs = case_outputs(d, c, out);
@@ -402,8 +409,8 @@ std::vector<std::string> crop_and_check(const slicenav_model* model, const std::
       if (f + 1 == sources.size()) {
         const std::string restored_path = out + "/restored/" + c.name + d.file_ending;
         fs::create_directories(out + "/restored");
-        EXPECT_EQ(plugin_status_of([&] { restore_case(out + "/crop_records", c.name, cropped_paths[f], restored_path); },
-                            &message),
+        EXPECT_EQ(plugin_status_of(
+                      [&] { restore_case(out + "/crop_records", c.name, cropped_paths[f], restored_path); }, &message),
                   SLICENAV_OK)
             << message;
         expect_restored(source, cropped, read_image(restored_path), c.name);
@@ -415,8 +422,8 @@ std::vector<std::string> crop_and_check(const slicenav_model* model, const std::
 
 // Phantom case `name` of `folder` ("imagesTr" or "imagesTs"): channel 0 a phantom CT, channel 1 the same
 // anatomy with noise, and for training cases a label map with a distinct value pattern.
-void write_phantom_case(const std::string& dir, const std::string& folder, const std::string& name,
-                        std::size_t slices, double top_z, const char* orientation) {
+void write_phantom_case(const std::string& dir, const std::string& folder, const std::string& name, std::size_t slices,
+                        double top_z, const char* orientation) {
   for (int channel = 0; channel < 2; ++channel) {
     slicenav_phantom_params params = slicenav_phantom_default_params();
     params.size[0] = 64;
@@ -475,7 +482,8 @@ TEST_F(NnunetCrop, FailedCasesLeaveNoFiles) {
     const Dataset d = read_dataset(dir);
     prepare_output(d, out);
     std::string message;
-    EXPECT_EQ(plugin_status_of([&] { crop_case(model.get(), d, d.cases[0], out, crop_params("liver")); }, &message), status);
+    EXPECT_EQ(plugin_status_of([&] { crop_case(model.get(), d, d.cases[0], out, crop_params("liver")); }, &message),
+              status);
     EXPECT_NE(message.find(part), std::string::npos) << message;
     for (const char* folder : {"imagesTr", "labelsTr", "crop_records"}) EXPECT_TRUE(folder_is_empty(folder)) << folder;
     EXPECT_FALSE(fs::exists(staging_dir(out, "p1")));
@@ -485,8 +493,10 @@ TEST_F(NnunetCrop, FailedCasesLeaveNoFiles) {
   const Image channel1 = read_image(dir + "/imagesTr/p1_0001.nii.gz");
   slicenav_volume_info shorter = channel1.info;
   shorter.size[2] -= 1;
-  write_on_grid(shorter, std::vector<float>(channel1.voxels.begin(),
-                                            channel1.voxels.begin() + static_cast<std::ptrdiff_t>(shorter.size[0] * shorter.size[1] * shorter.size[2])),
+  write_on_grid(shorter,
+                std::vector<float>(channel1.voxels.begin(),
+                                   channel1.voxels.begin() + static_cast<std::ptrdiff_t>(
+                                                                 shorter.size[0] * shorter.size[1] * shorter.size[2])),
                 dir + "/imagesTr/p1_0001.nii.gz");
   expect_failure(SLICENAV_ERR_INVALID_ARGUMENT, "channel 1 ('CT_copy')");
 
@@ -520,13 +530,15 @@ TEST_F(NnunetCrop, RestoreNeedsTheRecordAndTheCroppedGrid) {
   prepare_output(d, out);
   ASSERT_EQ(plugin_status_of([&] { crop_case(model.get(), d, d.cases[0], out, crop_params("liver")); }), SLICENAV_OK);
   std::string message;
-  EXPECT_EQ(plugin_status_of([&] { restore_case(out + "/crop_records", "p2", out + "/labelsTr/p1.nii.gz", path("r.nii.gz")); },
-                      &message),
-            SLICENAV_ERR_NOT_FOUND);
+  EXPECT_EQ(
+      plugin_status_of(
+          [&] { restore_case(out + "/crop_records", "p2", out + "/labelsTr/p1.nii.gz", path("r.nii.gz")); }, &message),
+      SLICENAV_ERR_NOT_FOUND);
   EXPECT_NE(message.find("no crop record"), std::string::npos) << message;
   EXPECT_NE(message.find("p2.json"), std::string::npos) << message;
   // The uncropped label is on the original grid, not the cropped one.
-  EXPECT_EQ(plugin_status_of([&] { restore_case(out + "/crop_records", "p1", d.cases[0].label, path("r.nii.gz")); }, &message),
+  EXPECT_EQ(plugin_status_of([&] { restore_case(out + "/crop_records", "p1", d.cases[0].label, path("r.nii.gz")); },
+                             &message),
             SLICENAV_ERR_INVALID_ARGUMENT);
   EXPECT_NE(message.find(d.cases[0].label), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(path("r.nii.gz")));
@@ -550,7 +562,8 @@ TEST_F(NnunetCrop, RealCtCasesCropEveryChannelAndLabelToOneBoxAndRestore) {
       fs::copy_file(source + "/ct.nii.gz", dir + "/imagesTr/" + name + channel + ".nii.gz");
     }
   }
-  for (const char* channel : {"_0000", "_0001"}) fs::copy_file(ircad01, dir + "/imagesTs/ircad01" + channel + ".nii.gz");
+  for (const char* channel : {"_0000", "_0001"})
+    fs::copy_file(ircad01, dir + "/imagesTs/ircad01" + channel + ".nii.gz");
   fs::copy_file(ircad17 + "/masks/liver.nii.gz", dir + "/labelsTr/ircad17.nii.gz");  // uint8, kept
   Image liver = read_image(ts + "/masks/liver.nii.gz");
   const Image spleen = read_image(ts + "/masks/spleen.nii.gz");

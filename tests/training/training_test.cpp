@@ -5,11 +5,11 @@
 
 #include "dataset.hpp"
 #include "evaluate.hpp"
+#include "model_fixtures.hpp"
 #include "objective.hpp"
 #include "sampler.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"
-#include "model_fixtures.hpp"
 
 namespace slicenav::training {
 namespace {
@@ -37,7 +37,8 @@ Case phantom_case(const std::string& id, const std::string& patient, double shif
   c.slice_step_mm = canonical.mapping.slice_step_mm();
   const double top = c.slices.world_z_mm.front(), bottom = c.slices.world_z_mm.back();
   for (const auto& l : p.landmarks) {
-    if (l.world_z_mm + shift_mm < top && l.world_z_mm + shift_mm > bottom) c.landmarks.push_back({l.name, l.world_z_mm + shift_mm});
+    if (l.world_z_mm + shift_mm < top && l.world_z_mm + shift_mm > bottom)
+      c.landmarks.push_back({l.name, l.world_z_mm + shift_mm});
   }
   c.validation = validation;
   return c;
@@ -217,7 +218,7 @@ TEST(Evaluate, MeasuresOnlyTheCasesOfTheChosenSide) {
   const ValidationMetrics fit = evaluate(model, corpus, 1, Side::training);  // two training patients
   EXPECT_GT(fit.landmark_all.count, 0u);
   EXPECT_GT(fit.intra.count + fit.outside_slices, m.intra.count + m.outside_slices);
-  corpus.cases[1].validation = true;    // a second validation patient sharing landmarks
+  corpus.cases[1].validation = true;  // a second validation patient sharing landmarks
   const ValidationMetrics m2 = evaluate(model, corpus, 1);
   EXPECT_GT(m2.landmark_all.count, 0u);
   EXPECT_EQ(m2.landmark_all.count, m2.landmark_score_all.count);

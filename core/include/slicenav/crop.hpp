@@ -30,9 +30,10 @@ struct CropRecord {
   std::string model_version;  // see model_version() (models.hpp)
   std::string method;         // "insertion" or "score": how the region's ends were located
 
-  Geometry original;               // the grid the box was planned on
-  std::string original_pixel_type; // stored component type of the planned volume ("short", "float", ...; "" if unknown)
-  IndexBox box;                    // on the original grid's index axes
+  Geometry original;  // the grid the box was planned on
+  std::string
+      original_pixel_type;  // stored component type of the planned volume ("short", "float", ...; "" if unknown)
+  IndexBox box;             // on the original grid's index axes
 
   // How the region lies in the scan: "full" (both ends inside), "partial" (the region reaches beyond the
   // scan; the crop holds the part that exists) or "unlocated" (a scan the model does not recognise,
@@ -40,10 +41,10 @@ struct CropRecord {
   std::string coverage = "full";
   bool partial = false;
   bool recognised = true;
-  double score_slope = 1.0;                  // recognise()'s slope, atlas mm per mm
-  LocatedLandmark superior, inferior;        // the region's ends as located (without margins)
+  double score_slope = 1.0;                      // recognise()'s slope, atlas mm per mm
+  LocatedLandmark superior, inferior;            // the region's ends as located (without margins)
   LocatedLandmark superior_crop, inferior_crop;  // the crop's ends (ends plus margins) as located
-  std::vector<std::string> warnings;         // what a user should know (partial coverage, unrecognised scan)
+  std::vector<std::string> warnings;             // what a user should know (partial coverage, unrecognised scan)
 
   // The cropped grid: the box's size, the original spacing and direction, and the origin at the box's
   // first voxel, so every voxel keeps its world position.
@@ -56,7 +57,6 @@ struct CropRecord {
   // inconsistent one (a box outside the grid, world coordinates that disagree with the box).
   static CropRecord from_json(const std::string& text);
 };
-
 
 // Plans the crop of `region_name` in `volume` (already prepared as `scan` by prepare_scan). Throws Error:
 //   invalid_argument   unknown region (the message lists the known ones)

@@ -50,9 +50,9 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
 // (crop.hpp) move these bytes without converting them.
 struct RawImage {
   Geometry geometry;
-  std::string component_type;  // ITK's name of the stored type ("short", "unsigned_char", "float", ...)
-  std::size_t component_size = 0;   // bytes per voxel
-  std::vector<unsigned char> bytes; // voxel_count() * component_size, x fastest
+  std::string component_type;        // ITK's name of the stored type ("short", "unsigned_char", "float", ...)
+  std::size_t component_size = 0;    // bytes per voxel
+  std::vector<unsigned char> bytes;  // voxel_count() * component_size, x fastest
 };
 
 // Reads a .nii, .nii.gz, .mha, .mhd, .nrrd or .nhdr file as stored. Throws like read_volume (no DICOM).

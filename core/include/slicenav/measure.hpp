@@ -1,8 +1,9 @@
 // Key slices read directly off the CT image, where their definition is crisp in HU: the most superior and
 // the most inferior slice of aerated lung (lung_apex, lung_base), the first slice, going down, where the
 // trachea has split into the two main bronchi (carina), and in bone the skull base (the lower edge of the
-// occipital bone around the foramen magnum) and the top of the femoral heads (femur_head_top). Navigation (locate) uses them to sharpen its learned
-// answers (navigation.hpp); docs/navigation.md gives the rules and how they compare with the learned ones.
+// occipital bone around the foramen magnum) and the top of the femoral heads (femur_head_top). Navigation (locate) uses
+// them to sharpen its learned answers (navigation.hpp); docs/navigation.md gives the rules and how they compare with
+// the learned ones.
 #pragma once
 
 #include <string>

@@ -64,7 +64,8 @@ struct InsertedSlice {
 
 // Decodes every row of an insertion distribution against the world z of the target slices it was computed
 // for (superior first). Throws Error(invalid_argument) when the sizes do not match.
-std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d, const std::vector<double>& target_world_z_mm);
+std::vector<InsertedSlice> decode_insertion(const InsertionDistribution& d,
+                                            const std::vector<double>& target_world_z_mm);
 
 // Context-free slice embeddings (the slice encoder's output) of one stack. Computed once, they let a scan
 // be inserted against many others, and they are what a bundled template scan keeps.

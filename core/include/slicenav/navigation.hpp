@@ -21,8 +21,8 @@ namespace slicenav {
 // reuse it.
 struct PreparedScan {
   SliceMapping mapping;
-  SliceEmbeddings slices;     // one row per canonical slice, canonical order
-  std::vector<double> score;  // per canonical slice, atlas mm
+  SliceEmbeddings slices;                  // one row per canonical slice, canonical order
+  std::vector<double> score;               // per canonical slice, atlas mm
   std::vector<MeasuredKeySlice> measured;  // measure_key_slices(); locate() refines its answers with them
   std::size_t slice_count() const { return slices.slice_count(); }
 };
@@ -94,7 +94,8 @@ enum class LocateMethod {
 // Whether the scan shows body anatomy the model knows. The slice scores of a scan inside the atlas (head and
 // neck to pelvis) rise superiorly at about one atlas mm per mm (Theil-Sen slope 0.46 to 1.35 with the bundled
 // model on the 42 real scans with world coordinates of ../shared/data), while extremity scans give falling or
-// flat scores (-1.44 to 0.23). A scan is recognised when the slope is at least kMinRecognisedSlope; scans shorter than kMinJudgedExtentMm cannot be judged and count as recognised.
+// flat scores (-1.44 to 0.23). A scan is recognised when the slope is at least kMinRecognisedSlope; scans shorter than
+// kMinJudgedExtentMm cannot be judged and count as recognised.
 struct Recognition {
   static constexpr double kMinRecognisedSlope = 0.25;
   static constexpr double kMinJudgedExtentMm = 60.0;
@@ -144,7 +145,7 @@ struct Coverage {
 Coverage coverage(const Model& model, const PreparedScan& scan, const std::string& region,
                   LocateMethod method = LocateMethod::insertion);
 
-const char* where_name(InsertedSlice::Where where);          // "inside", "above", "below"
-const char* coverage_name(Coverage::Status status);          // "full", "partial", "none"
+const char* where_name(InsertedSlice::Where where);  // "inside", "above", "below"
+const char* coverage_name(Coverage::Status status);  // "full", "partial", "none"
 
 }  // namespace slicenav

@@ -62,8 +62,8 @@ struct CanonicalizeOptions {
 };
 
 struct CanonicalVolume {
-  Volume volume;        // voxels in canonical order; geometry keeps exact world positions
-  SliceMapping mapping; // back to the original grid
+  Volume volume;         // voxels in canonical order; geometry keeps exact world positions
+  SliceMapping mapping;  // back to the original grid
 };
 
 // Axis map that takes `geometry` to canonical order; throws Error(unsupported_input) when an axis is
@@ -92,13 +92,17 @@ class CanonicalView {
   // Reads an already canonical volume as it is.
   explicit CanonicalView(const CanonicalVolume& canonical);
 
-  const std::array<std::size_t, 3>& size() const { return size_; }        // canonical i, j, k
-  const std::array<double, 3>& spacing() const { return spacing_; }      // mm along canonical i, j, k
+  const std::array<std::size_t, 3>& size() const { return size_; }   // canonical i, j, k
+  const std::array<double, 3>& spacing() const { return spacing_; }  // mm along canonical i, j, k
   const SliceMapping& mapping() const { return mapping_; }
   // Canonical voxel (0, j, k); the next voxel along canonical i is step_i() floats away (may be negative).
-  const float* row(std::size_t j, std::size_t k) const { return data_ + base_ + static_cast<std::int64_t>(j) * step_[1] + static_cast<std::int64_t>(k) * step_[2]; }
+  const float* row(std::size_t j, std::size_t k) const {
+    return data_ + base_ + static_cast<std::int64_t>(j) * step_[1] + static_cast<std::int64_t>(k) * step_[2];
+  }
   std::int64_t step_i() const { return step_[0]; }
-  float at(std::size_t i, std::size_t j, std::size_t k) const { return row(j, k)[static_cast<std::int64_t>(i) * step_[0]]; }
+  float at(std::size_t i, std::size_t j, std::size_t k) const {
+    return row(j, k)[static_cast<std::int64_t>(i) * step_[0]];
+  }
 
  private:
   const float* data_ = nullptr;

@@ -14,7 +14,7 @@ namespace slicenav {
 
 struct PhantomOptions {
   std::array<std::size_t, 3> size{96, 80, 120};  // voxels along the file's index axes
-  Vec3 spacing{4.0, 4.0, 5.0};                    // mm along the file's index axes
+  Vec3 spacing{4.0, 4.0, 5.0};                   // mm along the file's index axes
   // "To" letters of the file's index axes, any of the 48 axis permutations and flips ("LPS", "RAI",
   // "SLA", ...). The phantom's anatomy is the same in world space whatever the axis order.
   std::string orientation = "LPS";
@@ -36,9 +36,9 @@ struct Phantom {
 };
 
 // The anatomy is fixed in world space: neck base at z = +60 mm, lung apex at 0, the airway split in two at the
-// carina (-60 mm), femoral heads' tops at -500 mm, thighs down to -600 mm, centred on x = y = 0. The grid is centred in-plane and its most
-// superior slice centre is put at options.top_z_mm. Throws Error(invalid_argument) for a bad size,
-// spacing, orientation code or noise level.
+// carina (-60 mm), femoral heads' tops at -500 mm, thighs down to -600 mm, centred on x = y = 0. The grid is centred
+// in-plane and its most superior slice centre is put at options.top_z_mm. Throws Error(invalid_argument) for a bad
+// size, spacing, orientation code or noise level.
 Phantom make_phantom(const PhantomOptions& options = {});
 
 // Direction matrix for an orientation code ("to" letters of the index axes); throws Error(invalid_argument)

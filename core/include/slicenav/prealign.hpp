@@ -52,24 +52,24 @@ struct PrealignOptions {
 
 struct Prealignment {
   PrealignMethod method = PrealignMethod::score;  // the method that answered (auto: the one it chose)
-  Vec3 translation_mm{0.0, 0.0, 0.0};  // fixed point p -> moving point p + translation (LPS mm)
-  double confidence = 0.0;             // 0..1
-  double overlap_mm = 0.0;             // z extent the two scans share after alignment
-  bool shared_anatomy = false;         // false: no common anatomy found; the translation is not meaningful
+  Vec3 translation_mm{0.0, 0.0, 0.0};             // fixed point p -> moving point p + translation (LPS mm)
+  double confidence = 0.0;                        // 0..1
+  double overlap_mm = 0.0;                        // z extent the two scans share after alignment
+  bool shared_anatomy = false;                    // false: no common anatomy found; the translation is not meaningful
   // How the answer came about (method-specific; see docs/prealign.md):
-  double cost = 0.0;          // score: mean |score difference| (atlas mm); intensity (embedding): mean
-                              // |slice image (embedding) difference| relative to the median shift's;
-                              // insertion: share of the slices expected inside the other scan that are off
-                              // the line; key slices: median |shift - answer| over the key slices (mm);
-                              // three-slice: 0
-  double contrast = 0.0;      // score, embedding, intensity: how much the cost rises 20 mm either side of
-                              // the best shift, per mm (score: atlas mm per mm; the others relative);
-                              // insertion: inliers; three-slice: the fixed scan's score slope
-  std::size_t samples = 0;    // curve samples, slices, answers or key slices behind the answer
-  bool fixed_recognised = true;   // recognise() of each scan (learned methods; always true for intensity;
-                                  // the embedding method reports it without requiring it)
+  double cost = 0.0;             // score: mean |score difference| (atlas mm); intensity (embedding): mean
+                                 // |slice image (embedding) difference| relative to the median shift's;
+                                 // insertion: share of the slices expected inside the other scan that are off
+                                 // the line; key slices: median |shift - answer| over the key slices (mm);
+                                 // three-slice: 0
+  double contrast = 0.0;         // score, embedding, intensity: how much the cost rises 20 mm either side of
+                                 // the best shift, per mm (score: atlas mm per mm; the others relative);
+                                 // insertion: inliers; three-slice: the fixed scan's score slope
+  std::size_t samples = 0;       // curve samples, slices, answers or key slices behind the answer
+  bool fixed_recognised = true;  // recognise() of each scan (learned methods; always true for intensity;
+                                 // the embedding method reports it without requiring it)
   bool moving_recognised = true;
-  std::string note;           // why the confidence is low or the anatomy not shared; "" otherwise
+  std::string note;  // why the confidence is low or the anatomy not shared; "" otherwise
 };
 
 // The shift that best matches two curves sampled at world z (`fixed_z`/`moving_z` of any order, equally
@@ -78,7 +78,7 @@ struct Prealignment {
 // cost of a shift is the mean L1 distance per value over the shared samples, refined to a fraction of a
 // step around the best one. Throws Error(invalid_argument) for empty or mismatched curves or a bad step.
 struct CurveShift {
-  bool found = false;        // false when no shift gives the minimum overlap
+  bool found = false;  // false when no shift gives the minimum overlap
   double shift_mm = 0.0;
   double cost = 0.0;         // at the best shift
   double median_cost = 0.0;  // median over every shift tried
@@ -87,8 +87,8 @@ struct CurveShift {
   std::size_t shifts_tried = 0;
 };
 CurveShift match_curves(const std::vector<double>& fixed_z, const std::vector<float>& fixed_values,
-                        const std::vector<double>& moving_z, const std::vector<float>& moving_values,
-                        std::size_t dim, double step_mm, double min_overlap_mm);
+                        const std::vector<double>& moving_z, const std::vector<float>& moving_values, std::size_t dim,
+                        double step_mm, double min_overlap_mm);
 
 // Prealigns two volumes: each scan is prepared once (score, insertion, key slices), reduced to its scored
 // end and centre slices (three-slice), or preprocessed slice by slice once (embedding, intensity; auto

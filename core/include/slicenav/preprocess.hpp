@@ -44,8 +44,8 @@ InPlaneCentre body_centre(const CanonicalView& view, const std::vector<std::size
 // (anti-aliased) onto pixel_mm pixels centred on `centre`, outside the scan filled with hu_low, and
 // mapped to [-1, 1]. Throws Error(invalid_argument) for an out-of-range slice index, an empty list, or
 // bad options. A scan preprocessed in chunks with one centre gives the same pixels as in one call.
-SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices, const PreprocessOptions& options,
-                      const InPlaneCentre& centre);
+SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices,
+                      const PreprocessOptions& options, const InPlaneCentre& centre);
 // The same, centred on body_centre(view, slices).
 SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>& slices,
                       const PreprocessOptions& options);

@@ -25,9 +25,9 @@ struct QcColour {
 };
 
 struct QcMark {
-  std::string label;        // drawn next to the line, e.g. "liver_dome"
-  double canonical_slice;   // fractional canonical slice index (0 = most superior slice)
-  bool dashed = false;      // e.g. low confidence
+  std::string label;       // drawn next to the line, e.g. "liver_dome"
+  double canonical_slice;  // fractional canonical slice index (0 = most superior slice)
+  bool dashed = false;     // e.g. low confidence
 };
 
 // Colour of marks[mark_index] in write_key_slice_png: a fixed palette of saturated colours (never grey),

@@ -72,7 +72,7 @@ struct RigidPrealignment {
   RigidTransform transform;  // fixed point p -> moving point T(p) (elastix -t0 convention), LPS mm
   double confidence = 0.0;   // 0..1; 0 whenever shared_anatomy is false
   bool shared_anatomy = false;
-  std::size_t points = 0;    // fixed-scan points matched
+  std::size_t points = 0;      // fixed-scan points matched
   std::size_t consistent = 0;  // of those, matches that map back to their point (forward-backward)
   std::size_t inliers = 0;     // consistent matches within the consensus's distance of the fitted transform
   double residual_mm = 0.0;    // RMS distance of the inliers to the fitted transform

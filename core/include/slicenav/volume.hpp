@@ -16,8 +16,8 @@ using Mat3 = std::array<double, 9>;
 
 struct Geometry {
   std::array<std::size_t, 3> size{0, 0, 0};  // voxels along index axes i, j, k
-  Vec3 spacing{1.0, 1.0, 1.0};                 // mm between voxel centres along i, j, k
-  Vec3 origin{0.0, 0.0, 0.0};                  // world position of voxel (0, 0, 0)'s centre
+  Vec3 spacing{1.0, 1.0, 1.0};               // mm between voxel centres along i, j, k
+  Vec3 origin{0.0, 0.0, 0.0};                // world position of voxel (0, 0, 0)'s centre
   Mat3 direction{1, 0, 0, 0, 1, 0, 0, 0, 1};
 
   std::size_t voxel_count() const { return size[0] * size[1] * size[2]; }

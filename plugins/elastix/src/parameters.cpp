@@ -11,10 +11,10 @@
 #include "slicenav/elastix/process.hpp"
 
 #ifndef SLICENAV_INSTALL_ELASTIX_PRESET_DIR
-#error "plugins/elastix/CMakeLists.txt must define SLICENAV_INSTALL_ELASTIX_PRESET_DIR"
+#  error "plugins/elastix/CMakeLists.txt must define SLICENAV_INSTALL_ELASTIX_PRESET_DIR"
 #endif
 #ifndef SLICENAV_SOURCE_ELASTIX_PRESET_DIR
-#error "plugins/elastix/CMakeLists.txt must define SLICENAV_SOURCE_ELASTIX_PRESET_DIR"
+#  error "plugins/elastix/CMakeLists.txt must define SLICENAV_SOURCE_ELASTIX_PRESET_DIR"
 #endif
 
 namespace slicenav::elastix {
@@ -79,7 +79,8 @@ std::string preset_path(const std::string& name_or_path) {
 
 ParameterFile ParameterFile::read(const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(SLICENAV_ERR_NOT_FOUND, "elastix parameter file '" + path + "' does not exist");
+  if (!fs::exists(path, ec))
+    throw Error(SLICENAV_ERR_NOT_FOUND, "elastix parameter file '" + path + "' does not exist");
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
@@ -100,7 +101,8 @@ ParameterFile ParameterFile::parse(const std::string& text, const std::string& o
     const auto space = entry.find_first_of(" \t");
     if (entry.front() != '(' || close != entry.size() - 1 || space == std::string::npos || space > close) {
       throw Error(SLICENAV_ERR_INVALID_ARGUMENT, "elastix parameter file '" + origin + "' line " +
-                                                     std::to_string(number) + " is not a (Key value) entry: " + trim(line));
+                                                     std::to_string(number) +
+                                                     " is not a (Key value) entry: " + trim(line));
     }
     file.set(entry.substr(1, space - 1), trim(entry.substr(space, close - space)));
   }

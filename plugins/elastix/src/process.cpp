@@ -67,7 +67,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   for (;;) {
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
     if (done == pid) break;
-    if (done < 0 && errno != EINTR) throw Error(SLICENAV_ERR_INTERNAL, "waitpid failed: " + std::string(std::strerror(errno)));
+    if (done < 0 && errno != EINTR)
+      throw Error(SLICENAV_ERR_INTERNAL, "waitpid failed: " + std::string(std::strerror(errno)));
     if (elapsed() > timeout_s) {
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -73,8 +73,9 @@ ProcessResult run_tool(const std::string& what, const std::vector<std::string>& 
   std::error_code ec;
   const fs::path quoted = fs::is_regular_file(log, ec) && fs::file_size(log, ec) > 0 ? log : console;
   if (r.timed_out) {
-    throw Error(SLICENAV_ERR_CANCELLED, what + " did not finish within " + std::to_string(static_cast<long>(timeout_s)) +
-                                            " s and was stopped" + log_excerpt(quoted));
+    throw Error(SLICENAV_ERR_CANCELLED, what + " did not finish within " +
+                                            std::to_string(static_cast<long>(timeout_s)) + " s and was stopped" +
+                                            log_excerpt(quoted));
   }
   const std::string how = r.signal != 0 ? "was killed by signal " + std::to_string(r.signal)
                                         : "failed with exit status " + std::to_string(r.exit_code);
@@ -127,7 +128,8 @@ std::vector<double> transform_point(const Tools& tools, const fs::path& transfor
   std::istringstream in(at == std::string::npos ? std::string() : text.substr(at + 15));
   std::vector<double> out(3);
   if (!(in >> out[0] >> out[1] >> out[2])) {
-    throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT, "transformix wrote no output point in '" + (work / "outputpoints.txt").string() + "'");
+    throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT,
+                "transformix wrote no output point in '" + (work / "outputpoints.txt").string() + "'");
   }
   return out;
 }
@@ -176,8 +178,8 @@ Tools find_tools(const std::string& configured) {
   if (!transformix_env.empty()) {
     tools.transformix = find_executable(transformix_env);
     if (tools.transformix.empty()) {
-      throw Error(SLICENAV_ERR_NOT_FOUND, "transformix not found: $SLICENAV_TRANSFORMIX '" + transformix_env +
-                                              "' is not an executable file");
+      throw Error(SLICENAV_ERR_NOT_FOUND,
+                  "transformix not found: $SLICENAV_TRANSFORMIX '" + transformix_env + "' is not an executable file");
     }
     return tools;
   }
@@ -236,10 +238,11 @@ json register_images(const RegisterOptions& o) {
   if (!init.contains("mode")) init["mode"] = initialisation_name(o.init);
 
   write_file(work / "parameters.txt", "// Parameters of slicenav register, from " + preset + "\n" + parameters.str());
-  std::vector<std::string> argv{tools.elastix, "-f", fixed, "-m", moving, "-out", work.string(), "-p",
-                                (work / "parameters.txt").string()};
+  std::vector<std::string> argv{
+      tools.elastix, "-f", fixed, "-m", moving, "-out", work.string(), "-p", (work / "parameters.txt").string()};
   if (o.init == Initialisation::transform) {
-    if (slicenav_write_elastix_transform(&o.initial_transform, o.fixed_volume, (work / "init.txt").c_str()) != SLICENAV_OK ||
+    if (slicenav_write_elastix_transform(&o.initial_transform, o.fixed_volume, (work / "init.txt").c_str()) !=
+            SLICENAV_OK ||
         slicenav_write_itk_transform(&o.initial_transform, (work / "init.tfm").c_str()) != SLICENAV_OK) {
       throw Error(SLICENAV_ERR_IO, std::string("cannot write the initial transform: ") + slicenav_last_error());
     }
@@ -268,7 +271,8 @@ json register_images(const RegisterOptions& o) {
   fs::remove(work / "console.txt", ec);
   const fs::path result_file = work / "TransformParameters.0.txt";
   if (!fs::is_regular_file(result_file, ec)) {
-    throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT, "elastix wrote no TransformParameters.0.txt" + log_excerpt(work / "elastix.log"));
+    throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT,
+                "elastix wrote no TransformParameters.0.txt" + log_excerpt(work / "elastix.log"));
   }
   summary["elastix"] = {{"executable", tools.elastix},
                         {"version", version.empty() ? json(nullptr) : json(version)},
@@ -299,7 +303,8 @@ json register_images(const RegisterOptions& o) {
     if (o.threads > 0) targv.insert(targv.end(), {"-threads", std::to_string(o.threads)});
     const ProcessResult t = run_tool("transformix", targv, out / "console.txt", out / "transformix.log", o.timeout_s);
     if (!fs::is_regular_file(out / "result.nii.gz", ec)) {
-      throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT, "transformix wrote no result.nii.gz" + log_excerpt(out / "transformix.log"));
+      throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT,
+                  "transformix wrote no result.nii.gz" + log_excerpt(out / "transformix.log"));
     }
     fs::rename(out / "result.nii.gz", work / "resampled.nii.gz");
     fs::rename(out / "transformix.log", work / "transformix.log");

@@ -44,7 +44,9 @@ class Staging {
   }
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
-  std::string path(const std::string& final_path) const { return (fs::path(dir_) / fs::path(final_path).filename()).string(); }
+  std::string path(const std::string& final_path) const {
+    return (fs::path(dir_) / fs::path(final_path).filename()).string();
+  }
 
  private:
   std::string dir_;
@@ -53,8 +55,8 @@ class Staging {
 }  // namespace
 
 void prepare_output(const Dataset& dataset, const std::string& out_dir) {
-  const bool has_test = std::any_of(dataset.cases.begin(), dataset.cases.end(),
-                                    [](const Case& c) { return c.split == Split::test; });
+  const bool has_test =
+      std::any_of(dataset.cases.begin(), dataset.cases.end(), [](const Case& c) { return c.split == Split::test; });
   std::vector<fs::path> dirs = {out_dir, fs::path(out_dir) / "imagesTr", fs::path(out_dir) / "labelsTr",
                                 fs::path(out_dir) / "crop_records"};
   if (has_test) dirs.push_back(fs::path(out_dir) / "imagesTs");
@@ -99,8 +101,7 @@ CropOutcome crop_case(const slicenav_model* model, const Dataset& dataset, const
   }
   if (!c.label.empty()) {
     moves.emplace_back(staging.path(outputs.label), outputs.label);
-    check(slicenav_crop_file(record.get(), c.label.c_str(), moves.back().first.c_str()),
-          "label map '" + c.label + "'");
+    check(slicenav_crop_file(record.get(), c.label.c_str(), moves.back().first.c_str()), "label map '" + c.label + "'");
   }
 
   // Every file exists: move them into place (same file system, so each rename is atomic), then the record.
@@ -134,8 +135,7 @@ void restore_case(const std::string& records_dir, const std::string& case_name, 
   const slicenav_status status = slicenav_crop_record_read(&raw, path.c_str());
   const RecordPtr record(raw, &slicenav_crop_record_free);
   check(status, "crop record '" + path + "'");
-  check(slicenav_uncrop_file(record.get(), prediction.c_str(), out_path.c_str()),
-        "prediction '" + prediction + "'");
+  check(slicenav_uncrop_file(record.get(), prediction.c_str(), out_path.c_str()), "prediction '" + prediction + "'");
 }
 
 }  // namespace slicenav::nnunet

@@ -82,7 +82,8 @@ json read_json(const fs::path& path) {
 // channel_names {"0": "CT", "1": "T2"} -> {"CT", "T2"}; the numbers must be exactly 0..n-1.
 std::vector<std::string> parse_channel_names(const json& names, const std::string& where) {
   if (!names.is_object() || names.empty()) {
-    throw Error(SLICENAV_ERR_INVALID_ARGUMENT, where + ": channel_names must be a non-empty object {\"0\": \"CT\", ...}");
+    throw Error(SLICENAV_ERR_INVALID_ARGUMENT,
+                where + ": channel_names must be a non-empty object {\"0\": \"CT\", ...}");
   }
   std::map<int, std::string> by_number;
   for (const auto& [key, value] : names.items()) {
@@ -94,9 +95,9 @@ std::vector<std::string> parse_channel_names(const json& names, const std::strin
   std::vector<std::string> channels;
   for (const auto& [number, name] : by_number) {
     if (number != static_cast<int>(channels.size())) {
-      throw Error(SLICENAV_ERR_INVALID_ARGUMENT,
-                  where + ": channel_names must number the channels 0 to " + std::to_string(by_number.size() - 1) +
-                      "; channel " + std::to_string(channels.size()) + " is missing");
+      throw Error(SLICENAV_ERR_INVALID_ARGUMENT, where + ": channel_names must number the channels 0 to " +
+                                                     std::to_string(by_number.size() - 1) + "; channel " +
+                                                     std::to_string(channels.size()) + " is missing");
     }
     channels.push_back(name);
   }
@@ -145,13 +146,15 @@ Dataset read_dataset(const std::string& dir) {
   if (!j.is_object()) throw Error(SLICENAV_ERR_INVALID_ARGUMENT, where + ": not a JSON object");
   if (j.contains("modality") && !j.contains("channel_names")) {
     throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT,
-                where + ": an nnU-Net v1 dataset.json ('modality'); convert the dataset with "
-                        "nnUNetv2_convert_old_nnUNet_dataset first");
+                where +
+                    ": an nnU-Net v1 dataset.json ('modality'); convert the dataset with "
+                    "nnUNetv2_convert_old_nnUNet_dataset first");
   }
   if (j.contains("dataset")) {
     throw Error(SLICENAV_ERR_UNSUPPORTED_INPUT,
-                where + ": lists its files under 'dataset'; only the standard imagesTr/labelsTr/imagesTs layout is "
-                        "supported");
+                where +
+                    ": lists its files under 'dataset'; only the standard imagesTr/labelsTr/imagesTs layout is "
+                    "supported");
   }
   for (const char* key : {"channel_names", "labels", "numTraining", "file_ending"}) {
     if (!j.contains(key)) throw Error(SLICENAV_ERR_INVALID_ARGUMENT, where + ": lacks '" + key + "'");
@@ -160,7 +163,8 @@ Dataset read_dataset(const std::string& dir) {
   if (!j["numTraining"].is_number_integer()) {
     throw Error(SLICENAV_ERR_INVALID_ARGUMENT, where + ": 'numTraining' is not an integer");
   }
-  if (!j["file_ending"].is_string()) throw Error(SLICENAV_ERR_INVALID_ARGUMENT, where + ": 'file_ending' is not a string");
+  if (!j["file_ending"].is_string())
+    throw Error(SLICENAV_ERR_INVALID_ARGUMENT, where + ": 'file_ending' is not a string");
   dataset.file_ending = j["file_ending"].get<std::string>();
   if (std::none_of(std::begin(kFileEndings), std::end(kFileEndings),
                    [&](const char* ending) { return dataset.file_ending == ending; })) {
@@ -187,7 +191,8 @@ Dataset read_dataset(const std::string& dir) {
       if (c.name.empty()) {
         c.name = name;
         c.split = split;
-        for (std::size_t k = 0; k < channels; ++k) c.images.push_back((images / channel_file(name, k, ending)).string());
+        for (std::size_t k = 0; k < channels; ++k)
+          c.images.push_back((images / channel_file(name, k, ending)).string());
         if (split == Split::training) c.label = (fs::path(dir) / "labelsTr" / (name + ending)).string();
       }
       if (static_cast<std::size_t>(channel) >= channels) {
@@ -263,8 +268,7 @@ void check_resumable(const nlohmann::json& existing, const CropProvenance& prove
                                               : "a dataset slicenav did not crop";
   throw Error(SLICENAV_ERR_INVALID_ARGUMENT, "'" + out_dir + "' already holds " + before + "; this run crops '" +
                                                  provenance.source + "' to region '" + provenance.region +
-                                                 "' (method " + provenance.method +
-                                                 "): use another output folder");
+                                                 "' (method " + provenance.method + "): use another output folder");
 }
 
 void check_unique_id(const std::string& out_dir) {
@@ -277,10 +281,9 @@ void check_unique_id(const std::string& out_dir) {
     const std::string folder = it->path().filename().string();
     DatasetName other;
     if (folder != out_folder && parse_folder_name(folder, &other) && other.id == out.id) {
-      throw Error(SLICENAV_ERR_INVALID_ARGUMENT, "'" + (parent / folder).string() + "' already has id " +
-                                                     std::to_string(out.id) +
-                                                     ": nnU-Net finds datasets by id, so give '" + out_folder +
-                                                     "' another one");
+      throw Error(SLICENAV_ERR_INVALID_ARGUMENT,
+                  "'" + (parent / folder).string() + "' already has id " + std::to_string(out.id) +
+                      ": nnU-Net finds datasets by id, so give '" + out_folder + "' another one");
     }
   }
 }

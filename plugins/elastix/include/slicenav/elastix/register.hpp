@@ -35,9 +35,9 @@ enum class Initialisation {
 const char* initialisation_name(Initialisation init);  // "none", "transform", "geometric-centre", ...
 
 struct RegisterOptions {
-  std::string fixed;       // image file elastix can read (.nii, .nii.gz, .mha, .mhd, .nrrd)
+  std::string fixed;  // image file elastix can read (.nii, .nii.gz, .mha, .mhd, .nrrd)
   std::string moving;
-  std::string output_dir;  // created when missing (its parent must exist)
+  std::string output_dir;        // created when missing (its parent must exist)
   std::string preset = "rigid";  // a preset name or a parameter file path (see preset_path)
   Initialisation init = Initialisation::none;
   // Initialisation::transform only: the initial transform, and the fixed image it is written on (borrowed;
