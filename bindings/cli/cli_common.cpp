@@ -219,9 +219,9 @@ VolumePtr VolumePrefetcher::take(const std::string& path) {
   return std::move(r.volume);
 }
 
-void add_gzip_level_option(CLI::App* cmd) {
-  cmd->add_option_function<int>(
-         "--gzip-level", [](const int& level) { check(slicenav_set_gzip_level(level)); },
+void add_gzip_level_option(CLI::App* cmd, slicenav_write_params& params) {
+  cmd->add_option(
+         "--gzip-level", params.gzip_level,
          "gzip level of the .nii.gz images written: 0 (none, fastest) to 12 (smallest, slowest); default 1, for "
          "intermediate files")
       ->type_name("N")

@@ -76,9 +76,9 @@ const CLI::Validator& non_negative();
 void add_model_options(CLI::App* cmd, ModelOptions& options,
                        const std::string& threads_help = "Inference threads (0 = hardware threads)");
 
-// Adds --gzip-level N (0-12) to a command that writes .nii.gz images: given, it sets the process's level
-// (slicenav_set_gzip_level) when the command line is parsed.
-void add_gzip_level_option(CLI::App* cmd);
+// Adds --gzip-level N (0-12) to a command that writes .nii.gz images, read into `params.gzip_level` (which keeps
+// slicenav_write_default_params()'s level when the option is not given).
+void add_gzip_level_option(CLI::App* cmd, slicenav_write_params& params);
 
 // slicenav_model_load / slicenav_volume_read into an owning pointer (null on failure). Return the status;
 // slicenav_last_error() says why a call failed. read_volume prints the reader's warnings to stderr.

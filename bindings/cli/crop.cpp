@@ -21,10 +21,12 @@ using RecordPtr = std::unique_ptr<slicenav_crop_record, decltype(&slicenav_crop_
 struct CropOptions {
   std::string input, region, output, record, method = "insertion";
   ModelOptions model;
+  slicenav_write_params write = slicenav_write_default_params();
 };
 
 struct UncropOptions {
   std::string input, record, output;
+  slicenav_write_params write = slicenav_write_default_params();
 };
 
 // "liver: box 120x100x80 of 512x512x300 voxels (volume ratio 12.3), coverage full", then one line per warning.
@@ -58,18 +60,18 @@ int run_crop(const CropOptions& o) {
   params.region = o.region.c_str();
   params.method = o.method == "score" ? SLICENAV_LOCATE_SCORE : SLICENAV_LOCATE_INSERTION;
   slicenav_crop_record* raw_record = nullptr;
-  status = slicenav_crop_plan(&raw_record, model.get(), volume.get(), &params);
+  status = slicenav_crop_record_plan(&raw_record, model.get(), volume.get(), &params);
   RecordPtr record(raw_record, &slicenav_crop_record_free);
   if (status != SLICENAV_OK) return report(status);
   volume.reset();  // the file is read again, as stored, by the crop
 
-  status = slicenav_crop_file(record.get(), o.input.c_str(), o.output.c_str());
+  status = slicenav_crop_record_crop_file(o.output.c_str(), record.get(), o.input.c_str(), &o.write);
   if (status != SLICENAV_OK) return report(status);
   // A crop without its record cannot be undone: when the record cannot be written, the crop goes too.
   if (o.record == "-") {
     status = write_json(nlohmann::json::parse(slicenav_crop_record_json(record.get())), "-", &error);
   } else {
-    status = slicenav_crop_record_write(record.get(), o.record.c_str());
+    status = slicenav_crop_record_write(o.record.c_str(), record.get());
     if (status != SLICENAV_OK) error = slicenav_last_error();
   }
   if (status != SLICENAV_OK) {
@@ -88,7 +90,7 @@ int run_uncrop(const UncropOptions& o) {
   slicenav_status status = slicenav_crop_record_read(&raw_record, o.record.c_str());
   RecordPtr record(raw_record, &slicenav_crop_record_free);
   if (status != SLICENAV_OK) return report(status);
-  status = slicenav_uncrop_file(record.get(), o.input.c_str(), o.output.c_str());
+  status = slicenav_crop_record_uncrop_file(o.output.c_str(), record.get(), o.input.c_str(), &o.write);
   if (status != SLICENAV_OK) return report(status);
   return 0;
 }
@@ -108,7 +110,7 @@ void add_crop_commands(CLI::App& app, Action& action) {
     cmd->add_option("--method", o->method, "How the region's ends are located: insertion (default) or score")
         ->check(CLI::IsMember({"insertion", "score"}));
     add_model_options(cmd, o->model);
-    add_gzip_level_option(cmd);
+    add_gzip_level_option(cmd, o->write);
     cmd->callback([o, &action] { action = [o] { return run_crop(*o); }; });
   }
   {
@@ -119,7 +121,7 @@ void add_crop_commands(CLI::App& app, Action& action) {
         ->required();
     cmd->add_option("--record", o->record, "The crop record written by slicenav crop")->required();
     cmd->add_option("-o,--output", o->output, "Image on the original grid, written atomically")->required();
-    add_gzip_level_option(cmd);
+    add_gzip_level_option(cmd, o->write);
     cmd->callback([o, &action] { action = [o] { return run_uncrop(*o); }; });
   }
 }

@@ -35,7 +35,7 @@ int run_info(const InfoOptions& options) {
   if (status != SLICENAV_OK) return report(status);
 
   slicenav_volume_info info = slicenav_volume_info_init();
-  status = slicenav_volume_get_info(volume.get(), &info);
+  status = slicenav_volume_get_info(&info, volume.get());
   if (status != SLICENAV_OK) return report(status);
 
   nlohmann::json warnings = nlohmann::json::array();

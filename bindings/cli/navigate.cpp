@@ -46,9 +46,9 @@ ScanPtr prepare_scan(const slicenav_model* model, const slicenav_volume* volume)
 }
 
 double canonical_to(const slicenav_volume* volume, double canonical,
-                    slicenav_status (*convert)(const slicenav_volume*, double, double*)) {
+                    slicenav_status (*convert)(double*, const slicenav_volume*, double)) {
   double out = 0;
-  check(convert(volume, canonical, &out));
+  check(convert(&out, volume, canonical));
   return out;
 }
 
@@ -73,6 +73,15 @@ json landmark_json(const slicenav_landmark& l, bool measured = false) {
           {"spread_mm", l.spread_mm},
           {"votes", l.votes},
           {"measured", measured}};
+}
+
+json position_json(const slicenav_position& p) {
+  const bool inside = p.where == SLICENAV_INSIDE;
+  return {{"where", where_text(p.where)},
+          {"world_z_mm", inside ? json(p.world_z_mm) : json(nullptr)},
+          {"original_slice", inside ? json(p.original_slice) : json(nullptr)},
+          {"canonical_slice", inside ? json(p.canonical_slice) : json(nullptr)},
+          {"confidence", p.confidence}};
 }
 
 slicenav_locate_method method_value(const std::string& method) {
@@ -205,7 +214,7 @@ json insert_json(const slicenav_model* model, const Image& query_image, const st
   slicenav_insert_params params = slicenav_insert_default_params();
   params.keep_distribution = o.distribution || !qc.empty();
   slicenav_insertion* raw = nullptr;
-  const slicenav_status status = slicenav_insert_scans(&raw, model, query.get(), target, &params);
+  const slicenav_status status = slicenav_scan_insert(&raw, model, query.get(), target, &params);
   InsertionPtr insertion(raw, &slicenav_insertion_free);
   check(status);
 
@@ -214,7 +223,7 @@ json insert_json(const slicenav_model* model, const Image& query_image, const st
   std::vector<std::pair<double, std::size_t>> order;
   std::vector<slicenav_inserted_slice> slices(n, slicenav_inserted_slice_init());
   for (std::size_t k = 0; k < n; ++k) {
-    check(slicenav_insertion_get(insertion.get(), k, &slices[k]));
+    check(slicenav_insertion_get(&slices[k], insertion.get(), k));
     order.emplace_back(slices[k].query_original_slice, k);
   }
   std::sort(order.begin(), order.end());
@@ -234,12 +243,12 @@ json insert_json(const slicenav_model* model, const Image& query_image, const st
   json out = {{"query", query_path}, {"target", target_path}, {"slices", std::move(rows)}};
   if (o.distribution) {
     std::size_t slots = 0, values = 0;
-    check(slicenav_insertion_slots(insertion.get(), nullptr, 0, &slots));
+    check(slicenav_insertion_slots(nullptr, 0, &slots, insertion.get()));
     std::vector<std::size_t> canonical(slots);
-    check(slicenav_insertion_slots(insertion.get(), canonical.data(), canonical.size(), &slots));
-    check(slicenav_insertion_distribution(insertion.get(), nullptr, 0, &values));
+    check(slicenav_insertion_slots(canonical.data(), canonical.size(), &slots, insertion.get()));
+    check(slicenav_insertion_distribution(nullptr, 0, &values, insertion.get()));
     std::vector<float> p(values);
-    check(slicenav_insertion_distribution(insertion.get(), p.data(), p.size(), &values));
+    check(slicenav_insertion_distribution(p.data(), p.size(), &values, insertion.get()));
     json d = json::array();
     for (std::size_t k = 0; k < n; ++k) {
       d.push_back(std::vector<float>(p.begin() + static_cast<std::ptrdiff_t>(k * (slots + 2)),
@@ -249,7 +258,7 @@ json insert_json(const slicenav_model* model, const Image& query_image, const st
                            {"target_canonical_slices", canonical},
                            {"rows_in_query_canonical_order", std::move(d)}};
   }
-  if (!qc.empty()) check(slicenav_insertion_write_png(insertion.get(), qc.c_str()));
+  if (!qc.empty()) check(slicenav_insertion_write_png(qc.c_str(), insertion.get()));
   return out;
 }
 
@@ -267,9 +276,9 @@ void warn_unless_recognised(bool recognised, const std::string& path) {
 json score_json(const slicenav_model* model, const Image& image) {
   const slicenav_volume* volume = image.volume;
   std::size_t n = 0;
-  check(slicenav_score(model, volume, nullptr, 0, &n));
+  check(slicenav_volume_scores(nullptr, 0, &n, model, volume));
   std::vector<double> scores(n);
-  check(slicenav_score(model, volume, scores.data(), scores.size(), &n));
+  check(slicenav_volume_scores(scores.data(), scores.size(), &n, model, volume));
   std::vector<std::pair<double, std::size_t>> order;
   for (std::size_t k = 0; k < n; ++k) {
     order.emplace_back(canonical_to(volume, static_cast<double>(k), slicenav_volume_canonical_to_original), k);
@@ -289,16 +298,16 @@ json locate_json(const slicenav_model* model, const Image& image, const std::str
   slicenav_locate_params params = slicenav_locate_default_params();
   params.method = method_value(method);
   slicenav_landmarks* raw = nullptr;
-  const slicenav_status status = slicenav_locate(&raw, model, image.volume, &params);
+  const slicenav_status status = slicenav_volume_locate(&raw, model, image.volume, &params);
   LandmarksPtr landmarks(raw, &slicenav_landmarks_free);
   check(status);
   json list = json::array();
   for (std::size_t i = 0; i < slicenav_landmarks_count(landmarks.get()); ++i) {
     slicenav_landmark l = slicenav_landmark_init();
-    check(slicenav_landmarks_get(landmarks.get(), i, &l));
+    check(slicenav_landmarks_get(&l, landmarks.get(), i));
     list.push_back(landmark_json(l, slicenav_landmarks_measured(landmarks.get(), i) != 0));
   }
-  if (!qc.empty()) check(slicenav_landmarks_write_png(landmarks.get(), image.volume, qc.c_str()));
+  if (!qc.empty()) check(slicenav_landmarks_write_png(qc.c_str(), landmarks.get(), image.volume));
   warn_unless_recognised(slicenav_landmarks_recognised(landmarks.get()) != 0, path);
   return {{"image", path},
           {"method", method},
@@ -313,7 +322,7 @@ json coverage_json(const slicenav_model* model, const Image& image, const std::s
   slicenav_locate_params params = slicenav_locate_default_params();
   params.method = method_value(method);
   slicenav_coverage c = slicenav_coverage_init();
-  check(slicenav_coverage_of(model, image.volume, region.c_str(), &params, &c));
+  check(slicenav_volume_coverage(&c, model, image.volume, region.c_str(), &params));
   const char* status = c.status == SLICENAV_COVERAGE_FULL      ? "full"
                        : c.status == SLICENAV_COVERAGE_PARTIAL ? "partial"
                                                                : "none";
@@ -323,8 +332,8 @@ json coverage_json(const slicenav_model* model, const Image& image, const std::s
           {"method", method},
           {"coverage", status},
           {"recognised", c.recognised != 0},
-          {"superior_end", landmark_json(c.superior)},
-          {"inferior_end", landmark_json(c.inferior)}};
+          {"superior_end", position_json(c.superior)},
+          {"inferior_end", position_json(c.inferior)}};
 }
 
 const std::vector<std::string> kMethods{"insertion", "score"};

@@ -29,12 +29,14 @@ struct CropDatasetOptions {
   ModelOptions model;
   std::size_t jobs = 1;
   Shard shard;
+  slicenav_write_params write = slicenav_write_default_params();
 };
 
 struct RestoreOptions {
   std::string predictions, records, out;
   std::size_t jobs = 1;
   Shard shard;
+  slicenav_write_params write = slicenav_write_default_params();
 };
 
 // A case's error as run_batch logs it: "<status name>: <message>", and its exit code.
@@ -46,8 +48,8 @@ int case_error(const nnunet::Error& e, std::string* error) {
 // Whether the model knows `region`; when it does not, *error lists the regions it knows.
 bool known_region(const slicenav_model* model, const std::string& region, std::string* error) {
   std::string known;
-  for (std::size_t r = 0; r < slicenav_region_count(model); ++r) {
-    const std::string name = slicenav_region_name(model, r);
+  for (std::size_t r = 0; r < slicenav_model_region_count(model); ++r) {
+    const std::string name = slicenav_model_region_name(model, r);
     if (name == region) return true;
     known += (known.empty() ? "" : ", ") + name;
   }
@@ -125,7 +127,7 @@ int run_crop_dataset(const CropDatasetOptions& o) {
   };
   const auto process = [&](const BatchCase& bc, std::string* message) {
     try {
-      nnunet::crop_case(model.get(), dataset, *by_name.at(bc.name), o.out, params);
+      nnunet::crop_case(model.get(), dataset, *by_name.at(bc.name), o.out, params, &o.write);
       return 0;
     } catch (const nnunet::Error& e) {
       return case_error(e, message);
@@ -171,7 +173,7 @@ int run_restore(const RestoreOptions& o) {
   };
   const auto process = [&](const BatchCase& c, std::string* message) {
     try {
-      nnunet::restore_case(o.records, c.name, c.input, output_for(c));
+      nnunet::restore_case(o.records, c.name, c.input, output_for(c), &o.write);
       return 0;
     } catch (const nnunet::Error& e) {
       return case_error(e, message);
@@ -200,7 +202,7 @@ void add_nnunet_commands(CLI::App& app, Action& action) {
   crop_cmd->add_option("--jobs", crop->jobs, "Cases cropped at once (they share one loaded model)")
       ->check(CLI::PositiveNumber);
   add_model_options(crop_cmd, crop->model);
-  add_gzip_level_option(crop_cmd);
+  add_gzip_level_option(crop_cmd, crop->write);
   add_shard_option(*crop_cmd, crop->shard);
   crop_cmd->callback([crop, &action] { action = [crop] { return run_crop_dataset(*crop); }; });
 
@@ -213,7 +215,7 @@ void add_nnunet_commands(CLI::App& app, Action& action) {
   restore_cmd->add_option("--records", restore->records, "Folder of crop records (<case>.json)")->required();
   restore_cmd->add_option("--out", restore->out, "Output folder (created)")->required();
   restore_cmd->add_option("--jobs", restore->jobs, "Cases restored at once")->check(CLI::PositiveNumber);
-  add_gzip_level_option(restore_cmd);
+  add_gzip_level_option(restore_cmd, restore->write);
   add_shard_option(*restore_cmd, restore->shard);
   restore_cmd->callback([restore, &action] { action = [restore] { return run_restore(*restore); }; });
 }

@@ -23,6 +23,7 @@ struct PhantomOptions {
   double noise_hu = 0.0;
   std::uint64_t seed = 0;
   std::string patient_position;
+  slicenav_write_params write = slicenav_write_default_params();
   // Which optional values were given; the rest keep slicenav_phantom_default_params().
   CLI::Option* top_z_opt = nullptr;
   CLI::Option* noise_opt = nullptr;
@@ -36,12 +37,12 @@ using VolumePtr = std::unique_ptr<slicenav_volume, decltype(&slicenav_volume_fre
 // The landmark JSON {"landmarks": [{"name": ..., "world_z_mm": ...}, ...]} for `params`.
 slicenav_status landmarks_json(const slicenav_phantom_params& params, nlohmann::json* out) {
   std::size_t count = 0;
-  slicenav_status status = slicenav_phantom_landmarks(&params, nullptr, nullptr, 0, &count);
+  slicenav_status status = slicenav_phantom_landmarks(nullptr, nullptr, 0, &count, &params);
   if (status != SLICENAV_OK && status != SLICENAV_ERR_BUFFER_TOO_SMALL) return status;
   std::vector<const char*> names(count, nullptr);
   std::vector<double> z_mm(count, 0.0);
   if (count > 0) {
-    status = slicenav_phantom_landmarks(&params, names.data(), z_mm.data(), count, &count);
+    status = slicenav_phantom_landmarks(names.data(), z_mm.data(), count, &count, &params);
     if (status != SLICENAV_OK) return status;
   }
   nlohmann::json list = nlohmann::json::array();
@@ -87,7 +88,7 @@ int run_phantom(const PhantomOptions& options) {
   VolumePtr volume(raw, &slicenav_volume_free);
   if (status != SLICENAV_OK) return report(status);
 
-  status = slicenav_volume_write(volume.get(), options.output.c_str());
+  status = slicenav_volume_write(options.output.c_str(), volume.get(), &options.write);
   if (status != SLICENAV_OK) return report(status);
 
   if (!options.landmarks.empty()) {
@@ -108,7 +109,7 @@ void add_phantom_command(CLI::App& app, Action& action) {
 
   CLI::App* cmd = app.add_subcommand("phantom", "Write a deterministic synthetic torso CT (for tests and demos)");
   cmd->add_option("-o,--output", options->output, "Volume file to write (.nii, .nii.gz, .mha, .nrrd)")->required();
-  add_gzip_level_option(cmd);
+  add_gzip_level_option(cmd, options->write);
   cmd->add_option("--size", options->size, "Voxels along the file's index axes (default " + triple(defaults.size) + ")")
       ->expected(3);
   cmd->add_option("--spacing", options->spacing, "Voxel spacing in mm (default " + triple(defaults.spacing) + ")")

@@ -40,11 +40,11 @@ int write_transforms(const PrealignOptions& o, const slicenav_rigid_transform& t
                                                       "; no transform file written");
   }
   if (!o.elastix.empty()) {
-    const slicenav_status s = slicenav_write_elastix_transform(&transform, fixed, o.elastix.c_str());
+    const slicenav_status s = slicenav_rigid_transform_write_elastix(o.elastix.c_str(), &transform, fixed);
     if (s != SLICENAV_OK) return report(s);
   }
   if (!o.tfm.empty()) {
-    const slicenav_status s = slicenav_write_itk_transform(&transform, o.tfm.c_str());
+    const slicenav_status s = slicenav_rigid_transform_write_itk(o.tfm.c_str(), &transform);
     if (s != SLICENAV_OK) return report(s);
   }
   return 0;
@@ -52,8 +52,8 @@ int write_transforms(const PrealignOptions& o, const slicenav_rigid_transform& t
 
 int run_rigid(const PrealignOptions& o, const slicenav_model* model, const slicenav_volume* fixed,
               const slicenav_volume* moving) {
-  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
-  const slicenav_status status = slicenav_prealign_rigid(model, fixed, moving, nullptr, &r);
+  slicenav_prealignment_rigid r = slicenav_prealignment_rigid_init();
+  const slicenav_status status = slicenav_prealign_rigid(&r, model, fixed, moving, nullptr);
   if (status != SLICENAV_OK) return report(status);
   const bool shared = r.shared_anatomy != 0;
   constexpr double kDeg = 180.0 / 3.14159265358979323846;
@@ -113,7 +113,7 @@ int run_prealign(const PrealignOptions& o) {
   params.min_overlap_mm = o.min_overlap_mm;
   params.in_plane = o.in_plane ? 1 : 0;
   slicenav_prealignment r = slicenav_prealignment_init();
-  const slicenav_status status = slicenav_prealign(model.get(), fixed.get(), moving.get(), &params, &r);
+  const slicenav_status status = slicenav_prealign(&r, model.get(), fixed.get(), moving.get(), &params);
   if (status != SLICENAV_OK) return report(status);
 
   const bool shared = r.shared_anatomy != 0;
@@ -127,9 +127,14 @@ int run_prealign(const PrealignOptions& o) {
                     {"overlap_mm", r.overlap_mm},
                     {"shared_anatomy", r.shared_anatomy != 0},
                     {"details",
-                     {{"cost", r.cost},
-                      {"contrast", r.contrast},
-                      {"samples", r.samples},
+                     {{"shifts_tried", r.shifts_tried},
+                      {"match_cost", r.match_cost},
+                      {"match_contrast", r.match_contrast},
+                      {"line_inliers", r.line_inliers},
+                      {"off_line_share", r.off_line_share},
+                      {"key_slices_shared", r.key_slices_shared},
+                      {"key_slice_deviation_mm", r.key_slice_deviation_mm},
+                      {"fixed_score_slope", r.fixed_score_slope},
                       {"fixed_recognised", r.fixed_recognised != 0},
                       {"moving_recognised", r.moving_recognised != 0},
                       {"note", r.note}}},

@@ -36,8 +36,8 @@ VolumePtr read_volume(const std::string& path) {
 // slicenav_prealign_rigid of the two images, as prealign() below.
 VolumePtr prealign_rigid(elastix::RegisterOptions& options, const slicenav_model* model, VolumePtr fixed,
                          const slicenav_volume* moving, std::chrono::steady_clock::time_point start) {
-  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
-  check(slicenav_prealign_rigid(model, fixed.get(), moving, nullptr, &r));
+  slicenav_prealignment_rigid r = slicenav_prealignment_rigid_init();
+  check(slicenav_prealign_rigid(&r, model, fixed.get(), moving, nullptr));
   const std::string note(r.note);
   if (r.shared_anatomy == 0) {
     throw Failure{SLICENAV_ERR_UNSUPPORTED_INPUT,
@@ -79,7 +79,7 @@ VolumePtr prealign(const RegisterCommand& c, elastix::RegisterOptions& options) 
   slicenav_prealign_params params = slicenav_prealign_default_params();
   params.method = prealign_method(c.method);
   slicenav_prealignment p = slicenav_prealignment_init();
-  check(slicenav_prealign(model.get(), fixed.get(), moving.get(), &params, &p));
+  check(slicenav_prealign(&p, model.get(), fixed.get(), moving.get(), &params));
   const std::string note(p.note);
   if (p.shared_anatomy == 0) {
     throw Failure{SLICENAV_ERR_UNSUPPORTED_INPUT,

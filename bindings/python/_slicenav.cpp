@@ -87,6 +87,26 @@ Volume volume_read(const std::string& path, const std::optional<std::string>& se
   return out;
 }
 
+// The image series of a DICOM directory (slicenav_dicom_series_list_read): one dict per series.
+py::list dicom_series(const std::string& directory) {
+  slicenav_dicom_series_list* raw = nullptr;
+  call_released([&] { return slicenav_dicom_series_list_read(&raw, directory.c_str()); });
+  const std::unique_ptr<slicenav_dicom_series_list, decltype(&slicenav_dicom_series_list_free)> list(
+      raw, &slicenav_dicom_series_list_free);
+  py::list out;
+  for (std::size_t k = 0; k < slicenav_dicom_series_list_count(list.get()); ++k) {
+    slicenav_dicom_series s = slicenav_dicom_series_init();
+    check(slicenav_dicom_series_list_get(&s, list.get(), k));
+    py::dict d;
+    d["series_uid"] = std::string(s.series_uid);
+    d["modality"] = std::string(s.modality);
+    d["description"] = std::string(s.description);
+    d["file_count"] = s.file_count;
+    out.append(d);
+  }
+  return out;
+}
+
 // `array` is (z, y, x) = ITK's (x, y, z) reversed, C-contiguous, native byte order, one of the C API's pixel
 // types: the Python layer (slicenav/_volume.py) converts anything else first. The C API copies it once.
 Volume volume_from_buffer(const py::array& array, const std::vector<double>& spacing, const std::vector<double>& origin,
@@ -125,7 +145,7 @@ Volume volume_from_buffer(const py::array& array, const std::vector<double>& spa
 
 py::dict volume_info(const Volume& volume) {
   slicenav_volume_info info = slicenav_volume_info_init();
-  check(slicenav_volume_get_info(volume.get(), &info));
+  check(slicenav_volume_get_info(&info, volume.get()));
   py::list warnings;
   for (size_t n = 0; n < info.warning_count; ++n)
     warnings.append(message_text(slicenav_volume_warning(volume.get(), n)));
@@ -152,9 +172,9 @@ py::dict volume_info(const Volume& volume) {
 py::array volume_voxels(const py::object& handle) {
   const Volume& volume = handle.cast<const Volume&>();
   slicenav_volume_info info = slicenav_volume_info_init();
-  check(slicenav_volume_get_info(volume.get(), &info));
+  check(slicenav_volume_get_info(&info, volume.get()));
   const float* voxels = nullptr;
-  check(slicenav_volume_voxels(volume.get(), &voxels, nullptr));
+  check(slicenav_volume_voxels(&voxels, nullptr, volume.get()));
   const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(info.size[2]), static_cast<py::ssize_t>(info.size[1]),
                                        static_cast<py::ssize_t>(info.size[0])};
   py::array view(py::dtype::of<float>(), shape, voxels, handle);
@@ -162,14 +182,21 @@ py::array volume_voxels(const py::object& handle) {
   return view;
 }
 
-void volume_write(const Volume& volume, const std::string& path) {
-  call_released([&] { return slicenav_volume_write(volume.get(), path.c_str()); });
+slicenav_write_params write_params(int gzip_level) {
+  slicenav_write_params params = slicenav_write_default_params();
+  params.gzip_level = gzip_level;
+  return params;
+}
+
+void volume_write(const Volume& volume, const std::string& path, int gzip_level) {
+  const slicenav_write_params params = write_params(gzip_level);
+  call_released([&] { return slicenav_volume_write(path.c_str(), volume.get(), &params); });
 }
 
 // Applies one of the four slice-mapping calls to every value (a flat array; the Python layer keeps shapes).
 py::array_t<double> volume_map(const Volume& volume, const std::string& kind,
                                const py::array_t<double, py::array::c_style | py::array::forcecast>& values) {
-  slicenav_status (*convert)(const slicenav_volume*, double, double*) = nullptr;
+  slicenav_status (*convert)(double*, const slicenav_volume*, double) = nullptr;
   if (kind == "canonical_to_original") convert = slicenav_volume_canonical_to_original;
   if (kind == "original_to_canonical") convert = slicenav_volume_original_to_canonical;
   if (kind == "canonical_to_world_z") convert = slicenav_volume_canonical_to_world_z;
@@ -178,7 +205,7 @@ py::array_t<double> volume_map(const Volume& volume, const std::string& kind,
   py::array_t<double> out(values.size());
   const double* src = values.data();
   double* dst = out.mutable_data();
-  for (py::ssize_t n = 0; n < values.size(); ++n) check(convert(volume.get(), src[n], &dst[n]));
+  for (py::ssize_t n = 0; n < values.size(); ++n) check(convert(&dst[n], volume.get(), src[n]));
   return out;
 }
 
@@ -246,10 +273,10 @@ Volume phantom(const py::dict& options) {
 std::vector<std::pair<std::string, double>> phantom_landmarks(const py::dict& options) {
   const slicenav_phantom_params p = phantom_params(options);
   size_t count = 0;
-  check(slicenav_phantom_landmarks(&p, nullptr, nullptr, 0, &count));
+  check(slicenav_phantom_landmarks(nullptr, nullptr, 0, &count, &p));
   std::vector<const char*> names(count);
   std::vector<double> z(count);
-  check(slicenav_phantom_landmarks(&p, names.data(), z.data(), count, &count));
+  check(slicenav_phantom_landmarks(names.data(), z.data(), count, &count, &p));
   std::vector<std::pair<std::string, double>> out;
   for (size_t n = 0; n < count; ++n) out.emplace_back(names[n], z[n]);
   return out;
@@ -271,8 +298,8 @@ Model model_load(const std::optional<std::string>& path, int threads, const std:
 
 std::vector<std::string> model_regions(const Model& model) {
   std::vector<std::string> names;
-  const size_t count = slicenav_region_count(model.get());
-  for (size_t n = 0; n < count; ++n) names.emplace_back(slicenav_region_name(model.get(), n));
+  const size_t count = slicenav_model_region_count(model.get());
+  for (size_t n = 0; n < count; ++n) names.emplace_back(slicenav_model_region_name(model.get(), n));
   return names;
 }
 
@@ -288,6 +315,16 @@ py::dict landmark_dict(const slicenav_landmark& l) {
   d["confidence"] = l.confidence;
   d["spread_mm"] = l.spread_mm;
   d["votes"] = l.votes;
+  return d;
+}
+
+py::dict position_dict(const slicenav_position& p) {
+  py::dict d;
+  d["where"] = static_cast<int>(p.where);
+  d["canonical_slice"] = p.canonical_slice;
+  d["original_slice"] = p.original_slice;
+  d["world_z_mm"] = p.world_z_mm;
+  d["confidence"] = p.confidence;
   return d;
 }
 
@@ -313,9 +350,9 @@ py::dict insert(const Model& model, const Scan& query, const Scan& target, bool 
   params.keep_distribution = distribution || qc ? 1 : 0;
   std::unique_ptr<slicenav_insertion, void (*)(slicenav_insertion*)> result(nullptr, slicenav_insertion_free);
   slicenav_insertion* raw = nullptr;
-  call_released([&] { return slicenav_insert_scans(&raw, model.get(), query.get(), target.get(), &params); });
+  call_released([&] { return slicenav_scan_insert(&raw, model.get(), query.get(), target.get(), &params); });
   result.reset(raw);
-  if (qc) call_released([&] { return slicenav_insertion_write_png(result.get(), qc->c_str()); });
+  if (qc) call_released([&] { return slicenav_insertion_write_png(qc->c_str(), result.get()); });
 
   const size_t count = slicenav_insertion_count(result.get());
   const auto n = static_cast<py::ssize_t>(count);
@@ -324,7 +361,7 @@ py::dict insert(const Model& model, const Scan& query, const Scan& target, bool 
   py::array_t<float> peak(n), entropy(n);
   for (size_t k = 0; k < count; ++k) {
     slicenav_inserted_slice s = slicenav_inserted_slice_init();
-    check(slicenav_insertion_get(result.get(), k, &s));
+    check(slicenav_insertion_get(&s, result.get(), k));
     const auto i = static_cast<py::ssize_t>(k);
     query_slice.mutable_at(i) = s.query_original_slice;
     query_z.mutable_at(i) = s.query_world_z_mm;
@@ -346,14 +383,14 @@ py::dict insert(const Model& model, const Scan& query, const Scan& target, bool 
   d["entropy"] = entropy;
   if (distribution) {
     size_t slots = 0;
-    check(slicenav_insertion_slots(result.get(), nullptr, 0, &slots));
+    check(slicenav_insertion_slots(nullptr, 0, &slots, result.get()));
     py::array_t<uint64_t> canonical(static_cast<py::ssize_t>(slots));
     std::vector<size_t> buffer(slots);
-    check(slicenav_insertion_slots(result.get(), buffer.data(), slots, &slots));
+    check(slicenav_insertion_slots(buffer.data(), slots, &slots, result.get()));
     for (size_t s = 0; s < slots; ++s) canonical.mutable_at(static_cast<py::ssize_t>(s)) = buffer[s];
     py::array_t<float> rows({n, static_cast<py::ssize_t>(slots + 2)});
     check(
-        slicenav_insertion_distribution(result.get(), rows.mutable_data(), static_cast<size_t>(rows.size()), nullptr));
+        slicenav_insertion_distribution(rows.mutable_data(), static_cast<size_t>(rows.size()), nullptr, result.get()));
     d["distribution"] = rows;
     d["slots"] = canonical;
   }
@@ -362,7 +399,7 @@ py::dict insert(const Model& model, const Scan& query, const Scan& target, bool 
 
 py::array_t<double> scan_scores(const Scan& scan) {
   py::array_t<double> scores(static_cast<py::ssize_t>(slicenav_scan_slice_count(scan.get())));
-  check(slicenav_scan_scores(scan.get(), scores.mutable_data(), static_cast<size_t>(scores.size()), nullptr));
+  check(slicenav_scan_scores(scores.mutable_data(), static_cast<size_t>(scores.size()), nullptr, scan.get()));
   return scores;
 }
 
@@ -372,17 +409,17 @@ py::dict locate(const Model& model, const Scan& scan, int method, const std::opt
   const slicenav_locate_params params = locate_params(method);
   std::unique_ptr<slicenav_landmarks, void (*)(slicenav_landmarks*)> result(nullptr, slicenav_landmarks_free);
   slicenav_landmarks* raw = nullptr;
-  call_released([&] { return slicenav_locate_scan(&raw, model.get(), scan.get(), &params); });
+  call_released([&] { return slicenav_scan_locate(&raw, model.get(), scan.get(), &params); });
   result.reset(raw);
   if (qc) {
     if (volume == nullptr) invalid("a QC picture needs the scan's volume");
-    call_released([&] { return slicenav_landmarks_write_png(result.get(), volume->get(), qc->c_str()); });
+    call_released([&] { return slicenav_landmarks_write_png(qc->c_str(), result.get(), volume->get()); });
   }
   py::list landmarks;
   const size_t count = slicenav_landmarks_count(result.get());
   for (size_t k = 0; k < count; ++k) {
     slicenav_landmark l = slicenav_landmark_init();
-    check(slicenav_landmarks_get(result.get(), k, &l));
+    check(slicenav_landmarks_get(&l, result.get(), k));
     py::dict d = landmark_dict(l);
     d["measured"] = slicenav_landmarks_measured(result.get(), k) != 0;
     landmarks.append(d);
@@ -397,12 +434,12 @@ py::dict locate(const Model& model, const Scan& scan, int method, const std::opt
 py::dict coverage(const Model& model, const Scan& scan, const std::string& region, int method) {
   const slicenav_locate_params params = locate_params(method);
   slicenav_coverage c = slicenav_coverage_init();
-  call_released([&] { return slicenav_coverage_of_scan(model.get(), scan.get(), region.c_str(), &params, &c); });
+  call_released([&] { return slicenav_scan_coverage(&c, model.get(), scan.get(), region.c_str(), &params); });
   py::dict d;
   d["status"] = static_cast<int>(c.status);
   d["recognised"] = c.recognised != 0;
-  d["superior"] = landmark_dict(c.superior);
-  d["inferior"] = landmark_dict(c.inferior);
+  d["superior"] = position_dict(c.superior);
+  d["inferior"] = position_dict(c.inferior);
   return d;
 }
 
@@ -416,15 +453,20 @@ py::dict prealign(const Model* model, const Volume& fixed, const Volume& moving,
   params.in_plane = in_plane ? 1 : 0;
   slicenav_prealignment r = slicenav_prealignment_init();
   const slicenav_model* m = model == nullptr ? nullptr : model->get();
-  call_released([&] { return slicenav_prealign(m, fixed.get(), moving.get(), &params, &r); });
+  call_released([&] { return slicenav_prealign(&r, m, fixed.get(), moving.get(), &params); });
   py::dict d;
   d["translation_mm"] = py::make_tuple(r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]);
   d["confidence"] = r.confidence;
   d["overlap_mm"] = r.overlap_mm;
   d["shared_anatomy"] = r.shared_anatomy != 0;
-  d["cost"] = r.cost;
-  d["contrast"] = r.contrast;
-  d["samples"] = r.samples;
+  d["shifts_tried"] = r.shifts_tried;
+  d["match_cost"] = r.match_cost;
+  d["match_contrast"] = r.match_contrast;
+  d["line_inliers"] = r.line_inliers;
+  d["off_line_share"] = r.off_line_share;
+  d["key_slices_shared"] = r.key_slices_shared;
+  d["key_slice_deviation_mm"] = r.key_slice_deviation_mm;
+  d["fixed_score_slope"] = r.fixed_score_slope;
   d["fixed_recognised"] = r.fixed_recognised != 0;
   d["moving_recognised"] = r.moving_recognised != 0;
   d["note"] = std::string(r.note);
@@ -435,12 +477,12 @@ py::dict prealign(const Model* model, const Volume& fixed, const Volume& moving,
 py::dict prealign_rigid(const Model& model, const Volume& fixed, const Volume& moving,
                         const std::optional<std::uint32_t>& points, const std::optional<double>& max_rotation_deg,
                         const std::optional<std::uint64_t>& seed) {
-  slicenav_rigid_prealign_params params = slicenav_rigid_prealign_default_params();
+  slicenav_prealign_rigid_params params = slicenav_prealign_rigid_default_params();
   if (points) params.points = *points;
   if (max_rotation_deg) params.max_rotation_deg = *max_rotation_deg;
   if (seed) params.seed = *seed;
-  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
-  call_released([&] { return slicenav_prealign_rigid(model.get(), fixed.get(), moving.get(), &params, &r); });
+  slicenav_prealignment_rigid r = slicenav_prealignment_rigid_init();
+  call_released([&] { return slicenav_prealign_rigid(&r, model.get(), fixed.get(), moving.get(), &params); });
   py::dict d;
   d["translation_mm"] = py::make_tuple(r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]);
   d["rotation_rad"] = py::make_tuple(r.rotation_rad[0], r.rotation_rad[1], r.rotation_rad[2]);
@@ -472,13 +514,13 @@ slicenav_rigid_transform rigid_transform(const std::vector<double>& translation,
 void write_elastix_transform(const std::vector<double>& translation, const std::vector<double>& rotation,
                              const std::vector<double>& centre, const Volume& fixed, const std::string& path) {
   const slicenav_rigid_transform t = rigid_transform(translation, rotation, centre);
-  call_released([&] { return slicenav_write_elastix_transform(&t, fixed.get(), path.c_str()); });
+  call_released([&] { return slicenav_rigid_transform_write_elastix(path.c_str(), &t, fixed.get()); });
 }
 
 void write_itk_transform(const std::vector<double>& translation, const std::vector<double>& rotation,
                          const std::vector<double>& centre, const std::string& path) {
   const slicenav_rigid_transform t = rigid_transform(translation, rotation, centre);
-  call_released([&] { return slicenav_write_itk_transform(&t, path.c_str()); });
+  call_released([&] { return slicenav_rigid_transform_write_itk(path.c_str(), &t); });
 }
 
 // ---- Cropping ---------------------------------------------------------------------------------------------
@@ -489,7 +531,7 @@ CropRecord crop_plan(const Model& model, const Volume& volume, const std::string
   params.method = static_cast<slicenav_locate_method>(method);
   CropRecord out;
   slicenav_crop_record* raw = nullptr;
-  call_released([&] { return slicenav_crop_plan(&raw, model.get(), volume.get(), &params); });
+  call_released([&] { return slicenav_crop_record_plan(&raw, model.get(), volume.get(), &params); });
   out.ptr.reset(raw);
   return out;
 }
@@ -536,8 +578,7 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("volume_info", &volume_info);
   m.def("volume_voxels", &volume_voxels);
   m.def("volume_write", &volume_write);
-  m.def("set_gzip_level", [](int level) { check(slicenav_set_gzip_level(level)); });
-  m.def("gzip_level", [] { return slicenav_gzip_level(); });
+  m.def("dicom_series", &dicom_series);
   m.def("volume_map", &volume_map);
 
   m.def("phantom_defaults", &phantom_defaults);
@@ -566,16 +607,20 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("crop_plan", &crop_plan);
   m.def("crop_record_read", &crop_record_read);
   m.def("crop_record_write", [](const CropRecord& record, const std::string& path) {
-    call_released([&] { return slicenav_crop_record_write(record.get(), path.c_str()); });
+    call_released([&] { return slicenav_crop_record_write(path.c_str(), record.get()); });
   });
   m.def("crop_record_json",
         [](const CropRecord& record) { return std::string(slicenav_crop_record_json(record.get())); });
   m.def("crop_record_partial",
         [](const CropRecord& record) { return slicenav_crop_record_partial(record.get()) != 0; });
-  m.def("crop_file", [](const CropRecord& record, const std::string& image, const std::string& out) {
-    call_released([&] { return slicenav_crop_file(record.get(), image.c_str(), out.c_str()); });
+  m.def("crop_file", [](const CropRecord& record, const std::string& image, const std::string& out, int gzip_level) {
+    const slicenav_write_params params = write_params(gzip_level);
+    call_released([&] { return slicenav_crop_record_crop_file(out.c_str(), record.get(), image.c_str(), &params); });
   });
-  m.def("uncrop_file", [](const CropRecord& record, const std::string& prediction, const std::string& out) {
-    call_released([&] { return slicenav_uncrop_file(record.get(), prediction.c_str(), out.c_str()); });
-  });
+  m.def("uncrop_file",
+        [](const CropRecord& record, const std::string& prediction, const std::string& out, int gzip_level) {
+          const slicenav_write_params params = write_params(gzip_level);
+          call_released(
+              [&] { return slicenav_crop_record_uncrop_file(out.c_str(), record.get(), prediction.c_str(), &params); });
+        });
 }

@@ -1,44 +1,63 @@
 /*
  * slicenav: slice-level anatomical navigation in body CT. The stable C API.
  *
- * Usage:
+ * Usage: the key slices of a CT scan (tests/capi/CMakeLists.txt cuts this example out, compiles and runs it).
  *
  *   #include <slicenav.h>
  *   #include <stdio.h>
  *
  *   int main(int argc, char** argv) {
+ *     slicenav_model* model = NULL;
  *     slicenav_volume* volume = NULL;
- *     slicenav_volume_info info = slicenav_volume_info_init();
+ *     slicenav_landmarks* landmarks = NULL;
+ *     int rc = 1;
  *     if (argc < 2) return 2;
- *     if (slicenav_volume_read(&volume, argv[1], NULL) != SLICENAV_OK ||
- *         slicenav_volume_get_info(volume, &info) != SLICENAV_OK) {
+ *     if (slicenav_model_load(&model, NULL) == SLICENAV_OK &&
+ *         slicenav_volume_read(&volume, argv[1], NULL) == SLICENAV_OK &&
+ *         slicenav_volume_locate(&landmarks, model, volume, NULL) == SLICENAV_OK) {
+ *       for (size_t i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
+ *         slicenav_landmark key = slicenav_landmark_init();
+ *         if (slicenav_landmarks_get(&key, landmarks, i) != SLICENAV_OK) break;
+ *         if (key.where == SLICENAV_INSIDE)
+ *           printf("%-18s z %7.1f mm  slice %5.1f  confidence %.2f\n", key.name, key.world_z_mm,
+ *                  key.original_slice, key.confidence);
+ *         else
+ *           printf("%-18s %s the scan\n", key.name, key.where == SLICENAV_ABOVE ? "above" : "below");
+ *       }
+ *       rc = 0;
+ *     } else {
  *       fprintf(stderr, "slicenav: %s\n", slicenav_last_error());
- *       slicenav_volume_free(volume);
- *       return 1;
  *     }
- *     printf("%zu canonical slices, world z %.1f..%.1f mm\n", info.canonical_slice_count,
- *            info.world_z_min_mm, info.world_z_max_mm);
+ *     slicenav_landmarks_free(landmarks);
  *     slicenav_volume_free(volume);
- *     return 0;
+ *     slicenav_model_free(model);
+ *     return rc;
  *   }
  *
- * Conventions
+ * Conventions (docs/conventions.md)
  * - Every fallible call returns slicenav_status: SLICENAV_OK (0) or a negative error code. The matching
  *   human-readable message is slicenav_last_error(), which is thread-local and owned by the library.
- * - Outputs come first and are named out. Objects the library allocates come back through T** out and
- *   are released with their matching *_free, which accepts NULL.
+ * - Names are slicenav_<object>_<verb> (slicenav_volume_read, slicenav_scan_locate); calls on two objects
+ *   of one kind are slicenav_<verb>[_<variant>] (slicenav_prealign, slicenav_prealign_rigid), and a variant's
+ *   types carry the same suffix (slicenav_prealign_rigid_params).
+ * - Outputs come first: T** out, a struct or value the call fills (out, out_*), a caller buffer
+ *   (dst, capacity, written), or the file the call writes (out_path); the object the call works on follows,
+ *   then the other inputs, params last. Objects the library allocates come back through T** out and are
+ *   released with their matching *_free, which accepts NULL.
  * - Parameter structs start with uint32_t struct_size. Obtain them from the matching *_default_params()
  *   or *_init() function; fields are only ever added at the end. A struct_size that does not cover the
  *   first field after struct_size is INVALID_ARGUMENT. Input fields past struct_size (an older caller)
  *   take their defaults; output structs get at most struct_size bytes written; fields past this
- *   library's own struct (a newer caller) are ignored or left untouched.
+ *   library's own struct (a newer caller) are ignored or left untouched. Structs embedded by value in
+ *   others (slicenav_position) have no struct_size and never change.
  * - Bulk outputs go into caller buffers (dst, capacity, written). dst NULL with capacity 0 is a size
  *   query: SLICENAV_OK with *written set. A non-zero capacity that is too small is BUFFER_TOO_SMALL,
  *   *written still set.
  * - World coordinates are LPS millimetres (+x patient left, +y posterior, +z superior), as in DICOM and
  *   ITK. Canonical slice order runs from the most superior slice (0) to the most inferior.
  * - Threads: distinct objects may be used from any threads at once; a volume is never modified after
- *   creation, so one volume may be read by many threads at once.
+ *   creation, so one volume may be read by many threads at once. The one process-wide setting is the
+ *   inference thread count (slicenav_model_params.threads), because LibTorch's thread pool is process-wide.
  * - No call aborts or lets an exception escape on any input.
  */
 #ifndef SLICENAV_H
@@ -48,7 +67,7 @@
 #include <stdint.h>
 
 #define SLICENAV_VERSION_MAJOR 0
-#define SLICENAV_VERSION_MINOR 1
+#define SLICENAV_VERSION_MINOR 2
 #define SLICENAV_VERSION_PATCH 0
 /* The version this header belongs to as one number, for compile-time checks; compare with
  * slicenav_version_number() for the library actually loaded. */
@@ -131,6 +150,38 @@ SLICENAV_API slicenav_read_params slicenav_read_default_params(void);
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_read(slicenav_volume** out, const char* path,
                                                                      const slicenav_read_params* params);
 
+/* The image series of a DICOM directory, to choose one for slicenav_read_params.dicom_series_uid. */
+typedef struct slicenav_dicom_series_list slicenav_dicom_series_list;
+
+typedef struct slicenav_dicom_series {
+  uint32_t struct_size;
+  char series_uid[65];  /* SeriesInstanceUID (at most 64 characters) */
+  char modality[17];    /* Modality ("CT", "PT", "MR", ...) or "" */
+  char description[65]; /* SeriesDescription, cut to 64 bytes; "" when absent */
+  size_t file_count;    /* image files of the series */
+} slicenav_dicom_series;
+
+SLICENAV_API slicenav_dicom_series slicenav_dicom_series_init(void);
+
+/* Lists every series with image files in a directory (not recursive), in the order of their UIDs.
+ *   out        not NULL; receives a new list (free with slicenav_dicom_series_list_free), NULL on failure.
+ *   directory  not NULL; borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL), NOT_FOUND (no such directory) or UNSUPPORTED_INPUT (no DICOM
+ * image file in it). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_dicom_series_list_read(slicenav_dicom_series_list** out,
+                                                                                const char* directory);
+/* Number of series in the list; 0 for NULL. */
+SLICENAV_API size_t slicenav_dicom_series_list_count(const slicenav_dicom_series_list* list);
+/* The index-th series.
+ *   out    not NULL; out->struct_size set (slicenav_dicom_series_init()); only that many bytes written.
+ *   list   not NULL.   index  < count.
+ * Returns SLICENAV_OK or INVALID_ARGUMENT. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_dicom_series_list_get(slicenav_dicom_series* out,
+                                                                               const slicenav_dicom_series_list* list,
+                                                                               size_t index);
+/* Releases a list. NULL is a no-op. */
+SLICENAV_API void slicenav_dicom_series_list_free(slicenav_dicom_series_list* list);
+
 typedef enum slicenav_pixel_type {
   SLICENAV_PIXEL_INT16 = 0,
   SLICENAV_PIXEL_UINT8 = 1,
@@ -152,21 +203,28 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_from_buffer(
     slicenav_volume** out, const void* data, slicenav_pixel_type pixel_type, const size_t dims[3],
     const double spacing[3], const double origin[3], const double direction[9]);
 
-/* Writes a volume to .nii, .nii.gz, .mha, .mhd or .nrrd atomically (temporary file + rename); int16
- * when all voxels are integers in range, else float32.
- *   volume  not NULL; borrowed.   path  not NULL; borrowed.
- * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (extension) or IO. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_write(const slicenav_volume* volume, const char* path);
+/* How the calls that write images (slicenav_volume_write, slicenav_crop_record_crop_file,
+ * slicenav_crop_record_uncrop_file) write them. */
+typedef struct slicenav_write_params {
+  uint32_t struct_size;
+  /* gzip level of .nii.gz files: 0 (no compression: the fastest write, the largest file) to 12 (the smallest
+   * file, the slowest write). The default, 1, suits intermediate files (a 512 x 512 x 300 CT in about 1.2 s
+   * on 2 cores, about 10 % larger than gzip -6). .mha and .nrrd files are written at ITK's own setting. */
+  int32_t gzip_level;
+} slicenav_write_params;
 
-/* The gzip level of the .nii.gz files the library writes (slicenav_volume_write, slicenav_crop_file,
- * slicenav_uncrop_file), for the whole process and every thread: 0 (no compression: the fastest write, the
- * largest file) to 12 (the smallest file, the slowest write). The default, 1, suits intermediate files (a
- * 512 x 512 x 300 CT in about 1.2 s on 2 cores, about 10 % larger than gzip -6). .mha and .nrrd files are
- * written at ITK's own setting. Returns SLICENAV_OK, or INVALID_ARGUMENT outside 0-12 (the level is then
- * unchanged). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_set_gzip_level(int32_t level);
-/* The current level (1 unless set). */
-SLICENAV_API int32_t slicenav_gzip_level(void);
+SLICENAV_API slicenav_write_params slicenav_write_default_params(void);
+
+/* Writes a volume to .nii, .nii.gz, .mha or .nrrd atomically (temporary file + rename); int16 when all
+ * voxels are integers in range, else float32.
+ *   out_path  not NULL; borrowed.
+ *   volume    not NULL; borrowed.
+ *   params    nullable (defaults); borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL, a gzip level outside 0-12), UNSUPPORTED_INPUT (an extension
+ * that is not one of those single-file formats) or IO (nothing is left at out_path). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_write(const char* out_path,
+                                                                      const slicenav_volume* volume,
+                                                                      const slicenav_write_params* params);
 
 typedef struct slicenav_volume_info {
   uint32_t struct_size;
@@ -195,8 +253,8 @@ SLICENAV_API slicenav_volume_info slicenav_volume_info_init(void);
  *           are written.
  *   volume  not NULL; borrowed.
  * Returns SLICENAV_OK or INVALID_ARGUMENT. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_get_info(const slicenav_volume* volume,
-                                                                         slicenav_volume_info* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_get_info(slicenav_volume_info* out,
+                                                                         const slicenav_volume* volume);
 
 /* The index-th warning noticed while reading or creating the volume (gantry tilt, uneven slices,
  * non-CT modality, ...), or NULL when index >= warning_count. Owned by the volume. */
@@ -207,28 +265,33 @@ SLICENAV_API const char* slicenav_volume_warning(const slicenav_volume* volume, 
 SLICENAV_API const char* slicenav_volume_source_path(const slicenav_volume* volume);
 
 /* Copies the voxels (float HU, file index order, x fastest) into a caller buffer.
- *   volume    not NULL; borrowed.
  *   dst       NULL with capacity 0 for a size query (returns SLICENAV_OK); otherwise not NULL.
  *   capacity  number of floats dst holds.
  *   written   nullable, except in a size query; receives the number of voxels (also on
  *             BUFFER_TOO_SMALL).
+ *   volume    not NULL; borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume, float* dst,
-                                                                            size_t capacity, size_t* written);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_copy_voxels(float* dst, size_t capacity,
+                                                                            size_t* written,
+                                                                            const slicenav_volume* volume);
 
-/* Maps canonical slice index <-> original index along the file's slice axis and world z (mm). Fractional
- * indices are allowed; out not NULL. Returns SLICENAV_OK or INVALID_ARGUMENT. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_original(const slicenav_volume* volume,
-                                                                                      double canonical_slice,
-                                                                                      double* out);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_original_to_canonical(const slicenav_volume* volume,
-                                                                                      double original_slice,
-                                                                                      double* out);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_world_z(const slicenav_volume* volume,
-                                                                                     double canonical_slice,
-                                                                                     double* out);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_world_z_to_canonical(const slicenav_volume* volume,
-                                                                                     double world_z_mm, double* out);
+/* Map canonical slice index <-> original index along the file's slice axis and world z (mm).
+ *   out     not NULL; receives the mapped position (fractional indices are allowed).
+ *   volume  not NULL; borrowed.
+ *   the last argument: the position to map, finite.
+ * Return SLICENAV_OK or INVALID_ARGUMENT. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_original(double* out,
+                                                                                      const slicenav_volume* volume,
+                                                                                      double canonical_slice);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_original_to_canonical(double* out,
+                                                                                      const slicenav_volume* volume,
+                                                                                      double original_slice);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_canonical_to_world_z(double* out,
+                                                                                     const slicenav_volume* volume,
+                                                                                     double canonical_slice);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_world_z_to_canonical(double* out,
+                                                                                     const slicenav_volume* volume,
+                                                                                     double world_z_mm);
 
 /* Releases a volume. NULL is a no-op. */
 SLICENAV_API void slicenav_volume_free(slicenav_volume* volume);
@@ -279,6 +342,15 @@ typedef enum slicenav_where {
   SLICENAV_BELOW = 2   /* inferior to its last slice */
 } slicenav_where;
 
+/* A level along a scan. Embedded by value in other structs, so it has no struct_size and never changes. */
+typedef struct slicenav_position {
+  slicenav_where where;
+  double canonical_slice; /* INSIDE only: fractional canonical slice */
+  double original_slice;  /* INSIDE only: fractional index along the file's slice axis */
+  double world_z_mm;      /* INSIDE only */
+  double confidence;      /* 0..1 */
+} slicenav_position;
+
 /* ---- Insertion -------------------------------------------------------------------------------- */
 
 /* Where every slice of a query scan belongs in a target scan. */
@@ -294,13 +366,15 @@ SLICENAV_API slicenav_insert_params slicenav_insert_default_params(void);
 
 /* Inserts every slice of `query` into `target`. Both are canonicalized, so their orientations may
  * differ; every answer refers to the original slice indices and world z.
- *   out     not NULL; receives a new result (free with slicenav_insertion_free).
- *   model, query, target  not NULL; borrowed.   params  nullable (defaults).
+ *   out     not NULL; receives a new result (free with slicenav_insertion_free), NULL on failure.
+ *   model, query, target  not NULL; borrowed.
+ *   params  nullable (defaults); borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (intensities that are not CT HU). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insert(slicenav_insertion** out, const slicenav_model* model,
-                                                                const slicenav_volume* query,
-                                                                const slicenav_volume* target,
-                                                                const slicenav_insert_params* params);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_insert(slicenav_insertion** out,
+                                                                       const slicenav_model* model,
+                                                                       const slicenav_volume* query,
+                                                                       const slicenav_volume* target,
+                                                                       const slicenav_insert_params* params);
 
 typedef struct slicenav_inserted_slice {
   uint32_t struct_size;
@@ -320,32 +394,40 @@ SLICENAV_API slicenav_inserted_slice slicenav_inserted_slice_init(void);
 SLICENAV_API size_t slicenav_insertion_count(const slicenav_insertion* insertion);
 
 /* The answer for query canonical slice `index` (0 = most superior).
- *   out  not NULL; out->struct_size set (slicenav_inserted_slice_init()).
+ *   out        not NULL; out->struct_size set (slicenav_inserted_slice_init()); only that many bytes written.
+ *   insertion  not NULL.   index  < slicenav_insertion_count(insertion).
  * Returns SLICENAV_OK or INVALID_ARGUMENT (NULL, index >= count). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_get(const slicenav_insertion* insertion,
-                                                                       size_t index, slicenav_inserted_slice* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_get(slicenav_inserted_slice* out,
+                                                                       const slicenav_insertion* insertion,
+                                                                       size_t index);
 
 /* The distributions' columns: slot 0 = above the target, slot slots-1 = below, slot s in between is
- * target canonical slice canonical[s - 1] (up to the model's max slices, spread evenly).
- *   canonical  target canonical index of each inner slot; NULL with capacity 0 for a size query.
+ * target canonical slice dst[s - 1] (up to the model's max slices, spread evenly).
+ *   dst        receives the target canonical index of each inner slot; NULL with capacity 0 for a size query.
+ *   capacity   number of values dst holds.
  *   written    receives the number of inner slots (slots - 2); nullable except in a size query.
+ *   insertion  not NULL.
  * Returns SLICENAV_OK, INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_slots(const slicenav_insertion* insertion,
-                                                                         size_t* canonical, size_t capacity,
-                                                                         size_t* written);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_slots(size_t* dst, size_t capacity, size_t* written,
+                                                                         const slicenav_insertion* insertion);
 
 /* Every query slice's distribution over the slots (count x (inner slots + 2) floats, row-major, rows in
- * query canonical order, each row summing to 1), into a caller buffer; a size query as usual.
+ * query canonical order, each row summing to 1), into a caller buffer.
+ *   dst, capacity, written  the caller buffer (floats); a size query as usual.
+ *   insertion               not NULL.
  * Returns SLICENAV_OK, INVALID_ARGUMENT (also when the insertion was made without keep_distribution) or
  * BUFFER_TOO_SMALL. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_distribution(const slicenav_insertion* insertion,
-                                                                                float* dst, size_t capacity,
-                                                                                size_t* written);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_distribution(float* dst, size_t capacity,
+                                                                                size_t* written,
+                                                                                const slicenav_insertion* insertion);
 
 /* Writes the insertion heat map (query slice down, target slot across; the insertion network paper's
- * Fig. 4) as a PNG, atomically. Needs keep_distribution. Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_write_png(const slicenav_insertion* insertion,
-                                                                             const char* path);
+ * Fig. 4) as a PNG, atomically.
+ *   out_path   not NULL; borrowed.
+ *   insertion  not NULL; made with keep_distribution.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or IO (nothing is left at out_path). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insertion_write_png(const char* out_path,
+                                                                             const slicenav_insertion* insertion);
 
 /* Releases an insertion result. NULL is a no-op. */
 SLICENAV_API void slicenav_insertion_free(slicenav_insertion* insertion);
@@ -353,11 +435,13 @@ SLICENAV_API void slicenav_insertion_free(slicenav_insertion* insertion);
 /* ---- Slice scores ----------------------------------------------------------------------------- */
 
 /* One body-part score per canonical slice (0 = most superior), in atlas mm (superior positive, lung
- * apex = 0), into a caller buffer; a size query as usual.
+ * apex = 0).
+ *   dst, capacity, written  the caller buffer (doubles); a size query as usual.
+ *   model, volume           not NULL; borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT or BUFFER_TOO_SMALL. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_score(const slicenav_model* model,
-                                                               const slicenav_volume* volume, double* dst,
-                                                               size_t capacity, size_t* written);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_scores(double* dst, size_t capacity, size_t* written,
+                                                                       const slicenav_model* model,
+                                                                       const slicenav_volume* volume);
 
 /* ---- Key slices ------------------------------------------------------------------------------- */
 
@@ -376,13 +460,16 @@ SLICENAV_API slicenav_locate_params slicenav_locate_default_params(void);
 /* Key slices located in one scan. */
 typedef struct slicenav_landmarks slicenav_landmarks;
 
-/* Locates every key slice the model's templates label (lung_apex, aortic_arch, carina, liver_dome,
- * kidney_lower_end, femur_head_top, ...: the names of ../shared/data landmarks.json).
- *   out  not NULL; receives a new result (free with slicenav_landmarks_free).
+/* Locates every key slice the model's templates label (skull_base, c7, lung_apex, aortic_arch, carina,
+ * liver_dome, kidney_lower_end, femur_head_top, ...: the names of ../shared/data landmarks.json).
+ *   out            not NULL; receives a new result (free with slicenav_landmarks_free), NULL on failure.
+ *   model, volume  not NULL; borrowed.
+ *   params         nullable (defaults: SLICENAV_LOCATE_INSERTION); borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (not CT; a model without templates). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_locate(slicenav_landmarks** out, const slicenav_model* model,
-                                                                const slicenav_volume* volume,
-                                                                const slicenav_locate_params* params);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_locate(slicenav_landmarks** out,
+                                                                       const slicenav_model* model,
+                                                                       const slicenav_volume* volume,
+                                                                       const slicenav_locate_params* params);
 
 typedef struct slicenav_landmark {
   uint32_t struct_size;
@@ -399,9 +486,14 @@ typedef struct slicenav_landmark {
 SLICENAV_API slicenav_landmark slicenav_landmark_init(void);
 /* Number of located key slices (one per atlas landmark, superior first); 0 for NULL. */
 SLICENAV_API size_t slicenav_landmarks_count(const slicenav_landmarks* landmarks);
-/* Returns SLICENAV_OK or INVALID_ARGUMENT (NULL, index >= count). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks,
-                                                                       size_t index, slicenav_landmark* out);
+/* The index-th key slice.
+ *   out        not NULL; out->struct_size set (slicenav_landmark_init()); only that many bytes written. The
+ *              name belongs to the result.
+ *   landmarks  not NULL.   index  < slicenav_landmarks_count(landmarks).
+ * Returns SLICENAV_OK or INVALID_ARGUMENT (NULL, index >= count). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_get(slicenav_landmark* out,
+                                                                       const slicenav_landmarks* landmarks,
+                                                                       size_t index);
 
 /* 1 when the scan shows body anatomy the model knows, 0 when it does not (an extremity, anatomy beyond the
  * model's atlas, non-anatomical content; then every confidence is 0) or for NULL. The test: the slice
@@ -417,10 +509,14 @@ SLICENAV_API double slicenav_landmarks_score_slope(const slicenav_landmarks* lan
 SLICENAV_API int32_t slicenav_landmarks_measured(const slicenav_landmarks* landmarks, size_t index);
 
 /* Coronal and sagittal views of the volume with the located key slices drawn and labelled (dashed when
- * confidence < 0.3), as a PNG, atomically. Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_write_png(const slicenav_landmarks* landmarks,
-                                                                             const slicenav_volume* volume,
-                                                                             const char* path);
+ * confidence < 0.3), as a PNG, atomically.
+ *   out_path   not NULL; borrowed.
+ *   landmarks  not NULL; located in `volume`.
+ *   volume     not NULL; borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or IO (nothing is left at out_path). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_landmarks_write_png(const char* out_path,
+                                                                             const slicenav_landmarks* landmarks,
+                                                                             const slicenav_volume* volume);
 
 /* Releases located key slices. NULL is a no-op. */
 SLICENAV_API void slicenav_landmarks_free(slicenav_landmarks* landmarks);
@@ -436,26 +532,30 @@ typedef enum slicenav_coverage_status {
 typedef struct slicenav_coverage {
   uint32_t struct_size;
   slicenav_coverage_status status;
-  slicenav_landmark superior; /* the region's superior end in the scan (name "<region>:superior") */
-  slicenav_landmark inferior; /* its inferior end */
   int32_t recognised;         /* see slicenav_landmarks_recognised; 0: status NONE, confidences 0 */
+  slicenav_position superior; /* the region's superior end in the scan */
+  slicenav_position inferior; /* its inferior end */
 } slicenav_coverage;
 
 SLICENAV_API slicenav_coverage slicenav_coverage_init(void);
 
 /* Whether the volume covers a region ("lungs", "heart", "liver", "kidneys", "abdomen", "pelvis",
  * "head-neck", or any region in the model's table).
- *   out  not NULL; out->struct_size set. The end names point into static or model-owned storage.
+ *   out            not NULL; out->struct_size set (slicenav_coverage_init()); only that many bytes written.
+ *   model, volume  not NULL; borrowed.
+ *   region         not NULL; a name from slicenav_model_region_name(); borrowed.
+ *   params         nullable (defaults); how the region's ends are located.
  * Returns SLICENAV_OK, INVALID_ARGUMENT (also an unknown region: the message lists the known ones),
  * UNSUPPORTED_INPUT. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_coverage_of(const slicenav_model* model,
-                                                                     const slicenav_volume* volume, const char* region,
-                                                                     const slicenav_locate_params* params,
-                                                                     slicenav_coverage* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_coverage(slicenav_coverage* out,
+                                                                         const slicenav_model* model,
+                                                                         const slicenav_volume* volume,
+                                                                         const char* region,
+                                                                         const slicenav_locate_params* params);
 
 /* Number of regions the model knows, and the index-th name (owned by the model; NULL past the end). */
-SLICENAV_API size_t slicenav_region_count(const slicenav_model* model);
-SLICENAV_API const char* slicenav_region_name(const slicenav_model* model, size_t index);
+SLICENAV_API size_t slicenav_model_region_count(const slicenav_model* model);
+SLICENAV_API const char* slicenav_model_region_name(const slicenav_model* model, size_t index);
 
 /* ---- Prepared scans --------------------------------------------------------------------------- */
 
@@ -468,7 +568,7 @@ SLICENAV_API const char* slicenav_region_name(const slicenav_model* model, size_
 typedef struct slicenav_scan slicenav_scan;
 
 /* Prepares `volume` for `model`.
- *   out  not NULL; receives a new scan (free with slicenav_scan_free), NULL on failure.
+ *   out            not NULL; receives a new scan (free with slicenav_scan_free), NULL on failure.
  *   model, volume  not NULL; borrowed (the volume may be freed afterwards; the model must outlive the scan).
  * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (intensities that are not CT HU). */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_prepare(slicenav_scan** out, const slicenav_model* model,
@@ -477,26 +577,28 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_prepare(slicenav_s
 /* Canonical slices of the scan; 0 for NULL. */
 SLICENAV_API size_t slicenav_scan_slice_count(const slicenav_scan* scan);
 
-/* The scan's slice scores, as slicenav_score gives them, without inference. Returns SLICENAV_OK,
- * INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_scores(const slicenav_scan* scan, double* dst,
-                                                                     size_t capacity, size_t* written);
+/* The scan's slice scores, as slicenav_volume_scores gives them, without inference.
+ *   dst, capacity, written  the caller buffer (doubles); a size query as usual.
+ *   scan                    not NULL.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_scores(double* dst, size_t capacity, size_t* written,
+                                                                     const slicenav_scan* scan);
 
-/* slicenav_insert, slicenav_locate and slicenav_coverage_of on prepared scans (same arguments, results
- * and statuses). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_insert_scans(slicenav_insertion** out,
-                                                                      const slicenav_model* model,
-                                                                      const slicenav_scan* query,
-                                                                      const slicenav_scan* target,
-                                                                      const slicenav_insert_params* params);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_locate_scan(slicenav_landmarks** out,
+/* slicenav_volume_insert, slicenav_volume_locate and slicenav_volume_coverage on prepared scans (same arguments,
+ * results and statuses). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_insert(slicenav_insertion** out,
+                                                                     const slicenav_model* model,
+                                                                     const slicenav_scan* query,
+                                                                     const slicenav_scan* target,
+                                                                     const slicenav_insert_params* params);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_locate(slicenav_landmarks** out,
                                                                      const slicenav_model* model,
                                                                      const slicenav_scan* scan,
                                                                      const slicenav_locate_params* params);
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_coverage_of_scan(const slicenav_model* model,
-                                                                          const slicenav_scan* scan, const char* region,
-                                                                          const slicenav_locate_params* params,
-                                                                          slicenav_coverage* out);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_coverage(slicenav_coverage* out,
+                                                                       const slicenav_model* model,
+                                                                       const slicenav_scan* scan, const char* region,
+                                                                       const slicenav_locate_params* params);
 
 /* Releases a scan. NULL is a no-op. */
 SLICENAV_API void slicenav_scan_free(slicenav_scan* scan);
@@ -510,7 +612,7 @@ typedef struct slicenav_crop_record slicenav_crop_record;
 
 typedef struct slicenav_crop_params {
   uint32_t struct_size;
-  const char* region;            /* a name from slicenav_region_name(); borrowed for the call */
+  const char* region;            /* a name from slicenav_model_region_name(); borrowed for the call */
   slicenav_locate_method method; /* how the region's ends are located (default INSERTION) */
 } slicenav_crop_params;
 
@@ -523,24 +625,27 @@ SLICENAV_API slicenav_crop_params slicenav_crop_default_params(void);
  * SLICENAV_ERR_UNSUPPORTED_INPUT (never an empty crop); an unknown region is SLICENAV_ERR_INVALID_ARGUMENT
  * naming the known ones.
  *   out     not NULL; receives a new record (free with slicenav_crop_record_free), NULL on failure.
- *   model, volume, params  not NULL (params->region required); borrowed.
+ *   model, volume  not NULL; borrowed.
+ *   params  not NULL (params->region required); borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (not CT HU; region not in the scan; a scan the
  * model does not recognise, the message says why). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_plan(slicenav_crop_record** out,
-                                                                   const slicenav_model* model,
-                                                                   const slicenav_volume* volume,
-                                                                   const slicenav_crop_params* params);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_plan(slicenav_crop_record** out,
+                                                                          const slicenav_model* model,
+                                                                          const slicenav_volume* volume,
+                                                                          const slicenav_crop_params* params);
 
 /* Reads a record written by slicenav_crop_record_write (or the CLI's --record).
- *   out  not NULL; receives a new record, NULL on failure.   path  not NULL; borrowed.
+ *   out   not NULL; receives a new record (free with slicenav_crop_record_free), NULL on failure.
+ *   path  not NULL; borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL; not a crop record, or an inconsistent one: the message
  * names the field), NOT_FOUND, IO. */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_read(slicenav_crop_record** out, const char* path);
 
 /* Writes the record as JSON, atomically (temporary file + rename).
- * Returns SLICENAV_OK, INVALID_ARGUMENT or IO (nothing is left at path on failure). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_write(const slicenav_crop_record* record,
-                                                                           const char* path);
+ *   out_path  not NULL; borrowed.   record  not NULL.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or IO (nothing is left at out_path on failure). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_write(const char* out_path,
+                                                                           const slicenav_crop_record* record);
 
 /* The record as JSON text, owned by the record; NULL for NULL. */
 SLICENAV_API const char* slicenav_crop_record_json(const slicenav_crop_record* record);
@@ -553,18 +658,25 @@ SLICENAV_API int32_t slicenav_crop_record_partial(const slicenav_crop_record* re
  * uint8 labels stay uint8) to the box, and writes it atomically; the output's origin places every voxel
  * at its original world position. An image on another grid is SLICENAV_ERR_INVALID_ARGUMENT naming the
  * mismatch.
- *   record, image_path, out_path  not NULL; borrowed.
- * Returns SLICENAV_OK, INVALID_ARGUMENT, NOT_FOUND, IO, UNSUPPORTED_INPUT (not a 3D scalar image; an
- * unknown extension). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_file(const slicenav_crop_record* record,
-                                                                   const char* image_path, const char* out_path);
+ *   out_path    not NULL; borrowed. .nii, .nii.gz, .mha or .nrrd.
+ *   record      not NULL.
+ *   image_path  not NULL; borrowed.
+ *   params      nullable (defaults: gzip level 1); borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, NOT_FOUND, IO (nothing is left at out_path), UNSUPPORTED_INPUT (not
+ * a 3D scalar image; an unknown extension). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_crop_file(const char* out_path,
+                                                                               const slicenav_crop_record* record,
+                                                                               const char* image_path,
+                                                                               const slicenav_write_params* params);
 
 /* Pastes an image on the record's cropped grid (a label map or probabilities, any scalar voxel type, kept)
  * back into the original grid, background 0, and writes it atomically. Crop then uncrop is bit-exact
  * inside the box. An image on another grid is SLICENAV_ERR_INVALID_ARGUMENT naming the mismatch.
- * Returns as slicenav_crop_file. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_uncrop_file(const slicenav_crop_record* record,
-                                                                     const char* prediction_path, const char* out_path);
+ * Arguments and statuses as slicenav_crop_record_crop_file, with the prediction's path for the image's. */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_crop_record_uncrop_file(const char* out_path,
+                                                                                 const slicenav_crop_record* record,
+                                                                                 const char* prediction_path,
+                                                                                 const slicenav_write_params* params);
 
 /* Releases a record. NULL is a no-op. */
 SLICENAV_API void slicenav_crop_record_free(slicenav_crop_record* record);
@@ -591,21 +703,22 @@ SLICENAV_API slicenav_rigid_transform slicenav_rigid_transform_init(void);
  * the fixed image's Size, Spacing, Origin and Direction (so transformix resamples the moving image onto
  * the fixed grid); "NoInitialTransform"; CT resampling defaults (cubic B-spline, -1024 outside, int16
  * .nii.gz). Written atomically (temporary file + rename).
+ *   out_path   not NULL, not ""; borrowed. Passed to elastix, it should be absolute.
  *   transform  not NULL; struct_size must cover translation_mm (fields past it are 0); borrowed.
  *   fixed      not NULL; the registration's fixed image; borrowed.
- *   path       not NULL, not ""; borrowed. Passed to elastix, it should be absolute.
  * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL, a non-finite value) or IO (unwritable; nothing is left at
- * path). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_write_elastix_transform(
-    const slicenav_rigid_transform* transform, const slicenav_volume* fixed, const char* path);
+ * out_path). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_rigid_transform_write_elastix(
+    const char* out_path, const slicenav_rigid_transform* transform, const slicenav_volume* fixed);
 
 /* Writes the same transform as an ITK transform file (.tfm, "#Insight Transform File V1.0"):
  * TranslationTransform_double_3_3, or Euler3DTransform_double_3_3 when a rotation is non-zero. ITK's
  * transforms also map fixed (output) points to moving (input) points. Written atomically.
- *   transform  not NULL, as above.   path  not NULL, not ""; borrowed.
- * Returns SLICENAV_OK, INVALID_ARGUMENT or IO. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_write_itk_transform(const slicenav_rigid_transform* transform,
-                                                                             const char* path);
+ *   out_path   not NULL, not ""; borrowed.
+ *   transform  not NULL, as above.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT or IO (nothing is left at out_path). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status
+slicenav_rigid_transform_write_itk(const char* out_path, const slicenav_rigid_transform* transform);
 
 /* ---- Prealignment ----------------------------------------------------------------------------- */
 
@@ -638,21 +751,24 @@ typedef struct slicenav_prealignment {
   double confidence;        /* 0..1; 0 whenever shared_anatomy is 0 */
   double overlap_mm;        /* z extent shared by the two scans after alignment */
   int32_t shared_anatomy;   /* 0: the scans show no common anatomy; the translation is then not meaningful */
-  /* How the answer came about (method-specific; docs/prealign.md): */
-  double cost;              /* score: mean |score difference| at the best shift, atlas mm; intensity
-                             * (embedding): mean |slice image (embedding) difference| relative to the median
-                             * shift's; insertion: share of
-                             * the slices expected inside the other scan that are off the line; key slices:
-                             * median |key slice shift - answer|, mm; three-slice: 0 */
-  double contrast;          /* score: rise of the cost 20 mm either side of the best shift, atlas mm per mm;
-                             * intensity, embedding: the same relative to the median cost; insertion: inliers;
-                             * three-slice: the fixed scan's score slope */
-  size_t samples;           /* shifts tried (score, embedding, intensity), answers on the line (insertion),
-                             * key slices found in both scans (key slices), 3 (three-slice) */
   int32_t fixed_recognised; /* the model recognises each scan's anatomy (always 1 for intensity) */
   int32_t moving_recognised;
-  char note[160];                  /* why the confidence is low or the anatomy not shared; "" otherwise */
   slicenav_prealign_method method; /* the method that answered (for SLICENAV_PREALIGN_AUTO, the one chosen) */
+  char note[160];                  /* why the confidence is low or the anatomy not shared; "" otherwise */
+  /* The evidence of the method that answered (docs/prealign.md, "Confidence and the shared-anatomy verdict"); other
+   * methods' fields are 0. */
+  size_t shifts_tried;      /* score, embedding, intensity: shifts of the curve match tried */
+  double match_cost;        /* score: mean |score difference| at the best shift, atlas mm; embedding, intensity: mean
+                             * |embedding (slice image) difference| at the best shift relative to the median shift's
+                             * (about 1 when nothing matches) */
+  double match_contrast;    /* score: rise of that cost 20 mm either side of the best shift, atlas mm per mm;
+                             * embedding, intensity: the same relative to the median cost */
+  size_t line_inliers;      /* insertion: slice answers on the robust line */
+  double off_line_share;    /* insertion: share of the slices expected inside the other scan whose answers are off
+                             * the line */
+  size_t key_slices_shared; /* key slices: key slices located in both scans */
+  double key_slice_deviation_mm; /* key slices: median |one key slice's shift - the answer| */
+  double fixed_score_slope;      /* three-slice: the fixed scan's slice-score slope, atlas mm per mm */
 } slicenav_prealignment;
 
 /* struct_size set, every other field 0. */
@@ -665,21 +781,21 @@ SLICENAV_API slicenav_prealignment slicenav_prealignment_init(void);
  * slicenav_landmarks_recognised) gets shared_anatomy 0 from the score, three-slice, insertion and key-slice
  * methods; the embedding method reports recognition but judges by how alike the embeddings are. The default,
  * SLICENAV_PREALIGN_AUTO, works for two scans of one patient and across patients (docs/prealign.md).
+ *   out     not NULL; out->struct_size set (slicenav_prealignment_init()); only that many bytes written.
  *   model   may be NULL only for SLICENAV_PREALIGN_INTENSITY; borrowed.
  *   fixed, moving  not NULL; any number of slices (1 included); borrowed.
  *   params  nullable (defaults); borrowed.
- *   out     not NULL; out->struct_size set (slicenav_prealignment_init()); only that many bytes written.
  * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL, unknown method, bad min_overlap_mm, a NULL model for a
  * learned method) or UNSUPPORTED_INPUT (intensities that are not CT HU). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign(const slicenav_model* model,
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign(slicenav_prealignment* out,
+                                                                  const slicenav_model* model,
                                                                   const slicenav_volume* fixed,
                                                                   const slicenav_volume* moving,
-                                                                  const slicenav_prealign_params* params,
-                                                                  slicenav_prealignment* out);
+                                                                  const slicenav_prealign_params* params);
 
 /* ---- Rigid prealignment ------------------------------------------------------------------------ */
 
-typedef struct slicenav_rigid_prealign_params {
+typedef struct slicenav_prealign_rigid_params {
   uint32_t struct_size;
   /* Fixed-scan points matched (spread over its body); >= 3; default 1500. */
   uint32_t points;
@@ -687,16 +803,16 @@ typedef struct slicenav_rigid_prealign_params {
    * finite, > 0; default 25 (the range the voxel embedding was trained on). */
   double max_rotation_deg;
   uint64_t seed; /* of the point choice and the consensus sampling; default 1 */
-} slicenav_rigid_prealign_params;
+} slicenav_prealign_rigid_params;
 
-SLICENAV_API slicenav_rigid_prealign_params slicenav_rigid_prealign_default_params(void);
+SLICENAV_API slicenav_prealign_rigid_params slicenav_prealign_rigid_default_params(void);
 
-typedef struct slicenav_rigid_prealignment {
+typedef struct slicenav_prealignment_rigid {
   uint32_t struct_size;
   /* T(p) = R (p - centre_mm) + centre_mm + translation_mm takes a fixed point p to the same anatomy in the
    * moving scan (elastix -t0 convention, LPS mm); R = Rz Rx Ry from rotation_rad (elastix EulerTransform,
    * ITK Euler3DTransform, ComputeZYX false). The same fields as slicenav_rigid_transform, for
-   * slicenav_write_elastix_transform and slicenav_write_itk_transform. */
+   * slicenav_rigid_transform_write_elastix and slicenav_rigid_transform_write_itk. */
   double translation_mm[3];
   double rotation_rad[3];
   double centre_mm[3];
@@ -707,39 +823,39 @@ typedef struct slicenav_rigid_prealignment {
   size_t inliers;         /* consistent matches that agree with the fitted transform */
   double residual_mm;     /* RMS distance of the inliers to the fitted transform */
   char note[160];         /* why the confidence is low or the anatomy not shared; "" otherwise */
-} slicenav_rigid_prealignment;
+} slicenav_prealignment_rigid;
 
 /* struct_size set, every other field 0. */
-SLICENAV_API slicenav_rigid_prealignment slicenav_rigid_prealignment_init(void);
+SLICENAV_API slicenav_prealignment_rigid slicenav_prealignment_rigid_init(void);
 
 /* Rotation and translation between two CT scans from matched anatomical points (docs/prealign.md,
  * "Rigid"): points spread over the fixed scan's body are matched in the moving scan by nearest neighbour
  * in the model's voxel embedding, forward-backward consistent matches kept, and the transform fitted by
  * least squares inside a RANSAC consensus. Orientation and patient position of the files do not matter.
+ *   out     not NULL; out->struct_size set (slicenav_prealignment_rigid_init()); only that many bytes written.
  *   model   not NULL; must hold the voxel embedding network (the bundled model does); borrowed.
  *   fixed, moving  not NULL; borrowed.
  *   params  nullable (defaults); borrowed.
- *   out     not NULL; out->struct_size set (slicenav_rigid_prealignment_init()); only that many bytes written.
  * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL, bad params) or UNSUPPORTED_INPUT (intensities that are not
  * CT HU, a model without the voxel network, a volume too large to resample). */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign_rigid(const slicenav_model* model,
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign_rigid(slicenav_prealignment_rigid* out,
+                                                                        const slicenav_model* model,
                                                                         const slicenav_volume* fixed,
                                                                         const slicenav_volume* moving,
-                                                                        const slicenav_rigid_prealign_params* params,
-                                                                        slicenav_rigid_prealignment* out);
+                                                                        const slicenav_prealign_rigid_params* params);
 
 /* ---- Voxel access ----------------------------------------------------------------------------- */
 
 /* The volume's own voxels, without a copy: float HU in file index order, x fastest, as
  * slicenav_volume_copy_voxels gives them (value(i, j, k) = voxels[i + size[0] * (j + size[1] * k)]).
- *   volume  not NULL; borrowed.
- *   out     not NULL; receives a pointer to size[0] * size[1] * size[2] floats owned by the volume,
- *           valid until slicenav_volume_free(volume). Read-only: volumes are immutable, so any number of
- *           threads may read it at once. NULL on failure.
- *   count   nullable; receives the number of voxels.
+ *   out        not NULL; receives a pointer to size[0] * size[1] * size[2] floats owned by the volume,
+ *              valid until slicenav_volume_free(volume). Read-only: volumes are immutable, so any number of
+ *              threads may read it at once. NULL on failure.
+ *   out_count  nullable; receives the number of voxels.
+ *   volume     not NULL; borrowed.
  * Returns SLICENAV_OK or INVALID_ARGUMENT. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_voxels(const slicenav_volume* volume, const float** out,
-                                                                       size_t* count);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_voxels(const float** out, size_t* out_count,
+                                                                       const slicenav_volume* volume);
 
 #ifdef __cplusplus
 }

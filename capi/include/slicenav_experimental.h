@@ -32,15 +32,16 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_phantom_create(slicenav
                                                                         const slicenav_phantom_params* params);
 
 /* The phantom's known landmark levels for the same params: name and world z (mm).
- *   params  nullable (defaults); borrowed.
- *   names   NULL (with z_mm NULL and capacity 0) for a size query, which returns SLICENAV_OK;
- *           otherwise not NULL; receives pointers to static strings.
- *   z_mm    NULL in a size query; otherwise not NULL.
- *   written nullable, except in a size query; receives the landmark count (also on BUFFER_TOO_SMALL).
+ *   names     NULL (with z_mm NULL and capacity 0) for a size query, which returns SLICENAV_OK;
+ *             otherwise not NULL; receives pointers to static strings.
+ *   z_mm      NULL in a size query; otherwise not NULL.
+ *   capacity  entries names and z_mm each hold.
+ *   written   nullable, except in a size query; receives the landmark count (also on BUFFER_TOO_SMALL).
+ *   params    nullable (defaults); borrowed.
  * Returns SLICENAV_OK, INVALID_ARGUMENT or BUFFER_TOO_SMALL. */
-SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_phantom_landmarks(const slicenav_phantom_params* params,
-                                                                           const char** names, double* z_mm,
-                                                                           size_t capacity, size_t* written);
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_phantom_landmarks(const char** names, double* z_mm,
+                                                                           size_t capacity, size_t* written,
+                                                                           const slicenav_phantom_params* params);
 
 #ifdef __cplusplus
 }

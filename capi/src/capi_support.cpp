@@ -1,8 +1,8 @@
 #include "capi_support.hpp"
 
 #include <cmath>
-#include <mutex>
-#include <set>
+
+#include "slicenav/io.hpp"
 
 namespace slicenav::capi {
 namespace {
@@ -36,17 +36,21 @@ void require(const void* pointer, const char* name) {
   if (pointer == nullptr) invalid(std::string(name) + " is NULL");
 }
 
+int gzip_level_of(const slicenav_write_params* params) {
+  if (params == nullptr) return kDefaultGzipLevel;
+  check_struct_size(*params, &slicenav_write_params::gzip_level, "params");
+  try {
+    check_gzip_level(params->gzip_level);
+  } catch (const Error& e) {
+    invalid(std::string("params->") + e.what());
+  }
+  return params->gzip_level;
+}
+
 std::string number(double value) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   return std::to_string(value);
-}
-
-const char* intern(const std::string& name) {
-  static std::mutex mutex;
-  static std::set<std::string> names;
-  const std::lock_guard<std::mutex> lock(mutex);
-  return names.insert(name).first->c_str();
 }
 
 }  // namespace slicenav::capi

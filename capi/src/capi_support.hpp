@@ -46,8 +46,6 @@ const char* last_error() noexcept;
 void require(const void* pointer, const char* name);
 // A double as text, with nan/inf spelled out.
 std::string number(double value);
-// Names handed out as "static strings": interned for the life of the process.
-const char* intern(const std::string& name);
 
 // The integer a C caller passed for an enum, read without the undefined behaviour of an out-of-range
 // enum value.
@@ -57,6 +55,9 @@ long enum_value(const Enum& value) {
   std::memcpy(&raw, &value, sizeof raw);
   return static_cast<long>(raw);
 }
+
+// The gzip level of a caller's slicenav_write_params (nullable: the default); throws invalid argument outside 0-12.
+int gzip_level_of(const slicenav_write_params* params);
 
 // A caller's slicenav_locate_method; throws invalid argument "<name> N is not a slicenav_locate_method".
 slicenav::LocateMethod to_locate_method(const slicenav_locate_method& method, const char* name);

@@ -33,9 +33,9 @@ slicenav_crop_params slicenav_crop_default_params(void) {
   return params;
 }
 
-slicenav_status slicenav_crop_plan(slicenav_crop_record** out, const slicenav_model* model,
-                                   const slicenav_volume* volume, const slicenav_crop_params* params) {
-  return guarded("slicenav_crop_plan", [&] {
+slicenav_status slicenav_crop_record_plan(slicenav_crop_record** out, const slicenav_model* model,
+                                          const slicenav_volume* volume, const slicenav_crop_params* params) {
+  return guarded("slicenav_crop_record_plan", [&] {
     require(out, "out");
     *out = nullptr;
     require(model, "model");
@@ -58,7 +58,7 @@ slicenav_status slicenav_crop_record_read(slicenav_crop_record** out, const char
   });
 }
 
-slicenav_status slicenav_crop_record_write(const slicenav_crop_record* record, const char* path) {
+slicenav_status slicenav_crop_record_write(const char* path, const slicenav_crop_record* record) {
   return guarded("slicenav_crop_record_write", [&] {
     require(record, "record");
     require(path, "path");
@@ -74,22 +74,23 @@ int32_t slicenav_crop_record_partial(const slicenav_crop_record* record) {
   return record != nullptr && record->record.partial ? 1 : 0;
 }
 
-slicenav_status slicenav_crop_file(const slicenav_crop_record* record, const char* image_path, const char* out_path) {
-  return guarded("slicenav_crop_file", [&] {
+slicenav_status slicenav_crop_record_crop_file(const char* out_path, const slicenav_crop_record* record,
+                                               const char* image_path, const slicenav_write_params* params) {
+  return guarded("slicenav_crop_record_crop_file", [&] {
+    require(out_path, "out_path");
     require(record, "record");
     require(image_path, "image_path");
-    require(out_path, "out_path");
-    slicenav::crop_file(record->record, image_path, out_path);
+    slicenav::crop_file(record->record, image_path, out_path, gzip_level_of(params));
   });
 }
 
-slicenav_status slicenav_uncrop_file(const slicenav_crop_record* record, const char* prediction_path,
-                                     const char* out_path) {
-  return guarded("slicenav_uncrop_file", [&] {
+slicenav_status slicenav_crop_record_uncrop_file(const char* out_path, const slicenav_crop_record* record,
+                                                 const char* prediction_path, const slicenav_write_params* params) {
+  return guarded("slicenav_crop_record_uncrop_file", [&] {
+    require(out_path, "out_path");
     require(record, "record");
     require(prediction_path, "prediction_path");
-    require(out_path, "out_path");
-    slicenav::uncrop_file(record->record, prediction_path, out_path);
+    slicenav::uncrop_file(record->record, prediction_path, out_path, gzip_level_of(params));
   });
 }
 

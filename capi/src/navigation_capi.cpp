@@ -55,9 +55,10 @@ slicenav::LocateMethod locate_method(const slicenav_locate_params* params) {
   return to_locate_method(params->method, "params->method");
 }
 
+// `l`'s name stays owned by the result that holds `l`.
 slicenav_landmark landmark_value(const slicenav::LocatedLandmark& l) {
   slicenav_landmark out = slicenav_landmark_init();
-  out.name = intern(l.name);
+  out.name = l.name.c_str();
   out.where = where_value(l.position.where);
   out.canonical_slice = l.position.canonical_slice;
   out.original_slice = l.position.original_slice;
@@ -65,6 +66,16 @@ slicenav_landmark landmark_value(const slicenav::LocatedLandmark& l) {
   out.confidence = l.confidence;
   out.spread_mm = l.spread_mm;
   out.votes = l.votes;
+  return out;
+}
+
+slicenav_position position_value(const slicenav::LocatedLandmark& l) {
+  slicenav_position out{};
+  out.where = where_value(l.position.where);
+  out.canonical_slice = l.position.canonical_slice;
+  out.original_slice = l.position.original_slice;
+  out.world_z_mm = l.position.world_z_mm;
+  out.confidence = l.confidence;
   return out;
 }
 
@@ -97,8 +108,8 @@ slicenav_coverage coverage_value(const slicenav_model* model, const slicenav::Pr
   v.status = c.status == slicenav::Coverage::Status::full      ? SLICENAV_COVERAGE_FULL
              : c.status == slicenav::Coverage::Status::partial ? SLICENAV_COVERAGE_PARTIAL
                                                                : SLICENAV_COVERAGE_NONE;
-  v.superior = landmark_value(c.superior);
-  v.inferior = landmark_value(c.inferior);
+  v.superior = position_value(c.superior);
+  v.inferior = position_value(c.inferior);
   v.recognised = c.recognised ? 1 : 0;
   return v;
 }
@@ -172,9 +183,10 @@ slicenav_insert_params slicenav_insert_default_params(void) {
   return params;
 }
 
-slicenav_status slicenav_insert(slicenav_insertion** out, const slicenav_model* model, const slicenav_volume* query,
-                                const slicenav_volume* target, const slicenav_insert_params* params) {
-  return guarded("slicenav_insert", [&] {
+slicenav_status slicenav_volume_insert(slicenav_insertion** out, const slicenav_model* model,
+                                       const slicenav_volume* query, const slicenav_volume* target,
+                                       const slicenav_insert_params* params) {
+  return guarded("slicenav_volume_insert", [&] {
     require(out, "out");
     *out = nullptr;
     require(model, "model");
@@ -198,8 +210,8 @@ size_t slicenav_insertion_count(const slicenav_insertion* insertion) {
   return insertion == nullptr ? 0 : insertion->insertion.slices.size();
 }
 
-slicenav_status slicenav_insertion_get(const slicenav_insertion* insertion, size_t index,
-                                       slicenav_inserted_slice* out) {
+slicenav_status slicenav_insertion_get(slicenav_inserted_slice* out, const slicenav_insertion* insertion,
+                                       size_t index) {
   return guarded("slicenav_insertion_get", [&] {
     require(insertion, "insertion");
     require(out, "out");
@@ -222,16 +234,16 @@ slicenav_status slicenav_insertion_get(const slicenav_insertion* insertion, size
   });
 }
 
-slicenav_status slicenav_insertion_slots(const slicenav_insertion* insertion, size_t* canonical, size_t capacity,
-                                         size_t* written) {
+slicenav_status slicenav_insertion_slots(size_t* dst, size_t capacity, size_t* written,
+                                         const slicenav_insertion* insertion) {
   return guarded("slicenav_insertion_slots", [&] {
     require(insertion, "insertion");
-    copy_out(insertion->insertion.target_slots, canonical, capacity, written);
+    copy_out(insertion->insertion.target_slots, dst, capacity, written);
   });
 }
 
-slicenav_status slicenav_insertion_distribution(const slicenav_insertion* insertion, float* dst, size_t capacity,
-                                                size_t* written) {
+slicenav_status slicenav_insertion_distribution(float* dst, size_t capacity, size_t* written,
+                                                const slicenav_insertion* insertion) {
   return guarded("slicenav_insertion_distribution", [&] {
     require(insertion, "insertion");
     if (!insertion->has_distribution) invalid("the insertion was made without params->keep_distribution");
@@ -239,7 +251,7 @@ slicenav_status slicenav_insertion_distribution(const slicenav_insertion* insert
   });
 }
 
-slicenav_status slicenav_insertion_write_png(const slicenav_insertion* insertion, const char* path) {
+slicenav_status slicenav_insertion_write_png(const char* path, const slicenav_insertion* insertion) {
   return guarded("slicenav_insertion_write_png", [&] {
     require(insertion, "insertion");
     require(path, "path");
@@ -254,9 +266,9 @@ void slicenav_insertion_free(slicenav_insertion* insertion) { delete insertion; 
 
 // ---- Slice scores ---------------------------------------------------------------------------------
 
-slicenav_status slicenav_score(const slicenav_model* model, const slicenav_volume* volume, double* dst, size_t capacity,
-                               size_t* written) {
-  return guarded("slicenav_score", [&] {
+slicenav_status slicenav_volume_scores(double* dst, size_t capacity, size_t* written, const slicenav_model* model,
+                                       const slicenav_volume* volume) {
+  return guarded("slicenav_volume_scores", [&] {
     require(model, "model");
     require(volume, "volume");
     if (dst == nullptr && capacity == 0) {  // size query: no inference needed
@@ -284,9 +296,9 @@ slicenav_locate_params slicenav_locate_default_params(void) {
   return params;
 }
 
-slicenav_status slicenav_locate(slicenav_landmarks** out, const slicenav_model* model, const slicenav_volume* volume,
-                                const slicenav_locate_params* params) {
-  return guarded("slicenav_locate", [&] {
+slicenav_status slicenav_volume_locate(slicenav_landmarks** out, const slicenav_model* model,
+                                       const slicenav_volume* volume, const slicenav_locate_params* params) {
+  return guarded("slicenav_volume_locate", [&] {
     require(out, "out");
     *out = nullptr;
     require(model, "model");
@@ -308,7 +320,7 @@ size_t slicenav_landmarks_count(const slicenav_landmarks* landmarks) {
   return landmarks == nullptr ? 0 : landmarks->landmarks.size();
 }
 
-slicenav_status slicenav_landmarks_get(const slicenav_landmarks* landmarks, size_t index, slicenav_landmark* out) {
+slicenav_status slicenav_landmarks_get(slicenav_landmark* out, const slicenav_landmarks* landmarks, size_t index) {
   return guarded("slicenav_landmarks_get", [&] {
     require(landmarks, "landmarks");
     require(out, "out");
@@ -333,8 +345,8 @@ int32_t slicenav_landmarks_measured(const slicenav_landmarks* landmarks, size_t 
   return landmarks->landmarks[index].measured ? 1 : 0;
 }
 
-slicenav_status slicenav_landmarks_write_png(const slicenav_landmarks* landmarks, const slicenav_volume* volume,
-                                             const char* path) {
+slicenav_status slicenav_landmarks_write_png(const char* path, const slicenav_landmarks* landmarks,
+                                             const slicenav_volume* volume) {
   return guarded("slicenav_landmarks_write_png", [&] {
     require(landmarks, "landmarks");
     require(volume, "volume");
@@ -356,14 +368,13 @@ slicenav_coverage slicenav_coverage_init(void) {
   slicenav_coverage c;
   std::memset(&c, 0, sizeof c);
   c.struct_size = sizeof(slicenav_coverage);
-  c.superior = slicenav_landmark_init();
-  c.inferior = slicenav_landmark_init();
   return c;
 }
 
-slicenav_status slicenav_coverage_of(const slicenav_model* model, const slicenav_volume* volume, const char* region,
-                                     const slicenav_locate_params* params, slicenav_coverage* out) {
-  return guarded("slicenav_coverage_of", [&] {
+slicenav_status slicenav_volume_coverage(slicenav_coverage* out, const slicenav_model* model,
+                                         const slicenav_volume* volume, const char* region,
+                                         const slicenav_locate_params* params) {
+  return guarded("slicenav_volume_coverage", [&] {
     require(model, "model");
     require(volume, "volume");
     require(region, "region");
@@ -390,16 +401,16 @@ slicenav_status slicenav_scan_prepare(slicenav_scan** out, const slicenav_model*
 
 size_t slicenav_scan_slice_count(const slicenav_scan* scan) { return scan == nullptr ? 0 : scan->scan.slice_count(); }
 
-slicenav_status slicenav_scan_scores(const slicenav_scan* scan, double* dst, size_t capacity, size_t* written) {
+slicenav_status slicenav_scan_scores(double* dst, size_t capacity, size_t* written, const slicenav_scan* scan) {
   return guarded("slicenav_scan_scores", [&] {
     require(scan, "scan");
     copy_out(scan->scan.score, dst, capacity, written);
   });
 }
 
-slicenav_status slicenav_insert_scans(slicenav_insertion** out, const slicenav_model* model, const slicenav_scan* query,
-                                      const slicenav_scan* target, const slicenav_insert_params* params) {
-  return guarded("slicenav_insert_scans", [&] {
+slicenav_status slicenav_scan_insert(slicenav_insertion** out, const slicenav_model* model, const slicenav_scan* query,
+                                     const slicenav_scan* target, const slicenav_insert_params* params) {
+  return guarded("slicenav_scan_insert", [&] {
     require(out, "out");
     *out = nullptr;
     require(model, "model");
@@ -407,9 +418,9 @@ slicenav_status slicenav_insert_scans(slicenav_insertion** out, const slicenav_m
   });
 }
 
-slicenav_status slicenav_locate_scan(slicenav_landmarks** out, const slicenav_model* model, const slicenav_scan* scan,
+slicenav_status slicenav_scan_locate(slicenav_landmarks** out, const slicenav_model* model, const slicenav_scan* scan,
                                      const slicenav_locate_params* params) {
-  return guarded("slicenav_locate_scan", [&] {
+  return guarded("slicenav_scan_locate", [&] {
     require(out, "out");
     *out = nullptr;
     require(model, "model");
@@ -418,9 +429,9 @@ slicenav_status slicenav_locate_scan(slicenav_landmarks** out, const slicenav_mo
   });
 }
 
-slicenav_status slicenav_coverage_of_scan(const slicenav_model* model, const slicenav_scan* scan, const char* region,
-                                          const slicenav_locate_params* params, slicenav_coverage* out) {
-  return guarded("slicenav_coverage_of_scan", [&] {
+slicenav_status slicenav_scan_coverage(slicenav_coverage* out, const slicenav_model* model, const slicenav_scan* scan,
+                                       const char* region, const slicenav_locate_params* params) {
+  return guarded("slicenav_scan_coverage", [&] {
     require(model, "model");
     const auto& s = prepared(scan, model, "scan");
     require(region, "region");
@@ -432,9 +443,11 @@ slicenav_status slicenav_coverage_of_scan(const slicenav_model* model, const sli
 
 void slicenav_scan_free(slicenav_scan* scan) { delete scan; }
 
-size_t slicenav_region_count(const slicenav_model* model) { return model == nullptr ? 0 : model->region_names.size(); }
+size_t slicenav_model_region_count(const slicenav_model* model) {
+  return model == nullptr ? 0 : model->region_names.size();
+}
 
-const char* slicenav_region_name(const slicenav_model* model, size_t index) {
+const char* slicenav_model_region_name(const slicenav_model* model, size_t index) {
   if (model == nullptr || index >= model->region_names.size()) return nullptr;
   return model->region_names[index].c_str();
 }

@@ -39,6 +39,30 @@ slicenav_prealign_method method_of(PrealignMethod method) {
   return SLICENAV_PREALIGN_AUTO;
 }
 
+// The answering method's evidence, in the named fields of slicenav_prealignment (the engine keeps it as
+// cost, contrast and samples, which mean something different for each method).
+void set_evidence(const slicenav::Prealignment& r, slicenav_prealignment& v) {
+  switch (r.method) {
+    case PrealignMethod::score:
+    case PrealignMethod::embedding:
+    case PrealignMethod::intensity:
+      v.shifts_tried = r.samples;
+      v.match_cost = r.cost;
+      v.match_contrast = r.contrast;
+      return;
+    case PrealignMethod::insertion:
+      v.line_inliers = r.samples;
+      v.off_line_share = r.cost;
+      return;
+    case PrealignMethod::key_slices:
+      v.key_slices_shared = r.samples;
+      v.key_slice_deviation_mm = r.cost;
+      return;
+    case PrealignMethod::three_slice: v.fixed_score_slope = r.contrast; return;
+    case PrealignMethod::automatic: return;  // never the method that answered
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -60,9 +84,8 @@ slicenav_prealignment slicenav_prealignment_init(void) {
   return p;
 }
 
-slicenav_status slicenav_prealign(const slicenav_model* model, const slicenav_volume* fixed,
-                                  const slicenav_volume* moving, const slicenav_prealign_params* params,
-                                  slicenav_prealignment* out) {
+slicenav_status slicenav_prealign(slicenav_prealignment* out, const slicenav_model* model, const slicenav_volume* fixed,
+                                  const slicenav_volume* moving, const slicenav_prealign_params* params) {
   return guarded("slicenav_prealign", [&] {
     require(fixed, "fixed");
     require(moving, "moving");
@@ -87,9 +110,7 @@ slicenav_status slicenav_prealign(const slicenav_model* model, const slicenav_vo
     v.confidence = r.confidence;
     v.overlap_mm = r.overlap_mm;
     v.shared_anatomy = r.shared_anatomy ? 1 : 0;
-    v.cost = r.cost;
-    v.contrast = r.contrast;
-    v.samples = r.samples;
+    set_evidence(r, v);
     v.fixed_recognised = r.fixed_recognised ? 1 : 0;
     v.moving_recognised = r.moving_recognised ? 1 : 0;
     copy_text(v.note, r.note);
@@ -98,35 +119,35 @@ slicenav_status slicenav_prealign(const slicenav_model* model, const slicenav_vo
   });
 }
 
-slicenav_rigid_prealign_params slicenav_rigid_prealign_default_params(void) {
+slicenav_prealign_rigid_params slicenav_prealign_rigid_default_params(void) {
   const slicenav::RigidOptions defaults;
-  slicenav_rigid_prealign_params params{};
-  params.struct_size = sizeof(slicenav_rigid_prealign_params);
+  slicenav_prealign_rigid_params params{};
+  params.struct_size = sizeof(slicenav_prealign_rigid_params);
   params.points = static_cast<uint32_t>(defaults.points);
   params.max_rotation_deg = defaults.max_rotation_deg;
   params.seed = defaults.seed;
   return params;
 }
 
-slicenav_rigid_prealignment slicenav_rigid_prealignment_init(void) {
-  slicenav_rigid_prealignment p;
+slicenav_prealignment_rigid slicenav_prealignment_rigid_init(void) {
+  slicenav_prealignment_rigid p;
   std::memset(&p, 0, sizeof p);
-  p.struct_size = sizeof(slicenav_rigid_prealignment);
+  p.struct_size = sizeof(slicenav_prealignment_rigid);
   return p;
 }
 
-slicenav_status slicenav_prealign_rigid(const slicenav_model* model, const slicenav_volume* fixed,
-                                        const slicenav_volume* moving, const slicenav_rigid_prealign_params* params,
-                                        slicenav_rigid_prealignment* out) {
+slicenav_status slicenav_prealign_rigid(slicenav_prealignment_rigid* out, const slicenav_model* model,
+                                        const slicenav_volume* fixed, const slicenav_volume* moving,
+                                        const slicenav_prealign_rigid_params* params) {
   return guarded("slicenav_prealign_rigid", [&] {
     require(model, "model");
     require(fixed, "fixed");
     require(moving, "moving");
     require(out, "out");
-    check_struct_size(*out, &slicenav_rigid_prealignment::translation_mm, "out");
+    check_struct_size(*out, &slicenav_prealignment_rigid::translation_mm, "out");
     slicenav::RigidOptions options;
     if (params != nullptr) {
-      using P = slicenav_rigid_prealign_params;
+      using P = slicenav_prealign_rigid_params;
       check_struct_size(*params, &P::points, "params");
       options.points = params->points;
       if (has_field(*params, &P::max_rotation_deg)) options.max_rotation_deg = params->max_rotation_deg;
@@ -134,7 +155,7 @@ slicenav_status slicenav_prealign_rigid(const slicenav_model* model, const slice
     }
     const slicenav::RigidPrealignment r =
         slicenav::prealign_rigid(model->model, fixed->volume, moving->volume, options);
-    slicenav_rigid_prealignment v = slicenav_rigid_prealignment_init();
+    slicenav_prealignment_rigid v = slicenav_prealignment_rigid_init();
     for (std::size_t a = 0; a < 3; ++a) {
       v.translation_mm[a] = r.transform.translation_mm[a];
       v.rotation_rad[a] = r.transform.rotation_rad[a];

@@ -10,15 +10,14 @@
 #include <cstring>
 #include <exception>
 #include <limits>
-#include <mutex>
 #include <new>
-#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "capi_support.hpp"
+#include "slicenav/dicom.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/orientation.hpp"
@@ -29,6 +28,10 @@
     !defined(SLICENAV_PROJECT_VERSION_PATCH)
 #  error "capi/CMakeLists.txt must define SLICENAV_PROJECT_VERSION_{MAJOR,MINOR,PATCH} from PROJECT_VERSION"
 #endif
+struct slicenav_dicom_series_list {
+  std::vector<slicenav::DicomSeries> series;
+};
+
 static_assert(SLICENAV_VERSION_MAJOR == SLICENAV_PROJECT_VERSION_MAJOR &&
                   SLICENAV_VERSION_MINOR == SLICENAV_PROJECT_VERSION_MINOR &&
                   SLICENAV_VERSION_PATCH == SLICENAV_PROJECT_VERSION_PATCH,
@@ -245,19 +248,62 @@ slicenav_status slicenav_volume_from_buffer(slicenav_volume** out, const void* d
   });
 }
 
-slicenav_status slicenav_volume_write(const slicenav_volume* volume, const char* path) {
+slicenav_write_params slicenav_write_default_params(void) {
+  slicenav_write_params params{};
+  params.struct_size = sizeof(slicenav_write_params);
+  params.gzip_level = slicenav::kDefaultGzipLevel;
+  return params;
+}
+
+slicenav_status slicenav_volume_write(const char* out_path, const slicenav_volume* volume,
+                                      const slicenav_write_params* params) {
   return guarded("slicenav_volume_write", [&] {
+    require(out_path, "out_path");
     require(volume, "volume");
-    require(path, "path");
-    slicenav::write_volume(volume->volume, path);
+    slicenav::write_volume(volume->volume, out_path, slicenav::PixelType::automatic, gzip_level_of(params));
   });
 }
 
-slicenav_status slicenav_set_gzip_level(int32_t level) {
-  return guarded("slicenav_set_gzip_level", [&] { slicenav::set_gzip_level(level); });
+slicenav_dicom_series slicenav_dicom_series_init(void) {
+  slicenav_dicom_series series;
+  std::memset(&series, 0, sizeof series);
+  series.struct_size = sizeof(slicenav_dicom_series);
+  return series;
 }
 
-int32_t slicenav_gzip_level(void) { return slicenav::gzip_level(); }
+slicenav_status slicenav_dicom_series_list_read(slicenav_dicom_series_list** out, const char* directory) {
+  return guarded("slicenav_dicom_series_list_read", [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(directory, "directory");
+    *out = new slicenav_dicom_series_list{slicenav::list_dicom_series(directory)};
+  });
+}
+
+size_t slicenav_dicom_series_list_count(const slicenav_dicom_series_list* list) {
+  return list == nullptr ? 0 : list->series.size();
+}
+
+slicenav_status slicenav_dicom_series_list_get(slicenav_dicom_series* out, const slicenav_dicom_series_list* list,
+                                               size_t index) {
+  return guarded("slicenav_dicom_series_list_get", [&] {
+    require(out, "out");
+    require(list, "list");
+    check_struct_size(*out, &slicenav_dicom_series::series_uid, "out");
+    if (index >= list->series.size()) {
+      invalid("index " + std::to_string(index) + " >= " + std::to_string(list->series.size()) + " series");
+    }
+    const slicenav::DicomSeries& s = list->series[index];
+    slicenav_dicom_series v = slicenav_dicom_series_init();
+    copy_text(v.series_uid, s.series_uid);
+    copy_text(v.modality, s.modality);
+    copy_text(v.description, s.description);
+    v.file_count = s.file_count;
+    write_versioned(v, out);
+  });
+}
+
+void slicenav_dicom_series_list_free(slicenav_dicom_series_list* list) { delete list; }
 
 slicenav_volume_info slicenav_volume_info_init(void) {
   slicenav_volume_info info;
@@ -266,7 +312,7 @@ slicenav_volume_info slicenav_volume_info_init(void) {
   return info;
 }
 
-slicenav_status slicenav_volume_get_info(const slicenav_volume* volume, slicenav_volume_info* out) {
+slicenav_status slicenav_volume_get_info(slicenav_volume_info* out, const slicenav_volume* volume) {
   return guarded("slicenav_volume_get_info", [&] {
     require(out, "out");
     require(volume, "volume");
@@ -309,15 +355,15 @@ const char* slicenav_volume_source_path(const slicenav_volume* volume) {
   return volume == nullptr ? nullptr : volume->volume.source().path.c_str();
 }
 
-slicenav_status slicenav_volume_copy_voxels(const slicenav_volume* volume, float* dst, size_t capacity,
-                                            size_t* written) {
+slicenav_status slicenav_volume_copy_voxels(float* dst, size_t capacity, size_t* written,
+                                            const slicenav_volume* volume) {
   return guarded("slicenav_volume_copy_voxels", [&] {
     require(volume, "volume");
     copy_out(volume->volume.voxels(), dst, capacity, written);
   });
 }
 
-slicenav_status slicenav_volume_voxels(const slicenav_volume* volume, const float** out, size_t* count) {
+slicenav_status slicenav_volume_voxels(const float** out, size_t* count, const slicenav_volume* volume) {
   return guarded("slicenav_volume_voxels", [&] {
     require(out, "out");
     *out = nullptr;
@@ -342,22 +388,22 @@ slicenav_status map_slice(const char* function, const slicenav_volume* volume, d
 
 }  // namespace
 
-slicenav_status slicenav_volume_canonical_to_original(const slicenav_volume* volume, double canonical_slice,
-                                                      double* out) {
+slicenav_status slicenav_volume_canonical_to_original(double* out, const slicenav_volume* volume,
+                                                      double canonical_slice) {
   return map_slice(__func__, volume, canonical_slice, "canonical_slice", out, &slicenav::SliceMapping::original_slice);
 }
 
-slicenav_status slicenav_volume_original_to_canonical(const slicenav_volume* volume, double original_slice,
-                                                      double* out) {
+slicenav_status slicenav_volume_original_to_canonical(double* out, const slicenav_volume* volume,
+                                                      double original_slice) {
   return map_slice(__func__, volume, original_slice, "original_slice", out, &slicenav::SliceMapping::canonical_slice);
 }
 
-slicenav_status slicenav_volume_canonical_to_world_z(const slicenav_volume* volume, double canonical_slice,
-                                                     double* out) {
+slicenav_status slicenav_volume_canonical_to_world_z(double* out, const slicenav_volume* volume,
+                                                     double canonical_slice) {
   return map_slice(__func__, volume, canonical_slice, "canonical_slice", out, &slicenav::SliceMapping::world_z);
 }
 
-slicenav_status slicenav_volume_world_z_to_canonical(const slicenav_volume* volume, double world_z_mm, double* out) {
+slicenav_status slicenav_volume_world_z_to_canonical(double* out, const slicenav_volume* volume, double world_z_mm) {
   return map_slice(__func__, volume, world_z_mm, "world_z_mm", out, &slicenav::SliceMapping::canonical_slice_at_z);
 }
 
@@ -401,8 +447,8 @@ slicenav_status slicenav_phantom_create(slicenav_volume** out, const slicenav_ph
   });
 }
 
-slicenav_status slicenav_phantom_landmarks(const slicenav_phantom_params* params, const char** names, double* z_mm,
-                                           size_t capacity, size_t* written) {
+slicenav_status slicenav_phantom_landmarks(const char** names, double* z_mm, size_t capacity, size_t* written,
+                                           const slicenav_phantom_params* params) {
   return guarded("slicenav_phantom_landmarks", [&] {
     const bool size_query = names == nullptr && z_mm == nullptr && capacity == 0;
     if (size_query) {
@@ -420,7 +466,7 @@ slicenav_status slicenav_phantom_landmarks(const slicenav_phantom_params* params
                      "capacity " + std::to_string(capacity) + " < " + std::to_string(landmarks.size()) + " landmarks");
     }
     for (std::size_t n = 0; n < landmarks.size(); ++n) {
-      names[n] = intern(landmarks[n].name);
+      names[n] = landmarks[n].name;
       z_mm[n] = landmarks[n].world_z_mm;
     }
   });

@@ -35,9 +35,9 @@ slicenav_rigid_transform slicenav_rigid_transform_init(void) {
   return transform;
 }
 
-slicenav_status slicenav_write_elastix_transform(const slicenav_rigid_transform* transform,
-                                                 const slicenav_volume* fixed, const char* path) {
-  return guarded("slicenav_write_elastix_transform", [&] {
+slicenav_status slicenav_rigid_transform_write_elastix(const char* path, const slicenav_rigid_transform* transform,
+                                                       const slicenav_volume* fixed) {
+  return guarded("slicenav_rigid_transform_write_elastix", [&] {
     const slicenav::RigidTransform t = rigid_transform(transform);
     require(fixed, "fixed");
     require(path, "path");
@@ -45,8 +45,8 @@ slicenav_status slicenav_write_elastix_transform(const slicenav_rigid_transform*
   });
 }
 
-slicenav_status slicenav_write_itk_transform(const slicenav_rigid_transform* transform, const char* path) {
-  return guarded("slicenav_write_itk_transform", [&] {
+slicenav_status slicenav_rigid_transform_write_itk(const char* path, const slicenav_rigid_transform* transform) {
+  return guarded("slicenav_rigid_transform_write_itk", [&] {
     const slicenav::RigidTransform t = rigid_transform(transform);
     require(path, "path");
     slicenav::write_itk_transform(t, path);

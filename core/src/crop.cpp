@@ -470,7 +470,8 @@ CropRecord read_crop_record(const std::string& path) {
   }
 }
 
-void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path) {
+void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path, int gzip_level) {
+  check_gzip_level(gzip_level);
   const RawImage image = read_raw_image(image_path);
   const std::string mismatch = grid_mismatch(record.original, image.geometry);
   if (!mismatch.empty()) {
@@ -483,10 +484,11 @@ void crop_file(const CropRecord& record, const std::string& image_path, const st
   out.bytes.resize(out.geometry.voxel_count() * out.component_size);
   copy_box(image.bytes.data(), image.geometry.size, record.box.begin, out.bytes.data(), out.geometry.size, {0, 0, 0},
            record.box.size(), image.component_size);
-  write_raw_image(out, out_path);
+  write_raw_image(out, out_path, gzip_level);
 }
 
-void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path) {
+void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path, int gzip_level) {
+  check_gzip_level(gzip_level);
   const RawImage image = read_raw_image(image_path);
   const std::string mismatch = grid_mismatch(record.cropped(), image.geometry);
   if (!mismatch.empty()) {
@@ -499,7 +501,7 @@ void uncrop_file(const CropRecord& record, const std::string& image_path, const 
   out.bytes.assign(out.geometry.voxel_count() * out.component_size, 0);  // background 0 in every scalar type
   copy_box(image.bytes.data(), image.geometry.size, {0, 0, 0}, out.bytes.data(), out.geometry.size, record.box.begin,
            record.box.size(), image.component_size);
-  write_raw_image(out, out_path);
+  write_raw_image(out, out_path, gzip_level);
 }
 
 double crop_recall(const CropRecord& record, const Volume& mask) {

@@ -266,7 +266,9 @@ std::string describe(const std::vector<SeriesGroup>& groups) {
 
 const SeriesGroup& choose_series(const std::string& directory, const std::vector<SeriesGroup>& groups,
                                  const ReadOptions& options) {
-  const std::string how = "choose one with ReadOptions::series_uid (CLI: --dicom-series <uid>)";
+  const std::string how =
+      "choose one by its SeriesInstanceUID (C: slicenav_read_params.dicom_series_uid, listed by "
+      "slicenav_dicom_series_list_read; CLI: --dicom-series UID)";
   if (!options.series_uid.empty()) {
     for (const SeriesGroup& group : groups) {
       if (group.uid == options.series_uid) return group;

@@ -530,19 +530,14 @@ std::string output_format(const std::string& path) {
   return format;
 }
 
-std::atomic<int> g_gzip_level{kDefaultGzipLevel};  // set_gzip_level
-
 }  // namespace
 
-void set_gzip_level(int level) {
+void check_gzip_level(int level) {
   if (level < 0 || level > 12) {
     fail(Status::invalid_argument,
          "gzip level " + std::to_string(level) + " is outside 0-12 (0 = no compression, 12 = smallest)");
   }
-  g_gzip_level = level;
 }
-
-int gzip_level() { return g_gzip_level; }
 
 Volume read_volume(const std::string& path, const ReadOptions& options) {
   const std::string format = input_format(path);
@@ -559,7 +554,8 @@ Volume read_volume(const std::string& path, const ReadOptions& options) {
   return volume;
 }
 
-void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type) {
+void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type, int gzip_level) {
+  check_gzip_level(gzip_level);
   const std::string format = output_format(path);
   if (volume.empty()) fail(Status::invalid_argument, "cannot write '" + path + "': the volume is empty");
   const Int16Fit fit = int16_fit(volume);
@@ -578,10 +574,10 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
                        [](float x) { return static_cast<std::int16_t>(std::lround(x)); });
         detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 4,
                             reinterpret_cast<const unsigned char*>(stored.data()), stored.size() * sizeof(std::int16_t),
-                            gzip_level());
+                            gzip_level);
       } else {
         detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 16,
-                            reinterpret_cast<const unsigned char*>(v.data()), v.size() * sizeof(float), gzip_level());
+                            reinterpret_cast<const unsigned char*>(v.data()), v.size() * sizeof(float), gzip_level);
       }
       return;
     }
@@ -626,7 +622,8 @@ RawImage read_raw_image(const std::string& path) {
   return image;
 }
 
-void write_raw_image(const RawImage& image, const std::string& path) {
+void write_raw_image(const RawImage& image, const std::string& path, int gzip_level) {
+  check_gzip_level(gzip_level);
   const std::string format = output_format(path);
   const Geometry& g = image.geometry;
   g.validate();
@@ -643,7 +640,7 @@ void write_raw_image(const RawImage& image, const std::string& path) {
   detail::write_atomically(path, [&](const std::string& temp) {
     if (format == "nifti") {
       detail::write_nifti(temp, path, is_gzip_path(path), g, detail::nifti_datatype_of(image.component_type),
-                          image.bytes.data(), image.bytes.size(), gzip_level());
+                          image.bytes.data(), image.bytes.size(), gzip_level);
       return;
     }
     const std::lock_guard<std::mutex> lock(itk_io_mutex());

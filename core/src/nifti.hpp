@@ -73,9 +73,9 @@ std::int16_t nifti_datatype_of(const std::string& itk_component_type);
 
 // Writes `file` as a single-file NIfTI-1 (nifti_write.cpp): a 352-byte header with the grid in both the sform and
 // the qform (codes 1, as ITK writes them), then the voxels as stored. `compressed` writes gzip (.nii.gz) at
-// `gzip_level` (0-12, see set_gzip_level), as concatenated members compressed in parallel. Messages name `path` (the
-// output `file` becomes). Throws Error(invalid_argument) when the bytes do not fit the grid or an axis exceeds 32767
-// voxels, Error(io) when the file cannot be written in full.
+// `gzip_level` (0-12, see check_gzip_level in io.hpp), as concatenated members compressed in parallel. Messages name
+// `path` (the output `file` becomes). Throws Error(invalid_argument) when the bytes do not fit the grid or an axis
+// exceeds 32767 voxels, Error(io) when the file cannot be written in full.
 void write_nifti(const std::string& file, const std::string& path, bool compressed, const Geometry& geometry,
                  std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level);
 

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     code = fail("model", status);
     goto done;
   }
-  if ((status = slicenav_prealign(model, fixed, moving, &params, &result)) != SLICENAV_OK) {
+  if ((status = slicenav_prealign(&result, model, fixed, moving, &params)) != SLICENAV_OK) {
     code = fail("prealign", status);
     goto done;
   }
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
 
   /* The prealignment's translation is already in elastix's -t0 convention (fixed point p -> moving p + t). */
   for (a = 0; a < 3; ++a) transform.translation_mm[a] = result.translation_mm[a];
-  if ((status = slicenav_write_elastix_transform(&transform, fixed, argv[3])) != SLICENAV_OK) {
+  if ((status = slicenav_rigid_transform_write_elastix(argv[3], &transform, fixed)) != SLICENAV_OK) {
     code = fail("write", status);
     goto done;
   }

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   }
 
   status = slicenav_volume_read(&volume, argv[1], NULL);
-  if (status == SLICENAV_OK) status = slicenav_volume_get_info(volume, &info);
+  if (status == SLICENAV_OK) status = slicenav_volume_get_info(&info, volume);
   if (status != SLICENAV_OK) {
     /* The code is for branching; the message is for people. */
     fprintf(stderr, "volume_info: %s: %s\n", slicenav_status_name(status), slicenav_last_error());

@@ -88,7 +88,7 @@ static void test_from_buffer_every_pixel_type(void) {
                  SLICENAV_OK);
     CHECK(volume != NULL);
     if (volume == NULL) continue;
-    CHECK_STATUS(slicenav_volume_copy_voxels(volume, out, K_COUNT, &written), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_copy_voxels(out, K_COUNT, &written, volume), SLICENAV_OK);
     CHECK(written == K_COUNT);
     for (n = 0; n < K_COUNT; ++n) {
       float expected = 0;
@@ -216,7 +216,7 @@ static void test_get_info_fields(void) {
   int a;
   CHECK(volume != NULL);
   if (volume == NULL) return;
-  CHECK_STATUS(slicenav_volume_get_info(volume, &info), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&info, volume), SLICENAV_OK);
   CHECK(info.struct_size == sizeof info);
   for (a = 0; a < 3; ++a) {
     CHECK(info.size[a] == k_dims[a]);
@@ -242,15 +242,15 @@ static void test_get_info_checks_arguments(void) {
   slicenav_volume_info info = slicenav_volume_info_init();
   CHECK(volume != NULL);
   if (volume == NULL) return;
-  CHECK_STATUS(slicenav_volume_get_info(NULL, &info), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_get_info(&info, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
-  CHECK_STATUS(slicenav_volume_get_info(volume, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_get_info(NULL, volume), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("out");
   info.struct_size = 0;
-  CHECK_STATUS(slicenav_volume_get_info(volume, &info), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_get_info(&info, volume), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
   info.struct_size = (uint32_t)sizeof(uint32_t);
-  CHECK_STATUS(slicenav_volume_get_info(volume, &info), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_get_info(&info, volume), SLICENAV_ERR_INVALID_ARGUMENT);
   slicenav_volume_free(volume);
 }
 
@@ -268,7 +268,7 @@ static void test_get_info_writes_only_struct_size_bytes(void) {
 
   memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
   buffer.info.struct_size = (uint32_t)older;
-  CHECK_STATUS(slicenav_volume_get_info(volume, &buffer.info), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&buffer.info, volume), SLICENAV_OK);
   CHECK(buffer.info.struct_size == older);
   CHECK(buffer.info.size[2] == 5);
   CHECK(buffer.info.spacing[1] == k_spacing[1]);
@@ -280,7 +280,7 @@ static void test_get_info_writes_only_struct_size_bytes(void) {
   /* A newer, larger struct: our fields filled, the unknown tail untouched. */
   memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
   buffer.info.struct_size = (uint32_t)sizeof buffer.bytes;
-  CHECK_STATUS(slicenav_volume_get_info(volume, &buffer.info), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&buffer.info, volume), SLICENAV_OK);
   CHECK(buffer.info.struct_size == sizeof buffer.bytes);
   CHECK(buffer.info.warning_count == 0);
   CHECK(strcmp(buffer.info.orientation, "LPS") == 0);
@@ -305,32 +305,32 @@ static void test_canonical_mapping(void) {
     slicenav_volume_free(down);
     return;
   }
-  CHECK_STATUS(slicenav_volume_canonical_to_original(up, 0.0, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_original(&value, up, 0.0), SLICENAV_OK);
   CHECK_NEAR(value, 4.0, 1e-9);
-  CHECK_STATUS(slicenav_volume_canonical_to_world_z(up, 0.0, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_world_z(&value, up, 0.0), SLICENAV_OK);
   CHECK_NEAR(value, -290.0, 1e-9);
 
-  CHECK_STATUS(slicenav_volume_get_info(down, &info), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&info, down), SLICENAV_OK);
   CHECK(strcmp(info.orientation, "LPI") == 0);
   CHECK(info.canonical_slice_count == 5);
   CHECK_NEAR(info.world_z_max_mm, -300.0, 1e-9);
   CHECK_NEAR(info.world_z_min_mm, -310.0, 1e-9);
-  CHECK_STATUS(slicenav_volume_canonical_to_original(down, 0.0, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_original(&value, down, 0.0), SLICENAV_OK);
   CHECK_NEAR(value, 0.0, 1e-9);
-  CHECK_STATUS(slicenav_volume_canonical_to_original(down, 4.0, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_original(&value, down, 4.0), SLICENAV_OK);
   CHECK_NEAR(value, 4.0, 1e-9);
-  CHECK_STATUS(slicenav_volume_original_to_canonical(down, 1.5, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_original_to_canonical(&value, down, 1.5), SLICENAV_OK);
   CHECK_NEAR(value, 1.5, 1e-9);
-  CHECK_STATUS(slicenav_volume_canonical_to_world_z(down, 0.0, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_world_z(&value, down, 0.0), SLICENAV_OK);
   CHECK_NEAR(value, -300.0, 1e-9);
-  CHECK_STATUS(slicenav_volume_canonical_to_world_z(down, 2.0, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_world_z(&value, down, 2.0), SLICENAV_OK);
   CHECK_NEAR(value, -305.0, 1e-9);
-  CHECK_STATUS(slicenav_volume_world_z_to_canonical(down, -306.25, &value), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_world_z_to_canonical(&value, down, -306.25), SLICENAV_OK);
   CHECK_NEAR(value, 2.5, 1e-9);
 
-  CHECK_STATUS(slicenav_volume_canonical_to_original(down, 0.0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_volume_canonical_to_original(NULL, 0.0, &value), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_volume_world_z_to_canonical(down, NAN, &value), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_canonical_to_original(NULL, down, 0.0), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_canonical_to_original(&value, NULL, 0.0), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_world_z_to_canonical(&value, down, NAN), SLICENAV_ERR_INVALID_ARGUMENT);
   slicenav_volume_free(up);
   slicenav_volume_free(down);
 }
@@ -342,24 +342,24 @@ static void test_copy_voxels(void) {
   int n, equal = 1;
   CHECK(volume != NULL);
   if (volume == NULL) return;
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, NULL, 0, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_copy_voxels(NULL, 0, &written, volume), SLICENAV_OK);
   CHECK(written == K_COUNT);
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, NULL, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_copy_voxels(NULL, 0, NULL, volume), SLICENAV_ERR_INVALID_ARGUMENT);
   written = 0;
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, out, K_COUNT - 1, &written), SLICENAV_ERR_BUFFER_TOO_SMALL);
+  CHECK_STATUS(slicenav_volume_copy_voxels(out, K_COUNT - 1, &written, volume), SLICENAV_ERR_BUFFER_TOO_SMALL);
   CHECK(written == K_COUNT);
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, NULL, K_COUNT, &written), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_volume_copy_voxels(NULL, out, K_COUNT, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_copy_voxels(NULL, K_COUNT, &written, volume), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_copy_voxels(out, K_COUNT, &written, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   out[K_COUNT] = 12345.0f;
   written = 0;
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, out, K_COUNT + 1, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_copy_voxels(out, K_COUNT + 1, &written, volume), SLICENAV_OK);
   CHECK(written == K_COUNT);
   for (n = 0; n < K_COUNT; ++n) {
     if (out[n] != (float)(-1000 + 7 * n)) equal = 0;
   }
   CHECK(equal);
   CHECK(out[K_COUNT] == 12345.0f);
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, out, K_COUNT, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_copy_voxels(out, K_COUNT, NULL, volume), SLICENAV_OK);
   slicenav_volume_free(volume);
 }
 
@@ -375,20 +375,20 @@ static void test_voxels_in_place(void) {
   int n, equal = 1;
   CHECK(volume != NULL);
   if (volume == NULL) return;
-  CHECK_STATUS(slicenav_volume_voxels(volume, &voxels, &count), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_voxels(&voxels, &count, volume), SLICENAV_OK);
   CHECK(voxels != NULL);
   CHECK(count == K_COUNT);
-  CHECK_STATUS(slicenav_volume_voxels(volume, &again, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_voxels(&again, NULL, volume), SLICENAV_OK);
   CHECK(again == voxels);
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, copy, K_COUNT, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_copy_voxels(copy, K_COUNT, NULL, volume), SLICENAV_OK);
   for (n = 0; n < K_COUNT && voxels != NULL; ++n) {
     if (voxels[n] != copy[n] || voxels[n] != (float)(-1000 + 7 * n)) equal = 0;
   }
   CHECK(equal);
-  CHECK_STATUS(slicenav_volume_voxels(NULL, &untouched, &count), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_voxels(&untouched, &count, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
   CHECK(untouched == NULL);
-  CHECK_STATUS(slicenav_volume_voxels(volume, NULL, &count), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_voxels(NULL, &count, volume), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("out");
   slicenav_volume_free(volume);
 }
@@ -401,41 +401,49 @@ static long file_bytes(const char* path) {
   return n;
 }
 
-/* The gzip level of written .nii.gz files: 0-12, process-wide; a higher level gives a smaller file of the same
- * voxels, and a level outside 0-12 is refused and leaves the level as it was. */
+/* The gzip level of written .nii.gz files, per call (slicenav_write_params): 0-12, default 1; a higher level gives
+ * a smaller file of the same voxels, and a level outside 0-12 is refused and writes nothing. */
 static void test_gzip_level(void) {
   enum { N = 64 * 64 * 16 };
   static float data[N];
   const size_t dims[3] = {64, 64, 16};
   slicenav_volume* volume = NULL;
-  char stored[1200], small[1200];
+  slicenav_write_params params = slicenav_write_default_params();
+  char stored[1200], small[1200], fast[1200], bad[1200];
   int n;
   for (n = 0; n < N; ++n) data[n] = (float)(-1000 + (n / 64) % 37 * 20);
-  CHECK(slicenav_gzip_level() == 1);
-  CHECK_STATUS(slicenav_set_gzip_level(13), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_ERROR_MENTIONS("0-12");
-  CHECK_STATUS(slicenav_set_gzip_level(-1), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK(slicenav_gzip_level() == 1);
+  CHECK(params.struct_size == sizeof params && params.gzip_level == 1);
   CHECK_STATUS(slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, dims, k_spacing, k_origin, NULL),
                SLICENAV_OK);
   if (volume == NULL) return;
   tmp_path(stored, sizeof stored, "level0.nii.gz");
   tmp_path(small, sizeof small, "level9.nii.gz");
-  CHECK_STATUS(slicenav_set_gzip_level(0), SLICENAV_OK);
-  CHECK_STATUS(slicenav_volume_write(volume, stored), SLICENAV_OK);
-  CHECK_STATUS(slicenav_set_gzip_level(9), SLICENAV_OK);
-  CHECK(slicenav_gzip_level() == 9);
-  CHECK_STATUS(slicenav_volume_write(volume, small), SLICENAV_OK);
-  CHECK_STATUS(slicenav_set_gzip_level(1), SLICENAV_OK);
+  tmp_path(fast, sizeof fast, "level1.nii.gz");
+  tmp_path(bad, sizeof bad, "level13.nii.gz");
+  params.gzip_level = 13;
+  CHECK_STATUS(slicenav_volume_write(bad, volume, &params), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("0-12");
+  CHECK(file_bytes(bad) < 0);
+  params.gzip_level = -1;
+  CHECK_STATUS(slicenav_volume_write(bad, volume, &params), SLICENAV_ERR_INVALID_ARGUMENT);
+  params.struct_size = 2; /* does not cover gzip_level */
+  CHECK_STATUS(slicenav_volume_write(bad, volume, &params), SLICENAV_ERR_INVALID_ARGUMENT);
+  params = slicenav_write_default_params();
+  params.gzip_level = 0;
+  CHECK_STATUS(slicenav_volume_write(stored, volume, &params), SLICENAV_OK);
+  params.gzip_level = 9;
+  CHECK_STATUS(slicenav_volume_write(small, volume, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_write(fast, volume, NULL), SLICENAV_OK);
   CHECK(file_bytes(stored) > (long)(N * sizeof(short))); /* int16 voxels, not compressed */
   CHECK(file_bytes(small) > 0 && file_bytes(small) * 20 < file_bytes(stored));
-  for (n = 0; n < 2; ++n) {
+  CHECK(file_bytes(fast) >= file_bytes(small) && file_bytes(fast) < file_bytes(stored));
+  for (n = 0; n < 3; ++n) {
     slicenav_volume* back = NULL;
     static float copy[N];
     int equal = 1, k;
-    CHECK_STATUS(slicenav_volume_read(&back, n == 0 ? stored : small, NULL), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_read(&back, n == 0 ? stored : n == 1 ? small : fast, NULL), SLICENAV_OK);
     if (back == NULL) continue;
-    CHECK_STATUS(slicenav_volume_copy_voxels(back, copy, N, NULL), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_copy_voxels(copy, N, NULL, back), SLICENAV_OK);
     for (k = 0; k < N; ++k) equal &= copy[k] == data[k];
     CHECK(equal);
     slicenav_volume_free(back);
@@ -459,15 +467,15 @@ static void check_round_trip(const char* name, const float* data, const double d
       slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_FLOAT32, k_dims, k_spacing, k_origin, direction),
       SLICENAV_OK);
   if (volume == NULL) return;
-  CHECK_STATUS(slicenav_volume_write(volume, path), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_write(path, volume, NULL), SLICENAV_OK);
   CHECK_STATUS(slicenav_volume_read(&back, path, NULL), SLICENAV_OK);
   if (back == NULL) {
     slicenav_volume_free(volume);
     return;
   }
   CHECK(strstr(slicenav_volume_source_path(back), name) != NULL);
-  CHECK_STATUS(slicenav_volume_get_info(volume, &a), SLICENAV_OK);
-  CHECK_STATUS(slicenav_volume_get_info(back, &b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&a, volume), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&b, back), SLICENAV_OK);
   for (n = 0; n < 3; ++n) {
     CHECK(b.size[n] == a.size[n]);
     CHECK_NEAR(b.spacing[n], a.spacing[n], 1e-4);
@@ -478,7 +486,7 @@ static void check_round_trip(const char* name, const float* data, const double d
   CHECK(b.canonical_slice_count == a.canonical_slice_count);
   CHECK_NEAR(b.world_z_min_mm, a.world_z_min_mm, 1e-3);
   CHECK_NEAR(b.world_z_max_mm, a.world_z_max_mm, 1e-3);
-  CHECK_STATUS(slicenav_volume_copy_voxels(back, voxels, K_COUNT, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_copy_voxels(voxels, K_COUNT, &written, back), SLICENAV_OK);
   CHECK(written == K_COUNT);
   for (n = 0; n < K_COUNT; ++n) {
     if (voxels[n] != data[n]) equal = 0;
@@ -508,10 +516,10 @@ static void test_write_rejects_bad_arguments(void) {
   CHECK(volume != NULL);
   if (volume == NULL) return;
   tmp_path(path, sizeof path, "out.unknown_extension");
-  CHECK_STATUS(slicenav_volume_write(volume, path), SLICENAV_ERR_UNSUPPORTED_INPUT);
-  CHECK_STATUS(slicenav_volume_write(volume, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_write(path, volume, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_volume_write(NULL, volume, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("path");
-  CHECK_STATUS(slicenav_volume_write(NULL, path), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_write(path, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
   slicenav_volume_free(volume);
 }
@@ -561,7 +569,7 @@ static void test_phantom_create(void) {
   CHECK_STATUS(slicenav_phantom_create(&volume, &params), SLICENAV_OK);
   CHECK(volume != NULL);
   if (volume != NULL) {
-    CHECK_STATUS(slicenav_volume_get_info(volume, &info), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_get_info(&info, volume), SLICENAV_OK);
     CHECK(info.size[0] == 24 && info.size[1] == 20 && info.size[2] == 30);
     CHECK(strcmp(info.orientation, "LPS") == 0);
     CHECK(strcmp(info.format, "phantom") == 0);
@@ -590,20 +598,20 @@ static void test_phantom_landmarks(void) {
   params.size[0] = 16;
   params.size[1] = 16;
   params.size[2] = 20;
-  CHECK_STATUS(slicenav_phantom_landmarks(&params, NULL, NULL, 0, &count), SLICENAV_OK);
+  CHECK_STATUS(slicenav_phantom_landmarks(NULL, NULL, 0, &count, &params), SLICENAV_OK);
   CHECK(count > 0 && count <= 64);
   if (count == 0 || count > 64) return;
-  CHECK_STATUS(slicenav_phantom_landmarks(&params, names, z, count - 1, &written), SLICENAV_ERR_BUFFER_TOO_SMALL);
+  CHECK_STATUS(slicenav_phantom_landmarks(names, z, count - 1, &written, &params), SLICENAV_ERR_BUFFER_TOO_SMALL);
   CHECK(written == count);
-  CHECK_STATUS(slicenav_phantom_landmarks(&params, NULL, z, count, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_phantom_landmarks(NULL, z, count, &written, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("names");
-  CHECK_STATUS(slicenav_phantom_landmarks(&params, names, z, 64, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_phantom_landmarks(names, z, 64, &written, &params), SLICENAV_OK);
   CHECK(written == count);
   for (n = 0; n < count; ++n) {
     CHECK(names[n] != NULL && strlen(names[n]) > 0);
     CHECK(isfinite(z[n]));
   }
-  CHECK_STATUS(slicenav_phantom_landmarks(NULL, NULL, NULL, 0, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_phantom_landmarks(NULL, NULL, 0, &written, NULL), SLICENAV_OK);
   CHECK(written == count);
 }
 
@@ -620,7 +628,7 @@ static void test_last_error_kept_until_next_failure(void) {
   CHECK_ERROR_MENTIONS("path");
   volume = make_volume(NULL);
   CHECK(volume != NULL);
-  CHECK_STATUS(slicenav_volume_copy_voxels(volume, NULL, 0, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_copy_voxels(NULL, 0, &written, volume), SLICENAV_OK);
   CHECK_ERROR_MENTIONS("path"); /* success does not clear it */
   slicenav_volume_free(volume);
 }
@@ -663,7 +671,67 @@ static void test_last_error_is_thread_local(void) {
   CHECK(strcmp(slicenav_last_error(), main_message) == 0);
 }
 
+/* The data folder: $SLICENAV_DATA, else argument 2; "" when neither is given. */
+static char g_data_dir[1024];
+
+/* The series of a DICOM directory, listed without reading it: the real lung1_002 series (111 CT slices and an
+ * RTSTRUCT, which has no image and is not listed), then reading the listed UID; bad arguments and directories
+ * without DICOM images. The real series is skipped without the data. */
+static void test_dicom_series_list(void) {
+  slicenav_dicom_series_list* list = NULL;
+  slicenav_dicom_series series = slicenav_dicom_series_init();
+  slicenav_read_params params = slicenav_read_default_params();
+  slicenav_volume* volume = NULL;
+  slicenav_volume_info info = slicenav_volume_info_init();
+  char dir[1200];
+  FILE* probe;
+  CHECK(series.struct_size == sizeof series && series.series_uid[0] == '\0' && series.file_count == 0);
+  CHECK_STATUS(slicenav_dicom_series_list_read(NULL, "."), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_dicom_series_list_read(&list, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK(list == NULL);
+  tmp_path(dir, sizeof dir, "no_such_dicom_dir");
+  CHECK_STATUS(slicenav_dicom_series_list_read(&list, dir), SLICENAV_ERR_NOT_FOUND);
+  CHECK(list == NULL);
+  tmp_path(dir, sizeof dir, "");
+  CHECK_STATUS(slicenav_dicom_series_list_read(&list, dir), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_ERROR_MENTIONS("DICOM");
+  CHECK(list == NULL);
+  CHECK(slicenav_dicom_series_list_count(NULL) == 0);
+  CHECK_STATUS(slicenav_dicom_series_list_get(&series, NULL, 0), SLICENAV_ERR_INVALID_ARGUMENT);
+  slicenav_dicom_series_list_free(NULL);
+
+  snprintf(dir, sizeof dir, "%s/dicom/lung1_002/10.dcm", g_data_dir);
+  probe = g_data_dir[0] ? fopen(dir, "rb") : NULL;
+  if (probe == NULL) {
+    printf("SKIP test_dicom_series_list (real series): real data not found (set SLICENAV_DATA)\n");
+    return;
+  }
+  fclose(probe);
+  snprintf(dir, sizeof dir, "%s/dicom/lung1_002", g_data_dir);
+  CHECK_STATUS(slicenav_dicom_series_list_read(&list, dir), SLICENAV_OK);
+  CHECK(list != NULL && slicenav_dicom_series_list_count(list) == 1);
+  if (list == NULL) return;
+  CHECK_STATUS(slicenav_dicom_series_list_get(&series, list, 1), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("index 1");
+  CHECK_STATUS(slicenav_dicom_series_list_get(NULL, list, 0), SLICENAV_ERR_INVALID_ARGUMENT);
+  series.struct_size = 2;
+  CHECK_STATUS(slicenav_dicom_series_list_get(&series, list, 0), SLICENAV_ERR_INVALID_ARGUMENT);
+  series = slicenav_dicom_series_init();
+  CHECK_STATUS(slicenav_dicom_series_list_get(&series, list, 0), SLICENAV_OK);
+  CHECK(strcmp(series.modality, "CT") == 0);
+  CHECK(series.file_count == 111);
+  CHECK(strlen(series.series_uid) > 10 && strspn(series.series_uid, "0123456789.") == strlen(series.series_uid));
+  params.dicom_series_uid = series.series_uid;
+  CHECK_STATUS(slicenav_volume_read(&volume, dir, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&info, volume), SLICENAV_OK);
+  CHECK(info.canonical_slice_count == 111 && strcmp(info.format, "dicom") == 0);
+  slicenav_volume_free(volume);
+  slicenav_dicom_series_list_free(list);
+}
+
 int main(int argc, char** argv) {
+  const char* data = getenv("SLICENAV_DATA");
+  snprintf(g_data_dir, sizeof g_data_dir, "%s", data != NULL && data[0] != '\0' ? data : argc > 2 ? argv[2] : "");
   if (init_tmp("capi_test", argc > 1 ? argv[1] : NULL, "capi") != 0) return 2;
 
   RUN(test_version_matches_macros);
@@ -682,6 +750,7 @@ int main(int argc, char** argv) {
   RUN(test_write_read_metaimage);
   RUN(test_write_rejects_bad_arguments);
   RUN(test_gzip_level);
+  RUN(test_dicom_series_list);
   RUN(test_read_errors);
   RUN(test_phantom_create);
   RUN(test_phantom_landmarks);

@@ -33,26 +33,26 @@ static void test_plan_rejects_bad_arguments(void) {
   slicenav_crop_params p = slicenav_crop_default_params();
   CHECK(volume != NULL);
   p.region = "liver";
-  CHECK_STATUS(slicenav_crop_plan(NULL, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_crop_plan(&record, NULL, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(NULL, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, NULL, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK(record == NULL);
   CHECK_ERROR_MENTIONS("model is NULL");
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, NULL, &p), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, volume, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, NULL, &p), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, volume, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   p.region = NULL;
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("params->region");
   p.region = "spleen";
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("head-neck");
   p.region = "liver";
   p.struct_size = 4;
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
   p = slicenav_crop_default_params();
   p.region = "liver";
   p.method = (slicenav_locate_method)7;
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, volume, &p), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("slicenav_locate_method");
   CHECK(record == NULL);
   slicenav_volume_free(volume);
@@ -66,7 +66,7 @@ static void test_plan_accepts_older_params(void) {
   p.struct_size = (uint32_t)(offsetof(slicenav_crop_params, region) + sizeof(const char*));
   p.region = "liver";
   p.method = (slicenav_locate_method)7;
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, volume, &p), SLICENAV_OK);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, volume, &p), SLICENAV_OK);
   CHECK(record != NULL && strstr(slicenav_crop_record_json(record), "\"insertion\"") != NULL);
   slicenav_crop_record_free(record);
   slicenav_volume_free(volume);
@@ -84,27 +84,27 @@ static void test_plan_write_read_crop_uncrop(void) {
   tmp_path(cropped, sizeof cropped, "cropped.nii.gz");
   tmp_path(full, sizeof full, "full.nii.gz");
   tmp_path(rec_path, sizeof rec_path, "record.json");
-  CHECK_STATUS(slicenav_volume_write(volume, image), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_write(image, volume, NULL), SLICENAV_OK);
   p.region = "liver";
-  CHECK_STATUS(slicenav_crop_plan(&record, g_model, volume, &p), SLICENAV_OK);
+  CHECK_STATUS(slicenav_crop_record_plan(&record, g_model, volume, &p), SLICENAV_OK);
   if (record == NULL) {
     slicenav_volume_free(volume);
     return;
   }
   CHECK(strstr(slicenav_crop_record_json(record), "\"slicenav-crop-record\"") != NULL);
   CHECK(slicenav_crop_record_partial(record) == 0 || slicenav_crop_record_partial(record) == 1);
-  CHECK_STATUS(slicenav_crop_record_write(record, rec_path), SLICENAV_OK);
+  CHECK_STATUS(slicenav_crop_record_write(rec_path, record), SLICENAV_OK);
   CHECK_STATUS(slicenav_crop_record_read(&read, rec_path), SLICENAV_OK);
   CHECK(read != NULL && strcmp(slicenav_crop_record_json(read), slicenav_crop_record_json(record)) == 0);
-  CHECK_STATUS(slicenav_crop_file(read, image, cropped), SLICENAV_OK);
-  CHECK_STATUS(slicenav_uncrop_file(read, cropped, full), SLICENAV_OK);
+  CHECK_STATUS(slicenav_crop_record_crop_file(cropped, read, image, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_crop_record_uncrop_file(full, read, cropped, NULL), SLICENAV_OK);
   CHECK_STATUS(slicenav_volume_read(&back, full, NULL), SLICENAV_OK);
-  CHECK_STATUS(slicenav_volume_get_info(back, &info), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&info, back), SLICENAV_OK);
   CHECK(info.size[0] == 64 && info.size[1] == 64 && info.size[2] == 60);
   /* The original image is not on the cropped grid, and the crop is not on the original grid. */
-  CHECK_STATUS(slicenav_uncrop_file(read, image, full), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_uncrop_file(full, read, image, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("cropped grid");
-  CHECK_STATUS(slicenav_crop_file(read, cropped, full), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_crop_file(full, read, cropped, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("original grid");
   slicenav_volume_free(back);
   slicenav_crop_record_free(read);
@@ -133,9 +133,9 @@ static void test_bad_record_files(void) {
 static void test_null_handles(void) {
   CHECK(slicenav_crop_record_json(NULL) == NULL);
   CHECK(slicenav_crop_record_partial(NULL) == 0);
-  CHECK_STATUS(slicenav_crop_record_write(NULL, "x.json"), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_crop_file(NULL, "a.nii", "b.nii"), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_uncrop_file(NULL, "a.nii", "b.nii"), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_write("x.json", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_crop_file("b.nii", NULL, "a.nii", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_crop_record_uncrop_file("b.nii", NULL, "a.nii", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   slicenav_crop_record_free(NULL);
 }
 

@@ -97,7 +97,7 @@ static slicenav_volume* make_cylinder(void) {
 
 static slicenav_volume_info info_of(const slicenav_volume* volume) {
   slicenav_volume_info info = slicenav_volume_info_init();
-  CHECK_STATUS(slicenav_volume_get_info(volume, &info), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_get_info(&info, volume), SLICENAV_OK);
   return info;
 }
 
@@ -209,7 +209,7 @@ static void test_model_load_bundled_and_by_path(void) {
   CHECK(model != NULL);
   if (model != NULL && g_model != NULL) {
     CHECK(strcmp(slicenav_model_metadata_json(model), slicenav_model_metadata_json(g_model)) == 0);
-    CHECK(slicenav_region_count(model) == slicenav_region_count(g_model));
+    CHECK(slicenav_model_region_count(model) == slicenav_model_region_count(g_model));
   }
   slicenav_model_free(model);
 
@@ -349,7 +349,7 @@ static void test_insert_phantoms_of_different_orientations(void) {
   ib = info_of(b);
   CHECK(strcmp(ib.orientation, "RAI") == 0);
 
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, b, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, b, NULL), SLICENAV_OK);
   CHECK(insertion != NULL);
   if (insertion == NULL) goto done;
   count = slicenav_insertion_count(insertion);
@@ -357,12 +357,12 @@ static void test_insert_phantoms_of_different_orientations(void) {
   for (k = 0; k < count; ++k) {
     slicenav_inserted_slice s = slicenav_inserted_slice_init();
     double z = NAN, original = NAN;
-    CHECK_STATUS(slicenav_insertion_get(insertion, k, &s), SLICENAV_OK);
+    CHECK_STATUS(slicenav_insertion_get(&s, insertion, k), SLICENAV_OK);
     CHECK(s.struct_size == sizeof s);
     /* The query fields refer to the query's own slice k. */
-    CHECK_STATUS(slicenav_volume_canonical_to_world_z(a, (double)k, &z), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_canonical_to_world_z(&z, a, (double)k), SLICENAV_OK);
     CHECK_NEAR(s.query_world_z_mm, z, 1e-6);
-    CHECK_STATUS(slicenav_volume_canonical_to_original(a, (double)k, &original), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_canonical_to_original(&original, a, (double)k), SLICENAV_OK);
     CHECK_NEAR(s.query_original_slice, original, 1e-6);
     CHECK(s.where == SLICENAV_INSIDE || s.where == SLICENAV_ABOVE || s.where == SLICENAV_BELOW);
     if (s.where == SLICENAV_INSIDE) {
@@ -373,9 +373,9 @@ static void test_insert_phantoms_of_different_orientations(void) {
       CHECK(s.target_original_slice >= -1e-6 && s.target_original_slice <= (double)ib.size[2] - 1 + 1e-6);
       CHECK(s.target_world_z_mm >= ib.world_z_min_mm - 1e-6 && s.target_world_z_mm <= ib.world_z_max_mm + 1e-6);
       /* The three target fields describe the same place. */
-      CHECK_STATUS(slicenav_volume_canonical_to_world_z(b, s.target_canonical_slice, &z), SLICENAV_OK);
+      CHECK_STATUS(slicenav_volume_canonical_to_world_z(&z, b, s.target_canonical_slice), SLICENAV_OK);
       CHECK_NEAR(s.target_world_z_mm, z, 1e-6);
-      CHECK_STATUS(slicenav_volume_canonical_to_original(b, s.target_canonical_slice, &original), SLICENAV_OK);
+      CHECK_STATUS(slicenav_volume_canonical_to_original(&original, b, s.target_canonical_slice), SLICENAV_OK);
       CHECK_NEAR(s.target_original_slice, original, 1e-6);
     }
     CHECK(s.peak > 0.0f && s.peak <= 1.0f);
@@ -387,14 +387,14 @@ static void test_insert_phantoms_of_different_orientations(void) {
   /* No distribution was kept. */
   {
     size_t written = 0;
-    CHECK_STATUS(slicenav_insertion_distribution(insertion, NULL, 0, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(slicenav_insertion_distribution(NULL, 0, &written, insertion), SLICENAV_ERR_INVALID_ARGUMENT);
     CHECK_ERROR_MENTIONS("keep_distribution");
   }
   {
     char path[1200];
     tmp_path(path, sizeof path, "no_distribution.png");
     remove(path);
-    CHECK_STATUS(slicenav_insertion_write_png(insertion, path), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(slicenav_insertion_write_png(path, insertion), SLICENAV_ERR_INVALID_ARGUMENT);
     CHECK(!file_exists(path));
   }
 done:
@@ -418,22 +418,22 @@ static void test_insert_distribution(void) {
   if (a == NULL || b == NULL || g_model == NULL) goto done;
   ib = info_of(b);
   params.keep_distribution = 1;
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, b, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, b, &params), SLICENAV_OK);
   if (insertion == NULL) goto done;
   count = slicenav_insertion_count(insertion);
 
   /* Slots: size query, then the inner slots' target canonical indices, increasing and in range. */
-  CHECK_STATUS(slicenav_insertion_slots(insertion, NULL, 0, &slots), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_slots(NULL, 0, &slots, insertion), SLICENAV_OK);
   CHECK(slots > 0 && slots <= ib.canonical_slice_count);
-  CHECK_STATUS(slicenav_insertion_slots(insertion, NULL, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_slots(NULL, 0, NULL, insertion), SLICENAV_ERR_INVALID_ARGUMENT);
   canonical = (size_t*)calloc(slots + 1, sizeof *canonical);
   if (canonical == NULL) goto done;
   if (slots > 1) {
     written = 0;
-    CHECK_STATUS(slicenav_insertion_slots(insertion, canonical, slots - 1, &written), SLICENAV_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(slicenav_insertion_slots(canonical, slots - 1, &written, insertion), SLICENAV_ERR_BUFFER_TOO_SMALL);
     CHECK(written == slots);
   }
-  CHECK_STATUS(slicenav_insertion_slots(insertion, canonical, slots, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_slots(canonical, slots, &written, insertion), SLICENAV_OK);
   CHECK(written == slots);
   for (s = 0; s < slots; ++s) {
     CHECK(canonical[s] < ib.canonical_slice_count);
@@ -441,18 +441,18 @@ static void test_insert_distribution(void) {
   }
 
   /* The distribution: count x (slots + 2), rows summing to 1, the peak being the row's maximum. */
-  CHECK_STATUS(slicenav_insertion_distribution(insertion, NULL, 0, &values), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_distribution(NULL, 0, &values, insertion), SLICENAV_OK);
   CHECK(values == count * (slots + 2));
-  CHECK_STATUS(slicenav_insertion_distribution(insertion, NULL, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_distribution(NULL, 0, NULL, insertion), SLICENAV_ERR_INVALID_ARGUMENT);
   p = (float*)calloc(values + 1, sizeof *p);
   if (p == NULL || values == 0) goto done;
   written = 0;
-  CHECK_STATUS(slicenav_insertion_distribution(insertion, p, values - 1, &written), SLICENAV_ERR_BUFFER_TOO_SMALL);
+  CHECK_STATUS(slicenav_insertion_distribution(p, values - 1, &written, insertion), SLICENAV_ERR_BUFFER_TOO_SMALL);
   CHECK(written == values);
-  CHECK_STATUS(slicenav_insertion_distribution(insertion, NULL, values, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_distribution(NULL, values, &written, insertion), SLICENAV_ERR_INVALID_ARGUMENT);
   p[values] = 1234.5f;
   written = 0;
-  CHECK_STATUS(slicenav_insertion_distribution(insertion, p, values + 1, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_distribution(p, values + 1, &written, insertion), SLICENAV_OK);
   CHECK(written == values);
   CHECK(p[values] == 1234.5f); /* nothing written past the data */
   for (k = 0; k < count; ++k) {
@@ -468,19 +468,19 @@ static void test_insert_distribution(void) {
     }
     CHECK(valid);
     CHECK_NEAR(sum, 1.0, 1e-4);
-    CHECK_STATUS(slicenav_insertion_get(insertion, k, &slice), SLICENAV_OK);
+    CHECK_STATUS(slicenav_insertion_get(&slice, insertion, k), SLICENAV_OK);
     CHECK_NEAR(slice.peak, max, 1e-5);
   }
 
   /* The same insertion again gives the same answers. */
   {
     slicenav_insertion* again = NULL;
-    CHECK_STATUS(slicenav_insert(&again, g_model, a, b, NULL), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_insert(&again, g_model, a, b, NULL), SLICENAV_OK);
     CHECK(slicenav_insertion_count(again) == count);
     for (k = 0; k < count && again != NULL; ++k) {
       slicenav_inserted_slice x = slicenav_inserted_slice_init(), y = slicenav_inserted_slice_init();
-      CHECK_STATUS(slicenav_insertion_get(insertion, k, &x), SLICENAV_OK);
-      CHECK_STATUS(slicenav_insertion_get(again, k, &y), SLICENAV_OK);
+      CHECK_STATUS(slicenav_insertion_get(&x, insertion, k), SLICENAV_OK);
+      CHECK_STATUS(slicenav_insertion_get(&y, again, k), SLICENAV_OK);
       CHECK(x.where == y.where);
       CHECK_NEAR(x.peak, y.peak, 1e-5);
       if (x.where == SLICENAV_INSIDE && y.where == SLICENAV_INSIDE) {
@@ -506,22 +506,22 @@ static void test_insert_write_png(void) {
   CHECK(a != NULL && b != NULL && g_model != NULL);
   if (a == NULL || b == NULL || g_model == NULL) goto done;
   params.keep_distribution = 1;
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, b, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, b, &params), SLICENAV_OK);
   if (insertion == NULL) goto done;
 
   tmp_path(path, sizeof path, "insertion.png");
   remove(path);
-  CHECK_STATUS(slicenav_insertion_write_png(insertion, path), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_write_png(path, insertion), SLICENAV_OK);
   CHECK(is_png(path));
 
   tmp_path(path, sizeof path, "missing_dir/insertion.png");
-  CHECK_STATUS(slicenav_insertion_write_png(insertion, path), SLICENAV_ERR_IO);
+  CHECK_STATUS(slicenav_insertion_write_png(path, insertion), SLICENAV_ERR_IO);
   CHECK_ERROR_MENTIONS("missing_dir");
   CHECK(!file_exists(path));
 
-  CHECK_STATUS(slicenav_insertion_write_png(insertion, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_write_png(NULL, insertion), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("path");
-  CHECK_STATUS(slicenav_insertion_write_png(NULL, path), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_write_png(path, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("insertion");
 done:
   slicenav_insertion_free(insertion);
@@ -538,38 +538,38 @@ static void test_insert_rejects_bad_arguments(void) {
   CHECK(a != NULL && g_model != NULL);
   if (a == NULL || g_model == NULL) goto done;
 
-  CHECK_STATUS(slicenav_insert(NULL, g_model, a, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_insert(NULL, g_model, a, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("out");
-  CHECK_STATUS(slicenav_insert(&insertion, NULL, a, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, NULL, a, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
   CHECK(insertion == NULL);
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, NULL, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, NULL, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("query");
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("target");
   params.struct_size = 0;
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, a, &params), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, a, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
   CHECK(insertion == NULL);
 
   /* A scan inserted into itself. */
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, a, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, a, NULL), SLICENAV_OK);
   if (insertion == NULL) goto done;
   count = slicenav_insertion_count(insertion);
   CHECK(count == 30);
-  CHECK_STATUS(slicenav_insertion_get(insertion, count, &s), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_get(&s, insertion, count), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("index");
-  CHECK_STATUS(slicenav_insertion_get(insertion, (size_t)-1, &s), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_insertion_get(insertion, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_get(&s, insertion, (size_t)-1), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_get(NULL, insertion, 0), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("out");
   s.struct_size = 0;
-  CHECK_STATUS(slicenav_insertion_get(insertion, 0, &s), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_get(&s, insertion, 0), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
-  CHECK_STATUS(slicenav_insertion_get(NULL, 0, &s), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_get(&s, NULL, 0), SLICENAV_ERR_INVALID_ARGUMENT);
   {
     size_t written = 0;
-    CHECK_STATUS(slicenav_insertion_slots(NULL, NULL, 0, &written), SLICENAV_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(slicenav_insertion_distribution(NULL, NULL, 0, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(slicenav_insertion_slots(NULL, 0, &written, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(slicenav_insertion_distribution(NULL, 0, &written, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   }
 done:
   if (insertion != (slicenav_insertion*)&insertion) slicenav_insertion_free(insertion);
@@ -590,13 +590,13 @@ static void test_insertion_get_writes_only_struct_size_bytes(void) {
   double z = NAN;
   CHECK(a != NULL && g_model != NULL);
   if (a == NULL || g_model == NULL) goto done;
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, a, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, a, NULL), SLICENAV_OK);
   if (insertion == NULL) goto done;
   memset(buffer.bytes, 0xAB, sizeof buffer.bytes);
   buffer.s.struct_size = (uint32_t)older;
-  CHECK_STATUS(slicenav_insertion_get(insertion, 3, &buffer.s), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_get(&buffer.s, insertion, 3), SLICENAV_OK);
   CHECK(buffer.s.struct_size == older);
-  CHECK_STATUS(slicenav_volume_canonical_to_world_z(a, 3.0, &z), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_world_z(&z, a, 3.0), SLICENAV_OK);
   CHECK_NEAR(buffer.s.query_world_z_mm, z, 1e-6);
   for (n = older; n < sizeof buffer.bytes; ++n) {
     if (buffer.bytes[n] != 0xAB) untouched = 0;
@@ -619,27 +619,29 @@ static void test_score(void) {
   if (b == NULL || g_model == NULL) goto done;
   ib = info_of(b);
 
-  CHECK_STATUS(slicenav_score(g_model, b, NULL, 0, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(NULL, 0, &written, g_model, b), SLICENAV_OK);
   CHECK(written == ib.canonical_slice_count);
-  CHECK_STATUS(slicenav_score(g_model, b, NULL, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_scores(NULL, 0, NULL, g_model, b), SLICENAV_ERR_INVALID_ARGUMENT);
   scores = (double*)calloc(ib.canonical_slice_count + 1, sizeof *scores);
   if (scores == NULL) goto done;
 
   written = 0;
-  CHECK_STATUS(slicenav_score(g_model, b, scores, ib.canonical_slice_count - 1, &written),
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count - 1, &written, g_model, b),
                SLICENAV_ERR_BUFFER_TOO_SMALL);
   CHECK(written == ib.canonical_slice_count);
-  CHECK_STATUS(slicenav_score(g_model, b, NULL, ib.canonical_slice_count, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_scores(NULL, ib.canonical_slice_count, &written, g_model, b),
+               SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("dst");
-  CHECK_STATUS(slicenav_score(NULL, b, scores, ib.canonical_slice_count, &written), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, &written, NULL, b),
+               SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
-  CHECK_STATUS(slicenav_score(g_model, NULL, scores, ib.canonical_slice_count, &written),
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, &written, g_model, NULL),
                SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
 
   scores[ib.canonical_slice_count] = 4321.0;
   written = 0;
-  CHECK_STATUS(slicenav_score(g_model, b, scores, ib.canonical_slice_count + 1, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count + 1, &written, g_model, b), SLICENAV_OK);
   CHECK(written == ib.canonical_slice_count);
   CHECK(scores[ib.canonical_slice_count] == 4321.0);
   for (k = 0; k < ib.canonical_slice_count; ++k) {
@@ -647,7 +649,7 @@ static void test_score(void) {
   }
   CHECK(finite);
   /* written is nullable outside a size query. */
-  CHECK_STATUS(slicenav_score(g_model, b, scores, ib.canonical_slice_count, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, NULL, g_model, b), SLICENAV_OK);
 done:
   free(scores);
   slicenav_volume_free(b);
@@ -663,7 +665,7 @@ struct score_job {
 
 static void* score_thread(void* arg) {
   struct score_job* job = (struct score_job*)arg;
-  job->status = slicenav_score(g_model, job->volume, job->scores, 128, &job->written);
+  job->status = slicenav_volume_scores(job->scores, 128, &job->written, g_model, job->volume);
   return NULL;
 }
 
@@ -708,7 +710,7 @@ static void check_landmarks(const slicenav_landmarks* landmarks, const slicenav_
   CHECK(isfinite(slicenav_landmarks_score_slope(landmarks)));
   for (i = 0; i < count; ++i) {
     slicenav_landmark l = slicenav_landmark_init();
-    CHECK_STATUS(slicenav_landmarks_get(landmarks, i, &l), SLICENAV_OK);
+    CHECK_STATUS(slicenav_landmarks_get(&l, landmarks, i), SLICENAV_OK);
     CHECK(l.name != NULL && l.name[0] != '\0');
     if (l.name == NULL) continue;
     CHECK(l.where == SLICENAV_INSIDE || l.where == SLICENAV_ABOVE || l.where == SLICENAV_BELOW);
@@ -719,14 +721,14 @@ static void check_landmarks(const slicenav_landmarks* landmarks, const slicenav_
       double z = NAN;
       CHECK(isfinite(l.world_z_mm) && isfinite(l.canonical_slice) && isfinite(l.original_slice));
       CHECK(l.world_z_mm >= info.world_z_min_mm - 1e-6 && l.world_z_mm <= info.world_z_max_mm + 1e-6);
-      CHECK_STATUS(slicenav_volume_canonical_to_world_z(volume, l.canonical_slice, &z), SLICENAV_OK);
+      CHECK_STATUS(slicenav_volume_canonical_to_world_z(&z, volume, l.canonical_slice), SLICENAV_OK);
       CHECK_NEAR(l.world_z_mm, z, 1e-6);
-      CHECK_STATUS(slicenav_volume_canonical_to_original(volume, l.canonical_slice, &z), SLICENAV_OK);
+      CHECK_STATUS(slicenav_volume_canonical_to_original(&z, volume, l.canonical_slice), SLICENAV_OK);
       CHECK_NEAR(l.original_slice, z, 1e-6);
     }
     for (j = 0; j < i; ++j) {
       slicenav_landmark other = slicenav_landmark_init();
-      CHECK_STATUS(slicenav_landmarks_get(landmarks, j, &other), SLICENAV_OK);
+      CHECK_STATUS(slicenav_landmarks_get(&other, landmarks, j), SLICENAV_OK);
       CHECK(other.name != NULL && strcmp(other.name, l.name) != 0); /* names are unique */
     }
   }
@@ -746,7 +748,7 @@ static void test_locate_both_methods(void) {
     int has_lung_apex = 0;
     size_t i;
     params.method = methods[m];
-    CHECK_STATUS(slicenav_locate(&landmarks, g_model, b, &params), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, b, &params), SLICENAV_OK);
     CHECK(landmarks != NULL);
     if (landmarks == NULL) continue;
     check_landmarks(landmarks, b);
@@ -754,7 +756,7 @@ static void test_locate_both_methods(void) {
     CHECK(slicenav_landmarks_score_slope(landmarks) >= 0.25);
     for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
       slicenav_landmark l = slicenav_landmark_init();
-      if (slicenav_landmarks_get(landmarks, i, &l) == SLICENAV_OK && strcmp(l.name, "lung_apex") == 0)
+      if (slicenav_landmarks_get(&l, landmarks, i) == SLICENAV_OK && strcmp(l.name, "lung_apex") == 0)
         has_lung_apex = 1;
     }
     CHECK(has_lung_apex);
@@ -763,7 +765,7 @@ static void test_locate_both_methods(void) {
   /* NULL params: the insertion method. */
   {
     slicenav_landmarks* landmarks = NULL;
-    CHECK_STATUS(slicenav_locate(&landmarks, g_model, b, NULL), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, b, NULL), SLICENAV_OK);
     if (landmarks != NULL) check_landmarks(landmarks, b);
     slicenav_landmarks_free(landmarks);
   }
@@ -780,32 +782,32 @@ static void test_locate_rejects_bad_arguments(void) {
   if (b == NULL || g_model == NULL) goto done;
 
   params.method = (slicenav_locate_method)7;
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, b, &params), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, b, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("method");
   CHECK(landmarks == NULL);
   params.method = (slicenav_locate_method)-1;
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, b, &params), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, b, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   params.method = SLICENAV_LOCATE_INSERTION;
   params.struct_size = 0;
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, b, &params), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, b, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
 
-  CHECK_STATUS(slicenav_locate(NULL, g_model, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_locate(NULL, g_model, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("out");
-  CHECK_STATUS(slicenav_locate(&landmarks, NULL, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, NULL, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
   CHECK(landmarks == NULL);
 
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, b, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, b, NULL), SLICENAV_OK);
   if (landmarks == NULL) goto done;
-  CHECK_STATUS(slicenav_landmarks_get(landmarks, slicenav_landmarks_count(landmarks), &l),
+  CHECK_STATUS(slicenav_landmarks_get(&l, landmarks, slicenav_landmarks_count(landmarks)),
                SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("index");
-  CHECK_STATUS(slicenav_landmarks_get(landmarks, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_landmarks_get(NULL, landmarks, 0), SLICENAV_ERR_INVALID_ARGUMENT);
   l.struct_size = 0;
-  CHECK_STATUS(slicenav_landmarks_get(landmarks, 0, &l), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_landmarks_get(&l, landmarks, 0), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
 done:
   if (landmarks != (slicenav_landmarks*)&landmarks) slicenav_landmarks_free(landmarks);
@@ -818,20 +820,20 @@ static void test_landmarks_write_png(void) {
   char path[1200];
   CHECK(b != NULL && g_model != NULL);
   if (b == NULL || g_model == NULL) goto done;
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, b, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, b, NULL), SLICENAV_OK);
   if (landmarks == NULL) goto done;
 
   tmp_path(path, sizeof path, "landmarks.png");
   remove(path);
-  CHECK_STATUS(slicenav_landmarks_write_png(landmarks, b, path), SLICENAV_OK);
+  CHECK_STATUS(slicenav_landmarks_write_png(path, landmarks, b), SLICENAV_OK);
   CHECK(is_png(path));
 
   tmp_path(path, sizeof path, "missing_dir/landmarks.png");
-  CHECK_STATUS(slicenav_landmarks_write_png(landmarks, b, path), SLICENAV_ERR_IO);
+  CHECK_STATUS(slicenav_landmarks_write_png(path, landmarks, b), SLICENAV_ERR_IO);
   CHECK_ERROR_MENTIONS("missing_dir");
-  CHECK_STATUS(slicenav_landmarks_write_png(landmarks, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_landmarks_write_png(landmarks, NULL, path), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_landmarks_write_png(NULL, b, path), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_landmarks_write_png(NULL, landmarks, b), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_landmarks_write_png(path, landmarks, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_landmarks_write_png(path, NULL, b), SLICENAV_ERR_INVALID_ARGUMENT);
 done:
   slicenav_landmarks_free(landmarks);
   slicenav_volume_free(b);
@@ -847,14 +849,14 @@ static void test_unrecognised_scan(void) {
   CHECK(cylinder != NULL && g_model != NULL);
   if (cylinder == NULL || g_model == NULL) goto done;
 
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, cylinder, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, cylinder, &params), SLICENAV_OK);
   if (landmarks == NULL) goto done;
   CHECK(slicenav_landmarks_recognised(landmarks) == 0);
   CHECK(slicenav_landmarks_score_slope(landmarks) < 0.25);
   CHECK(slicenav_landmarks_count(landmarks) > 0);
   for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
     slicenav_landmark l = slicenav_landmark_init();
-    CHECK_STATUS(slicenav_landmarks_get(landmarks, i, &l), SLICENAV_OK);
+    CHECK_STATUS(slicenav_landmarks_get(&l, landmarks, i), SLICENAV_OK);
     CHECK(l.confidence == 0.0f);
   }
   slicenav_landmarks_free(landmarks);
@@ -862,16 +864,16 @@ static void test_unrecognised_scan(void) {
 
   /* The score method finds no usable line: whatever it lists has confidence 0. */
   params.method = SLICENAV_LOCATE_SCORE;
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, cylinder, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, cylinder, &params), SLICENAV_OK);
   if (landmarks == NULL) goto done;
   CHECK(slicenav_landmarks_recognised(landmarks) == 0);
   for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
     slicenav_landmark l = slicenav_landmark_init();
-    CHECK_STATUS(slicenav_landmarks_get(landmarks, i, &l), SLICENAV_OK);
+    CHECK_STATUS(slicenav_landmarks_get(&l, landmarks, i), SLICENAV_OK);
     CHECK(l.confidence == 0.0f);
   }
 
-  CHECK_STATUS(slicenav_coverage_of(g_model, cylinder, "lungs", NULL, &c), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, cylinder, "lungs", NULL), SLICENAV_OK);
   CHECK(c.recognised == 0);
   CHECK(c.status == SLICENAV_COVERAGE_NONE);
   CHECK(c.superior.confidence == 0.0f && c.inferior.confidence == 0.0f);
@@ -883,12 +885,12 @@ done:
 /* ---- Coverage ---------------------------------------------------------------------------------- */
 
 /* A located region end (votes > 0) reported inside the scan is a valid position in it. */
-static void check_located_end(const slicenav_landmark* end, const slicenav_volume* volume) {
+static void check_located_end(const slicenav_position* end, const slicenav_volume* volume) {
   const slicenav_volume_info info = info_of(volume);
   double z = NAN;
-  if (end->where != SLICENAV_INSIDE || end->votes == 0) return;
+  if (end->where != SLICENAV_INSIDE) return;
   CHECK(end->world_z_mm >= info.world_z_min_mm - 1e-6 && end->world_z_mm <= info.world_z_max_mm + 1e-6);
-  CHECK_STATUS(slicenav_volume_canonical_to_world_z(volume, end->canonical_slice, &z), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_canonical_to_world_z(&z, volume, end->canonical_slice), SLICENAV_OK);
   CHECK_NEAR(end->world_z_mm, z, 1e-6);
 }
 
@@ -903,13 +905,13 @@ static void test_coverage_lungs(void) {
   for (m = 0; m < 2; ++m) {
     params.method = m == 0 ? SLICENAV_LOCATE_INSERTION : SLICENAV_LOCATE_SCORE;
     c = slicenav_coverage_init();
-    CHECK_STATUS(slicenav_coverage_of(g_model, b, "lungs", &params, &c), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_coverage(&c, g_model, b, "lungs", &params), SLICENAV_OK);
     CHECK(c.status == SLICENAV_COVERAGE_NONE || c.status == SLICENAV_COVERAGE_PARTIAL ||
           c.status == SLICENAV_COVERAGE_FULL);
     CHECK(c.recognised == 0 || c.recognised == 1);
     if (!c.recognised) CHECK(c.status == SLICENAV_COVERAGE_NONE);
-    CHECK(c.superior.name != NULL && strcmp(c.superior.name, "lungs:superior") == 0);
-    CHECK(c.inferior.name != NULL && strcmp(c.inferior.name, "lungs:inferior") == 0);
+    CHECK(c.superior.where != SLICENAV_INSIDE || c.inferior.where != SLICENAV_INSIDE ||
+          c.superior.world_z_mm > c.inferior.world_z_mm);
     CHECK(c.superior.confidence >= 0.0f && c.superior.confidence <= 1.0f);
     CHECK(c.inferior.confidence >= 0.0f && c.inferior.confidence <= 1.0f);
     check_located_end(&c.superior, b);
@@ -919,7 +921,7 @@ static void test_coverage_lungs(void) {
       CHECK(c.superior.where == SLICENAV_INSIDE && c.inferior.where == SLICENAV_INSIDE);
   }
   c = slicenav_coverage_init();
-  CHECK_STATUS(slicenav_coverage_of(g_model, b, "liver", NULL, &c), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, b, "liver", NULL), SLICENAV_OK);
 done:
   slicenav_volume_free(b);
 }
@@ -931,24 +933,24 @@ static void test_coverage_rejects_bad_arguments(void) {
   CHECK(b != NULL && g_model != NULL);
   if (b == NULL || g_model == NULL) goto done;
 
-  CHECK_STATUS(slicenav_coverage_of(g_model, b, "spleenx", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, b, "spleenx", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("spleenx");
   CHECK_ERROR_MENTIONS("liver");
   CHECK_ERROR_MENTIONS("head-neck");
-  CHECK_STATUS(slicenav_coverage_of(g_model, b, "", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_coverage_of(g_model, b, NULL, NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, b, "", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, b, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("region");
-  CHECK_STATUS(slicenav_coverage_of(g_model, b, "lungs", NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(NULL, g_model, b, "lungs", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("out");
-  CHECK_STATUS(slicenav_coverage_of(NULL, b, "lungs", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, NULL, b, "lungs", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
-  CHECK_STATUS(slicenav_coverage_of(g_model, NULL, "lungs", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, NULL, "lungs", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
   params.method = (slicenav_locate_method)7;
-  CHECK_STATUS(slicenav_coverage_of(g_model, b, "lungs", &params, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, b, "lungs", &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("method");
   c.struct_size = 0;
-  CHECK_STATUS(slicenav_coverage_of(g_model, b, "lungs", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, b, "lungs", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
 done:
   slicenav_volume_free(b);
@@ -960,20 +962,20 @@ static void test_regions(void) {
   int e;
   CHECK(g_model != NULL);
   if (g_model == NULL) return;
-  count = slicenav_region_count(g_model);
+  count = slicenav_model_region_count(g_model);
   CHECK(count >= 7);
   for (e = 0; e < 7; ++e) {
     int found = 0;
     for (n = 0; n < count; ++n) {
-      const char* name = slicenav_region_name(g_model, n);
+      const char* name = slicenav_model_region_name(g_model, n);
       CHECK(name != NULL && name[0] != '\0');
       if (name != NULL && strcmp(name, expected[e]) == 0) found = 1;
     }
     if (!found) fprintf(stderr, "region '%s' missing\n", expected[e]);
     CHECK(found);
   }
-  CHECK(slicenav_region_name(g_model, count) == NULL);
-  CHECK(slicenav_region_name(g_model, (size_t)-1) == NULL);
+  CHECK(slicenav_model_region_name(g_model, count) == NULL);
+  CHECK(slicenav_model_region_name(g_model, (size_t)-1) == NULL);
 }
 
 /* ---- Inputs that are not ordinary CT ------------------------------------------------------------ */
@@ -989,17 +991,17 @@ static void test_non_ct_volume_is_unsupported(void) {
   CHECK(mr != NULL && b != NULL && g_model != NULL);
   if (mr == NULL || b == NULL || g_model == NULL) goto done;
 
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, mr, b, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, mr, b, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
   CHECK(insertion == NULL);
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, b, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, b, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK(insertion == NULL);
-  CHECK_STATUS(slicenav_score(g_model, mr, scores, 8, &written), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_volume_scores(scores, 8, &written, g_model, mr), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
   CHECK(landmarks == NULL);
-  CHECK_STATUS(slicenav_coverage_of(g_model, mr, "lungs", NULL, &c), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, mr, "lungs", NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
 done:
   slicenav_insertion_free(insertion);
@@ -1025,9 +1027,9 @@ static void test_one_slice_volume(void) {
   params.keep_distribution = 1;
 
   /* As the query: one answer. */
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, one, b, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, one, b, &params), SLICENAV_OK);
   CHECK(slicenav_insertion_count(insertion) == 1);
-  CHECK_STATUS(slicenav_insertion_get(insertion, 0, &s), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_get(&s, insertion, 0), SLICENAV_OK);
   CHECK(s.peak > 0.0f && s.peak <= 1.0f);
   CHECK_NEAR(s.query_world_z_mm, -80.0, 1e-6);
   CHECK_NEAR(s.query_original_slice, 0.0, 1e-9);
@@ -1036,11 +1038,11 @@ static void test_one_slice_volume(void) {
   insertion = NULL;
 
   /* As the target: every query slice lands on its only slice, above or below. */
-  CHECK_STATUS(slicenav_insert(&insertion, g_model, a, one, &params), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, a, one, &params), SLICENAV_OK);
   CHECK(slicenav_insertion_count(insertion) == 30);
   for (k = 0; k < slicenav_insertion_count(insertion); ++k) {
     s = slicenav_inserted_slice_init();
-    CHECK_STATUS(slicenav_insertion_get(insertion, k, &s), SLICENAV_OK);
+    CHECK_STATUS(slicenav_insertion_get(&s, insertion, k), SLICENAV_OK);
     CHECK(s.where == SLICENAV_INSIDE || s.where == SLICENAV_ABOVE || s.where == SLICENAV_BELOW);
     if (s.where == SLICENAV_INSIDE) {
       CHECK_NEAR(s.target_canonical_slice, 0.0, 1e-6);
@@ -1048,15 +1050,15 @@ static void test_one_slice_volume(void) {
     }
     CHECK(s.peak > 0.0f && s.peak <= 1.0f);
   }
-  CHECK_STATUS(slicenav_insertion_slots(insertion, NULL, 0, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_slots(NULL, 0, &written, insertion), SLICENAV_OK);
   CHECK(written == 1);
-  CHECK_STATUS(slicenav_insertion_distribution(insertion, NULL, 0, &values), SLICENAV_OK);
+  CHECK_STATUS(slicenav_insertion_distribution(NULL, 0, &values, insertion), SLICENAV_OK);
   CHECK(values == 30 * 3);
 
   /* Scores and key slices. */
-  CHECK_STATUS(slicenav_score(g_model, one, score, 1, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(score, 1, &written, g_model, one), SLICENAV_OK);
   CHECK(written == 1 && isfinite(score[0]));
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, one, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, one, NULL), SLICENAV_OK);
   if (landmarks != NULL) check_landmarks(landmarks, one);
   /* Shorter than 60 mm: cannot be judged, counts as recognised. */
   CHECK(slicenav_landmarks_recognised(landmarks) == 1);
@@ -1065,10 +1067,10 @@ static void test_one_slice_volume(void) {
   {
     slicenav_locate_params lp = slicenav_locate_default_params();
     lp.method = SLICENAV_LOCATE_SCORE;
-    CHECK_STATUS(slicenav_locate(&landmarks, g_model, one, &lp), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, one, &lp), SLICENAV_OK);
     if (landmarks != NULL) check_landmarks(landmarks, one);
   }
-  CHECK_STATUS(slicenav_coverage_of(g_model, one, "lungs", NULL, &c), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_coverage(&c, g_model, one, "lungs", NULL), SLICENAV_OK);
   CHECK(c.status == SLICENAV_COVERAGE_NONE || c.status == SLICENAV_COVERAGE_PARTIAL ||
         c.status == SLICENAV_COVERAGE_FULL);
 done:
@@ -1087,8 +1089,8 @@ static void check_same_insertion(const slicenav_insertion* x, const slicenav_ins
   CHECK(n > 0 && n == slicenav_insertion_count(y));
   for (k = 0; k < n && k < slicenav_insertion_count(y); ++k) {
     slicenav_inserted_slice a = slicenav_inserted_slice_init(), b = slicenav_inserted_slice_init();
-    CHECK_STATUS(slicenav_insertion_get(x, k, &a), SLICENAV_OK);
-    CHECK_STATUS(slicenav_insertion_get(y, k, &b), SLICENAV_OK);
+    CHECK_STATUS(slicenav_insertion_get(&a, x, k), SLICENAV_OK);
+    CHECK_STATUS(slicenav_insertion_get(&b, y, k), SLICENAV_OK);
     CHECK(memcmp(&a, &b, sizeof a) == 0);
   }
 }
@@ -1098,6 +1100,11 @@ static int same_landmark(const slicenav_landmark* a, const slicenav_landmark* b)
   return strcmp(a->name, b->name) == 0 && a->where == b->where && a->canonical_slice == b->canonical_slice &&
          a->original_slice == b->original_slice && a->world_z_mm == b->world_z_mm && a->confidence == b->confidence &&
          a->spread_mm == b->spread_mm && a->votes == b->votes;
+}
+
+static int same_position(const slicenav_position* a, const slicenav_position* b) {
+  return a->where == b->where && a->canonical_slice == b->canonical_slice && a->original_slice == b->original_slice &&
+         a->world_z_mm == b->world_z_mm && a->confidence == b->confidence;
 }
 
 static void test_prepared_scans_give_the_same_answers(void) {
@@ -1120,24 +1127,24 @@ static void test_prepared_scans_give_the_same_answers(void) {
   CHECK(slicenav_scan_slice_count(sa) == 30 && slicenav_scan_slice_count(sb) == 60);
 
   /* Insertion into the same target twice, as a batch would. */
-  CHECK_STATUS(slicenav_insert_scans(&prepared, g_model, sa, sb, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_insert(&prepared, g_model, sa, sb, NULL), SLICENAV_OK);
   a = make_phantom_a();
   CHECK(a != NULL);
   if (a == NULL) goto done;
-  CHECK_STATUS(slicenav_insert(&direct, g_model, a, b, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_insert(&direct, g_model, a, b, NULL), SLICENAV_OK);
   if (direct != NULL && prepared != NULL) check_same_insertion(direct, prepared);
   slicenav_insertion_free(prepared);
   prepared = NULL;
-  CHECK_STATUS(slicenav_insert_scans(&prepared, g_model, sa, sb, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_insert(&prepared, g_model, sa, sb, NULL), SLICENAV_OK);
   if (direct != NULL && prepared != NULL) check_same_insertion(direct, prepared);
 
   /* Scores: size query, values, a short buffer. */
-  CHECK_STATUS(slicenav_scan_scores(sb, NULL, 0, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_scores(NULL, 0, &written, sb), SLICENAV_OK);
   CHECK(written == 60);
-  CHECK_STATUS(slicenav_score(g_model, b, direct_scores, 60, &written), SLICENAV_OK);
-  CHECK_STATUS(slicenav_scan_scores(sb, scan_scores, 60, &written), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(direct_scores, 60, &written, g_model, b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_scores(scan_scores, 60, &written, sb), SLICENAV_OK);
   CHECK(written == 60 && memcmp(direct_scores, scan_scores, sizeof direct_scores) == 0);
-  CHECK_STATUS(slicenav_scan_scores(sb, scan_scores, 10, &written), SLICENAV_ERR_BUFFER_TOO_SMALL);
+  CHECK_STATUS(slicenav_scan_scores(scan_scores, 10, &written, sb), SLICENAV_ERR_BUFFER_TOO_SMALL);
   CHECK(written == 60);
 
   /* Key slices and coverage, both methods. */
@@ -1145,26 +1152,26 @@ static void test_prepared_scans_give_the_same_answers(void) {
     slicenav_locate_params params = slicenav_locate_default_params();
     slicenav_coverage c1 = slicenav_coverage_init(), c2 = slicenav_coverage_init();
     params.method = m == 0 ? SLICENAV_LOCATE_INSERTION : SLICENAV_LOCATE_SCORE;
-    CHECK_STATUS(slicenav_locate(&located, g_model, b, &params), SLICENAV_OK);
-    CHECK_STATUS(slicenav_locate_scan(&located_scan, g_model, sb, &params), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_locate(&located, g_model, b, &params), SLICENAV_OK);
+    CHECK_STATUS(slicenav_scan_locate(&located_scan, g_model, sb, &params), SLICENAV_OK);
     if (located != NULL && located_scan != NULL) {
       CHECK(slicenav_landmarks_count(located) > 0);
       CHECK(slicenav_landmarks_count(located) == slicenav_landmarks_count(located_scan));
       CHECK(slicenav_landmarks_recognised(located) == slicenav_landmarks_recognised(located_scan));
       for (k = 0; k < slicenav_landmarks_count(located) && k < slicenav_landmarks_count(located_scan); ++k) {
         slicenav_landmark l1 = slicenav_landmark_init(), l2 = slicenav_landmark_init();
-        CHECK_STATUS(slicenav_landmarks_get(located, k, &l1), SLICENAV_OK);
-        CHECK_STATUS(slicenav_landmarks_get(located_scan, k, &l2), SLICENAV_OK);
+        CHECK_STATUS(slicenav_landmarks_get(&l1, located, k), SLICENAV_OK);
+        CHECK_STATUS(slicenav_landmarks_get(&l2, located_scan, k), SLICENAV_OK);
         CHECK(same_landmark(&l1, &l2));
       }
     }
     slicenav_landmarks_free(located);
     slicenav_landmarks_free(located_scan);
     located = located_scan = NULL;
-    CHECK_STATUS(slicenav_coverage_of(g_model, b, "lungs", &params, &c1), SLICENAV_OK);
-    CHECK_STATUS(slicenav_coverage_of_scan(g_model, sb, "lungs", &params, &c2), SLICENAV_OK);
+    CHECK_STATUS(slicenav_volume_coverage(&c1, g_model, b, "lungs", &params), SLICENAV_OK);
+    CHECK_STATUS(slicenav_scan_coverage(&c2, g_model, sb, "lungs", &params), SLICENAV_OK);
     CHECK(c1.status == c2.status && c1.recognised == c2.recognised);
-    CHECK(same_landmark(&c1.superior, &c2.superior) && same_landmark(&c1.inferior, &c2.inferior));
+    CHECK(same_position(&c1.superior, &c2.superior) && same_position(&c1.inferior, &c2.inferior));
   }
 done:
   slicenav_insertion_free(direct);
@@ -1196,27 +1203,27 @@ static void test_prepared_scans_reject_bad_arguments(void) {
   CHECK_STATUS(slicenav_scan_prepare(&sb, g_model, b), SLICENAV_OK);
   if (sb == NULL) goto done;
 
-  CHECK_STATUS(slicenav_insert_scans(&insertion, g_model, NULL, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_insert(&insertion, g_model, NULL, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("query");
-  CHECK_STATUS(slicenav_insert_scans(&insertion, g_model, sb, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_insert(&insertion, g_model, sb, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("target");
-  CHECK_STATUS(slicenav_insert_scans(&insertion, NULL, sb, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_locate_scan(&landmarks, g_model, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_coverage_of_scan(g_model, sb, "no-such-region", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_insert(&insertion, NULL, sb, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_locate(&landmarks, g_model, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_coverage(&c, g_model, sb, "no-such-region", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("lungs");
-  CHECK_STATUS(slicenav_coverage_of_scan(g_model, sb, "lungs", NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_scan_scores(NULL, NULL, 0, &written), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_scan_scores(sb, NULL, 0, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_coverage(NULL, g_model, sb, "lungs", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_scores(NULL, 0, &written, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_scores(NULL, 0, NULL, sb), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK(insertion == NULL && landmarks == NULL);
 
   /* A scan belongs to the model that prepared it, even another load of the same file. */
   CHECK_STATUS(slicenav_model_load(&other, NULL), SLICENAV_OK);
   if (other != NULL) {
-    CHECK_STATUS(slicenav_insert_scans(&insertion, other, sb, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(slicenav_scan_insert(&insertion, other, sb, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
     CHECK_ERROR_MENTIONS("another model");
-    CHECK_STATUS(slicenav_locate_scan(&landmarks, other, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(slicenav_scan_locate(&landmarks, other, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
     CHECK_ERROR_MENTIONS("another model");
-    CHECK_STATUS(slicenav_coverage_of_scan(other, sb, "lungs", NULL, &c), SLICENAV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(slicenav_scan_coverage(&c, other, sb, "lungs", NULL), SLICENAV_ERR_INVALID_ARGUMENT);
     CHECK_ERROR_MENTIONS("another model");
     CHECK(insertion == NULL && landmarks == NULL);
   }
@@ -1237,15 +1244,15 @@ static void test_null_handles(void) {
   slicenav_landmarks_free(NULL);
   CHECK(slicenav_model_metadata_json(NULL) == NULL);
   CHECK(slicenav_insertion_count(NULL) == 0);
-  CHECK_STATUS(slicenav_insertion_get(NULL, 0, &s), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_insertion_get(&s, NULL, 0), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("insertion");
   CHECK(slicenav_landmarks_count(NULL) == 0);
-  CHECK_STATUS(slicenav_landmarks_get(NULL, 0, &l), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_landmarks_get(&l, NULL, 0), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("landmarks");
   CHECK(slicenav_landmarks_recognised(NULL) == 0);
   CHECK(slicenav_landmarks_score_slope(NULL) == 0.0);
-  CHECK(slicenav_region_count(NULL) == 0);
-  CHECK(slicenav_region_name(NULL, 0) == NULL);
+  CHECK(slicenav_model_region_count(NULL) == 0);
+  CHECK(slicenav_model_region_name(NULL, 0) == NULL);
   CHECK(strcmp(l.name, "") == 0);
 }
 
@@ -1277,12 +1284,12 @@ static void test_real_head_neck_scan(void) {
   fclose(probe);
   CHECK_STATUS(slicenav_volume_read(&ct, path, NULL), SLICENAV_OK);
   if (ct == NULL) return;
-  CHECK_STATUS(slicenav_locate(&landmarks, g_model, ct, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, ct, NULL), SLICENAV_OK);
   if (landmarks == NULL) goto done;
   CHECK(slicenav_landmarks_recognised(landmarks) == 1);
   for (i = 0; i < slicenav_landmarks_count(landmarks); ++i) {
     slicenav_landmark l = slicenav_landmark_init();
-    CHECK_STATUS(slicenav_landmarks_get(landmarks, i, &l), SLICENAV_OK);
+    CHECK_STATUS(slicenav_landmarks_get(&l, landmarks, i), SLICENAV_OK);
     for (k = 0; k < 2; ++k) {
       if (strcmp(l.name, names[k]) != 0) continue;
       ++found;

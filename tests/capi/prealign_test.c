@@ -21,12 +21,12 @@ static slicenav_volume* shifted(const slicenav_volume* volume, double dz) {
   size_t n = 0;
   float* voxels = NULL;
   double origin[3];
-  if (slicenav_volume_get_info(volume, &info) != SLICENAV_OK ||
-      slicenav_volume_copy_voxels(volume, NULL, 0, &n) != SLICENAV_OK) {
+  if (slicenav_volume_get_info(&info, volume) != SLICENAV_OK ||
+      slicenav_volume_copy_voxels(NULL, 0, &n, volume) != SLICENAV_OK) {
     return NULL;
   }
   voxels = malloc(n * sizeof *voxels);
-  if (voxels != NULL && slicenav_volume_copy_voxels(volume, voxels, n, &n) == SLICENAV_OK) {
+  if (voxels != NULL && slicenav_volume_copy_voxels(voxels, n, &n, volume) == SLICENAV_OK) {
     memcpy(origin, info.origin, sizeof origin);
     origin[2] += dz;
     if (slicenav_volume_from_buffer(&out, voxels, SLICENAV_PIXEL_FLOAT32, info.size, info.spacing, origin,
@@ -54,31 +54,31 @@ static void test_bad_arguments(void) {
   slicenav_prealign_params params = slicenav_prealign_default_params();
   slicenav_prealignment r = slicenav_prealignment_init();
   CHECK(a != NULL);
-  CHECK_STATUS(slicenav_prealign(g_model, NULL, a, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(&r, g_model, NULL, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("fixed");
-  CHECK_STATUS(slicenav_prealign(g_model, a, NULL, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(&r, g_model, a, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("moving");
-  CHECK_STATUS(slicenav_prealign(g_model, a, a, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(NULL, g_model, a, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   /* A learned method needs the model; the intensity method does not. */
-  CHECK_STATUS(slicenav_prealign(NULL, a, a, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(&r, NULL, a, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
   params.method = SLICENAV_PREALIGN_INTENSITY;
-  CHECK_STATUS(slicenav_prealign(NULL, a, a, &params, &r), SLICENAV_OK);
+  CHECK_STATUS(slicenav_prealign(&r, NULL, a, a, &params), SLICENAV_OK);
   CHECK_NEAR(r.translation_mm[2], 0.0, 1.0);
   /* An out-of-range method, a negative minimum overlap, struct sizes too small to hold the first field. */
   memset(&params.method, 0x7f, sizeof params.method);
-  CHECK_STATUS(slicenav_prealign(g_model, a, a, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(&r, g_model, a, a, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("slicenav_prealign_method");
   params = slicenav_prealign_default_params();
   params.min_overlap_mm = -5.0;
-  CHECK_STATUS(slicenav_prealign(g_model, a, a, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(&r, g_model, a, a, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("min_overlap_mm");
   params = slicenav_prealign_default_params();
   params.struct_size = 2;
-  CHECK_STATUS(slicenav_prealign(g_model, a, a, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(&r, g_model, a, a, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
   r.struct_size = 2;
-  CHECK_STATUS(slicenav_prealign(g_model, a, a, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign(&r, g_model, a, a, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("struct_size");
   slicenav_volume_free(a);
 }
@@ -94,11 +94,13 @@ static void test_older_structs(void) {
   params.method = SLICENAV_PREALIGN_INTENSITY;
   params.struct_size = (uint32_t)(offsetof(slicenav_prealign_params, method) + sizeof params.method);
   r.struct_size = (uint32_t)(offsetof(slicenav_prealignment, shared_anatomy) + sizeof r.shared_anatomy);
-  r.cost = -7.0;
-  CHECK_STATUS(slicenav_prealign(NULL, a, b, &params, &r), SLICENAV_OK);
+  r.fixed_recognised = 7;
+  r.match_cost = -7.0;
+  CHECK_STATUS(slicenav_prealign(&r, NULL, a, b, &params), SLICENAV_OK);
   CHECK_NEAR(r.translation_mm[2], 25.0, 2.0);
   CHECK(r.shared_anatomy == 1);
-  CHECK(r.cost == -7.0);
+  CHECK(r.fixed_recognised == 7);
+  CHECK(r.match_cost == -7.0);
   slicenav_volume_free(a);
   slicenav_volume_free(b);
 }
@@ -113,7 +115,7 @@ static void test_sign_convention(void) {
   CHECK(fixed != NULL && moving != NULL);
   params.method = SLICENAV_PREALIGN_INTENSITY;
   params.in_plane = 1;
-  CHECK_STATUS(slicenav_prealign(NULL, fixed, moving, &params, &r), SLICENAV_OK);
+  CHECK_STATUS(slicenav_prealign(&r, NULL, fixed, moving, &params), SLICENAV_OK);
   CHECK_NEAR(r.translation_mm[2], 40.0, 2.0);
   CHECK_NEAR(r.translation_mm[0], 0.0, 1.0);
   CHECK_NEAR(r.translation_mm[1], 0.0, 1.0);
@@ -145,13 +147,13 @@ static void test_one_slice_and_non_ct(void) {
   for (m = SLICENAV_PREALIGN_SCORE; m <= SLICENAV_PREALIGN_AUTO; ++m) {
     params.method = (slicenav_prealign_method)m;
     r = slicenav_prealignment_init();
-    CHECK_STATUS(slicenav_prealign(g_model, fixed, one, &params, &r), SLICENAV_OK);
+    CHECK_STATUS(slicenav_prealign(&r, g_model, fixed, one, &params), SLICENAV_OK);
     /* The method that answered: the one asked for, or the one auto chose. */
     CHECK(m == SLICENAV_PREALIGN_AUTO ? r.method != SLICENAV_PREALIGN_AUTO : (int)r.method == m);
     CHECK(r.translation_mm[2] == r.translation_mm[2]); /* not NaN */
     CHECK(r.overlap_mm <= 5.0 + 1e-9);                 /* one 5 mm slice at most */
     CHECK(r.confidence >= 0.0 && r.confidence <= 1.0);
-    CHECK_STATUS(slicenav_prealign(g_model, fixed, mr, &params, &r), SLICENAV_ERR_UNSUPPORTED_INPUT);
+    CHECK_STATUS(slicenav_prealign(&r, g_model, fixed, mr, &params), SLICENAV_ERR_UNSUPPORTED_INPUT);
     CHECK_ERROR_MENTIONS("CT");
   }
   slicenav_volume_free(fixed);
@@ -162,8 +164,8 @@ static void test_one_slice_and_non_ct(void) {
 static void test_rigid(void) {
   slicenav_volume* fixed = make_phantom("LPS", 40, 0.0);
   slicenav_volume* moving = make_phantom("LPS", 40, 0.0);
-  slicenav_rigid_prealign_params params = slicenav_rigid_prealign_default_params();
-  slicenav_rigid_prealignment r = slicenav_rigid_prealignment_init();
+  slicenav_prealign_rigid_params params = slicenav_prealign_rigid_default_params();
+  slicenav_prealignment_rigid r = slicenav_prealignment_rigid_init();
   static float data[16 * 16 * 4];
   const size_t dims[3] = {16, 16, 4};
   const double spacing[3] = {4.0, 4.0, 5.0};
@@ -175,27 +177,27 @@ static void test_rigid(void) {
   CHECK(params.struct_size == sizeof params && params.points == 1500 && params.max_rotation_deg == 25.0 &&
         params.seed == 1);
   CHECK(r.struct_size == sizeof r && r.shared_anatomy == 0 && r.note[0] == '\0');
-  CHECK_STATUS(slicenav_prealign_rigid(NULL, fixed, moving, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign_rigid(&r, NULL, fixed, moving, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
-  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, NULL, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign_rigid(&r, g_model, fixed, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("moving");
-  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign_rigid(NULL, g_model, fixed, moving, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   r.struct_size = 2;
-  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, NULL, &r), SLICENAV_ERR_INVALID_ARGUMENT);
-  r = slicenav_rigid_prealignment_init();
+  CHECK_STATUS(slicenav_prealign_rigid(&r, g_model, fixed, moving, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  r = slicenav_prealignment_rigid_init();
   params.points = 2;
-  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign_rigid(&r, g_model, fixed, moving, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("points");
-  params = slicenav_rigid_prealign_default_params();
+  params = slicenav_prealign_rigid_default_params();
   params.max_rotation_deg = -1.0;
-  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, &params, &r), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_prealign_rigid(&r, g_model, fixed, moving, &params), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(slicenav_volume_from_buffer(&mr, data, SLICENAV_PIXEL_FLOAT32, dims, spacing, origin, NULL),
                SLICENAV_OK);
-  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, mr, NULL, &r), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_prealign_rigid(&r, g_model, fixed, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
   /* A phantom against itself: whatever the verdict, the answer is finite, within 0..1, and a refusal says why. */
-  r = slicenav_rigid_prealignment_init();
-  CHECK_STATUS(slicenav_prealign_rigid(g_model, fixed, moving, NULL, &r), SLICENAV_OK);
+  r = slicenav_prealignment_rigid_init();
+  CHECK_STATUS(slicenav_prealign_rigid(&r, g_model, fixed, moving, NULL), SLICENAV_OK);
   CHECK(r.confidence >= 0.0 && r.confidence <= 1.0 && r.translation_mm[0] == r.translation_mm[0]);
   CHECK(r.points > 0 && r.inliers <= r.consistent && r.consistent <= r.points);
   CHECK(r.shared_anatomy != 0 || (r.confidence == 0.0 && r.note[0] != '\0'));

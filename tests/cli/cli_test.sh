@@ -432,7 +432,7 @@ coverage_phantom)
 assert j['region'] == 'liver'
 assert j['coverage'] in ('full', 'partial', 'none')
 assert isinstance(j['recognised'], bool)
-assert j['superior_end']['name'] == 'liver:superior' and j['inferior_end']['name'] == 'liver:inferior'
+assert set(j['superior_end']) == {'where', 'world_z_mm', 'original_slice', 'canonical_slice', 'confidence'}
 assert j['coverage'] != 'full' or (j['superior_end']['where'] == 'inside' and j['inferior_end']['where'] == 'inside')
 "
   ok coverage "$work/b.nii.gz" --region lungs --method score
@@ -1008,7 +1008,12 @@ assert j['method'] == 'intensity' and j['shared_anatomy'] is True
 assert near(j['translation_mm'], [0, 0, 0], 2.0), j['translation_mm']
 assert 0.5 < j['confidence'] <= 1 and near(j['overlap_mm'], 150, 3)
 assert j['elastix_transform'].endswith('init.txt') and j['itk_transform'].endswith('init.tfm')
-assert set(j['details']) == {'cost', 'contrast', 'samples', 'fixed_recognised', 'moving_recognised', 'note'}
+assert set(j['details']) == {'shifts_tried', 'match_cost', 'match_contrast', 'line_inliers', 'off_line_share',
+                             'key_slices_shared', 'key_slice_deviation_mm', 'fixed_score_slope',
+                             'fixed_recognised', 'moving_recognised', 'note'}
+d = j['details']
+assert d['shifts_tried'] > 0 and 0 <= d['match_cost'] < 1 and d['match_contrast'] > 0, d
+assert d['line_inliers'] == 0 and d['key_slices_shared'] == 0 and d['fixed_score_slope'] == 0, d
 "
   grep -q '(Transform "TranslationTransform")' "$work/init.txt" || fail "init.txt is not an elastix translation"
   grep -q '^Transform: TranslationTransform_double_3_3' "$work/init.tfm" || fail "init.tfm is not an ITK translation"

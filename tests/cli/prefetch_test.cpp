@@ -27,7 +27,7 @@ std::string write_volume(const std::string& path, float value) {
   EXPECT_EQ(slicenav_volume_from_buffer(&raw, voxels.data(), SLICENAV_PIXEL_FLOAT32, kDims, spacing, origin, nullptr),
             SLICENAV_OK);
   const VolumePtr volume(raw, &slicenav_volume_free);
-  EXPECT_EQ(slicenav_volume_write(volume.get(), path.c_str()), SLICENAV_OK);
+  EXPECT_EQ(slicenav_volume_write(path.c_str(), volume.get(), nullptr), SLICENAV_OK);
   return path;
 }
 
@@ -35,7 +35,7 @@ std::string write_volume(const std::string& path, float value) {
 float value_of(const slicenav_volume* volume) {
   std::vector<float> voxels(kCount);
   std::size_t n = 0;
-  if (slicenav_volume_copy_voxels(volume, voxels.data(), voxels.size(), &n) != SLICENAV_OK || n != kCount) return NAN;
+  if (slicenav_volume_copy_voxels(voxels.data(), voxels.size(), &n, volume) != SLICENAV_OK || n != kCount) return NAN;
   for (const float v : voxels) {
     if (v != voxels[0]) return NAN;
   }

@@ -31,12 +31,12 @@ libdir="$prefix/$libdir_rel"
 [ -f "$libdir/pkgconfig/slicenav.pc" ] || fail "slicenav.pc not installed"
 
 echo "== SONAME link"
-[ -L "$libdir/libslicenav.so.0" ] || fail "$libdir/libslicenav.so.0 (SOVERSION link) missing"
+[ -L "$libdir/libslicenav.so.0.2" ] || fail "$libdir/libslicenav.so.0.2 (SOVERSION link) missing"
 [ -L "$libdir/libslicenav.so" ] || fail "$libdir/libslicenav.so (dev link) missing"
-real=$(readlink -f "$libdir/libslicenav.so.0")
-[ -f "$real" ] || fail "libslicenav.so.0 points nowhere"
+real=$(readlink -f "$libdir/libslicenav.so.0.2")
+[ -f "$real" ] || fail "libslicenav.so.0.2 points nowhere"
 if command -v objdump >/dev/null 2>&1; then
-  objdump -p "$real" | grep -q 'SONAME *libslicenav\.so\.0$' || fail "SONAME is not libslicenav.so.0"
+  objdump -p "$real" | grep -q 'SONAME *libslicenav\.so\.0\.2$' || fail "SONAME is not libslicenav.so.0.2"
 fi
 
 echo "== exported symbols"

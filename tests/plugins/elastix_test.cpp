@@ -221,7 +221,7 @@ TEST_F(ElastixTest, TransformixMapsFixedPointsAsTheWrittenTransformSays) {
   t.translation_mm[0] = 3.5;
   t.translation_mm[1] = -7.25;
   t.translation_mm[2] = kTsPairTranslationZ;
-  ASSERT_EQ(slicenav_write_elastix_transform(&t, fixed.get(), (dir_ / "translation.txt").c_str()), SLICENAV_OK)
+  ASSERT_EQ(slicenav_rigid_transform_write_elastix((dir_ / "translation.txt").c_str(), &t, fixed.get()), SLICENAV_OK)
       << slicenav_last_error();
   auto mapped = transformix_points(dir_ / "translation.txt", points, dir_ / "translation");
   ASSERT_EQ(mapped.size(), points.size());
@@ -235,7 +235,7 @@ TEST_F(ElastixTest, TransformixMapsFixedPointsAsTheWrittenTransformSays) {
   t.centre_mm[0] = -20;
   t.centre_mm[1] = 10;
   t.centre_mm[2] = 300;
-  ASSERT_EQ(slicenav_write_elastix_transform(&t, fixed.get(), (dir_ / "euler.txt").c_str()), SLICENAV_OK);
+  ASSERT_EQ(slicenav_rigid_transform_write_elastix((dir_ / "euler.txt").c_str(), &t, fixed.get()), SLICENAV_OK);
   mapped = transformix_points(dir_ / "euler.txt", points, dir_ / "euler");
   ASSERT_EQ(mapped.size(), points.size());
   for (std::size_t n = 0; n < points.size(); ++n) {
@@ -248,8 +248,8 @@ TEST_F(ElastixTest, TransformixMapsFixedPointsAsTheWrittenTransformSays) {
 
 TEST_F(ElastixTest, FailingElastixQuotesItsLogAndLeavesNoOutput) {
   REQUIRE_ELASTIX();
-  ASSERT_EQ(slicenav_volume_write(phantom(400.0, 1).get(), (dir_ / "fixed.nii.gz").c_str()), SLICENAV_OK);
-  ASSERT_EQ(slicenav_volume_write(phantom(380.0, 2).get(), (dir_ / "moving.nii.gz").c_str()), SLICENAV_OK);
+  ASSERT_EQ(slicenav_volume_write((dir_ / "fixed.nii.gz").c_str(), phantom(400.0, 1).get(), nullptr), SLICENAV_OK);
+  ASSERT_EQ(slicenav_volume_write((dir_ / "moving.nii.gz").c_str(), phantom(380.0, 2).get(), nullptr), SLICENAV_OK);
   // A readable parameter file that elastix rejects: no such transform component.
   std::string rigid;
   {
@@ -323,12 +323,12 @@ TEST_F(ElastixTest, RealPairConvergesToTheKnownOffsetFromOurInitialTransform) {
   // Where the subset lies (true z 340.3..427.3), the resampled moving image reproduces the fixed one.
   const VolumePtr resampled = read_volume((dir_ / "out" / "resampled.nii.gz").string());
   slicenav_volume_info info = slicenav_volume_info_init();
-  ASSERT_EQ(slicenav_volume_get_info(fixed.get(), &info), SLICENAV_OK);
+  ASSERT_EQ(slicenav_volume_get_info(&info, fixed.get()), SLICENAV_OK);
   std::size_t n = 0;
-  ASSERT_EQ(slicenav_volume_copy_voxels(fixed.get(), nullptr, 0, &n), SLICENAV_OK);
+  ASSERT_EQ(slicenav_volume_copy_voxels(nullptr, 0, &n, fixed.get()), SLICENAV_OK);
   std::vector<float> a(n), b(n);
-  ASSERT_EQ(slicenav_volume_copy_voxels(fixed.get(), a.data(), n, &n), SLICENAV_OK);
-  ASSERT_EQ(slicenav_volume_copy_voxels(resampled.get(), b.data(), b.size(), &n), SLICENAV_OK);
+  ASSERT_EQ(slicenav_volume_copy_voxels(a.data(), n, &n, fixed.get()), SLICENAV_OK);
+  ASSERT_EQ(slicenav_volume_copy_voxels(b.data(), b.size(), &n, resampled.get()), SLICENAV_OK);
   double inside = 0, outside = 0;
   std::size_t n_inside = 0, n_outside = 0;
   const std::size_t plane = info.size[0] * info.size[1];

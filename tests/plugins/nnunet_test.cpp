@@ -266,11 +266,11 @@ Image read_image(const std::string& path) {
   Image image;
   EXPECT_EQ(status, SLICENAV_OK) << path << ": " << slicenav_last_error();
   if (status != SLICENAV_OK) return image;
-  EXPECT_EQ(slicenav_volume_get_info(volume.get(), &image.info), SLICENAV_OK);
+  EXPECT_EQ(slicenav_volume_get_info(&image.info, volume.get()), SLICENAV_OK);
   std::size_t n = 0;
-  EXPECT_EQ(slicenav_volume_copy_voxels(volume.get(), nullptr, 0, &n), SLICENAV_OK);
+  EXPECT_EQ(slicenav_volume_copy_voxels(nullptr, 0, &n, volume.get()), SLICENAV_OK);
   image.voxels.resize(n);
-  EXPECT_EQ(slicenav_volume_copy_voxels(volume.get(), image.voxels.data(), n, &n), SLICENAV_OK);
+  EXPECT_EQ(slicenav_volume_copy_voxels(image.voxels.data(), n, &n, volume.get()), SLICENAV_OK);
   return image;
 }
 
@@ -283,7 +283,7 @@ void write_on_grid(const slicenav_volume_info& grid, const std::vector<float>& v
       << slicenav_last_error();
   const VolumePtr volume(raw, &slicenav_volume_free);
   fs::create_directories(fs::path(path).parent_path());
-  ASSERT_EQ(slicenav_volume_write(volume.get(), path.c_str()), SLICENAV_OK) << slicenav_last_error();
+  ASSERT_EQ(slicenav_volume_write(path.c_str(), volume.get(), nullptr), SLICENAV_OK) << slicenav_last_error();
 }
 
 bool same_grid(const slicenav_volume_info& a, const slicenav_volume_info& b) {
@@ -440,10 +440,10 @@ void write_phantom_case(const std::string& dir, const std::string& folder, const
     const VolumePtr volume(raw, &slicenav_volume_free);
     const std::string path = dir + "/" + folder + "/" + name + (channel == 0 ? "_0000" : "_0001") + ".nii.gz";
     fs::create_directories(dir + "/" + folder);
-    ASSERT_EQ(slicenav_volume_write(volume.get(), path.c_str()), SLICENAV_OK) << slicenav_last_error();
+    ASSERT_EQ(slicenav_volume_write(path.c_str(), volume.get(), nullptr), SLICENAV_OK) << slicenav_last_error();
     if (channel == 0 && folder == "imagesTr") {
       slicenav_volume_info info = slicenav_volume_info_init();
-      ASSERT_EQ(slicenav_volume_get_info(volume.get(), &info), SLICENAV_OK);
+      ASSERT_EQ(slicenav_volume_get_info(&info, volume.get()), SLICENAV_OK);
       std::vector<float> label(info.size[0] * info.size[1] * info.size[2]);
       for (std::size_t v = 0; v < label.size(); ++v) label[v] = static_cast<float>((v * 7 + v / 4096) % 3);
       write_on_grid(info, label, dir + "/labelsTr/" + name + ".nii.gz");

@@ -32,7 +32,18 @@ def test_prealign_finds_a_known_shift(model, phantom):
         assert 0.0 <= r.confidence <= 1.0
         d = json.loads(json.dumps(r.to_dict()))
         assert d["translation_mm"] == list(r.translation_mm)
-        assert d["details"]["samples"] == r.samples
+        assert d["details"]["shifts_tried"] == r.shifts_tried
+        # Each method's evidence is in its own fields, and the other methods' fields are 0.
+        evidence = {
+            "score": ("shifts_tried",),
+            "embedding": ("shifts_tried",),
+            "intensity": ("shifts_tried",),
+            "insertion": ("line_inliers",),
+            "key-slices": ("key_slices_shared",),
+        }
+        for answered, fields in evidence.items():
+            for field in fields:
+                assert (getattr(r, field) > 0) == (field in evidence[r.method]), (method, r.method, field)
 
 
 def test_intensity_method_needs_no_model(phantom):

@@ -263,22 +263,19 @@ def test_read_errors_map_to_their_exception_classes(tmp_path):
 
 
 def test_gzip_level(tmp_path):
-    # 0 (stored) to 12, process-wide; a higher level writes a smaller file of the same voxels.
-    assert slicenav.gzip_level() == 1
-    with pytest.raises(slicenav.InvalidArgumentError, match="0-12"):
-        slicenav.set_gzip_level(13)
-    assert slicenav.gzip_level() == 1
+    # 0 (stored) to 12, per call; a higher level writes a smaller file of the same voxels.
     array = (np.arange(16 * 64 * 64).reshape(16, 64, 64) // 64 % 37 * 20 - 1000).astype(np.float32)
     volume = slicenav.Volume.from_numpy(array, spacing=(1.0, 1.0, 2.0), origin=(0.0, 0.0, 0.0))
+    with pytest.raises(slicenav.InvalidArgumentError, match="0-12"):
+        volume.write(tmp_path / "l13.nii.gz", gzip_level=13)
+    assert not (tmp_path / "l13.nii.gz").exists()
     sizes = {}
-    try:
-        for level in (0, 9):
-            slicenav.set_gzip_level(level)
-            volume.write(tmp_path / f"l{level}.nii.gz")
-            sizes[level] = (tmp_path / f"l{level}.nii.gz").stat().st_size
-            assert np.array_equal(slicenav.Volume.read(tmp_path / f"l{level}.nii.gz").to_numpy(), array)
-    finally:
-        slicenav.set_gzip_level(1)
+    for level in (0, 1, 9):
+        volume.write(tmp_path / f"l{level}.nii.gz", gzip_level=level)
+        sizes[level] = (tmp_path / f"l{level}.nii.gz").stat().st_size
+        assert np.array_equal(slicenav.Volume.read(tmp_path / f"l{level}.nii.gz").to_numpy(), array)
+    volume.write(tmp_path / "default.nii.gz")
+    assert (tmp_path / "default.nii.gz").stat().st_size == sizes[1]
     assert sizes[0] > array.size * 2 > 20 * sizes[9]
 
 
@@ -344,6 +341,18 @@ def test_real_dicom_series():
     assert v.to_numpy().shape == v.shape
     with pytest.raises(slicenav.Error):
         slicenav.Volume.read(path, series_uid="1.2.3.4.no.such.series")
+    # The directory's series, listed without reading them (the RTSTRUCT beside the slices has no image).
+    (series,) = slicenav.dicom_series(path)
+    assert series["modality"] == "CT" and series["file_count"] == 111
+    assert slicenav.Volume.read(path, series_uid=series["series_uid"]).canonical_slice_count == 111
+
+
+def test_dicom_series_errors(tmp_path):
+    with pytest.raises(slicenav.NotFoundError):
+        slicenav.dicom_series(tmp_path / "missing")
+    (tmp_path / "notes.txt").write_text("not DICOM")
+    with pytest.raises(slicenav.UnsupportedInputError, match="DICOM"):
+        slicenav.dicom_series(tmp_path)
 
 
 def test_reads_nibabel_files_that_itk_refuses(tmp_path):

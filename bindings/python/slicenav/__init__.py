@@ -28,8 +28,17 @@ from ._errors import (
     VersionMismatchError,
 )
 from ._model import CropRecord, Model, Scan, prealign, prealign_rigid, write_elastix_transform, write_itk_transform
-from ._results import Coverage, Insertion, Landmark, Landmarks, Prealignment, RigidPrealignment, RigidTransform
-from ._volume import Volume, phantom, phantom_defaults, phantom_landmarks
+from ._results import (
+    Coverage,
+    Insertion,
+    Landmark,
+    Landmarks,
+    Position,
+    Prealignment,
+    RigidPrealignment,
+    RigidTransform,
+)
+from ._volume import Volume, dicom_series, phantom, phantom_defaults, phantom_landmarks
 
 __version__ = _slicenav.version()
 
@@ -37,18 +46,6 @@ __version__ = _slicenav.version()
 def version():
     """The version of the libslicenav actually loaded ("MAJOR.MINOR.PATCH")."""
     return _slicenav.version()
-
-
-def set_gzip_level(level):
-    """The gzip level of the .nii.gz files slicenav writes (Volume.write, CropRecord.crop_file and uncrop_file),
-    for the whole process: 0 (no compression, fastest) to 12 (smallest, slowest); 1 unless set, which suits
-    intermediate files. InvalidArgumentError outside 0-12."""
-    _slicenav.set_gzip_level(int(level))
-
-
-def gzip_level():
-    """The current gzip level of written .nii.gz files (see set_gzip_level)."""
-    return _slicenav.gzip_level()
 
 
 __all__ = [
@@ -61,6 +58,8 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "Landmark",
+    "dicom_series",
+    "Position",
     "Landmarks",
     "Model",
     "ModelFormatError",
@@ -73,13 +72,11 @@ __all__ = [
     "UnsupportedInputError",
     "VersionMismatchError",
     "Volume",
-    "gzip_level",
     "phantom",
     "phantom_defaults",
     "phantom_landmarks",
     "prealign",
     "prealign_rigid",
-    "set_gzip_level",
     "version",
     "write_elastix_transform",
     "write_itk_transform",

@@ -14,6 +14,7 @@ from ._results import (
     Coverage,
     Insertion,
     Landmark,
+    Position,
     Landmarks,
     Prealignment,
     RigidPrealignment,
@@ -152,8 +153,8 @@ class Model:
             method=method,
             status=COVERAGE_STATUS[d["status"]],
             recognised=d["recognised"],
-            superior_end=Landmark._from_c(d["superior"]),
-            inferior_end=Landmark._from_c(d["inferior"]),
+            superior_end=Position._from_c(d["superior"]),
+            inferior_end=Position._from_c(d["inferior"]),
         )
 
     def prealign(self, fixed, moving, method="auto", min_overlap_mm=None, in_plane=False):
@@ -274,17 +275,21 @@ class CropRecord:
         """True when the region is not fully covered by the scan (the crop holds the part that exists)."""
         return _slicenav.crop_record_partial(self._handle)
 
-    def crop_file(self, image_path, out_path):
+    def crop_file(self, image_path, out_path, gzip_level=1):
         """Crops an image on the record's original grid (the CT, or a label map: the voxel type is kept) to the
         box and writes it atomically; every voxel keeps its world position. An image on another grid is
-        InvalidArgumentError naming the mismatch."""
-        _slicenav.crop_file(self._handle, _path(image_path, "image_path"), _path(out_path, "out_path"))
+        InvalidArgumentError naming the mismatch. ``gzip_level`` as in :meth:`Volume.write`."""
+        _slicenav.crop_file(
+            self._handle, _path(image_path, "image_path"), _path(out_path, "out_path"), int(gzip_level)
+        )
 
-    def uncrop_file(self, prediction_path, out_path):
+    def uncrop_file(self, prediction_path, out_path, gzip_level=1):
         """Pastes an image on the cropped grid (a segmentation or probabilities; the voxel type is kept) back into
         the original grid, background 0, and writes it atomically. Crop then uncrop is bit-exact inside the
-        box."""
-        _slicenav.uncrop_file(self._handle, _path(prediction_path, "prediction_path"), _path(out_path, "out_path"))
+        box. ``gzip_level`` as in :meth:`Volume.write`."""
+        _slicenav.uncrop_file(
+            self._handle, _path(prediction_path, "prediction_path"), _path(out_path, "out_path"), int(gzip_level)
+        )
 
     def __repr__(self):
         return f"<slicenav.CropRecord {self.to_dict()['region']['name']}{' (partial)' if self.partial else ''}>"

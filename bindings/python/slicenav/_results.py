@@ -80,6 +80,36 @@ class Landmark:
 
 
 @dataclasses.dataclass(frozen=True)
+class Position:
+    """A level along a scan (slicenav_position): a region's end in ``Model.coverage``. ``where`` and the three
+    positions as in :class:`Landmark`; ``confidence`` 0..1."""
+
+    where: str
+    world_z_mm: Optional[float]
+    original_slice: Optional[float]
+    canonical_slice: Optional[float]
+    confidence: float
+
+    @classmethod
+    def _from_c(cls, d):
+        inside = d["where"] == 0
+        return cls(
+            where=WHERE[d["where"]],
+            world_z_mm=d["world_z_mm"] if inside else None,
+            original_slice=d["original_slice"] if inside else None,
+            canonical_slice=d["canonical_slice"] if inside else None,
+            confidence=float(d["confidence"]),
+        )
+
+    @property
+    def inside(self):
+        return self.where == "inside"
+
+    def to_dict(self):
+        return _plain(dataclasses.asdict(self))
+
+
+@dataclasses.dataclass(frozen=True)
 class Landmarks:
     """The key slices located in one scan (``Model.locate``).
 
@@ -131,8 +161,8 @@ class Coverage:
     method: str
     status: str
     recognised: bool
-    superior_end: Landmark
-    inferior_end: Landmark
+    superior_end: Position
+    inferior_end: Position
 
     def to_dict(self):
         return {
@@ -266,17 +296,25 @@ class Prealignment:
     fixed scan and z_m in the moving one gives ``translation_mm[2] = z_m - z_f``, elastix's ``-t0``
     convention. ``shared_anatomy`` False means the scans show no common anatomy and the translation means
     nothing; ``note`` says why a confidence is low. ``method`` is the method that answered (for "auto", the
-    one it chose). ``cost``, ``contrast`` and ``samples`` are the method-specific details of
-    slicenav_prealignment."""
+    one it chose). The evidence of the method that answered is in its own fields (those of the other methods
+    are 0): ``shifts_tried``, ``match_cost`` and ``match_contrast`` (score, embedding, intensity),
+    ``line_inliers`` and ``off_line_share`` (insertion), ``key_slices_shared`` and ``key_slice_deviation_mm``
+    (key slices), ``fixed_score_slope`` (three-slice); slicenav.h's slicenav_prealignment says what each
+    means."""
 
     method: str
     translation_mm: Tuple[float, float, float]
     confidence: float
     overlap_mm: float
     shared_anatomy: bool
-    cost: float
-    contrast: float
-    samples: int
+    shifts_tried: int
+    match_cost: float
+    match_contrast: float
+    line_inliers: int
+    off_line_share: float
+    key_slices_shared: int
+    key_slice_deviation_mm: float
+    fixed_score_slope: float
     fixed_recognised: bool
     moving_recognised: bool
     note: str
@@ -295,9 +333,14 @@ class Prealignment:
             "shared_anatomy": self.shared_anatomy,
             "details": _plain(
                 {
-                    "cost": self.cost,
-                    "contrast": self.contrast,
-                    "samples": self.samples,
+                    "shifts_tried": self.shifts_tried,
+                    "match_cost": self.match_cost,
+                    "match_contrast": self.match_contrast,
+                    "line_inliers": self.line_inliers,
+                    "off_line_share": self.off_line_share,
+                    "key_slices_shared": self.key_slices_shared,
+                    "key_slice_deviation_mm": self.key_slice_deviation_mm,
+                    "fixed_score_slope": self.fixed_score_slope,
                     "fixed_recognised": self.fixed_recognised,
                     "moving_recognised": self.moving_recognised,
                     "note": self.note,

@@ -55,6 +55,13 @@ def _path(path, name="path"):
     return encoded
 
 
+def dicom_series(directory):
+    """The image series of a DICOM directory (not recursive), in the order of their UIDs: one dict per series
+    with ``series_uid``, ``modality``, ``description`` and ``file_count``. Pass a ``series_uid`` to
+    ``Volume.read``. Raises NotFoundError (no such directory) or UnsupportedInputError (no DICOM image in it)."""
+    return _slicenav.dicom_series(_path(directory, "directory"))
+
+
 class Volume:
     """A CT volume: float32 HU voxels with world geometry (LPS mm, +z superior). Immutable.
 
@@ -136,10 +143,11 @@ class Volume:
         is gone. Use ``.copy()`` for a writable array."""
         return _slicenav.volume_voxels(self._handle)
 
-    def write(self, path):
-        """Writes .nii, .nii.gz, .mha, .mhd or .nrrd atomically (int16 when every voxel is an integer in range,
-        else float32)."""
-        _slicenav.volume_write(self._handle, _path(path))
+    def write(self, path, gzip_level=1):
+        """Writes .nii, .nii.gz, .mha or .nrrd atomically (int16 when every voxel is an integer in range, else
+        float32). ``gzip_level`` (.nii.gz only): 0 (no compression, fastest) to 12 (smallest, slowest); 1 suits
+        intermediate files. InvalidArgumentError outside 0-12."""
+        _slicenav.volume_write(self._handle, _path(path), int(gzip_level))
 
     # ---- Geometry --------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "slicenav/io.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/volume.hpp"
@@ -85,11 +86,13 @@ void write_crop_record(const CropRecord& record, const std::string& path);
 CropRecord read_crop_record(const std::string& path);
 
 // Crops an image file on the record's original grid (any scalar voxel type, kept) to the box and writes
-// it atomically (.nii, .nii.gz, .mha, .nrrd). Uncrop pastes an image on the record's cropped grid back
+// it atomically (.nii, .nii.gz at `gzip_level`, .mha, .nrrd). Uncrop pastes an image on the record's cropped grid back
 // into the original grid, background 0, voxel type kept. An image on another grid is
 // Error(invalid_argument) naming the mismatch; reading fails like read_volume (not_found, io,
 // unsupported_input).
-void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path);
-void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path);
+void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path,
+               int gzip_level = kDefaultGzipLevel);
+void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path,
+                 int gzip_level = kDefaultGzipLevel);
 
 }  // namespace slicenav

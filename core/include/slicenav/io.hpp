@@ -25,13 +25,13 @@ struct ReadOptions {
 Volume read_volume(const std::string& path, const ReadOptions& options = {});
 
 // The gzip level of the .nii.gz files slicenav writes (write_volume, write_raw_image, and so crop_file and
-// uncrop_file), for the whole process: from 0 (no compression, the fastest write and the largest file) to 12
+// uncrop_file), given to each call: from 0 (no compression, the fastest write and the largest file) to 12
 // (libdeflate's smallest and slowest). The default, kDefaultGzipLevel = 1, suits intermediate files: a 512 x 512
-// x 300 CT in about 1.2 s on 2 cores, about 10 % larger than gzip -6 (docs/benchmarks.md). Throws
-// Error(invalid_argument) outside 0-12. .mha and .nrrd files are written by ITK at its own setting.
+// x 300 CT in about 1.2 s on 2 cores, about 10 % larger than gzip -6 (docs/benchmarks.md). .mha and .nrrd
+// files are written by ITK at its own setting.
 inline constexpr int kDefaultGzipLevel = 1;
-void set_gzip_level(int level);
-int gzip_level();
+// Throws Error(invalid_argument) for a level outside 0-12.
+void check_gzip_level(int level);
 
 enum class PixelType {
   automatic,  // int16 when every voxel is an integer in int16 range, else float32
@@ -44,7 +44,9 @@ enum class PixelType {
 // unknown or two-file extension (.mhd, .nhdr), Error(invalid_argument) when int16 is forced on values
 // outside its range, Error(io)
 // when the directory is not writable.
-void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type = PixelType::automatic);
+// Error(invalid_argument) for a gzip level outside 0-12.
+void write_volume(const Volume& volume, const std::string& path, PixelType pixel_type = PixelType::automatic,
+                  int gzip_level = kDefaultGzipLevel);
 
 // An image file's voxels exactly as stored (any scalar component type), with its grid. Crop and uncrop
 // (crop.hpp) move these bytes without converting them.
@@ -59,7 +61,7 @@ struct RawImage {
 RawImage read_raw_image(const std::string& path);
 // Writes a raw image atomically in its own component type, like write_volume. Throws
 // Error(invalid_argument) when the bytes do not match the geometry or the type is unknown.
-void write_raw_image(const RawImage& image, const std::string& path);
+void write_raw_image(const RawImage& image, const std::string& path, int gzip_level = kDefaultGzipLevel);
 
 // The format read_volume would use for a path ("nifti", "metaimage", "nrrd", "dicom"), or "" if none.
 std::string format_for_path(const std::string& path);

@@ -25,7 +25,7 @@ struct PhantomOptions {
 };
 
 struct PhantomLandmark {
-  std::string name;   // landmark names of ../shared/data landmarks.json ("lung_apex", ...)
+  const char* name;   // landmark names of ../shared/data landmarks.json ("lung_apex", ...); static storage
   double world_z_mm;  // anatomical level in the phantom's world frame
 };
 

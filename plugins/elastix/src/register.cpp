@@ -241,9 +241,9 @@ json register_images(const RegisterOptions& o) {
   std::vector<std::string> argv{
       tools.elastix, "-f", fixed, "-m", moving, "-out", work.string(), "-p", (work / "parameters.txt").string()};
   if (o.init == Initialisation::transform) {
-    if (slicenav_write_elastix_transform(&o.initial_transform, o.fixed_volume, (work / "init.txt").c_str()) !=
+    if (slicenav_rigid_transform_write_elastix((work / "init.txt").c_str(), &o.initial_transform, o.fixed_volume) !=
             SLICENAV_OK ||
-        slicenav_write_itk_transform(&o.initial_transform, (work / "init.tfm").c_str()) != SLICENAV_OK) {
+        slicenav_rigid_transform_write_itk((work / "init.tfm").c_str(), &o.initial_transform) != SLICENAV_OK) {
       throw Error(SLICENAV_ERR_IO, std::string("cannot write the initial transform: ") + slicenav_last_error());
     }
     argv.insert(argv.end(), {"-t0", (work / "init.txt").string()});

@@ -70,7 +70,7 @@ void prepare_output(const Dataset& dataset, const std::string& out_dir) {
 }
 
 CropOutcome crop_case(const slicenav_model* model, const Dataset& dataset, const Case& c, const std::string& out_dir,
-                      const slicenav_crop_params& params) {
+                      const slicenav_crop_params& params, const slicenav_write_params* write) {
   if (!c.problems.empty()) {
     std::string message = c.problems.front();
     for (std::size_t p = 1; p < c.problems.size(); ++p) message += "; " + c.problems[p];
@@ -86,7 +86,7 @@ CropOutcome crop_case(const slicenav_model* model, const Dataset& dataset, const
     const VolumePtr volume(raw_volume, &slicenav_volume_free);
     check(read_status, channel_text(dataset, 0) + " '" + c.images[0] + "'");
     slicenav_crop_record* raw_record = nullptr;
-    const slicenav_status plan_status = slicenav_crop_plan(&raw_record, model, volume.get(), &params);
+    const slicenav_status plan_status = slicenav_crop_record_plan(&raw_record, model, volume.get(), &params);
     record.reset(raw_record);
     check(plan_status, "cropping '" + c.images[0] + "' to region '" + std::string(params.region) + "'");
   }  // the CT volume is released before the channels are cut
@@ -96,12 +96,13 @@ CropOutcome crop_case(const slicenav_model* model, const Dataset& dataset, const
   const Staging staging(staging_dir(out_dir, c.name));
   for (std::size_t k = 0; k < c.images.size(); ++k) {
     moves.emplace_back(staging.path(outputs.images[k]), outputs.images[k]);
-    check(slicenav_crop_file(record.get(), c.images[k].c_str(), moves.back().first.c_str()),
+    check(slicenav_crop_record_crop_file(moves.back().first.c_str(), record.get(), c.images[k].c_str(), write),
           channel_text(dataset, k) + " '" + c.images[k] + "'");
   }
   if (!c.label.empty()) {
     moves.emplace_back(staging.path(outputs.label), outputs.label);
-    check(slicenav_crop_file(record.get(), c.label.c_str(), moves.back().first.c_str()), "label map '" + c.label + "'");
+    check(slicenav_crop_record_crop_file(moves.back().first.c_str(), record.get(), c.label.c_str(), write),
+          "label map '" + c.label + "'");
   }
 
   // Every file exists: move them into place (same file system, so each rename is atomic), then the record.
@@ -112,7 +113,7 @@ CropOutcome crop_case(const slicenav_model* model, const Dataset& dataset, const
       fs::rename(moves[moved].first, moves[moved].second, ec);
       if (ec) throw Error(SLICENAV_ERR_IO, "cannot write '" + moves[moved].second + "': " + ec.message());
     }
-    check(slicenav_crop_record_write(record.get(), outputs.record.c_str()));  // the message names the file
+    check(slicenav_crop_record_write(outputs.record.c_str(), record.get()));  // the message names the file
   } catch (...) {
     for (std::size_t m = 0; m < moved; ++m) {
       std::error_code ec;
@@ -128,14 +129,15 @@ std::string record_path(const std::string& records_dir, const std::string& case_
 }
 
 void restore_case(const std::string& records_dir, const std::string& case_name, const std::string& prediction,
-                  const std::string& out_path) {
+                  const std::string& out_path, const slicenav_write_params* write) {
   const std::string path = record_path(records_dir, case_name);
   require_file(path, "no crop record for prediction '" + prediction + "'");
   slicenav_crop_record* raw = nullptr;
   const slicenav_status status = slicenav_crop_record_read(&raw, path.c_str());
   const RecordPtr record(raw, &slicenav_crop_record_free);
   check(status, "crop record '" + path + "'");
-  check(slicenav_uncrop_file(record.get(), prediction.c_str(), out_path.c_str()), "prediction '" + prediction + "'");
+  check(slicenav_crop_record_uncrop_file(out_path.c_str(), record.get(), prediction.c_str(), write),
+        "prediction '" + prediction + "'");
 }
 
 }  // namespace slicenav::nnunet

@@ -21,7 +21,7 @@ int main(void) {
     return 1;
   }
   if (slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_INT16, dims, spacing, origin, NULL) != SLICENAV_OK ||
-      slicenav_volume_get_info(volume, &info) != SLICENAV_OK) {
+      slicenav_volume_get_info(&info, volume) != SLICENAV_OK) {
     fprintf(stderr, "consumer: %s\n", slicenav_last_error());
     slicenav_volume_free(volume);
     return 1;

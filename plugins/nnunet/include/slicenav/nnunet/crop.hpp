@@ -1,5 +1,6 @@
 // Cropping one nnU-Net case to a region, and pasting one prediction back into its original grid, through
-// the C API's crop records (slicenav_crop_plan, slicenav_crop_file, slicenav_uncrop_file).
+// the C API's crop records (slicenav_crop_record_plan, slicenav_crop_record_crop_file,
+// slicenav_crop_record_uncrop_file).
 #pragma once
 
 #include <string>
@@ -27,8 +28,9 @@ struct CropOutcome {
 // Throws Error: NOT_FOUND (a missing channel or label file, named with its channel), INVALID_ARGUMENT (a
 // channel or the label not on channel 0's grid; a problem found when listing the case), UNSUPPORTED_INPUT
 // (channel 0 is not CT; the region is not in the scan), IO; the message names the file.
+// `write` says how the images are written (nullable: the defaults).
 CropOutcome crop_case(const slicenav_model* model, const Dataset& dataset, const Case& c, const std::string& out_dir,
-                      const slicenav_crop_params& params);
+                      const slicenav_crop_params& params, const slicenav_write_params* write = nullptr);
 
 // The crop record of `case_name` in `records_dir`: <records_dir>/<case_name>.json.
 std::string record_path(const std::string& records_dir, const std::string& case_name);
@@ -38,6 +40,6 @@ std::string record_path(const std::string& records_dir, const std::string& case_
 // for the case, or no prediction file), INVALID_ARGUMENT (a damaged record; a prediction not on the
 // record's cropped grid), IO, UNSUPPORTED_INPUT; the message names the file.
 void restore_case(const std::string& records_dir, const std::string& case_name, const std::string& prediction,
-                  const std::string& out_path);
+                  const std::string& out_path, const slicenav_write_params* write = nullptr);
 
 }  // namespace slicenav::nnunet
