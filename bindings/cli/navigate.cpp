@@ -39,7 +39,7 @@ VolumePtr read_volume(const std::string& path) {
 
 ScanPtr prepare_scan(const slicenav_model* model, const slicenav_volume* volume) {
   slicenav_scan* raw = nullptr;
-  const slicenav_status status = slicenav_scan_prepare(&raw, model, volume);
+  const slicenav_status status = slicenav_scan_prepare(&raw, model, volume, nullptr);
   ScanPtr scan(raw, &slicenav_scan_free);
   check(status);
   return scan;
@@ -276,9 +276,9 @@ void warn_unless_recognised(bool recognised, const std::string& path) {
 json score_json(const slicenav_model* model, const Image& image) {
   const slicenav_volume* volume = image.volume;
   std::size_t n = 0;
-  check(slicenav_volume_scores(nullptr, 0, &n, model, volume));
+  check(slicenav_volume_scores(nullptr, 0, &n, model, volume, nullptr));
   std::vector<double> scores(n);
-  check(slicenav_volume_scores(scores.data(), scores.size(), &n, model, volume));
+  check(slicenav_volume_scores(scores.data(), scores.size(), &n, model, volume, nullptr));
   std::vector<std::pair<double, std::size_t>> order;
   for (std::size_t k = 0; k < n; ++k) {
     order.emplace_back(canonical_to(volume, static_cast<double>(k), slicenav_volume_canonical_to_original), k);

@@ -337,7 +337,7 @@ slicenav_locate_params locate_params(int method) {
 Scan scan_prepare(const Model& model, const Volume& volume) {
   Scan out;
   slicenav_scan* raw = nullptr;
-  call_released([&] { return slicenav_scan_prepare(&raw, model.get(), volume.get()); });
+  call_released([&] { return slicenav_scan_prepare(&raw, model.get(), volume.get(), nullptr); });
   out.ptr.reset(raw);
   return out;
 }

@@ -107,7 +107,7 @@ typedef int32_t slicenav_status;
 #define SLICENAV_ERR_MODEL_FORMAT (-5)      /* damaged or foreign model file */
 #define SLICENAV_ERR_VERSION_MISMATCH (-6)  /* model file from a newer format version */
 #define SLICENAV_ERR_BUFFER_TOO_SMALL (-7)  /* caller buffer smaller than the data */
-#define SLICENAV_ERR_CANCELLED (-8)
+#define SLICENAV_ERR_CANCELLED (-8)         /* a callback's abort stopped the call (slicenav_callbacks) */
 #define SLICENAV_ERR_INTERNAL (-9)
 
 /* The message of the last failed call on this thread; "" when none. Never NULL. As in libgit2, a
@@ -117,6 +117,26 @@ SLICENAV_API const char* slicenav_last_error(void);
 
 /* Short name of a status ("ok", "invalid argument", ...). Never NULL. */
 SLICENAV_API const char* slicenav_status_name(slicenav_status status);
+
+/* ---- Progress and cancellation ------------------------------------------------------------------- */
+
+/* The callbacks of a long call: the params struct of every call that reads, prepares, infers or writes a
+ * volume has them as its field `callbacks`. Embedded by value, so it has no struct_size and never changes. Every
+ * field may be NULL (the default: no reports, never stopped).
+ *   progress   called on the calling thread with the share of the call's work done, 0..1 and non-decreasing,
+ *              between the call's stages and within its long loops (every chunk of slices the encoder embeds,
+ *              every DICOM slice); 1 last when the call succeeds.
+ *   abort      called on the calling thread at the same points; a non-zero answer stops the call, which returns
+ *              SLICENAV_ERR_CANCELLED and leaves nothing behind: *out stays NULL, no output struct is written,
+ *              no file appears at out_path (an existing one is kept).
+ *   user_data  passed to both.
+ * Every call whose params carry callbacks may return SLICENAV_ERR_CANCELLED. A callback must not free or change
+ * the objects of the call it is called from. */
+typedef struct slicenav_callbacks {
+  void (*progress)(double done, void* user_data);
+  int32_t (*abort)(void* user_data);
+  void* user_data;
+} slicenav_callbacks;
 
 /* ---- Versions --------------------------------------------------------------------------------- */
 
@@ -135,6 +155,7 @@ typedef struct slicenav_read_params {
   /* DICOM directories only: the SeriesInstanceUID to read; NULL or "" for the directory's only CT
    * series. Borrowed for the duration of the call. */
   const char* dicom_series_uid;
+  slicenav_callbacks callbacks; /* reported before the voxels are read and after every DICOM slice */
 } slicenav_read_params;
 
 SLICENAV_API slicenav_read_params slicenav_read_default_params(void);
@@ -211,6 +232,7 @@ typedef struct slicenav_write_params {
    * file, the slowest write). The default, 1, suits intermediate files (a 512 x 512 x 300 CT in about 1.2 s
    * on 2 cores, about 10 % larger than gzip -6). .mha and .nrrd files are written at ITK's own setting. */
   int32_t gzip_level;
+  slicenav_callbacks callbacks; /* reported before reading (crop, uncrop) and before writing */
 } slicenav_write_params;
 
 SLICENAV_API slicenav_write_params slicenav_write_default_params(void);
@@ -360,6 +382,7 @@ typedef struct slicenav_insert_params {
   uint32_t struct_size;
   /* Non-zero keeps every slice's whole distribution (see slicenav_insertion_distribution). */
   int32_t keep_distribution;
+  slicenav_callbacks callbacks; /* volume calls: reported as each volume is prepared */
 } slicenav_insert_params;
 
 SLICENAV_API slicenav_insert_params slicenav_insert_default_params(void);
@@ -434,14 +457,24 @@ SLICENAV_API void slicenav_insertion_free(slicenav_insertion* insertion);
 
 /* ---- Slice scores ----------------------------------------------------------------------------- */
 
+/* How a volume is prepared for a model (slicenav_volume_scores, slicenav_scan_prepare). */
+typedef struct slicenav_prepare_params {
+  uint32_t struct_size;
+  slicenav_callbacks callbacks; /* reported after every chunk of slices the encoder embeds */
+} slicenav_prepare_params;
+
+SLICENAV_API slicenav_prepare_params slicenav_prepare_default_params(void);
+
 /* One body-part score per canonical slice (0 = most superior), in atlas mm (superior positive, lung
  * apex = 0).
  *   dst, capacity, written  the caller buffer (doubles); a size query as usual.
  *   model, volume           not NULL; borrowed.
- * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT or BUFFER_TOO_SMALL. */
+ *   params                  nullable (defaults); borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT, BUFFER_TOO_SMALL or CANCELLED. */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_scores(double* dst, size_t capacity, size_t* written,
                                                                        const slicenav_model* model,
-                                                                       const slicenav_volume* volume);
+                                                                       const slicenav_volume* volume,
+                                                                       const slicenav_prepare_params* params);
 
 /* ---- Key slices ------------------------------------------------------------------------------- */
 
@@ -453,6 +486,7 @@ typedef enum slicenav_locate_method {
 typedef struct slicenav_locate_params {
   uint32_t struct_size;
   slicenav_locate_method method;
+  slicenav_callbacks callbacks; /* volume calls: reported as the volume is prepared */
 } slicenav_locate_params;
 
 SLICENAV_API slicenav_locate_params slicenav_locate_default_params(void);
@@ -570,9 +604,11 @@ typedef struct slicenav_scan slicenav_scan;
 /* Prepares `volume` for `model`.
  *   out            not NULL; receives a new scan (free with slicenav_scan_free), NULL on failure.
  *   model, volume  not NULL; borrowed (the volume may be freed afterwards; the model must outlive the scan).
- * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (intensities that are not CT HU). */
+ *   params         nullable (defaults); borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT, UNSUPPORTED_INPUT (intensities that are not CT HU) or CANCELLED. */
 SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_scan_prepare(slicenav_scan** out, const slicenav_model* model,
-                                                                      const slicenav_volume* volume);
+                                                                      const slicenav_volume* volume,
+                                                                      const slicenav_prepare_params* params);
 
 /* Canonical slices of the scan; 0 for NULL. */
 SLICENAV_API size_t slicenav_scan_slice_count(const slicenav_scan* scan);
@@ -614,6 +650,7 @@ typedef struct slicenav_crop_params {
   uint32_t struct_size;
   const char* region;            /* a name from slicenav_model_region_name(); borrowed for the call */
   slicenav_locate_method method; /* how the region's ends are located (default INSERTION) */
+  slicenav_callbacks callbacks;  /* reported as the volume is prepared */
 } slicenav_crop_params;
 
 /* region NULL (must be set), method SLICENAV_LOCATE_INSERTION. */
@@ -740,7 +777,8 @@ typedef struct slicenav_prealign_params {
    * means no shared anatomy. Finite, >= 0; default 30 mm. Scans shorter than this use 80 % of the
    * shorter scan's extent, so a one-slice moving scan still gets an answer. */
   double min_overlap_mm;
-  int32_t in_plane; /* 1: x/y from body-mask centroids (voxels above -500 HU) over the shared z range */
+  int32_t in_plane;             /* 1: x/y from body-mask centroids (voxels above -500 HU) over the shared z range */
+  slicenav_callbacks callbacks; /* reported as each scan is prepared and each method has answered */
 } slicenav_prealign_params;
 
 SLICENAV_API slicenav_prealign_params slicenav_prealign_default_params(void);
@@ -802,7 +840,8 @@ typedef struct slicenav_prealign_rigid_params {
   /* Rotations beyond this about any axis (degrees) are answered with confidence at most 0.2 and a note;
    * finite, > 0; default 25 (the range the voxel embedding was trained on). */
   double max_rotation_deg;
-  uint64_t seed; /* of the point choice and the consensus sampling; default 1 */
+  uint64_t seed;                /* of the point choice and the consensus sampling; default 1 */
+  slicenav_callbacks callbacks; /* reported as each scan is embedded and the points are matched */
 } slicenav_prealign_rigid_params;
 
 SLICENAV_API slicenav_prealign_rigid_params slicenav_prealign_rigid_default_params(void);

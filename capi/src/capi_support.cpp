@@ -36,6 +36,17 @@ void require(const void* pointer, const char* name) {
   if (pointer == nullptr) invalid(std::string(name) + " is NULL");
 }
 
+slicenav::Progress to_progress(const slicenav_callbacks& callbacks) {
+  slicenav::Progress progress;
+  if (callbacks.progress != nullptr) {
+    progress.report = [f = callbacks.progress, data = callbacks.user_data](double done) { f(done, data); };
+  }
+  if (callbacks.abort != nullptr) {
+    progress.stop = [f = callbacks.abort, data = callbacks.user_data] { return f(data) != 0; };
+  }
+  return progress;
+}
+
 int gzip_level_of(const slicenav_write_params* params) {
   if (params == nullptr) return kDefaultGzipLevel;
   check_struct_size(*params, &slicenav_write_params::gzip_level, "params");

@@ -56,6 +56,9 @@ long enum_value(const Enum& value) {
   return static_cast<long>(raw);
 }
 
+// The engine's Progress for a caller's callbacks (each may be NULL).
+slicenav::Progress to_progress(const slicenav_callbacks& callbacks);
+
 // The gzip level of a caller's slicenav_write_params (nullable: the default); throws invalid argument outside 0-12.
 int gzip_level_of(const slicenav_write_params* params);
 
@@ -106,6 +109,13 @@ template <typename T>
 void write_versioned(T full, T* out) {
   full.struct_size = out->struct_size;
   std::memcpy(out, &full, std::min<std::size_t>(out->struct_size, sizeof full));
+}
+
+// The Progress of a params struct's `callbacks` (none when params is NULL or too old to have them).
+template <typename Params>
+slicenav::Progress progress_of(const Params* params) {
+  if (params == nullptr || !has_field(*params, &Params::callbacks)) return {};
+  return to_progress(params->callbacks);
 }
 
 // Copies `values` into a caller buffer (dst, capacity, written): dst NULL with capacity 0 is a size query

@@ -45,7 +45,9 @@ slicenav_status slicenav_crop_record_plan(slicenav_crop_record** out, const slic
     require(params->region, "params->region");
     slicenav::LocateMethod method = slicenav::LocateMethod::insertion;
     if (has_field(*params, &slicenav_crop_params::method)) method = to_locate_method(params->method, "params->method");
-    *out = new_record(slicenav::plan_crop(model->model, volume->volume, params->region, method));
+    const slicenav::Progress progress = progress_of(params);
+    *out = new_record(slicenav::plan_crop(model->model, volume->volume, params->region, method, progress));
+    progress.done();
   });
 }
 
@@ -80,7 +82,9 @@ slicenav_status slicenav_crop_record_crop_file(const char* out_path, const slice
     require(out_path, "out_path");
     require(record, "record");
     require(image_path, "image_path");
-    slicenav::crop_file(record->record, image_path, out_path, gzip_level_of(params));
+    const slicenav::Progress progress = progress_of(params);
+    slicenav::crop_file(record->record, image_path, out_path, gzip_level_of(params), progress);
+    progress.done();
   });
 }
 
@@ -90,7 +94,9 @@ slicenav_status slicenav_crop_record_uncrop_file(const char* out_path, const sli
     require(out_path, "out_path");
     require(record, "record");
     require(prediction_path, "prediction_path");
-    slicenav::uncrop_file(record->record, prediction_path, out_path, gzip_level_of(params));
+    const slicenav::Progress progress = progress_of(params);
+    slicenav::uncrop_file(record->record, prediction_path, out_path, gzip_level_of(params), progress);
+    progress.done();
   });
 }
 

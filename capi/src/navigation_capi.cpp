@@ -193,9 +193,12 @@ slicenav_status slicenav_volume_insert(slicenav_insertion** out, const slicenav_
     require(query, "query");
     require(target, "target");
     if (params != nullptr) check_struct_size(*params, &slicenav_insert_params::keep_distribution, "params");
-    const auto q = slicenav::prepare_scan(model->model, query->volume, slicenav::kWithoutMeasurement);
-    const auto t = slicenav::prepare_scan(model->model, target->volume, slicenav::kWithoutMeasurement);
-    *out = make_insertion(model, q, t, params);
+    const slicenav::Progress progress = progress_of(params);
+    const auto q = slicenav::prepare_scan(model->model, query->volume, {false, progress.stage(0.0, 0.45)});
+    const auto t = slicenav::prepare_scan(model->model, target->volume, {false, progress.stage(0.45, 0.9)});
+    std::unique_ptr<slicenav_insertion> result(make_insertion(model, q, t, params));
+    progress.done();
+    *out = result.release();
   });
 }
 
@@ -267,10 +270,11 @@ void slicenav_insertion_free(slicenav_insertion* insertion) { delete insertion; 
 // ---- Slice scores ---------------------------------------------------------------------------------
 
 slicenav_status slicenav_volume_scores(double* dst, size_t capacity, size_t* written, const slicenav_model* model,
-                                       const slicenav_volume* volume) {
+                                       const slicenav_volume* volume, const slicenav_prepare_params* params) {
   return guarded("slicenav_volume_scores", [&] {
     require(model, "model");
     require(volume, "volume");
+    if (params != nullptr) check_struct_size(*params, &slicenav_prepare_params::callbacks, "params");
     if (dst == nullptr && capacity == 0) {  // size query: no inference needed
       require(written, "written (in a size query)");
       *written = volume->mapping.slice_count();
@@ -282,8 +286,10 @@ slicenav_status slicenav_volume_scores(double* dst, size_t capacity, size_t* wri
       slicenav::fail(Status::buffer_too_small, "capacity " + std::to_string(capacity) + " < " +
                                                    std::to_string(volume->mapping.slice_count()) + " slices");
     }
-    const auto scan = slicenav::prepare_scan(model->model, volume->volume, slicenav::kWithoutMeasurement);
+    const slicenav::Progress progress = progress_of(params);
+    const auto scan = slicenav::prepare_scan(model->model, volume->volume, {false, progress});
     copy_out(scan.score, dst, capacity, written);
+    progress.done();
   });
 }
 
@@ -304,7 +310,11 @@ slicenav_status slicenav_volume_locate(slicenav_landmarks** out, const slicenav_
     require(model, "model");
     require(volume, "volume");
     const auto method = locate_method(params);
-    *out = make_landmarks(model, slicenav::prepare_scan(model->model, volume->volume), method);
+    const slicenav::Progress progress = progress_of(params);
+    const auto scan = slicenav::prepare_scan(model->model, volume->volume, {true, progress.stage(0.0, 0.9)});
+    std::unique_ptr<slicenav_landmarks> result(make_landmarks(model, scan, method));
+    progress.done();
+    *out = result.release();
   });
 }
 
@@ -382,20 +392,35 @@ slicenav_status slicenav_volume_coverage(slicenav_coverage* out, const slicenav_
     check_struct_size(*out, &slicenav_coverage::status, "out");
     const auto method = locate_method(params);
     slicenav::find_region(model->model, region);  // an unknown name fails before any inference
-    const auto scan = slicenav::prepare_scan(model->model, volume->volume, slicenav::kWithoutMeasurement);
-    write_versioned(coverage_value(model, scan, region, method), out);
+    const slicenav::Progress progress = progress_of(params);
+    const auto scan = slicenav::prepare_scan(model->model, volume->volume, {false, progress.stage(0.0, 0.9)});
+    const slicenav_coverage value = coverage_value(model, scan, region, method);
+    progress.done();
+    write_versioned(value, out);
   });
 }
 
 // ---- Prepared scans -------------------------------------------------------------------------------
 
-slicenav_status slicenav_scan_prepare(slicenav_scan** out, const slicenav_model* model, const slicenav_volume* volume) {
+slicenav_prepare_params slicenav_prepare_default_params(void) {
+  slicenav_prepare_params params{};
+  params.struct_size = sizeof(slicenav_prepare_params);
+  return params;
+}
+
+slicenav_status slicenav_scan_prepare(slicenav_scan** out, const slicenav_model* model, const slicenav_volume* volume,
+                                      const slicenav_prepare_params* params) {
   return guarded("slicenav_scan_prepare", [&] {
     require(out, "out");
     *out = nullptr;
     require(model, "model");
     require(volume, "volume");
-    *out = new slicenav_scan{slicenav::prepare_scan(model->model, volume->volume), model->serial};
+    if (params != nullptr) check_struct_size(*params, &slicenav_prepare_params::callbacks, "params");
+    const slicenav::Progress progress = progress_of(params);
+    auto scan = std::make_unique<slicenav_scan>(
+        slicenav_scan{slicenav::prepare_scan(model->model, volume->volume, {true, progress}), model->serial});
+    progress.done();
+    *out = scan.release();
   });
 }
 

@@ -98,6 +98,7 @@ slicenav_status slicenav_prealign(slicenav_prealignment* out, const slicenav_mod
       options.method = method_of(params->method);
       if (has_field(*params, &P::min_overlap_mm)) options.min_overlap_mm = params->min_overlap_mm;
       if (has_field(*params, &P::in_plane)) options.in_plane = params->in_plane != 0;
+      options.progress = progress_of(params);
     }
     if (model == nullptr && options.method != PrealignMethod::intensity) {
       invalid(std::string("model is NULL; only SLICENAV_PREALIGN_INTENSITY works without one (method ") +
@@ -111,6 +112,7 @@ slicenav_status slicenav_prealign(slicenav_prealignment* out, const slicenav_mod
     v.overlap_mm = r.overlap_mm;
     v.shared_anatomy = r.shared_anatomy ? 1 : 0;
     set_evidence(r, v);
+    options.progress.done();
     v.fixed_recognised = r.fixed_recognised ? 1 : 0;
     v.moving_recognised = r.moving_recognised ? 1 : 0;
     copy_text(v.note, r.note);
@@ -152,6 +154,7 @@ slicenav_status slicenav_prealign_rigid(slicenav_prealignment_rigid* out, const 
       options.points = params->points;
       if (has_field(*params, &P::max_rotation_deg)) options.max_rotation_deg = params->max_rotation_deg;
       if (has_field(*params, &P::seed)) options.seed = params->seed;
+      options.progress = progress_of(params);
     }
     const slicenav::RigidPrealignment r =
         slicenav::prealign_rigid(model->model, fixed->volume, moving->volume, options);
@@ -167,6 +170,7 @@ slicenav_status slicenav_prealign_rigid(slicenav_prealignment_rigid* out, const 
     v.consistent = r.consistent;
     v.inliers = r.inliers;
     v.residual_mm = r.residual_mm;
+    options.progress.done();
     copy_text(v.note, r.note);
     write_versioned(v, out);
   });

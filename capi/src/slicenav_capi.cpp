@@ -168,8 +168,10 @@ slicenav_status slicenav_volume_read(slicenav_volume** out, const char* path, co
       check_struct_size(*params, &slicenav_read_params::dicom_series_uid, "params");
       if (params->dicom_series_uid != nullptr) options.series_uid = params->dicom_series_uid;
     }
+    options.progress = progress_of(params);
     try {
       *out = make_handle(slicenav::read_volume(path, options));
+      options.progress.done();
     } catch (const Error& e) {
       // People read the message: make sure it names the path.
       const std::string message = e.what();
@@ -260,7 +262,11 @@ slicenav_status slicenav_volume_write(const char* out_path, const slicenav_volum
   return guarded("slicenav_volume_write", [&] {
     require(out_path, "out_path");
     require(volume, "volume");
-    slicenav::write_volume(volume->volume, out_path, slicenav::PixelType::automatic, gzip_level_of(params));
+    const slicenav::Progress progress = progress_of(params);
+    const int level = gzip_level_of(params);
+    progress.at(0.0);
+    slicenav::write_volume(volume->volume, out_path, slicenav::PixelType::automatic, level);
+    progress.done();
   });
 }
 

@@ -439,9 +439,11 @@ CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume&
   return r;
 }
 
-CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& region_name, LocateMethod method) {
+CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& region_name, LocateMethod method,
+                     const Progress& progress) {
   find_region(model, region_name);  // an unknown name fails before the slow preparation
-  return plan_crop(model, prepare_scan(model, volume, kWithoutMeasurement), volume, region_name, method);
+  const PreparedScan scan = prepare_scan(model, volume, {false, progress.stage(0.0, 0.9)});
+  return plan_crop(model, scan, volume, region_name, method);
 }
 
 void write_crop_record(const CropRecord& record, const std::string& path) {
@@ -470,8 +472,10 @@ CropRecord read_crop_record(const std::string& path) {
   }
 }
 
-void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path, int gzip_level) {
+void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path, int gzip_level,
+               const Progress& progress) {
   check_gzip_level(gzip_level);
+  progress.at(0.0);
   const RawImage image = read_raw_image(image_path);
   const std::string mismatch = grid_mismatch(record.original, image.geometry);
   if (!mismatch.empty()) {
@@ -484,11 +488,14 @@ void crop_file(const CropRecord& record, const std::string& image_path, const st
   out.bytes.resize(out.geometry.voxel_count() * out.component_size);
   copy_box(image.bytes.data(), image.geometry.size, record.box.begin, out.bytes.data(), out.geometry.size, {0, 0, 0},
            record.box.size(), image.component_size);
+  progress.at(0.5);
   write_raw_image(out, out_path, gzip_level);
 }
 
-void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path, int gzip_level) {
+void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path, int gzip_level,
+                 const Progress& progress) {
   check_gzip_level(gzip_level);
+  progress.at(0.0);
   const RawImage image = read_raw_image(image_path);
   const std::string mismatch = grid_mismatch(record.cropped(), image.geometry);
   if (!mismatch.empty()) {
@@ -501,6 +508,7 @@ void uncrop_file(const CropRecord& record, const std::string& image_path, const 
   out.bytes.assign(out.geometry.voxel_count() * out.component_size, 0);  // background 0 in every scalar type
   copy_box(image.bytes.data(), image.geometry.size, {0, 0, 0}, out.bytes.data(), out.geometry.size, record.box.begin,
            record.box.size(), image.component_size);
+  progress.at(0.5);
   write_raw_image(out, out_path, gzip_level);
 }
 

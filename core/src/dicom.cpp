@@ -592,6 +592,7 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
   std::vector<float> voxels(geometry.voxel_count());
   for (std::size_t k = 0; k < stack.slices.size(); ++k) {
     const std::string& path = stack.slices[k].header->path;
+    options.progress.at(static_cast<double>(k) / static_cast<double>(stack.slices.size()));
     if (k > 0) decoded = decode_slice(path);
     if (decoded.columns != geometry.size[0] || decoded.rows != geometry.size[1]) {
       fail(Status::unsupported_input, "DICOM file '" + path + "' has " + std::to_string(decoded.columns) + "x" +

@@ -541,6 +541,7 @@ void check_gzip_level(int level) {
 
 Volume read_volume(const std::string& path, const ReadOptions& options) {
   const std::string format = input_format(path);
+  options.progress.at(0.0);
   Volume volume = format == "dicom" ? read_dicom_series(path, options) : read_image_file(path, format);
   auto& warnings = volume.source().warnings;
   try {

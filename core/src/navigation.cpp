@@ -241,6 +241,8 @@ void require_ct(const Volume& volume) {
 
 PreparedScan prepare_scan(const Model& model, const Volume& volume, const PrepareOptions& options) {
   require_ct(volume);
+  const Progress& progress = options.progress;
+  progress.at(0.0);
   PreparedScan scan;
   scan.mapping = SliceMapping(volume.geometry(), canonical_axis_map(volume.geometry()));
   const CanonicalView view(volume, scan.mapping);
@@ -255,9 +257,12 @@ PreparedScan prepare_scan(const Model& model, const Volume& volume, const Prepar
     const SliceEmbeddings e = model.embed(preprocess(view, chunk, model.config().preprocess, centre));
     scan.slices.values.insert(scan.slices.values.end(), e.values.begin(), e.values.end());
     scan.slices.world_z_mm.insert(scan.slices.world_z_mm.end(), e.world_z_mm.begin(), e.world_z_mm.end());
+    const double embedded = static_cast<double>(std::min(n, first + kPrepareChunk)) / static_cast<double>(n);
+    progress.at((options.measure_key_slices ? 0.7 : 0.95) * embedded);
   }
   scan.score = model.score(scan.slices);
   if (options.measure_key_slices) scan.measured = measure_key_slices(view);
+  progress.at(1.0);
   return scan;
 }
 

@@ -418,13 +418,17 @@ void judge_stack_match(const CurveShift& s, double shared_ratio, double full_rat
 
 // Model-free: coarse slice images (area-averaged, HU window -1000..1000 mapped to [-1, 1]).
 Prealignment by_intensity(const Volume& fixed, const SliceMapping& fm, const Volume& moving, const SliceMapping& mm,
-                          double min_overlap) {
+                          double min_overlap, const Progress& progress) {
   Prealignment r;
   r.method = PrealignMethod::intensity;
   PreprocessOptions o;
   o.image_size = kIntensityImageSize;
   o.pixel_mm = kIntensityPixelMm;
-  const SliceStack fi = centred_slices(fixed, fm, o), mi = centred_slices(moving, mm, o);
+  progress.at(0.0);
+  const SliceStack fi = centred_slices(fixed, fm, o);
+  progress.at(0.4);
+  const SliceStack mi = centred_slices(moving, mm, o);
+  progress.at(0.8);
   const CurveShift s = detail::match_stacks(fi.world_z_mm, fi.pixels, mi.world_z_mm, mi.pixels,
                                             o.image_size * o.image_size, min_overlap);
   judge_stack_match(s, kIntensitySharedRatio, kIntensityFullRatio,
@@ -451,10 +455,14 @@ CentredEmbeddings centred_embeddings(const Model& model, const Volume& volume, c
 
 // The intensity method's search on the slice encoder's embeddings.
 Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMapping& fm, const Volume& moving,
-                          const SliceMapping& mm, double min_overlap) {
+                          const SliceMapping& mm, double min_overlap, const Progress& progress) {
   Prealignment r;
   r.method = PrealignMethod::embedding;
-  const CentredEmbeddings f = centred_embeddings(model, fixed, fm), m = centred_embeddings(model, moving, mm);
+  progress.at(0.0);
+  const CentredEmbeddings f = centred_embeddings(model, fixed, fm);
+  progress.at(0.45);
+  const CentredEmbeddings m = centred_embeddings(model, moving, mm);
+  progress.at(0.9);
   r.fixed_recognised = f.recognised;
   r.moving_recognised = m.recognised;
   const CurveShift s = detail::match_stacks(f.slices.world_z_mm, f.slices.values, m.slices.world_z_mm, m.slices.values,
@@ -469,13 +477,15 @@ Prealignment by_embedding(const Model& model, const Volume& fixed, const SliceMa
 // threads waiting for a core at every operation.
 std::pair<PreparedScan, PreparedScan> prepare_both(const Model& model, const Volume& fixed, const Volume& moving,
                                                    const PrepareOptions& options) {
-  PreparedScan f = prepare_scan(model, fixed, kWithoutMeasurement);
-  PreparedScan m = prepare_scan(model, moving, kWithoutMeasurement);
+  const double encoded = options.measure_key_slices ? 0.75 : 1.0;
+  PreparedScan f = prepare_scan(model, fixed, {false, options.progress.stage(0.0, encoded / 2)});
+  PreparedScan m = prepare_scan(model, moving, {false, options.progress.stage(encoded / 2, encoded)});
   if (options.measure_key_slices) {
     auto in_moving =
         std::async(std::launch::async, [&] { return measure_key_slices(CanonicalView(moving, m.mapping)); });
     f.measured = measure_key_slices(CanonicalView(fixed, f.mapping));
     m.measured = in_moving.get();
+    options.progress.at(1.0);
   }
   return {std::move(f), std::move(m)};
 }
@@ -484,18 +494,18 @@ std::pair<PreparedScan, PreparedScan> prepare_both(const Model& model, const Vol
 // else the key slices, which hold across patients; else the embedding or, last, a close intensity match
 // (crops the model does not recognise). With none, the key slices' (or the embedding's) verdict.
 Prealignment by_auto(const Model& model, const Volume& fixed, const SliceMapping& fm, const Volume& moving,
-                     const SliceMapping& mm, double min_overlap) {
-  Prealignment embedding = by_embedding(model, fixed, fm, moving, mm, min_overlap);
+                     const SliceMapping& mm, double min_overlap, const Progress& progress) {
+  Prealignment embedding = by_embedding(model, fixed, fm, moving, mm, min_overlap, progress.stage(0.0, 0.35));
   if (embedding.shared_anatomy && embedding.cost <= kSamePatientEmbeddingRatio) return embedding;
   // A model without templates cannot locate key slices: auto goes on without them.
   Prealignment key;
   if (!model.templates().empty() && !model.atlas().position_mm.empty()) {
-    const auto [f, m] = prepare_both(model, fixed, moving, {});
+    const auto [f, m] = prepare_both(model, fixed, moving, {true, progress.stage(0.35, 0.85)});
     key = by_key_slices(model, f, m);
     if (key.shared_anatomy) return key;
   }
   if (embedding.shared_anatomy) return embedding;
-  Prealignment intensity = by_intensity(fixed, fm, moving, mm, min_overlap);
+  Prealignment intensity = by_intensity(fixed, fm, moving, mm, min_overlap, progress.stage(0.85, 1.0));
   if (intensity.shared_anatomy && intensity.cost <= kLastResortIntensityRatio) return intensity;
   Prealignment& verdict = key.samples > 0 ? key : embedding;
   verdict.note = "no method found common anatomy (" + std::string(prealign_method_name(verdict.method)) + ": " +
@@ -608,6 +618,7 @@ Prealignment prealign(const Model& model, const PreparedScan& fixed, const Prepa
 
 Prealignment prealign(const Model* model, const Volume& fixed, const Volume& moving, const PrealignOptions& options) {
   validate(options);
+  options.progress.at(0.0);
   if (model == nullptr && options.method != PrealignMethod::intensity) {
     fail(Status::invalid_argument, std::string("the ") + prealign_method_name(options.method) +
                                        " method needs a model (only the intensity method works without one)");
@@ -621,9 +632,10 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
       options.method == PrealignMethod::automatic) {
     require_ct(fixed);
     require_ct(moving);
-    r = options.method == PrealignMethod::intensity   ? by_intensity(fixed, fm, moving, mm, min_overlap)
-        : options.method == PrealignMethod::embedding ? by_embedding(*model, fixed, fm, moving, mm, min_overlap)
-                                                      : by_auto(*model, fixed, fm, moving, mm, min_overlap);
+    const Progress& p = options.progress;
+    r = options.method == PrealignMethod::intensity   ? by_intensity(fixed, fm, moving, mm, min_overlap, p)
+        : options.method == PrealignMethod::embedding ? by_embedding(*model, fixed, fm, moving, mm, min_overlap, p)
+                                                      : by_auto(*model, fixed, fm, moving, mm, min_overlap, p);
   } else if (options.method == PrealignMethod::three_slice) {
     require_ct(fixed);
     require_ct(moving);
@@ -635,12 +647,13 @@ Prealignment prealign(const Model* model, const Volume& fixed, const Volume& mov
         {mm.world_z(0.0), mm.world_z(static_cast<double>((nm - 1) / 2)), mm.world_z(static_cast<double>(nm - 1))},
         {ms[0], ms[1], ms[2]}, std::abs(mm.world_z(0.0) - mm.world_z(static_cast<double>(nm - 1))));
   } else {
-    const PrepareOptions prepare{options.method == PrealignMethod::key_slices};
+    const PrepareOptions prepare{options.method == PrealignMethod::key_slices, options.progress.stage(0.0, 0.95)};
     const auto [f, m] = prepare_both(*model, fixed, moving, prepare);
     r = prepared_method(*model, f, m, options, min_overlap);
   }
   finish(r, fc, mc, min_overlap);
   if (options.in_plane) add_in_plane(fixed, fm, moving, mm, r);
+  options.progress.at(1.0);
   return r;
 }
 

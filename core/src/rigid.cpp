@@ -391,7 +391,11 @@ RigidPrealignment prealign_rigid(const Model& model, const Volume& fixed, const 
   require_ct(fixed);
   require_ct(moving);
   detail::VoxelNetImpl& net = *model.impl().voxel;
-  const Embedded f = embed_voxels(net, fixed), m = embed_voxels(net, moving);
+  options.progress.at(0.0);
+  const Embedded f = embed_voxels(net, fixed);
+  options.progress.at(0.45);
+  const Embedded m = embed_voxels(net, moving);
+  options.progress.at(0.9);
   RigidPrealignment r;
   if (f.body.empty() || m.body.empty()) {
     r.note = "no body found in the " + std::string(f.body.empty() ? "fixed" : "moving") + " scan";
@@ -429,6 +433,7 @@ RigidPrealignment prealign_rigid(const Model& model, const Volume& fixed, const 
     to.push_back(refined_world(m, m.body[static_cast<std::size_t>(forward[i])], queries[static_cast<std::int64_t>(i)]));
   }
   r.consistent = from.size();
+  options.progress.at(0.95);
   const Consensus c = consensus(from, to, options.seed);
   r.inliers = c.inliers.size();
   r.residual_mm = c.residual_mm;

@@ -619,29 +619,29 @@ static void test_score(void) {
   if (b == NULL || g_model == NULL) goto done;
   ib = info_of(b);
 
-  CHECK_STATUS(slicenav_volume_scores(NULL, 0, &written, g_model, b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(NULL, 0, &written, g_model, b, NULL), SLICENAV_OK);
   CHECK(written == ib.canonical_slice_count);
-  CHECK_STATUS(slicenav_volume_scores(NULL, 0, NULL, g_model, b), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_volume_scores(NULL, 0, NULL, g_model, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   scores = (double*)calloc(ib.canonical_slice_count + 1, sizeof *scores);
   if (scores == NULL) goto done;
 
   written = 0;
-  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count - 1, &written, g_model, b),
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count - 1, &written, g_model, b, NULL),
                SLICENAV_ERR_BUFFER_TOO_SMALL);
   CHECK(written == ib.canonical_slice_count);
-  CHECK_STATUS(slicenav_volume_scores(NULL, ib.canonical_slice_count, &written, g_model, b),
+  CHECK_STATUS(slicenav_volume_scores(NULL, ib.canonical_slice_count, &written, g_model, b, NULL),
                SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("dst");
-  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, &written, NULL, b),
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, &written, NULL, b, NULL),
                SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
-  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, &written, g_model, NULL),
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, &written, g_model, NULL, NULL),
                SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
 
   scores[ib.canonical_slice_count] = 4321.0;
   written = 0;
-  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count + 1, &written, g_model, b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count + 1, &written, g_model, b, NULL), SLICENAV_OK);
   CHECK(written == ib.canonical_slice_count);
   CHECK(scores[ib.canonical_slice_count] == 4321.0);
   for (k = 0; k < ib.canonical_slice_count; ++k) {
@@ -649,7 +649,7 @@ static void test_score(void) {
   }
   CHECK(finite);
   /* written is nullable outside a size query. */
-  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, NULL, g_model, b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(scores, ib.canonical_slice_count, NULL, g_model, b, NULL), SLICENAV_OK);
 done:
   free(scores);
   slicenav_volume_free(b);
@@ -665,7 +665,7 @@ struct score_job {
 
 static void* score_thread(void* arg) {
   struct score_job* job = (struct score_job*)arg;
-  job->status = slicenav_volume_scores(job->scores, 128, &job->written, g_model, job->volume);
+  job->status = slicenav_volume_scores(job->scores, 128, &job->written, g_model, job->volume, NULL);
   return NULL;
 }
 
@@ -996,7 +996,7 @@ static void test_non_ct_volume_is_unsupported(void) {
   CHECK(insertion == NULL);
   CHECK_STATUS(slicenav_volume_insert(&insertion, g_model, b, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK(insertion == NULL);
-  CHECK_STATUS(slicenav_volume_scores(scores, 8, &written, g_model, mr), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_volume_scores(scores, 8, &written, g_model, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
   CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK_ERROR_MENTIONS("CT");
@@ -1056,7 +1056,7 @@ static void test_one_slice_volume(void) {
   CHECK(values == 30 * 3);
 
   /* Scores and key slices. */
-  CHECK_STATUS(slicenav_volume_scores(score, 1, &written, g_model, one), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(score, 1, &written, g_model, one, NULL), SLICENAV_OK);
   CHECK(written == 1 && isfinite(score[0]));
   CHECK_STATUS(slicenav_volume_locate(&landmarks, g_model, one, NULL), SLICENAV_OK);
   if (landmarks != NULL) check_landmarks(landmarks, one);
@@ -1118,8 +1118,8 @@ static void test_prepared_scans_give_the_same_answers(void) {
   int m;
   CHECK(a != NULL && b != NULL && g_model != NULL);
   if (a == NULL || b == NULL || g_model == NULL) goto done;
-  CHECK_STATUS(slicenav_scan_prepare(&sa, g_model, a), SLICENAV_OK);
-  CHECK_STATUS(slicenav_scan_prepare(&sb, g_model, b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_prepare(&sa, g_model, a, NULL), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_prepare(&sb, g_model, b, NULL), SLICENAV_OK);
   if (sa == NULL || sb == NULL) goto done;
   /* The scan keeps what it needs: the volume may go. */
   slicenav_volume_free(a);
@@ -1141,7 +1141,7 @@ static void test_prepared_scans_give_the_same_answers(void) {
   /* Scores: size query, values, a short buffer. */
   CHECK_STATUS(slicenav_scan_scores(NULL, 0, &written, sb), SLICENAV_OK);
   CHECK(written == 60);
-  CHECK_STATUS(slicenav_volume_scores(direct_scores, 60, &written, g_model, b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_scores(direct_scores, 60, &written, g_model, b, NULL), SLICENAV_OK);
   CHECK_STATUS(slicenav_scan_scores(scan_scores, 60, &written, sb), SLICENAV_OK);
   CHECK(written == 60 && memcmp(direct_scores, scan_scores, sizeof direct_scores) == 0);
   CHECK_STATUS(slicenav_scan_scores(scan_scores, 10, &written, sb), SLICENAV_ERR_BUFFER_TOO_SMALL);
@@ -1193,14 +1193,14 @@ static void test_prepared_scans_reject_bad_arguments(void) {
   size_t written = 0;
   CHECK(b != NULL && mr != NULL && g_model != NULL);
   if (b == NULL || mr == NULL || g_model == NULL) goto done;
-  CHECK_STATUS(slicenav_scan_prepare(NULL, g_model, b), SLICENAV_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(slicenav_scan_prepare(&scan, NULL, b), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_prepare(NULL, g_model, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_prepare(&scan, NULL, b, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("model");
-  CHECK_STATUS(slicenav_scan_prepare(&scan, g_model, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(slicenav_scan_prepare(&scan, g_model, NULL, NULL), SLICENAV_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("volume");
-  CHECK_STATUS(slicenav_scan_prepare(&scan, g_model, mr), SLICENAV_ERR_UNSUPPORTED_INPUT);
+  CHECK_STATUS(slicenav_scan_prepare(&scan, g_model, mr, NULL), SLICENAV_ERR_UNSUPPORTED_INPUT);
   CHECK(scan == NULL);
-  CHECK_STATUS(slicenav_scan_prepare(&sb, g_model, b), SLICENAV_OK);
+  CHECK_STATUS(slicenav_scan_prepare(&sb, g_model, b, NULL), SLICENAV_OK);
   if (sb == NULL) goto done;
 
   CHECK_STATUS(slicenav_scan_insert(&insertion, g_model, NULL, sb, NULL), SLICENAV_ERR_INVALID_ARGUMENT);

@@ -65,9 +65,9 @@ struct CropRecord {
 //                      and the region does not crop such scans (the message says why); no body in-plane
 CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const std::string& region_name,
                      LocateMethod method = LocateMethod::insertion);
-// Prepares the scan and plans (the whole decision).
+// Prepares the scan and plans (the whole decision); `progress` is reported as the scan is prepared.
 CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& region_name,
-                     LocateMethod method = LocateMethod::insertion);
+                     LocateMethod method = LocateMethod::insertion, const Progress& progress = {});
 
 // The in-plane box of the body (voxels above -500 HU, thin structures such as the table and air removed,
 // components much smaller than the largest dropped) over canonical slices [first, last] of `view`, as
@@ -90,9 +90,10 @@ CropRecord read_crop_record(const std::string& path);
 // into the original grid, background 0, voxel type kept. An image on another grid is
 // Error(invalid_argument) naming the mismatch; reading fails like read_volume (not_found, io,
 // unsupported_input).
+// `progress` is reported before the image is read and before the output is written.
 void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path,
-               int gzip_level = kDefaultGzipLevel);
+               int gzip_level = kDefaultGzipLevel, const Progress& progress = {});
 void uncrop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path,
-                 int gzip_level = kDefaultGzipLevel);
+                 int gzip_level = kDefaultGzipLevel, const Progress& progress = {});
 
 }  // namespace slicenav

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "slicenav/progress.hpp"
 #include "slicenav/volume.hpp"
 
 namespace slicenav {
@@ -13,6 +14,7 @@ namespace slicenav {
 struct ReadOptions {
   // DICOM directories only: read this SeriesInstanceUID. Empty: the directory's only CT series.
   std::string series_uid;
+  Progress progress;  // reported before the voxels are read and, for DICOM, after every slice
 };
 
 // Reads a file (format from its extension) or a DICOM series directory. Voxels become float HU

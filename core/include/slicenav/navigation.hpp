@@ -11,6 +11,7 @@
 #include "slicenav/measure.hpp"
 #include "slicenav/models.hpp"
 #include "slicenav/orientation.hpp"
+#include "slicenav/progress.hpp"
 #include "slicenav/regions.hpp"
 #include "slicenav/volume.hpp"
 
@@ -35,8 +36,9 @@ struct PrepareOptions {
   // Measure the key slices in the voxels (scan.measured, for locate()); 0.05 to 0.7 s on a real scan
   // (docs/navigation.md), so calls that never locate skip it.
   bool measure_key_slices = true;
+  Progress progress;  // reported after every chunk of slices the encoder embeds
 };
-inline constexpr PrepareOptions kWithoutMeasurement{false};  // for scans that are inserted or scored only
+inline const PrepareOptions kWithoutMeasurement{false, {}};  // for scans that are inserted or scored only
 
 // Checks that the intensities look like CT in HU (some voxels below -200 HU: fat or air) and prepares the
 // volume. Throws Error(unsupported_input) for non-CT intensities or a volume too oblique to canonicalize.

@@ -48,6 +48,7 @@ struct PrealignOptions {
   // use 80 % of the shorter scan's extent instead, so a one-slice moving scan still has an answer.
   double min_overlap_mm = 30.0;
   bool in_plane = false;  // also x and y, from body-mask centroids over the shared z range
+  Progress progress;      // reported as each scan is prepared and each method has answered
 };
 
 struct Prealignment {

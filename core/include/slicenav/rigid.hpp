@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "slicenav/models.hpp"
+#include "slicenav/progress.hpp"
 #include "slicenav/transform_files.hpp"
 #include "slicenav/volume.hpp"
 
@@ -65,6 +66,7 @@ struct RigidOptions {
   // answer is kept but its confidence is capped at kBeyondRangeConfidence and the note says so.
   double max_rotation_deg = 25.0;
   std::uint64_t seed = 1;  // of the point choice and the consensus sampling
+  Progress progress;       // reported as each scan is embedded and the points are matched
 };
 
 struct RigidPrealignment {
