@@ -33,7 +33,7 @@ fuzz_targets=(volume dicom model crop_record nnunet_dataset batch_list elastix_p
 cmake --build build-sanitize -j "$jobs" --target sanitizer_suite fuzz_seeds "${fuzz_targets[@]/#/fuzz_}"
 # The tests that run the bundled model over whole real scans take minutes each under the sanitizers; they run in the
 # normal build (scripts/test.sh). The real-data reader tests stay.
-slow='NavigationRealData|CropRealData|PrealignRealData|RigidRealData|BundledModel|MeasureKeySlicesRealData|capi_navigation_test|RealCtCases|RealPair'
+slow='NavigationRealData|CropRealData|PrealignRealData|RigidRealData|BundledModel|MeasureKeySlicesRealData|capi_insertion_test|capi_locate_test|RealCtCases|RealPair'
 (cd build-sanitize && ctest --output-on-failure -j "$jobs" -L "core|capi|plugins" -LE examples -E "$slow")
 
 # Runs per target for about 30 s each (docs/reliability.md, "Fuzzing in CI").
