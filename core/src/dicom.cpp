@@ -34,6 +34,7 @@
 #include "dicom_structure.hpp"
 #include "slicenav/error.hpp"
 #include "stats.hpp"
+#include "text.hpp"
 
 namespace slicenav {
 namespace {
@@ -121,12 +122,6 @@ std::vector<double> parse_numbers(const std::string& text) {
     start = end + 1;
   }
   return values;
-}
-
-std::string format_number(double value, int digits = 3) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-  return buffer;
 }
 
 bool has_dicom_preamble(const fs::path& path) {
@@ -445,7 +440,7 @@ SliceStack sort_slices(const SeriesGroup& group, std::vector<std::string>& warni
       if (duplicates++ == 0) {
         example = "'" + fs::path(header->path).filename().string() + "' repeats '" +
                   fs::path(stack.slices.back().header->path).filename().string() +
-                  "' at z = " + format_number(header->position[2]) + " mm";
+                  "' at z = " + detail::fixed_decimals(header->position[2], 3) + " mm";
       }
       continue;
     }
@@ -471,10 +466,10 @@ double slice_spacing(const SliceStack& stack, std::vector<std::string>& warnings
 
   if (n == 1) {
     const double spacing = first.slice_thickness > 0.0 ? first.slice_thickness : 1.0;
-    warnings.push_back("single-slice series: the spacing along k is " + format_number(spacing, 2) + " mm, from " +
-                       (first.slice_thickness > 0.0 ? "SliceThickness" : "a 1 mm default"));
+    warnings.push_back("single-slice series: the spacing along k is " + detail::fixed_decimals(spacing, 2) +
+                       " mm, from " + (first.slice_thickness > 0.0 ? "SliceThickness" : "a 1 mm default"));
     if (tag_tilt > kTiltWarningDeg) {
-      warnings.push_back("gantry tilt: GantryDetectorTilt is " + format_number(tag_tilt, 2) + " degrees");
+      warnings.push_back("gantry tilt: GantryDetectorTilt is " + detail::fixed_decimals(tag_tilt, 2) + " degrees");
     }
     return spacing;
   }
@@ -484,8 +479,8 @@ double slice_spacing(const SliceStack& stack, std::vector<std::string>& warnings
   const double cosine = std::min(1.0, std::abs(dot(span, stack.normal)) / norm(span));
   const double stack_tilt = std::acos(cosine) * 180.0 / kPi;
   if (stack_tilt > kTiltWarningDeg || tag_tilt > kTiltWarningDeg) {
-    warnings.push_back("gantry tilt: slices are stacked " + format_number(stack_tilt, 2) +
-                       " degrees off the slice normal (GantryDetectorTilt " + format_number(tag_tilt, 2) +
+    warnings.push_back("gantry tilt: slices are stacked " + detail::fixed_decimals(stack_tilt, 2) +
+                       " degrees off the slice normal (GantryDetectorTilt " + detail::fixed_decimals(tag_tilt, 2) +
                        " degrees); the volume stacks them along the normal, so positions away from the "
                        "first slice are approximate");
   }
@@ -507,8 +502,9 @@ double slice_spacing(const SliceStack& stack, std::vector<std::string>& warnings
       missing += here;
       if (!where.empty()) where += "; ";
       where += std::to_string(here) + " between slices " + std::to_string(i) + " and " + std::to_string(i + 1) +
-               " (z " + format_number(slices[i].header->position[2]) + " to " +
-               format_number(slices[i + 1].header->position[2]) + " mm, gap " + format_number(steps[i]) + " mm)";
+               " (z " + detail::fixed_decimals(slices[i].header->position[2], 3) + " to " +
+               detail::fixed_decimals(slices[i + 1].header->position[2], 3) + " mm, gap " +
+               detail::fixed_decimals(steps[i], 3) + " mm)";
     } else {
       min_regular = std::min(min_regular, steps[i]);
       max_regular = std::max(max_regular, steps[i]);
@@ -516,13 +512,15 @@ double slice_spacing(const SliceStack& stack, std::vector<std::string>& warnings
   }
   if (missing > 0) {
     warnings.push_back("missing slices: about " + std::to_string(missing) + " slice(s) missing: " + where +
-                       "; median step " + format_number(median_step) + " mm; the volume assumes a uniform step of " +
-                       format_number(mean_step) + " mm, so slices between the ends are misplaced");
+                       "; median step " + detail::fixed_decimals(median_step, 3) +
+                       " mm; the volume assumes a uniform step of " + detail::fixed_decimals(mean_step, 3) +
+                       " mm, so slices between the ends are misplaced");
   }
   if (std::max(median_step - min_regular, max_regular - median_step) > 0.01 * median_step) {
-    warnings.push_back("uneven slice spacing: steps along the normal range from " + format_number(min_regular) +
-                       " to " + format_number(max_regular) + " mm (median " + format_number(median_step) +
-                       " mm); the volume uses the mean step " + format_number(mean_step) + " mm");
+    warnings.push_back("uneven slice spacing: steps along the normal range from " +
+                       detail::fixed_decimals(min_regular, 3) + " to " + detail::fixed_decimals(max_regular, 3) +
+                       " mm (median " + detail::fixed_decimals(median_step, 3) +
+                       " mm); the volume uses the mean step " + detail::fixed_decimals(mean_step, 3) + " mm");
   }
   return mean_step;
 }

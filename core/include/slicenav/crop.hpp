@@ -80,6 +80,10 @@ std::array<std::array<std::size_t, 2>, 2> body_in_plane_box(const CanonicalView&
 // record's original grid; 1 for an empty mask. Throws Error(invalid_argument) for a mask of another size.
 double crop_recall(const CropRecord& record, const Volume& mask);
 
+// What makes `actual` another grid than `expected` (size, spacing, origin or direction beyond the float32
+// precision NIfTI stores them with), for an error message; "" when they are the same grid.
+std::string grid_mismatch(const Geometry& expected, const Geometry& actual);
+
 // Writes / reads a record file (JSON). Writing is atomic. Reading throws Error(not_found, io) for the file
 // and like from_json for its content.
 void write_crop_record(const CropRecord& record, const std::string& path);

@@ -53,6 +53,10 @@ struct ScanPosition {
   double world_z_mm = 0;       // inside only
 };
 
+// Where a world z falls in a prepared scan's coverage (half a slice beyond the end slices still counts as
+// inside).
+ScanPosition position_at_z(const PreparedScan& scan, double world_z_mm);
+
 struct SliceInsertion {
   double query_original_slice = 0;
   double query_world_z_mm = 0;
