@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_number.hpp"
+#include "model_metadata.hpp"
 #include "network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/model_file.hpp"
@@ -29,64 +30,6 @@ std::uint64_t fnv1a(const std::string& text) {
     hash *= 1099511628211ULL;
   }
   return hash;
-}
-
-const char* encoding_name(PositionalEncoding e) {
-  return e == PositionalEncoding::absolute ? "absolute" : "spacing_scaled";
-}
-
-json architecture_json(const ModelConfig& c) {
-  return {{"name", "insertion_network"},
-          {"encoder_widths", c.encoder_widths},
-          {"d_model", c.d_model},
-          {"heads", c.heads},
-          {"ffn", c.ffn},
-          {"self_layers", c.self_layers},
-          {"cross_layers", c.cross_layers},
-          {"dropout", c.dropout},
-          {"positional_encoding", encoding_name(c.positional_encoding)},
-          {"score_scale_mm", c.score_scale_mm},
-          {"score_unit", "atlas mm (superior positive, lung apex = 0)"}};
-}
-
-json preprocessing_json(const PreprocessOptions& p) {
-  return {{"image_size", p.image_size},
-          {"pixel_mm", p.pixel_mm},
-          {"hu_low", p.hu_low},
-          {"hu_high", p.hu_high},
-          {"max_slices", p.max_slices},
-          {"slices", "canonical axial (superior first), uniform sampling up to max_slices"},
-          {"in_plane", "area-averaged onto pixel_mm pixels centred on the body centroid; HU window to [-1, 1]"}};
-}
-
-ModelConfig config_from_json(const json& meta, const std::string& path) {
-  try {
-    const json& a = meta.at("architecture");
-    const json& p = meta.at("preprocessing");
-    ModelConfig c;
-    c.encoder_widths = detail::json_numbers<int>(a.at("encoder_widths"));
-    c.d_model = detail::json_number<int>(a.at("d_model"));
-    c.heads = detail::json_number<int>(a.at("heads"));
-    c.ffn = detail::json_number<int>(a.at("ffn"));
-    c.self_layers = detail::json_number<int>(a.at("self_layers"));
-    c.cross_layers = detail::json_number<int>(a.at("cross_layers"));
-    c.dropout = a.at("dropout").get<double>();
-    const auto pe = a.at("positional_encoding").get<std::string>();
-    if (pe != "absolute" && pe != "spacing_scaled") throw std::runtime_error("unknown positional_encoding " + pe);
-    c.positional_encoding = pe == "absolute" ? PositionalEncoding::absolute : PositionalEncoding::spacing_scaled;
-    c.score_scale_mm = a.at("score_scale_mm").get<double>();
-    c.preprocess.image_size = detail::json_number<std::size_t>(p.at("image_size"));
-    c.preprocess.pixel_mm = p.at("pixel_mm").get<double>();
-    c.preprocess.hu_low = detail::json_number<float>(p.at("hu_low"));
-    c.preprocess.hu_high = detail::json_number<float>(p.at("hu_high"));
-    c.preprocess.max_slices = detail::json_number<std::size_t>(p.at("max_slices"));
-    c.validate();
-    return c;
-  } catch (const Error& e) {
-    fail(Status::model_format, path + ": model metadata describes an invalid architecture: " + e.what());
-  } catch (const std::exception& e) {
-    fail(Status::model_format, path + ": model metadata lacks a usable architecture: " + e.what());
-  }
 }
 
 // Every float tensor of a network by name; BatchNorm's integer step counters are not weights.
@@ -130,7 +73,6 @@ torch::Tensor embeddings_tensor(const SliceEmbeddings& e) {
                           torch::kFloat);
 }
 
-constexpr const char* kTemplatePrefix = "template/";
 constexpr const char* kVoxelPrefix = "voxel/";
 
 json voxel_config_json(const detail::VoxelNetConfig& c) {
@@ -177,52 +119,6 @@ void copy_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& into
   }
 }
 
-json templates_json(const std::vector<Template>& templates) {
-  json out = json::array();
-  for (const auto& t : templates) {
-    json landmarks = json::array();
-    for (const auto& l : t.landmarks) landmarks.push_back({{"name", l.name}, {"z_mm", l.z_mm}});
-    out.push_back({{"name", t.name}, {"world_z_mm", t.slices.world_z_mm}, {"landmarks", std::move(landmarks)}});
-  }
-  return out;
-}
-
-// The templates the metadata describes, with their embeddings from the file's "template/<i>" tensors.
-std::vector<Template> templates_from_file(const json& meta, const std::vector<ModelTensor>& extra, std::size_t dim,
-                                          const std::string& path) {
-  std::vector<Template> templates;
-  const json none = json::array();
-  const json& list = meta.contains("templates") ? meta.at("templates") : none;
-  try {
-    if (!list.is_array()) throw std::runtime_error("\"templates\" is not a list");
-    if (list.size() != extra.size()) {
-      throw std::runtime_error(std::to_string(list.size()) + " templates are described but " +
-                               std::to_string(extra.size()) + " template tensors are stored");
-    }
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const json& item = list[i];
-      const ModelTensor& tensor = extra[i];
-      Template t;
-      t.name = item.at("name").get<std::string>();
-      t.slices.dim = dim;
-      t.slices.world_z_mm = item.at("world_z_mm").get<std::vector<double>>();
-      for (const auto& l : item.at("landmarks"))
-        t.landmarks.push_back({l.at("name").get<std::string>(), l.at("z_mm").get<double>()});
-      const std::vector<std::int64_t> shape{static_cast<std::int64_t>(t.slices.slice_count()),
-                                            static_cast<std::int64_t>(dim)};
-      if (tensor.name != kTemplatePrefix + std::to_string(i) || tensor.shape != shape || t.slices.slice_count() == 0) {
-        throw std::runtime_error("tensor '" + tensor.name + "' does not match template " + std::to_string(i) + " ('" +
-                                 t.name + "')");
-      }
-      t.slices.values = tensor.values;
-      templates.push_back(std::move(t));
-    }
-  } catch (const std::exception& e) {
-    fail(Status::model_format, path + ": bad templates: " + e.what());
-  }
-  return templates;
-}
-
 }  // namespace
 
 SliceEmbeddings SliceEmbeddings::select(const std::vector<std::size_t>& rows) const {
@@ -267,9 +163,9 @@ Model::Model(const ModelConfig& config, std::uint64_t seed) {
   impl_->config = config;
   impl_->network = detail::InsertionNetwork(config);
   impl_->network->eval();
-  impl_->metadata_json =
-      json{{"architecture", architecture_json(config)}, {"preprocessing", preprocessing_json(config.preprocess)}}
-          .dump();
+  impl_->metadata_json = json{{"architecture", detail::architecture_json(config)},
+                              {"preprocessing", detail::preprocessing_json(config.preprocess)}}
+                             .dump();
 }
 
 Model::Model(std::shared_ptr<detail::ModelImpl> impl) : impl_(std::move(impl)) {}
@@ -282,7 +178,7 @@ Model Model::load(const std::string& path) {
   } catch (const json::exception& e) {
     fail(Status::model_format, path + ": model metadata is not JSON: " + e.what());
   }
-  const ModelConfig config = config_from_json(meta, path);
+  const ModelConfig config = detail::config_from_json(meta, path);
   auto impl = std::make_shared<detail::ModelImpl>();
   impl->config = config;
   impl->network = detail::InsertionNetwork(config);
@@ -296,7 +192,8 @@ Model Model::load(const std::string& path) {
   std::copy_if(file.tensors.begin(), file.tensors.end(), std::back_inserter(voxel_tensors), has_prefix(kVoxelPrefix));
   file.tensors.erase(std::remove_if(file.tensors.begin(), file.tensors.end(), has_prefix(kVoxelPrefix)),
                      file.tensors.end());
-  const auto first_template = std::find_if(file.tensors.begin(), file.tensors.end(), has_prefix(kTemplatePrefix));
+  const auto first_template =
+      std::find_if(file.tensors.begin(), file.tensors.end(), has_prefix(detail::kTemplatePrefix));
   const std::vector<ModelTensor> template_tensors(first_template, file.tensors.end());
   file.tensors.erase(first_template, file.tensors.end());
   copy_tensors(state_tensors(*impl->network), file.tensors, "", path);
@@ -307,7 +204,7 @@ Model Model::load(const std::string& path) {
   } else if (!voxel_tensors.empty()) {
     fail(Status::model_format, path + ": voxel network tensors without a \"voxel_network\" metadata section");
   }
-  impl->templates = templates_from_file(meta, template_tensors, static_cast<std::size_t>(config.d_model), path);
+  impl->templates = detail::templates_from_file(meta, template_tensors, static_cast<std::size_t>(config.d_model), path);
   if (meta.contains("atlas")) {
     try {
       impl->atlas = atlas_from_json(meta.at("atlas").dump());
@@ -321,8 +218,8 @@ Model Model::load(const std::string& path) {
 void Model::save(const std::string& path) const {
   ModelFile file;
   json meta = json::parse(impl_->metadata_json);
-  meta["architecture"] = architecture_json(impl_->config);
-  meta["preprocessing"] = preprocessing_json(impl_->config.preprocess);
+  meta["architecture"] = detail::architecture_json(impl_->config);
+  meta["preprocessing"] = detail::preprocessing_json(impl_->config.preprocess);
   file.metadata_json = meta.dump();
   const auto add_tensors = [&file](torch::nn::Module& net, const std::string& prefix) {
     for (const auto& [name, t] : state_tensors(net)) {
@@ -342,7 +239,7 @@ void Model::save(const std::string& path) const {
   }
   for (std::size_t i = 0; i < impl_->templates.size(); ++i) {
     const SliceEmbeddings& e = impl_->templates[i].slices;
-    file.tensors.push_back({kTemplatePrefix + std::to_string(i),
+    file.tensors.push_back({detail::kTemplatePrefix + std::to_string(i),
                             {static_cast<std::int64_t>(e.slice_count()), static_cast<std::int64_t>(e.dim)},
                             e.values});
   }
@@ -485,7 +382,7 @@ void Model::set_templates(std::vector<Template> templates, const Atlas& atlas) {
   if (templates.empty()) {
     meta.erase("templates");
   } else {
-    meta["templates"] = templates_json(templates);
+    meta["templates"] = detail::templates_json(templates);
   }
   impl_->metadata_json = meta.dump();
   impl_->atlas = atlas;
