@@ -6,20 +6,14 @@
 #include <itkMetaImageIO.h>
 #include <itkNiftiImageIO.h>
 #include <itkNrrdImageIO.h>
-#include <zlib.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
-#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,10 +21,12 @@
 #include <vector>
 
 #include "atomic_file.hpp"
+#include "image_headers.hpp"
 #include "nifti.hpp"
 #include "slicenav/dicom.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/orientation.hpp"
+#include "text.hpp"
 
 namespace slicenav {
 namespace fs = std::filesystem;
@@ -41,12 +37,9 @@ bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
+bool is_gzip_path(const std::string& path) {
+  return ends_with(detail::lowercase(fs::path(path).filename().string()), ".gz");
 }
-
-bool is_gzip_path(const std::string& path) { return ends_with(lower(fs::path(path).filename().string()), ".gz"); }
 
 const char* kKnownFormats = ".nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr or a DICOM series directory";
 
@@ -124,174 +117,6 @@ std::vector<float> read_as_float(itk::ImageIOBase& io, std::size_t count) {
   return voxels;
 }
 
-// MetaIO takes an ElementDataFile of several words as a numbered-file pattern ("PATTERN FIRST LAST STEP") and
-// "LIST" as a list of slice files on the lines that follow, both read without checks (a zero step ended the process
-// with SIGFPE; a damaged list freed memory it did not own), and one that names no file as a file it cannot open,
-// after allocating from the header's sizes. slicenav reads the voxels from the header's own file (LOCAL) or from
-// one data file. `name` is the value.
-void check_metaimage_data_file(const std::string& path, const std::string& name) {
-  if (name.empty()) {
-    fail(Status::io, "cannot read '" + path + "': its MetaImage ElementDataFile names no file (damaged header)");
-  }
-  if (name.rfind("LIST", 0) == 0 || name.find_first_of(" \t") != std::string::npos) {
-    fail(Status::unsupported_input, "'" + path +
-                                        "' keeps its voxels in several files (MetaImage ElementDataFile "
-                                        "LIST or 'PATTERN FIRST LAST STEP'), which slicenav does not read: save the "
-                                        "volume as one .mha, .nrrd or .nii.gz file");
-  }
-}
-
-// A MetaImage header as ITK's MetaIO reads it: a key is the characters after leading white space up to '=', ':' or a
-// newline, its value the rest of the line (less the separator and surrounding blanks); both are cut at a NUL byte, as
-// MetaIO keeps them as C strings; a later key of the same name wins; reading stops after the key ElementDataFile.
-struct MetaImageHeader {
-  std::map<std::string, std::string> fields;
-  unsigned long long data_offset = 0;  // where LOCAL voxel data begins
-};
-
-// Reads the header and refuses what MetaIO cannot read safely: it copies keys and string values into 255-byte
-// buffers without a bound (glibc aborted the process on the overflow, or the copy read past the buffer), and loops
-// over NDims as it reads it (a huge NDims hung it).
-MetaImageHeader read_metaimage_header(const std::string& path) {
-  constexpr std::size_t kMaxText = 254;  // MetaIO's 255-byte buffers with their terminating zero
-  const auto damaged = [&](int number, const std::string& what) {
-    fail(Status::io, "cannot read '" + path + "': key " + std::to_string(number) + " of its MetaImage header " + what +
-                         " (damaged, or not a MetaImage file)");
-  };
-  std::ifstream in(path, std::ios::binary);
-  MetaImageHeader header;
-  std::string key, value;
-  for (int number = 1; in; ++number) {
-    key.clear();
-    value.clear();
-    int c = in.get();
-    while (c != EOF && c != '=' && c != ':' && std::isspace(c)) c = in.get();
-    while (c != EOF && c != '=' && c != ':' && c != '\n' && key.size() <= kMaxText) {
-      key.push_back(static_cast<char>(c));
-      c = in.get();
-    }
-    if (key.size() > kMaxText) damaged(number, "is longer than " + std::to_string(kMaxText) + " characters");
-    key = key.substr(0, key.find('\0'));  // MetaIO compares keys as C strings: "ElementDataFile\0..." is that key
-    key.erase(key.find_last_not_of(" \t") + 1);
-    while (c != EOF && c != '\n' && value.size() <= kMaxText + 1) {  // the separator, then the value
-      value.push_back(static_cast<char>(c));
-      c = in.get();
-    }
-    if (value.size() > kMaxText + 1)
-      damaged(number, "has a value longer than " + std::to_string(kMaxText) + " characters");
-    value = value.substr(0, value.find('\0'));
-    value.erase(0, std::min(value.size(), value.find_first_not_of(" \t=:")));
-    value.erase(value.find_last_not_of(" \t\r") + 1);
-    if (key == "NDims") {
-      char* end = nullptr;
-      const long dims = std::strtol(value.c_str(), &end, 10);
-      if (end == value.c_str() || dims < 1 || dims > 16)
-        damaged(number, "gives an NDims that is not a number from 1 to 16");
-    }
-    header.fields[key] = value;
-    if (key == "ElementDataFile") {  // the header's last key
-      header.data_offset = static_cast<unsigned long long>(in.tellg());
-      check_metaimage_data_file(path, value);
-      return header;
-    }
-  }
-  return header;
-}
-
-// Deflate never compresses by more than 1032:1, so a gzip payload smaller than 1/1032 of the voxel bytes its header
-// promises is truncated, or its header lies about the size.
-constexpr unsigned long long kMaxDeflateRatio = 1032;
-
-// MetaImage readers do not report a short data block either: compare the bytes present with what the
-// header promises (CompressedDataSize when compressed, else the voxel bytes). Data split over a list of
-// files is left to the reader.
-void check_metaimage_payload(const std::string& path, const MetaImageHeader& header, std::size_t voxel_bytes) {
-  const auto field = [&](const char* key) {
-    const auto it = header.fields.find(key);
-    return it == header.fields.end() ? std::string() : it->second;
-  };
-  const bool compressed = lower(field("CompressedData")) == "true";
-  unsigned long long compressed_size = 0;
-  if (const std::string size = field("CompressedDataSize"); !size.empty()) {
-    char* end = nullptr;
-    compressed_size = std::strtoull(size.c_str(), &end, 10);
-    if (end == size.c_str()) fail(Status::io, "cannot read '" + path + "': bad CompressedDataSize '" + size + "'");
-  }
-  const std::string data_file = field("ElementDataFile");
-  unsigned long long present = 0;
-  if (data_file == "LOCAL") {
-    present = fs::file_size(path) - std::min<unsigned long long>(header.data_offset, fs::file_size(path));
-  } else if (!data_file.empty()) {
-    const fs::path data = fs::path(path).parent_path() / data_file;
-    if (data.string().size() > 254) {  // MetaIO builds the data file's path in a 255-byte buffer
-      fail(Status::unsupported_input, "cannot read '" + path + "': the path of its data file is " +
-                                          std::to_string(data.string().size()) +
-                                          " characters long; ITK's MetaImage reader takes at most 254");
-    }
-    std::error_code ec;
-    if (!fs::is_regular_file(data, ec)) {
-      fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
-    }
-    present = fs::file_size(data);
-  } else {
-    return;
-  }
-  const unsigned long long needed = compressed ? compressed_size : voxel_bytes;
-  if (present < needed || (compressed && present * kMaxDeflateRatio < voxel_bytes)) {
-    fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated)");
-  }
-}
-
-// NRRD readers do not report a short data block either: check the raw or gzip data that follows the header (or
-// sits in the one detached data file) against the voxel bytes the header promises. Other encodings and data split
-// over several files are left to the reader.
-void check_nrrd_payload(const std::string& path, std::size_t voxel_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::string line, encoding, data_file;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) break;  // the end of an attached header
-    const auto colon = line.find(": ");
-    if (line[0] == '#' || colon == std::string::npos) continue;
-    const std::string key = lower(line.substr(0, colon)), value = line.substr(colon + 2);
-    if (key == "encoding") encoding = lower(value);
-    if (key == "data file" || key == "datafile") data_file = value;
-    if (key == "line skip" || key == "lineskip" || key == "byte skip" || key == "byteskip") return;
-  }
-  unsigned long long present = 0;
-  fs::path data = path;
-  if (data_file.empty()) {
-    if (!in) return;
-    present = fs::file_size(path) - static_cast<unsigned long long>(in.tellg());
-  } else {
-    if (data_file.find(' ') != std::string::npos || data_file.find('%') != std::string::npos ||
-        lower(data_file) == "list")
-      return;
-    data = data_file;
-    if (data.is_relative()) data = fs::path(path).parent_path() / data;
-    std::error_code ec;
-    if (!fs::exists(data, ec))
-      fail(Status::io, "cannot read '" + path + "': its data file '" + data.string() + "' is missing");
-    present = fs::file_size(data);
-  }
-  const bool gzip = encoding == "gzip" || encoding == "gz";
-  if (encoding != "raw" && !gzip) return;
-  bool complete = (gzip ? present * kMaxDeflateRatio : present) >= voxel_bytes;
-  if (complete && gzip && present >= 4) {
-    // The gzip trailer's last field is the data's size mod 2^32: a cut stream ends in other bytes.
-    std::ifstream tail(data, std::ios::binary);
-    tail.seekg(-4, std::ios::end);
-    unsigned char isize[4] = {0, 0, 0, 0};
-    tail.read(reinterpret_cast<char*>(isize), 4);
-    const std::uint32_t stored = isize[0] | (isize[1] << 8) | (isize[2] << 16) | (std::uint32_t(isize[3]) << 24);
-    complete = !tail || stored == static_cast<std::uint32_t>(voxel_bytes);
-  }
-  if (!complete) {
-    fail(Status::io, "cannot read '" + path + "': voxel data ends early (the file is truncated, or its header claims " +
-                         std::to_string(voxel_bytes) + " bytes of voxels that are not there)");
-  }
-}
-
 // An image file opened and checked (3D scalar, valid spacing, enough voxel data), its voxels not yet read.
 struct OpenedImage {
   itk::ImageIOBase::Pointer io;  // has read the header, except for NIfTI geometry read from the sform
@@ -316,8 +141,8 @@ OpenedImage open_image_file(const std::string& path, const std::string& format) 
 OpenedImage open_image_file_unguarded(const std::string& path, const std::string& format) {
   itk::ImageIOBase::Pointer io = make_image_io(format);
   const std::string kind = format == "nifti" ? "NIfTI" : format == "metaimage" ? "MetaImage" : "NRRD";
-  std::optional<MetaImageHeader> meta;  // read first: it refuses what MetaIO cannot read safely
-  if (format == "metaimage") meta = read_metaimage_header(path);
+  std::optional<detail::MetaImageHeader> meta;  // read first: it refuses what MetaIO cannot read safely
+  if (format == "metaimage") meta = detail::read_metaimage_header(path);
   const std::optional<detail::NiftiHeader> nifti = format == "nifti" ? detail::read_nifti_header(path) : std::nullopt;
   // A header slicenav cannot parse never reaches ITK, which reads some of them in the other byte order or as
   // Analyze and then aborts on what it computes from them.
@@ -390,8 +215,8 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   }
   // NIfTI voxels are checked as they are read (read_nifti_voxels; read_raw_image).
   const std::size_t voxel_bytes = geometry.voxel_count() * io->GetComponentSize();
-  if (meta) check_metaimage_payload(path, *meta, voxel_bytes);
-  if (format == "nrrd") check_nrrd_payload(path, voxel_bytes);
+  if (meta) detail::check_metaimage_payload(path, *meta, voxel_bytes);
+  if (format == "nrrd") detail::check_nrrd_payload(path, voxel_bytes);
   return {io, geometry, nifti, {}};
 }
 
@@ -435,8 +260,9 @@ Volume read_image_file(const std::string& path, const std::string& format) {
 void check_written(const std::string& written, const std::string& path, const std::string& format,
                    std::size_t voxel_bytes) {
   try {
-    if (format == "metaimage") check_metaimage_payload(written, read_metaimage_header(written), voxel_bytes);
-    if (format == "nrrd") check_nrrd_payload(written, voxel_bytes);
+    if (format == "metaimage")
+      detail::check_metaimage_payload(written, detail::read_metaimage_header(written), voxel_bytes);
+    if (format == "nrrd") detail::check_nrrd_payload(written, voxel_bytes);
   } catch (const Error&) {
     fail(Status::io, "cannot write '" + path + "': the file written is incomplete (is the disk full?)");
   }
@@ -498,7 +324,7 @@ Int16Fit int16_fit(const Volume& volume) {
 std::string format_for_path(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return "dicom";
-  const std::string name = lower(fs::path(path).filename().string());
+  const std::string name = detail::lowercase(fs::path(path).filename().string());
   if (ends_with(name, ".nii") || ends_with(name, ".nii.gz")) return "nifti";
   if (ends_with(name, ".mha") || ends_with(name, ".mhd")) return "metaimage";
   if (ends_with(name, ".nrrd") || ends_with(name, ".nhdr")) return "nrrd";
@@ -521,7 +347,7 @@ std::string input_format(const std::string& path) {
 
 // The format of an output path; throws Error(unsupported_input) unless it is a single-file format.
 std::string output_format(const std::string& path) {
-  const std::string name = lower(fs::path(path).filename().string());
+  const std::string name = detail::lowercase(fs::path(path).filename().string());
   const std::string format = format_for_path(path);
   if (format.empty() || format == "dicom" || ends_with(name, ".mhd") || ends_with(name, ".nhdr")) {
     fail(Status::unsupported_input,

@@ -1,6 +1,8 @@
-// Numbers as text for messages and records.
+// Small text helpers: numbers for messages and records, case folding for file names and keys.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -11,6 +13,13 @@ inline std::string fixed_decimals(double value, int digits) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
   return buffer;
+}
+
+// `text` with ASCII letters in lower case.
+inline std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
 }
 
 }  // namespace slicenav::detail
