@@ -72,7 +72,7 @@ Corpus load_corpus(const std::vector<CaseInfo>& infos, const PreprocessOptions& 
     for (std::size_t k = 0; k < n; ++k) all[k] = k;
     Case c;
     c.info = info;
-    c.slices = preprocess(canonical, all, options);
+    c.slices = model_input(CanonicalView(canonical), all, options, Centring::scan);
     c.slice_step_mm = canonical.mapping.slice_step_mm();
     if (info.set != "hn") c.landmarks = read_case_landmarks(info.path);
     c.validation = is_validation_patient(info.patient_key, val_fraction, split_seed);

@@ -241,12 +241,11 @@ PreparedScan prepare_scan(const Model& model, const Volume& volume, const Prepar
   const std::size_t n = view.size()[2];
   std::vector<std::size_t> all(n);
   std::iota(all.begin(), all.end(), std::size_t{0});
-  const InPlaneCentre centre = body_centre(view, all);
   scan.slices.dim = static_cast<std::size_t>(model.config().d_model);
   for (std::size_t first = 0; first < n; first += kPrepareChunk) {
     const std::vector<std::size_t> chunk(all.begin() + static_cast<std::ptrdiff_t>(first),
                                          all.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + kPrepareChunk)));
-    const SliceEmbeddings e = model.embed(preprocess(view, chunk, model.config().preprocess, centre));
+    const SliceEmbeddings e = model.embed(model_input(view, chunk, model.config().preprocess, Centring::scan));
     scan.slices.values.insert(scan.slices.values.end(), e.values.begin(), e.values.end());
     scan.slices.world_z_mm.insert(scan.slices.world_z_mm.end(), e.world_z_mm.begin(), e.world_z_mm.end());
     const double embedded = static_cast<double>(std::min(n, first + kPrepareChunk)) / static_cast<double>(n);

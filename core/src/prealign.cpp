@@ -8,7 +8,6 @@
 #include <numeric>
 
 #include "curve_match.hpp"
-#include "parallel.hpp"
 #include "prealign_methods.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/measure.hpp"
@@ -57,26 +56,14 @@ void validate(const PrealignOptions& o) {
 
 // ---- Slice stacks: the intensity and embedding methods -------------------------------------------------
 
-// Every canonical slice preprocessed with `options`, each centred on its own body centroid: the patient
-// may lie elsewhere in the other scan's field, and a sub-volume's body centroid differs from its whole
-// scan's, so one centre per scan would make the same anatomy look different.
+// Every canonical slice of a scan as model input, each centred on its own body centroid: the patient may lie
+// elsewhere in the other scan's field, and a sub-volume's body centroid differs from its whole scan's, so one
+// centre per scan would make the same anatomy look different.
 SliceStack centred_slices(const Volume& volume, const SliceMapping& mapping, const PreprocessOptions& options) {
   const CanonicalView view(volume, mapping);
-  const std::size_t n = view.size()[2], pixels = options.image_size * options.image_size;
-  SliceStack stack;
-  stack.image_size = options.image_size;
-  stack.pixels.resize(n * pixels);
-  stack.canonical_slice.resize(n);
-  stack.world_z_mm.resize(n);
-  detail::parallel_ranges(n, 16, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t k = begin; k < end; ++k) {
-      const SliceStack one = preprocess(view, {k}, options);
-      std::copy(one.pixels.begin(), one.pixels.end(), stack.pixels.begin() + static_cast<std::ptrdiff_t>(k * pixels));
-      stack.canonical_slice[k] = k;
-      stack.world_z_mm[k] = one.world_z_mm.front();
-    }
-  });
-  return stack;
+  std::vector<std::size_t> all(view.size()[2]);
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  return model_input(view, all, options, Centring::each_slice);
 }
 
 // A stack match as an answer: shared when the relative cost is at most `shared_ratio`, the confidence
@@ -249,14 +236,11 @@ Prealignment prepared_method(const Model& model, const PreparedScan& fixed, cons
            " method centres every slice on its own and needs the volumes, not prepared scans");
 }
 
-// Scores of the given canonical slices alone (the three-slice method's whole model cost), preprocessed
-// around the whole scan's body centre as prepare_scan does.
+// Scores of the given canonical slices alone (the three-slice method's whole model cost), centred on the whole
+// scan's body as prepare_scan does.
 std::vector<double> scores_of(const Model& model, const Volume& volume, const SliceMapping& mapping,
                               const std::vector<std::size_t>& slices) {
-  const CanonicalView view(volume, mapping);
-  std::vector<std::size_t> all(view.size()[2]);
-  std::iota(all.begin(), all.end(), std::size_t{0});
-  return model.score(preprocess(view, slices, model.config().preprocess, body_centre(view, all)));
+  return model.score(model_input(CanonicalView(volume, mapping), slices, model.config().preprocess, Centring::scan));
 }
 
 }  // namespace

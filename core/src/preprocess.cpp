@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <sstream>
 
 #include "body.hpp"
@@ -155,6 +156,30 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
 SliceStack preprocess(const CanonicalVolume& volume, const std::vector<std::size_t>& slices,
                       const PreprocessOptions& options) {
   return preprocess(CanonicalView(volume), slices, options);
+}
+
+SliceStack model_input(const CanonicalView& view, const std::vector<std::size_t>& slices,
+                       const PreprocessOptions& options, Centring centring) {
+  if (centring == Centring::scan) {
+    std::vector<std::size_t> all(view.size()[2]);
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    return preprocess(view, slices, options, body_centre(view, all));
+  }
+  check_slices(view, slices);
+  const std::size_t n = slices.size(), pixels = options.image_size * options.image_size;
+  SliceStack stack;
+  stack.image_size = options.image_size;
+  stack.pixels.resize(n * pixels);
+  stack.canonical_slice = slices;
+  stack.world_z_mm.resize(n);
+  detail::parallel_ranges(n, 16, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t k = begin; k < end; ++k) {
+      const SliceStack one = preprocess(view, {slices[k]}, options);
+      std::copy(one.pixels.begin(), one.pixels.end(), stack.pixels.begin() + static_cast<std::ptrdiff_t>(k * pixels));
+      stack.world_z_mm[k] = one.world_z_mm.front();
+    }
+  });
+  return stack;
 }
 
 }  // namespace slicenav

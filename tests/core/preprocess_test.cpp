@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "slicenav/error.hpp"
@@ -125,6 +126,81 @@ TEST(Preprocess, RejectsBadArguments) {
   PreprocessOptions bad;
   bad.pixel_mm = 0.0;
   EXPECT_THROW(preprocess(v, {0}, bad), Error);
+}
+
+}  // namespace slicenav
+
+namespace slicenav {
+namespace {
+
+// A scan whose body moves right slice by slice: slice k holds a 40 mm block starting k * 8 mm from the left.
+Volume drifting_block(std::size_t slices) {
+  Geometry g;
+  g.size = {64, 64, slices};
+  g.spacing = {2.0, 2.0, 3.0};
+  std::vector<float> voxels(g.voxel_count(), -1000.0f);
+  for (std::size_t k = 0; k < slices; ++k) {
+    for (std::size_t j = 20; j < 40; ++j) {
+      for (std::size_t i = 4 * k; i < 4 * k + 20 && i < 64; ++i) voxels[(k * 64 + j) * 64 + i] = 40.0f;
+    }
+  }
+  return Volume(g, voxels);
+}
+
+}  // namespace
+
+TEST(ModelInput, ScanCentringUsesTheWholeScansBodyWhicheverSlicesAreAsked) {
+  const Volume v = drifting_block(8);
+  const SliceMapping mapping(v.geometry(), canonical_axis_map(v.geometry()));
+  const CanonicalView view(v, mapping);
+  PreprocessOptions options;
+  options.image_size = 32;
+  options.pixel_mm = 4.0;
+  const std::vector<std::size_t> all{0, 1, 2, 3, 4, 5, 6, 7};
+  const SliceStack whole = model_input(view, all, options, Centring::scan);
+  EXPECT_EQ(whole.pixels, preprocess(view, all, options, body_centre(view, all)).pixels);
+  // A part (a chunk, or the three-slice method's three slices) gives the whole scan's pixels for its slices.
+  const std::vector<std::size_t> part{2, 5};
+  const SliceStack some = model_input(view, part, options, Centring::scan);
+  const std::size_t pixels = options.image_size * options.image_size;
+  ASSERT_EQ(some.pixels.size(), 2 * pixels);
+  for (std::size_t s = 0; s < part.size(); ++s) {
+    EXPECT_TRUE(std::equal(some.pixels.begin() + static_cast<std::ptrdiff_t>(s * pixels),
+                           some.pixels.begin() + static_cast<std::ptrdiff_t>((s + 1) * pixels),
+                           whole.pixels.begin() + static_cast<std::ptrdiff_t>(part[s] * pixels)))
+        << "slice " << part[s];
+  }
+  EXPECT_EQ(some.canonical_slice, part);
+}
+
+TEST(ModelInput, EachSliceCentringPutsEverySlicesBodyInTheMiddle) {
+  const Volume v = drifting_block(8);
+  const SliceMapping mapping(v.geometry(), canonical_axis_map(v.geometry()));
+  const CanonicalView view(v, mapping);
+  PreprocessOptions options;
+  options.image_size = 32;
+  options.pixel_mm = 4.0;
+  const std::vector<std::size_t> slices{0, 3, 7};
+  const SliceStack each = model_input(view, slices, options, Centring::each_slice);
+  const SliceStack scan = model_input(view, slices, options, Centring::scan);
+  const std::size_t pixels = options.image_size * options.image_size;
+  ASSERT_EQ(each.pixels.size(), slices.size() * pixels);
+  EXPECT_EQ(each.canonical_slice, slices);
+  EXPECT_EQ(each.world_z_mm, scan.world_z_mm);
+  for (std::size_t s = 0; s < slices.size(); ++s) {
+    // Each slice alone, centred on its own body: what the embedding and intensity prealignments compare.
+    const SliceStack one = preprocess(view, {slices[s]}, options);
+    EXPECT_TRUE(
+        std::equal(one.pixels.begin(), one.pixels.end(), each.pixels.begin() + static_cast<std::ptrdiff_t>(s * pixels)))
+        << "slice " << slices[s];
+  }
+  // The drifting body looks the same in every slice centred on its own, and moves across the scan-centred ones.
+  EXPECT_TRUE(std::equal(each.pixels.begin(), each.pixels.begin() + static_cast<std::ptrdiff_t>(pixels),
+                         each.pixels.begin() + static_cast<std::ptrdiff_t>(2 * pixels)));
+  EXPECT_FALSE(std::equal(scan.pixels.begin(), scan.pixels.begin() + static_cast<std::ptrdiff_t>(pixels),
+                          scan.pixels.begin() + static_cast<std::ptrdiff_t>(2 * pixels)));
+  EXPECT_THROW(model_input(view, {}, options, Centring::each_slice), Error);
+  EXPECT_THROW(model_input(view, {8}, options, Centring::each_slice), Error);
 }
 
 }  // namespace slicenav

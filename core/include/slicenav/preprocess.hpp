@@ -52,4 +52,18 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
 SliceStack preprocess(const CanonicalVolume& volume, const std::vector<std::size_t>& slices,
                       const PreprocessOptions& options);
 
+// Where model input is centred in-plane.
+enum class Centring {
+  scan,        // on the body of the whole scan (body_centre over every slice): what the models learned from
+  each_slice,  // every slice on its own body: slices matched across scans in which the patient may lie elsewhere
+               // in the field (the embedding and intensity prealignments)
+};
+
+// The one path from a scan's canonical slices to model input: `slices` preprocessed with `options` and centred
+// as `centring` says. Every caller (preparing a scan, training, the prealignments) goes through it, so the
+// model sees the same pixels for the same slice whichever call asks. With Centring::scan, a scan taken in
+// chunks gives the same pixels as in one call. each_slice shares its slices among the hardware threads.
+SliceStack model_input(const CanonicalView& view, const std::vector<std::size_t>& slices,
+                       const PreprocessOptions& options, Centring centring);
+
 }  // namespace slicenav
