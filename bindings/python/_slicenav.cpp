@@ -42,6 +42,45 @@ void call_released(Call&& call) {
   check(call());
 }
 
+// The callbacks of a long C call made from Python: at every point where the call asks whether to stop, the
+// GIL is taken and Python's pending signals are handled, so Ctrl-C (KeyboardInterrupt), or an exception a
+// signal handler raises, stops the call (SLICENAV_ERR_CANCELLED) and is raised in its place.
+class Interruptible {
+ public:
+  slicenav_callbacks callbacks() {
+    slicenav_callbacks c{};
+    c.abort = &Interruptible::should_stop;
+    c.user_data = this;
+    return c;
+  }
+
+  // Runs `call` with the GIL released; raises the Python exception that stopped it, else checks its status.
+  template <typename Call>
+  void run(Call&& call) {
+    slicenav_status status;
+    {
+      py::gil_scoped_release release;
+      status = call();
+    }
+    if (error_) {
+      error_->restore();
+      error_.reset();
+      throw py::error_already_set();
+    }
+    check(status);
+  }
+
+ private:
+  static int32_t should_stop(void* self) {
+    auto* me = static_cast<Interruptible*>(self);
+    py::gil_scoped_acquire acquire;
+    if (!me->error_ && PyErr_CheckSignals() != 0) me->error_.emplace();
+    return me->error_ ? 1 : 0;
+  }
+
+  std::optional<py::error_already_set> error_;  // what a signal handler raised, fetched while the call runs
+};
+
 [[noreturn]] void invalid(const std::string& message) { throw StatusError{SLICENAV_ERR_INVALID_ARGUMENT, message}; }
 
 // ---- Handles --------------------------------------------------------------------------------------------
@@ -82,7 +121,9 @@ Volume volume_read(const std::string& path, const std::optional<std::string>& se
   params.dicom_series_uid = optional_c_str(series_uid);
   Volume out;
   slicenav_volume* raw = nullptr;
-  call_released([&] { return slicenav_volume_read(&raw, path.c_str(), &params); });
+  Interruptible stop;
+  params.callbacks = stop.callbacks();
+  stop.run([&] { return slicenav_volume_read(&raw, path.c_str(), &params); });
   out.ptr.reset(raw);
   return out;
 }
@@ -182,15 +223,17 @@ py::array volume_voxels(const py::object& handle) {
   return view;
 }
 
-slicenav_write_params write_params(int gzip_level) {
+slicenav_write_params write_params(int gzip_level, Interruptible& stop) {
   slicenav_write_params params = slicenav_write_default_params();
   params.gzip_level = gzip_level;
+  params.callbacks = stop.callbacks();
   return params;
 }
 
 void volume_write(const Volume& volume, const std::string& path, int gzip_level) {
-  const slicenav_write_params params = write_params(gzip_level);
-  call_released([&] { return slicenav_volume_write(path.c_str(), volume.get(), &params); });
+  Interruptible stop;
+  const slicenav_write_params params = write_params(gzip_level, stop);
+  stop.run([&] { return slicenav_volume_write(path.c_str(), volume.get(), &params); });
 }
 
 // Applies one of the four slice-mapping calls to every value (a flat array; the Python layer keeps shapes).
@@ -337,7 +380,10 @@ slicenav_locate_params locate_params(int method) {
 Scan scan_prepare(const Model& model, const Volume& volume) {
   Scan out;
   slicenav_scan* raw = nullptr;
-  call_released([&] { return slicenav_scan_prepare(&raw, model.get(), volume.get(), nullptr); });
+  Interruptible stop;
+  slicenav_prepare_params params = slicenav_prepare_default_params();
+  params.callbacks = stop.callbacks();
+  stop.run([&] { return slicenav_scan_prepare(&raw, model.get(), volume.get(), &params); });
   out.ptr.reset(raw);
   return out;
 }
@@ -453,7 +499,9 @@ py::dict prealign(const Model* model, const Volume& fixed, const Volume& moving,
   params.in_plane = in_plane ? 1 : 0;
   slicenav_prealignment r = slicenav_prealignment_init();
   const slicenav_model* m = model == nullptr ? nullptr : model->get();
-  call_released([&] { return slicenav_prealign(&r, m, fixed.get(), moving.get(), &params); });
+  Interruptible stop;
+  params.callbacks = stop.callbacks();
+  stop.run([&] { return slicenav_prealign(&r, m, fixed.get(), moving.get(), &params); });
   py::dict d;
   d["translation_mm"] = py::make_tuple(r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]);
   d["confidence"] = r.confidence;
@@ -482,7 +530,9 @@ py::dict prealign_rigid(const Model& model, const Volume& fixed, const Volume& m
   if (max_rotation_deg) params.max_rotation_deg = *max_rotation_deg;
   if (seed) params.seed = *seed;
   slicenav_prealignment_rigid r = slicenav_prealignment_rigid_init();
-  call_released([&] { return slicenav_prealign_rigid(&r, model.get(), fixed.get(), moving.get(), &params); });
+  Interruptible stop;
+  params.callbacks = stop.callbacks();
+  stop.run([&] { return slicenav_prealign_rigid(&r, model.get(), fixed.get(), moving.get(), &params); });
   py::dict d;
   d["translation_mm"] = py::make_tuple(r.translation_mm[0], r.translation_mm[1], r.translation_mm[2]);
   d["rotation_rad"] = py::make_tuple(r.rotation_rad[0], r.rotation_rad[1], r.rotation_rad[2]);
@@ -531,7 +581,9 @@ CropRecord crop_plan(const Model& model, const Volume& volume, const std::string
   params.method = static_cast<slicenav_locate_method>(method);
   CropRecord out;
   slicenav_crop_record* raw = nullptr;
-  call_released([&] { return slicenav_crop_record_plan(&raw, model.get(), volume.get(), &params); });
+  Interruptible stop;
+  params.callbacks = stop.callbacks();
+  stop.run([&] { return slicenav_crop_record_plan(&raw, model.get(), volume.get(), &params); });
   out.ptr.reset(raw);
   return out;
 }
@@ -614,13 +666,14 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("crop_record_partial",
         [](const CropRecord& record) { return slicenav_crop_record_partial(record.get()) != 0; });
   m.def("crop_file", [](const CropRecord& record, const std::string& image, const std::string& out, int gzip_level) {
-    const slicenav_write_params params = write_params(gzip_level);
-    call_released([&] { return slicenav_crop_record_crop_file(out.c_str(), record.get(), image.c_str(), &params); });
+    Interruptible stop;
+    const slicenav_write_params params = write_params(gzip_level, stop);
+    stop.run([&] { return slicenav_crop_record_crop_file(out.c_str(), record.get(), image.c_str(), &params); });
   });
-  m.def("uncrop_file",
-        [](const CropRecord& record, const std::string& prediction, const std::string& out, int gzip_level) {
-          const slicenav_write_params params = write_params(gzip_level);
-          call_released(
-              [&] { return slicenav_crop_record_uncrop_file(out.c_str(), record.get(), prediction.c_str(), &params); });
-        });
+  m.def("uncrop_file", [](const CropRecord& record, const std::string& prediction, const std::string& out,
+                          int gzip_level) {
+    Interruptible stop;
+    const slicenav_write_params params = write_params(gzip_level, stop);
+    stop.run([&] { return slicenav_crop_record_uncrop_file(out.c_str(), record.get(), prediction.c_str(), &params); });
+  });
 }

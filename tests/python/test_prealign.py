@@ -1,7 +1,10 @@
 """slicenav.prealign and the transform files (elastix -t0, ITK .tfm)."""
 
 import json
+import os
 import re
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -158,3 +161,31 @@ def test_prealign_rigid_finds_a_known_rotation(model, tmp_path):
         slicenav.prealign_rigid(fixed, moving, None)
     with pytest.raises(slicenav.InvalidArgumentError, match="points"):
         slicenav.prealign_rigid(fixed, moving, model, points=2)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop()
+
+
+def test_a_signal_stops_a_long_call(model):
+    # A signal that arrives while the engine runs (the call takes about 0.8 s here) is handled at the call's
+    # next progress point, where the binding takes the GIL: its handler's exception (KeyboardInterrupt for
+    # Ctrl-C) is raised from the call, which returns no result, and the model stays usable.
+    volume = slicenav.phantom(size=(128, 128, 160), spacing=(2.5, 2.5, 2.5), noise_hu=0.0)
+    previous = signal.signal(signal.SIGUSR1, _raise_stop)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1))
+    results = []
+    try:
+        timer.start()
+        with pytest.raises(_Stop):
+            results.append(model.prealign_rigid(volume, volume, points=3000))
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    assert results == []
+    # The model still works after a stopped call.
+    assert model.prealign(volume, volume, method="intensity").shared_anatomy
