@@ -55,7 +55,7 @@
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/measure.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/phantom.hpp"

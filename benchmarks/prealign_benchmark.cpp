@@ -57,7 +57,7 @@
 #include "options.hpp"
 #include "slicenav/anatomy.hpp"
 #include "slicenav/io.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/prealign.hpp"
 #include "stats.hpp"

@@ -33,7 +33,7 @@
 #include "markdown_section.hpp"
 #include "options.hpp"
 #include "slicenav/io.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/rigid.hpp"
 #include "stats.hpp"
 #include "test_data.hpp"

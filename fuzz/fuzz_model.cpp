@@ -1,7 +1,7 @@
 // Fuzzes the model loader (container, metadata JSON, atlas, templates and weights checked against the architecture).
 #include "fuzz_support.hpp"
 #include "slicenav/error.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto path = slicenav::fuzz::scratch("model") / "input.snm";

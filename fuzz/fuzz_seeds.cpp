@@ -14,7 +14,7 @@
 #include "slicenav/crop.hpp"
 #include "slicenav/elastix/parameters.hpp"
 #include "slicenav/io.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/phantom.hpp"
 

@@ -64,9 +64,9 @@ done
 
 echo "sanitize: ThreadSanitizer build" >&2
 configure build-tsan thread
-cmake --build build-tsan -j "$jobs" --target models_test batch_test prefetch_test
+cmake --build build-tsan -j "$jobs" --target model_test batch_test prefetch_test
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-build-tsan/tests/core/models_test --gtest_filter='*EightThreadsSharingOneModel*'
+build-tsan/tests/core/model_test --gtest_filter='*EightThreadsSharingOneModel*'
 build-tsan/tests/cli/batch_test --gtest_filter='BatchRun.*'
 build-tsan/tests/cli/prefetch_test
 echo "sanitize: all clean" >&2

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "slicenav/anatomy.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/preprocess.hpp"
 
 namespace slicenav::training {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "dataset.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 
 namespace slicenav::training {
 

@@ -4,8 +4,8 @@
 
 #include <random>
 
-#include "network.hpp"
 #include "sampler.hpp"
+#include "slice_network.hpp"
 
 namespace slicenav::training {
 

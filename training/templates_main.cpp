@@ -18,7 +18,7 @@
 #include "dataset.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 
 namespace {

@@ -29,10 +29,10 @@
 #include <nlohmann/json.hpp>
 
 #include "dataset.hpp"
-#include "network.hpp"
+#include "slice_network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/rigid.hpp"
 #include "voxel_network.hpp"
 

@@ -14,7 +14,7 @@
 
 #include "slicenav.h"
 #include "slicenav/error.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/volume.hpp"

@@ -12,7 +12,7 @@
 
 #include "capi_support.hpp"
 #include "slicenav.h"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/qc.hpp"
 

@@ -1,5 +1,5 @@
 // The navigation model's metadata (the JSON section of a model file, model_file.hpp): its architecture,
-// preprocessing and templates as JSON and back. Internal to core (models.cpp).
+// preprocessing and templates as JSON and back. Internal to core (model.cpp).
 #pragma once
 
 #include <cstddef>
@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slicenav/model.hpp"
 #include "slicenav/model_file.hpp"
-#include "slicenav/models.hpp"
 
 namespace slicenav::detail {
 

@@ -5,7 +5,7 @@
 #include <numeric>
 #include <random>
 
-#include "network.hpp"
+#include "slice_network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/navigation.hpp"
 #include "voxel_network.hpp"

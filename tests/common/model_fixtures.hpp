@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/phantom.hpp"
 
 namespace slicenav::test {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "slicenav/io.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/volume.hpp"
 
@@ -28,7 +28,7 @@ struct CropRecord {
   static constexpr int kFormatVersion = 1;
 
   Region region;              // the region as used, margins included
-  std::string model_version;  // see model_version() (models.hpp)
+  std::string model_version;  // see model_version() (model.hpp)
   std::string method;         // "insertion" or "score": how the region's ends were located
 
   Geometry original;  // the grid the box was planned on

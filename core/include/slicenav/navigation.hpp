@@ -1,6 +1,6 @@
 // Slice navigation on whole scans: where each slice of one scan belongs in another (insertion), a
 // body-part score per slice, the key slices of a scan, and whether a region is covered. Built on the
-// models (models.hpp) and canonical geometry (orientation.hpp); every answer refers back to the original
+// models (model.hpp) and canonical geometry (orientation.hpp); every answer refers back to the original
 // slice indices and world z of the volumes given.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "slicenav/measure.hpp"
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/orientation.hpp"
 #include "slicenav/progress.hpp"
 #include "slicenav/regions.hpp"

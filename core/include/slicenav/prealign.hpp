@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/volume.hpp"
 

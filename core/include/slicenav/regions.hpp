@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 
 namespace slicenav {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "slicenav/progress.hpp"
 #include "slicenav/transform_files.hpp"
 #include "slicenav/volume.hpp"

@@ -1,4 +1,4 @@
-#include "network.hpp"
+#include "slice_network.hpp"
 
 #include <cmath>
 

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 #include "voxel_network.hpp"
 
 namespace slicenav::detail {

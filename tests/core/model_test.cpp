@@ -1,4 +1,4 @@
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "model_fixtures.hpp"
-#include "network.hpp"
+#include "slice_network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/model_file.hpp"

@@ -1,4 +1,4 @@
-#include "slicenav/models.hpp"
+#include "slicenav/model.hpp"
 
 #include <dlfcn.h>
 
@@ -14,7 +14,7 @@
 
 #include "json_number.hpp"
 #include "model_metadata.hpp"
-#include "network.hpp"
+#include "slice_network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/model_file.hpp"
 
