@@ -348,26 +348,23 @@ std::vector<std::string> model_regions(const Model& model) {
 
 // ---- Navigation -------------------------------------------------------------------------------------------
 
-py::dict landmark_dict(const slicenav_landmark& l) {
-  py::dict d;
-  d["name"] = l.name;
-  d["where"] = static_cast<int>(l.where);
-  d["canonical_slice"] = l.canonical_slice;
-  d["original_slice"] = l.original_slice;
-  d["world_z_mm"] = l.world_z_mm;
-  d["confidence"] = l.confidence;
-  d["spread_mm"] = l.spread_mm;
-  d["votes"] = l.votes;
-  return d;
-}
-
-py::dict position_dict(const slicenav_position& p) {
+// The position fields that slicenav_landmark and slicenav_position share.
+template <typename Position>
+py::dict position_fields(const Position& p) {
   py::dict d;
   d["where"] = static_cast<int>(p.where);
   d["canonical_slice"] = p.canonical_slice;
   d["original_slice"] = p.original_slice;
   d["world_z_mm"] = p.world_z_mm;
   d["confidence"] = p.confidence;
+  return d;
+}
+
+py::dict landmark_dict(const slicenav_landmark& l) {
+  py::dict d = position_fields(l);
+  d["name"] = l.name;
+  d["spread_mm"] = l.spread_mm;
+  d["votes"] = l.votes;
   return d;
 }
 
@@ -484,8 +481,8 @@ py::dict coverage(const Model& model, const Scan& scan, const std::string& regio
   py::dict d;
   d["status"] = static_cast<int>(c.status);
   d["recognised"] = c.recognised != 0;
-  d["superior"] = position_dict(c.superior);
-  d["inferior"] = position_dict(c.inferior);
+  d["superior"] = position_fields(c.superior);
+  d["inferior"] = position_fields(c.inferior);
   return d;
 }
 

@@ -147,15 +147,21 @@ Volume drifting_block(std::size_t slices) {
   return Volume(g, voxels);
 }
 
+// 32 x 32 pixels of 4 mm: the drifting block fits the field wherever it is centred.
+PreprocessOptions small_input() {
+  PreprocessOptions options;
+  options.image_size = 32;
+  options.pixel_mm = 4.0;
+  return options;
+}
+
 }  // namespace
 
 TEST(ModelInput, ScanCentringUsesTheWholeScansBodyWhicheverSlicesAreAsked) {
   const Volume v = drifting_block(8);
   const SliceMapping mapping(v.geometry(), canonical_axis_map(v.geometry()));
   const CanonicalView view(v, mapping);
-  PreprocessOptions options;
-  options.image_size = 32;
-  options.pixel_mm = 4.0;
+  const PreprocessOptions options = small_input();
   const std::vector<std::size_t> all{0, 1, 2, 3, 4, 5, 6, 7};
   const SliceStack whole = model_input(view, all, options, Centring::scan);
   EXPECT_EQ(whole.pixels, preprocess(view, all, options, body_centre(view, all)).pixels);
@@ -177,9 +183,7 @@ TEST(ModelInput, EachSliceCentringPutsEverySlicesBodyInTheMiddle) {
   const Volume v = drifting_block(8);
   const SliceMapping mapping(v.geometry(), canonical_axis_map(v.geometry()));
   const CanonicalView view(v, mapping);
-  PreprocessOptions options;
-  options.image_size = 32;
-  options.pixel_mm = 4.0;
+  const PreprocessOptions options = small_input();
   const std::vector<std::size_t> slices{0, 3, 7};
   const SliceStack each = model_input(view, slices, options, Centring::each_slice);
   const SliceStack scan = model_input(view, slices, options, Centring::scan);
