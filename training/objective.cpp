@@ -35,7 +35,7 @@ torch::Tensor step_loss(detail::InsertionNetworkImpl& net, const PairSampler& sa
   for (std::size_t i = 0; i < views.size(); ++i) {
     const auto z = views[i]->world_z_mm();
     const auto s = net.score(per_view[i]);
-    score_loss = score_loss + ssbr_loss(s, torch::tensor(z, torch::kDouble));
+    if (o.ssbr_weight != 0.0) score_loss = score_loss + o.ssbr_weight * ssbr_loss(s, torch::tensor(z, torch::kDouble));
     const auto& map = views[i]->source->map;
     if (map.valid()) {
       std::vector<float> atlas;

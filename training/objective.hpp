@@ -19,6 +19,9 @@ struct Objective {
   // 0 trains the encoder and score head alone, as a separate score network would be trained; the
   // attention layers are then not run.
   double insertion_weight = 1.0;
+  // Weight of the self-supervised slice-order term (SSBR) in the score loss; 0 leaves the atlas supervision
+  // of the cases with a map as the score head's only signal (an ablation).
+  double ssbr_weight = 1.0;
 };
 
 struct StepLosses {
@@ -27,7 +30,7 @@ struct StepLosses {
 
 // Samples o.pairs_per_step pairs, augments each sequence, encodes every slice (and the two artificial
 // slices) as one batch, and returns insertion_weight * insertion loss + score_weight * score loss; `parts` gets the two
-// terms. Score loss per sequence: SSBR, plus smooth-L1 towards atlas mm / 10 where the case has a map.
+// terms. Score loss per sequence: ssbr_weight * SSBR, plus smooth-L1 towards atlas mm / 10 where the case has a map.
 torch::Tensor step_loss(detail::InsertionNetworkImpl& net, const PairSampler& sampler, const Objective& o,
                         std::mt19937_64& rng, StepLosses& parts);
 

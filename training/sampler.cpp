@@ -70,9 +70,15 @@ View sample_view(const Case& c, const SamplerOptions& o, std::mt19937_64& rng) {
   } else {
     const std::size_t length = uniform_index(rng, o.min_slices, n);
     const std::size_t first = uniform_index(rng, 0, n - length);
-    const std::size_t stride =
-        uniform_index(rng, 1, std::max<std::size_t>(1, std::min<std::size_t>(3, length / o.min_slices)));
-    for (std::size_t k = first; k < first + length; k += stride) v.slices.push_back(k);
+    double stride = static_cast<double>(
+        uniform_index(rng, 1, std::max<std::size_t>(1, std::min<std::size_t>(3, length / o.min_slices))));
+    if (o.z_scale > 0.0) stride = std::max(1.0, stride * uniform(rng, 1.0 - o.z_scale, 1.0 + o.z_scale));
+    // A stride of at least one slice keeps the rounded indices strictly ascending.
+    for (std::size_t i = 0;; ++i) {
+      const auto k = first + static_cast<std::size_t>(std::lround(static_cast<double>(i) * stride));
+      if (k >= first + length) break;
+      v.slices.push_back(k);
+    }
     if (v.slices.size() > o.max_slices) v = spread_view(c, first, first + length - 1, o.max_slices);
   }
   if (v.slices.size() > o.min_slices && uniform(rng, 0, 1) < o.drop_fraction) {

@@ -19,6 +19,10 @@ struct SamplerOptions {
   double drop_fraction = 0.2;     // share of sequences that lose up to 10 % of their slices
   double slab_fraction = 0.2;     // share of sequences shown as thick slices (see View::slab)
   double max_slab_mm = 10.0;      // thickest simulated slice
+  // Body-length augmentation: a sub-volume's slice stride is scaled by a factor drawn from
+  // [1 - z_scale, 1 + z_scale] (never below one slice), so its anatomy passes by faster or slower per
+  // sequence position, as in a shorter or taller patient. 0 leaves the stride an integer.
+  double z_scale = 0.0;
 };
 
 // Canonical slice indices of one case forming a sequence, ascending (superior first).
@@ -43,8 +47,8 @@ struct Pair {
 };
 
 // A random sequence of the case: the whole scan uniformly sampled, or a random sub-volume at a random
-// slice stride (sparser slices), possibly with dropped slices, possibly shown as thick slices (slab of up
-// to max_slab_mm).
+// slice stride (sparser slices; a fractional one, rounded to the nearest slices, under z_scale), possibly
+// with dropped slices, possibly shown as thick slices (slab of up to max_slab_mm).
 View sample_view(const Case& c, const SamplerOptions& options, std::mt19937_64& rng);
 
 // A training pair from the non-validation cases: one case against itself (intra-patient: positions

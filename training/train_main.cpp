@@ -50,10 +50,12 @@ struct Options {
   double sigma_mm = 5.0;
   double score_weight = 0.5;
   double insertion_weight = 1.0;
+  double ssbr_weight = 1.0;
   std::size_t image_size = 96;
   double pixel_mm = 5.0;
   std::size_t max_slices = 128;
   double slab_fraction = 0.2;
+  double z_scale = 0.0;
   std::vector<int> widths{16, 24, 48, 96, 128};
   int d_model = 128;
   int self_layers = 2;
@@ -111,7 +113,9 @@ json training_summary(const Options& o, const Corpus& corpus, int step, double s
           {"sigma_mm", o.sigma_mm},
           {"score_weight", o.score_weight},
           {"insertion_weight", o.insertion_weight},
+          {"ssbr_weight", o.ssbr_weight},
           {"slab_fraction", o.slab_fraction},
+          {"z_scale", o.z_scale},
           {"learning_rate", o.lr},
           {"seed", o.seed},
           {"wall_seconds", seconds}};
@@ -181,6 +185,7 @@ int run(const Options& o) {
   SamplerOptions sampling;
   sampling.max_slices = o.max_slices;
   sampling.slab_fraction = o.slab_fraction;
+  sampling.z_scale = o.z_scale;
   const PairSampler sampler(corpus, sampling);
 
   int step = 0;
@@ -196,8 +201,9 @@ int run(const Options& o) {
   Model model = state.contains("model") ? Model::load((out / state.at("model").get<std::string>()).string())
                                         : Model(config, o.seed);
   auto& network = *model.impl().network;
-  const Objective objective{o.pairs_per_step, o.loss == "emd" ? InsertionLoss::emd : InsertionLoss::kl, o.sigma_mm,
-                            o.score_weight, o.insertion_weight};
+  const Objective objective{o.pairs_per_step,   o.loss == "emd" ? InsertionLoss::emd : InsertionLoss::kl,
+                            o.sigma_mm,         o.score_weight,
+                            o.insertion_weight, o.ssbr_weight};
   torch::optim::AdamW optimizer(network.parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(1e-4));
   if (state.contains("optimizer")) {
     torch::load(optimizer, (out / state.at("optimizer").get<std::string>()).string());
@@ -310,12 +316,20 @@ int main(int argc, char** argv) {
                  "weight of the insertion loss (0: train the encoder and score head alone)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--ssbr-weight", o.ssbr_weight,
+                 "weight of the self-supervised slice-order (SSBR) term in the score loss (0: atlas supervision alone)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--image-size", o.image_size, "input pixels per side")->capture_default_str();
   app.add_option("--pixel-mm", o.pixel_mm, "in-plane size of an input pixel, mm")->capture_default_str();
   app.add_option("--max-slices", o.max_slices, "longest sequence")->capture_default_str();
   app.add_option("--slab-fraction", o.slab_fraction, "share of training sequences shown as thick slices")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--z-scale", o.z_scale,
+                 "body-length augmentation: sub-volume strides scaled by up to 1 +- this factor (0 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.5));
   app.add_option("--widths", o.widths, "encoder widths: stem then stages")->capture_default_str();
   app.add_option("--d-model", o.d_model, "attention width")->capture_default_str();
   app.add_option("--self-layers", o.self_layers, "self-attention layers")->capture_default_str();

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "dataset.hpp"
 #include "evaluate.hpp"
@@ -109,6 +110,35 @@ TEST(Sampler, SlabViewsAverageNeighbouringSlicesCutAtTheScanEnds) {
   for (int i = 0; i < 50; ++i) ASSERT_EQ(sample_view(c, o, rng).slab, 1u);
 }
 
+TEST(Sampler, ZScaleGivesFractionalStridesThatStayAscendingAndInRange) {
+  const Corpus corpus = phantom_corpus();
+  const Case& c = corpus.cases[0];
+  SamplerOptions o;
+  o.max_slices = c.slices.slice_count();  // never respread, so a view's steps are its stride's
+  o.uniform_fraction = 0.0;
+  o.drop_fraction = 0.0;
+  o.slab_fraction = 0.0;
+  const auto irregular_views = [&](double z_scale) {
+    o.z_scale = z_scale;
+    std::mt19937_64 rng(5);
+    int irregular = 0;
+    for (int i = 0; i < 300; ++i) {
+      const View v = sample_view(c, o, rng);
+      EXPECT_GE(v.slices.size(), 2u);
+      EXPECT_LT(v.slices.back(), c.slices.slice_count());
+      std::set<std::size_t> steps;
+      for (std::size_t k = 1; k < v.slices.size(); ++k) {
+        EXPECT_LT(v.slices[k - 1], v.slices[k]);
+        steps.insert(v.slices[k] - v.slices[k - 1]);
+      }
+      irregular += steps.size() > 1;
+    }
+    return irregular;
+  };
+  EXPECT_EQ(irregular_views(0.0), 0);   // integer strides only
+  EXPECT_GT(irregular_views(0.3), 30);  // a fractional stride alternates between its two neighbouring steps
+}
+
 TEST(Sampler, PairsCarryTheTruePositionsFromWorldZOrTheAtlas) {
   const Corpus corpus = phantom_corpus();
   const PairSampler sampler(corpus, SamplerOptions{24});
@@ -193,6 +223,28 @@ TEST(Objective, ZeroInsertionWeightTrainsTheEncoderAndScoreHeadAlone) {
   }
   EXPECT_GT(trained, 0u);
   EXPECT_GT(untouched, 0u);
+}
+
+TEST(Objective, SsbrWeightScalesTheSelfSupervisedTermAlone) {
+  Corpus unlabelled = phantom_corpus();
+  for (Case& c : unlabelled.cases) c.map = AnatomicalMap{};  // no atlas supervision: SSBR is the whole score loss
+  const Corpus labelled = phantom_corpus();
+  const auto score_loss = [](const Corpus& corpus, double ssbr_weight) {
+    const PairSampler sampler(corpus, SamplerOptions{24});
+    Model model(tiny_config(), 1);
+    model.impl().network->train();
+    torch::manual_seed(3);
+    std::mt19937_64 rng(4);
+    Objective o;
+    o.ssbr_weight = ssbr_weight;
+    StepLosses parts;
+    step_loss(*model.impl().network, sampler, o, rng, parts);
+    return parts.score;
+  };
+  EXPECT_GT(score_loss(unlabelled, 1.0), 0.0);
+  EXPECT_EQ(score_loss(unlabelled, 0.0), 0.0);
+  EXPECT_NEAR(score_loss(unlabelled, 2.0), 2.0 * score_loss(unlabelled, 1.0), 1e-6);
+  EXPECT_GT(score_loss(labelled, 0.0), 0.0);  // the atlas term stays
 }
 
 TEST(Objective, IsDeterministicForAFixedSeed) {
