@@ -11,22 +11,7 @@ cli=$1
 work=$2
 n=${3:-5}
 rm -rf "$work" && mkdir -p "$work"
-# The phantom as int16: slicenav writes float for non-integer noise, so round through a .nii copy.
-"$cli" phantom -o "$work/float.nii" --size 512 512 300 --spacing 0.8 0.8 1 >/dev/null
-/usr/bin/python3 - "$work" <<'EOF'
-import sys
-import numpy as np
-work = sys.argv[1]
-data = np.fromfile(work + "/float.nii", dtype=np.uint8)
-header = data[:352].copy()
-header[70:74] = np.frombuffer(np.array([4, 16], dtype="<i2").tobytes(), dtype=np.uint8)  # datatype int16, bitpix 16
-voxels = np.rint(data[352:].view("<f4")).astype("<i2")
-with open(work + "/ct.nii", "wb") as f:
-    f.write(header.tobytes())
-    f.write(voxels.tobytes())
-EOF
-gzip -6 -c "$work/ct.nii" >"$work/ct.nii.gz"
-rm -f "$work/float.nii" "$work/ct.nii"
+"$(dirname "$0")/int16_phantom.sh" "$cli" "$work/ct.nii.gz" 300 6
 
 elapsed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'; }
 : >"$work/gzip.txt"

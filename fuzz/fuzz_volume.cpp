@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   slicenav::fuzz::write_file(path, data + 1, size - 1);
   try {
     const slicenav::Volume volume = slicenav::read_volume(path.string());
-    for (float v : volume.voxels()) {
+    for (float v : volume.voxels_as_float()) {
       if (!std::isfinite(v)) __builtin_trap();  // the reader promised finite voxels
     }
   } catch (const slicenav::Error&) {

@@ -885,8 +885,11 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign_rigid(slicenav
 
 /* ---- Voxel access ----------------------------------------------------------------------------- */
 
-/* The volume's own voxels, without a copy: float HU in file index order, x fastest, as
- * slicenav_volume_copy_voxels gives them (value(i, j, k) = voxels[i + size[0] * (j + size[1] * k)]).
+/* The volume's voxels as float HU in file index order, x fastest, as slicenav_volume_copy_voxels gives
+ * them (value(i, j, k) = voxels[i + size[0] * (j + size[1] * k)]). A volume read from a file of whole HU
+ * within 16-bit integers (the usual int16 CT) keeps its voxels as int16, half the memory of float: for it
+ * the first call makes the float copy once (4 bytes per voxel, owned by the volume); otherwise they are
+ * the volume's own voxels, without a copy.
  *   out        not NULL; receives a pointer to size[0] * size[1] * size[2] floats owned by the volume,
  *              valid until slicenav_volume_free(volume). Read-only: volumes are immutable, so any number of
  *              threads may read it at once. NULL on failure.

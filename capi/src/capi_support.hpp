@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -22,6 +23,9 @@
 struct slicenav_volume {
   slicenav::Volume volume;
   slicenav::SliceMapping mapping;
+  // slicenav_volume_voxels' float voxels of a volume stored as int16, made on the first call.
+  mutable std::once_flag float_once;
+  mutable std::vector<float> float_voxels;
 };
 
 struct slicenav_model {
@@ -120,19 +124,23 @@ slicenav::Progress progress_of(const Params* params) {
 
 // Copies `values` into a caller buffer (dst, capacity, written): dst NULL with capacity 0 is a size query
 // (written required); a smaller non-zero capacity is BUFFER_TOO_SMALL with *written still set.
-template <typename T, typename U>
-void copy_out(const std::vector<U>& values, T* dst, std::size_t capacity, std::size_t* written) {
-  if (written != nullptr) *written = values.size();
+// buffer_takes checks such a buffer for `count` values and says whether to copy them (false: a size query).
+inline bool buffer_takes(const void* dst, std::size_t capacity, std::size_t* written, std::size_t count) {
+  if (written != nullptr) *written = count;
   if (dst == nullptr && capacity == 0) {
     require(written, "written (in a size query)");
-    return;
+    return false;
   }
   require(dst, "dst");
-  if (capacity < values.size()) {
-    fail(Status::buffer_too_small,
-         "capacity " + std::to_string(capacity) + " < " + std::to_string(values.size()) + " values");
+  if (capacity < count) {
+    fail(Status::buffer_too_small, "capacity " + std::to_string(capacity) + " < " + std::to_string(count) + " values");
   }
-  std::copy(values.begin(), values.end(), dst);
+  return true;
+}
+
+template <typename T, typename U>
+void copy_out(const std::vector<U>& values, T* dst, std::size_t capacity, std::size_t* written) {
+  if (buffer_takes(dst, capacity, written, values.size())) std::copy(values.begin(), values.end(), dst);
 }
 
 // Copies a C string field into a fixed char array, always NUL-terminated (truncates).

@@ -50,11 +50,12 @@ using namespace slicenav::capi;
 slicenav_volume* make_handle(slicenav::Volume volume) {
   const slicenav::AxisMap map = slicenav::canonical_axis_map(volume.geometry());
   slicenav::SliceMapping mapping(volume.geometry(), map);
-  return new slicenav_volume{std::move(volume), std::move(mapping)};
+  return new slicenav_volume{std::move(volume), std::move(mapping), {}, {}};
 }
 
-template <typename T>
-void convert_voxels(const void* data, std::size_t count, std::vector<float>& out) {
+template <typename T, typename Out>
+std::vector<Out> convert_voxels(const void* data, std::size_t count) {
+  std::vector<Out> out(count);
   const T* values = static_cast<const T*>(data);
   for (std::size_t n = 0; n < count; ++n) {
     const T value = values[n];
@@ -64,8 +65,9 @@ void convert_voxels(const void* data, std::size_t count, std::vector<float>& out
         invalid("data[" + std::to_string(n) + "] = " + number(value) + " does not fit in float");
       }
     }
-    out[n] = static_cast<float>(value);
+    out[n] = static_cast<Out>(value);
   }
+  return out;
 }
 
 // The integer a C caller passed as slicenav_pixel_type. C lets any int through; reading an out-of-range
@@ -228,20 +230,22 @@ slicenav_status slicenav_volume_from_buffer(slicenav_volume** out, const void* d
       invalid(std::string("bad geometry: ") + e.what());
     }
 
-    std::vector<float> voxels(count);
-    switch (type) {
-      case SLICENAV_PIXEL_INT16: convert_voxels<int16_t>(data, count, voxels); break;
-      case SLICENAV_PIXEL_UINT8: convert_voxels<uint8_t>(data, count, voxels); break;
-      case SLICENAV_PIXEL_INT32: convert_voxels<int32_t>(data, count, voxels); break;
-      case SLICENAV_PIXEL_FLOAT32: convert_voxels<float>(data, count, voxels); break;
-      case SLICENAV_PIXEL_FLOAT64: convert_voxels<double>(data, count, voxels); break;
-    }
+    slicenav::SourceInfo source;
+    source.format = "memory";
+    source.pixel_type = type_name;
+    // 8- and 16-bit voxels are kept as int16, as read_volume keeps them; the others as float.
+    const auto volume = [&]() -> slicenav::Volume {
+      switch (type) {
+        case SLICENAV_PIXEL_INT16: return {geometry, convert_voxels<int16_t, int16_t>(data, count), source};
+        case SLICENAV_PIXEL_UINT8: return {geometry, convert_voxels<uint8_t, int16_t>(data, count), source};
+        case SLICENAV_PIXEL_INT32: return {geometry, convert_voxels<int32_t, float>(data, count), source};
+        case SLICENAV_PIXEL_FLOAT32: return {geometry, convert_voxels<float, float>(data, count), source};
+        default: return {geometry, convert_voxels<double, float>(data, count), source};
+      }
+    };
     try {
-      slicenav::SourceInfo source;
-      source.format = "memory";
-      source.pixel_type = type_name;
       source.warnings = slicenav::orientation_warnings(geometry);  // as read_volume() records them
-      *out = make_handle(slicenav::Volume(geometry, std::move(voxels), std::move(source)));
+      *out = make_handle(volume());
     } catch (const Error& e) {
       // Caller geometry that has no canonical axis order is a bad argument here, not a bad file.
       if (e.status() == Status::unsupported_input) invalid(std::string("direction: ") + e.what());
@@ -365,7 +369,13 @@ slicenav_status slicenav_volume_copy_voxels(float* dst, size_t capacity, size_t*
                                             const slicenav_volume* volume) {
   return guarded("slicenav_volume_copy_voxels", [&] {
     require(volume, "volume");
-    copy_out(volume->volume.voxels(), dst, capacity, written);
+    const slicenav::Volume& v = volume->volume;
+    if (!buffer_takes(dst, capacity, written, v.voxel_count())) return;
+    if (v.float_voxels() != nullptr) {
+      std::copy(v.float_voxels(), v.float_voxels() + v.voxel_count(), dst);
+    } else {
+      std::copy(v.int16_voxels(), v.int16_voxels() + v.voxel_count(), dst);
+    }
   });
 }
 
@@ -374,8 +384,13 @@ slicenav_status slicenav_volume_voxels(const float** out, size_t* count, const s
     require(out, "out");
     *out = nullptr;
     require(volume, "volume");
-    *out = volume->volume.voxels().data();
-    if (count != nullptr) *count = volume->volume.voxels().size();
+    const float* voxels = volume->volume.float_voxels();
+    if (voxels == nullptr) {  // stored as int16: the float copy is made once, thread-safely
+      std::call_once(volume->float_once, [&] { volume->float_voxels = volume->volume.voxels_as_float(); });
+      voxels = volume->float_voxels.data();
+    }
+    *out = voxels;
+    if (count != nullptr) *count = volume->volume.voxel_count();
   });
 }
 

@@ -31,19 +31,14 @@ CellGrid mean_hu_cells(const CanonicalView& view, std::size_t first, std::size_t
   const auto work = [&](std::size_t k_begin, std::size_t k_end) {
     // The rows of one row of cells are summed voxel by voxel first (a loop without dependencies between
     // voxels), then that sum is shared out to the cells.
-    std::vector<float> row_sum(ni);
-    const std::int64_t step = view.step_i();
+    std::vector<float> row_sum(ni), row(ni);
     for (std::size_t k = k_begin; k < k_end; ++k) {
       float* out = g.mean_hu.data() + k * per_slice;
       for (std::size_t cj = 0; cj < g.cells[1]; ++cj) {
         std::fill(row_sum.begin(), row_sum.end(), 0.0f);
         for (std::size_t j = cj * g.factor[1]; j < std::min(nj, (cj + 1) * g.factor[1]); ++j) {
-          const float* row = view.row(j, first + k);
-          if (step == 1) {
-            for (std::size_t i = 0; i < ni; ++i) row_sum[i] += row[i];
-          } else {
-            for (std::size_t i = 0; i < ni; ++i) row_sum[i] += row[static_cast<std::int64_t>(i) * step];
-          }
+          view.row(j, first + k, row.data());
+          for (std::size_t i = 0; i < ni; ++i) row_sum[i] += row[i];
         }
         float* cell_row = out + cj * g.cells[0];
         for (std::size_t i = 0; i < ni; ++i) cell_row[cell_of_i[i]] += row_sum[i];

@@ -587,7 +587,14 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
   }
 
   const std::size_t slice_voxels = decoded.values.size();
-  std::vector<float> voxels(geometry.voxel_count());
+  // Kept as int16 while every value is a whole HU within int16 (CT), as read_volume keeps int16 files; as float from
+  // the first slice that is not.
+  std::vector<std::int16_t> whole(geometry.voxel_count());
+  std::vector<float> voxels;
+  const auto fits_int16 = [](float v) {
+    return v == std::nearbyint(v) && v >= std::numeric_limits<std::int16_t>::min() &&
+           v <= std::numeric_limits<std::int16_t>::max();
+  };
   for (std::size_t k = 0; k < stack.slices.size(); ++k) {
     const std::string& path = stack.slices[k].header->path;
     options.progress.at(static_cast<double>(k) / static_cast<double>(stack.slices.size()));
@@ -602,9 +609,19 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
     if (bad != decoded.values.end()) {
       fail(Status::invalid_argument, "DICOM file '" + path + "' decodes to a non-finite value");
     }
-    std::copy(decoded.values.begin(), decoded.values.end(),
-              voxels.begin() + static_cast<std::ptrdiff_t>(k * slice_voxels));
+    const auto at = static_cast<std::ptrdiff_t>(k * slice_voxels);
+    if (voxels.empty() && !std::all_of(decoded.values.begin(), decoded.values.end(), fits_int16)) {
+      voxels.assign(whole.begin(), whole.end());
+      whole = {};
+    }
+    if (voxels.empty()) {
+      std::transform(decoded.values.begin(), decoded.values.end(), whole.begin() + at,
+                     [](float v) { return static_cast<std::int16_t>(v); });
+    } else {
+      std::copy(decoded.values.begin(), decoded.values.end(), voxels.begin() + at);
+    }
   }
+  if (voxels.empty()) return Volume(geometry, std::move(whole), std::move(source));
   return Volume(geometry, std::move(voxels), std::move(source));
 }
 

@@ -64,10 +64,10 @@ std::string describe(const itk::ExceptionObject& e) {
   return text.empty() ? std::string(e.what()) : text;
 }
 
-template <typename T>
-void convert_to_float(const void* raw, std::size_t count, std::vector<float>& out) {
+template <typename T, typename Out>
+void convert_voxels(const void* raw, std::size_t count, Out* out) {
   const T* in = static_cast<const T*>(raw);
-  for (std::size_t n = 0; n < count; ++n) out[n] = static_cast<float>(in[n]);
+  for (std::size_t n = 0; n < count; ++n) out[n] = static_cast<Out>(in[n]);
 }
 
 // Reads `bytes` bytes of voxel data (the whole image, as stored) through the ImageIO into `raw`.
@@ -89,27 +89,43 @@ void read_raw(itk::ImageIOBase& io, char* raw, std::size_t bytes) {
   }
 }
 
-// Reads `count` components of the file's stored type through the ImageIO and converts them to float,
-// holding the raw buffer and the float buffer at once (never two float copies).
-std::vector<float> read_as_float(itk::ImageIOBase& io, std::size_t count) {
+// Reads `count` components of the file's stored type through the ImageIO: 16-bit signed voxels straight into the
+// volume's int16 storage, 8-bit ones converted to int16, any other type to float (holding the raw buffer and the
+// converted one at once, never two float copies).
+detail::VolumeVoxels read_itk_voxels(itk::ImageIOBase& io, std::size_t count) {
   using IOC = itk::IOComponentEnum;
-  std::vector<float> voxels(count);
+  detail::VolumeVoxels voxels;
   const std::size_t bytes = count * io.GetComponentSize();
+  if (io.GetComponentType() == IOC::SHORT) {
+    const std::shared_ptr<std::int16_t> stored = detail::int16_buffer(count);
+    read_raw(io, reinterpret_cast<char*>(stored.get()), bytes);
+    voxels.int16 = stored;
+    return voxels;
+  }
   std::unique_ptr<char[]> raw(new char[bytes]);
   read_raw(io, raw.get(), bytes);
+  if (io.GetComponentType() == IOC::UCHAR || io.GetComponentType() == IOC::CHAR) {
+    const std::shared_ptr<std::int16_t> stored = detail::int16_buffer(count);
+    if (io.GetComponentType() == IOC::UCHAR) {
+      convert_voxels<std::uint8_t>(raw.get(), count, stored.get());
+    } else {
+      convert_voxels<std::int8_t>(raw.get(), count, stored.get());
+    }
+    voxels.int16 = stored;
+    return voxels;
+  }
+  voxels.floats.resize(count);
+  float* out = voxels.floats.data();
   switch (io.GetComponentType()) {
-    case IOC::UCHAR: convert_to_float<std::uint8_t>(raw.get(), count, voxels); break;
-    case IOC::CHAR: convert_to_float<std::int8_t>(raw.get(), count, voxels); break;
-    case IOC::USHORT: convert_to_float<std::uint16_t>(raw.get(), count, voxels); break;
-    case IOC::SHORT: convert_to_float<std::int16_t>(raw.get(), count, voxels); break;
-    case IOC::UINT: convert_to_float<std::uint32_t>(raw.get(), count, voxels); break;
-    case IOC::INT: convert_to_float<std::int32_t>(raw.get(), count, voxels); break;
-    case IOC::ULONG: convert_to_float<unsigned long>(raw.get(), count, voxels); break;
-    case IOC::LONG: convert_to_float<long>(raw.get(), count, voxels); break;
-    case IOC::ULONGLONG: convert_to_float<unsigned long long>(raw.get(), count, voxels); break;
-    case IOC::LONGLONG: convert_to_float<long long>(raw.get(), count, voxels); break;
-    case IOC::FLOAT: convert_to_float<float>(raw.get(), count, voxels); break;
-    case IOC::DOUBLE: convert_to_float<double>(raw.get(), count, voxels); break;
+    case IOC::USHORT: convert_voxels<std::uint16_t>(raw.get(), count, out); break;
+    case IOC::UINT: convert_voxels<std::uint32_t>(raw.get(), count, out); break;
+    case IOC::INT: convert_voxels<std::int32_t>(raw.get(), count, out); break;
+    case IOC::ULONG: convert_voxels<unsigned long>(raw.get(), count, out); break;
+    case IOC::LONG: convert_voxels<long>(raw.get(), count, out); break;
+    case IOC::ULONGLONG: convert_voxels<unsigned long long>(raw.get(), count, out); break;
+    case IOC::LONGLONG: convert_voxels<long long>(raw.get(), count, out); break;
+    case IOC::FLOAT: convert_voxels<float>(raw.get(), count, out); break;
+    case IOC::DOUBLE: convert_voxels<double>(raw.get(), count, out); break;
     default:
       fail(Status::unsupported_input,
            "unsupported voxel component type " + itk::ImageIOBase::GetComponentTypeAsString(io.GetComponentType()));
@@ -234,13 +250,13 @@ Volume read_image_file(const std::string& path, const std::string& format) {
     source.warnings.push_back("the NIfTI header has " + pixdim + "; the spacing was taken from its sform matrix");
   }
   source.warnings.insert(source.warnings.end(), opened.warnings.begin(), opened.warnings.end());
-  std::vector<float> voxels;
+  detail::VolumeVoxels voxels;
   if (opened.nifti) {
     voxels = detail::read_nifti_voxels(path, *opened.nifti, geometry.voxel_count());  // its messages name the file
   } else {
     try {
       const std::lock_guard<std::mutex> lock(itk_io_mutex());
-      voxels = read_as_float(*io, geometry.voxel_count());
+      voxels = read_itk_voxels(*io, geometry.voxel_count());
     } catch (const itk::ExceptionObject& e) {
       fail(Status::io, "cannot read '" + path + "' (truncated or damaged?): " + describe(e));
     } catch (const Error& e) {
@@ -248,7 +264,7 @@ Volume read_image_file(const std::string& path, const std::string& format) {
     }
   }
   try {
-    return Volume(geometry, std::move(voxels), std::move(source));
+    return std::move(voxels).volume(geometry, std::move(source));
   } catch (const Error& e) {
     fail(e.status(), "'" + path + "': " + e.what());
   }
@@ -289,7 +305,10 @@ void write_with_itk(const Volume& volume, const std::string& format, const std::
   image->SetDirection(direction);
   image->Allocate();
   Pixel* out = image->GetBufferPointer();
-  for (float v : volume.voxels()) *out++ = static_cast<Pixel>(std::is_integral<Pixel>::value ? std::lround(v) : v);
+  for (std::size_t n = 0; n < volume.voxel_count(); ++n) {
+    const float v = volume.at(n);
+    *out++ = static_cast<Pixel>(std::is_integral<Pixel>::value ? std::lround(v) : v);
+  }
 
   auto writer = itk::ImageFileWriter<Image>::New();
   writer->SetImageIO(make_image_io(format));
@@ -311,7 +330,9 @@ struct Int16Fit {
 
 Int16Fit int16_fit(const Volume& volume) {
   Int16Fit fit;
-  for (float v : volume.voxels()) {
+  if (volume.int16_voxels() != nullptr) return fit;
+  for (std::size_t n = 0; n < volume.voxel_count(); ++n) {
+    const float v = volume.float_voxels()[n];
     fit.integral = fit.integral && v == std::nearbyint(v);
     fit.in_range = fit.in_range && v >= std::numeric_limits<std::int16_t>::min() - 0.5f &&
                    v < std::numeric_limits<std::int16_t>::max() + 0.5f;
@@ -394,17 +415,25 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
   detail::write_atomically(path, [&](const std::string& temp) {
     if (format == "nifti") {
       // slicenav's own writer: the disk's answer to every write is checked, so the file needs no reading back.
-      const std::vector<float>& v = volume.voxels();
-      if (as_int16) {
-        std::vector<std::int16_t> stored(v.size());
-        std::transform(v.begin(), v.end(), stored.begin(),
+      const std::size_t count = volume.voxel_count();
+      const bool compressed = is_gzip_path(path);
+      if (volume.int16_voxels() != nullptr && as_int16) {  // written as stored
+        detail::write_nifti(temp, path, compressed, volume.geometry(), 4,
+                            reinterpret_cast<const unsigned char*>(volume.int16_voxels()), count * sizeof(std::int16_t),
+                            gzip_level);
+      } else if (as_int16) {
+        std::vector<std::int16_t> stored(count);
+        std::transform(volume.float_voxels(), volume.float_voxels() + count, stored.begin(),
                        [](float x) { return static_cast<std::int16_t>(std::lround(x)); });
-        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 4,
-                            reinterpret_cast<const unsigned char*>(stored.data()), stored.size() * sizeof(std::int16_t),
+        detail::write_nifti(temp, path, compressed, volume.geometry(), 4,
+                            reinterpret_cast<const unsigned char*>(stored.data()), count * sizeof(std::int16_t),
                             gzip_level);
       } else {
-        detail::write_nifti(temp, path, is_gzip_path(path), volume.geometry(), 16,
-                            reinterpret_cast<const unsigned char*>(v.data()), v.size() * sizeof(float), gzip_level);
+        std::vector<float> converted;  // only for an int16 volume asked for as float
+        const float* v = volume.float_voxels();
+        if (v == nullptr) v = (converted = volume.voxels_as_float()).data();
+        detail::write_nifti(temp, path, compressed, volume.geometry(), 16, reinterpret_cast<const unsigned char*>(v),
+                            count * sizeof(float), gzip_level);
       }
       return;
     }
@@ -413,7 +442,7 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
     } else {
       write_with_itk<float>(volume, format, temp);
     }
-    check_written(temp, path, format, volume.voxels().size() * (as_int16 ? sizeof(std::int16_t) : sizeof(float)));
+    check_written(temp, path, format, volume.voxel_count() * (as_int16 ? sizeof(std::int16_t) : sizeof(float)));
   });
 }
 

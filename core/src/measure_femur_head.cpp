@@ -122,7 +122,8 @@ class DomeGrid {
   std::vector<float> rows(std::size_t lo, std::size_t hi) {
     const std::size_t nx = n_[0], ny = n_[1];
     std::vector<float> out((hi - lo) * nx * ny);
-    const std::int64_t step = view_.step_i();
+    const std::size_t width = view_.size()[0];
+    std::vector<float> buffer(4 * width);
     for (std::size_t r = lo; r < hi; ++r) {
       const double kc = std::min(canonical_slice(static_cast<double>(r)), static_cast<double>(last_));
       const auto k0 = static_cast<std::size_t>(kc);
@@ -131,7 +132,12 @@ class DomeGrid {
       for (std::size_t y = 0; y < ny; ++y) {
         const std::size_t j0 = index_[1][y], j1 = std::min(j0 + 1, view_.size()[1] - 1);
         const float fj = weight_[1][y];
-        const float* rows[4] = {view_.row(j0, k0), view_.row(j1, k0), view_.row(j0, k1), view_.row(j1, k1)};
+        const std::size_t row_j[4] = {j0, j1, j0, j1}, row_k[4] = {k0, k0, k1, k1};
+        const float* rows[4];
+        for (int c = 0; c < 4; ++c) {
+          view_.row(row_j[c], row_k[c], buffer.data() + c * width);
+          rows[c] = buffer.data() + c * width;
+        }
         const float wr[4] = {(1 - fj) * (1 - fk), fj * (1 - fk), (1 - fj) * fk, fj * fk};
         float* o = out.data() + ((r - lo) * ny + y) * nx;
         for (std::size_t x = 0; x < nx; ++x) {
@@ -139,8 +145,7 @@ class DomeGrid {
           const float fi = weight_[0][x];
           float raw = 0, clipped = 0;
           for (int c = 0; c < 4; ++c) {
-            const float a = rows[c][static_cast<std::int64_t>(i0) * step],
-                        b = rows[c][static_cast<std::int64_t>(i1) * step];
+            const float a = rows[c][i0], b = rows[c][i1];
             raw += wr[c] * ((1 - fi) * a + fi * b);
             clipped += wr[c] * ((1 - fi) * std::clamp(a, kDomeLowHu, kDomeHighHu) +
                                 fi * std::clamp(b, kDomeLowHu, kDomeHighHu));

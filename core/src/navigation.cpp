@@ -222,12 +222,11 @@ ScanPosition position_at_z(const PreparedScan& scan, double world_z_mm) {
 }
 
 void require_ct(const Volume& volume) {
-  const auto& v = volume.voxels();
-  if (std::none_of(v.begin(), v.end(), [](float x) { return x < kCtEvidenceHu; })) {
-    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  const auto [lo, hi] = volume.value_range();
+  if (!(lo < kCtEvidenceHu)) {
     fail(Status::unsupported_input, "intensities do not look like CT in HU: no voxel below " +
                                         std::to_string(static_cast<int>(kCtEvidenceHu)) + " HU (range " +
-                                        std::to_string(*lo) + " to " + std::to_string(*hi) + ")");
+                                        std::to_string(lo) + " to " + std::to_string(hi) + ")");
   }
 }
 

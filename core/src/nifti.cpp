@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -307,7 +308,10 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
   if (!compressed && (v.file.size() < offset || v.file.size() - offset < bytes)) {
     fail(Status::io, "cannot read '" + path + "': the file is truncated");
   }
-  if (compressed) {
+  if (compressed && offset + bytes > kStreamedInflateBytes) {
+    v.file = Mapping();  // never touched beyond its first bytes: zlib reads the file in pieces
+    v.stream = inflate_with_zlib(path, offset + bytes);
+  } else if (compressed) {
     v.stream = inflate(path, v.file, offset + bytes);
     v.file = Mapping();  // the compressed bytes are not needed again: unmapped before the conversion's buffer exists
   }
@@ -320,6 +324,45 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
   if (h.analyze) v.slope = 1.0, v.inter = 0.0;
   v.rescale = std::abs(v.slope - 1.0) > eps || std::abs(v.inter) > eps;
   return v;
+}
+
+// Whether a NIfTI file's stored integers of type T, scaled, are whole numbers within int16 (so int16 holds the float
+// values ITK gives exactly): scaling by whole numbers, and every scaled value in range (one pass over the voxels,
+// skipped for unscaled 8- and 16-bit signed types and 8-bit unsigned ones).
+template <typename T>
+bool scaled_fits_int16(const StoredVoxels& v, std::size_t count, bool swapped, const std::string& path) {
+  if (v.rescale && (v.slope != std::round(v.slope) || v.inter != std::round(v.inter))) return false;
+  if (!v.rescale && (std::is_same_v<T, std::int16_t> || sizeof(T) == 1)) return true;
+  constexpr double kExactInFloat = 16777216.0;  // 2^24: larger integers are not exact after ITK's float step
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (std::size_t n = 0; n < count; ++n) {
+    const auto value = static_cast<double>(stored_value<T>(v.data, n, swapped, path));
+    lo = std::min(lo, value);
+    hi = std::max(hi, value);
+  }
+  if (count == 0 || std::max(std::abs(lo), std::abs(hi)) > kExactInFloat) return false;
+  const double a = lo * v.slope + v.inter, b = hi * v.slope + v.inter;
+  return std::min(a, b) >= std::numeric_limits<std::int16_t>::min() &&
+         std::max(a, b) <= std::numeric_limits<std::int16_t>::max();
+}
+
+// The voxels of a file that scaled_fits_int16, as int16. An unscaled int16 stream in this machine's byte order is
+// used where it was decompressed (the volume then owns that memory); any other is converted.
+template <typename T>
+std::shared_ptr<const std::int16_t> int16_voxels(StoredVoxels&& v, std::size_t count, bool swapped,
+                                                 const std::string& path) {
+  if (std::is_same_v<T, std::int16_t> && !v.rescale && !swapped && v.stream.size() > 0 &&
+      reinterpret_cast<std::uintptr_t>(v.data) % alignof(std::int16_t) == 0) {
+    const auto stream = std::make_shared<Mapping>(std::move(v.stream));
+    return std::shared_ptr<const std::int16_t>(stream, reinterpret_cast<const std::int16_t*>(v.data));
+  }
+  const std::shared_ptr<std::int16_t> stored = int16_buffer(count);
+  std::int16_t* dst = stored.get();
+  for (std::size_t n = 0; n < count; ++n) {
+    const auto value = static_cast<double>(stored_value<T>(v.data, n, swapped, path));
+    dst[n] = static_cast<std::int16_t>(v.rescale ? value * v.slope + v.inter : value);
+  }
+  return stored;
 }
 
 // Calls f(T{}) with the stored type of a datatype nifti_datatype_bytes accepts.
@@ -374,11 +417,29 @@ std::int16_t nifti_datatype_of(const std::string& itk_component_type) {
   return 0;
 }
 
-std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
-  const StoredVoxels v = stored_voxels(path, header, voxel_count);
-  std::vector<float> out(voxel_count);
+std::shared_ptr<std::int16_t> int16_buffer(std::size_t count) {
+  const std::shared_ptr<std::int16_t[]> owner(new std::int16_t[count]);
+  return std::shared_ptr<std::int16_t>(owner, owner.get());
+}
+
+Volume VolumeVoxels::volume(const Geometry& geometry, SourceInfo source) && {
+  if (int16 != nullptr) return Volume(geometry, std::move(int16), std::move(source));
+  return Volume(geometry, std::move(floats), std::move(source));
+}
+
+VolumeVoxels read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
+  StoredVoxels v = stored_voxels(path, header, voxel_count);
+  VolumeVoxels out;
   with_stored_type(header.datatype, [&](auto tag) {
-    convert<decltype(tag)>(v.data, voxel_count, header.swapped, v.rescale, v.slope, v.inter, path, out.data());
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T>) {
+      if (scaled_fits_int16<T>(v, voxel_count, header.swapped, path)) {
+        out.int16 = int16_voxels<T>(std::move(v), voxel_count, header.swapped, path);
+        return;
+      }
+    }
+    out.floats.resize(voxel_count);
+    convert<T>(v.data, voxel_count, header.swapped, v.rescale, v.slope, v.inter, path, out.floats.data());
   });
   return out;
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,13 +42,27 @@ std::size_t nifti_datatype_bytes(std::uint64_t datatype);
 // with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
 std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_problem = true);
 
-// The `voxel_count` voxels of a NIfTI file (whose header is `header`) as float, the stored values scaled by scl_slope
-// and scl_inter as ITK scales them (a slope of 0 or not finite counts as 1, an intercept that is not finite as 0;
-// Analyze files are not scaled). A .nii.gz is decompressed once, in memory (libdeflate; a stream that holds more than
-// the header and voxels is read through zlib), every gzip member's CRC checked. Throws Error(io) for a file that is
-// truncated, damaged or not NIfTI, Error(unsupported_input) for a voxel type slicenav does not read, and
-// Error(invalid_argument) for a float voxel that is not finite.
-std::vector<float> read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
+// Voxels as a Volume keeps them: exactly one of the two is set.
+struct VolumeVoxels {
+  std::shared_ptr<const std::int16_t> int16;  // whole HU that fit in int16 by the stored type and scaling
+  std::vector<float> floats;
+  Volume volume(const Geometry& geometry, SourceInfo source) &&;
+};
+
+// Room for `count` int16 voxels (not initialised), shared so a Volume can own it.
+std::shared_ptr<std::int16_t> int16_buffer(std::size_t count);
+
+// The `voxel_count` voxels of a NIfTI file (whose header is `header`), the stored values scaled by scl_slope and
+// scl_inter as ITK scales them (a slope of 0 or not finite counts as 1, an intercept that is not finite as 0;
+// Analyze files are not scaled). They are kept as int16 when the stored type is an integer, the scaling whole
+// numbers and every scaled value within int16 (an int16 .nii.gz unscaled is used where it was decompressed, without
+// a copy), else as float: either way ITK's float values exactly. A .nii.gz is decompressed once, in memory
+// (libdeflate; through zlib's streaming decoder when the voxels exceed kStreamedInflateBytes, so the compressed file
+// is never held beside them, or when a stream holds more than the header and voxels), every gzip member's CRC
+// checked. Throws Error(io) for a file that is truncated, damaged or not NIfTI, Error(unsupported_input) for a voxel
+// type slicenav does not read, and Error(invalid_argument) for a float voxel that is not finite.
+VolumeVoxels read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
+constexpr std::size_t kStreamedInflateBytes = std::size_t{512} << 20;
 
 // A NIfTI file's voxels as ITK would store them in memory: the stored type in this machine's byte order, or float
 // (double for float64) with the scaling applied when the header scales.
@@ -60,7 +75,7 @@ struct NiftiRaw {
 // ITK's name of a datatype's stored type ("short", "float", ...; "datatype N" for one slicenav does not read).
 std::string nifti_component_name(std::uint64_t datatype);
 
-// Like read_nifti_voxels, without converting to float (crop and uncrop move these bytes).
+// Like read_nifti_voxels, in the stored type (crop and uncrop move these bytes).
 NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
 
 // The grid an sform says (sform_code > 0, a 3D image, orthogonal axes: spacing from the column lengths), for files

@@ -125,7 +125,7 @@ std::vector<std::string> orientation_warnings(const Geometry& geometry, const Ca
 }
 
 CanonicalView::CanonicalView(const Volume& volume, const SliceMapping& mapping)
-    : data_(volume.voxels().data()), mapping_(mapping) {
+    : float_(volume.float_voxels()), int16_(volume.int16_voxels()), mapping_(mapping) {
   const Geometry& g = volume.geometry();
   if (g.size != mapping.original_geometry().size) {
     fail(Status::invalid_argument, "canonical view: the volume's size differs from the slice mapping's");
@@ -143,11 +143,28 @@ CanonicalView::CanonicalView(const Volume& volume, const SliceMapping& mapping)
 }
 
 CanonicalView::CanonicalView(const CanonicalVolume& canonical)
-    : data_(canonical.volume.voxels().data()), mapping_(canonical.mapping) {
+    : float_(canonical.volume.float_voxels()), int16_(canonical.volume.int16_voxels()), mapping_(canonical.mapping) {
   const Geometry& g = canonical.volume.geometry();
   size_ = g.size;
   spacing_ = g.spacing;
   step_ = {1, static_cast<std::int64_t>(g.size[0]), static_cast<std::int64_t>(g.size[0] * g.size[1])};
+}
+
+void CanonicalView::row(std::size_t j, std::size_t k, float* out) const {
+  const std::int64_t start = offset(j, k), step = step_[0];
+  const auto copy = [&](const auto* stored) {
+    const auto* src = stored + start;
+    if (step == 1) {
+      std::copy(src, src + size_[0], out);
+    } else {
+      for (std::size_t i = 0; i < size_[0]; ++i) out[i] = static_cast<float>(src[static_cast<std::int64_t>(i) * step]);
+    }
+  };
+  if (float_ != nullptr) {
+    copy(float_);
+  } else {
+    copy(int16_);
+  }
 }
 
 CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options) {
@@ -165,19 +182,22 @@ CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& op
   }
   canonical.origin = g.index_to_world(mapping.original_index({0.0, 0.0, 0.0}));
 
-  std::vector<float> voxels(g.voxel_count());
-  float* dst = voxels.data();
-  for (std::size_t k = 0; k < canonical.size[2]; ++k) {
-    for (std::size_t j = 0; j < canonical.size[1]; ++j) {
-      const float* src = view.row(j, k);
-      if (view.step_i() == 1) {
-        dst = std::copy(src, src + canonical.size[0], dst);
-      } else {
-        for (std::size_t i = 0; i < canonical.size[0]; ++i) *dst++ = src[static_cast<std::int64_t>(i) * view.step_i()];
+  // Reordered in the stored type, so an int16 volume stays int16 (its rows convert back exactly).
+  const auto reorder = [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> voxels(g.voxel_count());
+    std::vector<float> row(canonical.size[0]);
+    T* dst = voxels.data();
+    for (std::size_t k = 0; k < canonical.size[2]; ++k) {
+      for (std::size_t j = 0; j < canonical.size[1]; ++j) {
+        view.row(j, k, row.data());
+        for (const float v : row) *dst++ = static_cast<T>(v);
       }
     }
-  }
-  return {Volume(canonical, std::move(voxels), volume.source()), mapping};
+    return voxels;
+  };
+  if (volume.float_voxels() != nullptr) return {Volume(canonical, reorder(float{}), volume.source()), mapping};
+  return {Volume(canonical, reorder(std::int16_t{}), volume.source()), mapping};
 }
 
 }  // namespace slicenav

@@ -14,18 +14,16 @@ namespace slicenav {
 namespace {
 
 // Area-averaging weights from an input axis (n voxels of `spacing` mm, voxel 0 centred at 0 mm) onto
-// `out` output pixels of `pixel` mm whose pixel 0 is centred at `start` mm; input voxel i sits `i * stride`
-// floats from voxel 0. Each output pixel keeps the
-// input voxels it overlaps with their overlap fraction, and the fraction lying outside the input.
+// `out` output pixels of `pixel` mm whose pixel 0 is centred at `start` mm. Each output pixel keeps the input
+// voxels it overlaps with their overlap fraction, and the fraction lying outside the input.
 struct AxisWeights {
-  std::vector<std::size_t> first;   // per output pixel: offset into index/weight
-  std::vector<std::int64_t> index;  // input voxel times the axis stride
-  std::vector<float> weight;        // fraction of the output pixel it covers
-  std::vector<float> outside;       // per output pixel: fraction outside the input
+  std::vector<std::size_t> first;  // per output pixel: offset into index/weight
+  std::vector<std::size_t> index;  // input voxel
+  std::vector<float> weight;       // fraction of the output pixel it covers
+  std::vector<float> outside;      // per output pixel: fraction outside the input
 };
 
-AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double start, double pixel,
-                         std::int64_t stride) {
+AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double start, double pixel) {
   AxisWeights w;
   w.first.reserve(out + 1);
   w.outside.reserve(out);
@@ -41,7 +39,7 @@ AxisWeights axis_weights(std::size_t n, double spacing, std::size_t out, double 
     for (long i = first; i <= last; ++i) {
       const double overlap = std::min(hi, i + 0.5) - std::max(lo, i - 0.5);
       if (overlap <= 0.0) continue;
-      w.index.push_back(i * stride);
+      w.index.push_back(static_cast<std::size_t>(i));
       w.weight.push_back(static_cast<float>(overlap / width));
       inside += overlap;
     }
@@ -83,11 +81,12 @@ InPlaneCentre body_centre(const CanonicalView& view, const std::vector<std::size
   check_slices(view, slices);
   double sx = 0, sy = 0, count = 0;
   const std::size_t step = std::max<std::size_t>(1, slices.size() / 32);
+  std::vector<float> line(size[0]);
   for (std::size_t s = 0; s < slices.size(); s += step) {
     for (std::size_t j = 0; j < size[1]; ++j) {
-      const float* line = view.row(j, slices[s]);
+      view.row(j, slices[s], line.data());
       for (std::size_t i = 0; i < size[0]; ++i) {
-        if (line[static_cast<std::int64_t>(i) * view.step_i()] > body::kBodyHu) {
+        if (line[i] > body::kBodyHu) {
           sx += static_cast<double>(i);
           sy += static_cast<double>(j);
           count += 1;
@@ -111,8 +110,8 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
   check_slices(view, slices);
   const std::size_t out = options.image_size;
   const double half = (static_cast<double>(out) - 1.0) / 2.0 * options.pixel_mm;
-  const AxisWeights wx = axis_weights(size[0], spacing[0], out, centre.x_mm - half, options.pixel_mm, view.step_i());
-  const AxisWeights wy = axis_weights(size[1], spacing[1], out, centre.y_mm - half, options.pixel_mm, 1);
+  const AxisWeights wx = axis_weights(size[0], spacing[0], out, centre.x_mm - half, options.pixel_mm);
+  const AxisWeights wy = axis_weights(size[1], spacing[1], out, centre.y_mm - half, options.pixel_mm);
 
   SliceStack stack;
   stack.image_size = out;
@@ -123,10 +122,11 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
   const float scale = 2.0f / (high - low);
   detail::parallel_ranges(slices.size(), 16, [&](std::size_t s_begin, std::size_t s_end) {
     std::vector<float> rows(size[1] * out);  // input row j reduced to output columns
+    std::vector<float> line(size[0]);
     for (std::size_t s = s_begin; s < s_end; ++s) {
       const std::size_t k = slices[s];
       for (std::size_t j = 0; j < size[1]; ++j) {
-        const float* line = view.row(j, k);
+        view.row(j, k, line.data());
         for (std::size_t u = 0; u < out; ++u) {
           float sum = wx.outside[u] * low;
           for (std::size_t n = wx.first[u]; n < wx.first[u + 1]; ++n)
@@ -138,8 +138,7 @@ SliceStack preprocess(const CanonicalView& view, const std::vector<std::size_t>&
       for (std::size_t r = 0; r < out; ++r) {
         for (std::size_t u = 0; u < out; ++u) {
           float sum = wy.outside[r] * low;
-          for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n)
-            sum += wy.weight[n] * rows[static_cast<std::size_t>(wy.index[n]) * out + u];
+          for (std::size_t n = wy.first[r]; n < wy.first[r + 1]; ++n) sum += wy.weight[n] * rows[wy.index[n] * out + u];
           dst[r * out + u] = (sum - low) * scale - 1.0f;
         }
       }

@@ -1,8 +1,10 @@
 #include "slicenav/volume.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "slicenav/error.hpp"
 
@@ -71,24 +73,68 @@ void Geometry::validate() const {
   }
 }
 
-Volume::Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source)
-    : geometry_(geometry), voxels_(std::move(voxels)), source_(std::move(source)) {
+namespace {
+
+// A vector's data as a shared pointer that keeps the vector alive.
+template <typename T>
+std::shared_ptr<const T> shared_data(std::vector<T> values) {
+  auto owner = std::make_shared<const std::vector<T>>(std::move(values));
+  return std::shared_ptr<const T>(owner, owner->data());
+}
+
+}  // namespace
+
+void Volume::check_count(std::size_t count) const {
   geometry_.validate();
-  if (voxels_.size() != geometry_.voxel_count()) {
+  if (count != geometry_.voxel_count()) {
     std::ostringstream msg;
-    msg << "volume holds " << voxels_.size() << " voxels but its size " << geometry_.size[0] << "x" << geometry_.size[1]
-        << "x" << geometry_.size[2] << " needs " << geometry_.voxel_count();
+    msg << "volume holds " << count << " voxels but its size " << geometry_.size[0] << "x" << geometry_.size[1] << "x"
+        << geometry_.size[2] << " needs " << geometry_.voxel_count();
     fail(Status::invalid_argument, msg.str());
   }
-  for (std::size_t n = 0; n < voxels_.size(); ++n) {
-    if (!std::isfinite(voxels_[n])) {
+}
+
+Volume::Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source)
+    : geometry_(geometry), source_(std::move(source)) {
+  check_count(voxels.size());
+  for (std::size_t n = 0; n < voxels.size(); ++n) {
+    if (!std::isfinite(voxels[n])) {
       const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
       std::ostringstream msg;
-      msg << "volume has a non-finite voxel value (" << voxels_[n] << ") at index (" << n % nx << ", " << (n / nx) % ny
+      msg << "volume has a non-finite voxel value (" << voxels[n] << ") at index (" << n % nx << ", " << (n / nx) % ny
           << ", " << n / (nx * ny) << ")";
       fail(Status::invalid_argument, msg.str());
     }
   }
+  float_ = shared_data(std::move(voxels));
+}
+
+Volume::Volume(Geometry geometry, std::vector<std::int16_t> voxels, SourceInfo source)
+    : geometry_(geometry), source_(std::move(source)) {
+  check_count(voxels.size());
+  int16_ = shared_data(std::move(voxels));
+}
+
+Volume::Volume(Geometry geometry, std::shared_ptr<const std::int16_t> voxels, SourceInfo source)
+    : geometry_(geometry), int16_(std::move(voxels)), source_(std::move(source)) {
+  geometry_.validate();
+  if (int16_ == nullptr) fail(Status::invalid_argument, "volume: no voxels given");
+}
+
+std::vector<float> Volume::voxels_as_float() const {
+  if (float_ != nullptr) return std::vector<float>(float_.get(), float_.get() + voxel_count());
+  std::vector<float> out(voxel_count());
+  for (std::size_t n = 0; n < out.size(); ++n) out[n] = int16_.get()[n];
+  return out;
+}
+
+std::array<float, 2> Volume::value_range() const {
+  if (empty()) fail(Status::invalid_argument, "value_range of an empty volume");
+  const auto range = [](const auto* v, std::size_t count) {
+    const auto [lo, hi] = std::minmax_element(v, v + count);
+    return std::array<float, 2>{static_cast<float>(*lo), static_cast<float>(*hi)};
+  };
+  return float_ != nullptr ? range(float_.get(), voxel_count()) : range(int16_.get(), voxel_count());
 }
 
 Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_t count) {
@@ -105,21 +151,26 @@ Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_
   first_index[a] = static_cast<double>(first);
   g.origin = volume.geometry().index_to_world(first_index);
   g.size[a] = count;
-  std::vector<float> voxels;
-  voxels.reserve(g.voxel_count());
   std::array<std::size_t, 3> offset{0, 0, 0};
   offset[a] = first;
-  for (std::size_t k = 0; k < g.size[2]; ++k) {
-    for (std::size_t j = 0; j < g.size[1]; ++j) {
-      for (std::size_t i = 0; i < g.size[0]; ++i) {
-        voxels.push_back(volume.at(i + offset[0], j + offset[1], k + offset[2]));
+  const auto copy = [&](const auto* stored) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(stored)>>;
+    std::vector<T> voxels;
+    voxels.reserve(g.voxel_count());
+    const auto& size = volume.geometry().size;
+    for (std::size_t k = 0; k < g.size[2]; ++k) {
+      for (std::size_t j = 0; j < g.size[1]; ++j) {
+        const T* row = stored + offset[0] + size[0] * (j + offset[1] + size[1] * (k + offset[2]));
+        voxels.insert(voxels.end(), row, row + g.size[0]);
       }
     }
-  }
+    return voxels;
+  };
   SourceInfo source = volume.source();
   source.path.clear();
   source.format = "memory";
-  return Volume(g, std::move(voxels), std::move(source));
+  if (volume.float_voxels() != nullptr) return Volume(g, copy(volume.float_voxels()), std::move(source));
+  return Volume(g, copy(volume.int16_voxels()), std::move(source));
 }
 
 }  // namespace slicenav

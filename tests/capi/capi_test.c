@@ -393,6 +393,32 @@ static void test_voxels_in_place(void) {
   slicenav_volume_free(volume);
 }
 
+/* A volume of 16-bit voxels keeps them as int16; slicenav_volume_voxels makes its float copy once: the same
+ * address every call and copy_voxels' values. */
+static void test_voxels_of_int16_volume(void) {
+  int16_t data[K_COUNT];
+  float copy[K_COUNT];
+  slicenav_volume* volume = NULL;
+  const float* voxels = NULL;
+  const float* again = NULL;
+  size_t count = 0;
+  int n, equal = 1;
+  for (n = 0; n < K_COUNT; ++n) data[n] = (int16_t)(-1000 + 7 * n);
+  CHECK_STATUS(slicenav_volume_from_buffer(&volume, data, SLICENAV_PIXEL_INT16, k_dims, k_spacing, k_origin, NULL),
+               SLICENAV_OK);
+  if (volume == NULL) return;
+  CHECK_STATUS(slicenav_volume_copy_voxels(copy, K_COUNT, NULL, volume), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_voxels(&voxels, &count, volume), SLICENAV_OK);
+  CHECK_STATUS(slicenav_volume_voxels(&again, NULL, volume), SLICENAV_OK);
+  CHECK(voxels != NULL && again == voxels);
+  CHECK(count == K_COUNT);
+  for (n = 0; n < K_COUNT && voxels != NULL; ++n) {
+    if (voxels[n] != copy[n] || copy[n] != (float)data[n]) equal = 0;
+  }
+  CHECK(equal);
+  slicenav_volume_free(volume);
+}
+
 static long file_bytes(const char* path) {
   long n = -1;
   FILE* f = fopen(path, "rb");
@@ -746,6 +772,7 @@ int main(int argc, char** argv) {
   RUN(test_canonical_mapping);
   RUN(test_copy_voxels);
   RUN(test_voxels_in_place);
+  RUN(test_voxels_of_int16_volume);
   RUN(test_write_read_nifti);
   RUN(test_write_read_metaimage);
   RUN(test_write_rejects_bad_arguments);

@@ -28,7 +28,7 @@ inline SubVolume sub_volume(const Volume& whole, std::size_t first, std::size_t 
   Geometry g = part.geometry();
   const double truth = new_origin_z - g.origin[2];
   g.origin[2] = new_origin_z;
-  return {Volume(g, part.voxels(), part.source()), truth};
+  return {Volume(g, part.voxels_as_float(), part.source()), truth};
 }
 
 // The same voxels with the geometry moved rigidly: every voxel's world position p goes to
@@ -48,7 +48,7 @@ inline Volume rigidly_moved(const Volume& v, const Vec3& euler_rad, const Vec3& 
         rotate({v.geometry().direction[axis], v.geometry().direction[3 + axis], v.geometry().direction[6 + axis]});
     for (std::size_t row = 0; row < 3; ++row) g.direction[3 * row + axis] = d[row];
   }
-  return Volume(g, v.voxels(), v.source());
+  return Volume(g, v.voxels_as_float(), v.source());
 }
 
 // World position of the centre of `v`'s voxel grid.
@@ -87,10 +87,11 @@ inline Volume thick_slabs(const Volume& v, std::size_t k) {
   Geometry g = v.geometry();
   const std::size_t plane = g.size[0] * g.size[1], n = g.size[2] / k;
   std::vector<float> voxels(plane * n, 0.0f);
+  const std::vector<float> stored = v.voxels_as_float();
   for (std::size_t s = 0; s < n; ++s) {
     float* to = voxels.data() + s * plane;
     for (std::size_t j = 0; j < k; ++j) {
-      const float* from = v.voxels().data() + (s * k + j) * plane;
+      const float* from = stored.data() + (s * k + j) * plane;
       for (std::size_t i = 0; i < plane; ++i) to[i] += from[i] / static_cast<float>(k);
     }
   }
@@ -112,8 +113,9 @@ inline Volume in_plane_resampled(const Volume& v, std::size_t n) {
   }
   const std::size_t ni = from.size[0], nj = from.size[1];
   std::vector<float> voxels(n * n * g.size[2]);
+  const std::vector<float> stored = v.voxels_as_float();
   for (std::size_t k = 0; k < g.size[2]; ++k) {
-    const float* slice = v.voxels().data() + k * ni * nj;
+    const float* slice = stored.data() + k * ni * nj;
     for (std::size_t j = 0; j < n; ++j) {
       const double y = static_cast<double>(j) * static_cast<double>(nj - 1) / static_cast<double>(n - 1);
       const std::size_t j0 = std::min(static_cast<std::size_t>(y), nj - 1), j1 = std::min(j0 + 1, nj - 1);

@@ -75,7 +75,7 @@ Volume phantom(double top_z_mm, const std::string& orientation = "LPS") {
 // The phantom with a patient table: a slab of 0 HU, 8 mm thick, 20 mm behind the body (posterior, +y),
 // across the whole width and length of an LPS volume.
 Volume with_table(const Volume& v) {
-  std::vector<float> voxels = v.voxels();
+  std::vector<float> voxels = v.voxels_as_float();
   const Geometry& g = v.geometry();
   for (std::size_t k = 0; k < g.size[2]; ++k) {
     for (std::size_t j = 0; j < g.size[1]; ++j) {
@@ -188,7 +188,7 @@ TEST(Crop, BodyBoxIgnoresAirAndThinStructures) {
   const double y_last = c.volume.geometry().index_to_world({0, static_cast<double>(box[1][1]) - 1, 0})[1];
   EXPECT_LT(y_last, 130.0);
   EXPECT_GE(y_last, 106.0);
-  std::vector<float> air(v.voxels().size(), -1000.0f);
+  std::vector<float> air(v.voxels_as_float().size(), -1000.0f);
   const Volume empty(v.geometry(), std::move(air));
   EXPECT_EQ(status_of([&] { body_in_plane_box(CanonicalView(canonicalize(empty)), 0, 10, 10.0); }),
             Status::unsupported_input);

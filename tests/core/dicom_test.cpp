@@ -204,6 +204,7 @@ void expect_matches_case(const slicenav::Volume& volume, const std::string& case
   EXPECT_EQ(volume.source().patient_position, row.patient_position);
   EXPECT_EQ(volume.source().modality, "CT");
   EXPECT_EQ(volume.source().format, "dicom");
+  EXPECT_NE(volume.int16_voxels(), nullptr) << "whole HU within int16 are kept as int16";
 }
 
 // Air in a corner of the middle slice, bone somewhere, soft tissue common.
@@ -217,7 +218,7 @@ void expect_plausible_hu(const slicenav::Volume& volume) {
   const float air = median_of(corner);
   EXPECT_LT(air, -900.0f) << "corner median should be air or FOV padding";
   EXPECT_GE(air, -3100.0f);
-  const auto& v = volume.voxels();
+  const auto& v = volume.voxels_as_float();
   EXPECT_GT(*std::max_element(v.begin(), v.end()), 300.0f) << "no bone found";
   const auto soft = std::count_if(v.begin(), v.end(), [](float x) { return x > -100.0f && x < 100.0f; });
   EXPECT_GT(static_cast<double>(soft) / static_cast<double>(v.size()), 0.05) << "too little soft tissue";

@@ -64,10 +64,10 @@ void expect_same_volume(const Volume& a, const Volume& b, double tolerance) {
     EXPECT_NEAR(ga.origin[i], gb.origin[i], 1e-4);
   }
   for (int i = 0; i < 9; ++i) EXPECT_NEAR(ga.direction[i], gb.direction[i], 1e-6);
-  ASSERT_EQ(a.voxels().size(), b.voxels().size());
+  const std::vector<float> va = a.voxels_as_float(), vb = b.voxels_as_float();
+  ASSERT_EQ(va.size(), vb.size());
   double worst = 0;
-  for (std::size_t n = 0; n < a.voxels().size(); ++n)
-    worst = std::max(worst, double(std::abs(a.voxels()[n] - b.voxels()[n])));
+  for (std::size_t n = 0; n < va.size(); ++n) worst = std::max(worst, double(std::abs(va[n] - vb[n])));
   EXPECT_LE(worst, tolerance);
 }
 
@@ -169,7 +169,7 @@ TEST_F(Io, ForcedInt16RoundsAndRejectsOutOfRange) {
   EXPECT_EQ(back.source().pixel_type, "short");
   expect_same_volume(noisy, back, 0.5);
 
-  std::vector<float> big(noisy.voxels());
+  std::vector<float> big(noisy.voxels_as_float());
   big[5] = 40000.0f;
   const Volume out_of_range(noisy.geometry(), big);
   EXPECT_THROW(write_volume(out_of_range, path("big.nii.gz"), PixelType::int16), Error);
@@ -182,7 +182,7 @@ TEST_F(Io, FailedWriteKeepsTheExistingFileAndLeavesNoTemporary) {
   const Volume v = small_phantom("LPS", 0.0);
   write_volume(v, path("keep.nii.gz"));
   const auto before = fs::file_size(path("keep.nii.gz"));
-  std::vector<float> big(v.voxels());
+  std::vector<float> big(v.voxels_as_float());
   big[0] = 1e6f;
   EXPECT_THROW(write_volume(Volume(v.geometry(), big), path("keep.nii.gz"), PixelType::int16), Error);
   EXPECT_EQ(fs::file_size(path("keep.nii.gz")), before);
@@ -361,7 +361,7 @@ TEST_F(Io, NonFiniteNiftiVoxelsAreRefusedNotZeroed) {
     const std::string suffix = big ? "_be" : "_le";
     std::ofstream(path("clean" + suffix + ".nii"), std::ios::binary) << test::nifti_bytes(clean);
     const Volume v = read_volume(path("clean" + suffix + ".nii"));
-    EXPECT_EQ(v.voxels()[5], 40.0f);
+    EXPECT_EQ(v.voxels_as_float()[5], 40.0f);
     EXPECT_EQ(v.geometry().spacing[2], 2.0);
     for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
       test::NiftiFile damaged = clean;
@@ -445,14 +445,43 @@ TEST_F(Io, NiftiVoxelsAreItksForEveryTypeByteOrderAndScaling) {
           const Volume v = read_volume(file);
           const std::vector<float> itk = itk_voxels(file);
           const std::vector<float> raw = raw_as_float(read_raw_image(file));
-          ASSERT_EQ(v.voxels().size(), itk.size());
-          for (std::size_t n = 0; n < itk.size(); ++n) ASSERT_EQ(v.voxels()[n], itk[n]) << "voxel " << n;
+          const std::vector<float> ours = v.voxels_as_float();
+          ASSERT_EQ(ours.size(), itk.size());
+          for (std::size_t n = 0; n < itk.size(); ++n) ASSERT_EQ(ours[n], itk[n]) << "voxel " << n;
           EXPECT_EQ(raw, itk);
           const double s = slope == 0.0f ? 1.0 : slope;
-          EXPECT_EQ(v.voxels()[5], static_cast<float>(static_cast<double>(f.voxels[5]) * s + inter));
+          // Integers scaled by whole numbers stay int16 in memory; fractional scaling and float types do not.
+          const bool whole =
+              datatype != 16 && datatype != 64 && slope == std::round(slope) && inter == std::round(inter);
+          EXPECT_EQ(v.int16_voxels() != nullptr, whole);
+          EXPECT_EQ(v.float_voxels() != nullptr, !whole);
+          EXPECT_EQ(ours[5], static_cast<float>(static_cast<double>(f.voxels[5]) * s + inter));
         }
       }
     }
+  }
+}
+
+// int16 storage is kept only where every scaled value fits: unsigned 16-bit or 32-bit voxels beyond int16's range
+// (or shifted beyond it by the intercept) are read as float, with their exact values.
+TEST_F(Io, NiftiIntegersBeyondInt16AreReadAsFloat) {
+  for (const auto& [datatype, value, inter, int16] :
+       {std::tuple{512, 40000.0f, 0.0f, false}, std::tuple{512, 40000.0f, -10000.0f, true},
+        std::tuple{8, -40000.0f, 0.0f, false}, std::tuple{8, -30000.0f, 0.0f, true},
+        std::tuple{4, 30000.0f, 5000.0f, false}, std::tuple{512, 30000.0f, 0.0f, true}}) {
+    SCOPED_TRACE("datatype " + std::to_string(datatype) + " value " + std::to_string(value) + " inter " +
+                 std::to_string(inter));
+    test::NiftiFile f;
+    f.datatype = static_cast<std::int16_t>(datatype);
+    f.scl_slope = 1.0f;
+    f.scl_inter = inter;
+    std::fill(f.voxels.begin(), f.voxels.end(), 0.0f);
+    f.voxels[7] = value;
+    test::write_gzip(path("range.nii.gz"), test::nifti_bytes(f));
+    const Volume v = read_volume(path("range.nii.gz"));
+    EXPECT_EQ(v.int16_voxels() != nullptr, int16);
+    EXPECT_EQ(v.at(7), value + inter);
+    EXPECT_EQ(v.at(0), inter);
   }
 }
 
@@ -473,8 +502,7 @@ TEST_F(Io, NiftiGzipStreamsOfSeveralMembersOrWithTrailingDataRead) {
   for (const char* name : {"members.nii.gz", "trailing.nii.gz"}) {
     SCOPED_TRACE(name);
     const Volume v = read_volume(path(name));
-    ASSERT_EQ(v.voxels().size(), f.voxels.size());
-    for (std::size_t n = 0; n < f.voxels.size(); ++n) ASSERT_EQ(v.voxels()[n], f.voxels[n]) << n;
+    EXPECT_EQ(v.voxels_as_float(), f.voxels);
   }
   std::string damaged = gzip_bytes(bytes);
   damaged[damaged.size() - 6] ^= 0x40;  // the CRC32 of the trailer
@@ -553,7 +581,7 @@ TEST_F(Io, NiftiWithOnlyAnAlignedSformIsReadFromTheSform) {
   std::memcpy(&bytes[268], qoffset, 12);
   test::write_gzip(path("aligned.nii.gz"), bytes);
   const Volume v = read_volume(path("aligned.nii.gz"));
-  EXPECT_EQ(v.voxels()[3], 77.0f);
+  EXPECT_EQ(v.voxels_as_float()[3], 77.0f);
   EXPECT_NEAR(v.geometry().spacing[0], 0.8, 1e-6);
   EXPECT_NEAR(v.geometry().spacing[1], 0.8, 1e-6);
   EXPECT_EQ(v.geometry().spacing[2], 1.0);
@@ -625,8 +653,7 @@ TEST(IoRealData, NiftiVoxelsAreItksOnRealScans) {
     SLICENAV_REQUIRE_DATA(file, std::string("ct/") + id + "/ct.nii.gz");
     const Volume v = read_volume(file);
     const std::vector<float> itk = itk_voxels(file);
-    ASSERT_EQ(v.voxels().size(), itk.size());
-    EXPECT_TRUE(std::equal(itk.begin(), itk.end(), v.voxels().begin()));
+    EXPECT_TRUE(v.voxels_as_float() == itk);
     EXPECT_EQ(raw_as_float(read_raw_image(file)), itk);
   }
 }

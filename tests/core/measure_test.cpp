@@ -120,7 +120,7 @@ TEST(MeasureKeySlices, GasBelowTheDiaphragmIsNotLung) {
   // A 300 mL stomach bubble of pure air from 20 to 80 mm below the lung base.
   const Geometry& g = p.volume.geometry();
   const double base = truth(p, "lung_base");
-  std::vector<float> voxels = p.volume.voxels();
+  std::vector<float> voxels = p.volume.voxels_as_float();
   for (std::size_t k = 0; k < g.size[2]; ++k) {
     for (std::size_t j = 0; j < g.size[1]; ++j) {
       for (std::size_t i = 0; i < g.size[0]; ++i) {

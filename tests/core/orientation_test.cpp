@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "slicenav/error.hpp"
@@ -86,7 +88,7 @@ TEST(Orientation, All48AxisOrdersGiveTheSameCanonicalVolume) {
     EXPECT_EQ(cg.spacing, rg.spacing);
     EXPECT_EQ(cg.direction, rg.direction);
     for (int a = 0; a < 3; ++a) EXPECT_NEAR(cg.origin[a], rg.origin[a], 1e-9);
-    EXPECT_TRUE(canonical.volume.voxels() == reference.volume.voxels());
+    EXPECT_TRUE(canonical.volume.voxels_as_float() == reference.volume.voxels_as_float());
 
     const SliceMapping& m = canonical.mapping;
     EXPECT_EQ(m.slice_count(), 24u);
@@ -111,6 +113,40 @@ TEST(Orientation, All48AxisOrdersGiveTheSameCanonicalVolume) {
       // The original slice index is the slice axis component of the original index.
       EXPECT_DOUBLE_EQ(m.original_slice(ci[2]), oi[static_cast<std::size_t>(m.axes().axis[2])]);
     }
+  }
+}
+
+// A volume rounded to whole HU as float, and its int16 twin (the storage read_volume keeps for int16 files).
+std::pair<Volume, Volume> whole_hu_twins(const Volume& v) {
+  std::vector<float> floats = v.voxels_as_float();
+  std::vector<std::int16_t> int16(floats.size());
+  for (std::size_t n = 0; n < floats.size(); ++n) {
+    floats[n] = std::round(floats[n]);
+    int16[n] = static_cast<std::int16_t>(floats[n]);
+  }
+  return {Volume(v.geometry(), std::move(floats), v.source()), Volume(v.geometry(), std::move(int16), v.source())};
+}
+
+TEST(Orientation, Int16VolumesReadAndCanonicalizeLikeTheirFloatTwins) {
+  for (const std::string& code : all_codes()) {
+    SCOPED_TRACE(code);
+    const auto [floats, int16] = whole_hu_twins(make_phantom(options_for(code)).volume);
+    ASSERT_NE(int16.int16_voxels(), nullptr);
+    ASSERT_EQ(int16.float_voxels(), nullptr);
+    const SliceMapping mapping(floats.geometry(), canonical_axis_map(floats.geometry()));
+    const CanonicalView a(floats, mapping), b(int16, mapping);
+    std::vector<float> row_a(a.size()[0]), row_b(b.size()[0]);
+    for (std::size_t k = 0; k < a.size()[2]; ++k) {
+      for (std::size_t j = 0; j < a.size()[1]; ++j) {
+        a.row(j, k, row_a.data());
+        b.row(j, k, row_b.data());
+        ASSERT_EQ(row_a, row_b) << "row " << j << " of slice " << k;
+        for (std::size_t i = 0; i < a.size()[0]; i += 3) ASSERT_EQ(b.at(i, j, k), row_a[i]);
+      }
+    }
+    const CanonicalVolume canonical_floats = canonicalize(floats), canonical_int16 = canonicalize(int16);
+    EXPECT_NE(canonical_int16.volume.int16_voxels(), nullptr);  // stays int16
+    EXPECT_EQ(canonical_int16.volume.voxels_as_float(), canonical_floats.volume.voxels_as_float());
   }
 }
 

@@ -63,10 +63,10 @@ TEST(Phantom, IsDeterministicPerSeed) {
   PhantomOptions options;
   options.size = {24, 20, 30};
   const Phantom a = make_phantom(options), b = make_phantom(options);
-  EXPECT_TRUE(a.volume.voxels() == b.volume.voxels());
+  EXPECT_TRUE(a.volume.voxels_as_float() == b.volume.voxels_as_float());
   options.seed = 2;
   const Phantom c = make_phantom(options);
-  EXPECT_FALSE(a.volume.voxels() == c.volume.voxels());
+  EXPECT_FALSE(a.volume.voxels_as_float() == c.volume.voxels_as_float());
 }
 
 TEST(Phantom, NoiseHasTheRequestedSpread) {
@@ -77,7 +77,7 @@ TEST(Phantom, NoiseHasTheRequestedSpread) {
   const Phantom p = make_phantom(options);
   double sum = 0, sum2 = 0;
   std::size_t n = 0;
-  for (float v : p.volume.voxels()) {
+  for (float v : p.volume.voxels_as_float()) {
     if (v < -900.0f) {
       sum += v + 1000.0;
       sum2 += (v + 1000.0) * (v + 1000.0);

@@ -37,7 +37,7 @@ Volume phantom(const std::string& orientation, std::size_t slices, double top_z_
 Volume shifted(const Volume& v, const Vec3& d) {
   Geometry g = v.geometry();
   for (int a = 0; a < 3; ++a) g.origin[static_cast<std::size_t>(a)] += d[static_cast<std::size_t>(a)];
-  return Volume(g, v.voxels(), v.source());
+  return Volume(g, v.voxels_as_float(), v.source());
 }
 
 // The same anatomy stored with the slice axis reversed (HFS-like storage turned FFS-like): slice k becomes
@@ -47,10 +47,11 @@ Volume reversed_slices(const Volume& v) {
   const std::size_t n = g.size[2], plane = g.size[0] * g.size[1];
   g.origin = v.geometry().index_to_world({0.0, 0.0, static_cast<double>(n - 1)});
   for (int r = 0; r < 3; ++r) g.direction[static_cast<std::size_t>(3 * r + 2)] *= -1.0;
-  std::vector<float> voxels(v.voxels().size());
+  const std::vector<float> stored = v.voxels_as_float();
+  std::vector<float> voxels(stored.size());
   for (std::size_t k = 0; k < n; ++k) {
-    std::copy(v.voxels().begin() + static_cast<std::ptrdiff_t>(k * plane),
-              v.voxels().begin() + static_cast<std::ptrdiff_t>((k + 1) * plane),
+    std::copy(stored.begin() + static_cast<std::ptrdiff_t>(k * plane),
+              stored.begin() + static_cast<std::ptrdiff_t>((k + 1) * plane),
               voxels.begin() + static_cast<std::ptrdiff_t>((n - 1 - k) * plane));
   }
   return Volume(g, std::move(voxels), v.source());

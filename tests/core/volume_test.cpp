@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 
@@ -44,36 +45,61 @@ TEST(Volume, VoxelLayoutIsXFastest) {
   EXPECT_EQ(v.at(3, 2, 1), 23.0f);
 }
 
-TEST(Volume, SliceRangeKeepsEveryVoxelAtItsWorldPosition) {
+TEST(Volume, SliceRangeKeepsEveryVoxelAtItsWorldPositionAndItsStorage) {
   Geometry g = small_geometry();
   g.direction = {0, -1, 0, 1, 0, 0, 0, 0, 1};
   std::vector<float> voxels(24);
   for (std::size_t n = 0; n < voxels.size(); ++n) voxels[n] = static_cast<float>(n);
-  const Volume v(g, voxels);
-  for (int axis = 0; axis < 3; ++axis) {
-    const auto a = static_cast<std::size_t>(axis);
-    const std::size_t first = 1, count = g.size[a] - 1;
-    const Volume part = slice_range(v, axis, first, count);
-    ASSERT_EQ(part.geometry().size[a], count);
-    EXPECT_EQ(part.source().format, "memory");
-    const auto& s = part.geometry().size;
-    for (std::size_t k = 0; k < s[2]; ++k) {
-      for (std::size_t j = 0; j < s[1]; ++j) {
-        for (std::size_t i = 0; i < s[0]; ++i) {
-          std::array<std::size_t, 3> src{i, j, k};
-          src[a] += first;
-          EXPECT_EQ(part.at(i, j, k), v.at(src[0], src[1], src[2]));
-          const Vec3 w = part.geometry().index_to_world({double(i), double(j), double(k)});
-          const Vec3 w0 = g.index_to_world({double(src[0]), double(src[1]), double(src[2])});
-          for (std::size_t c = 0; c < 3; ++c) EXPECT_NEAR(w[c], w0[c], 1e-12);
+  const std::vector<std::int16_t> whole(voxels.begin(), voxels.end());
+  for (const Volume& v : {Volume(g, voxels), Volume(g, whole)}) {
+    for (int axis = 0; axis < 3; ++axis) {
+      const auto a = static_cast<std::size_t>(axis);
+      const std::size_t first = 1, count = g.size[a] - 1;
+      const Volume part = slice_range(v, axis, first, count);
+      ASSERT_EQ(part.geometry().size[a], count);
+      EXPECT_EQ(part.source().format, "memory");
+      EXPECT_EQ(part.int16_voxels() != nullptr, v.int16_voxels() != nullptr);
+      const auto& s = part.geometry().size;
+      for (std::size_t k = 0; k < s[2]; ++k) {
+        for (std::size_t j = 0; j < s[1]; ++j) {
+          for (std::size_t i = 0; i < s[0]; ++i) {
+            std::array<std::size_t, 3> src{i, j, k};
+            src[a] += first;
+            EXPECT_EQ(part.at(i, j, k), v.at(src[0], src[1], src[2]));
+            const Vec3 w = part.geometry().index_to_world({double(i), double(j), double(k)});
+            const Vec3 w0 = g.index_to_world({double(src[0]), double(src[1]), double(src[2])});
+            for (std::size_t c = 0; c < 3; ++c) EXPECT_NEAR(w[c], w0[c], 1e-12);
+          }
         }
       }
     }
+    EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 3, 0, 1); }), Status::invalid_argument);
+    EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 0, 0); }), Status::invalid_argument);
+    EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 1, 2); }), Status::invalid_argument);
+    EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 2, 1); }), Status::invalid_argument);
   }
-  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 3, 0, 1); }), Status::invalid_argument);
-  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 0, 0); }), Status::invalid_argument);
-  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 1, 2); }), Status::invalid_argument);
-  EXPECT_EQ(test::status_of([&] { (void)slice_range(v, 2, 2, 1); }), Status::invalid_argument);
+}
+
+TEST(Volume, Int16StorageGivesTheSameValuesAsFloatAndIsShared) {
+  const Geometry g = small_geometry();
+  std::vector<std::int16_t> stored(24);
+  for (std::size_t n = 0; n < stored.size(); ++n) stored[n] = static_cast<std::int16_t>(-1024 + 100 * n);
+  const Volume v(g, stored);
+  ASSERT_NE(v.int16_voxels(), nullptr);
+  EXPECT_EQ(v.float_voxels(), nullptr);
+  EXPECT_EQ(v.voxel_count(), 24u);
+  const std::vector<float> floats = v.voxels_as_float();
+  for (std::size_t n = 0; n < stored.size(); ++n) {
+    EXPECT_EQ(floats[n], static_cast<float>(stored[n]));
+    EXPECT_EQ(v.at(n), floats[n]);
+  }
+  EXPECT_EQ(v.at(3, 2, 1), floats[3 + 4 * (2 + 3 * 1)]);
+  EXPECT_EQ(v.value_range(), (std::array<float, 2>{-1024.0f, 1276.0f}));
+  const Volume copy = v;  // immutable: copies share the voxels
+  EXPECT_EQ(copy.int16_voxels(), v.int16_voxels());
+  stored.pop_back();
+  EXPECT_EQ(test::status_of([&] { (void)Volume(g, stored); }), Status::invalid_argument);
+  EXPECT_TRUE(Volume().empty());
 }
 
 TEST(Volume, RejectsBadGeometryWithNamedProblem) {

@@ -79,7 +79,8 @@ std::string orientation_code(const Geometry& geometry);
 // read_volume() appends these to SourceInfo::warnings.
 std::vector<std::string> orientation_warnings(const Geometry& geometry, const CanonicalizeOptions& options = {});
 
-// The volume's voxels reordered to canonical order (a copy), with the mapping back. Source info is kept.
+// The volume's voxels reordered to canonical order (a copy, in the same storage type), with the mapping back.
+// Source info is kept.
 CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options = {});
 
 // Canonical-order access to a volume's voxels without copying them (a 512x512x300 copy costs about half a
@@ -95,17 +96,19 @@ class CanonicalView {
   const std::array<std::size_t, 3>& size() const { return size_; }   // canonical i, j, k
   const std::array<double, 3>& spacing() const { return spacing_; }  // mm along canonical i, j, k
   const SliceMapping& mapping() const { return mapping_; }
-  // Canonical voxel (0, j, k); the next voxel along canonical i is step_i() floats away (may be negative).
-  const float* row(std::size_t j, std::size_t k) const {
-    return data_ + base_ + static_cast<std::int64_t>(j) * step_[1] + static_cast<std::int64_t>(k) * step_[2];
-  }
-  std::int64_t step_i() const { return step_[0]; }
+  // Canonical row (0..size()[0] - 1, j, k) as floats into out[0..size()[0]).
+  void row(std::size_t j, std::size_t k, float* out) const;
   float at(std::size_t i, std::size_t j, std::size_t k) const {
-    return row(j, k)[static_cast<std::int64_t>(i) * step_[0]];
+    const std::int64_t n = offset(j, k) + static_cast<std::int64_t>(i) * step_[0];
+    return float_ != nullptr ? float_[n] : static_cast<float>(int16_[n]);
   }
 
  private:
-  const float* data_ = nullptr;
+  std::int64_t offset(std::size_t j, std::size_t k) const {
+    return base_ + static_cast<std::int64_t>(j) * step_[1] + static_cast<std::int64_t>(k) * step_[2];
+  }
+  const float* float_ = nullptr;  // the volume's voxels: one of the two is set
+  const std::int16_t* int16_ = nullptr;
   std::array<std::size_t, 3> size_{};
   std::array<double, 3> spacing_{};
   std::array<std::int64_t, 3> step_{};

@@ -1,8 +1,10 @@
-// A CT volume: float HU voxels on a regular grid with world geometry and source metadata.
+// A CT volume: HU voxels on a regular grid with world geometry and source metadata.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,33 +44,51 @@ struct SourceInfo {
   std::vector<std::string> warnings;
 };
 
-// Voxels are stored x-fastest: value(i, j, k) = voxels[i + size[0] * (j + size[1] * k)].
+// Voxels are stored x-fastest: value(i, j, k) = voxel n = i + size[0] * (j + size[1] * k). They are kept
+// either as float or as 16-bit integers: a CT read from a file of whole HU that fit in int16 (the usual
+// int16, uint8 or integer-scaled files) keeps them as int16, half the memory of float, and every read gives
+// them as float, exactly. Volumes are immutable: copies share the voxels.
 class Volume {
  public:
   Volume() = default;
   // Validates the geometry and that voxels.size() matches it; values must be finite.
   Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source = {});
+  // Validates the geometry and that voxels.size() matches it.
+  Volume(Geometry geometry, std::vector<std::int16_t> voxels, SourceInfo source = {});
+  // geometry.voxel_count() int16 voxels held alive by `voxels` (an aliasing pointer into a buffer it owns).
+  Volume(Geometry geometry, std::shared_ptr<const std::int16_t> voxels, SourceInfo source = {});
 
   const Geometry& geometry() const { return geometry_; }
-  const std::vector<float>& voxels() const { return voxels_; }
   const SourceInfo& source() const { return source_; }
   SourceInfo& source() { return source_; }
 
+  std::size_t voxel_count() const { return float_ != nullptr || int16_ != nullptr ? geometry_.voxel_count() : 0; }
+  bool empty() const { return voxel_count() == 0; }
+  // The stored voxels: float_voxels() for a float volume, int16_voxels() for an int16 one, the other nullptr.
+  const float* float_voxels() const { return float_.get(); }
+  const std::int16_t* int16_voxels() const { return int16_.get(); }
+  // All voxels as float, a copy.
+  std::vector<float> voxels_as_float() const;
+  // The smallest and largest voxel value.
+  std::array<float, 2> value_range() const;
+
+  float at(std::size_t n) const { return float_ != nullptr ? float_.get()[n] : static_cast<float>(int16_.get()[n]); }
   float at(std::size_t i, std::size_t j, std::size_t k) const {
-    return voxels_[i + geometry_.size[0] * (j + geometry_.size[1] * k)];
+    return at(i + geometry_.size[0] * (j + geometry_.size[1] * k));
   }
-  bool empty() const { return voxels_.empty(); }
 
  private:
+  void check_count(std::size_t count) const;
   Geometry geometry_;
-  std::vector<float> voxels_;
+  std::shared_ptr<const float> float_;
+  std::shared_ptr<const std::int16_t> int16_;
   SourceInfo source_;
 };
 
 // Slices [first, first + count) along index axis `axis` (0, 1 or 2) as a volume of their own: voxels
 // copied, spacing and direction kept, the origin moved to the centre of the first kept slice, so every kept
-// voxel keeps its world position. The source becomes "memory". Throws Error(invalid_argument) for an axis
-// outside 0..2, count 0, or a range beyond the volume.
+// voxel keeps its world position, and the voxels their storage type. The source becomes "memory". Throws
+// Error(invalid_argument) for an axis outside 0..2, count 0, or a range beyond the volume.
 Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_t count);
 
 }  // namespace slicenav
