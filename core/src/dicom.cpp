@@ -589,12 +589,8 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
   const std::size_t slice_voxels = decoded.values.size();
   // Kept as int16 while every value is a whole HU within int16 (CT), as read_volume keeps int16 files; as float from
   // the first slice that is not.
-  std::vector<std::int16_t> whole(geometry.voxel_count());
+  std::shared_ptr<std::int16_t> whole = allocate_voxels<std::int16_t>(geometry.voxel_count());
   std::vector<float> voxels;
-  const auto fits_int16 = [](float v) {
-    return v == std::nearbyint(v) && v >= std::numeric_limits<std::int16_t>::min() &&
-           v <= std::numeric_limits<std::int16_t>::max();
-  };
   for (std::size_t k = 0; k < stack.slices.size(); ++k) {
     const std::string& path = stack.slices[k].header->path;
     options.progress.at(static_cast<double>(k) / static_cast<double>(stack.slices.size()));
@@ -609,19 +605,26 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
     if (bad != decoded.values.end()) {
       fail(Status::invalid_argument, "DICOM file '" + path + "' decodes to a non-finite value");
     }
-    const auto at = static_cast<std::ptrdiff_t>(k * slice_voxels);
-    if (voxels.empty() && !std::all_of(decoded.values.begin(), decoded.values.end(), fits_int16)) {
-      voxels.assign(whole.begin(), whole.end());
-      whole = {};
-    }
+    const std::size_t at = k * slice_voxels;
     if (voxels.empty()) {
-      std::transform(decoded.values.begin(), decoded.values.end(), whole.begin() + at,
-                     [](float v) { return static_cast<std::int16_t>(v); });
-    } else {
-      std::copy(decoded.values.begin(), decoded.values.end(), voxels.begin() + at);
+      bool all_whole = true;  // converted and checked in one pass
+      for (std::size_t n = 0; n < slice_voxels; ++n) {
+        const float v = decoded.values[n];
+        const bool in_range = v >= -32768.0f && v <= 32767.0f;  // false for NaN
+        const auto stored = static_cast<std::int16_t>(in_range ? v : 0.0f);
+        all_whole = all_whole && in_range && static_cast<float>(stored) == v;
+        whole.get()[at + n] = stored;
+      }
+      if (!all_whole) {
+        voxels.assign(whole.get(), whole.get() + geometry.voxel_count());
+        whole.reset();
+      }
+    }
+    if (!voxels.empty()) {
+      std::copy(decoded.values.begin(), decoded.values.end(), voxels.begin() + static_cast<std::ptrdiff_t>(at));
     }
   }
-  if (voxels.empty()) return Volume(geometry, std::move(whole), std::move(source));
+  if (voxels.empty()) return Volume(geometry, std::shared_ptr<const std::int16_t>(std::move(whole)), std::move(source));
   return Volume(geometry, std::move(voxels), std::move(source));
 }
 

@@ -97,7 +97,7 @@ detail::VolumeVoxels read_itk_voxels(itk::ImageIOBase& io, std::size_t count) {
   detail::VolumeVoxels voxels;
   const std::size_t bytes = count * io.GetComponentSize();
   if (io.GetComponentType() == IOC::SHORT) {
-    const std::shared_ptr<std::int16_t> stored = detail::int16_buffer(count);
+    const std::shared_ptr<std::int16_t> stored = allocate_voxels<std::int16_t>(count);
     read_raw(io, reinterpret_cast<char*>(stored.get()), bytes);
     voxels.int16 = stored;
     return voxels;
@@ -105,7 +105,7 @@ detail::VolumeVoxels read_itk_voxels(itk::ImageIOBase& io, std::size_t count) {
   std::unique_ptr<char[]> raw(new char[bytes]);
   read_raw(io, raw.get(), bytes);
   if (io.GetComponentType() == IOC::UCHAR || io.GetComponentType() == IOC::CHAR) {
-    const std::shared_ptr<std::int16_t> stored = detail::int16_buffer(count);
+    const std::shared_ptr<std::int16_t> stored = allocate_voxels<std::int16_t>(count);
     if (io.GetComponentType() == IOC::UCHAR) {
       convert_voxels<std::uint8_t>(raw.get(), count, stored.get());
     } else {

@@ -1,10 +1,6 @@
 #include "nifti.hpp"
 
-#include <fcntl.h>
 #include <libdeflate.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -19,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "memory_map.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav::detail {
@@ -100,53 +97,6 @@ std::optional<NiftiHeader> read_header(gzFile file) {
 using GzFile = std::unique_ptr<gzFile_s, int (*)(gzFile)>;
 
 GzFile open_gzip(const std::string& path) { return GzFile(gzopen(path.c_str(), "rb"), gzclose); }
-
-// Memory mapped from a file (read only) or anonymous (writable; huge pages advised), unmapped when destroyed:
-// a whole volume's bytes without a copy, without a zeroing pass and with few page faults.
-class Mapping {
- public:
-  // The file's bytes; Error(io) when it cannot be opened or mapped.
-  static Mapping of_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(Status::io, "cannot open '" + path + "'");
-    struct stat st {};
-    Mapping m;
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
-      m.size_ = static_cast<std::size_t>(st.st_size);
-      m.data_ = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    }
-    ::close(fd);
-    if (m.size_ > 0 && m.data_ == MAP_FAILED) fail(Status::io, "cannot read '" + path + "'");
-    return m;
-  }
-  static Mapping anonymous(std::size_t bytes) {
-    Mapping m;
-    if (bytes == 0) return m;
-    m.size_ = bytes;
-    m.data_ = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m.data_ == MAP_FAILED) fail(Status::internal, "out of memory for " + std::to_string(bytes) + " bytes");
-    ::madvise(m.data_, bytes, MADV_HUGEPAGE);
-    return m;
-  }
-  Mapping() = default;
-  Mapping(Mapping&& o) noexcept : data_(std::exchange(o.data_, MAP_FAILED)), size_(std::exchange(o.size_, 0)) {}
-  Mapping& operator=(Mapping&& o) noexcept {
-    std::swap(data_, o.data_);
-    std::swap(size_, o.size_);
-    return *this;
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() {
-    if (data_ != MAP_FAILED) ::munmap(data_, size_);
-  }
-  unsigned char* data() const { return static_cast<unsigned char*>(data_); }
-  std::size_t size() const { return size_; }
-
- private:
-  void* data_ = MAP_FAILED;
-  std::size_t size_ = 0;
-};
 
 [[noreturn]] void damaged_stream(const std::string& path) {
   fail(Status::io, "cannot read '" + path + "': the compressed file is truncated or damaged");
@@ -356,7 +306,7 @@ std::shared_ptr<const std::int16_t> int16_voxels(StoredVoxels&& v, std::size_t c
     const auto stream = std::make_shared<Mapping>(std::move(v.stream));
     return std::shared_ptr<const std::int16_t>(stream, reinterpret_cast<const std::int16_t*>(v.data));
   }
-  const std::shared_ptr<std::int16_t> stored = int16_buffer(count);
+  const std::shared_ptr<std::int16_t> stored = allocate_voxels<std::int16_t>(count);
   std::int16_t* dst = stored.get();
   for (std::size_t n = 0; n < count; ++n) {
     const auto value = static_cast<double>(stored_value<T>(v.data, n, swapped, path));
@@ -415,11 +365,6 @@ std::int16_t nifti_datatype_of(const std::string& itk_component_type) {
     if (nifti_component_name(static_cast<std::uint64_t>(code)) == name) return code;
   }
   return 0;
-}
-
-std::shared_ptr<std::int16_t> int16_buffer(std::size_t count) {
-  const std::shared_ptr<std::int16_t[]> owner(new std::int16_t[count]);
-  return std::shared_ptr<std::int16_t>(owner, owner.get());
 }
 
 Volume VolumeVoxels::volume(const Geometry& geometry, SourceInfo source) && {

@@ -49,9 +49,6 @@ struct VolumeVoxels {
   Volume volume(const Geometry& geometry, SourceInfo source) &&;
 };
 
-// Room for `count` int16 voxels (not initialised), shared so a Volume can own it.
-std::shared_ptr<std::int16_t> int16_buffer(std::size_t count);
-
 // The `voxel_count` voxels of a NIfTI file (whose header is `header`), the stored values scaled by scl_slope and
 // scl_inter as ITK scales them (a slope of 0 or not finite counts as 1, an intercept that is not finite as 0;
 // Analyze files are not scaled). They are kept as int16 when the stored type is an integer, the scaling whole

@@ -150,23 +150,6 @@ CanonicalView::CanonicalView(const CanonicalVolume& canonical)
   step_ = {1, static_cast<std::int64_t>(g.size[0]), static_cast<std::int64_t>(g.size[0] * g.size[1])};
 }
 
-void CanonicalView::row(std::size_t j, std::size_t k, float* out) const {
-  const std::int64_t start = offset(j, k), step = step_[0];
-  const auto copy = [&](const auto* stored) {
-    const auto* src = stored + start;
-    if (step == 1) {
-      std::copy(src, src + size_[0], out);
-    } else {
-      for (std::size_t i = 0; i < size_[0]; ++i) out[i] = static_cast<float>(src[static_cast<std::int64_t>(i) * step]);
-    }
-  };
-  if (float_ != nullptr) {
-    copy(float_);
-  } else {
-    copy(int16_);
-  }
-}
-
 CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options) {
   const Geometry& g = volume.geometry();
   SliceMapping mapping(g, canonical_axis_map(g, options));
@@ -182,22 +165,20 @@ CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& op
   }
   canonical.origin = g.index_to_world(mapping.original_index({0.0, 0.0, 0.0}));
 
-  // Reordered in the stored type, so an int16 volume stays int16 (its rows convert back exactly).
+  // Reordered in the stored type, so an int16 volume stays int16.
   const auto reorder = [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> voxels(g.voxel_count());
-    std::vector<float> row(canonical.size[0]);
-    T* dst = voxels.data();
+    const std::shared_ptr<T> voxels = allocate_voxels<T>(g.voxel_count());
+    T* dst = voxels.get();
     for (std::size_t k = 0; k < canonical.size[2]; ++k) {
-      for (std::size_t j = 0; j < canonical.size[1]; ++j) {
-        view.row(j, k, row.data());
-        for (const float v : row) *dst++ = static_cast<T>(v);
-      }
+      for (std::size_t j = 0; j < canonical.size[1]; ++j, dst += canonical.size[0]) view.row(j, k, dst);
     }
     return voxels;
   };
-  if (volume.float_voxels() != nullptr) return {Volume(canonical, reorder(float{}), volume.source()), mapping};
-  return {Volume(canonical, reorder(std::int16_t{}), volume.source()), mapping};
+  if (volume.float_voxels() != nullptr) {
+    return {Volume(canonical, std::shared_ptr<const float>(reorder(float{})), volume.source()), mapping};
+  }
+  return {Volume(canonical, std::shared_ptr<const std::int16_t>(reorder(std::int16_t{})), volume.source()), mapping};
 }
 
 }  // namespace slicenav

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "memory_map.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav {
@@ -97,15 +98,7 @@ void Volume::check_count(std::size_t count) const {
 Volume::Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source)
     : geometry_(geometry), source_(std::move(source)) {
   check_count(voxels.size());
-  for (std::size_t n = 0; n < voxels.size(); ++n) {
-    if (!std::isfinite(voxels[n])) {
-      const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
-      std::ostringstream msg;
-      msg << "volume has a non-finite voxel value (" << voxels[n] << ") at index (" << n % nx << ", " << (n / nx) % ny
-          << ", " << n / (nx * ny) << ")";
-      fail(Status::invalid_argument, msg.str());
-    }
-  }
+  check_finite(voxels.data());
   float_ = shared_data(std::move(voxels));
 }
 
@@ -115,11 +108,40 @@ Volume::Volume(Geometry geometry, std::vector<std::int16_t> voxels, SourceInfo s
   int16_ = shared_data(std::move(voxels));
 }
 
+Volume::Volume(Geometry geometry, std::shared_ptr<const float> voxels, SourceInfo source)
+    : geometry_(geometry), float_(std::move(voxels)), source_(std::move(source)) {
+  geometry_.validate();
+  if (float_ == nullptr) fail(Status::invalid_argument, "volume: no voxels given");
+  check_finite(float_.get());
+}
+
 Volume::Volume(Geometry geometry, std::shared_ptr<const std::int16_t> voxels, SourceInfo source)
     : geometry_(geometry), int16_(std::move(voxels)), source_(std::move(source)) {
   geometry_.validate();
   if (int16_ == nullptr) fail(Status::invalid_argument, "volume: no voxels given");
 }
+
+void Volume::check_finite(const float* voxels) const {
+  const std::size_t count = geometry_.voxel_count();
+  for (std::size_t n = 0; n < count; ++n) {
+    if (!std::isfinite(voxels[n])) {
+      const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
+      std::ostringstream msg;
+      msg << "volume has a non-finite voxel value (" << voxels[n] << ") at index (" << n % nx << ", " << (n / nx) % ny
+          << ", " << n / (nx * ny) << ")";
+      fail(Status::invalid_argument, msg.str());
+    }
+  }
+}
+
+template <typename T>
+std::shared_ptr<T> allocate_voxels(std::size_t count) {
+  const auto memory =
+      std::make_shared<detail::Mapping>(detail::Mapping::anonymous(std::max<std::size_t>(count, 1) * sizeof(T)));
+  return std::shared_ptr<T>(memory, reinterpret_cast<T*>(memory->data()));
+}
+template std::shared_ptr<float> allocate_voxels<float>(std::size_t);
+template std::shared_ptr<std::int16_t> allocate_voxels<std::int16_t>(std::size_t);
 
 std::vector<float> Volume::voxels_as_float() const {
   if (float_ != nullptr) return std::vector<float>(float_.get(), float_.get() + voxel_count());

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 
 #include "slicenav/error.hpp"
 #include "test_support.hpp"
@@ -100,6 +101,25 @@ TEST(Volume, Int16StorageGivesTheSameValuesAsFloatAndIsShared) {
   stored.pop_back();
   EXPECT_EQ(test::status_of([&] { (void)Volume(g, stored); }), Status::invalid_argument);
   EXPECT_TRUE(Volume().empty());
+}
+
+TEST(Volume, OwnsAllocatedVoxelsOfEitherTypeAndChecksFloatsAreFinite) {
+  const Geometry g = small_geometry();
+  const std::shared_ptr<std::int16_t> whole = allocate_voxels<std::int16_t>(g.voxel_count());
+  const std::shared_ptr<float> floats = allocate_voxels<float>(g.voxel_count());
+  for (std::size_t n = 0; n < g.voxel_count(); ++n) {
+    whole.get()[n] = static_cast<std::int16_t>(n);
+    floats.get()[n] = static_cast<float>(n) + 0.5f;
+  }
+  const Volume a(g, std::shared_ptr<const std::int16_t>(whole));
+  const Volume b(g, std::shared_ptr<const float>(floats));
+  EXPECT_EQ(a.int16_voxels(), whole.get());  // owned, not copied
+  EXPECT_EQ(b.float_voxels(), floats.get());
+  EXPECT_EQ(a.at(5), 5.0f);
+  EXPECT_EQ(b.at(5), 5.5f);
+  floats.get()[7] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(test::status_of([&] { (void)Volume(g, std::shared_ptr<const float>(floats)); }), Status::invalid_argument);
+  EXPECT_EQ(test::status_of([&] { (void)Volume(g, std::shared_ptr<const float>()); }), Status::invalid_argument);
 }
 
 TEST(Volume, RejectsBadGeometryWithNamedProblem) {

@@ -10,10 +10,12 @@
 // nearest world axis are tolerated (a warning above 1 degree); beyond it canonicalize() fails.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "slicenav/volume.hpp"
@@ -96,14 +98,33 @@ class CanonicalView {
   const std::array<std::size_t, 3>& size() const { return size_; }   // canonical i, j, k
   const std::array<double, 3>& spacing() const { return spacing_; }  // mm along canonical i, j, k
   const SliceMapping& mapping() const { return mapping_; }
-  // Canonical row (0..size()[0] - 1, j, k) as floats into out[0..size()[0]).
-  void row(std::size_t j, std::size_t k, float* out) const;
+  // Canonical row (0..size()[0] - 1, j, k) into out[0..size()[0]): as float, or as the stored int16 (an int16 volume
+  // only: whole HU convert exactly, a float volume's values would not).
+  template <typename Out>
+  void row(std::size_t j, std::size_t k, Out* out) const {
+    static_assert(std::is_same_v<Out, float> || std::is_same_v<Out, std::int16_t>, "rows are float or int16");
+    if (float_ != nullptr) {
+      copy_row(float_, j, k, out);
+    } else {
+      copy_row(int16_, j, k, out);
+    }
+  }
   float at(std::size_t i, std::size_t j, std::size_t k) const {
     const std::int64_t n = offset(j, k) + static_cast<std::int64_t>(i) * step_[0];
     return float_ != nullptr ? float_[n] : static_cast<float>(int16_[n]);
   }
 
  private:
+  template <typename T, typename Out>
+  void copy_row(const T* stored, std::size_t j, std::size_t k, Out* out) const {
+    const T* src = stored + offset(j, k);
+    if (step_[0] == 1) {
+      std::copy(src, src + size_[0], out);
+    } else {
+      for (std::size_t i = 0; i < size_[0]; ++i)
+        out[i] = static_cast<Out>(src[static_cast<std::int64_t>(i) * step_[0]]);
+    }
+  }
   std::int64_t offset(std::size_t j, std::size_t k) const {
     return base_ + static_cast<std::int64_t>(j) * step_[1] + static_cast<std::int64_t>(k) * step_[2];
   }

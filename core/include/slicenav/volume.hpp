@@ -55,7 +55,9 @@ class Volume {
   Volume(Geometry geometry, std::vector<float> voxels, SourceInfo source = {});
   // Validates the geometry and that voxels.size() matches it.
   Volume(Geometry geometry, std::vector<std::int16_t> voxels, SourceInfo source = {});
-  // geometry.voxel_count() int16 voxels held alive by `voxels` (an aliasing pointer into a buffer it owns).
+  // geometry.voxel_count() voxels held alive by `voxels` (from allocate_voxels, or an aliasing pointer into a buffer
+  // it owns); float values must be finite.
+  Volume(Geometry geometry, std::shared_ptr<const float> voxels, SourceInfo source = {});
   Volume(Geometry geometry, std::shared_ptr<const std::int16_t> voxels, SourceInfo source = {});
 
   const Geometry& geometry() const { return geometry_; }
@@ -79,11 +81,17 @@ class Volume {
 
  private:
   void check_count(std::size_t count) const;
+  void check_finite(const float* voxels) const;
   Geometry geometry_;
   std::shared_ptr<const float> float_;
   std::shared_ptr<const std::int16_t> int16_;
   SourceInfo source_;
 };
+
+// Room for `count` voxels of type T (float or std::int16_t), not initialised, for a Volume to own: anonymous memory
+// the kernel may back with huge pages, so a whole scan is first written with few page faults.
+template <typename T>
+std::shared_ptr<T> allocate_voxels(std::size_t count);
 
 // Slices [first, first + count) along index axis `axis` (0, 1 or 2) as a volume of their own: voxels
 // copied, spacing and direction kept, the origin moved to the centre of the first kept slice, so every kept
