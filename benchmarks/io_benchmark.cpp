@@ -197,10 +197,11 @@ std::string markdown_section(const std::vector<Row>& rows, int runs, const std::
                              const std::vector<std::string>& notes) {
   std::ostringstream md;
   md << "## Volume I/O\n\n";
-  md << "Reading a CT volume into float HU (`slicenav::read_volume`: ITK reads the header's geometry, slicenav decodes "
-        "NIfTI voxels in one pass with libdeflate) and reordering it to canonical "
-        "slice order (`slicenav::canonicalize`, a full copy), then resampling it to the navigation models' input "
-        "(`slicenav::preprocess`). Measured on "
+  md << "Reading a CT volume (`slicenav::read_volume`: ITK reads the header's geometry, slicenav decodes NIfTI voxels "
+        "in one pass with libdeflate; whole HU within int16, as in these files, stay int16 in memory, and an unscaled "
+        "int16 .nii.gz is used where it was decompressed) and reordering it to canonical slice order "
+        "(`slicenav::canonicalize`, a full copy in the stored type), then resampling it to the navigation models' "
+        "input (`slicenav::preprocess`). Measured on "
      << bench::today_utc() << ".\n\n";
   md << "- Machine: " << machine << "; shared with other jobs, run under `nice`.\n";
   md << "- Build: " << SLICENAV_BUILD_TYPE << ", " << bench::compiler() << "; ITK's default thread count.\n";
