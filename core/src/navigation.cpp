@@ -222,8 +222,8 @@ ScanPosition position_at_z(const PreparedScan& scan, double world_z_mm) {
 }
 
 void require_ct(const Volume& volume) {
-  const auto [lo, hi] = volume.value_range();
-  if (!(lo < kCtEvidenceHu)) {
+  if (!volume.any_below(kCtEvidenceHu)) {
+    const auto [lo, hi] = volume.value_range();
     fail(Status::unsupported_input, "intensities do not look like CT in HU: no voxel below " +
                                         std::to_string(static_cast<int>(kCtEvidenceHu)) + " HU (range " +
                                         std::to_string(lo) + " to " + std::to_string(hi) + ")");

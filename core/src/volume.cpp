@@ -153,10 +153,21 @@ std::vector<float> Volume::voxels_as_float() const {
 std::array<float, 2> Volume::value_range() const {
   if (empty()) fail(Status::invalid_argument, "value_range of an empty volume");
   const auto range = [](const auto* v, std::size_t count) {
-    const auto [lo, hi] = std::minmax_element(v, v + count);
-    return std::array<float, 2>{static_cast<float>(*lo), static_cast<float>(*hi)};
+    auto lo = v[0], hi = v[0];
+    for (std::size_t n = 1; n < count; ++n) {  // min and max without branches: vectorised
+      lo = std::min(lo, v[n]);
+      hi = std::max(hi, v[n]);
+    }
+    return std::array<float, 2>{static_cast<float>(lo), static_cast<float>(hi)};
   };
   return float_ != nullptr ? range(float_.get(), voxel_count()) : range(int16_.get(), voxel_count());
+}
+
+bool Volume::any_below(float threshold) const {
+  const auto below = [&](const auto* v) {
+    return std::any_of(v, v + voxel_count(), [&](auto x) { return static_cast<float>(x) < threshold; });
+  };
+  return float_ != nullptr ? below(float_.get()) : int16_ != nullptr && below(int16_.get());
 }
 
 Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_t count) {

@@ -96,6 +96,9 @@ TEST(Volume, Int16StorageGivesTheSameValuesAsFloatAndIsShared) {
   }
   EXPECT_EQ(v.at(3, 2, 1), floats[3 + 4 * (2 + 3 * 1)]);
   EXPECT_EQ(v.value_range(), (std::array<float, 2>{-1024.0f, 1276.0f}));
+  EXPECT_TRUE(v.any_below(-1023.5f));
+  EXPECT_FALSE(v.any_below(-1024.0f));
+  EXPECT_FALSE(Volume().any_below(0.0f));
   const Volume copy = v;  // immutable: copies share the voxels
   EXPECT_EQ(copy.int16_voxels(), v.int16_voxels());
   stored.pop_back();

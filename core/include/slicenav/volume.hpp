@@ -73,6 +73,8 @@ class Volume {
   std::vector<float> voxels_as_float() const;
   // The smallest and largest voxel value.
   std::array<float, 2> value_range() const;
+  // Whether some voxel is below `threshold` (stops at the first).
+  bool any_below(float threshold) const;
 
   float at(std::size_t n) const { return float_ != nullptr ? float_.get()[n] : static_cast<float>(int16_.get()[n]); }
   float at(std::size_t i, std::size_t j, std::size_t k) const {
