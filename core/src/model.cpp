@@ -82,7 +82,7 @@ json voxel_config_json(const detail::VoxelNetConfig& c) {
 }
 
 detail::VoxelNetConfig voxel_config_from_json(const json& j, const std::string& path) {
-  try {
+  return detail::parse_metadata_section(path, "voxel network", [&] {
     detail::VoxelNetConfig c;
     c.voxel_mm = j.at("voxel_mm").get<double>();
     c.widths = detail::json_numbers<int>(j.at("widths"));
@@ -92,11 +92,7 @@ detail::VoxelNetConfig voxel_config_from_json(const json& j, const std::string& 
     c.hu_high = detail::json_number<float>(j.at("hu_high"));
     c.validate();
     return c;
-  } catch (const Error& e) {
-    fail(Status::model_format, path + ": model metadata describes an invalid voxel network: " + e.what());
-  } catch (const std::exception& e) {
-    fail(Status::model_format, path + ": model metadata lacks a usable voxel network: " + e.what());
-  }
+  });
 }
 
 // Copies the file's tensors into the module's, in order, by name and shape.

@@ -42,7 +42,7 @@ json preprocessing_json(const PreprocessOptions& p) {
 }
 
 ModelConfig config_from_json(const json& meta, const std::string& path) {
-  try {
+  return parse_metadata_section(path, "architecture", [&] {
     const json& a = meta.at("architecture");
     const json& p = meta.at("preprocessing");
     ModelConfig c;
@@ -64,11 +64,7 @@ ModelConfig config_from_json(const json& meta, const std::string& path) {
     c.preprocess.max_slices = json_number<std::size_t>(p.at("max_slices"));
     c.validate();
     return c;
-  } catch (const Error& e) {
-    fail(Status::model_format, path + ": model metadata describes an invalid architecture: " + e.what());
-  } catch (const std::exception& e) {
-    fail(Status::model_format, path + ": model metadata lacks a usable architecture: " + e.what());
-  }
+  });
 }
 
 json templates_json(const std::vector<Template>& templates) {

@@ -8,10 +8,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slicenav/error.hpp"
+
 #include "slicenav/model.hpp"
 #include "slicenav/model_file.hpp"
 
 namespace slicenav::detail {
+
+// parse(), with what goes wrong reported as Error(model_format) naming the file and `what` the section describes:
+// values that fail their checks make it "invalid", missing or mistyped fields leave it without a "usable" one.
+template <typename Parse>
+auto parse_metadata_section(const std::string& path, const char* what, Parse&& parse) {
+  try {
+    return parse();
+  } catch (const Error& e) {
+    fail(Status::model_format, path + ": model metadata describes an invalid " + what + ": " + e.what());
+  } catch (const std::exception& e) {
+    fail(Status::model_format, path + ": model metadata lacks a usable " + what + ": " + e.what());
+  }
+}
 
 // Tensor names of the templates' embeddings in a model file: "template/<i>".
 inline constexpr const char* kTemplatePrefix = "template/";
