@@ -26,6 +26,7 @@ void add_crop_commands(CLI::App& app, Action& action);        // crop, uncrop
 void add_nnunet_commands(CLI::App& app, Action& action);      // nnunet crop-dataset, nnunet restore
 void add_register_command(CLI::App& app, Action& action);     // register (elastix)
 void add_prealign_command(CLI::App& app, Action& action);     // prealign
+void add_embed3d_command(CLI::App& app, Action& action);      // embed3d
 
 // Process exit code for a library status: 0 for SLICENAV_OK, else -status (1 invalid argument,
 // 2 not found, 3 io, 4 unsupported input, ...). Kept below CLI11's own codes (100 and up).

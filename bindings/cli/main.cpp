@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   slicenav::cli::add_nnunet_commands(app, action);
   slicenav::cli::add_register_command(app, action);
   slicenav::cli::add_prealign_command(app, action);
+  slicenav::cli::add_embed3d_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -544,6 +544,28 @@ py::dict prealign_rigid(const Model& model, const Volume& fixed, const Volume& m
   return d;
 }
 
+// The APE map of a CT (slicenav_ape_map): a float32 array (3, z, y, x) and its grid.
+py::tuple ape_map(const Model& model, const Volume& volume) {
+  slicenav_world_grid grid = slicenav_world_grid_init();
+  std::size_t count = 0;
+  check(slicenav_ape_map(nullptr, 0, &count, &grid, model.get(), volume.get()));
+  py::array_t<float> values({py::ssize_t{3}, static_cast<py::ssize_t>(grid.size[2]),
+                             static_cast<py::ssize_t>(grid.size[1]), static_cast<py::ssize_t>(grid.size[0])});
+  float* dst = values.mutable_data();
+  call_released([&] { return slicenav_ape_map(dst, count, nullptr, nullptr, model.get(), volume.get()); });
+  py::dict g;
+  g["size"] = py::make_tuple(grid.size[0], grid.size[1], grid.size[2]);
+  g["spacing_mm"] = grid.spacing_mm;
+  g["origin"] = py::make_tuple(grid.origin[0], grid.origin[1], grid.origin[2]);
+  return py::make_tuple(values, g);
+}
+
+void ape_write(const Model& model, const Volume& volume, const std::string& path, int gzip_level) {
+  Interruptible stop;
+  const slicenav_write_params params = write_params(gzip_level, stop);
+  stop.run([&] { return slicenav_ape_write(path.c_str(), model.get(), volume.get(), &params); });
+}
+
 slicenav_rigid_transform rigid_transform(const std::vector<double>& translation, const std::vector<double>& rotation,
                                          const std::vector<double>& centre) {
   slicenav_rigid_transform t = slicenav_rigid_transform_init();
@@ -650,6 +672,8 @@ PYBIND11_MODULE(_slicenav, m) {
         py::arg("min_overlap_mm"), py::arg("in_plane"));
   m.def("prealign_rigid", &prealign_rigid, py::arg("model"), py::arg("fixed"), py::arg("moving"),
         py::arg("points").none(true), py::arg("max_rotation_deg").none(true), py::arg("seed").none(true));
+  m.def("ape_map", &ape_map);
+  m.def("ape_write", &ape_write);
   m.def("write_elastix_transform", &write_elastix_transform);
   m.def("write_itk_transform", &write_itk_transform);
 

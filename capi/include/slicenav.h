@@ -883,6 +883,46 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_prealign_rigid(slicenav
                                                                         const slicenav_volume* moving,
                                                                         const slicenav_prealign_rigid_params* params);
 
+/* ---- Anatomical positional embeddings ------------------------------------------------------------ */
+
+/* A grid aligned with the world (LPS) axes: voxel (x, y, z) at origin + spacing_mm * (x, y, z). */
+typedef struct slicenav_world_grid {
+  uint32_t struct_size;
+  size_t size[3];    /* voxels along x, y, z */
+  double spacing_mm; /* between voxel centres along every axis */
+  double origin[3];  /* world LPS mm of voxel (0, 0, 0) */
+} slicenav_world_grid;
+
+/* struct_size set, every other field 0. */
+SLICENAV_API slicenav_world_grid slicenav_world_grid_init(void);
+
+/* The anatomical positional embedding (APE) map of a CT (docs/ape.md): 3 floats per voxel of a grid aligned
+ * with the world axes, the model's APE spacing (4 mm) apart, covering the scan's bounding box. Their distances
+ * follow the distances between the anatomy of an average patient, so the same organ gets nearby values in
+ * every patient. Channel c of voxel (x, y, z) is dst[c * n + x + size[0] * (y + size[1] * z)], n = the grid's
+ * voxel count (numpy: shape (3, z, y, x)).
+ *   dst, capacity, written  the caller buffer (floats, 3 per voxel); a size query (dst NULL, capacity 0) does
+ *                           not run the network.
+ *   grid    nullable; grid->struct_size set (slicenav_world_grid_init()); receives the grid.
+ *   model   not NULL; must hold the APE network (the bundled model does); borrowed.
+ *   volume  not NULL; borrowed.
+ * Returns SLICENAV_OK, INVALID_ARGUMENT (NULL), BUFFER_TOO_SMALL or UNSUPPORTED_INPUT (a model without the APE
+ * network, intensities that are not CT HU, a volume too large to resample). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_ape_map(float* dst, size_t capacity, size_t* written,
+                                                                 slicenav_world_grid* grid,
+                                                                 const slicenav_model* model,
+                                                                 const slicenav_volume* volume);
+
+/* Writes the APE map of a CT atomically as a .nii or .nii.gz vector image of 3 float components on its grid.
+ *   out_path  not NULL; .nii or .nii.gz; borrowed.
+ *   model, volume  as for slicenav_ape_map.
+ *   params    nullable (defaults); borrowed.
+ * Returns what slicenav_ape_map returns, UNSUPPORTED_INPUT for another extension, INVALID_ARGUMENT for a gzip
+ * level outside 0-12, or IO (nothing is left at out_path). */
+SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_ape_write(const char* out_path, const slicenav_model* model,
+                                                                   const slicenav_volume* volume,
+                                                                   const slicenav_write_params* params);
+
 /* ---- Voxel access ----------------------------------------------------------------------------- */
 
 /* The volume's voxels as float HU in file index order, x fastest, as slicenav_volume_copy_voxels gives

@@ -31,14 +31,15 @@
 namespace slicenav {
 namespace fs = std::filesystem;
 
+bool detail::is_gzip_path(const std::string& path) {
+  const std::string name = detail::lowercase(fs::path(path).filename().string());
+  return name.size() >= 3 && name.compare(name.size() - 3, 3, ".gz") == 0;
+}
+
 namespace {
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool is_gzip_path(const std::string& path) {
-  return ends_with(detail::lowercase(fs::path(path).filename().string()), ".gz");
 }
 
 const char* kKnownFormats = ".nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr or a DICOM series directory";
@@ -416,7 +417,7 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
     if (format == "nifti") {
       // slicenav's own writer: the disk's answer to every write is checked, so the file needs no reading back.
       const std::size_t count = volume.voxel_count();
-      const bool compressed = is_gzip_path(path);
+      const bool compressed = detail::is_gzip_path(path);
       if (volume.int16_voxels() != nullptr && as_int16) {  // written as stored
         detail::write_nifti(temp, path, compressed, volume.geometry(), 4,
                             reinterpret_cast<const unsigned char*>(volume.int16_voxels()), count * sizeof(std::int16_t),
@@ -495,7 +496,7 @@ void write_raw_image(const RawImage& image, const std::string& path, int gzip_le
   }
   detail::write_atomically(path, [&](const std::string& temp) {
     if (format == "nifti") {
-      detail::write_nifti(temp, path, is_gzip_path(path), g, detail::nifti_datatype_of(image.component_type),
+      detail::write_nifti(temp, path, detail::is_gzip_path(path), g, detail::nifti_datatype_of(image.component_type),
                           image.bytes.data(), image.bytes.size(), gzip_level);
       return;
     }

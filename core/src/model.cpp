@@ -95,12 +95,37 @@ detail::VoxelNetConfig voxel_config_from_json(const json& j, const std::string& 
   });
 }
 
-// Copies the file's tensors into the module's, in order, by name and shape.
+constexpr const char* kApePrefix = "ape/";
+
+json ape_config_json(const detail::ApeNetConfig& c) {
+  return {{"name", "anatomical_positional_embedding"},
+          {"voxel_mm", c.voxel_mm},
+          {"widths", c.widths},
+          {"dim", detail::kApeDim},
+          {"hu_low", c.hu_low},
+          {"hu_high", c.hu_high}};
+}
+
+detail::ApeNetConfig ape_config_from_json(const json& j, const std::string& path) {
+  return detail::parse_metadata_section(path, "APE network", [&] {
+    detail::ApeNetConfig c;
+    c.voxel_mm = j.at("voxel_mm").get<double>();
+    c.widths = detail::json_numbers<int>(j.at("widths"));
+    if (detail::json_number<int>(j.at("dim")) != detail::kApeDim) {
+      fail(Status::model_format, "APE embeddings must have " + std::to_string(detail::kApeDim) + " values");
+    }
+    c.hu_low = detail::json_number<float>(j.at("hu_low"));
+    c.hu_high = detail::json_number<float>(j.at("hu_high"));
+    c.validate();
+    return c;
+  });
+}
+
+// Copies the file's tensors into the module's, in order, by name and shape; `what` names the network.
 void copy_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& into, const std::vector<ModelTensor>& from,
-                  const std::string& prefix, const std::string& path) {
+                  const std::string& prefix, const std::string& what, const std::string& path) {
   if (into.size() != from.size()) {
-    fail(Status::model_format, path + ": the file holds " + std::to_string(from.size()) +
-                                   (prefix.empty() ? " network" : " voxel network") +
+    fail(Status::model_format, path + ": the file holds " + std::to_string(from.size()) + " " + what +
                                    " tensors; the architecture it describes has " + std::to_string(into.size()));
   }
   torch::NoGradGuard no_grad;
@@ -180,25 +205,37 @@ Model Model::load(const std::string& path) {
   impl->network = detail::InsertionNetwork(config);
   impl->network->eval();
   impl->metadata_json = file.metadata_json;
-  // The file's tensors: the network's, then the voxel network's ("voxel/..."), then the templates'.
+  // The file's tensors: the network's, then the voxel network's ("voxel/...") and the APE network's
+  // ("ape/..."), then the templates'.
   const auto has_prefix = [](const char* prefix) {
     return [prefix](const ModelTensor& t) { return t.name.rfind(prefix, 0) == 0; };
   };
-  std::vector<ModelTensor> voxel_tensors;
-  std::copy_if(file.tensors.begin(), file.tensors.end(), std::back_inserter(voxel_tensors), has_prefix(kVoxelPrefix));
-  file.tensors.erase(std::remove_if(file.tensors.begin(), file.tensors.end(), has_prefix(kVoxelPrefix)),
-                     file.tensors.end());
+  const auto take = [&](const char* prefix) {
+    std::vector<ModelTensor> taken;
+    std::copy_if(file.tensors.begin(), file.tensors.end(), std::back_inserter(taken), has_prefix(prefix));
+    file.tensors.erase(std::remove_if(file.tensors.begin(), file.tensors.end(), has_prefix(prefix)),
+                       file.tensors.end());
+    return taken;
+  };
+  const std::vector<ModelTensor> voxel_tensors = take(kVoxelPrefix), ape_tensors = take(kApePrefix);
   const auto first_template =
       std::find_if(file.tensors.begin(), file.tensors.end(), has_prefix(detail::kTemplatePrefix));
   const std::vector<ModelTensor> template_tensors(first_template, file.tensors.end());
   file.tensors.erase(first_template, file.tensors.end());
-  copy_tensors(state_tensors(*impl->network), file.tensors, "", path);
+  copy_tensors(state_tensors(*impl->network), file.tensors, "", "network", path);
   if (meta.contains("voxel_network")) {
     impl->voxel = detail::VoxelNet(voxel_config_from_json(meta.at("voxel_network"), path));
     impl->voxel->eval();
-    copy_tensors(state_tensors(*impl->voxel), voxel_tensors, kVoxelPrefix, path);
+    copy_tensors(state_tensors(*impl->voxel), voxel_tensors, kVoxelPrefix, "voxel network", path);
   } else if (!voxel_tensors.empty()) {
     fail(Status::model_format, path + ": voxel network tensors without a \"voxel_network\" metadata section");
+  }
+  if (meta.contains("ape_network")) {
+    impl->ape = detail::ApeNet(ape_config_from_json(meta.at("ape_network"), path));
+    impl->ape->eval();
+    copy_tensors(state_tensors(*impl->ape), ape_tensors, kApePrefix, "APE network", path);
+  } else if (!ape_tensors.empty()) {
+    fail(Status::model_format, path + ": APE network tensors without an \"ape_network\" metadata section");
   }
   impl->templates = detail::templates_from_file(meta, template_tensors, static_cast<std::size_t>(config.d_model), path);
   if (meta.contains("atlas")) {
@@ -233,6 +270,11 @@ void Model::save(const std::string& path) const {
     file.metadata_json = meta.dump();
     add_tensors(*impl_->voxel, kVoxelPrefix);
   }
+  if (impl_->ape) {
+    meta["ape_network"] = ape_config_json(impl_->ape->config);
+    file.metadata_json = meta.dump();
+    add_tensors(*impl_->ape, kApePrefix);
+  }
   for (std::size_t i = 0; i < impl_->templates.size(); ++i) {
     const SliceEmbeddings& e = impl_->templates[i].slices;
     file.tensors.push_back({detail::kTemplatePrefix + std::to_string(i),
@@ -246,10 +288,13 @@ const ModelConfig& Model::config() const { return impl_->config; }
 
 bool Model::has_voxel_network() const { return static_cast<bool>(impl_->voxel); }
 
+bool Model::has_ape_network() const { return static_cast<bool>(impl_->ape); }
+
 std::string Model::metadata_json() const { return impl_->metadata_json; }
 
 void Model::set_metadata_section(const std::string& key, const std::string& json_value) {
-  if (key == "architecture" || key == "preprocessing" || key == "templates" || key == "voxel_network") {
+  if (key == "architecture" || key == "preprocessing" || key == "templates" || key == "voxel_network" ||
+      key == "ape_network") {
     fail(Status::invalid_argument, "metadata section '" + key + "' is written from the model's state");
   }
   json value;

@@ -83,12 +83,17 @@ std::optional<Geometry> nifti_sform_geometry(const NiftiHeader& header);
 // The NIfTI datatype code of an ITK component type name ("short", "float", ...); 0 for an unknown name.
 std::int16_t nifti_datatype_of(const std::string& itk_component_type);
 
+// Whether a path names a gzip file (its name ends in .gz, in any case).
+bool is_gzip_path(const std::string& path);
+
 // Writes `file` as a single-file NIfTI-1 (nifti_write.cpp): a 352-byte header with the grid in both the sform and
-// the qform (codes 1, as ITK writes them), then the voxels as stored. `compressed` writes gzip (.nii.gz) at
+// the qform (codes 1, as ITK writes them), then the voxels as stored. `components` > 1 writes a vector image
+// (dim[5] = components, intent "vector"), the voxels holding one whole component after another. `compressed` writes gzip (.nii.gz) at
 // `gzip_level` (0-12, see check_gzip_level in io.hpp), as concatenated members compressed in parallel. Messages name
 // `path` (the output `file` becomes). Throws Error(invalid_argument) when the bytes do not fit the grid or an axis
 // exceeds 32767 voxels, Error(io) when the file cannot be written in full.
 void write_nifti(const std::string& file, const std::string& path, bool compressed, const Geometry& geometry,
-                 std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level);
+                 std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level,
+                 std::size_t components = 1);
 
 }  // namespace slicenav::detail

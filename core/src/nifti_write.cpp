@@ -76,12 +76,19 @@ Quaternion quaternion_of(std::array<std::array<double, 3>, 3> r) {
 // coordinates are LPS in slicenav and RAS in NIfTI: x and y change sign. The sform holds direction x spacing and
 // the origin exactly (as float); the qform holds the same rotation with its columns made orthonormal. Both codes
 // are 1 (scanner anatomical), as ITK writes them.
-std::array<unsigned char, kVoxOffset> nifti_header(const Geometry& g, std::int16_t datatype, std::size_t width) {
+std::array<unsigned char, kVoxOffset> nifti_header(const Geometry& g, std::int16_t datatype, std::size_t width,
+                                                   std::size_t components) {
   std::array<unsigned char, kVoxOffset> h{};
   put<std::int32_t>(h, 0, kHeaderBytes);
-  put<std::int16_t>(h, 40, 3);
+  put<std::int16_t>(h, 40, components > 1 ? 5 : 3);
   for (int a = 0; a < 3; ++a) put<std::int16_t>(h, 42 + 2 * a, static_cast<std::int16_t>(g.size[a]));
   for (int a = 3; a < 7; ++a) put<std::int16_t>(h, 42 + 2 * a, 1);
+  if (components > 1) {
+    put<std::int16_t>(h, 50, static_cast<std::int16_t>(components));  // dim[5]
+    put<std::int16_t>(h, 68, 1007);                                   // intent_code: NIFTI_INTENT_VECTOR
+    put<float>(h, 92, 1.0f);                                          // pixdim[4]
+    put<float>(h, 96, 1.0f);                                          // pixdim[5]
+  }
   put<std::int16_t>(h, 70, datatype);
   put<std::int16_t>(h, 72, static_cast<std::int16_t>(8 * width));
   put<float>(h, 108, static_cast<float>(kVoxOffset));
@@ -157,9 +164,11 @@ std::vector<std::vector<unsigned char>> gzip_members(const unsigned char* data, 
 }  // namespace
 
 void write_nifti(const std::string& file, const std::string& path, bool compressed, const Geometry& geometry,
-                 std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level) {
+                 std::int16_t datatype, const unsigned char* voxels, std::size_t voxel_bytes, int gzip_level,
+                 std::size_t components) {
   const std::size_t width = nifti_datatype_bytes(static_cast<std::uint64_t>(static_cast<std::uint16_t>(datatype)));
-  if (width == 0 || voxel_bytes != geometry.voxel_count() * width) {
+  if (width == 0 || components == 0 || components > 32767 ||
+      voxel_bytes != geometry.voxel_count() * width * components) {
     fail(Status::invalid_argument, "cannot write '" + path + "': voxel bytes do not match NIfTI datatype " +
                                        std::to_string(datatype) + " on the grid");
   }
@@ -169,7 +178,7 @@ void write_nifti(const std::string& file, const std::string& path, bool compress
                                          " voxels along one axis is more than NIfTI-1 holds (32767)");
     }
   }
-  const auto header = nifti_header(geometry, datatype, width);
+  const auto header = nifti_header(geometry, datatype, width, components);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> out(std::fopen(file.c_str(), "wb"), std::fclose);
   if (!out) fail(Status::io, "cannot write '" + path + "': cannot create the file");
   if (!compressed) {

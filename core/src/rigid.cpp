@@ -220,7 +220,7 @@ Vec3 PointTransform::apply(const Vec3& p) const {
           r[6] * p[0] + r[7] * p[1] + r[8] * p[2] + translation[2]};
 }
 
-WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
+WorldGrid world_grid_geometry(const Volume& volume, double spacing_mm) {
   if (!std::isfinite(spacing_mm) || spacing_mm <= 0) {
     fail(Status::invalid_argument, "grid spacing must be finite and > 0, got " + std::to_string(spacing_mm));
   }
@@ -249,6 +249,12 @@ WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
                                         " voxels of " + std::to_string(spacing_mm) + " mm; at most " +
                                         std::to_string(kMaxGridVoxels) + " are resampled");
   }
+  return grid;
+}
+
+WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
+  WorldGrid grid = world_grid_geometry(volume, spacing_mm);
+  const Geometry& g = volume.geometry();
   grid.values.assign(grid.size[0] * grid.size[1] * grid.size[2], -1000.0f);
   // index(world) = A (world - origin): A's columns are index steps per world mm along x, y and z.
   const Vec3 i0 = g.world_to_index(grid.origin);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "slicenav/model.hpp"
+#include "ape_network.hpp"
 #include "voxel_network.hpp"
 
 namespace slicenav::detail {
@@ -91,11 +92,12 @@ Sequences pad_sequences(const std::vector<torch::Tensor>& embeddings, const std:
 torch::Tensor slices_tensor(const std::vector<float>& pixels, std::size_t image_size);
 
 // The model's state: config, network, metadata (JSON object text), and what the metadata and the extra
-// tensors describe: the atlas, the templates and, when present, the voxel embedding network.
+// tensors describe: the atlas, the templates and, when present, the voxel embedding and APE networks.
 struct ModelImpl {
   ModelConfig config;
   InsertionNetwork network{nullptr};
   VoxelNet voxel{nullptr};  // null when the file holds none
+  ApeNet ape{nullptr};      // null when the file holds none
   std::string metadata_json = "{}";
   Atlas atlas;
   std::vector<Template> templates;

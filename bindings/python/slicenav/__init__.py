@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._model import CropRecord, Model, Scan, prealign, prealign_rigid, write_elastix_transform, write_itk_transform
 from ._results import (
+    ApeMap,
     Coverage,
     Insertion,
     Landmark,
@@ -49,6 +50,7 @@ def version():
 
 
 __all__ = [
+    "ApeMap",
     "BufferTooSmallError",
     "CancelledError",
     "Coverage",

@@ -11,6 +11,7 @@ from . import _slicenav
 from ._errors import InvalidArgumentError
 from ._results import (
     COVERAGE_STATUS,
+    ApeMap,
     Coverage,
     Insertion,
     Landmark,
@@ -173,6 +174,18 @@ class Model:
         handle = _slicenav.crop_plan(self._handle, _handle(volume, "volume"), str(region),
                                      _method(method, LOCATE_METHODS))
         return CropRecord(handle)
+
+    def ape_map(self, volume):
+        """The anatomical positional embedding map of a CT (docs/ape.md): three values per voxel of a grid
+        aligned with the world axes, 4 mm apart, whose distances follow the anatomy's distances in an average
+        patient. Returns :class:`ApeMap` (``values``: float32 array (3, z, y, x)). A model without the APE
+        network, or intensities that are not CT HU, is UnsupportedInputError."""
+        values, grid = _slicenav.ape_map(self._handle, _handle(volume, "volume"))
+        return ApeMap(values=values, spacing_mm=grid["spacing_mm"], origin=tuple(grid["origin"]))
+
+    def write_ape_map(self, volume, path, gzip_level=1):
+        """Writes :meth:`ape_map` of ``volume`` atomically as a .nii or .nii.gz image of 3 float components."""
+        _slicenav.ape_write(self._handle, _handle(volume, "volume"), _path(path), int(gzip_level))
 
     def __repr__(self):
         return f"<slicenav.Model {len(self.regions())} regions>"

@@ -347,3 +347,21 @@ class Prealignment:
                 }
             ),
         }
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ApeMap:
+    """A CT's anatomical positional embedding map (``Model.ape_map``; docs/ape.md). ``values`` is float32
+    (3, z, y, x) on a grid aligned with the world (LPS) axes: voxel [:, z, y, x] lies at ``origin`` +
+    ``spacing_mm`` * (x, y, z)."""
+
+    values: np.ndarray
+    spacing_mm: float
+    origin: Tuple[float, float, float]
+
+    def world(self, x, y, z):
+        """World position (LPS mm) of voxel (x, y, z)."""
+        return tuple(o + self.spacing_mm * i for o, i in zip(self.origin, (x, y, z)))
+
+    def to_dict(self):
+        return {"size": list(self.values.shape[:0:-1]), "spacing_mm": self.spacing_mm, "origin": list(self.origin)}

@@ -138,6 +138,8 @@ class Model {
 
   // Whether the model holds the voxel embedding network that rigid prealignment needs (rigid.hpp).
   bool has_voxel_network() const;
+  // Whether the model holds the anatomical positional embedding network that ape.hpp needs.
+  bool has_ape_network() const;
 
   // Training and internal code reach the network through this.
   detail::ModelImpl& impl() const { return *impl_; }

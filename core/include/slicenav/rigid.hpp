@@ -36,6 +36,8 @@ struct WorldGrid {
 // Throws Error(invalid_argument) for a spacing that is not finite and > 0, and Error(unsupported_input)
 // when the grid would exceed 64 million voxels.
 WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm);
+// The grid resample_to_world_grid fills, without its values (cheap). Throws like it.
+WorldGrid world_grid_geometry(const Volume& volume, double spacing_mm);
 
 // p' = rotation * p + translation (rotation row-major).
 struct PointTransform {

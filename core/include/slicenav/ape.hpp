@@ -1,0 +1,88 @@
+// Anatomical positional embeddings (seed anatomical-positional-embeddings, APE): three values per voxel
+// whose distances follow the distances between the anatomy of an average patient, from the model's 3D
+// network (trained self-supervised by slicenav-train-ape, docs/training.md). The same organ gets nearby
+// embeddings in every patient, so an organ's edge points labelled in a few scans can be retrieved in a new
+// one by nearest neighbour. docs/ape.md.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "slicenav/io.hpp"
+#include "slicenav/model.hpp"
+#include "slicenav/rigid.hpp"
+#include "slicenav/volume.hpp"
+
+namespace slicenav {
+
+constexpr std::size_t kApeChannels = 3;
+
+// The embedding map of a scan on a grid aligned with the world (LPS) axes, the model's APE spacing (4 mm)
+// apart, covering the scan's bounding box: `grid` gives the geometry, and grid.values holds the three
+// channels one after another (channel c of voxel (x, y, z) at c * n + x + size[0] * (y + size[1] * z),
+// n = the grid's voxel count).
+struct ApeMap {
+  WorldGrid grid;
+  std::size_t voxel_count() const { return grid.size[0] * grid.size[1] * grid.size[2]; }
+  // Channel c at voxel (x, y, z).
+  float at(std::size_t c, std::size_t x, std::size_t y, std::size_t z) const {
+    return grid.values[c * voxel_count() + x + grid.size[0] * (y + grid.size[1] * z)];
+  }
+};
+
+// The APE map of a CT. Throws Error(unsupported_input) when the model holds no APE network
+// (Model::has_ape_network), for intensities that are not CT HU (navigation.hpp, require_ct) or when the grid
+// would exceed 64 million voxels.
+ApeMap ape_map(const Model& model, const Volume& volume);
+
+// The grid ape_map would give `volume` (values empty), without running the network. Throws like ape_map.
+WorldGrid ape_grid(const Model& model, const Volume& volume);
+
+// Writes the map atomically as a .nii or .nii.gz vector image of 3 float components on its grid (world LPS
+// axes, identity direction), gzip at `gzip_level` (io.hpp). Throws Error(unsupported_input) for another
+// extension, Error(invalid_argument) for a map whose values do not fill its grid or a gzip level outside
+// 0-12, Error(io) when the file cannot be written (nothing is left at `path`).
+void write_ape_map(const ApeMap& map, const std::string& path, int gzip_level = kDefaultGzipLevel);
+// An axis-aligned box in world (LPS) mm.
+struct WorldBox {
+  Vec3 lo{0, 0, 0}, hi{0, 0, 0};
+  Vec3 centre() const { return {(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2}; }
+  bool contains(const Vec3& p) const {
+    return p[0] >= lo[0] && p[0] <= hi[0] && p[1] >= lo[1] && p[1] <= hi[1] && p[2] >= lo[2] && p[2] <= hi[2];
+  }
+  // The box scaled by `factor` about its centre along every axis.
+  WorldBox enlarged(double factor) const;
+};
+
+using ApeEmbedding = std::array<float, kApeChannels>;
+
+// The six edge points of a mask (voxels >= 0.5 on its volume's grid), world LPS mm, in the order -x, +x, -y,
+// +y, -z, +z: along each world axis the centroid of the mask voxels within 2 mm of its lowest and of its
+// highest coordinate (the seed's two edge points per axis). Throws Error(invalid_argument) for an empty mask.
+std::array<Vec3, 6> mask_edge_points(const Volume& mask);
+
+// The map's embedding at a world point: trilinear between grid voxels, the nearest voxel's beyond the grid.
+ApeEmbedding ape_at(const ApeMap& map, const Vec3& world);
+
+// For each embedding, the world position of the map voxel whose embedding is nearest to it (Euclidean, over
+// every grid voxel; one pass over the map for all of them). Throws Error(invalid_argument) for an empty map.
+std::vector<Vec3> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings);
+
+// An organ's six edge embeddings in one labelled scan (mask_edge_points, then ape_at).
+struct ApeOrganTemplate {
+  std::string case_id;
+  std::array<ApeEmbedding, 6> edges{};
+};
+
+// Few-shot retrieval (the seed's organ localisation): every template's six edge embeddings are found in the
+// map by nearest neighbour (ape_nearest), the bounding box of the six voxels found is
+// that template's box, and the boxes are averaged (each face separately). Throws Error(invalid_argument)
+// without templates or for an empty map.
+WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates);
+
+// The checks write_ape_map makes of its path and gzip level before anything is computed or written.
+void check_ape_map_output(const std::string& path, int gzip_level);
+
+}  // namespace slicenav

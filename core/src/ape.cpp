@@ -1,0 +1,206 @@
+#include "slicenav/ape.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "ape_network.hpp"
+#include "atomic_file.hpp"
+#include "nifti.hpp"
+#include "slice_network.hpp"
+#include "slicenav/error.hpp"
+#include "slicenav/navigation.hpp"
+
+namespace slicenav {
+
+namespace {
+
+detail::ApeNetImpl& ape_network(const Model& model) {
+  if (!model.has_ape_network()) {
+    fail(Status::unsupported_input, "the model holds no anatomical positional embedding network (slicenav-train-ape)");
+  }
+  return *model.impl().ape;
+}
+
+}  // namespace
+
+WorldGrid ape_grid(const Model& model, const Volume& volume) {
+  return world_grid_geometry(volume, ape_network(model).config.voxel_mm);
+}
+
+ApeMap ape_map(const Model& model, const Volume& volume) {
+  detail::ApeNetImpl& net = ape_network(model);
+  require_ct(volume);
+  const detail::ApeNetConfig& c = net.config;
+  WorldGrid grid = resample_to_world_grid(volume, c.voxel_mm);
+  c10::InferenceMode guard;
+  const auto sx = static_cast<std::int64_t>(grid.size[0]), sy = static_cast<std::int64_t>(grid.size[1]),
+             sz = static_cast<std::int64_t>(grid.size[2]);
+  const auto padded = [](std::int64_t n) { return (n + detail::kApeStride - 1) / detail::kApeStride * detail::kApeStride; };
+  const torch::Tensor hu = torch::from_blob(grid.values.data(), {1, 1, sz, sy, sx}, torch::kFloat);
+  // Air beyond the grid up to the network's stride.
+  const torch::Tensor input = torch::constant_pad_nd(
+      ((hu.clamp(c.hu_low, c.hu_high) - c.hu_low) / (c.hu_high - c.hu_low)) * 2.0 - 1.0,
+      {0, padded(sx) - sx, 0, padded(sy) - sy, 0, padded(sz) - sz}, -1.0);
+  const torch::Tensor out = net.forward(input)[0]
+                                .narrow(1, 0, sz)
+                                .narrow(2, 0, sy)
+                                .narrow(3, 0, sx)
+                                .contiguous();  // [3, z, y, x]
+  ApeMap map;
+  map.grid.size = grid.size;
+  map.grid.spacing_mm = grid.spacing_mm;
+  map.grid.origin = grid.origin;
+  map.grid.values.assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+  return map;
+}
+
+void check_ape_map_output(const std::string& path, int gzip_level) {
+  check_gzip_level(gzip_level);
+  if (format_for_path(path) != "nifti") {
+    fail(Status::unsupported_input, "cannot write '" + path + "': an APE map is written as .nii or .nii.gz");
+  }
+}
+
+void write_ape_map(const ApeMap& map, const std::string& path, int gzip_level) {
+  check_ape_map_output(path, gzip_level);
+  if (map.voxel_count() == 0 || map.grid.values.size() != kApeChannels * map.voxel_count()) {
+    fail(Status::invalid_argument, "cannot write '" + path + "': the APE map's values do not fill its grid");
+  }
+  Geometry g;
+  g.size = map.grid.size;
+  g.spacing = {map.grid.spacing_mm, map.grid.spacing_mm, map.grid.spacing_mm};
+  g.origin = map.grid.origin;
+  detail::write_atomically(path, [&](const std::string& temp) {
+    detail::write_nifti(temp, path, detail::is_gzip_path(path), g, 16,
+                        reinterpret_cast<const unsigned char*>(map.grid.values.data()),
+                        map.grid.values.size() * sizeof(float), gzip_level, kApeChannels);
+  });
+}
+
+WorldBox WorldBox::enlarged(double factor) const {
+  WorldBox b;
+  const Vec3 c = centre();
+  for (std::size_t a = 0; a < 3; ++a) {
+    b.lo[a] = c[a] - factor * (c[a] - lo[a]);
+    b.hi[a] = c[a] + factor * (hi[a] - c[a]);
+  }
+  return b;
+}
+
+std::array<Vec3, 6> mask_edge_points(const Volume& mask) {
+  constexpr double kSlabMm = 2.0;
+  const Geometry& g = mask.geometry();
+  std::vector<Vec3> points;
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    for (std::size_t j = 0; j < g.size[1]; ++j) {
+      for (std::size_t i = 0; i < g.size[0]; ++i) {
+        if (mask.at(i, j, k) >= 0.5f) {
+          points.push_back(
+              g.index_to_world({static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)}));
+        }
+      }
+    }
+  }
+  if (points.empty()) fail(Status::invalid_argument, "the mask has no voxel >= 0.5: it has no edge points");
+  std::array<Vec3, 6> edges{};
+  for (std::size_t a = 0; a < 3; ++a) {
+    const auto [lo, hi] = std::minmax_element(points.begin(), points.end(),
+                                              [a](const Vec3& p, const Vec3& q) { return p[a] < q[a]; });
+    const double low = (*lo)[a], high = (*hi)[a];
+    for (int side = 0; side < 2; ++side) {
+      Vec3 sum{0, 0, 0};
+      std::size_t n = 0;
+      for (const Vec3& p : points) {
+        if (side == 0 ? p[a] <= low + kSlabMm : p[a] >= high - kSlabMm) {
+          for (std::size_t b = 0; b < 3; ++b) sum[b] += p[b];
+          ++n;
+        }
+      }
+      for (std::size_t b = 0; b < 3; ++b) edges[2 * a + side][b] = sum[b] / static_cast<double>(n);
+    }
+  }
+  return edges;
+}
+
+ApeEmbedding ape_at(const ApeMap& map, const Vec3& world) {
+  const WorldGrid& g = map.grid;
+  std::size_t i0[3], i1[3];
+  double f[3];
+  for (std::size_t a = 0; a < 3; ++a) {
+    const double last = static_cast<double>(g.size[a] - 1);
+    const double x = std::clamp((world[a] - g.origin[a]) / g.spacing_mm, 0.0, last);
+    i0[a] = static_cast<std::size_t>(x);
+    i1[a] = std::min(i0[a] + 1, g.size[a] - 1);
+    f[a] = x - static_cast<double>(i0[a]);
+  }
+  ApeEmbedding e{};
+  for (std::size_t c = 0; c < kApeChannels; ++c) {
+    double v = 0;
+    for (int corner = 0; corner < 8; ++corner) {
+      double w = 1;
+      std::size_t idx[3];
+      for (std::size_t a = 0; a < 3; ++a) {
+        const bool high = (corner >> a) & 1;
+        idx[a] = high ? i1[a] : i0[a];
+        w *= high ? f[a] : 1 - f[a];
+      }
+      if (w > 0) v += w * map.at(c, idx[0], idx[1], idx[2]);
+    }
+    e[c] = static_cast<float>(v);
+  }
+  return e;
+}
+
+std::vector<Vec3> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings) {
+  const std::size_t n = map.voxel_count();
+  if (n == 0 || map.grid.values.size() != kApeChannels * n) {
+    fail(Status::invalid_argument, "the APE map's values do not fill its grid");
+  }
+  std::vector<float> best(embeddings.size(), std::numeric_limits<float>::infinity());
+  std::vector<std::size_t> where(embeddings.size(), 0);
+  const float* c0 = map.grid.values.data();
+  const float* c1 = c0 + n;
+  const float* c2 = c1 + n;
+  for (std::size_t v = 0; v < n; ++v) {
+    for (std::size_t q = 0; q < embeddings.size(); ++q) {
+      const float d0 = c0[v] - embeddings[q][0], d1 = c1[v] - embeddings[q][1], d2 = c2[v] - embeddings[q][2];
+      const float d = d0 * d0 + d1 * d1 + d2 * d2;
+      if (d < best[q]) {
+        best[q] = d;
+        where[q] = v;
+      }
+    }
+  }
+  const WorldGrid& g = map.grid;
+  std::vector<Vec3> out;
+  out.reserve(embeddings.size());
+  for (std::size_t v : where) {
+    out.push_back(g.world({static_cast<double>(v % g.size[0]), static_cast<double>((v / g.size[0]) % g.size[1]),
+                           static_cast<double>(v / (g.size[0] * g.size[1]))}));
+  }
+  return out;
+}
+
+WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates) {
+  if (templates.empty()) fail(Status::invalid_argument, "an APE box needs at least one template");
+  std::vector<ApeEmbedding> queries;
+  for (const ApeOrganTemplate& t : templates) queries.insert(queries.end(), t.edges.begin(), t.edges.end());
+  const std::vector<Vec3> found = ape_nearest(map, queries);
+  WorldBox mean;
+  for (std::size_t t = 0; t < templates.size(); ++t) {
+    WorldBox box{{1e300, 1e300, 1e300}, {-1e300, -1e300, -1e300}};
+    for (std::size_t e = 0; e < 6; ++e) {
+      for (std::size_t a = 0; a < 3; ++a) {
+        box.lo[a] = std::min(box.lo[a], found[6 * t + e][a]);
+        box.hi[a] = std::max(box.hi[a], found[6 * t + e][a]);
+      }
+    }
+    for (std::size_t a = 0; a < 3; ++a) {
+      mean.lo[a] += box.lo[a] / static_cast<double>(templates.size());
+      mean.hi[a] += box.hi[a] / static_cast<double>(templates.size());
+    }
+  }
+  return mean;
+}
+
+}  // namespace slicenav

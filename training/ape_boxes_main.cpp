@@ -1,0 +1,339 @@
+// slicenav-ape-boxes: few-shot organ boxes from the model's APE map (docs/ape.md, "Organ boxes"), measured
+// leave-one-patient-out on every development mask, and their templates written into a copy of the model.
+//
+//   slicenav-ape-boxes --model runs/ape/latest.snm --data ../shared/data --report boxes.json
+//                      [--write-model out.snm] [--threads N]
+//
+// For every organ of the table below and every case of sets ct and hn whose masks show it (lungs, kidneys,
+// femoral heads and parotids as left and right together), the six edge points of the mask and its centroid
+// are embedded in the case's APE map: those are the case's template. Then, for each case, the boxes come
+// from the templates of the other patients only (ape_box), and the report gives per organ:
+//   - the seed's landmark retrieval error: mean radial error (mm) of the edge points (MRE_ep) and of the
+//     centroid (MRE_c), each template's point retrieved by nearest neighbour against the case's true one;
+//   - the IoU of the box with the mask's bounding box;
+//   - the enlargement factor (about the box centre) each case needs for 0.99 recall, the organ's factor
+//     (the largest of them), the recall each case gets with the factor calibrated on the other cases alone,
+//     and the volume ratio (scan / crop) at the organ's factor (VR@99).
+// --write-model stores every case's template and the organ's factor in the model's "ape_organs" metadata.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "dataset.hpp"
+#include "slicenav/ape.hpp"
+#include "slicenav/error.hpp"
+#include "slicenav/io.hpp"
+#include "slicenav/model.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace slicenav;
+namespace fs = std::filesystem;
+
+constexpr double kRecall = 0.99;
+
+// Organs and the mask files (masks/NAME.nii.gz) that make each up.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& organ_table() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> table{
+      {"lungs", {"lung_left", "lung_right"}},
+      {"heart", {"heart"}},
+      {"liver", {"liver"}},
+      {"kidneys", {"kidney_left", "kidney_right"}},
+      {"spleen", {"spleen"}},
+      {"pancreas", {"pancreas"}},
+      {"aorta", {"aorta"}},
+      {"urinary_bladder", {"urinary_bladder"}},
+      {"prostate", {"prostate"}},
+      {"rectum", {"rectum"}},
+      {"femur_heads", {"femur_left", "femur_right"}},
+      {"parotids", {"parotid_left", "parotid_right"}},
+      {"brainstem", {"brainstem"}},
+      {"spinal_cord", {"spinal_cord"}},
+      {"mandible", {"mandible"}},
+  };
+  return table;
+}
+
+struct Settings {
+  std::string model, data, report, write_model;
+  int threads = 2;
+};
+
+// One organ in one case.
+struct Sample {
+  std::string case_id, patient;
+  std::size_t scan = 0;  // index into the scans
+  ApeOrganTemplate edges;
+  ApeEmbedding centre_embedding{};
+  std::array<Vec3, 6> true_edges{};
+  Vec3 true_centre{0, 0, 0};
+  WorldBox truth;
+  std::vector<Vec3> voxels;  // world positions of the mask's voxels
+};
+
+struct Scan {
+  ApeMap map;
+  WorldBox extent;  // the map grid's world box
+};
+
+// The union of the organ's masks in a case as world voxel positions; empty when none of its files exists.
+std::vector<Vec3> mask_voxels(const fs::path& masks, const std::vector<std::string>& names, Volume* union_mask) {
+  std::vector<std::int16_t> inside;
+  Geometry geometry;
+  for (const std::string& name : names) {
+    const fs::path file = masks / (name + ".nii.gz");
+    if (!fs::exists(file)) continue;
+    const Volume m = read_volume(file.string());
+    if (inside.empty()) {
+      geometry = m.geometry();
+      inside.assign(m.voxel_count(), 0);
+    } else if (m.geometry().size != geometry.size) {
+      fail(Status::invalid_argument, file.string() + " is not on the grid of the case's other masks");
+    }
+    for (std::size_t i = 0; i < inside.size(); ++i) {
+      if (m.at(i) >= 0.5f) inside[i] = 1;
+    }
+  }
+  std::vector<Vec3> out;
+  const auto& s = geometry.size;
+  for (std::size_t i = 0; i < inside.size(); ++i) {
+    if (inside[i] == 0) continue;
+    out.push_back(geometry.index_to_world({static_cast<double>(i % s[0]), static_cast<double>((i / s[0]) % s[1]),
+                                           static_cast<double>(i / (s[0] * s[1]))}));
+  }
+  if (!out.empty()) *union_mask = Volume(geometry, std::move(inside));
+  return out;
+}
+
+double distance(const Vec3& a, const Vec3& b) {
+  return std::sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
+}
+
+double box_volume(const WorldBox& b) {
+  double v = 1;
+  for (std::size_t a = 0; a < 3; ++a) v *= std::max(0.0, b.hi[a] - b.lo[a]);
+  return v;
+}
+
+WorldBox intersection(const WorldBox& a, const WorldBox& b) {
+  WorldBox c;
+  for (std::size_t k = 0; k < 3; ++k) {
+    c.lo[k] = std::max(a.lo[k], b.lo[k]);
+    c.hi[k] = std::min(a.hi[k], b.hi[k]);
+  }
+  return c;
+}
+
+// The enlargement each voxel needs to fall inside the box enlarged about its centre, sorted.
+std::vector<double> needed_enlargements(const WorldBox& box, const std::vector<Vec3>& voxels) {
+  const Vec3 c = box.centre();
+  std::vector<double> need;
+  need.reserve(voxels.size());
+  for (const Vec3& p : voxels) {
+    double n = 0;
+    for (std::size_t a = 0; a < 3; ++a) {
+      const double half = std::max((box.hi[a] - box.lo[a]) / 2, 1.0);
+      n = std::max(n, std::abs(p[a] - c[a]) / half);
+    }
+    need.push_back(n);
+  }
+  std::sort(need.begin(), need.end());
+  return need;
+}
+
+double recall_at(const std::vector<double>& sorted_need, double factor) {
+  return static_cast<double>(std::upper_bound(sorted_need.begin(), sorted_need.end(), factor) - sorted_need.begin()) /
+         static_cast<double>(sorted_need.size());
+}
+
+int run(const Settings& s) {
+  set_inference_threads(s.threads);
+  Model model = Model::load(s.model);
+  if (!model.has_ape_network()) fail(Status::unsupported_input, s.model + " holds no APE network");
+  std::vector<Scan> scans;
+  std::map<std::string, std::vector<Sample>> samples;  // by organ
+  for (const auto& c : training::read_cases(s.data, {"ct", "hn"})) {
+    const fs::path masks = fs::path(c.path) / "masks";
+    if (!fs::is_directory(masks)) continue;
+    std::vector<std::pair<std::string, std::vector<Vec3>>> present;
+    std::map<std::string, Volume> unions;
+    for (const auto& [organ, names] : organ_table()) {
+      Volume m;
+      std::vector<Vec3> voxels = mask_voxels(masks, names, &m);
+      if (voxels.empty()) continue;
+      unions.emplace(organ, std::move(m));
+      present.emplace_back(organ, std::move(voxels));
+    }
+    if (present.empty()) continue;
+    Scan scan;
+    scan.map = ape_map(model, read_volume((fs::path(c.path) / "ct.nii.gz").string()));
+    const WorldGrid& g = scan.map.grid;
+    scan.extent.lo = g.origin;
+    scan.extent.hi = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
+                              static_cast<double>(g.size[2] - 1)});
+    for (auto& [organ, voxels] : present) {
+      Sample x;
+      x.case_id = c.case_id;
+      x.patient = c.patient_key;
+      x.scan = scans.size();
+      x.true_edges = mask_edge_points(unions.at(organ));
+      x.edges.case_id = c.case_id;
+      for (std::size_t e = 0; e < 6; ++e) x.edges.edges[e] = ape_at(scan.map, x.true_edges[e]);
+      x.truth = {{1e300, 1e300, 1e300}, {-1e300, -1e300, -1e300}};
+      for (const Vec3& p : voxels) {
+        for (std::size_t a = 0; a < 3; ++a) {
+          x.true_centre[a] += p[a] / static_cast<double>(voxels.size());
+          x.truth.lo[a] = std::min(x.truth.lo[a], p[a]);
+          x.truth.hi[a] = std::max(x.truth.hi[a], p[a]);
+        }
+      }
+      x.centre_embedding = ape_at(scan.map, x.true_centre);
+      x.voxels = std::move(voxels);
+      samples[organ].push_back(std::move(x));
+    }
+    std::cerr << c.case_id << ":";
+    for (const auto& p : present) std::cerr << " " << p.first;
+    std::cerr << "\n";
+    scans.push_back(std::move(scan));
+  }
+
+  json report = json::object(), stored = json::object();
+  std::cout << "| organ | cases | patients | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: min (mean) | VR@99: mean (min) |\n"
+            << "|---|---:|---:|---:|---:|---:|---:|---|---|\n";
+  for (const auto& [organ, list] : samples) {
+    json templates = json::array();
+    for (const Sample& x : list) {
+      json edges = json::array();
+      for (const ApeEmbedding& e : x.edges.edges) edges.push_back({e[0], e[1], e[2]});
+      templates.push_back({{"case", x.case_id}, {"edges", edges}});
+    }
+    struct Held {
+      std::string case_id;
+      double mre_ep = 0, mre_c = 0, iou = 0, need = 0;
+      std::vector<double> sorted_need;
+      WorldBox box;
+      std::size_t scan = 0;
+    };
+    std::vector<Held> held;
+    for (const Sample& x : list) {
+      std::vector<ApeOrganTemplate> others;
+      std::vector<ApeEmbedding> queries;
+      std::vector<const Sample*> sources;
+      for (const Sample& y : list) {
+        if (y.patient == x.patient) continue;
+        others.push_back(y.edges);
+        sources.push_back(&y);
+        queries.insert(queries.end(), y.edges.edges.begin(), y.edges.edges.end());
+        queries.push_back(y.centre_embedding);
+      }
+      if (others.empty()) continue;
+      const ApeMap& map = scans[x.scan].map;
+      Held h;
+      h.case_id = x.case_id;
+      h.scan = x.scan;
+      const std::vector<Vec3> found = ape_nearest(map, queries);
+      for (std::size_t t = 0; t < others.size(); ++t) {
+        for (std::size_t e = 0; e < 6; ++e) h.mre_ep += distance(found[7 * t + e], x.true_edges[e]);
+        h.mre_c += distance(found[7 * t + 6], x.true_centre);
+      }
+      h.mre_ep /= 6.0 * static_cast<double>(others.size());
+      h.mre_c /= static_cast<double>(others.size());
+      h.box = ape_box(map, others);
+      const double inter = box_volume(intersection(h.box, x.truth));
+      h.iou = inter / (box_volume(h.box) + box_volume(x.truth) - inter);
+      h.sorted_need = needed_enlargements(h.box, x.voxels);
+      const auto k = static_cast<std::size_t>(std::ceil(kRecall * static_cast<double>(h.sorted_need.size()))) - 1;
+      h.need = h.sorted_need[std::min(k, h.sorted_need.size() - 1)];
+      held.push_back(std::move(h));
+    }
+    json entry{{"cases", list.size()}, {"templates", templates.size()}, {"held_out", json::array()}};
+    if (held.empty()) {
+      entry["note"] = "one patient only: no leave-one-patient-out measurement and no calibrated factor";
+      report[organ] = entry;
+      std::cout << "| " << organ << " | " << list.size() << " | 1 | - | - | - | - | - | - |\n";
+      continue;
+    }
+    double factor = 0;
+    for (const Held& h : held) factor = std::max(factor, h.need);
+    double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_min = 1, loo_mean = 0;
+    std::set<std::string> patients;
+    for (const Held& h : held) {
+      double others_factor = 0;
+      for (const Held& o : held) {
+        if (&o != &h) others_factor = std::max(others_factor, o.need);
+      }
+      const double loo = held.size() > 1 ? recall_at(h.sorted_need, others_factor) : std::nan("");
+      const WorldBox crop = intersection(h.box.enlarged(factor), scans[h.scan].extent);
+      const double ratio = box_volume(scans[h.scan].extent) / std::max(box_volume(crop), 1.0);
+      entry["held_out"].push_back({{"case", h.case_id},
+                                   {"mre_edges_mm", h.mre_ep},
+                                   {"mre_centre_mm", h.mre_c},
+                                   {"iou", h.iou},
+                                   {"factor_needed", h.need},
+                                   {"recall_with_others_factor", held.size() > 1 ? json(loo) : json(nullptr)},
+                                   {"volume_ratio", ratio}});
+      mre_ep += h.mre_ep;
+      mre_c += h.mre_c;
+      iou += h.iou;
+      vr += ratio;
+      vr_min = std::min(vr_min, ratio);
+      if (held.size() > 1) {
+        loo_min = std::min(loo_min, loo);
+        loo_mean += loo / static_cast<double>(held.size());
+      }
+    }
+    for (const Sample& x : list) patients.insert(x.patient);
+    const auto n = static_cast<double>(held.size());
+    entry["factor"] = factor;
+    entry["mre_edges_mm"] = mre_ep / n;
+    entry["mre_centre_mm"] = mre_c / n;
+    entry["iou"] = iou / n;
+    entry["volume_ratio"] = vr / n;
+    report[organ] = entry;
+    stored[organ] = {{"factor", factor}, {"templates", templates}};
+    std::cout << std::fixed << std::setprecision(1) << "| " << organ << " | " << list.size() << " | "
+              << patients.size() << " | " << mre_ep / n << " | " << mre_c / n << " | " << std::setprecision(2)
+              << iou / n << " | " << factor << " | "
+              << (held.size() > 1 ? std::to_string(loo_min).substr(0, 5) + " (" + std::to_string(loo_mean).substr(0, 5) + ")"
+                                  : std::string("-"))
+              << " | " << std::setprecision(1) << vr / n << " (" << vr_min << ") |\n";
+  }
+  if (!s.report.empty()) std::ofstream(s.report) << report.dump(2) << "\n";
+  if (!s.write_model.empty()) {
+    model.set_metadata_section("ape_organs", stored.dump());
+    model.save(s.write_model);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Few-shot organ boxes from the APE map: templates, leave-one-patient-out accuracy, enlargement",
+               "slicenav-ape-boxes"};
+  Settings s;
+  s.data = SLICENAV_DEFAULT_DATA_DIR;
+  app.add_option("--model", s.model, "model file with the APE network")->required();
+  app.add_option("--data", s.data, "data folder with cases.tsv");
+  app.add_option("--report", s.report, "JSON report of every held-out case");
+  app.add_option("--write-model", s.write_model, "copy of the model with the organs' templates and factors");
+  app.add_option("--threads", s.threads, "LibTorch threads")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(s);
+  } catch (const std::exception& e) {
+    std::cerr << "slicenav-ape-boxes: " << e.what() << "\n";
+    return 1;
+  }
+}
