@@ -153,5 +153,90 @@ TEST_F(ApeFiles, WritesAThreeComponentFloatNiftiOnTheMapsGrid) {
   EXPECT_FALSE(std::filesystem::exists(path("empty.nii.gz")));
 }
 
+// A map whose embedding is the world position / 100 mm: 21 x 11 x 31 voxels of 10 mm from (-100, 0, 50).
+ApeMap linear_map() {
+  ApeMap m;
+  m.grid.size = {21, 11, 31};
+  m.grid.spacing_mm = 10.0;
+  m.grid.origin = {-100.0, 0.0, 50.0};
+  const std::size_t n = m.voxel_count();
+  m.grid.values.resize(kApeChannels * n);
+  for (std::size_t z = 0; z < 31; ++z) {
+    for (std::size_t y = 0; y < 11; ++y) {
+      for (std::size_t x = 0; x < 21; ++x) {
+        const Vec3 w = m.grid.world({static_cast<double>(x), static_cast<double>(y), static_cast<double>(z)});
+        for (std::size_t c = 0; c < 3; ++c) m.grid.values[c * n + x + 21 * (y + 11 * z)] = static_cast<float>(w[c] / 100);
+      }
+    }
+  }
+  return m;
+}
+
+TEST(ApeBoxes, EmbeddingsAreReadTrilinearlyAndFoundByNearestNeighbour) {
+  const ApeMap m = linear_map();
+  const ApeEmbedding e = ape_at(m, {-23.0, 41.5, 77.7});
+  EXPECT_NEAR(e[0], -0.23, 1e-6);
+  EXPECT_NEAR(e[1], 0.415, 1e-6);
+  EXPECT_NEAR(e[2], 0.777, 1e-6);
+  // Beyond the grid: the nearest voxel's value.
+  EXPECT_NEAR(ape_at(m, {500.0, -30.0, 0.0})[0], 1.0, 1e-6);
+  EXPECT_NEAR(ape_at(m, {500.0, -30.0, 0.0})[1], 0.0, 1e-6);
+  EXPECT_NEAR(ape_at(m, {500.0, -30.0, 0.0})[2], 0.5, 1e-6);
+  const std::vector<Vec3> found = ape_nearest(m, {ApeEmbedding{-0.23f, 0.416f, 0.777f}, ApeEmbedding{9.f, 9.f, 9.f}});
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0], (Vec3{-20.0, 40.0, 80.0}));
+  EXPECT_EQ(found[1], (Vec3{100.0, 100.0, 350.0}));  // the far corner
+  EXPECT_EQ(status_of([] { ape_nearest(ApeMap{}, {ApeEmbedding{}}); }), Status::invalid_argument);
+}
+
+TEST(ApeBoxes, BoxIsTheMeanOfEachTemplatesRetrievedEdges) {
+  const ApeMap m = linear_map();
+  const auto at = [](double x, double y, double z) {
+    return ApeEmbedding{static_cast<float>(x / 100), static_cast<float>(y / 100), static_cast<float>(z / 100)};
+  };
+  // Template 1 points at the box x -50..50, y 20..80, z 100..200; template 2 at x -30..70, y 0..60, z 120..260.
+  ApeOrganTemplate t1{"a", {at(-50, 50, 150), at(50, 50, 150), at(0, 20, 150), at(0, 80, 150), at(0, 50, 100),
+                            at(0, 50, 200)}};
+  ApeOrganTemplate t2{"b", {at(-30, 30, 190), at(70, 30, 190), at(20, 0, 190), at(20, 60, 190), at(20, 30, 120),
+                            at(20, 30, 260)}};
+  const WorldBox one = ape_box(m, {t1});
+  EXPECT_EQ(one.lo, (Vec3{-50.0, 20.0, 100.0}));
+  EXPECT_EQ(one.hi, (Vec3{50.0, 80.0, 200.0}));
+  const WorldBox both = ape_box(m, {t1, t2});
+  EXPECT_EQ(both.lo, (Vec3{-40.0, 10.0, 110.0}));
+  EXPECT_EQ(both.hi, (Vec3{60.0, 70.0, 230.0}));
+  const WorldBox big = both.enlarged(2.0);
+  EXPECT_EQ(big.lo, (Vec3{-90.0, -20.0, 50.0}));
+  EXPECT_EQ(big.hi, (Vec3{110.0, 100.0, 290.0}));
+  EXPECT_TRUE(big.contains({0.0, 0.0, 60.0}));
+  EXPECT_FALSE(both.contains({0.0, 0.0, 60.0}));
+  EXPECT_EQ(status_of([&] { ape_box(m, {}); }), Status::invalid_argument);
+}
+
+TEST(ApeBoxes, MaskEdgePointsAreTheCentroidsOfTheExtremePlanes) {
+  // A 20 x 20 x 10 grid of 2 x 2 x 5 mm; the mask is the block x 4..9, y 2..13, z 3..6 and one extra voxel
+  // (x 15, y 8, z 5) that alone makes the +x edge.
+  Geometry g;
+  g.size = {20, 20, 10};
+  g.spacing = {2.0, 2.0, 5.0};
+  g.origin = {10.0, -20.0, 100.0};
+  std::vector<std::int16_t> v(g.voxel_count(), 0);
+  for (std::size_t z = 3; z <= 6; ++z)
+    for (std::size_t y = 2; y <= 13; ++y)
+      for (std::size_t x = 4; x <= 9; ++x) v[x + 20 * (y + 20 * z)] = 1;
+  v[15 + 20 * (8 + 20 * 5)] = 1;
+  const std::array<Vec3, 6> e = mask_edge_points(Volume(g, v));
+  // -x: the planes x = 4 and 5 (within 2 mm of the lowest): centre y = 7.5, z = 4.5 in index units.
+  EXPECT_NEAR(e[0][0], 10.0 + 2 * 4.5, 1e-9);
+  EXPECT_NEAR(e[0][1], -20.0 + 2 * 7.5, 1e-9);
+  EXPECT_NEAR(e[0][2], 100.0 + 5 * 4.5, 1e-9);
+  EXPECT_NEAR(e[1][0], 10.0 + 2 * 15, 1e-9);  // the lone voxel
+  EXPECT_NEAR(e[1][2], 100.0 + 5 * 5, 1e-9);
+  EXPECT_NEAR(e[4][2], 100.0 + 5 * 3, 1e-9);  // -z: plane z = 3 only (5 mm apart)
+  EXPECT_NEAR(e[5][2], 100.0 + 5 * 6, 1e-9);
+  EXPECT_EQ(status_of([&] { mask_edge_points(Volume(g, std::vector<std::int16_t>(g.voxel_count(), 0))); }),
+            Status::invalid_argument);
+}
+
 }  // namespace
 }  // namespace slicenav
