@@ -14,7 +14,10 @@
 //   - the enlargement factor (about the box centre) each case needs for 0.99 recall, the organ's factor
 //     (the largest of them), the recall each case gets with the factor calibrated on the other cases alone,
 //     and the volume ratio (scan / crop) at the organ's factor (VR@99).
-// --write-model stores every case's template and the organ's factor in the model's "ape_organs" metadata.
+// The organ's "not found" threshold is 1.25 x the largest median edge-point match distance of a held-out case;
+// the report counts the control scans (certain not to show the organ: is_control) that pass it.
+// --write-model stores every case's template, the factor and the threshold in the model's "ape_organs"
+// metadata (ape.hpp).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -83,9 +86,41 @@ struct Sample {
 };
 
 struct Scan {
+  std::string case_id, set, region;
   ApeMap map;
   WorldBox extent;  // the map grid's world box
 };
+
+// Scans certain not to show an organ, as controls of its "not found" answer: the extremity crops for every
+// organ, with the head-and-neck crops for the abdominal and pelvic organs, and the pelvis scans for the
+// head-and-neck organs.
+bool is_control(const Scan& scan, const std::string& organ) {
+  static const std::set<std::string> head_neck{"parotids", "brainstem", "mandible"};
+  static const std::set<std::string> below_chest{"liver",           "spleen",   "pancreas", "kidneys",
+                                                 "urinary_bladder", "prostate", "rectum",   "femur_heads"};
+  if (scan.set == "ood") return true;
+  if (head_neck.count(organ) != 0) return scan.region == "pelvis";
+  return below_chest.count(organ) != 0 && scan.set == "hn";
+}
+
+Scan embed_scan(const Model& model, const training::CaseInfo& c, const fs::path& file) {
+  Scan scan;
+  scan.case_id = c.case_id;
+  scan.set = c.set;
+  scan.region = c.region;
+  scan.map = ape_map(model, read_volume(file.string()));
+  const WorldGrid& g = scan.map.grid;
+  scan.extent.lo = g.origin;
+  scan.extent.hi = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
+                            static_cast<double>(g.size[2] - 1)});
+  return scan;
+}
+
+double median(std::vector<double> v) {
+  const auto middle = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), middle, v.end());
+  return *middle;
+}
 
 // The union of the organ's masks in a case as world voxel positions; empty when none of its files exists.
 std::vector<Vec3> mask_voxels(const fs::path& masks, const std::vector<std::string>& names, Volume* union_mask) {
@@ -163,8 +198,12 @@ int run(const Settings& s) {
   if (!model.has_ape_network()) fail(Status::unsupported_input, s.model + " holds no APE network");
   std::vector<Scan> scans;
   std::map<std::string, std::vector<Sample>> samples;  // by organ
-  for (const auto& c : training::read_cases(s.data, {"ct", "hn"})) {
+  for (const auto& c : training::read_cases(s.data, {"ct", "hn", "ood"})) {
     const fs::path masks = fs::path(c.path) / "masks";
+    if (c.set == "ood") {
+      scans.push_back(embed_scan(model, c, fs::path(c.path) / "ct.nii.gz"));
+      continue;
+    }
     if (!fs::is_directory(masks)) continue;
     std::vector<std::pair<std::string, std::vector<Vec3>>> present;
     std::map<std::string, Volume> unions;
@@ -176,12 +215,7 @@ int run(const Settings& s) {
       present.emplace_back(organ, std::move(voxels));
     }
     if (present.empty()) continue;
-    Scan scan;
-    scan.map = ape_map(model, read_volume((fs::path(c.path) / "ct.nii.gz").string()));
-    const WorldGrid& g = scan.map.grid;
-    scan.extent.lo = g.origin;
-    scan.extent.hi = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
-                              static_cast<double>(g.size[2] - 1)});
+    Scan scan = embed_scan(model, c, fs::path(c.path) / "ct.nii.gz");
     for (auto& [organ, voxels] : present) {
       Sample x;
       x.case_id = c.case_id;
@@ -208,19 +242,18 @@ int run(const Settings& s) {
     scans.push_back(std::move(scan));
   }
 
-  json report = json::object(), stored = json::object();
-  std::cout << "| organ | cases | patients | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: min (mean) | VR@99: mean (min) |\n"
-            << "|---|---:|---:|---:|---:|---:|---:|---|---|\n";
+  json report = json::object();
+  std::vector<ApeOrgan> stored;
+  std::cout << "| organ | cases | patients | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: "
+               "min (mean) | VR@99: mean (min) | controls found |\n"
+            << "|---|---:|---:|---:|---:|---:|---:|---|---|---|\n";
   for (const auto& [organ, list] : samples) {
-    json templates = json::array();
-    for (const Sample& x : list) {
-      json edges = json::array();
-      for (const ApeEmbedding& e : x.edges.edges) edges.push_back({e[0], e[1], e[2]});
-      templates.push_back({{"case", x.case_id}, {"edges", edges}});
-    }
+    ApeOrgan stored_organ;
+    stored_organ.name = organ;
+    for (const Sample& x : list) stored_organ.templates.push_back(x.edges);
     struct Held {
       std::string case_id;
-      double mre_ep = 0, mre_c = 0, iou = 0, need = 0;
+      double mre_ep = 0, mre_c = 0, iou = 0, need = 0, match = 0;
       std::vector<double> sorted_need;
       WorldBox box;
       std::size_t scan = 0;
@@ -242,11 +275,16 @@ int run(const Settings& s) {
       Held h;
       h.case_id = x.case_id;
       h.scan = x.scan;
-      const std::vector<Vec3> found = ape_nearest(map, queries);
+      const std::vector<ApeMatch> found = ape_nearest(map, queries);
+      std::vector<double> edge_distances;
       for (std::size_t t = 0; t < others.size(); ++t) {
-        for (std::size_t e = 0; e < 6; ++e) h.mre_ep += distance(found[7 * t + e], x.true_edges[e]);
-        h.mre_c += distance(found[7 * t + 6], x.true_centre);
+        for (std::size_t e = 0; e < 6; ++e) {
+          h.mre_ep += distance(found[7 * t + e].world, x.true_edges[e]);
+          edge_distances.push_back(found[7 * t + e].distance);
+        }
+        h.mre_c += distance(found[7 * t + 6].world, x.true_centre);
       }
+      h.match = median(edge_distances);
       h.mre_ep /= 6.0 * static_cast<double>(others.size());
       h.mre_c /= static_cast<double>(others.size());
       h.box = ape_box(map, others);
@@ -257,15 +295,40 @@ int run(const Settings& s) {
       h.need = h.sorted_need[std::min(k, h.sorted_need.size() - 1)];
       held.push_back(std::move(h));
     }
-    json entry{{"cases", list.size()}, {"templates", templates.size()}, {"held_out", json::array()}};
+    json entry{{"cases", list.size()}, {"templates", list.size()}, {"held_out", json::array()}};
     if (held.empty()) {
       entry["note"] = "one patient only: no leave-one-patient-out measurement and no calibrated factor";
       report[organ] = entry;
-      std::cout << "| " << organ << " | " << list.size() << " | 1 | - | - | - | - | - | - |\n";
+      std::cout << "| " << organ << " | " << list.size() << " | 1 | - | - | - | - | - | - | - |\n";
       continue;
     }
-    double factor = 0;
-    for (const Held& h : held) factor = std::max(factor, h.need);
+    double factor = 1, max_match = 0;
+    for (const Held& h : held) {
+      factor = std::max(factor, h.need);
+      max_match = std::max(max_match, h.match);
+    }
+    stored_organ.factor = factor;
+    stored_organ.max_distance = 1.25 * max_match;
+    // Controls: scans without the organ, boxed with every template; "found" there is a false answer.
+    json controls = json::array();
+    std::size_t false_found = 0;
+    for (const Scan& scan : scans) {
+      if (!is_control(scan, organ)) continue;
+      std::vector<double> d;
+      for (const ApeMatch& m : ape_nearest(scan.map, [&] {
+             std::vector<ApeEmbedding> q;
+             for (const auto& t : stored_organ.templates) q.insert(q.end(), t.edges.begin(), t.edges.end());
+             return q;
+           }())) {
+        d.push_back(m.distance);
+      }
+      const double md = median(d);
+      false_found += md <= stored_organ.max_distance ? 1 : 0;
+      controls.push_back({{"case", scan.case_id}, {"match_distance", md}});
+    }
+    entry["max_distance"] = stored_organ.max_distance;
+    entry["controls"] = controls;
+    entry["controls_found"] = false_found;
     double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_min = 1, loo_mean = 0;
     std::set<std::string> patients;
     for (const Held& h : held) {
@@ -281,6 +344,7 @@ int run(const Settings& s) {
                                    {"mre_centre_mm", h.mre_c},
                                    {"iou", h.iou},
                                    {"factor_needed", h.need},
+                                   {"match_distance", h.match},
                                    {"recall_with_others_factor", held.size() > 1 ? json(loo) : json(nullptr)},
                                    {"volume_ratio", ratio}});
       mre_ep += h.mre_ep;
@@ -301,17 +365,18 @@ int run(const Settings& s) {
     entry["iou"] = iou / n;
     entry["volume_ratio"] = vr / n;
     report[organ] = entry;
-    stored[organ] = {{"factor", factor}, {"templates", templates}};
+    stored.push_back(std::move(stored_organ));
     std::cout << std::fixed << std::setprecision(1) << "| " << organ << " | " << list.size() << " | "
               << patients.size() << " | " << mre_ep / n << " | " << mre_c / n << " | " << std::setprecision(2)
               << iou / n << " | " << factor << " | "
               << (held.size() > 1 ? std::to_string(loo_min).substr(0, 5) + " (" + std::to_string(loo_mean).substr(0, 5) + ")"
                                   : std::string("-"))
-              << " | " << std::setprecision(1) << vr / n << " (" << vr_min << ") |\n";
+              << " | " << std::setprecision(1) << vr / n << " (" << vr_min << ") | " << false_found << " of "
+              << controls.size() << " |\n";
   }
   if (!s.report.empty()) std::ofstream(s.report) << report.dump(2) << "\n";
   if (!s.write_model.empty()) {
-    model.set_metadata_section("ape_organs", stored.dump());
+    model.set_metadata_section("ape_organs", ape_organs_to_json(stored));
     model.save(s.write_model);
   }
   return 0;

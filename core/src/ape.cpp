@@ -1,7 +1,10 @@
 #include "slicenav/ape.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+
+#include <nlohmann/json.hpp>
 
 #include "ape_network.hpp"
 #include "atomic_file.hpp"
@@ -151,7 +154,7 @@ ApeEmbedding ape_at(const ApeMap& map, const Vec3& world) {
   return e;
 }
 
-std::vector<Vec3> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings) {
+std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings) {
   const std::size_t n = map.voxel_count();
   if (n == 0 || map.grid.values.size() != kApeChannels * n) {
     fail(Status::invalid_argument, "the APE map's values do not fill its grid");
@@ -172,35 +175,156 @@ std::vector<Vec3> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>
     }
   }
   const WorldGrid& g = map.grid;
-  std::vector<Vec3> out;
+  std::vector<ApeMatch> out;
   out.reserve(embeddings.size());
-  for (std::size_t v : where) {
-    out.push_back(g.world({static_cast<double>(v % g.size[0]), static_cast<double>((v / g.size[0]) % g.size[1]),
-                           static_cast<double>(v / (g.size[0] * g.size[1]))}));
+  for (std::size_t q = 0; q < where.size(); ++q) {
+    const std::size_t v = where[q];
+    out.push_back({g.world({static_cast<double>(v % g.size[0]), static_cast<double>((v / g.size[0]) % g.size[1]),
+                            static_cast<double>(v / (g.size[0] * g.size[1]))}),
+                   std::sqrt(static_cast<double>(best[q]))});
   }
   return out;
 }
 
-WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates) {
-  if (templates.empty()) fail(Status::invalid_argument, "an APE box needs at least one template");
-  std::vector<ApeEmbedding> queries;
-  for (const ApeOrganTemplate& t : templates) queries.insert(queries.end(), t.edges.begin(), t.edges.end());
-  const std::vector<Vec3> found = ape_nearest(map, queries);
+namespace {
+
+// The mean of each template's box (the bounding box of its six matches, in template order).
+WorldBox mean_box(const std::vector<ApeMatch>& found, std::size_t templates) {
   WorldBox mean;
-  for (std::size_t t = 0; t < templates.size(); ++t) {
+  for (std::size_t t = 0; t < templates; ++t) {
     WorldBox box{{1e300, 1e300, 1e300}, {-1e300, -1e300, -1e300}};
     for (std::size_t e = 0; e < 6; ++e) {
       for (std::size_t a = 0; a < 3; ++a) {
-        box.lo[a] = std::min(box.lo[a], found[6 * t + e][a]);
-        box.hi[a] = std::max(box.hi[a], found[6 * t + e][a]);
+        box.lo[a] = std::min(box.lo[a], found[6 * t + e].world[a]);
+        box.hi[a] = std::max(box.hi[a], found[6 * t + e].world[a]);
       }
     }
     for (std::size_t a = 0; a < 3; ++a) {
-      mean.lo[a] += box.lo[a] / static_cast<double>(templates.size());
-      mean.hi[a] += box.hi[a] / static_cast<double>(templates.size());
+      mean.lo[a] += box.lo[a] / static_cast<double>(templates);
+      mean.hi[a] += box.hi[a] / static_cast<double>(templates);
     }
   }
   return mean;
+}
+
+std::vector<ApeEmbedding> edge_queries(const std::vector<ApeOrganTemplate>& templates) {
+  if (templates.empty()) fail(Status::invalid_argument, "an APE box needs at least one template");
+  std::vector<ApeEmbedding> queries;
+  for (const ApeOrganTemplate& t : templates) queries.insert(queries.end(), t.edges.begin(), t.edges.end());
+  return queries;
+}
+
+}  // namespace
+
+WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates) {
+  return mean_box(ape_nearest(map, edge_queries(templates)), templates.size());
+}
+
+std::vector<ApeOrgan> ape_organs_from_json(const std::string& text) {
+  const auto bad = [](const std::string& what) { fail(Status::invalid_argument, "ape_organs: " + what); };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    bad(std::string("not JSON: ") + e.what());
+  }
+  if (!j.is_object()) bad("not an object of organs");
+  std::vector<ApeOrgan> organs;
+  for (const auto& [name, o] : j.items()) {
+    const auto number = [&, &name = name, &o = o](const char* key) {
+      if (!o.is_object() || !o.contains(key) || !o.at(key).is_number()) bad(name + ": no number '" + key + "'");
+      return o.at(key).get<double>();
+    };
+    ApeOrgan organ;
+    organ.name = name;
+    organ.factor = number("factor");
+    organ.max_distance = number("max_distance");
+    if (!(std::isfinite(organ.factor) && organ.factor >= 1.0 && organ.factor <= 100.0)) {
+      bad(name + ": factor must be in [1, 100]");
+    }
+    if (!(std::isfinite(organ.max_distance) && organ.max_distance >= 0.0)) bad(name + ": max_distance must be >= 0");
+    if (!o.contains("templates") || !o.at("templates").is_array() || o.at("templates").empty()) {
+      bad(name + ": no templates");
+    }
+    for (const auto& t : o.at("templates")) {
+      ApeOrganTemplate tpl;
+      if (!t.is_object() || !t.contains("case") || !t.at("case").is_string()) bad(name + ": a template without its case");
+      tpl.case_id = t.at("case").get<std::string>();
+      const nlohmann::json edges = t.contains("edges") ? t.at("edges") : nlohmann::json();
+      if (!edges.is_array() || edges.size() != 6) bad(name + ": template " + tpl.case_id + " needs 6 edges");
+      for (std::size_t e = 0; e < 6; ++e) {
+        if (!edges[e].is_array() || edges[e].size() != kApeChannels) bad(name + ": an edge is not 3 numbers");
+        for (std::size_t c = 0; c < kApeChannels; ++c) {
+          if (!edges[e][c].is_number() || !std::isfinite(edges[e][c].get<double>())) {
+            bad(name + ": an edge is not 3 finite numbers");
+          }
+          tpl.edges[e][c] = edges[e][c].get<float>();
+        }
+      }
+      organ.templates.push_back(std::move(tpl));
+    }
+    organs.push_back(std::move(organ));
+  }
+  return organs;
+}
+
+std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const ApeOrgan& o : organs) {
+    nlohmann::json templates = nlohmann::json::array();
+    for (const ApeOrganTemplate& t : o.templates) {
+      nlohmann::json edges = nlohmann::json::array();
+      for (const ApeEmbedding& e : t.edges) edges.push_back({e[0], e[1], e[2]});
+      templates.push_back({{"case", t.case_id}, {"edges", edges}});
+    }
+    j[o.name] = {{"factor", o.factor}, {"max_distance", o.max_distance}, {"templates", templates}};
+  }
+  return j.dump();
+}
+
+std::vector<ApeOrgan> ape_organs(const Model& model) {
+  const std::string section = model.metadata_section("ape_organs");
+  return section == "null" ? std::vector<ApeOrgan>{} : ape_organs_from_json(section);
+}
+
+OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ) {
+  const std::vector<ApeOrgan> organs = ape_organs(model);
+  if (organs.empty()) fail(Status::unsupported_input, "the model holds no APE organ templates (slicenav-ape-boxes)");
+  const auto it = std::find_if(organs.begin(), organs.end(), [&](const ApeOrgan& o) { return o.name == organ; });
+  if (it == organs.end()) {
+    std::string names;
+    for (const ApeOrgan& o : organs) names += (names.empty() ? "" : ", ") + o.name;
+    fail(Status::invalid_argument, "no APE organ '" + organ + "'; the model boxes " + names);
+  }
+  const std::vector<ApeMatch> found = ape_nearest(map, edge_queries(it->templates));
+  OrganBox out;
+  out.organ = organ;
+  out.templates = it->templates.size();
+  out.factor = it->factor;
+  std::vector<double> distances;
+  for (const ApeMatch& m : found) distances.push_back(m.distance);
+  const auto middle = distances.begin() + static_cast<std::ptrdiff_t>(distances.size() / 2);
+  std::nth_element(distances.begin(), middle, distances.end());
+  out.match_distance = *middle;
+  out.retrieved = mean_box(found, it->templates.size());
+  const WorldGrid& g = map.grid;
+  const Vec3 last = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
+                             static_cast<double>(g.size[2] - 1)});
+  const WorldBox enlarged = out.retrieved.enlarged(it->factor);
+  for (std::size_t a = 0; a < 3; ++a) {
+    out.box.lo[a] = std::max(enlarged.lo[a], g.origin[a]);
+    out.box.hi[a] = std::min(enlarged.hi[a], last[a]);
+    out.partial = out.partial || enlarged.lo[a] < g.origin[a] || enlarged.hi[a] > last[a];
+  }
+  out.found = out.match_distance <= it->max_distance;
+  if (!out.found) {
+    out.note = organ + " not found: its edge points match the scan at distance " +
+               std::to_string(out.match_distance) + " (at most " + std::to_string(it->max_distance) +
+               " when the organ is there)";
+  } else if (out.partial) {
+    out.note = organ + "'s box reaches beyond the scan and is cut to it";
+  }
+  return out;
 }
 
 }  // namespace slicenav

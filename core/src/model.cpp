@@ -15,6 +15,7 @@
 #include "json_number.hpp"
 #include "model_metadata.hpp"
 #include "slice_network.hpp"
+#include "slicenav/ape.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/model_file.hpp"
 
@@ -237,6 +238,14 @@ Model Model::load(const std::string& path) {
   } else if (!ape_tensors.empty()) {
     fail(Status::model_format, path + ": APE network tensors without an \"ape_network\" metadata section");
   }
+  if (meta.contains("ape_organs")) {
+    if (!impl->ape) fail(Status::model_format, path + ": APE organ templates without an APE network");
+    try {
+      ape_organs_from_json(meta.at("ape_organs").dump());
+    } catch (const Error& e) {
+      fail(Status::model_format, path + ": " + e.what());
+    }
+  }
   impl->templates = detail::templates_from_file(meta, template_tensors, static_cast<std::size_t>(config.d_model), path);
   if (meta.contains("atlas")) {
     try {
@@ -309,6 +318,10 @@ void Model::set_metadata_section(const std::string& key, const std::string& json
     } catch (const Error& e) {
       fail(Status::invalid_argument, std::string("metadata section 'atlas': ") + e.what());
     }
+  }
+  if (key == "ape_organs") {
+    if (!impl_->ape) fail(Status::invalid_argument, "APE organ templates need the model's APE network");
+    ape_organs_from_json(json_value);
   }
   json meta = json::parse(impl_->metadata_json);
   meta[key] = std::move(value);

@@ -182,10 +182,12 @@ TEST(ApeBoxes, EmbeddingsAreReadTrilinearlyAndFoundByNearestNeighbour) {
   EXPECT_NEAR(ape_at(m, {500.0, -30.0, 0.0})[0], 1.0, 1e-6);
   EXPECT_NEAR(ape_at(m, {500.0, -30.0, 0.0})[1], 0.0, 1e-6);
   EXPECT_NEAR(ape_at(m, {500.0, -30.0, 0.0})[2], 0.5, 1e-6);
-  const std::vector<Vec3> found = ape_nearest(m, {ApeEmbedding{-0.23f, 0.416f, 0.777f}, ApeEmbedding{9.f, 9.f, 9.f}});
+  const std::vector<ApeMatch> found =
+      ape_nearest(m, {ApeEmbedding{-0.23f, 0.416f, 0.777f}, ApeEmbedding{9.f, 9.f, 9.f}});
   ASSERT_EQ(found.size(), 2u);
-  EXPECT_EQ(found[0], (Vec3{-20.0, 40.0, 80.0}));
-  EXPECT_EQ(found[1], (Vec3{100.0, 100.0, 350.0}));  // the far corner
+  EXPECT_EQ(found[0].world, (Vec3{-20.0, 40.0, 80.0}));
+  EXPECT_NEAR(found[0].distance, std::sqrt(0.03 * 0.03 + 0.016 * 0.016 + 0.023 * 0.023), 1e-6);
+  EXPECT_EQ(found[1].world, (Vec3{100.0, 100.0, 350.0}));  // the far corner
   EXPECT_EQ(status_of([] { ape_nearest(ApeMap{}, {ApeEmbedding{}}); }), Status::invalid_argument);
 }
 
@@ -236,6 +238,73 @@ TEST(ApeBoxes, MaskEdgePointsAreTheCentroidsOfTheExtremePlanes) {
   EXPECT_NEAR(e[5][2], 100.0 + 5 * 6, 1e-9);
   EXPECT_EQ(status_of([&] { mask_edge_points(Volume(g, std::vector<std::int16_t>(g.voxel_count(), 0))); }),
             Status::invalid_argument);
+}
+
+ApeOrganTemplate box_template(const std::string& id, Vec3 lo, Vec3 hi) {
+  const auto at = [](double x, double y, double z) {
+    return ApeEmbedding{static_cast<float>(x / 100), static_cast<float>(y / 100), static_cast<float>(z / 100)};
+  };
+  const Vec3 c{(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2};
+  return {id,
+          {at(lo[0], c[1], c[2]), at(hi[0], c[1], c[2]), at(c[0], lo[1], c[2]), at(c[0], hi[1], c[2]),
+           at(c[0], c[1], lo[2]), at(c[0], c[1], hi[2])}};
+}
+
+TEST(ApeBoxes, OrgansRoundTripThroughJsonAndBadSectionsAreRefused) {
+  ApeOrgan liver{"liver", 1.5, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}};
+  const std::vector<ApeOrgan> back = ape_organs_from_json(ape_organs_to_json({liver}));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].name, "liver");
+  EXPECT_DOUBLE_EQ(back[0].factor, 1.5);
+  EXPECT_DOUBLE_EQ(back[0].max_distance, 0.05);
+  ASSERT_EQ(back[0].templates.size(), 1u);
+  EXPECT_EQ(back[0].templates[0].case_id, "a");
+  EXPECT_EQ(back[0].templates[0].edges, liver.templates[0].edges);
+  for (const std::string bad :
+       {"[]", "{\"liver\": {\"factor\": 0.5, \"max_distance\": 1, \"templates\": []}}",
+        "{\"liver\": {\"factor\": 2, \"max_distance\": 1, \"templates\": []}}",
+        "{\"liver\": {\"factor\": 2, \"max_distance\": -1, \"templates\": [{\"case\": \"a\"}]}}",
+        "{\"liver\": {\"factor\": 2, \"max_distance\": 1, \"templates\": [{\"case\": \"a\", \"edges\": [[1, 2]]}]}}",
+        "not json"}) {
+    EXPECT_EQ(status_of([&] { ape_organs_from_json(bad); }), Status::invalid_argument) << bad;
+  }
+  // The section is checked when it is set and when a file is loaded.
+  Model without(test::tiny_model_config(), 1);
+  EXPECT_EQ(status_of([&] { without.set_metadata_section("ape_organs", ape_organs_to_json({liver})); }),
+            Status::invalid_argument);
+  Model model = model_with_ape();
+  EXPECT_EQ(status_of([&] { model.set_metadata_section("ape_organs", "{\"liver\": 1}"); }), Status::invalid_argument);
+  model.set_metadata_section("ape_organs", ape_organs_to_json({liver}));
+  EXPECT_EQ(ape_organs(model).size(), 1u);
+  EXPECT_TRUE(ape_organs(model_with_ape()).empty());
+}
+
+TEST(ApeBoxes, OrganBoxIsEnlargedCutToTheScanAndNotFoundWhenItsEdgesDoNotMatch) {
+  const ApeMap m = linear_map();  // x -100..100, y 0..100, z 50..350
+  Model model = model_with_ape();
+  const ApeOrgan liver{"liver", 2.0, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}};
+  // A "heart" whose edges lie 1 m away from anything in the map.
+  const ApeOrgan heart{"heart", 1.2, 0.05, {box_template("b", {900, 900, 900}, {1000, 1000, 1000})}};
+  model.set_metadata_section("ape_organs", ape_organs_to_json({liver, heart}));
+  const OrganBox b = ape_organ_box(model, m, "liver");
+  EXPECT_TRUE(b.found) << b.note;
+  EXPECT_EQ(b.retrieved.lo, (Vec3{-50.0, 20.0, 100.0}));
+  EXPECT_EQ(b.retrieved.hi, (Vec3{50.0, 80.0, 200.0}));
+  // Enlarged twice about its centre (0, 50, 150): x -100..100, y -10..110 cut to 0..100, z 50..250.
+  EXPECT_EQ(b.box.lo, (Vec3{-100.0, 0.0, 50.0}));
+  EXPECT_EQ(b.box.hi, (Vec3{100.0, 100.0, 250.0}));
+  EXPECT_TRUE(b.partial);
+  EXPECT_DOUBLE_EQ(b.factor, 2.0);
+  EXPECT_EQ(b.templates, 1u);
+  EXPECT_NEAR(b.match_distance, 0.0, 1e-6);
+  const OrganBox h = ape_organ_box(model, m, "heart");
+  EXPECT_FALSE(h.found);
+  EXPECT_GT(h.match_distance, 1.0);
+  EXPECT_NE(h.note.find("not found"), std::string::npos) << h.note;
+  std::string message;
+  EXPECT_EQ(status_of([&] { ape_organ_box(model, m, "spleen"); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("heart, liver"), std::string::npos) << message;
+  EXPECT_EQ(status_of([&] { ape_organ_box(model_with_ape(), m, "liver"); }), Status::unsupported_input);
 }
 
 }  // namespace

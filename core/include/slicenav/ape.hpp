@@ -66,9 +66,15 @@ std::array<Vec3, 6> mask_edge_points(const Volume& mask);
 // The map's embedding at a world point: trilinear between grid voxels, the nearest voxel's beyond the grid.
 ApeEmbedding ape_at(const ApeMap& map, const Vec3& world);
 
-// For each embedding, the world position of the map voxel whose embedding is nearest to it (Euclidean, over
-// every grid voxel; one pass over the map for all of them). Throws Error(invalid_argument) for an empty map.
-std::vector<Vec3> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings);
+// The map voxel whose embedding is nearest to a query: its world position and the Euclidean distance.
+struct ApeMatch {
+  Vec3 world{0, 0, 0};
+  double distance = 0;
+};
+
+// For each embedding, the nearest map voxel (over every grid voxel; one pass over the map for all of them).
+// Throws Error(invalid_argument) for an empty map.
+std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings);
 
 // An organ's six edge embeddings in one labelled scan (mask_edge_points, then ape_at).
 struct ApeOrganTemplate {
@@ -76,11 +82,45 @@ struct ApeOrganTemplate {
   std::array<ApeEmbedding, 6> edges{};
 };
 
+// An organ the model can box: its templates (one per labelled development scan) and two calibrations of
+// slicenav-ape-boxes (docs/ape.md, "Organ boxes"), both leave-one-patient-out on the development masks.
+struct ApeOrgan {
+  std::string name;
+  double factor = 1;        // enlargement about the retrieved box's centre that keeps recall >= 0.99
+  double max_distance = 0;  // median edge-point match distance beyond which the organ counts as not found
+  std::vector<ApeOrganTemplate> templates;
+};
+
+// The model's organs (metadata section "ape_organs"), by name; empty when it has none.
+std::vector<ApeOrgan> ape_organs(const Model& model);
+// The "ape_organs" section's JSON and back: {"liver": {"factor": f, "max_distance": d, "templates": [{"case":
+// id, "edges": [[e0, e1, e2] x 6]}, ...]}, ...}. Parsing throws Error(invalid_argument) naming what is wrong
+// (factor < 1 or not finite, a negative distance, no templates, an edge that is not 3 finite numbers).
+std::vector<ApeOrgan> ape_organs_from_json(const std::string& text);
+std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs);
+
 // Few-shot retrieval (the seed's organ localisation): every template's six edge embeddings are found in the
 // map by nearest neighbour (ape_nearest), the bounding box of the six voxels found is
 // that template's box, and the boxes are averaged (each face separately). Throws Error(invalid_argument)
 // without templates or for an empty map.
 WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates);
+
+// An organ's box in a scan (ape_organ_box).
+struct OrganBox {
+  std::string organ;
+  bool found = false;       // false: the edge points do not match the scan (the organ is not in it)
+  WorldBox retrieved;       // ape_box of the organ's templates
+  WorldBox box;             // retrieved, enlarged by the organ's factor, cut to the map's extent
+  bool partial = false;     // the enlarged box reaches beyond the scan (cut)
+  double match_distance = 0;  // median distance of the retrieved edge points to their template embeddings
+  double factor = 1;
+  std::size_t templates = 0;
+  std::string note;  // why the organ is not found, or that the box is cut
+};
+
+// The box of one of the model's organs in a scan's map. Throws Error(invalid_argument) naming the model's
+// organs when `organ` is not one of them (none at all: unsupported_input).
+OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ);
 
 // The checks write_ape_map makes of its path and gzip level before anything is computed or written.
 void check_ape_map_output(const std::string& path, int gzip_level);
