@@ -590,7 +590,7 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
   // Kept as int16 while every value is a whole HU within int16 (CT), as read_volume keeps int16 files; as float from
   // the first slice that is not.
   std::shared_ptr<std::int16_t> whole = allocate_voxels<std::int16_t>(geometry.voxel_count());
-  std::vector<float> voxels;
+  std::shared_ptr<float> voxels;  // set from the first slice that is not whole HU
   for (std::size_t k = 0; k < stack.slices.size(); ++k) {
     const std::string& path = stack.slices[k].header->path;
     options.progress.at(static_cast<double>(k) / static_cast<double>(stack.slices.size()));
@@ -606,7 +606,7 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
       fail(Status::invalid_argument, "DICOM file '" + path + "' decodes to a non-finite value");
     }
     const std::size_t at = k * slice_voxels;
-    if (voxels.empty()) {
+    if (!voxels) {
       bool all_whole = true;  // converted and checked in one pass
       for (std::size_t n = 0; n < slice_voxels; ++n) {
         const float v = decoded.values[n];
@@ -616,16 +616,15 @@ Volume read_series(const std::string& directory, const ReadOptions& options) {
         whole.get()[at + n] = stored;
       }
       if (!all_whole) {
-        voxels.assign(whole.get(), whole.get() + geometry.voxel_count());
+        voxels = allocate_voxels<float>(geometry.voxel_count());
+        std::copy(whole.get(), whole.get() + at, voxels.get());  // the slices before this one
         whole.reset();
       }
     }
-    if (!voxels.empty()) {
-      std::copy(decoded.values.begin(), decoded.values.end(), voxels.begin() + static_cast<std::ptrdiff_t>(at));
-    }
+    if (voxels) std::copy(decoded.values.begin(), decoded.values.end(), voxels.get() + at);
   }
-  if (voxels.empty()) return Volume(geometry, std::shared_ptr<const std::int16_t>(std::move(whole)), std::move(source));
-  return Volume(geometry, std::move(voxels), std::move(source));
+  if (!voxels) return Volume(geometry, std::shared_ptr<const std::int16_t>(std::move(whole)), std::move(source));
+  return Volume(geometry, std::shared_ptr<const float>(std::move(voxels)), std::move(source));
 }
 
 // Runs `body`, turning library failures (GDCM, the file system) into slicenav::Error.

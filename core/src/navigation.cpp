@@ -241,10 +241,12 @@ PreparedScan prepare_scan(const Model& model, const Volume& volume, const Prepar
   std::vector<std::size_t> all(n);
   std::iota(all.begin(), all.end(), std::size_t{0});
   scan.slices.dim = static_cast<std::size_t>(model.config().d_model);
+  // model_input's Centring::scan, with the body centre of the whole scan found once for all chunks.
+  const InPlaneCentre centre = body_centre(view, all);
   for (std::size_t first = 0; first < n; first += kPrepareChunk) {
     const std::vector<std::size_t> chunk(all.begin() + static_cast<std::ptrdiff_t>(first),
                                          all.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + kPrepareChunk)));
-    const SliceEmbeddings e = model.embed(model_input(view, chunk, model.config().preprocess, Centring::scan));
+    const SliceEmbeddings e = model.embed(preprocess(view, chunk, model.config().preprocess, centre));
     scan.slices.values.insert(scan.slices.values.end(), e.values.begin(), e.values.end());
     scan.slices.world_z_mm.insert(scan.slices.world_z_mm.end(), e.world_z_mm.begin(), e.world_z_mm.end());
     const double embedded = static_cast<double>(std::min(n, first + kPrepareChunk)) / static_cast<double>(n);

@@ -21,6 +21,8 @@ struct DicomSeriesOptions {
   double step_mm = 5.0;    // ImagePositionPatient z step between files
   std::string series_uid;  // "" = a new UID
   std::string prefix = "slice";
+  double slope = 1.0;        // RescaleSlope of the files from slope_from on (the others: 1)
+  unsigned slope_from = 0;
 };
 
 // Writes the series into `directory` (which must exist) as prefix_000.dcm, prefix_001.dcm, ... and returns the paths.
@@ -43,7 +45,7 @@ inline std::vector<std::string> write_dicom_series(const std::string& directory,
     image.SetOrigin(1, 0.0);
     image.SetOrigin(2, -o.step_mm * k);
     image.SetIntercept(-1024.0);
-    image.SetSlope(1.0);
+    image.SetSlope(k >= o.slope_from ? o.slope : 1.0);
     std::vector<std::int16_t> pixels(std::size_t(o.size) * o.size);
     const double c = (o.size - 1) / 2.0;
     for (unsigned y = 0; y < o.size; ++y) {

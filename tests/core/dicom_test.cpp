@@ -396,6 +396,27 @@ TEST(Dicom, SeveralCtSeriesNeedAChoice) {
   EXPECT_NE(std::string(unknown.what()).find(kLung1Uid), std::string::npos) << unknown.what();
 }
 
+TEST(Dicom, SeriesWithValuesThatAreNotWholeHuIsKeptAsFloat) {
+  const fs::path dir = fresh_dir("fractional");
+  const RemoveOnExit cleanup{dir};
+  slicenav::test::DicomSeriesOptions o;
+  o.slope = 0.5;  // files 3 to 7: 0.5 x stored - 1024
+  o.slope_from = 3;
+  slicenav::test::write_dicom_series(dir.string(), o);
+  const slicenav::Volume volume = slicenav::read_dicom_series(dir.string());
+  ASSERT_NE(volume.float_voxels(), nullptr);
+  EXPECT_EQ(volume.int16_voxels(), nullptr);
+  // Slice i is file 7 - i (sorted by position, lowest first). Outside the disc the files store 24, inside
+  // 1024 + k % 2.
+  const std::size_t centre = o.size / 2;
+  for (std::size_t i = 0; i < o.slices; ++i) {
+    const std::size_t k = o.slices - 1 - i;
+    const double slope = k >= o.slope_from ? 0.5 : 1.0;
+    EXPECT_EQ(volume.at(0, 0, i), static_cast<float>(24 * slope - 1024)) << i;
+    EXPECT_EQ(volume.at(centre, centre, i), static_cast<float>((1024 + k % 2) * slope - 1024)) << i;
+  }
+}
+
 TEST(Dicom, MissingMiddleSliceWarns) {
   SLICENAV_REQUIRE_DATA(cptac, "dicom/cptac_C3L-00189");
   const fs::path dir = fresh_dir("missing_slice");

@@ -144,6 +144,10 @@ TEST(Orientation, Int16VolumesReadAndCanonicalizeLikeTheirFloatTwins) {
         for (std::size_t i = 0; i < a.size()[0]; i += 3) ASSERT_EQ(b.at(i, j, k), row_a[i]);
       }
     }
+    std::vector<std::int16_t> stored(a.size()[0]);
+    b.row(0, 0, stored.data());
+    EXPECT_EQ(static_cast<float>(stored[0]), b.at(0, 0, 0));
+    EXPECT_THROW(a.row(0, 0, stored.data()), Error);  // int16 rows of a float volume
     const CanonicalVolume canonical_floats = canonicalize(floats), canonical_int16 = canonicalize(int16);
     EXPECT_NE(canonical_int16.volume.int16_voxels(), nullptr);  // stays int16
     EXPECT_EQ(canonical_int16.volume.voxels_as_float(), canonical_floats.volume.voxels_as_float());

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "slicenav/error.hpp"
 #include "slicenav/volume.hpp"
 
 namespace slicenav {
@@ -99,10 +100,13 @@ class CanonicalView {
   const std::array<double, 3>& spacing() const { return spacing_; }  // mm along canonical i, j, k
   const SliceMapping& mapping() const { return mapping_; }
   // Canonical row (0..size()[0] - 1, j, k) into out[0..size()[0]): as float, or as the stored int16 (an int16 volume
-  // only: whole HU convert exactly, a float volume's values would not).
+  // only, whose whole HU convert exactly; asked of a float volume it throws Error(internal)).
   template <typename Out>
   void row(std::size_t j, std::size_t k, Out* out) const {
     static_assert(std::is_same_v<Out, float> || std::is_same_v<Out, std::int16_t>, "rows are float or int16");
+    if constexpr (std::is_same_v<Out, std::int16_t>) {
+      if (float_ != nullptr) fail(Status::internal, "int16 rows asked of a volume stored as float");
+    }
     if (float_ != nullptr) {
       copy_row(float_, j, k, out);
     } else {
