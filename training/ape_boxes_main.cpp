@@ -2,7 +2,7 @@
 // leave-one-patient-out on every development mask, and their templates written into a copy of the model.
 //
 //   slicenav-ape-boxes --model runs/ape/latest.snm --data ../shared/data --report boxes.json
-//                      [--write-model out.snm] [--threads N]
+//                      [--write-model out.snm] [--sets ct hn ood] [--threads N]
 //
 // For every organ of the table below and every case of sets ct and hn whose masks show it (lungs, kidneys,
 // femoral heads and parotids as left and right together), the six edge points of the mask and its centroid
@@ -70,6 +70,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& organ_table
 
 struct Settings {
   std::string model, data, report, write_model;
+  std::vector<std::string> sets{"ct", "hn", "ood"};
   int threads = 2;
 };
 
@@ -198,7 +199,7 @@ int run(const Settings& s) {
   if (!model.has_ape_network()) fail(Status::unsupported_input, s.model + " holds no APE network");
   std::vector<Scan> scans;
   std::map<std::string, std::vector<Sample>> samples;  // by organ
-  for (const auto& c : training::read_cases(s.data, {"ct", "hn", "ood"})) {
+  for (const auto& c : training::read_cases(s.data, s.sets)) {
     const fs::path masks = fs::path(c.path) / "masks";
     if (c.set == "ood") {
       scans.push_back(embed_scan(model, c, fs::path(c.path) / "ct.nii.gz"));
@@ -374,7 +375,11 @@ int run(const Settings& s) {
               << " | " << std::setprecision(1) << vr / n << " (" << vr_min << ") | " << false_found << " of "
               << controls.size() << " |\n";
   }
-  if (!s.report.empty()) std::ofstream(s.report) << report.dump(2) << "\n";
+  if (!s.report.empty()) {
+    const fs::path tmp = s.report + ".tmp";
+    std::ofstream(tmp) << report.dump(2) << "\n";
+    fs::rename(tmp, s.report);
+  }
   if (!s.write_model.empty()) {
     model.set_metadata_section("ape_organs", ape_organs_to_json(stored));
     model.save(s.write_model);
@@ -391,6 +396,7 @@ int main(int argc, char** argv) {
   s.data = SLICENAV_DEFAULT_DATA_DIR;
   app.add_option("--model", s.model, "model file with the APE network")->required();
   app.add_option("--data", s.data, "data folder with cases.tsv");
+  app.add_option("--sets", s.sets, "cases.tsv sets to read (default: ct hn ood)");
   app.add_option("--report", s.report, "JSON report of every held-out case");
   app.add_option("--write-model", s.write_model, "copy of the model with the organs' templates and factors");
   app.add_option("--threads", s.threads, "LibTorch threads")->check(CLI::PositiveNumber);

@@ -1,0 +1,34 @@
+#!/bin/bash
+# slicenav-ape-boxes on the real data's head-and-neck crops and extremity crops: every organ of the OpenKBP masks
+# gets a leave-one-patient-out measurement, a factor, a threshold and its controls (the extremity crops), and the
+# model it writes holds one template per labelled scan.
+set -euo pipefail
+tool=$1
+model=$2
+data=${SLICENAV_DATA:-$3}
+out=$4
+if [ ! -f "$data/cases.tsv" ]; then
+  echo "SKIP: real data not found at $data (set SLICENAV_DATA)"
+  exit 77
+fi
+rm -rf "$out" && mkdir -p "$out"
+"$tool" --model "$model" --data "$data" --sets hn ood --threads 2 --report "$out/boxes.json" \
+  --write-model "$out/boxes.snm" > "$out/table.md" 2> "$out/log" || { cat "$out/log"; exit 1; }
+grep -q "^| parotids | 30 | 30 |" "$out/table.md" || { cat "$out/table.md"; exit 1; }
+/usr/bin/python3 "$(dirname "$0")/../../scripts/model_metadata.py" "$out/boxes.snm" ape_organs > "$out/organs.json"
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+report = json.load(open(out + "/boxes.json"))
+organs = json.load(open(out + "/organs.json"))
+for organ in ("parotids", "brainstem", "spinal_cord", "mandible"):
+    r = report[organ]
+    assert r["factor"] >= 1 and r["max_distance"] > 0, r
+    assert len(r["held_out"]) == r["cases"] >= 20, (organ, r["cases"])
+    assert len(r["controls"]) == 3, r["controls"]  # the extremity crops
+    for h in r["held_out"]:
+        assert h["factor_needed"] <= r["factor"] and 0 <= h["iou"] <= 1 and h["volume_ratio"] >= 1, h
+    assert organs[organ]["factor"] == r["factor"]
+    assert len(organs[organ]["templates"]) == r["cases"]
+    assert all(len(t["edges"]) == 6 for t in organs[organ]["templates"])
+PY
