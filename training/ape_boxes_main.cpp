@@ -13,7 +13,8 @@
 //   - the IoU of the box with the mask's bounding box;
 //   - the enlargement factor (about the box centre) each case needs for 0.99 recall, the organ's factor
 //     (the largest of them), the recall each case gets with the factor calibrated on the other cases alone,
-//     and the volume ratio (scan / crop) at the organ's factor (VR@99).
+//     and the volume ratio (scan voxels / crop voxels on the scan's own grid) at the organ's factor (VR@99),
+//     beside the key-slice crop of the organ's region (crop.hpp: z range and body box) on the same scan.
 // The organ's "not found" threshold is 1.25 x the largest median edge-point match distance of a held-out case;
 // the report counts the control scans (certain not to show the organ: is_control) that pass it.
 // --write-model stores every case's template, the factor and the threshold in the model's "ape_organs"
@@ -34,9 +35,11 @@
 
 #include "dataset.hpp"
 #include "slicenav/ape.hpp"
+#include "slicenav/crop.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/model.hpp"
+#include "slicenav/navigation.hpp"
 
 namespace {
 
@@ -46,24 +49,31 @@ namespace fs = std::filesystem;
 
 constexpr double kRecall = 0.99;
 
-// Organs and the mask files (masks/NAME.nii.gz) that make each up.
-const std::vector<std::pair<std::string, std::vector<std::string>>>& organ_table() {
-  static const std::vector<std::pair<std::string, std::vector<std::string>>> table{
-      {"lungs", {"lung_left", "lung_right"}},
-      {"heart", {"heart"}},
-      {"liver", {"liver"}},
-      {"kidneys", {"kidney_left", "kidney_right"}},
-      {"spleen", {"spleen"}},
-      {"pancreas", {"pancreas"}},
-      {"aorta", {"aorta"}},
-      {"urinary_bladder", {"urinary_bladder"}},
-      {"prostate", {"prostate"}},
-      {"rectum", {"rectum"}},
-      {"femur_heads", {"femur_left", "femur_right"}},
-      {"parotids", {"parotid_left", "parotid_right"}},
-      {"brainstem", {"brainstem"}},
-      {"spinal_cord", {"spinal_cord"}},
-      {"mandible", {"mandible"}},
+// Organs, the mask files (masks/NAME.nii.gz) that make each up, and the key-slice crop region (regions.hpp)
+// that holds each, for the side-by-side volume ratios ("" for none).
+struct OrganMasks {
+  std::string organ;
+  std::vector<std::string> masks;
+  std::string region;
+};
+
+const std::vector<OrganMasks>& organ_table() {
+  static const std::vector<OrganMasks> table{
+      {"lungs", {"lung_left", "lung_right"}, "lungs"},
+      {"heart", {"heart"}, "heart"},
+      {"liver", {"liver"}, "liver"},
+      {"kidneys", {"kidney_left", "kidney_right"}, "kidneys"},
+      {"spleen", {"spleen"}, "abdomen"},
+      {"pancreas", {"pancreas"}, "abdomen"},
+      {"aorta", {"aorta"}, ""},
+      {"urinary_bladder", {"urinary_bladder"}, "pelvis"},
+      {"prostate", {"prostate"}, "pelvis"},
+      {"rectum", {"rectum"}, "pelvis"},
+      {"femur_heads", {"femur_left", "femur_right"}, "pelvis"},
+      {"parotids", {"parotid_left", "parotid_right"}, "head-neck"},
+      {"brainstem", {"brainstem"}, "head-neck"},
+      {"spinal_cord", {"spinal_cord"}, "head-neck"},
+      {"mandible", {"mandible"}, "head-neck"},
   };
   return table;
 }
@@ -84,13 +94,37 @@ struct Sample {
   Vec3 true_centre{0, 0, 0};
   WorldBox truth;
   std::vector<Vec3> voxels;  // world positions of the mask's voxels
+  // The key-slice crop of the organ's region (crop.hpp) on the same scan: "" when it was made, else why not.
+  std::string key_slice_crop_refused;
+  double key_slice_ratio = 0, key_slice_recall = 0;
 };
 
 struct Scan {
   std::string case_id, set, region;
+  Geometry original;  // the scan's own grid
   ApeMap map;
   WorldBox extent;  // the map grid's world box
 };
+
+// Original voxels / voxels of the index box that holds `box` on the scan's own grid (the crop's volume ratio).
+double volume_ratio(const Geometry& g, const WorldBox& box) {
+  Vec3 lo{1e300, 1e300, 1e300}, hi{-1e300, -1e300, -1e300};
+  for (int corner = 0; corner < 8; ++corner) {
+    const Vec3 w{(corner & 1) ? box.hi[0] : box.lo[0], (corner & 2) ? box.hi[1] : box.lo[1],
+                 (corner & 4) ? box.hi[2] : box.lo[2]};
+    const Vec3 i = g.world_to_index(w);
+    for (std::size_t a = 0; a < 3; ++a) {
+      lo[a] = std::min(lo[a], i[a]);
+      hi[a] = std::max(hi[a], i[a]);
+    }
+  }
+  double voxels = 1;
+  for (std::size_t a = 0; a < 3; ++a) {
+    const double first = std::max(0.0, std::floor(lo[a])), last = std::min(static_cast<double>(g.size[a] - 1), std::ceil(hi[a]));
+    voxels *= std::max(1.0, last - first + 1);
+  }
+  return static_cast<double>(g.voxel_count()) / voxels;
+}
 
 // Scans certain not to show an organ, as controls of its "not found" answer: the extremity crops for every
 // organ, with the head-and-neck crops for the abdominal and pelvic organs, and the pelvis scans for the
@@ -104,12 +138,13 @@ bool is_control(const Scan& scan, const std::string& organ) {
   return below_chest.count(organ) != 0 && scan.set == "hn";
 }
 
-Scan embed_scan(const Model& model, const training::CaseInfo& c, const fs::path& file) {
+Scan embed_scan(const Model& model, const training::CaseInfo& c, const Volume& volume) {
   Scan scan;
   scan.case_id = c.case_id;
   scan.set = c.set;
   scan.region = c.region;
-  scan.map = ape_map(model, read_volume(file.string()));
+  scan.original = volume.geometry();
+  scan.map = ape_map(model, volume);
   const WorldGrid& g = scan.map.grid;
   scan.extent.lo = g.origin;
   scan.extent.hi = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
@@ -202,13 +237,13 @@ int run(const Settings& s) {
   for (const auto& c : training::read_cases(s.data, s.sets)) {
     const fs::path masks = fs::path(c.path) / "masks";
     if (c.set == "ood") {
-      scans.push_back(embed_scan(model, c, fs::path(c.path) / "ct.nii.gz"));
+      scans.push_back(embed_scan(model, c, read_volume((fs::path(c.path) / "ct.nii.gz").string())));
       continue;
     }
     if (!fs::is_directory(masks)) continue;
     std::vector<std::pair<std::string, std::vector<Vec3>>> present;
     std::map<std::string, Volume> unions;
-    for (const auto& [organ, names] : organ_table()) {
+    for (const auto& [organ, names, region] : organ_table()) {
       Volume m;
       std::vector<Vec3> voxels = mask_voxels(masks, names, &m);
       if (voxels.empty()) continue;
@@ -216,9 +251,25 @@ int run(const Settings& s) {
       present.emplace_back(organ, std::move(voxels));
     }
     if (present.empty()) continue;
-    Scan scan = embed_scan(model, c, fs::path(c.path) / "ct.nii.gz");
+    const Volume volume = read_volume((fs::path(c.path) / "ct.nii.gz").string());
+    Scan scan = embed_scan(model, c, volume);
+    const PreparedScan prepared = prepare_scan(model, volume, kWithoutMeasurement);
     for (auto& [organ, voxels] : present) {
       Sample x;
+      const std::string& region = std::find_if(organ_table().begin(), organ_table().end(), [&](const OrganMasks& o) {
+                                    return o.organ == organ;
+                                  })->region;
+      if (region.empty()) {
+        x.key_slice_crop_refused = "no region";
+      } else {
+        try {
+          const CropRecord record = plan_crop(model, prepared, volume, region);
+          x.key_slice_ratio = record.volume_ratio();
+          x.key_slice_recall = crop_recall(record, unions.at(organ));
+        } catch (const Error& e) {
+          x.key_slice_crop_refused = e.what();
+        }
+      }
       x.case_id = c.case_id;
       x.patient = c.patient_key;
       x.scan = scans.size();
@@ -246,8 +297,8 @@ int run(const Settings& s) {
   json report = json::object();
   std::vector<ApeOrgan> stored;
   std::cout << "| organ | cases | patients | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: "
-               "min (mean) | VR@99: mean (min) | controls found |\n"
-            << "|---|---:|---:|---:|---:|---:|---:|---|---|---|\n";
+               "min (mean) | VR@99: mean (min) | key-slice crop: VR, min recall (scans) | controls found |\n"
+            << "|---|---:|---:|---:|---:|---:|---:|---|---|---|---|\n";
   for (const auto& [organ, list] : samples) {
     ApeOrgan stored_organ;
     stored_organ.name = organ;
@@ -300,7 +351,7 @@ int run(const Settings& s) {
     if (held.empty()) {
       entry["note"] = "one patient only: no leave-one-patient-out measurement and no calibrated factor";
       report[organ] = entry;
-      std::cout << "| " << organ << " | " << list.size() << " | 1 | - | - | - | - | - | - | - |\n";
+      std::cout << "| " << organ << " | " << list.size() << " | 1 | - | - | - | - | - | - | - | - |\n";
       continue;
     }
     double factor = 1, max_match = 0;
@@ -331,6 +382,8 @@ int run(const Settings& s) {
     entry["controls"] = controls;
     entry["controls_found"] = false_found;
     double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_min = 1, loo_mean = 0;
+    double ks_vr = 0, ks_recall_min = 1;
+    std::size_t ks_n = 0;
     std::set<std::string> patients;
     for (const Held& h : held) {
       double others_factor = 0;
@@ -338,8 +391,16 @@ int run(const Settings& s) {
         if (&o != &h) others_factor = std::max(others_factor, o.need);
       }
       const double loo = held.size() > 1 ? recall_at(h.sorted_need, others_factor) : std::nan("");
-      const WorldBox crop = intersection(h.box.enlarged(factor), scans[h.scan].extent);
-      const double ratio = box_volume(scans[h.scan].extent) / std::max(box_volume(crop), 1.0);
+      const double ratio = volume_ratio(scans[h.scan].original, intersection(h.box.enlarged(factor), scans[h.scan].extent));
+      const Sample& x = *std::find_if(list.begin(), list.end(), [&](const Sample& y) { return y.case_id == h.case_id; });
+      const json key_slices = x.key_slice_crop_refused.empty()
+                                  ? json{{"volume_ratio", x.key_slice_ratio}, {"recall", x.key_slice_recall}}
+                                  : json{{"refused", x.key_slice_crop_refused}};
+      if (x.key_slice_crop_refused.empty()) {
+        ks_vr += x.key_slice_ratio;
+        ks_recall_min = std::min(ks_recall_min, x.key_slice_recall);
+        ++ks_n;
+      }
       entry["held_out"].push_back({{"case", h.case_id},
                                    {"mre_edges_mm", h.mre_ep},
                                    {"mre_centre_mm", h.mre_c},
@@ -347,7 +408,8 @@ int run(const Settings& s) {
                                    {"factor_needed", h.need},
                                    {"match_distance", h.match},
                                    {"recall_with_others_factor", held.size() > 1 ? json(loo) : json(nullptr)},
-                                   {"volume_ratio", ratio}});
+                                   {"volume_ratio", ratio},
+                                   {"key_slice_crop", key_slices}});
       mre_ep += h.mre_ep;
       mre_c += h.mre_c;
       iou += h.iou;
@@ -372,8 +434,11 @@ int run(const Settings& s) {
               << iou / n << " | " << factor << " | "
               << (held.size() > 1 ? std::to_string(loo_min).substr(0, 5) + " (" + std::to_string(loo_mean).substr(0, 5) + ")"
                                   : std::string("-"))
-              << " | " << std::setprecision(1) << vr / n << " (" << vr_min << ") | " << false_found << " of "
-              << controls.size() << " |\n";
+              << " | " << std::setprecision(1) << vr / n << " (" << vr_min << ") | "
+              << (ks_n == 0 ? std::string("-")
+                            : std::to_string(ks_vr / static_cast<double>(ks_n)).substr(0, 4) + ", " +
+                                  std::to_string(ks_recall_min).substr(0, 5) + " (" + std::to_string(ks_n) + ")")
+              << " | " << false_found << " of " << controls.size() << " |\n";
   }
   if (!s.report.empty()) {
     const fs::path tmp = s.report + ".tmp";
