@@ -40,6 +40,7 @@
 #include "slicenav/io.hpp"
 #include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
+#include "stats.hpp"
 
 namespace {
 
@@ -150,12 +151,6 @@ Scan embed_scan(const Model& model, const training::CaseInfo& c, const Volume& v
   scan.extent.hi = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
                             static_cast<double>(g.size[2] - 1)});
   return scan;
-}
-
-double median(std::vector<double> v) {
-  const auto middle = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), middle, v.end());
-  return *middle;
 }
 
 // The union of the organ's masks in a case as world voxel positions; empty when none of its files exists.
@@ -336,7 +331,7 @@ int run(const Settings& s) {
         }
         h.mre_c += distance(found[7 * t + 6].world, x.true_centre);
       }
-      h.match = median(edge_distances);
+      h.match = stats::median(edge_distances);
       h.mre_ep /= 6.0 * static_cast<double>(others.size());
       h.mre_c /= static_cast<double>(others.size());
       h.box = ape_box(map, others);
@@ -374,7 +369,7 @@ int run(const Settings& s) {
            }())) {
         d.push_back(m.distance);
       }
-      const double md = median(d);
+      const double md = stats::median(d);
       false_found += md <= stored_organ.max_distance ? 1 : 0;
       controls.push_back({{"case", scan.case_id}, {"match_distance", md}});
     }

@@ -12,6 +12,7 @@
 #include "slice_network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/navigation.hpp"
+#include "stats.hpp"
 
 namespace slicenav {
 
@@ -303,9 +304,7 @@ OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string&
   out.factor = it->factor;
   std::vector<double> distances;
   for (const ApeMatch& m : found) distances.push_back(m.distance);
-  const auto middle = distances.begin() + static_cast<std::ptrdiff_t>(distances.size() / 2);
-  std::nth_element(distances.begin(), middle, distances.end());
-  out.match_distance = *middle;
+  out.match_distance = stats::median(std::move(distances));
   out.retrieved = mean_box(found, it->templates.size());
   const WorldGrid& g = map.grid;
   const Vec3 last = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
