@@ -29,7 +29,8 @@ struct UncropOptions {
   slicenav_write_params write = slicenav_write_default_params();
 };
 
-// "liver: box 120x100x80 of 512x512x300 voxels (volume ratio 12.3), coverage full", then one line per warning.
+// "liver: box 120x100x80 of 512x512x300 voxels (volume ratio 12.3), coverage full" (for an organ: ", APE box
+// used" or "not used"), then one line per warning.
 void print_summary(const slicenav_crop_record* record) {
   const nlohmann::json j = nlohmann::json::parse(slicenav_crop_record_json(record));
   const auto size = [](const nlohmann::json& s) {
@@ -38,9 +39,11 @@ void print_summary(const slicenav_crop_record* record) {
   };
   char ratio[32];
   std::snprintf(ratio, sizeof ratio, "%.2f", j["volume_ratio"].get<double>());
-  std::cerr << j["region"]["name"].get<std::string>() << ": box " << size(j["box"]["size"]) << " of "
-            << size(j["original"]["size"]) << " voxels (volume ratio " << ratio << "), coverage "
-            << j["coverage"]["status"].get<std::string>() << "\n";
+  const bool organ = j["ape"].is_object();
+  std::cerr << (organ ? j["ape"]["organ"] : j["region"]["name"]).get<std::string>() << ": box "
+            << size(j["box"]["size"]) << " of " << size(j["original"]["size"]) << " voxels (volume ratio " << ratio
+            << "), coverage " << j["coverage"]["status"].get<std::string>()
+            << (organ ? std::string(", APE box ") + (j["ape"]["used"].get<bool>() ? "used" : "not used") : "") << "\n";
   for (const auto& w : j["warnings"]) std::cerr << "slicenav: warning: " << w.get<std::string>() << "\n";
 }
 
@@ -102,7 +105,10 @@ void add_crop_commands(CLI::App& app, Action& action) {
     auto o = std::make_shared<CropOptions>();
     CLI::App* cmd = app.add_subcommand("crop", "Crop an image to a region (voxel type kept) and write the crop record");
     cmd->add_option("image", o->input, "CT image file (.nii, .nii.gz, .mha, .mhd, .nrrd, .nhdr)")->required();
-    cmd->add_option("--region", o->region, "lungs, heart, liver, kidneys, abdomen, pelvis, head-neck")->required();
+    cmd->add_option("--region", o->region,
+                   "A region (lungs, heart, liver, kidneys, abdomen, pelvis, head-neck) or an organ the model "
+                   "boxes (docs/ape.md; an unknown name lists them)")
+        ->required();
     cmd->add_option("-o,--output", o->output, "Cropped image (.nii, .nii.gz, .mha, .nrrd), written atomically")
         ->required();
     cmd->add_option("--record", o->record, "Crop record (JSON) for uncrop, written atomically; - prints it")

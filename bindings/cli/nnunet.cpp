@@ -45,15 +45,23 @@ int case_error(const nnunet::Error& e, std::string* error) {
   return exit_code(e.status());
 }
 
-// Whether the model knows `region`; when it does not, *error lists the regions it knows.
+// Whether the model crops `region` (one of its regions or APE organs); when it does not, *error lists
+// what it crops.
 bool known_region(const slicenav_model* model, const std::string& region, std::string* error) {
   std::string known;
-  for (std::size_t r = 0; r < slicenav_model_region_count(model); ++r) {
-    const std::string name = slicenav_model_region_name(model, r);
-    if (name == region) return true;
-    known += (known.empty() ? "" : ", ") + name;
+  const auto check = [&](std::size_t count, const char* (*name_of)(const slicenav_model*, std::size_t)) {
+    for (std::size_t r = 0; r < count; ++r) {
+      const std::string name = name_of(model, r);
+      if (name == region) return true;
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    return false;
+  };
+  if (check(slicenav_model_region_count(model), slicenav_model_region_name) ||
+      check(slicenav_model_organ_count(model), slicenav_model_organ_name)) {
+    return true;
   }
-  *error = "unknown region '" + region + "'; known regions: " + known;
+  *error = "unknown region or organ '" + region + "'; the model crops " + known;
   return false;
 }
 
@@ -194,7 +202,7 @@ void add_nnunet_commands(CLI::App& app, Action& action) {
       "Crop every case of an nnU-Net raw dataset (all channels and labels, to one box per case) into a new dataset "
       "with one crop record per case; cases already done are skipped");
   crop_cmd->add_option("--in", crop->in, "Source dataset folder (nnUNet_raw/DatasetXXX_Name)")->required();
-  crop_cmd->add_option("--region", crop->region, "Region to crop to (lungs, heart, liver, kidneys, abdomen, ...)")
+  crop_cmd->add_option("--region", crop->region, "Region (lungs, heart, liver, kidneys, abdomen, ...) or organ to crop to")
       ->required();
   crop_cmd->add_option("--out", crop->out, "New dataset folder, named DatasetYYY_Name (created)")->required();
   crop_cmd->add_option("--method", crop->method, "How the region's ends are located: insertion or score")

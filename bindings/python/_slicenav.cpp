@@ -339,11 +339,20 @@ Model model_load(const std::optional<std::string>& path, int threads, const std:
   return out;
 }
 
-std::vector<std::string> model_regions(const Model& model) {
+std::vector<std::string> model_names(const Model& model, size_t (*count_of)(const slicenav_model*),
+                                     const char* (*name_of)(const slicenav_model*, size_t)) {
   std::vector<std::string> names;
-  const size_t count = slicenav_model_region_count(model.get());
-  for (size_t n = 0; n < count; ++n) names.emplace_back(slicenav_model_region_name(model.get(), n));
+  const size_t count = count_of(model.get());
+  for (size_t n = 0; n < count; ++n) names.emplace_back(name_of(model.get(), n));
   return names;
+}
+
+std::vector<std::string> model_regions(const Model& model) {
+  return model_names(model, slicenav_model_region_count, slicenav_model_region_name);
+}
+
+std::vector<std::string> model_organs(const Model& model) {
+  return model_names(model, slicenav_model_organ_count, slicenav_model_organ_name);
 }
 
 // ---- Navigation -------------------------------------------------------------------------------------------
@@ -660,6 +669,7 @@ PYBIND11_MODULE(_slicenav, m) {
   m.def("model_metadata_json",
         [](const Model& model) { return std::string(slicenav_model_metadata_json(model.get())); });
   m.def("model_regions", &model_regions);
+  m.def("model_organs", &model_organs);
 
   m.def("scan_prepare", &scan_prepare);
   m.def("scan_scores", &scan_scores);

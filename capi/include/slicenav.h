@@ -591,6 +591,12 @@ SLICENAV_API SLICENAV_NODISCARD slicenav_status slicenav_volume_coverage(slicena
 SLICENAV_API size_t slicenav_model_region_count(const slicenav_model* model);
 SLICENAV_API const char* slicenav_model_region_name(const slicenav_model* model, size_t index);
 
+/* Number of organs the model boxes with its anatomical positional embeddings (its APE organ templates,
+ * docs/ape.md), and the index-th name (owned by the model; NULL past the end). Each is a name
+ * slicenav_crop_record_plan takes besides the regions. */
+SLICENAV_API size_t slicenav_model_organ_count(const slicenav_model* model);
+SLICENAV_API const char* slicenav_model_organ_name(const slicenav_model* model, size_t index);
+
 /* ---- Prepared scans --------------------------------------------------------------------------- */
 
 /* A volume prepared once for one model: canonical slices, slice embeddings and scores. The calls above
@@ -648,7 +654,8 @@ typedef struct slicenav_crop_record slicenav_crop_record;
 
 typedef struct slicenav_crop_params {
   uint32_t struct_size;
-  const char* region;            /* a name from slicenav_model_region_name(); borrowed for the call */
+  const char* region;            /* a name from slicenav_model_region_name() or slicenav_model_organ_name();
+                                    borrowed for the call */
   slicenav_locate_method method; /* how the region's ends are located (default INSERTION) */
   slicenav_callbacks callbacks;  /* reported as the volume is prepared */
 } slicenav_crop_params;
@@ -659,8 +666,10 @@ SLICENAV_API slicenav_crop_params slicenav_crop_default_params(void);
 /* Decides the crop box of `region` in `volume`: along z the region's ends located by the model plus the
  * region's calibrated margins, in-plane the body (table and air removed) plus a margin. A region partly
  * outside the scan gives the part that exists, flagged partial; a region not in the scan is
- * SLICENAV_ERR_UNSUPPORTED_INPUT (never an empty crop); an unknown region is SLICENAV_ERR_INVALID_ARGUMENT
- * naming the known ones.
+ * SLICENAV_ERR_UNSUPPORTED_INPUT (never an empty crop); an unknown name is SLICENAV_ERR_INVALID_ARGUMENT
+ * naming the known ones. An organ's crop is its region's crop cut to the organ's APE box; the record's
+ * JSON "ape" block says whether the box was used (the region's crop is kept, with a warning, when the
+ * organ's edge points do not match the scan).
  *   out     not NULL; receives a new record (free with slicenav_crop_record_free), NULL on failure.
  *   model, volume  not NULL; borrowed.
  *   params  not NULL (params->region required); borrowed.

@@ -32,6 +32,7 @@ struct slicenav_model {
   slicenav::Model model;
   std::string metadata_json;
   std::vector<std::string> region_names;
+  std::vector<std::string> organ_names;
   // Unique per loaded model in this process: prepared scans remember it (a freed model's address may be
   // reused, its serial never).
   std::uint64_t serial = 0;

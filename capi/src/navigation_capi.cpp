@@ -12,6 +12,7 @@
 
 #include "capi_support.hpp"
 #include "slicenav.h"
+#include "slicenav/ape.hpp"
 #include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/qc.hpp"
@@ -162,8 +163,9 @@ slicenav_status slicenav_model_load(slicenav_model** out, const slicenav_model_p
     slicenav::set_inference_threads(p.threads);
     slicenav::Model loaded = slicenav::Model::load(path);
     static std::atomic<std::uint64_t> next_serial{1};
-    auto model = std::make_unique<slicenav_model>(slicenav_model{loaded, loaded.metadata_json(), {}, next_serial++});
+    auto model = std::make_unique<slicenav_model>(slicenav_model{loaded, loaded.metadata_json(), {}, {}, next_serial++});
     for (const auto& r : slicenav::regions(model->model)) model->region_names.push_back(r.name);
+    for (const auto& o : slicenav::ape_organs(model->model)) model->organ_names.push_back(o.name);
     *out = model.release();
   });
 }
@@ -475,6 +477,15 @@ size_t slicenav_model_region_count(const slicenav_model* model) {
 const char* slicenav_model_region_name(const slicenav_model* model, size_t index) {
   if (model == nullptr || index >= model->region_names.size()) return nullptr;
   return model->region_names[index].c_str();
+}
+
+size_t slicenav_model_organ_count(const slicenav_model* model) {
+  return model == nullptr ? 0 : model->organ_names.size();
+}
+
+const char* slicenav_model_organ_name(const slicenav_model* model, size_t index) {
+  if (model == nullptr || index >= model->organ_names.size()) return nullptr;
+  return model->organ_names[index].c_str();
 }
 
 }  // extern "C"

@@ -91,6 +91,21 @@ WorldBox WorldBox::enlarged(double factor) const {
   return b;
 }
 
+double WorldBox::volume() const {
+  double v = 1;
+  for (std::size_t a = 0; a < 3; ++a) v *= std::max(0.0, hi[a] - lo[a]);
+  return v;
+}
+
+WorldBox intersection(const WorldBox& a, const WorldBox& b) {
+  WorldBox c;
+  for (std::size_t k = 0; k < 3; ++k) {
+    c.lo[k] = std::max(a.lo[k], b.lo[k]);
+    c.hi[k] = std::min(a.hi[k], b.hi[k]);
+  }
+  return c;
+}
+
 std::array<Vec3, 6> mask_edge_points(const Volume& mask) {
   constexpr double kSlabMm = 2.0;
   const Geometry& g = mask.geometry();
@@ -238,6 +253,11 @@ std::vector<ApeOrgan> ape_organs_from_json(const std::string& text) {
     };
     ApeOrgan organ;
     organ.name = name;
+    if (!o.is_object() || !o.contains("region") || !o.at("region").is_string() ||
+        o.at("region").get<std::string>().empty()) {
+      bad(name + ": no 'region' name");
+    }
+    organ.region = o.at("region").get<std::string>();
     organ.factor = number("factor");
     organ.max_distance = number("max_distance");
     if (!(std::isfinite(organ.factor) && organ.factor >= 1.0 && organ.factor <= 100.0)) {
@@ -278,7 +298,7 @@ std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs) {
       for (const ApeEmbedding& e : t.edges) edges.push_back({e[0], e[1], e[2]});
       templates.push_back({{"case", t.case_id}, {"edges", edges}});
     }
-    j[o.name] = {{"factor", o.factor}, {"max_distance", o.max_distance}, {"templates", templates}};
+    j[o.name] = {{"region", o.region}, {"factor", o.factor}, {"max_distance", o.max_distance}, {"templates", templates}};
   }
   return j.dump();
 }
@@ -297,31 +317,35 @@ OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string&
     for (const ApeOrgan& o : organs) names += (names.empty() ? "" : ", ") + o.name;
     fail(Status::invalid_argument, "no APE organ '" + organ + "'; the model boxes " + names);
   }
-  const std::vector<ApeMatch> found = ape_nearest(map, edge_queries(it->templates));
+  return ape_organ_box(*it, map);
+}
+
+OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map) {
+  const std::vector<ApeMatch> found = ape_nearest(map, edge_queries(organ.templates));
   OrganBox out;
-  out.organ = organ;
-  out.templates = it->templates.size();
-  out.factor = it->factor;
+  out.organ = organ.name;
+  out.templates = organ.templates.size();
+  out.factor = organ.factor;
   std::vector<double> distances;
   for (const ApeMatch& m : found) distances.push_back(m.distance);
   out.match_distance = stats::median(std::move(distances));
-  out.retrieved = mean_box(found, it->templates.size());
+  out.retrieved = mean_box(found, organ.templates.size());
   const WorldGrid& g = map.grid;
   const Vec3 last = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
                              static_cast<double>(g.size[2] - 1)});
-  const WorldBox enlarged = out.retrieved.enlarged(it->factor);
+  const WorldBox enlarged = out.retrieved.enlarged(organ.factor);
   for (std::size_t a = 0; a < 3; ++a) {
     out.box.lo[a] = std::max(enlarged.lo[a], g.origin[a]);
     out.box.hi[a] = std::min(enlarged.hi[a], last[a]);
     out.partial = out.partial || enlarged.lo[a] < g.origin[a] || enlarged.hi[a] > last[a];
   }
-  out.found = out.match_distance <= it->max_distance;
+  out.found = out.match_distance <= organ.max_distance;
   if (!out.found) {
-    out.note = organ + " not found: its edge points match the scan at distance " +
-               std::to_string(out.match_distance) + " (at most " + std::to_string(it->max_distance) +
+    out.note = organ.name + " not found: its edge points match the scan at distance " +
+               std::to_string(out.match_distance) + " (at most " + std::to_string(organ.max_distance) +
                " when the organ is there)";
   } else if (out.partial) {
-    out.note = organ + "'s box reaches beyond the scan and is cut to it";
+    out.note = organ.name + "'s box reaches beyond the scan and is cut to it";
   }
   return out;
 }

@@ -96,8 +96,10 @@ std::array<std::array<std::size_t, 2>, 2> body_in_plane_box(const CanonicalView&
   return out;
 }
 
-CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const std::string& region_name,
-                     LocateMethod method) {
+namespace {
+
+CropRecord plan_region_crop(const Model& model, const PreparedScan& scan, const Volume& volume,
+                            const std::string& region_name, LocateMethod method) {
   CropRecord r;
   r.region = find_region(model, region_name);
   const Atlas& atlas = model.atlas();
@@ -186,11 +188,114 @@ CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume&
   return r;
 }
 
-CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& region_name, LocateMethod method,
+// An organ's crop: its region's crop cut to the organ's APE box.
+CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const ApeOrgan& organ,
+                           LocateMethod method) {
+  CropRecord r;
+  try {
+    r = plan_region_crop(model, scan, volume, organ.region, method);
+  } catch (const Error& e) {
+    if (e.status() != Status::unsupported_input) throw;
+    fail(e.status(), "organ '" + organ.name + "' (region '" + organ.region + "'): " + e.what());
+  }
+  const OrganBox b = ape_organ_box(organ, ape_map(model, volume));
+  r.ape.organ = organ.name;
+  r.ape.factor = b.factor;
+  r.ape.match_distance = b.match_distance;
+  r.ape.max_distance = organ.max_distance;
+  r.ape.templates = b.templates;
+  r.ape.retrieved = b.retrieved;
+  r.ape.box = b.box;
+  const std::string keep = "; the crop is region '" + organ.region + "''s";
+  if (!b.found) {
+    r.ape.note = b.note;
+    r.warnings.push_back(b.note + keep);
+    return r;
+  }
+  const IndexBox cut = intersection(r.box, index_box(r.original, b.box));
+  if (cut.voxel_count() == 0) {
+    r.ape.note = organ.name + "'s APE box lies outside region '" + organ.region + "''s crop";
+    r.warnings.push_back(r.ape.note + keep);
+    return r;
+  }
+  r.box = cut;
+  r.ape.used = true;
+  if (b.partial) {
+    r.ape.note = b.note;
+    r.warnings.push_back(b.note);
+  }
+  return r;
+}
+
+const ApeOrgan* find_organ(const std::vector<ApeOrgan>& organs, const std::string& name) {
+  const auto it = std::find_if(organs.begin(), organs.end(), [&](const ApeOrgan& o) { return o.name == name; });
+  return it == organs.end() ? nullptr : &*it;
+}
+
+// Fails like find_region, listing the organs too, unless `name` is a region or one of `organs`.
+void check_crop_target(const Model& model, const std::vector<ApeOrgan>& organs, const std::string& name) {
+  const std::vector<std::string> targets = crop_targets(model);
+  if (std::find(targets.begin(), targets.end(), name) != targets.end()) return;
+  std::string known;
+  for (const std::string& t : targets) known += (known.empty() ? "" : ", ") + t;
+  fail(Status::invalid_argument, "unknown region or organ '" + name + "'; the model crops " + known +
+                                     (organs.empty() ? " (it holds no APE organs)" : ""));
+}
+
+}  // namespace
+
+IndexBox intersection(const IndexBox& a, const IndexBox& b) {
+  IndexBox c;
+  for (std::size_t k = 0; k < 3; ++k) {
+    c.begin[k] = std::max(a.begin[k], b.begin[k]);
+    c.end[k] = std::max(c.begin[k], std::min(a.end[k], b.end[k]));
+  }
+  return c;
+}
+
+IndexBox index_box(const Geometry& grid, const WorldBox& box) {
+  Vec3 lo{1e300, 1e300, 1e300}, hi{-1e300, -1e300, -1e300};
+  for (int corner = 0; corner < 8; ++corner) {
+    const Vec3 w{(corner & 1) ? box.hi[0] : box.lo[0], (corner & 2) ? box.hi[1] : box.lo[1],
+                 (corner & 4) ? box.hi[2] : box.lo[2]};
+    const Vec3 i = grid.world_to_index(w);
+    for (std::size_t a = 0; a < 3; ++a) {
+      lo[a] = std::min(lo[a], i[a]);
+      hi[a] = std::max(hi[a], i[a]);
+    }
+  }
+  IndexBox out;
+  for (std::size_t a = 0; a < 3; ++a) {
+    const double n = static_cast<double>(grid.size[a]);
+    const double first = std::clamp(std::floor(lo[a]), 0.0, n), end = std::clamp(std::ceil(hi[a]) + 1.0, 0.0, n);
+    out.begin[a] = static_cast<std::size_t>(first);
+    out.end[a] = static_cast<std::size_t>(std::max(first, end));
+  }
+  return out;
+}
+
+std::vector<std::string> crop_targets(const Model& model) {
+  std::vector<std::string> out;
+  for (const Region& r : regions(model)) out.push_back(r.name);
+  for (const ApeOrgan& o : ape_organs(model)) out.push_back(o.name);
+  return out;
+}
+
+CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const std::string& name,
+                     LocateMethod method) {
+  const std::vector<ApeOrgan> organs = ape_organs(model);
+  check_crop_target(model, organs, name);
+  const ApeOrgan* organ = find_organ(organs, name);
+  return organ == nullptr ? plan_region_crop(model, scan, volume, name, method)
+                          : plan_organ_crop(model, scan, volume, *organ, method);
+}
+
+CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& name, LocateMethod method,
                      const Progress& progress) {
-  find_region(model, region_name);  // an unknown name fails before the slow preparation
+  const std::vector<ApeOrgan> organs = ape_organs(model);
+  check_crop_target(model, organs, name);  // an unknown name fails before the slow preparation
   const PreparedScan scan = prepare_scan(model, volume, {false, progress.stage(0.0, 0.9)});
-  return plan_crop(model, scan, volume, region_name, method);
+  return plan_crop(model, scan, volume, name, method);
 }
 
 void crop_file(const CropRecord& record, const std::string& image_path, const std::string& out_path, int gzip_level,

@@ -82,6 +82,41 @@ ojson geometry_json(const Geometry& g) {
   return {{"size", g.size}, {"spacing", g.spacing}, {"origin", g.origin}, {"direction", g.direction}};
 }
 
+ojson world_box_json(const WorldBox& b) { return {{"min_mm", b.lo}, {"max_mm", b.hi}}; }
+
+WorldBox world_box_from_json(const json& j) {
+  return {fixed_array<3, double>(j, "min_mm"), fixed_array<3, double>(j, "max_mm")};
+}
+
+ojson ape_json(const CropApe& a) {
+  if (a.organ.empty()) return nullptr;
+  return {{"organ", a.organ},
+          {"used", a.used},
+          {"factor", a.factor},
+          {"match_distance", a.match_distance},
+          {"max_distance", a.max_distance},
+          {"templates", a.templates},
+          {"retrieved", world_box_json(a.retrieved)},
+          {"box", world_box_json(a.box)},
+          {"note", a.note}};
+}
+
+CropApe ape_from_json(const json& j) {
+  CropApe a;
+  if (j.is_null()) return a;
+  a.organ = j.at("organ").get<std::string>();
+  if (a.organ.empty()) fail(Status::invalid_argument, "'organ' is empty");
+  a.used = j.at("used").get<bool>();
+  a.factor = j.at("factor").get<double>();
+  a.match_distance = j.at("match_distance").get<double>();
+  a.max_distance = j.at("max_distance").get<double>();
+  a.templates = detail::json_number<std::size_t>(j.at("templates"));
+  a.retrieved = world_box_from_json(j.at("retrieved"));
+  a.box = world_box_from_json(j.at("box"));
+  a.note = j.at("note").get<std::string>();
+  return a;
+}
+
 Geometry geometry_from_json(const json& j) {
   Geometry g;
   g.size = fixed_array<3, std::size_t>(j, "size");
@@ -166,6 +201,7 @@ std::string CropRecord::to_json() const {
         {"in_plane_mm", region.crop_in_plane_margin_mm},
         {"unrecognised_keeps_all_slices", region.crop_unrecognised_keeps_all_slices}}},
       {"model", {{"version", model_version}, {"method", method}}},
+      {"ape", ape_json(ape)},
       {"coverage", coverage_json},
       {"warnings", warnings},
       {"original", original_json},
@@ -221,6 +257,8 @@ CropRecord CropRecord::from_json(const std::string& text) {
     field = "model";
     r.model_version = j.at("model").at("version").get<std::string>();
     r.method = j.at("model").at("method").get<std::string>();
+    field = "ape";  // absent from the records of earlier versions
+    if (j.contains("ape")) r.ape = ape_from_json(j.at("ape"));
     field = "coverage";
     const json& cov = j.at("coverage");
     r.coverage = cov.at("status").get<std::string>();

@@ -251,20 +251,23 @@ ApeOrganTemplate box_template(const std::string& id, Vec3 lo, Vec3 hi) {
 }
 
 TEST(ApeBoxes, OrgansRoundTripThroughJsonAndBadSectionsAreRefused) {
-  ApeOrgan liver{"liver", 1.5, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}};
+  ApeOrgan liver{"liver", "abdomen", 1.5, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}};
   const std::vector<ApeOrgan> back = ape_organs_from_json(ape_organs_to_json({liver}));
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].name, "liver");
+  EXPECT_EQ(back[0].region, "abdomen");
   EXPECT_DOUBLE_EQ(back[0].factor, 1.5);
   EXPECT_DOUBLE_EQ(back[0].max_distance, 0.05);
   ASSERT_EQ(back[0].templates.size(), 1u);
   EXPECT_EQ(back[0].templates[0].case_id, "a");
   EXPECT_EQ(back[0].templates[0].edges, liver.templates[0].edges);
   for (const std::string bad :
-       {"[]", "{\"liver\": {\"factor\": 0.5, \"max_distance\": 1, \"templates\": []}}",
-        "{\"liver\": {\"factor\": 2, \"max_distance\": 1, \"templates\": []}}",
-        "{\"liver\": {\"factor\": 2, \"max_distance\": -1, \"templates\": [{\"case\": \"a\"}]}}",
-        "{\"liver\": {\"factor\": 2, \"max_distance\": 1, \"templates\": [{\"case\": \"a\", \"edges\": [[1, 2]]}]}}",
+       {"[]", "{\"liver\": {\"factor\": 2, \"max_distance\": 1, \"templates\": [{\"case\": \"a\"}]}}",
+        "{\"liver\": {\"region\": \"\", \"factor\": 2, \"max_distance\": 1, \"templates\": []}}",
+        "{\"liver\": {\"region\": \"abdomen\", \"factor\": 0.5, \"max_distance\": 1, \"templates\": []}}",
+        "{\"liver\": {\"region\": \"abdomen\", \"factor\": 2, \"max_distance\": 1, \"templates\": []}}",
+        "{\"liver\": {\"region\": \"abdomen\", \"factor\": 2, \"max_distance\": -1, \"templates\": [{\"case\": \"a\"}]}}",
+        "{\"liver\": {\"region\": \"abdomen\", \"factor\": 2, \"max_distance\": 1, \"templates\": [{\"case\": \"a\", \"edges\": [[1, 2]]}]}}",
         "not json"}) {
     EXPECT_EQ(status_of([&] { ape_organs_from_json(bad); }), Status::invalid_argument) << bad;
   }
@@ -282,9 +285,9 @@ TEST(ApeBoxes, OrgansRoundTripThroughJsonAndBadSectionsAreRefused) {
 TEST(ApeBoxes, OrganBoxIsEnlargedCutToTheScanAndNotFoundWhenItsEdgesDoNotMatch) {
   const ApeMap m = linear_map();  // x -100..100, y 0..100, z 50..350
   Model model = model_with_ape();
-  const ApeOrgan liver{"liver", 2.0, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}};
+  const ApeOrgan liver{"liver", "abdomen", 2.0, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}};
   // A "heart" whose edges lie 1 m away from anything in the map.
-  const ApeOrgan heart{"heart", 1.2, 0.05, {box_template("b", {900, 900, 900}, {1000, 1000, 1000})}};
+  const ApeOrgan heart{"heart", "heart", 1.2, 0.05, {box_template("b", {900, 900, 900}, {1000, 1000, 1000})}};
   model.set_metadata_section("ape_organs", ape_organs_to_json({liver, heart}));
   const OrganBox b = ape_organ_box(model, m, "liver");
   EXPECT_TRUE(b.found) << b.note;

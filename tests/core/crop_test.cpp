@@ -15,11 +15,13 @@
 
 #include "crop_fixtures.hpp"
 #include "model_fixtures.hpp"
+#include "slicenav/ape.hpp"
 #include "slicenav/crop.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/navigation.hpp"
 #include "slicenav/phantom.hpp"
+#include "slicenav/regions.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
 
@@ -165,7 +167,7 @@ TEST(Crop, UnknownRegionListsTheKnownOnes) {
   std::string message;
   EXPECT_EQ(status_of([&] { plan_crop(bundled_model(), phantom(40.0), "spleen"); }, &message),
             Status::invalid_argument);
-  EXPECT_NE(message.find("unknown region 'spleen'"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown region or organ 'spleen'"), std::string::npos) << message;
   for (const char* name : {"lungs", "heart", "liver", "kidneys", "abdomen", "pelvis", "head-neck"}) {
     EXPECT_NE(message.find(name), std::string::npos) << message;
   }
@@ -178,6 +180,98 @@ TEST(Crop, EveryBundledRegionHasCalibratedMargins) {
     EXPECT_GT(r.crop_inferior_margin_mm, 0.0);
     EXPECT_GT(r.crop_in_plane_margin_mm, 0.0);
   }
+}
+
+// The bundled model (for its APE network) with the phantom's atlas, and the phantom prepared with it and
+// the exact body-part score, as plan_exact; organs are added per test.
+Model organ_model(const std::vector<ApeOrgan>& organs) {
+  Model m = bundled_model();
+  Atlas atlas;
+  for (const auto& l : make_phantom(PhantomOptions{}).landmarks) atlas.position_mm[l.name] = l.world_z_mm;
+  m.set_templates({}, atlas);
+  m.set_metadata_section("ape_organs", ape_organs_to_json(organs));
+  return m;
+}
+
+CropRecord plan_organ(const Model& m, const Volume& v, const std::string& name) {
+  PreparedScan scan = prepare_scan(m, v);
+  scan.score = scan.slices.world_z_mm;
+  return plan_crop(m, scan, v, name, LocateMethod::score);
+}
+
+// A template whose six edges are the map's own embeddings at the faces' centres of the grid box lo..hi.
+ApeOrganTemplate grid_template(const ApeMap& map, std::array<std::size_t, 3> lo, std::array<std::size_t, 3> hi) {
+  const auto at = [&](std::size_t x, std::size_t y, std::size_t z) {
+    return ApeEmbedding{map.at(0, x, y, z), map.at(1, x, y, z), map.at(2, x, y, z)};
+  };
+  std::array<std::size_t, 3> c{};
+  for (std::size_t a = 0; a < 3; ++a) c[a] = (lo[a] + hi[a]) / 2;
+  return {"phantom",
+          {at(lo[0], c[1], c[2]), at(hi[0], c[1], c[2]), at(c[0], lo[1], c[2]), at(c[0], hi[1], c[2]),
+           at(c[0], c[1], lo[2]), at(c[0], c[1], hi[2])}};
+}
+
+TEST(Crop, OrganCropIsItsRegionsCropCutToItsApeBox) {
+  const Volume v = phantom(40.0);
+  const ApeMap map = ape_map(bundled_model(), v);
+  // A box of the map grid in the body at world z -240 (inside the liver region, -180 .. -300).
+  const WorldGrid& g = map.grid;
+  const auto k = static_cast<std::size_t>(std::lround((-240.0 - g.origin[2]) / g.spacing_mm));
+  const std::array<std::size_t, 3> lo{g.size[0] / 2 - 6, g.size[1] / 2 - 4, k - 5}, hi{g.size[0] / 2 + 6, g.size[1] / 2 + 4, k + 5};
+  const Model m = organ_model({{"liver_box", "liver", 1.0, 1e6, {grid_template(map, lo, hi)}}});
+  const CropRecord region = plan_organ(m, v, "liver");
+  const CropRecord r = plan_organ(m, v, "liver_box");
+  EXPECT_TRUE(region.ape.organ.empty());
+  ASSERT_EQ(r.ape.organ, "liver_box");
+  EXPECT_TRUE(r.ape.used) << r.ape.note;
+  EXPECT_EQ(r.region.name, "liver");
+  EXPECT_EQ(r.ape.templates, 1u);
+  EXPECT_NEAR(r.ape.match_distance, 0.0, 1e-6);
+  // The template's own edges are found where they were taken: the retrieved box is the grid box.
+  EXPECT_EQ(r.ape.retrieved.lo, g.world({double(lo[0]), double(lo[1]), double(lo[2])}));
+  EXPECT_EQ(r.ape.retrieved.hi, g.world({double(hi[0]), double(hi[1]), double(hi[2])}));
+  const IndexBox expected = intersection(region.box, index_box(v.geometry(), r.ape.box));
+  EXPECT_EQ(r.box.begin, expected.begin);
+  EXPECT_EQ(r.box.end, expected.end);
+  EXPECT_GT(r.volume_ratio(), 5 * region.volume_ratio());
+  // The record says so, and reads back.
+  const CropRecord back = CropRecord::from_json(r.to_json());
+  EXPECT_EQ(back.ape.organ, "liver_box");
+  EXPECT_TRUE(back.ape.used);
+  EXPECT_EQ(back.ape.box.lo, r.ape.box.lo);
+  EXPECT_EQ(back.ape.retrieved.hi, r.ape.retrieved.hi);
+  EXPECT_TRUE(CropRecord::from_json(region.to_json()).ape.organ.empty());
+}
+
+TEST(Crop, OrganNotMatchedKeepsItsRegionsCropAndOrganOutsideTheScanIsRefused) {
+  const ApeOrganTemplate far{"far", {}};  // every edge at embedding (0, 0, 0) ...
+  ApeOrganTemplate distant = far;
+  for (auto& e : distant.edges) e = {50.0f, 50.0f, 50.0f};  // ... or 86 units from anything in a map
+  const Model m = organ_model({{"liver_box", "liver", 1.5, 0.5, {distant}}, {"lung_box", "lungs", 1.5, 1e6, {far}}});
+  const Volume v = phantom(40.0);
+  const CropRecord r = plan_organ(m, v, "liver_box");
+  EXPECT_FALSE(r.ape.used);
+  EXPECT_GT(r.ape.match_distance, 0.5);
+  const CropRecord region = plan_organ(m, v, "liver");
+  EXPECT_EQ(r.box.begin, region.box.begin);
+  EXPECT_EQ(r.box.end, region.box.end);
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings.back().find("not found"), std::string::npos) << r.warnings.back();
+  // Pelvis and thighs only: the lungs' organ is refused with its region, naming both.
+  PhantomOptions o;
+  o.size = {96, 80, 36};
+  o.top_z_mm = -420.0;
+  std::string message;
+  EXPECT_EQ(status_of([&] { plan_organ(m, make_phantom(o).volume, "lung_box"); }, &message),
+            Status::unsupported_input);
+  EXPECT_NE(message.find("organ 'lung_box' (region 'lungs')"), std::string::npos) << message;
+  EXPECT_NE(message.find("not in the scan"), std::string::npos) << message;
+  // An unknown name lists the organs beside the regions; crop_targets gives the same names.
+  EXPECT_EQ(status_of([&] { plan_crop(m, v, "spleen"); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("liver_box, lung_box"), std::string::npos) << message;
+  const std::vector<std::string> targets = crop_targets(m);
+  EXPECT_EQ(targets.back(), "lung_box");
+  EXPECT_EQ(targets.size(), regions(m).size() + 2);
 }
 
 TEST(Crop, BodyBoxIgnoresAirAndThinStructures) {

@@ -109,6 +109,11 @@ class Model:
         """Names of the regions :meth:`coverage` and :meth:`crop_plan` know ("lungs", "liver", ...)."""
         return _slicenav.model_regions(self._handle)
 
+    def organs(self):
+        """Names of the organs the model boxes with its anatomical positional embeddings (docs/ape.md);
+        :meth:`crop_plan` takes them besides the regions and cuts the organ's region to the organ's box."""
+        return _slicenav.model_organs(self._handle)
+
     def prepare(self, volume):
         """Prepares ``volume`` once for this model; see :class:`Scan`. Raises UnsupportedInputError for
         intensities that are not CT HU."""
@@ -168,9 +173,11 @@ class Model:
 
     def crop_plan(self, volume, region, method="insertion"):
         """Decides the crop box of ``region`` in ``volume`` (along z the region's located ends plus its
-        calibrated margins, in-plane the body plus a margin). Returns a :class:`CropRecord`. A region partly
-        outside the scan gives the part that exists (``record.partial``); a region not in the scan, or a scan
-        the model does not recognise, is UnsupportedInputError; an unknown region InvalidArgumentError."""
+        calibrated margins, in-plane the body plus a margin). ``region`` may also be one of :meth:`organs`: its
+        region's box cut to the organ's APE box (``record.to_dict()["ape"]`` says whether the box was used).
+        Returns a :class:`CropRecord`. A region partly outside the scan gives the part that exists
+        (``record.partial``); a region not in the scan, or a scan the model does not recognise, is
+        UnsupportedInputError; an unknown name InvalidArgumentError."""
         handle = _slicenav.crop_plan(self._handle, _handle(volume, "volume"), str(region),
                                      _method(method, LOCATE_METHODS))
         return CropRecord(handle)

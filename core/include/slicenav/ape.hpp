@@ -54,7 +54,12 @@ struct WorldBox {
   }
   // The box scaled by `factor` about its centre along every axis.
   WorldBox enlarged(double factor) const;
+  // The box's volume, mm^3 (0 for an empty box: hi below lo along some axis).
+  double volume() const;
 };
+
+// The common part of two boxes (empty, with volume 0, when they do not overlap).
+WorldBox intersection(const WorldBox& a, const WorldBox& b);
 
 using ApeEmbedding = std::array<float, kApeChannels>;
 
@@ -82,10 +87,13 @@ struct ApeOrganTemplate {
   std::array<ApeEmbedding, 6> edges{};
 };
 
-// An organ the model can box: its templates (one per labelled development scan) and two calibrations of
-// slicenav-ape-boxes (docs/ape.md, "Organ boxes"), both leave-one-patient-out on the development masks.
+// An organ the model can box: its templates (one per labelled development scan), the key-slice region
+// (regions.hpp) that holds it, and two calibrations of slicenav-ape-boxes (docs/ape.md, "Organ boxes"),
+// both leave-one-patient-out on the development masks. An organ crop (crop.hpp) is the region's crop cut to
+// the organ's enlarged box, so `factor` is calibrated for that cut box.
 struct ApeOrgan {
   std::string name;
+  std::string region;
   double factor = 1;        // enlargement about the retrieved box's centre that keeps recall >= 0.99
   double max_distance = 0;  // median edge-point match distance beyond which the organ counts as not found
   std::vector<ApeOrganTemplate> templates;
@@ -93,9 +101,10 @@ struct ApeOrgan {
 
 // The model's organs (metadata section "ape_organs"), by name; empty when it has none.
 std::vector<ApeOrgan> ape_organs(const Model& model);
-// The "ape_organs" section's JSON and back: {"liver": {"factor": f, "max_distance": d, "templates": [{"case":
-// id, "edges": [[e0, e1, e2] x 6]}, ...]}, ...}. Parsing throws Error(invalid_argument) naming what is wrong
-// (factor < 1 or not finite, a negative distance, no templates, an edge that is not 3 finite numbers).
+// The "ape_organs" section's JSON and back: {"liver": {"region": r, "factor": f, "max_distance": d, "templates":
+// [{"case": id, "edges": [[e0, e1, e2] x 6]}, ...]}, ...}. Parsing throws Error(invalid_argument) naming what
+// is wrong (no region name, factor outside [1, 100], a negative distance, no templates, an edge that is not 3
+// finite numbers).
 std::vector<ApeOrgan> ape_organs_from_json(const std::string& text);
 std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs);
 
@@ -121,6 +130,7 @@ struct OrganBox {
 // The box of one of the model's organs in a scan's map. Throws Error(invalid_argument) naming the model's
 // organs when `organ` is not one of them (none at all: unsupported_input).
 OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ);
+OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map);
 
 // The checks write_ape_map makes of its path and gzip level before anything is computed or written.
 void check_ape_map_output(const std::string& path, int gzip_level);

@@ -1,7 +1,7 @@
 // ROI cropping: the box of a named region in a scan (z from the navigation model's located region ends
-// plus calibrated margins, in-plane from the body with table and air removed plus a margin), a JSON crop
-// record that carries the original grid, and crop / uncrop of image files of any scalar voxel type on
-// that record. See docs/crop.md.
+// plus calibrated margins, in-plane from the body with table and air removed plus a margin) or of an organ
+// (its region's box cut to the organ's APE box, ape.hpp), a JSON crop record that carries the original
+// grid, and crop / uncrop of image files of any scalar voxel type on that record. See docs/crop.md.
 #pragma once
 
 #include <array>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "slicenav/ape.hpp"
 #include "slicenav/io.hpp"
 #include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
@@ -24,12 +25,31 @@ struct IndexBox {
   std::size_t voxel_count() const { return size()[0] * size()[1] * size()[2]; }
 };
 
+// The common part of two boxes (voxel_count() 0 when they do not overlap).
+IndexBox intersection(const IndexBox& a, const IndexBox& b);
+// The voxels of a grid that a world box covers: along each index axis from the floor of its lowest to the
+// ceiling of its highest continuous index, clipped to the grid (empty when the box misses the grid).
+IndexBox index_box(const Geometry& grid, const WorldBox& box);
+
+// How an organ crop used the organ's APE box (ape.hpp, ape_organ_box).
+struct CropApe {
+  std::string organ;            // "" for a region crop (the rest is then unset)
+  bool used = false;            // false: the region's crop was kept, `note` says why
+  double factor = 1;            // enlargement of the retrieved box
+  double match_distance = 0;    // median edge-point match distance ...
+  double max_distance = 0;      // ... and the organ's not-found threshold
+  std::size_t templates = 0;
+  WorldBox retrieved, box;      // the retrieved box and its enlargement cut to the scan, world LPS mm
+  std::string note;
+};
+
 struct CropRecord {
   static constexpr int kFormatVersion = 1;
 
   Region region;              // the region as used, margins included
   std::string model_version;  // see model_version() (model.hpp)
   std::string method;         // "insertion" or "score": how the region's ends were located
+  CropApe ape;                // for an organ crop: its APE box and whether it cut the region's box
 
   Geometry original;  // the grid the box was planned on
   std::string
@@ -59,15 +79,22 @@ struct CropRecord {
   static CropRecord from_json(const std::string& text);
 };
 
-// Plans the crop of `region_name` in `volume` (already prepared as `scan` by prepare_scan). Throws Error:
-//   invalid_argument   unknown region (the message lists the known ones)
-//   unsupported_input  the region is not in the scan (never an empty crop); the scan is not recognised
-//                      and the region does not crop such scans (the message says why); no body in-plane
-CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const std::string& region_name,
+// Plans the crop of `name` in `volume` (already prepared as `scan` by prepare_scan): a region of
+// regions(model), or an organ of ape_organs(model), whose crop is its region's crop cut to the organ's APE
+// box (the region's crop kept, with a warning, when the organ's edge points do not match the scan or its
+// box misses the region's crop). Throws Error:
+//   invalid_argument   neither a region nor an organ (the message lists both)
+//   unsupported_input  the region (an organ's: its region) is not in the scan (never an empty crop); the
+//                      scan is not recognised and the region does not crop such scans (the message says
+//                      why); no body in-plane; an organ crop of a volume that is not CT (require_ct)
+CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const std::string& name,
                      LocateMethod method = LocateMethod::insertion);
 // Prepares the scan and plans (the whole decision); `progress` is reported as the scan is prepared.
-CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& region_name,
+CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& name,
                      LocateMethod method = LocateMethod::insertion, const Progress& progress = {});
+
+// The names plan_crop takes: the model's regions, then its APE organs.
+std::vector<std::string> crop_targets(const Model& model);
 
 // The in-plane box of the body (voxels above -500 HU, thin structures such as the table and air removed,
 // components much smaller than the largest dropped) over canonical slices [first, last] of `view`, as
