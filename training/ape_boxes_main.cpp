@@ -11,14 +11,18 @@
 //   - the seed's landmark retrieval error: mean radial error (mm) of the edge points (MRE_ep) and of the
 //     centroid (MRE_c), each template's point retrieved by nearest neighbour against the case's true one;
 //   - the IoU of the box with the mask's bounding box;
-//   - the enlargement factor (about the box centre) each case needs for 0.99 recall, the organ's factor
-//     (the largest of them), the recall each case gets with the factor calibrated on the other cases alone,
-//     and the volume ratio (scan voxels / crop voxels on the scan's own grid) at the organ's factor (VR@99),
-//     beside the key-slice crop of the organ's region (crop.hpp: z range and body box) on the same scan.
-// The organ's "not found" threshold is 1.25 x the largest median edge-point match distance of a held-out case;
-// the report counts the control scans (certain not to show the organ: is_control) that pass it.
-// --write-model stores every case's template, the factor and the threshold in the model's "ape_organs"
-// metadata (ape.hpp).
+//   - the organ crop (crop.hpp: the organ's region crop cut to its box enlarged about its centre): the
+//     enlargement each case needs for 0.99 recall, the organ's factor (the largest of them, at most 100),
+//     the recall each case gets with the factor calibrated on the other cases alone, and the volume ratio
+//     (scan voxels / crop voxels on the scan's own grid) at the organ's factor (VR@99), beside the region's
+//     key-slice crop (z range and body box) alone on the same scan.
+// The organ's "not found" threshold is 1.25 x the 90th percentile of the held-out cases' median edge-point
+// match distances. Control scans, certain not to show the organ (is_control), are cropped to it by
+// plan_crop with every calibrated organ, and the report counts its answers: refused (the region is not in
+// the scan), not found (the region's crop kept) or boxed (a false box).
+// --write-model writes the organs offered (held by one region, measured on 2 or more held-out patients, and
+// recall >= 0.95 on each with the others' factor: kMinOfferedRecall) into the model's "ape_organs" metadata
+// (ape.hpp): every case's template, the factor and the threshold.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -51,9 +55,17 @@ using namespace slicenav;
 namespace fs = std::filesystem;
 
 constexpr double kRecall = 0.99;
+// An organ is written into the model when every held-out scan keeps at least this recall with the factor
+// the other scans alone set (a new patient's crop loses little more than 5% at worst).
+constexpr double kMinOfferedRecall = 0.95;
+// The not-found threshold: this times the 90th percentile of the held-out scans' median edge-point match
+// distances (their largest with fewer than 10 scans). A scan the threshold wrongly calls "not found" keeps
+// its region's crop, so it costs volume, not recall.
+constexpr double kMatchMargin = 1.25;
 
 // Organs, the mask files (masks/NAME.nii.gz) that make each up, and the key-slice crop region (regions.hpp)
-// that holds each: an organ crop is its region's crop cut to the organ's box.
+// that holds each: an organ crop is its region's crop cut to the organ's box. The aorta and the spinal cord
+// run through several regions: their retrieval is measured, and no crop is offered.
 struct OrganMasks {
   std::string organ;
   std::vector<std::string> masks;
@@ -68,14 +80,14 @@ const std::vector<OrganMasks>& organ_table() {
       {"kidneys", {"kidney_left", "kidney_right"}, "kidneys"},
       {"spleen", {"spleen"}, "abdomen"},
       {"pancreas", {"pancreas"}, "abdomen"},
-      {"aorta", {"aorta"}, "abdomen"},
+      {"aorta", {"aorta"}, ""},
       {"urinary_bladder", {"urinary_bladder"}, "pelvis"},
       {"prostate", {"prostate"}, "pelvis"},
       {"rectum", {"rectum"}, "pelvis"},
       {"femur_heads", {"femur_left", "femur_right"}, "pelvis"},
       {"parotids", {"parotid_left", "parotid_right"}, "head-neck"},
       {"brainstem", {"brainstem"}, "head-neck"},
-      {"spinal_cord", {"spinal_cord"}, "head-neck"},
+      {"spinal_cord", {"spinal_cord"}, ""},
       {"mandible", {"mandible"}, "head-neck"},
   };
   return table;
@@ -203,6 +215,12 @@ std::vector<double> needed_enlargements(const WorldBox& box, const std::vector<V
   return need;
 }
 
+double match_quantile(std::vector<double> matches) {
+  std::sort(matches.begin(), matches.end());
+  if (matches.size() < 10) return matches.back();
+  return matches[static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(matches.size()))) - 1];
+}
+
 double recall_at(const std::vector<double>& sorted_need, double factor) {
   return static_cast<double>(std::upper_bound(sorted_need.begin(), sorted_need.end(), factor) - sorted_need.begin()) /
          static_cast<double>(sorted_need.size());
@@ -231,7 +249,7 @@ int run(const Settings& s) {
   set_inference_threads(s.threads);
   Model model = Model::load(s.model);
   if (!model.has_ape_network()) fail(Status::unsupported_input, s.model + " holds no APE network");
-  model.set_metadata_section("ape_organs", "null");  // crops of the organs' regions only, until calibrated
+  model.set_metadata_section("ape_organs", "{}");  // region crops only until the organs are calibrated
   std::vector<Scan> scans;
   std::map<std::string, std::vector<Sample>> samples;  // by organ
   for (const auto& c : training::read_cases(s.data, s.sets)) {
@@ -256,11 +274,15 @@ int run(const Settings& s) {
     const PreparedScan prepared = prepare_scan(model, volume, kWithoutMeasurement);
     for (auto& [organ, voxels] : present) {
       Sample x;
+      x.key_slice_box.end = volume.geometry().size;  // an organ without a region: the whole scan
+      x.key_slice_ratio = x.key_slice_recall = 1;
       try {
-        const CropRecord record = plan_crop(model, prepared, volume, region_of(organ));
-        x.key_slice_box = record.box;
-        x.key_slice_ratio = record.volume_ratio();
-        x.key_slice_recall = crop_recall(record, unions.at(organ));
+        if (!region_of(organ).empty()) {
+          const CropRecord record = plan_crop(model, prepared, volume, region_of(organ));
+          x.key_slice_box = record.box;
+          x.key_slice_ratio = record.volume_ratio();
+          x.key_slice_recall = crop_recall(record, unions.at(organ));
+        }
       } catch (const Error& e) {
         if (e.status() != Status::unsupported_input) throw;
         x.key_slice_crop_refused = e.what();
@@ -290,7 +312,8 @@ int run(const Settings& s) {
   }
 
   json report = json::object();
-  std::vector<ApeOrgan> stored;
+  std::vector<ApeOrgan> calibrated;  // organs held by a region, with a factor
+  std::set<std::string> offered;     // ... and those written into the model
   std::map<std::string, std::string> rows;  // the table's columns up to the controls, by organ
   for (const auto& [organ, list] : samples) {
     ApeOrgan stored_organ;
@@ -355,13 +378,14 @@ int run(const Settings& s) {
     }
     // The organ's factor: the largest a held-out case needs, within [1, 100]; a case whose key-slice crop
     // already loses more than 1% needs an infinite one and does not set it.
-    double factor = 1, max_match = 0;
+    double factor = 1;
+    std::vector<double> matches;
     for (const Held& h : held) {
       if (std::isfinite(h.need)) factor = std::max(factor, std::min(h.need, 100.0));
-      max_match = std::max(max_match, h.match);
+      matches.push_back(h.match);
     }
     stored_organ.factor = factor;
-    stored_organ.max_distance = 1.25 * max_match;
+    stored_organ.max_distance = kMatchMargin * match_quantile(matches);
     entry["max_distance"] = stored_organ.max_distance;
     double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_min = 1, loo_mean = 0, ks_vr = 0,
            ks_recall_min = 1;
@@ -404,9 +428,12 @@ int run(const Settings& s) {
     entry["iou"] = iou / n;
     entry["volume_ratio"] = vr / n;
     entry["key_slice_volume_ratio"] = ks_vr / n;
+    const bool offer = !stored_organ.region.empty() && held.size() > 1 && loo_min >= kMinOfferedRecall;
+    entry["offered"] = offer;
     report[organ] = entry;
-    stored.push_back(std::move(stored_organ));
-    rows[organ] = "| " + organ + " | " + std::to_string(list.size()) + " | " + std::to_string(patients.size()) + " | " +
+    if (!stored_organ.region.empty()) calibrated.push_back(std::move(stored_organ));
+    if (offer) offered.insert(organ);
+    rows[organ] = std::string(offer ? "| **" + organ + "**" : "| " + organ) + " | " + std::to_string(list.size()) + " | " + std::to_string(patients.size()) + " | " +
                   fixed(mre_ep / n, 1) + " | " + fixed(mre_c / n, 1) + " | " + fixed(iou / n, 2) + " | " +
                   fixed(factor, 2) + " | " +
                   (held.size() > 1 ? fixed(loo_min, 3) + " (" + fixed(loo_mean, 3) + ")" : std::string("-")) + " | " +
@@ -415,11 +442,11 @@ int run(const Settings& s) {
   }
   // Controls: scans without the organ, cropped to it as plan_crop does with the calibrated organs; a box
   // there is a false answer.
-  model.set_metadata_section("ape_organs", ape_organs_to_json(stored));
+  model.set_metadata_section("ape_organs", ape_organs_to_json(calibrated));
   std::map<std::string, std::map<std::string, std::size_t>> answers;  // organ -> answer -> scans
   for (const Scan& scan : scans) {
     std::vector<const ApeOrgan*> controlled;
-    for (const ApeOrgan& o : stored) {
+    for (const ApeOrgan& o : calibrated) {
       if (is_control(scan, o.name)) controlled.push_back(&o);
     }
     if (controlled.empty()) continue;
@@ -444,7 +471,14 @@ int run(const Settings& s) {
     std::ofstream(tmp) << report.dump(2) << "\n";
     fs::rename(tmp, s.report);
   }
-  if (!s.write_model.empty()) model.save(s.write_model);
+  if (!s.write_model.empty()) {
+    std::vector<ApeOrgan> written;
+    for (ApeOrgan& o : calibrated) {
+      if (offered.count(o.name) != 0) written.push_back(std::move(o));
+    }
+    model.set_metadata_section("ape_organs", ape_organs_to_json(written));
+    model.save(s.write_model);
+  }
   return 0;
 }
 

@@ -198,6 +198,14 @@ CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const V
     if (e.status() != Status::unsupported_input) throw;
     fail(e.status(), "organ '" + organ.name + "' (region '" + organ.region + "'): " + e.what());
   }
+  // The region's crop margins may reach into a scan that the region itself misses: no organ there.
+  using W = InsertedSlice::Where;
+  const W s = r.superior.position.where, i = r.inferior.position.where;
+  if (r.coverage != "unlocated" && s != W::inside && s == i) {
+    fail(Status::unsupported_input, "organ '" + organ.name + "' is not in the scan: its region '" + organ.region +
+                                        "' lies " + where_name(s) + " the scan (" + scan_extent(scan) +
+                                        "), only the region's crop margin reaches in; no crop was made");
+  }
   const OrganBox b = ape_organ_box(organ, ape_map(model, volume));
   r.ape.organ = organ.name;
   r.ape.factor = b.factor;

@@ -266,6 +266,13 @@ TEST(Crop, OrganNotMatchedKeepsItsRegionsCropAndOrganOutsideTheScanIsRefused) {
             Status::unsupported_input);
   EXPECT_NE(message.find("organ 'lung_box' (region 'lungs')"), std::string::npos) << message;
   EXPECT_NE(message.find("not in the scan"), std::string::npos) << message;
+  // Top slice at -260 mm: the lungs region (10 .. -240) lies above the scan and only its crop margin
+  // (50 atlas mm) reaches in. The region's crop is made, flagged partial; the organ's is refused.
+  const Volume below_lungs = phantom(-260.0);
+  EXPECT_TRUE(plan_organ(m, below_lungs, "lungs").partial);
+  EXPECT_EQ(status_of([&] { plan_organ(m, below_lungs, "lung_box"); }, &message), Status::unsupported_input);
+  EXPECT_NE(message.find("lies above the scan"), std::string::npos) << message;
+  EXPECT_NE(message.find("only the region's crop margin reaches in"), std::string::npos) << message;
   // An unknown name lists the organs beside the regions; crop_targets gives the same names.
   EXPECT_EQ(status_of([&] { plan_crop(m, v, "spleen"); }, &message), Status::invalid_argument);
   EXPECT_NE(message.find("liver_box, lung_box"), std::string::npos) << message;
