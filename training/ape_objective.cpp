@@ -123,11 +123,9 @@ torch::Tensor augment_patch(const torch::Tensor& hu, std::mt19937_64& rng) {
 
 torch::Tensor ape_loss(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& positions, double lambda,
                        double* dist, double* equiv) {
-  // Each axis on its own, as the network's last batch norm scales each embedding channel on its own: an
-  // embedding that is a fixed affine map of world position per axis then fits every step, however the
-  // step's points spread (a whole body is 10 times taller than wide, a head-and-neck crop is not).
   const torch::Tensor centred = positions - positions.mean(0, true);
-  const torch::Tensor p = centred / centred.pow(2).mean(0, true).sqrt().clamp_min(1e-6);
+  const torch::Tensor scale = (centred.pow(2).sum(1).mean() / 3.0).sqrt().clamp_min(1e-6);
+  const torch::Tensor p = centred / scale;
   const torch::Tensor true_distance = torch::cdist(p, p);
   // The small constant keeps the square root differentiable where a_i and b_j coincide.
   const torch::Tensor predicted = ((a.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(-1) + 1e-8).sqrt();

@@ -61,8 +61,7 @@ torch::Tensor augment_patch(const torch::Tensor& hu, std::mt19937_64& rng);
 
 // L_dist + lambda * L_equiv for embeddings a, b ([N, 3]: the same N world points seen in patch A and in
 // patch B) at world positions [N, 3] (mm): L_dist is the mean over i, j of (|a_i - b_j| - |p_i - p_j|)^2
-// with positions centred and scaled to unit standard deviation along each axis, L_equiv the mean of
-// |a_i - b_i|^2.
+// with positions centred and scaled to unit standard deviation, L_equiv the mean of |a_i - b_i|^2.
 // `dist` and `equiv` receive the two terms.
 torch::Tensor ape_loss(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& positions, double lambda,
                        double* dist = nullptr, double* equiv = nullptr);

@@ -90,11 +90,8 @@ TEST(ApeObjective, LossIsZeroForEmbeddingsThatAreTheNormalisedPositions) {
   torch::manual_seed(3);
   const torch::Tensor positions = torch::rand({64, 3}, torch::kDouble) * torch::tensor({300.0, 200.0, 800.0}, torch::kDouble);
   const torch::Tensor centred = positions - positions.mean(0, true);
-  const torch::Tensor unit = (centred / centred.pow(2).mean(0, true).sqrt()).to(torch::kFloat);
-  // Any rotation and shift of the positions normalised per axis is a perfect embedding; the isotropic
-  // normalisation is not (this scan is 4 times taller than deep).
-  const torch::Tensor isotropic = (centred / (centred.pow(2).sum(1).mean() / 3.0).sqrt()).to(torch::kFloat);
-  EXPECT_GT(ape_loss(isotropic, isotropic, positions.to(torch::kFloat), 1.0).item<double>(), 0.1);
+  const torch::Tensor unit = (centred / (centred.pow(2).sum(1).mean() / 3.0).sqrt()).to(torch::kFloat);
+  // Any rotation and shift of the normalised positions is a perfect embedding.
   const torch::Tensor q = std::get<0>(torch::linalg::qr(torch::randn({3, 3})));
   const torch::Tensor perfect = torch::matmul(unit, q) + 0.7;
   double dist = -1, equiv = -1;
