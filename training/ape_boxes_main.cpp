@@ -20,7 +20,7 @@
 // match distances. Control scans, certain not to show the organ (is_control), are cropped to it by
 // plan_crop with every calibrated organ, and the report counts its answers: refused (the region is not in
 // the scan), not found (the region's crop kept) or boxed (a false box).
-// --write-model writes the organs offered (held by one region, measured on 2 or more held-out patients, and
+// --write-model writes the organs offered (held by one region, measured on 3 or more held-out patients, and
 // recall >= 0.95 on each with the others' factor: kMinOfferedRecall) into the model's "ape_organs" metadata
 // (ape.hpp): every case's template, the factor and the threshold.
 #include <algorithm>
@@ -58,6 +58,9 @@ constexpr double kRecall = 0.99;
 // An organ is written into the model when every held-out scan keeps at least this recall with the factor
 // the other scans alone set (a new patient's crop loses little more than 5% at worst).
 constexpr double kMinOfferedRecall = 0.95;
+// ... and was measured on at least this many held-out scans: with two, the model's box (both templates)
+// is not the box that was calibrated (one template), and a pelvis CT's own prostate crop kept 0.92.
+constexpr std::size_t kMinOfferedPatients = 3;
 // The not-found threshold: this times the 90th percentile of the held-out scans' median edge-point match
 // distances (their largest with fewer than 10 scans). A scan the threshold wrongly calls "not found" keeps
 // its region's crop, so it costs volume, not recall.
@@ -428,7 +431,8 @@ int run(const Settings& s) {
     entry["iou"] = iou / n;
     entry["volume_ratio"] = vr / n;
     entry["key_slice_volume_ratio"] = ks_vr / n;
-    const bool offer = !stored_organ.region.empty() && held.size() > 1 && loo_min >= kMinOfferedRecall;
+    const bool offer =
+        !stored_organ.region.empty() && held.size() >= kMinOfferedPatients && loo_min >= kMinOfferedRecall;
     entry["offered"] = offer;
     report[organ] = entry;
     if (!stored_organ.region.empty()) calibrated.push_back(std::move(stored_organ));

@@ -390,6 +390,29 @@ static void test_regions(void) {
   CHECK(slicenav_model_region_name(g_model, (size_t)-1) == NULL);
 }
 
+static void test_organs(void) {
+  static const char* expected[3] = {"brainstem", "parotids", "urinary_bladder"};
+  size_t count, n;
+  int e;
+  CHECK(g_model != NULL);
+  if (g_model == NULL) return;
+  count = slicenav_model_organ_count(g_model);
+  CHECK(count >= 3);
+  for (e = 0; e < 3; ++e) {
+    int found = 0;
+    for (n = 0; n < count; ++n) {
+      const char* name = slicenav_model_organ_name(g_model, n);
+      CHECK(name != NULL && name[0] != '\0');
+      if (name != NULL && strcmp(name, expected[e]) == 0) found = 1;
+    }
+    if (!found) fprintf(stderr, "organ '%s' missing\n", expected[e]);
+    CHECK(found);
+  }
+  CHECK(slicenav_model_organ_name(g_model, count) == NULL);
+  CHECK(slicenav_model_organ_count(NULL) == 0);
+  CHECK(slicenav_model_organ_name(NULL, 0) == NULL);
+}
+
 /* ---- Inputs that are not ordinary CT ------------------------------------------------------------ */
 
 static void test_non_ct_volume_is_unsupported(void) {
@@ -586,6 +609,7 @@ int main(int argc, char** argv) {
   RUN(test_coverage_lungs);
   RUN(test_coverage_rejects_bad_arguments);
   RUN(test_regions);
+  RUN(test_organs);
   RUN(test_non_ct_volume_is_unsupported);
   RUN(test_one_slice_volume);
   RUN(test_null_handles);

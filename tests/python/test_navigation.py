@@ -21,6 +21,9 @@ def test_bundled_model_metadata_and_regions(model):
     assert model.metadata
     regions = model.regions()
     assert {"lungs", "heart", "liver", "kidneys", "abdomen", "pelvis", "head-neck"} <= set(regions)
+    organs = model.organs()
+    assert {"brainstem", "parotids", "urinary_bladder"} <= set(organs)
+    assert not set(organs) & set(regions)
 
 
 def test_score_is_one_value_per_canonical_slice(model, phantom):
