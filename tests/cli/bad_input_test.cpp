@@ -462,7 +462,7 @@ std::vector<Kind> kinds() {
                      "crop", Inputs::get().phantom.string(), "--region", "elbow",
                      "-o",   (out / "c.nii.gz").string(),    "--record", (out / "c.json").string()};
                },
-               1, "known regions"});
+               1, "the model crops"});
   k.push_back({"options", "negative thread count",
                [](const fs::path&, const fs::path& out) {
                  return std::vector<std::string>{"locate", Inputs::get().phantom.string(), "--threads", "-3",

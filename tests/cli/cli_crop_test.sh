@@ -89,7 +89,7 @@ crop_readonly_output)
 
 crop_unknown_region)
   ok phantom -o "$work/b.nii.gz" "${nav_b_args[@]}"
-  expect_error 1 "unknown region 'spleen'.*known regions: .*head-neck" crop "$work/b.nii.gz" --region spleen -o "$work/c.nii.gz" --record "$work/r.json"
+  expect_error 1 "unknown region or organ 'spleen'.*the model crops .*head-neck" crop "$work/b.nii.gz" --region spleen -o "$work/c.nii.gz" --record "$work/r.json"
   expect_error 3 'missing' crop "$work/b.nii.gz" --region liver -o "$work/c.nii.gz" --record "$work/missing/r.json"
   only_files "$work" b.nii.gz
   ;;
@@ -200,7 +200,7 @@ nnunet_errors)
   expect_error 2 'Dataset199_None' nnunet crop-dataset --in "$raw/Dataset199_None" --region liver --out "$raw/Dataset106_X"
   expect_error 1 'DatasetXXX_Name' nnunet crop-dataset --in "$src" --region liver --out "$raw/cropped"
   expect_error 1 'already has id 105' nnunet crop-dataset --in "$src" --region liver --out "$raw/Dataset105_Crop"
-  expect_error 1 'known regions: .*liver' nnunet crop-dataset --in "$src" --region nope --out "$raw/Dataset106_X"
+  expect_error 1 'the model crops .*liver' nnunet crop-dataset --in "$src" --region nope --out "$raw/Dataset106_X"
   echo '{"channel_names": {"0": "CT"}, "labels": {}, "numTraining": 0, "file_ending": ".png"}' >"$work/bad.json"
   mkdir -p "$raw/Dataset107_Png" && cp "$work/bad.json" "$raw/Dataset107_Png/dataset.json"
   expect_error 4 "file_ending '.png'" nnunet crop-dataset --in "$raw/Dataset107_Png" --region liver --out "$raw/Dataset108_X"
