@@ -242,7 +242,9 @@ const ApeOrgan* find_organ(const std::vector<ApeOrgan>& organs, const std::strin
 
 // Fails like find_region, listing the organs too, unless `name` is a region or one of `organs`.
 void check_crop_target(const Model& model, const std::vector<ApeOrgan>& organs, const std::string& name) {
-  const std::vector<std::string> targets = crop_targets(model);
+  std::vector<std::string> targets;
+  for (const Region& r : regions(model)) targets.push_back(r.name);
+  for (const ApeOrgan& o : organs) targets.push_back(o.name);
   if (std::find(targets.begin(), targets.end(), name) != targets.end()) return;
   std::string known;
   for (const std::string& t : targets) known += (known.empty() ? "" : ", ") + t;

@@ -368,47 +368,39 @@ done:
   slicenav_volume_free(b);
 }
 
-static void test_regions(void) {
-  static const char* expected[7] = {"lungs", "heart", "liver", "kidneys", "abdomen", "pelvis", "head-neck"};
-  size_t count, n;
+/* Every expected name is among the model's `count` names, each non-empty, and the name past the end is NULL. */
+static void check_names(size_t count, const char* (*name_of)(const slicenav_model*, size_t), const char* const* expected,
+                        int n_expected, const char* what) {
+  size_t n;
   int e;
-  CHECK(g_model != NULL);
-  if (g_model == NULL) return;
-  count = slicenav_model_region_count(g_model);
-  CHECK(count >= 7);
-  for (e = 0; e < 7; ++e) {
+  for (e = 0; e < n_expected; ++e) {
     int found = 0;
     for (n = 0; n < count; ++n) {
-      const char* name = slicenav_model_region_name(g_model, n);
+      const char* name = name_of(g_model, n);
       CHECK(name != NULL && name[0] != '\0');
       if (name != NULL && strcmp(name, expected[e]) == 0) found = 1;
     }
-    if (!found) fprintf(stderr, "region '%s' missing\n", expected[e]);
+    if (!found) fprintf(stderr, "%s '%s' missing\n", what, expected[e]);
     CHECK(found);
   }
-  CHECK(slicenav_model_region_name(g_model, count) == NULL);
-  CHECK(slicenav_model_region_name(g_model, (size_t)-1) == NULL);
+  CHECK(name_of(g_model, count) == NULL);
+  CHECK(name_of(g_model, (size_t)-1) == NULL);
+}
+
+static void test_regions(void) {
+  static const char* expected[7] = {"lungs", "heart", "liver", "kidneys", "abdomen", "pelvis", "head-neck"};
+  CHECK(g_model != NULL);
+  if (g_model == NULL) return;
+  CHECK(slicenav_model_region_count(g_model) >= 7);
+  check_names(slicenav_model_region_count(g_model), slicenav_model_region_name, expected, 7, "region");
 }
 
 static void test_organs(void) {
   static const char* expected[3] = {"brainstem", "parotids", "urinary_bladder"};
-  size_t count, n;
-  int e;
   CHECK(g_model != NULL);
   if (g_model == NULL) return;
-  count = slicenav_model_organ_count(g_model);
-  CHECK(count >= 3);
-  for (e = 0; e < 3; ++e) {
-    int found = 0;
-    for (n = 0; n < count; ++n) {
-      const char* name = slicenav_model_organ_name(g_model, n);
-      CHECK(name != NULL && name[0] != '\0');
-      if (name != NULL && strcmp(name, expected[e]) == 0) found = 1;
-    }
-    if (!found) fprintf(stderr, "organ '%s' missing\n", expected[e]);
-    CHECK(found);
-  }
-  CHECK(slicenav_model_organ_name(g_model, count) == NULL);
+  CHECK(slicenav_model_organ_count(g_model) >= 3);
+  check_names(slicenav_model_organ_count(g_model), slicenav_model_organ_name, expected, 3, "organ");
   CHECK(slicenav_model_organ_count(NULL) == 0);
   CHECK(slicenav_model_organ_name(NULL, 0) == NULL);
 }
