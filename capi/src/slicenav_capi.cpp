@@ -371,11 +371,7 @@ slicenav_status slicenav_volume_copy_voxels(float* dst, size_t capacity, size_t*
     require(volume, "volume");
     const slicenav::Volume& v = volume->volume;
     if (!buffer_takes(dst, capacity, written, v.voxel_count())) return;
-    if (v.float_voxels() != nullptr) {
-      std::copy(v.float_voxels(), v.float_voxels() + v.voxel_count(), dst);
-    } else {
-      std::copy(v.int16_voxels(), v.int16_voxels() + v.voxel_count(), dst);
-    }
+    v.copy_as_float(dst);
   });
 }
 

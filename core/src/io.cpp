@@ -237,7 +237,7 @@ OpenedImage open_image_file_unguarded(const std::string& path, const std::string
   return {io, geometry, nifti, {}};
 }
 
-Volume read_image_file(const std::string& path, const std::string& format) {
+Volume read_image_file(const std::string& path, const std::string& format, std::size_t pack_above_bytes) {
   OpenedImage opened = open_image_file(path, format);
   itk::ImageIOBase::Pointer io = opened.io;
   const Geometry& geometry = opened.geometry;
@@ -253,7 +253,7 @@ Volume read_image_file(const std::string& path, const std::string& format) {
   source.warnings.insert(source.warnings.end(), opened.warnings.begin(), opened.warnings.end());
   detail::VolumeVoxels voxels;
   if (opened.nifti) {
-    voxels = detail::read_nifti_voxels(path, *opened.nifti, geometry.voxel_count());  // its messages name the file
+    voxels = detail::read_nifti_voxels(path, *opened.nifti, geometry.size, pack_above_bytes);  // messages name the file
   } else {
     try {
       const std::lock_guard<std::mutex> lock(itk_io_mutex());
@@ -331,7 +331,7 @@ struct Int16Fit {
 
 Int16Fit int16_fit(const Volume& volume) {
   Int16Fit fit;
-  if (volume.int16_voxels() != nullptr) return fit;
+  if (volume.float_voxels() == nullptr) return fit;  // int16, packed or not
   for (std::size_t n = 0; n < volume.voxel_count(); ++n) {
     const float v = volume.float_voxels()[n];
     fit.integral = fit.integral && v == std::nearbyint(v);
@@ -390,7 +390,12 @@ void check_gzip_level(int level) {
 Volume read_volume(const std::string& path, const ReadOptions& options) {
   const std::string format = input_format(path);
   options.progress.at(0.0);
-  Volume volume = format == "dicom" ? read_dicom_series(path, options) : read_image_file(path, format);
+  Volume volume =
+      format == "dicom" ? read_dicom_series(path, options) : read_image_file(path, format, options.pack_above_bytes);
+  // NIfTI voxels were packed as they were read; other formats' are packed once read.
+  if (!volume.packed() && volume.float_voxels() == nullptr && volume.voxel_bytes() > options.pack_above_bytes) {
+    volume = pack_voxels(volume);
+  }
   auto& warnings = volume.source().warnings;
   try {
     for (auto& w : orientation_warnings(volume.geometry())) warnings.push_back(std::move(w));
@@ -418,7 +423,7 @@ void write_volume(const Volume& volume, const std::string& path, PixelType pixel
       // slicenav's own writer: the disk's answer to every write is checked, so the file needs no reading back.
       const std::size_t count = volume.voxel_count();
       const bool compressed = detail::is_gzip_path(path);
-      if (volume.int16_voxels() != nullptr && as_int16) {  // written as stored
+      if (volume.float_voxels() == nullptr && as_int16) {  // written as stored (a packed volume unpacked)
         detail::write_nifti(temp, path, compressed, volume.geometry(), 4,
                             reinterpret_cast<const unsigned char*>(volume.int16_voxels()), count * sizeof(std::int16_t),
                             gzip_level);

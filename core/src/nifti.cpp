@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "memory_map.hpp"
+#include "packed_voxels.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav::detail {
@@ -236,10 +237,11 @@ struct StoredVoxels {
   double slope = 1, inter = 0;
 };
 
-StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::size_t voxel_count) {
-  StoredVoxels v;
-  v.width = nifti_datatype_bytes(h.datatype);
-  if (v.width == 0) {
+// The byte offset of a NIfTI file's voxels in its stream, once the header's datatype, offset and voxel count are
+// known to be usable.
+std::size_t checked_voxel_offset(const std::string& path, const NiftiHeader& h, std::size_t voxel_count) {
+  const std::size_t width = nifti_datatype_bytes(h.datatype);
+  if (width == 0) {
     fail(Status::unsupported_input, "'" + path + "' stores its voxels as NIfTI datatype " + std::to_string(h.datatype) +
                                         ", which slicenav does not read: CT volumes are integer or float scalars");
   }
@@ -248,10 +250,42 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
          "cannot read '" + path + "': its NIfTI header's vox_offset is not a usable offset (damaged header)");
   }
   const auto offset = static_cast<std::size_t>(h.vox_offset);
-  if (voxel_count > (std::numeric_limits<std::size_t>::max() - offset) / v.width) {
+  if (voxel_count > (std::numeric_limits<std::size_t>::max() - offset) / width) {
     fail(Status::io,
          "cannot read '" + path + "': its header claims " + std::to_string(voxel_count) + " voxels (damaged header)");
   }
+  return offset;
+}
+
+// The scaling ITK applies to a NIfTI file's stored values.
+struct Scaling {
+  bool rescale = false;
+  double slope = 1, inter = 0;
+};
+
+Scaling scaling_of(const NiftiHeader& h) {
+  Scaling s;
+  // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
+  s.slope = std::isfinite(h.scl_slope) ? h.scl_slope : 0.0;
+  s.inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  if (std::abs(s.slope) < eps) s.slope = 1.0;
+  if (h.analyze) s.slope = 1.0, s.inter = 0.0;
+  s.rescale = std::abs(s.slope - 1.0) > eps || std::abs(s.inter) > eps;
+  return s;
+}
+
+// Whether scaling keeps every integer whole (slope and intercept whole numbers, or no scaling).
+bool whole_scaling(const Scaling& s) {
+  return !s.rescale || (s.slope == std::round(s.slope) && s.inter == std::round(s.inter));
+}
+
+constexpr double kExactInFloat = 16777216.0;  // 2^24: larger integers are not exact after ITK's float step
+
+StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::size_t voxel_count) {
+  StoredVoxels v;
+  const std::size_t offset = checked_voxel_offset(path, h, voxel_count);
+  v.width = nifti_datatype_bytes(h.datatype);
   const std::size_t bytes = voxel_count * v.width;
   v.file = Mapping::of_file(path);
   const bool compressed = v.file.size() >= 2 && v.file.data()[0] == 0x1f && v.file.data()[1] == 0x8b;
@@ -266,13 +300,10 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
     v.file = Mapping();  // the compressed bytes are not needed again: unmapped before the conversion's buffer exists
   }
   v.data = (compressed ? v.stream.data() : v.file.data()) + offset;
-  // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
-  v.slope = std::isfinite(h.scl_slope) ? h.scl_slope : 0.0;
-  v.inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
-  constexpr double eps = std::numeric_limits<double>::epsilon();
-  if (std::abs(v.slope) < eps) v.slope = 1.0;
-  if (h.analyze) v.slope = 1.0, v.inter = 0.0;
-  v.rescale = std::abs(v.slope - 1.0) > eps || std::abs(v.inter) > eps;
+  const Scaling scaling = scaling_of(h);
+  v.rescale = scaling.rescale;
+  v.slope = scaling.slope;
+  v.inter = scaling.inter;
   return v;
 }
 
@@ -281,9 +312,8 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
 // skipped for unscaled 8- and 16-bit signed types and 8-bit unsigned ones).
 template <typename T>
 bool scaled_fits_int16(const StoredVoxels& v, std::size_t count, bool swapped, const std::string& path) {
-  if (v.rescale && (v.slope != std::round(v.slope) || v.inter != std::round(v.inter))) return false;
+  if (!whole_scaling({v.rescale, v.slope, v.inter})) return false;
   if (!v.rescale && (std::is_same_v<T, std::int16_t> || sizeof(T) == 1)) return true;
-  constexpr double kExactInFloat = 16777216.0;  // 2^24: larger integers are not exact after ITK's float step
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (std::size_t n = 0; n < count; ++n) {
     const auto value = static_cast<double>(stored_value<T>(v.data, n, swapped, path));
@@ -313,6 +343,67 @@ std::shared_ptr<const std::int16_t> int16_voxels(StoredVoxels&& v, std::size_t c
     dst[n] = static_cast<std::int16_t>(v.rescale ? value * v.slope + v.inter : value);
   }
   return stored;
+}
+
+// Reads `bytes` bytes of a file through zlib (a plain file is read as it is); false when it ends first.
+bool read_fully(gzFile file, unsigned char* out, std::size_t bytes) {
+  while (bytes > 0) {
+    const int n = gzread(file, out, static_cast<unsigned>(std::min<std::size_t>(bytes, 1u << 30)));
+    if (n <= 0) return false;
+    out += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// The voxels of a NIfTI file of stored integers T, packed slice by slice as the file is read (zlib inflates a
+// .nii.gz and reads a .nii as it is), so no more than one slice of them is ever unpacked; nullptr when a scaled
+// value is not a whole number within int16 (they are then read as float). The rest of a gzip stream is read
+// to its end, so every member's CRC is checked.
+template <typename T>
+std::shared_ptr<const PackedVoxels> packed_voxels(const std::string& path, const NiftiHeader& h,
+                                                  const std::array<std::size_t, 3>& size) {
+  const std::size_t count = size[0] * size[1] * size[2];
+  const std::size_t offset = checked_voxel_offset(path, h, count);
+  const Scaling scaling = scaling_of(h);
+  if (!whole_scaling(scaling)) return nullptr;
+  GzFile file = open_gzip(path);
+  if (!file) fail(Status::io, "cannot read '" + path + "'");
+  std::vector<unsigned char> stored(std::max(offset, size[0] * size[1] * sizeof(T)));
+  const auto truncated = [&] {
+    int error = Z_OK;
+    gzerror(file.get(), &error);
+    if (gzdirect(file.get()) && error == Z_OK) fail(Status::io, "cannot read '" + path + "': the file is truncated");
+    damaged_stream(path);
+  };
+  if (!read_fully(file.get(), stored.data(), offset)) truncated();
+  constexpr bool kAlwaysFits = std::is_same_v<T, std::int16_t> || sizeof(T) == 1;
+  const auto packed = std::make_shared<PackedVoxels>(size);
+  std::vector<std::int16_t> slice(size[0] * size[1]);
+  for (std::size_t k = 0; k < size[2]; ++k) {
+    if (!read_fully(file.get(), stored.data(), slice.size() * sizeof(T))) truncated();
+    for (std::size_t n = 0; n < slice.size(); ++n) {
+      const T v = stored_value<T>(stored.data(), n, h.swapped, path);
+      if (kAlwaysFits && !scaling.rescale) {
+        slice[n] = static_cast<std::int16_t>(v);
+        continue;
+      }
+      const auto value = static_cast<double>(v);
+      const double scaled = scaling.rescale ? value * scaling.slope + scaling.inter : value;
+      if (std::abs(value) > kExactInFloat || scaled < std::numeric_limits<std::int16_t>::min() ||
+          scaled > std::numeric_limits<std::int16_t>::max()) {
+        return nullptr;
+      }
+      slice[n] = static_cast<std::int16_t>(scaled);
+    }
+    packed->add_slice(slice.data());
+  }
+  int n = 1;
+  while (n > 0) n = gzread(file.get(), stored.data(), static_cast<unsigned>(stored.size()));
+  int error = Z_OK;
+  gzerror(file.get(), &error);
+  if (n < 0 || (error != Z_OK && error != Z_STREAM_END)) damaged_stream(path);
+  return packed;
 }
 
 // Calls f(T{}) with the stored type of a datatype nifti_datatype_bytes accepts.
@@ -368,13 +459,23 @@ std::int16_t nifti_datatype_of(const std::string& itk_component_type) {
 }
 
 Volume VolumeVoxels::volume(const Geometry& geometry, SourceInfo source) && {
+  if (packed != nullptr) return Volume(geometry, std::move(packed), std::move(source));
   if (int16 != nullptr) return Volume(geometry, std::move(int16), std::move(source));
   return Volume(geometry, std::move(floats), std::move(source));
 }
 
-VolumeVoxels read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count) {
-  StoredVoxels v = stored_voxels(path, header, voxel_count);
+VolumeVoxels read_nifti_voxels(const std::string& path, const NiftiHeader& header,
+                               const std::array<std::size_t, 3>& size, std::size_t pack_above_bytes) {
+  const std::size_t voxel_count = size[0] * size[1] * size[2];
   VolumeVoxels out;
+  if (voxel_count * sizeof(std::int16_t) > pack_above_bytes && nifti_datatype_bytes(header.datatype) != 0) {
+    with_stored_type(header.datatype, [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_integral_v<T>) out.packed = packed_voxels<T>(path, header, size);
+    });
+    if (out.packed != nullptr) return out;
+  }
+  StoredVoxels v = stored_voxels(path, header, voxel_count);
   with_stored_type(header.datatype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_integral_v<T>) {

@@ -42,9 +42,12 @@ std::size_t nifti_datatype_bytes(std::uint64_t datatype);
 // with a message about direction cosines, or reads the spacing from the sform and ignores pixdim.
 std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_problem = true);
 
-// Voxels as a Volume keeps them: exactly one of the two is set.
+class PackedVoxels;
+
+// Voxels as a Volume keeps them: exactly one of the three is set.
 struct VolumeVoxels {
-  std::shared_ptr<const std::int16_t> int16;  // whole HU that fit in int16 by the stored type and scaling
+  std::shared_ptr<const std::int16_t> int16;   // whole HU that fit in int16 by the stored type and scaling
+  std::shared_ptr<const PackedVoxels> packed;  // the same, packed (packed_voxels.hpp)
   std::vector<float> floats;
   Volume volume(const Geometry& geometry, SourceInfo source) &&;
 };
@@ -57,8 +60,10 @@ struct VolumeVoxels {
 // (libdeflate; through zlib's streaming decoder when the voxels exceed kStreamedInflateBytes, so the compressed file
 // is never held beside them, or when a stream holds more than the header and voxels), every gzip member's CRC
 // checked. Throws Error(io) for a file that is truncated, damaged or not NIfTI, Error(unsupported_input) for a voxel
-// type slicenav does not read, and Error(invalid_argument) for a float voxel that is not finite.
-VolumeVoxels read_nifti_voxels(const std::string& path, const NiftiHeader& header, std::size_t voxel_count);
+// type slicenav does not read, and Error(invalid_argument) for a float voxel that is not finite. Int16 voxels of
+// more than `pack_above_bytes` bytes are packed slice by slice as the file is read, never all unpacked at once.
+VolumeVoxels read_nifti_voxels(const std::string& path, const NiftiHeader& header,
+                               const std::array<std::size_t, 3>& size, std::size_t pack_above_bytes);
 constexpr std::size_t kStreamedInflateBytes = std::size_t{512} << 20;
 
 // A NIfTI file's voxels as ITK would store them in memory: the stored type in this machine's byte order, or float

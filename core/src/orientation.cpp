@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <sstream>
 
+#include "packed_voxels.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav {
@@ -125,7 +126,11 @@ std::vector<std::string> orientation_warnings(const Geometry& geometry, const Ca
 }
 
 CanonicalView::CanonicalView(const Volume& volume, const SliceMapping& mapping)
-    : float_(volume.float_voxels()), int16_(volume.int16_voxels()), mapping_(mapping) {
+    : float_(volume.float_voxels()),
+      int16_(volume.packed() ? nullptr : volume.int16_voxels()),
+      packed_(volume.packed_voxels()),
+      stored_plane_{volume.geometry().size[0], volume.geometry().size[1]},
+      mapping_(mapping) {
   const Geometry& g = volume.geometry();
   if (g.size != mapping.original_geometry().size) {
     fail(Status::invalid_argument, "canonical view: the volume's size differs from the slice mapping's");
@@ -143,11 +148,36 @@ CanonicalView::CanonicalView(const Volume& volume, const SliceMapping& mapping)
 }
 
 CanonicalView::CanonicalView(const CanonicalVolume& canonical)
-    : float_(canonical.volume.float_voxels()), int16_(canonical.volume.int16_voxels()), mapping_(canonical.mapping) {
+    : float_(canonical.volume.float_voxels()),
+      int16_(canonical.volume.packed() ? nullptr : canonical.volume.int16_voxels()),
+      packed_(canonical.volume.packed_voxels()),
+      stored_plane_{canonical.volume.geometry().size[0], canonical.volume.geometry().size[1]},
+      mapping_(canonical.mapping) {
   const Geometry& g = canonical.volume.geometry();
   size_ = g.size;
   spacing_ = g.spacing;
   step_ = {1, static_cast<std::int64_t>(g.size[0]), static_cast<std::int64_t>(g.size[0] * g.size[1])};
+}
+
+template <typename Out>
+void CanonicalView::packed_row(std::size_t j, std::size_t k, Out* out) const {
+  const std::int64_t n = offset(j, k);
+  if (step_[0] == 1 || step_[0] == -1) {  // canonical x is the stored x: the row is a stored row
+    const auto first = static_cast<std::size_t>(step_[0] == 1 ? n : n - static_cast<std::int64_t>(size_[0] - 1));
+    const std::size_t plane = stored_plane_[0] * stored_plane_[1];
+    packed_->row((first / stored_plane_[0]) % stored_plane_[1], first / plane, out);
+    if (step_[0] == -1) std::reverse(out, out + size_[0]);
+    return;
+  }
+  for (std::size_t i = 0; i < size_[0]; ++i) out[i] = static_cast<Out>(packed_at(n + static_cast<std::int64_t>(i) * step_[0]));
+}
+template void CanonicalView::packed_row<float>(std::size_t, std::size_t, float*) const;
+template void CanonicalView::packed_row<std::int16_t>(std::size_t, std::size_t, std::int16_t*) const;
+
+float CanonicalView::packed_at(std::int64_t n) const {
+  const auto m = static_cast<std::size_t>(n);
+  const std::size_t plane = stored_plane_[0] * stored_plane_[1];
+  return packed_->at(m % stored_plane_[0], (m / stored_plane_[0]) % stored_plane_[1], m / plane);
 }
 
 CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options) {

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "memory_map.hpp"
+#include "packed_voxels.hpp"
 #include "slicenav/error.hpp"
 
 namespace slicenav {
@@ -121,6 +122,32 @@ Volume::Volume(Geometry geometry, std::shared_ptr<const std::int16_t> voxels, So
   if (int16_ == nullptr) fail(Status::invalid_argument, "volume: no voxels given");
 }
 
+Volume::Volume(Geometry geometry, std::shared_ptr<const detail::PackedVoxels> voxels, SourceInfo source)
+    : geometry_(geometry), packed_(std::move(voxels)), source_(std::move(source)) {
+  geometry_.validate();
+  if (packed_ == nullptr) fail(Status::invalid_argument, "volume: no voxels given");
+  if (packed_->size() != geometry_.size || !packed_->complete()) {
+    fail(Status::internal, "volume: the packed voxels do not fill the volume's grid");
+  }
+}
+
+const std::int16_t* Volume::int16_voxels() const {
+  if (int16_ != nullptr) return int16_.get();
+  return packed_ != nullptr ? packed_->unpacked() : nullptr;
+}
+
+std::size_t Volume::voxel_bytes() const {
+  if (float_ != nullptr) return voxel_count() * sizeof(float);
+  if (int16_ != nullptr) return voxel_count() * sizeof(std::int16_t);
+  if (packed_ == nullptr) return 0;
+  return packed_->bytes() + (packed_->is_unpacked() ? voxel_count() * sizeof(std::int16_t) : 0);
+}
+
+float Volume::packed_at(std::size_t n) const {
+  const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
+  return packed_->at(n % nx, (n / nx) % ny, n / (nx * ny));
+}
+
 void Volume::check_finite(const float* voxels) const {
   const std::size_t count = geometry_.voxel_count();
   for (std::size_t n = 0; n < count; ++n) {
@@ -143,10 +170,41 @@ std::shared_ptr<T> allocate_voxels(std::size_t count) {
 template std::shared_ptr<float> allocate_voxels<float>(std::size_t);
 template std::shared_ptr<std::int16_t> allocate_voxels<std::int16_t>(std::size_t);
 
+namespace {
+
+// Calls stop(row) for the rows of a packed volume in storage order, each unpacked into one reused buffer, until
+// it returns true; whether it did.
+template <typename F>
+bool packed_rows_until(const detail::PackedVoxels& packed, F&& stop) {
+  const auto& size = packed.size();
+  std::vector<std::int16_t> row(size[0]);
+  for (std::size_t k = 0; k < size[2]; ++k) {
+    for (std::size_t j = 0; j < size[1]; ++j) {
+      packed.row(j, k, row.data());
+      if (stop(row.data())) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void Volume::copy_as_float(float* out) const {
+  if (float_ != nullptr) {
+    std::copy(float_.get(), float_.get() + voxel_count(), out);
+  } else if (int16_ != nullptr) {
+    std::copy(int16_.get(), int16_.get() + voxel_count(), out);
+  } else if (packed_ != nullptr) {
+    packed_rows_until(*packed_, [&](const std::int16_t* row) {
+      out = std::copy(row, row + geometry_.size[0], out);
+      return false;
+    });
+  }
+}
+
 std::vector<float> Volume::voxels_as_float() const {
-  if (float_ != nullptr) return std::vector<float>(float_.get(), float_.get() + voxel_count());
   std::vector<float> out(voxel_count());
-  for (std::size_t n = 0; n < out.size(); ++n) out[n] = int16_.get()[n];
+  copy_as_float(out.data());
   return out;
 }
 
@@ -160,6 +218,15 @@ std::array<float, 2> Volume::value_range() const {
     }
     return std::array<float, 2>{static_cast<float>(lo), static_cast<float>(hi)};
   };
+  if (packed_ != nullptr) {
+    std::array<float, 2> all{std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+    packed_rows_until(*packed_, [&](const std::int16_t* row) {
+      const auto r = range(row, geometry_.size[0]);
+      all = {std::min(all[0], r[0]), std::max(all[1], r[1])};
+      return false;
+    });
+    return all;
+  }
   return float_ != nullptr ? range(float_.get(), voxel_count()) : range(int16_.get(), voxel_count());
 }
 
@@ -167,7 +234,21 @@ bool Volume::any_below(float threshold) const {
   const auto below = [&](const auto* v) {
     return std::any_of(v, v + voxel_count(), [&](auto x) { return static_cast<float>(x) < threshold; });
   };
+  if (packed_ != nullptr) {
+    return packed_rows_until(*packed_, [&](const std::int16_t* row) {
+      return std::any_of(row, row + geometry_.size[0], [&](auto x) { return static_cast<float>(x) < threshold; });
+    });
+  }
   return float_ != nullptr ? below(float_.get()) : int16_ != nullptr && below(int16_.get());
+}
+
+Volume pack_voxels(const Volume& volume) {
+  if (volume.packed() || volume.float_voxels() != nullptr || volume.empty()) return volume;
+  const Geometry& g = volume.geometry();
+  const auto packed = std::make_shared<detail::PackedVoxels>(g.size);
+  const std::size_t per_slice = g.size[0] * g.size[1];
+  for (std::size_t k = 0; k < g.size[2]; ++k) packed->add_slice(volume.int16_voxels() + k * per_slice);
+  return Volume(g, std::shared_ptr<const detail::PackedVoxels>(packed), volume.source());
 }
 
 Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_t count) {
@@ -203,6 +284,17 @@ Volume slice_range(const Volume& volume, int axis, std::size_t first, std::size_
   source.path.clear();
   source.format = "memory";
   if (volume.float_voxels() != nullptr) return Volume(g, copy(volume.float_voxels()), std::move(source));
+  if (const detail::PackedVoxels* packed = volume.packed_voxels()) {
+    std::vector<std::int16_t> voxels(g.voxel_count()), row(volume.geometry().size[0]);
+    auto dst = voxels.begin();
+    for (std::size_t k = 0; k < g.size[2]; ++k) {
+      for (std::size_t j = 0; j < g.size[1]; ++j) {
+        packed->row(j + offset[1], k + offset[2], row.data());
+        dst = std::copy_n(row.begin() + static_cast<std::ptrdiff_t>(offset[0]), g.size[0], dst);
+      }
+    }
+    return Volume(g, std::move(voxels), std::move(source));
+  }
   return Volume(g, copy(volume.int16_voxels()), std::move(source));
 }
 

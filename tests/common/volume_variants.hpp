@@ -1,11 +1,12 @@
 // Volumes derived from a real scan for tests and benchmarks: a part of it with its position discarded,
-// the same acquisition seen as another reconstruction would show it, the scan moved rigidly, and the scan
-// at another in-plane matrix size.
+// the same acquisition seen as another reconstruction would show it, the scan moved rigidly, the scan
+// at another in-plane matrix size, and its whole-HU float and int16 twins.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,17 @@ inline Volume rigidly_moved(const Volume& v, const Vec3& euler_rad, const Vec3& 
     for (std::size_t row = 0; row < 3; ++row) g.direction[3 * row + axis] = d[row];
   }
   return Volume(g, v.voxels_as_float(), v.source());
+}
+
+// A volume rounded to whole HU as float, and its int16 twin (the storage read_volume keeps for int16 files).
+inline std::pair<Volume, Volume> whole_hu_twins(const Volume& v) {
+  std::vector<float> floats = v.voxels_as_float();
+  std::vector<std::int16_t> int16(floats.size());
+  for (std::size_t n = 0; n < floats.size(); ++n) {
+    floats[n] = std::round(floats[n]);
+    int16[n] = static_cast<std::int16_t>(floats[n]);
+  }
+  return {Volume(v.geometry(), std::move(floats), v.source()), Volume(v.geometry(), std::move(int16), v.source())};
 }
 
 // World position of the centre of `v`'s voxel grid.

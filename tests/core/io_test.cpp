@@ -25,6 +25,7 @@
 #include "slicenav/phantom.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
+#include "volume_variants.hpp"
 
 namespace slicenav {
 namespace fs = std::filesystem;
@@ -42,8 +43,15 @@ class Io : public test::TempDirTest {
   }
 };
 
-Status read_status(const std::string& path, std::string* message = nullptr) {
-  return test::status_of([&] { read_volume(path); }, message);
+Status read_status(const std::string& path, std::string* message = nullptr, const ReadOptions& options = {}) {
+  return test::status_of([&] { read_volume(path, options); }, message);
+}
+
+// Read options that pack every int16 volume (as read_volume packs long scans).
+ReadOptions packing() {
+  ReadOptions options;
+  options.pack_above_bytes = 0;
+  return options;
 }
 
 Volume small_phantom(const std::string& code, double noise) {
@@ -348,6 +356,8 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
     std::string message;
     EXPECT_EQ(read_status(c.file, &message), c.status) << c.what << ": " << message;
     EXPECT_NE(message.find(c.message_part), std::string::npos) << c.what << ": " << message;
+    EXPECT_EQ(read_status(c.file, &message, packing()), c.status) << c.what << ", packed: " << message;
+    EXPECT_NE(message.find(c.message_part), std::string::npos) << c.what << ", packed: " << message;
   }
 }
 
@@ -456,6 +466,11 @@ TEST_F(Io, NiftiVoxelsAreItksForEveryTypeByteOrderAndScaling) {
           EXPECT_EQ(v.int16_voxels() != nullptr, whole);
           EXPECT_EQ(v.float_voxels() != nullptr, !whole);
           EXPECT_EQ(ours[5], static_cast<float>(static_cast<double>(f.voxels[5]) * s + inter));
+          // Packed as read: the same values, packed exactly where they are int16.
+          const Volume p = read_volume(file, packing());
+          EXPECT_EQ(p.packed(), whole);
+          EXPECT_EQ(p.voxels_as_float(), itk);
+          EXPECT_EQ(p.geometry().origin, v.geometry().origin);
         }
       }
     }
@@ -482,6 +497,9 @@ TEST_F(Io, NiftiIntegersBeyondInt16AreReadAsFloat) {
     EXPECT_EQ(v.int16_voxels() != nullptr, int16);
     EXPECT_EQ(v.at(7), value + inter);
     EXPECT_EQ(v.at(0), inter);
+    const Volume p = read_volume(path("range.nii.gz"), packing());  // packing stops at the value and reads float
+    EXPECT_EQ(p.packed(), int16);
+    EXPECT_EQ(p.voxels_as_float(), v.voxels_as_float());
   }
 }
 
@@ -489,6 +507,7 @@ TEST_F(Io, NiftiIntegersBeyondInt16AreReadAsFloat) {
 // the voxels, reads like the plain file; a member whose CRC does not match is a damaged file.
 TEST_F(Io, NiftiGzipStreamsOfSeveralMembersOrWithTrailingDataRead) {
   test::NiftiFile f;
+  f.datatype = 4;  // int16, so the packed read streams the members too
   for (std::size_t n = 0; n < f.voxels.size(); ++n) f.voxels[n] = static_cast<float>(n) - 500.0f;
   const std::string bytes = test::nifti_bytes(f);
   const auto gzip_bytes = [&](const std::string& data) {
@@ -501,15 +520,39 @@ TEST_F(Io, NiftiGzipStreamsOfSeveralMembersOrWithTrailingDataRead) {
   test::write_gzip(path("trailing.nii.gz"), bytes + std::string(1000, 'x'));
   for (const char* name : {"members.nii.gz", "trailing.nii.gz"}) {
     SCOPED_TRACE(name);
-    const Volume v = read_volume(path(name));
-    EXPECT_EQ(v.voxels_as_float(), f.voxels);
+    EXPECT_EQ(read_volume(path(name)).voxels_as_float(), f.voxels);
+    const Volume packed = read_volume(path(name), packing());
+    EXPECT_TRUE(packed.packed());
+    EXPECT_EQ(packed.voxels_as_float(), f.voxels);
   }
   std::string damaged = gzip_bytes(bytes);
   damaged[damaged.size() - 6] ^= 0x40;  // the CRC32 of the trailer
   std::ofstream(path("crc.nii.gz"), std::ios::binary) << damaged;
-  std::string message;
-  EXPECT_EQ(read_status(path("crc.nii.gz"), &message), Status::io) << message;
-  EXPECT_NE(message.find("damaged"), std::string::npos) << message;
+  for (const ReadOptions& options : {ReadOptions{}, packing()}) {
+    std::string message;
+    EXPECT_EQ(read_status(path("crc.nii.gz"), &message, options), Status::io) << message;
+    EXPECT_NE(message.find("damaged"), std::string::npos) << message;
+  }
+}
+
+// read_volume packs an int16 volume of more voxel bytes than pack_above_bytes (a NIfTI file's as it is read,
+// other formats' once read), and no smaller one; the default packs long scans only.
+TEST_F(Io, Int16VolumesBeyondThePackingThresholdArePacked) {
+  const Volume phantom = test::whole_hu_twins(small_phantom("LPS", 3.0)).second;
+  const std::size_t bytes = phantom.voxel_count() * sizeof(std::int16_t);
+  for (const char* name : {"t.nii.gz", "t.nii", "t.mha", "t.nrrd"}) {
+    SCOPED_TRACE(name);
+    write_volume(phantom, path(name));
+    ReadOptions options;
+    EXPECT_FALSE(read_volume(path(name), options).packed());
+    options.pack_above_bytes = bytes;
+    EXPECT_FALSE(read_volume(path(name), options).packed());
+    options.pack_above_bytes = bytes - 1;
+    const Volume packed = read_volume(path(name), options);
+    EXPECT_TRUE(packed.packed());
+    EXPECT_EQ(packed.voxels_as_float(), phantom.voxels_as_float());
+    EXPECT_LT(packed.voxel_bytes(), bytes);
+  }
 }
 
 TEST_F(Io, NiftiWithZeroSpacingNamesTheSpacing) {

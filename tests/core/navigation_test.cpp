@@ -18,6 +18,7 @@
 #include "slicenav/phantom.hpp"
 #include "test_data.hpp"
 #include "test_support.hpp"
+#include "volume_variants.hpp"
 
 namespace slicenav {
 namespace {
@@ -185,6 +186,30 @@ TEST(Navigation, PreparationMeasuresKeySlicesUnlessAskedNotTo) {
   const PreparedScan plain = prepare_scan(model, torso, kWithoutMeasurement);
   EXPECT_TRUE(plain.measured.empty());
   EXPECT_EQ(plain.slices.values, measured.slices.values);
+}
+
+// A packed volume prepares to the same scan as its unpacked twin (rows flipped or not) and is never unpacked for
+// it: its measured key slices and embeddings are read row by row from the packed voxels.
+TEST(Navigation, PackedVolumesPrepareAsTheirTwinsWithoutUnpacking) {
+  const Model model(test::tiny_model_config(), 1);
+  for (const char* code : {"LPS", "RAS"}) {
+    SCOPED_TRACE(code);
+    PhantomOptions o;
+    o.orientation = code;
+    const Volume int16 = test::whole_hu_twins(make_phantom(o).volume).second;
+    const Volume packed = pack_voxels(int16);
+    const std::size_t bytes = packed.voxel_bytes();
+    const PreparedScan a = prepare_scan(model, int16), b = prepare_scan(model, packed);
+    EXPECT_EQ(b.slices.values, a.slices.values);
+    EXPECT_EQ(b.score, a.score);
+    ASSERT_EQ(b.measured.size(), 4u);
+    ASSERT_EQ(b.measured.size(), a.measured.size());
+    for (std::size_t m = 0; m < a.measured.size(); ++m) {
+      EXPECT_EQ(b.measured[m].name, a.measured[m].name);
+      EXPECT_EQ(b.measured[m].canonical_slice, a.measured[m].canonical_slice);
+    }
+    EXPECT_EQ(packed.voxel_bytes(), bytes);
+  }
 }
 
 // A key slice measured in the image replaces the model's answer when the two agree within the measurement's

@@ -11,6 +11,7 @@
 
 #include "slicenav/error.hpp"
 #include "slicenav/phantom.hpp"
+#include "volume_variants.hpp"
 
 namespace slicenav {
 namespace {
@@ -116,41 +117,45 @@ TEST(Orientation, All48AxisOrdersGiveTheSameCanonicalVolume) {
   }
 }
 
-// A volume rounded to whole HU as float, and its int16 twin (the storage read_volume keeps for int16 files).
-std::pair<Volume, Volume> whole_hu_twins(const Volume& v) {
-  std::vector<float> floats = v.voxels_as_float();
-  std::vector<std::int16_t> int16(floats.size());
-  for (std::size_t n = 0; n < floats.size(); ++n) {
-    floats[n] = std::round(floats[n]);
-    int16[n] = static_cast<std::int16_t>(floats[n]);
-  }
-  return {Volume(v.geometry(), std::move(floats), v.source()), Volume(v.geometry(), std::move(int16), v.source())};
-}
 
-TEST(Orientation, Int16VolumesReadAndCanonicalizeLikeTheirFloatTwins) {
+// The same for packed int16 voxels, read through the view without being unpacked: rows of a stored x axis, flipped
+// or not, are unpacked rows; rows along another stored axis are read voxel by voxel.
+TEST(Orientation, Int16AndPackedVolumesReadAndCanonicalizeLikeTheirFloatTwins) {
   for (const std::string& code : all_codes()) {
     SCOPED_TRACE(code);
-    const auto [floats, int16] = whole_hu_twins(make_phantom(options_for(code)).volume);
+    const auto [floats, int16] = test::whole_hu_twins(make_phantom(options_for(code)).volume);
     ASSERT_NE(int16.int16_voxels(), nullptr);
     ASSERT_EQ(int16.float_voxels(), nullptr);
+    const Volume packed = pack_voxels(int16);
+    ASSERT_TRUE(packed.packed());
+    const std::size_t packed_bytes = packed.voxel_bytes();
     const SliceMapping mapping(floats.geometry(), canonical_axis_map(floats.geometry()));
-    const CanonicalView a(floats, mapping), b(int16, mapping);
-    std::vector<float> row_a(a.size()[0]), row_b(b.size()[0]);
+    const CanonicalView a(floats, mapping), b(int16, mapping), c(packed, mapping);
+    std::vector<float> row_a(a.size()[0]), row_b(b.size()[0]), row_c(c.size()[0]);
+    std::vector<std::int16_t> stored_b(b.size()[0]), stored_c(c.size()[0]);
     for (std::size_t k = 0; k < a.size()[2]; ++k) {
       for (std::size_t j = 0; j < a.size()[1]; ++j) {
         a.row(j, k, row_a.data());
         b.row(j, k, row_b.data());
+        c.row(j, k, row_c.data());
         ASSERT_EQ(row_a, row_b) << "row " << j << " of slice " << k;
-        for (std::size_t i = 0; i < a.size()[0]; i += 3) ASSERT_EQ(b.at(i, j, k), row_a[i]);
+        ASSERT_EQ(row_a, row_c) << "packed row " << j << " of slice " << k;
+        b.row(j, k, stored_b.data());
+        c.row(j, k, stored_c.data());
+        ASSERT_EQ(stored_b, stored_c) << "packed int16 row " << j << " of slice " << k;
+        for (std::size_t i = 0; i < a.size()[0]; i += 3) {
+          ASSERT_EQ(b.at(i, j, k), row_a[i]);
+          ASSERT_EQ(c.at(i, j, k), row_a[i]);
+        }
       }
     }
-    std::vector<std::int16_t> stored(a.size()[0]);
-    b.row(0, 0, stored.data());
-    EXPECT_EQ(static_cast<float>(stored[0]), b.at(0, 0, 0));
-    EXPECT_THROW(a.row(0, 0, stored.data()), Error);  // int16 rows of a float volume
+    EXPECT_EQ(static_cast<float>(stored_b[0]), b.at(0, a.size()[1] - 1, a.size()[2] - 1));
+    EXPECT_THROW(a.row(0, 0, stored_b.data()), Error);  // int16 rows of a float volume
     const CanonicalVolume canonical_floats = canonicalize(floats), canonical_int16 = canonicalize(int16);
     EXPECT_NE(canonical_int16.volume.int16_voxels(), nullptr);  // stays int16
     EXPECT_EQ(canonical_int16.volume.voxels_as_float(), canonical_floats.volume.voxels_as_float());
+    EXPECT_EQ(canonicalize(packed).volume.voxels_as_float(), canonical_floats.volume.voxels_as_float());
+    EXPECT_EQ(packed.voxel_bytes(), packed_bytes);  // read without an unpacked copy
   }
 }
 

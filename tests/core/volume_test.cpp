@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -9,7 +10,9 @@
 #include <memory>
 
 #include "slicenav/error.hpp"
+#include "slicenav/phantom.hpp"
 #include "test_support.hpp"
+#include "volume_variants.hpp"
 
 namespace slicenav {
 namespace {
@@ -104,6 +107,70 @@ TEST(Volume, Int16StorageGivesTheSameValuesAsFloatAndIsShared) {
   stored.pop_back();
   EXPECT_EQ(test::status_of([&] { (void)Volume(g, stored); }), Status::invalid_argument);
   EXPECT_TRUE(Volume().empty());
+}
+
+// Packed voxels give every value back exactly whatever a block's range (constant rows, the whole int16 range,
+// CT-like noise), rows of two full blocks and a shorter one: through at(), the whole-volume reads, slices of any
+// axis and the unpacked copy, made once, when int16_voxels() asks for it, and shared by copies.
+TEST(Volume, PackedVoxelsGiveBackEveryValueExactly) {
+  Geometry g;
+  g.size = {150, 7, 5};
+  std::vector<std::int16_t> stored(g.voxel_count());
+  std::uint32_t state = 12345;
+  const auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  for (std::size_t n = 0; n < stored.size(); ++n) {
+    const std::size_t row = n / g.size[0];
+    if (row % 3 == 0) {
+      stored[n] = -1024;  // air: a block of one value takes no bits
+    } else if (row % 3 == 1) {
+      stored[n] = static_cast<std::int16_t>(static_cast<std::uint16_t>(next() >> 16));  // all 16 bits
+    } else {
+      stored[n] = static_cast<std::int16_t>(40 + static_cast<int>(next() >> 27));  // soft tissue and noise
+    }
+  }
+  stored[g.size[0] - 1] = std::numeric_limits<std::int16_t>::max();
+  stored[2 * g.size[0]] = std::numeric_limits<std::int16_t>::min();
+  const Volume plain(g, stored);
+  const Volume packed = pack_voxels(plain);
+  ASSERT_TRUE(packed.packed());
+  EXPECT_FALSE(plain.packed());
+  EXPECT_EQ(packed.float_voxels(), nullptr);
+  EXPECT_EQ(packed.voxel_count(), plain.voxel_count());
+  const std::size_t packed_bytes = packed.voxel_bytes();
+  for (std::size_t n = 0; n < stored.size(); ++n) ASSERT_EQ(packed.at(n), static_cast<float>(stored[n])) << n;
+  EXPECT_EQ(packed.voxels_as_float(), plain.voxels_as_float());
+  EXPECT_EQ(packed.value_range(), plain.value_range());
+  for (const float threshold : {-32768.0f, -32767.5f, -1023.0f}) {
+    EXPECT_EQ(packed.any_below(threshold), plain.any_below(threshold));
+  }
+  for (int axis = 0; axis < 3; ++axis) {
+    const Volume a = slice_range(plain, axis, 1, 3), b = slice_range(packed, axis, 1, 3);
+    EXPECT_EQ(b.voxels_as_float(), a.voxels_as_float()) << "axis " << axis;
+    EXPECT_EQ(b.geometry().origin, a.geometry().origin);
+  }
+  EXPECT_EQ(packed.voxel_bytes(), packed_bytes);  // nothing so far unpacked it
+  const Volume copy = packed;
+  const std::int16_t* unpacked = packed.int16_voxels();
+  ASSERT_NE(unpacked, nullptr);
+  EXPECT_TRUE(std::equal(stored.begin(), stored.end(), unpacked));
+  EXPECT_EQ(copy.int16_voxels(), unpacked);  // unpacked once, for every copy
+  EXPECT_EQ(packed.voxel_bytes(), packed_bytes + stored.size() * sizeof(std::int16_t));
+  EXPECT_EQ(pack_voxels(packed).packed_voxels(), packed.packed_voxels());  // already packed
+  const Volume floats(g, plain.voxels_as_float());
+  EXPECT_FALSE(pack_voxels(floats).packed());
+  EXPECT_EQ(pack_voxels(floats).float_voxels(), floats.float_voxels());
+}
+
+// A CT packs to about half its int16 bytes: air and the table's surroundings take few bits a voxel.
+TEST(Volume, PackedCtTakesAboutHalfItsInt16Bytes) {
+  PhantomOptions o;
+  o.size = {128, 128, 40};
+  o.spacing = {3.2, 3.2, 10.0};
+  const Volume ct = test::whole_hu_twins(make_phantom(o).volume).second;
+  ASSERT_NE(ct.int16_voxels(), nullptr);
+  const Volume packed = pack_voxels(ct);
+  EXPECT_LT(packed.voxel_bytes(), ct.voxel_bytes() * 6 / 10);
+  EXPECT_EQ(packed.voxels_as_float(), ct.voxels_as_float());
 }
 
 TEST(Volume, OwnsAllocatedVoxelsOfEitherTypeAndChecksFloatsAreFinite) {

@@ -15,6 +15,10 @@ struct ReadOptions {
   // DICOM directories only: read this SeriesInstanceUID. Empty: the directory's only CT series.
   std::string series_uid;
   Progress progress;  // reported before the voxels are read and, for DICOM, after every slice
+  // A volume of more int16 voxel bytes than this is held packed (Volume::packed()): a NIfTI file's voxels are
+  // packed slice by slice as they are read, so a long scan is never all unpacked in memory; other formats' once
+  // read. 0 packs every int16 volume; SIZE_MAX none.
+  std::size_t pack_above_bytes = kPackAboveBytes;
 };
 
 // Reads a file (format from its extension) or a DICOM series directory. Voxels become float HU

@@ -109,13 +109,15 @@ class CanonicalView {
     }
     if (float_ != nullptr) {
       copy_row(float_, j, k, out);
-    } else {
+    } else if (int16_ != nullptr) {
       copy_row(int16_, j, k, out);
+    } else {
+      packed_row(j, k, out);
     }
   }
   float at(std::size_t i, std::size_t j, std::size_t k) const {
     const std::int64_t n = offset(j, k) + static_cast<std::int64_t>(i) * step_[0];
-    return float_ != nullptr ? float_[n] : static_cast<float>(int16_[n]);
+    return float_ != nullptr ? float_[n] : int16_ != nullptr ? static_cast<float>(int16_[n]) : packed_at(n);
   }
 
  private:
@@ -129,11 +131,17 @@ class CanonicalView {
         out[i] = static_cast<Out>(src[static_cast<std::int64_t>(i) * step_[0]]);
     }
   }
+  // A packed volume's row: one stored row unpacked when the canonical x axis is the stored one, else voxel by voxel.
+  template <typename Out>
+  void packed_row(std::size_t j, std::size_t k, Out* out) const;
+  float packed_at(std::int64_t n) const;
   std::int64_t offset(std::size_t j, std::size_t k) const {
     return base_ + static_cast<std::int64_t>(j) * step_[1] + static_cast<std::int64_t>(k) * step_[2];
   }
-  const float* float_ = nullptr;  // the volume's voxels: one of the two is set
+  const float* float_ = nullptr;  // the volume's voxels: one of the three is set
   const std::int16_t* int16_ = nullptr;
+  const detail::PackedVoxels* packed_ = nullptr;
+  std::array<std::size_t, 2> stored_plane_{};  // the stored grid's size along i and j (packed volumes)
   std::array<std::size_t, 3> size_{};
   std::array<double, 3> spacing_{};
   std::array<std::int64_t, 3> step_{};
