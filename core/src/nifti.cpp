@@ -124,13 +124,19 @@ Mapping inflate_with_zlib(const std::string& path, std::size_t needed) {
   return out;
 }
 
-// The first `needed` bytes (header, extensions, voxels) of a gzip file's stream, decompressed in memory by
-// libdeflate, member by member, each member's CRC and size checked.
-Mapping inflate(const std::string& path, const Mapping& packed, std::size_t needed) {
-  // Deflate expands at most 1032-fold: a stream that cannot hold the header and voxels is refused before any room
-  // is made for them.
+bool is_gzip(const Mapping& file) { return file.size() >= 2 && file.data()[0] == 0x1f && file.data()[1] == 0x8b; }
+
+// Refuses a file that cannot hold the `needed` bytes of header, extensions and voxels before any room is made for
+// them: a plain file shorter than that, or a gzip file too small to expand to it (deflate expands at most 1032-fold).
+void check_file_holds(const std::string& path, const Mapping& file, std::size_t needed) {
   constexpr std::size_t kMaxDeflateRatio = 1032;
-  if (packed.size() < 18 || needed / kMaxDeflateRatio > packed.size()) damaged_stream(path);
+  if (!is_gzip(file) && file.size() < needed) fail(Status::io, "cannot read '" + path + "': the file is truncated");
+  if (is_gzip(file) && (file.size() < 18 || needed / kMaxDeflateRatio > file.size())) damaged_stream(path);
+}
+
+// The first `needed` bytes (header, extensions, voxels) of a gzip file's stream, decompressed in memory by
+// libdeflate, member by member, each member's CRC and size checked; check_file_holds has passed.
+Mapping inflate(const std::string& path, const Mapping& packed, std::size_t needed) {
   const unsigned char* in = packed.data();
   const std::size_t tail = packed.size() - 4;
   const std::size_t isize = in[tail] | (in[tail + 1] << 8) | (in[tail + 2] << 16) | (std::size_t(in[tail + 3]) << 24);
@@ -288,10 +294,8 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
   v.width = nifti_datatype_bytes(h.datatype);
   const std::size_t bytes = voxel_count * v.width;
   v.file = Mapping::of_file(path);
-  const bool compressed = v.file.size() >= 2 && v.file.data()[0] == 0x1f && v.file.data()[1] == 0x8b;
-  if (!compressed && (v.file.size() < offset || v.file.size() - offset < bytes)) {
-    fail(Status::io, "cannot read '" + path + "': the file is truncated");
-  }
+  const bool compressed = is_gzip(v.file);
+  check_file_holds(path, v.file, offset + bytes);
   if (compressed && offset + bytes > kStreamedInflateBytes) {
     v.file = Mapping();  // never touched beyond its first bytes: zlib reads the file in pieces
     v.stream = inflate_with_zlib(path, offset + bytes);
@@ -367,6 +371,7 @@ std::shared_ptr<const PackedVoxels> packed_voxels(const std::string& path, const
   const std::size_t offset = checked_voxel_offset(path, h, count);
   const Scaling scaling = scaling_of(h);
   if (!whole_scaling(scaling)) return nullptr;
+  check_file_holds(path, Mapping::of_file(path), offset + count * sizeof(T));
   GzFile file = open_gzip(path);
   if (!file) fail(Status::io, "cannot read '" + path + "'");
   std::vector<unsigned char> stored(std::max(offset, size[0] * size[1] * sizeof(T)));

@@ -255,8 +255,17 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
     fs::copy_file(path(name), cut);
     fs::resize_file(cut, size * 2 / 3);
   }
+  // A header that claims a grid of 27e12 int16 voxels in a file of a few hundred bytes: refused before any room is
+  // made for them, in both reads.
+  test::NiftiFile huge;
+  huge.size = {30000, 30000, 30000};
+  huge.datatype = 4;
+  std::ofstream(path("huge_grid.nii"), std::ios::binary) << test::nifti_bytes(huge);
+  test::write_gzip(path("huge_grid.nii.gz"), test::nifti_bytes(huge));
   const std::vector<Case> cases = {
       {"missing file", path("nope.nii.gz"), Status::not_found, "does not exist"},
+      {"huge grid in a small .nii", path("huge_grid.nii"), Status::io, "truncated"},
+      {"huge grid in a small .nii.gz", path("huge_grid.nii.gz"), Status::io, "damaged"},
       {"unknown extension", path("notes.txt"), Status::unsupported_input, "unknown extension"},
       {"text named .nii.gz", path("text.nii.gz"), Status::io, "text.nii.gz"},
       {"truncated .nii.gz", path("cut_whole.nii.gz"), Status::io, "cut_whole.nii.gz"},
