@@ -31,6 +31,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -275,25 +276,40 @@ int run(const Settings& s) {
     const Volume volume = read_volume((fs::path(c.path) / "ct.nii.gz").string());
     Scan scan = embed_scan(model, c, volume);
     const PreparedScan prepared = prepare_scan(model, volume, kWithoutMeasurement);
+    // The key-slice crop of each region the scan's organs belong to, planned once: the record, or why it was refused.
+    std::map<std::string, std::pair<std::optional<CropRecord>, std::string>> region_crops;
+    const auto region_crop = [&](const std::string& region) -> const auto& {
+      auto it = region_crops.find(region);
+      if (it == region_crops.end()) {
+        std::pair<std::optional<CropRecord>, std::string> crop;
+        try {
+          crop.first = plan_crop(model, prepared, volume, region);
+        } catch (const Error& e) {
+          if (e.status() != Status::unsupported_input) throw;
+          crop.second = e.what();
+        }
+        it = region_crops.emplace(region, std::move(crop)).first;
+      }
+      return it->second;
+    };
     for (auto& [organ, voxels] : present) {
       Sample x;
       x.key_slice_box.end = volume.geometry().size;  // an organ without a region: the whole scan
       x.key_slice_ratio = x.key_slice_recall = 1;
-      try {
-        if (!region_of(organ).empty()) {
-          const CropRecord record = plan_crop(model, prepared, volume, region_of(organ));
-          x.key_slice_box = record.box;
-          x.key_slice_ratio = record.volume_ratio();
-          x.key_slice_recall = crop_recall(record, unions.at(organ));
+      if (!region_of(organ).empty()) {
+        const auto& [record, refused] = region_crop(region_of(organ));
+        if (record) {
+          x.key_slice_box = record->box;
+          x.key_slice_ratio = record->volume_ratio();
+          x.key_slice_recall = crop_recall(*record, unions.at(organ));
+        } else {
+          x.key_slice_crop_refused = refused;
         }
-      } catch (const Error& e) {
-        if (e.status() != Status::unsupported_input) throw;
-        x.key_slice_crop_refused = e.what();
       }
       x.case_id = c.case_id;
       x.patient = c.patient_key;
       x.scan = scans.size();
-      x.true_edges = mask_edge_points(unions.at(organ));
+      x.true_edges = edge_points(voxels);
       x.edges.case_id = c.case_id;
       for (std::size_t e = 0; e < 6; ++e) x.edges.edges[e] = ape_at(scan.map, x.true_edges[e]);
       x.truth = {{1e300, 1e300, 1e300}, {-1e300, -1e300, -1e300}};

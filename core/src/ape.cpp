@@ -107,7 +107,6 @@ WorldBox intersection(const WorldBox& a, const WorldBox& b) {
 }
 
 std::array<Vec3, 6> mask_edge_points(const Volume& mask) {
-  constexpr double kSlabMm = 2.0;
   const Geometry& g = mask.geometry();
   std::vector<Vec3> points;
   for (std::size_t k = 0; k < g.size[2]; ++k) {
@@ -120,6 +119,11 @@ std::array<Vec3, 6> mask_edge_points(const Volume& mask) {
       }
     }
   }
+  return edge_points(points);
+}
+
+std::array<Vec3, 6> edge_points(const std::vector<Vec3>& points) {
+  constexpr double kSlabMm = 2.0;
   if (points.empty()) fail(Status::invalid_argument, "the mask has no voxel >= 0.5: it has no edge points");
   std::array<Vec3, 6> edges{};
   for (std::size_t a = 0; a < 3; ++a) {

@@ -238,6 +238,19 @@ TEST(ApeBoxes, MaskEdgePointsAreTheCentroidsOfTheExtremePlanes) {
   EXPECT_NEAR(e[5][2], 100.0 + 5 * 6, 1e-9);
   EXPECT_EQ(status_of([&] { mask_edge_points(Volume(g, std::vector<std::int16_t>(g.voxel_count(), 0))); }),
             Status::invalid_argument);
+  // From the voxels' world positions, in any order, the same points.
+  std::vector<Vec3> world;
+  for (std::size_t n = v.size(); n-- > 0;) {
+    if (v[n] != 0) {
+      world.push_back(g.index_to_world({static_cast<double>(n % 20), static_cast<double>((n / 20) % 20),
+                                        static_cast<double>(n / 400)}));
+    }
+  }
+  const std::array<Vec3, 6> from_points = edge_points(world);
+  for (std::size_t s = 0; s < 6; ++s) {
+    for (std::size_t a = 0; a < 3; ++a) EXPECT_NEAR(from_points[s][a], e[s][a], 1e-9) << s << " " << a;
+  }
+  EXPECT_EQ(status_of([] { edge_points({}); }), Status::invalid_argument);
 }
 
 ApeOrganTemplate box_template(const std::string& id, Vec3 lo, Vec3 hi) {

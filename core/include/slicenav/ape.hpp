@@ -67,6 +67,8 @@ using ApeEmbedding = std::array<float, kApeChannels>;
 // +y, -z, +z: along each world axis the centroid of the mask voxels within 2 mm of its lowest and of its
 // highest coordinate (the seed's two edge points per axis). Throws Error(invalid_argument) for an empty mask.
 std::array<Vec3, 6> mask_edge_points(const Volume& mask);
+// The same from the world positions of a mask's voxels (for a caller that has already collected them).
+std::array<Vec3, 6> edge_points(const std::vector<Vec3>& voxels);
 
 // The map's embedding at a world point: trilinear between grid voxels, the nearest voxel's beyond the grid.
 ApeEmbedding ape_at(const ApeMap& map, const Vec3& world);
