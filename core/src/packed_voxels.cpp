@@ -49,7 +49,8 @@ int block_low(const std::uint8_t* p) {
   return static_cast<std::int16_t>(static_cast<std::uint16_t>(p[0] | (p[1] << 8)));
 }
 
-// Value n of a block's packed differences of `width` bits, at most 16: it lies within three bytes.
+// Value n of a block's packed differences of `width` bits, 1 to 16: it lies within three bytes (a block of width 0
+// has no bytes of differences, so the three could lie beyond the slice's padding).
 unsigned packed_value(const std::uint8_t* bits, std::size_t n, unsigned width) {
   const std::size_t bit = n * width;
   const std::uint8_t* b = bits + bit / 8;
@@ -114,7 +115,10 @@ template void PackedVoxels::row<std::int16_t>(std::size_t, std::size_t, std::int
 std::int16_t PackedVoxels::at(std::size_t i, std::size_t j, std::size_t k) const {
   const std::uint8_t* p = row_start(j, k);
   for (std::size_t b = 0; b < i / kBlock; ++b) p += packed_bytes(kBlock, p[2]);
-  return static_cast<std::int16_t>(block_low(p) + static_cast<int>(packed_value(p + kHeader, i % kBlock, p[2])));
+  const unsigned width = p[2];
+  const int low = block_low(p);
+  return static_cast<std::int16_t>(width == 0 ? low
+                                              : low + static_cast<int>(packed_value(p + kHeader, i % kBlock, width)));
 }
 
 const std::int16_t* PackedVoxels::unpacked() const {
