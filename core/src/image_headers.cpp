@@ -48,15 +48,19 @@ MetaImageHeader read_metaimage_header(const std::string& path) {
   for (int number = 1; in; ++number) {
     key.clear();
     value.clear();
+    // As MetaIO reads them: a key up to '=', ':' or the end of its line; its value from the next '=' or ':', on a
+    // later line when the key's line has none (the lines between are skipped, whatever keys they hold), to the end
+    // of that line.
     int c = in.get();
     while (c != EOF && c != '=' && c != ':' && std::isspace(c)) c = in.get();
-    while (c != EOF && c != '=' && c != ':' && c != '\n' && key.size() <= kMaxText) {
+    while (c != EOF && c != '=' && c != ':' && c != '\n' && c != '\r' && key.size() <= kMaxText) {
       key.push_back(static_cast<char>(c));
       c = in.get();
     }
     if (key.size() > kMaxText) damaged(number, "is longer than " + std::to_string(kMaxText) + " characters");
     key = key.substr(0, key.find('\0'));  // MetaIO compares keys as C strings: "ElementDataFile\0..." is that key
     key.erase(key.find_last_not_of(" \t") + 1);
+    while (c != EOF && c != '=' && c != ':') c = in.get();
     while (c != EOF && c != '\n' && value.size() <= kMaxText + 1) {  // the separator, then the value
       value.push_back(static_cast<char>(c));
       c = in.get();

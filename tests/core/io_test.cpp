@@ -339,6 +339,15 @@ TEST_F(Io, BadFilesGiveAStatusAndANamedProblem) {
                  "NDims = 3\nComment = " + std::string(300, 'v') + "\nDimSize = 4 3 2\nElementType = MET_SHORT\n",
                  two_slices),
        Status::io, "key 3 of its MetaImage header has a value longer"},
+      // Found by fuzz_volume: MetaIO takes a key's value from the next separator, on a later line when the key's line
+      // has none, so an ElementDataFile line after such a key is skipped and the header goes on, here to a key of
+      // 255 characters that overflowed MetaIO's key buffer.
+      {"key of 255 characters after a line without a separator",
+       write_mhd("no_separator",
+                 "NDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\nO \nElementDataFile = e\n" +
+                     std::string(255, 'K') + ": 1\n",
+                 two_slices),
+       Status::io, "key 6 of its MetaImage header is longer than 254"},
       {"huge NDims",
        write_mhd("huge_ndims", "NDims = 22222222222222222222\nDimSize = 4 3 2\nElementType = MET_SHORT\n", two_slices),
        Status::io, "NDims"},
