@@ -103,24 +103,34 @@ GzFile open_gzip(const std::string& path) { return GzFile(gzopen(path.c_str(), "
   fail(Status::io, "cannot read '" + path + "': the compressed file is truncated or damaged");
 }
 
-// The first `needed` bytes of a gzip stream through zlib, then the rest of the stream read to its end (so a
-// damaged member after the voxels is still caught by its CRC).
+// Reads `bytes` bytes of a file through zlib (a plain file is read as it is); false when it ends first.
+bool read_fully(gzFile file, unsigned char* out, std::size_t bytes) {
+  while (bytes > 0) {
+    const int n = gzread(file, out, static_cast<unsigned>(std::min<std::size_t>(bytes, 1u << 30)));
+    if (n <= 0) return false;
+    out += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads the rest of a stream to its end, so a damaged gzip member after the voxels is still caught by its CRC.
+void read_to_end(gzFile file, const std::string& path) {
+  std::vector<unsigned char> rest(1 << 20);
+  int n = 1;
+  while (n > 0) n = gzread(file, rest.data(), static_cast<unsigned>(rest.size()));
+  int error = Z_OK;
+  gzerror(file, &error);
+  if (n < 0 || (error != Z_OK && error != Z_STREAM_END)) damaged_stream(path);
+}
+
+// The first `needed` bytes of a gzip stream through zlib, then the rest of the stream read to its end.
 Mapping inflate_with_zlib(const std::string& path, std::size_t needed) {
   GzFile file = open_gzip(path);
   if (!file) fail(Status::io, "cannot read '" + path + "'");
   Mapping out = Mapping::anonymous(needed);
-  std::size_t got = 0;
-  int n = 1;
-  while (got < needed && (n = gzread(file.get(), out.data() + got,
-                                     static_cast<unsigned>(std::min<std::size_t>(needed - got, 1u << 30)))) > 0) {
-    got += static_cast<std::size_t>(n);
-  }
-  std::vector<unsigned char> rest(1 << 20);
-  while (n > 0 && (n = gzread(file.get(), rest.data(), static_cast<unsigned>(rest.size()))) > 0) {
-  }
-  int error = Z_OK;
-  gzerror(file.get(), &error);
-  if (got < needed || n < 0 || (error != Z_OK && error != Z_STREAM_END)) damaged_stream(path);
+  if (!read_fully(file.get(), out.data(), needed)) damaged_stream(path);
+  read_to_end(file.get(), path);
   return out;
 }
 
@@ -234,13 +244,36 @@ std::string nifti_pixdim_problem(const NiftiHeader& header, bool zero_is_a_probl
 
 namespace {
 
+// The scaling ITK applies to a NIfTI file's stored values.
+struct Scaling {
+  bool rescale = false;
+  double slope = 1, inter = 0;
+  double applied(double value) const { return rescale ? value * slope + inter : value; }
+};
+
+Scaling scaling_of(const NiftiHeader& h) {
+  Scaling s;
+  // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
+  s.slope = std::isfinite(h.scl_slope) ? h.scl_slope : 0.0;
+  s.inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
+  constexpr double eps = std::numeric_limits<double>::epsilon();
+  if (std::abs(s.slope) < eps) s.slope = 1.0;
+  if (h.analyze) s.slope = 1.0, s.inter = 0.0;
+  s.rescale = std::abs(s.slope - 1.0) > eps || std::abs(s.inter) > eps;
+  return s;
+}
+
+// Whether scaling keeps every integer whole (slope and intercept whole numbers, or no scaling).
+bool whole_scaling(const Scaling& s) {
+  return !s.rescale || (s.slope == std::round(s.slope) && s.inter == std::round(s.inter));
+}
+
 // A NIfTI file's stored voxels, decoded (a .nii.gz inflated) but not converted, and the scaling ITK applies.
 struct StoredVoxels {
   Mapping file, stream;
   const unsigned char* data = nullptr;  // voxel_count values of the header's datatype, in the file's byte order
   std::size_t width = 0;
-  bool rescale = false;
-  double slope = 1, inter = 0;
+  Scaling scaling;
 };
 
 // The byte offset of a NIfTI file's voxels in its stream, once the header's datatype, offset and voxel count are
@@ -263,30 +296,14 @@ std::size_t checked_voxel_offset(const std::string& path, const NiftiHeader& h, 
   return offset;
 }
 
-// The scaling ITK applies to a NIfTI file's stored values.
-struct Scaling {
-  bool rescale = false;
-  double slope = 1, inter = 0;
-};
-
-Scaling scaling_of(const NiftiHeader& h) {
-  Scaling s;
-  // nifti1_io sets a slope or intercept that is not finite to 0; ITK then takes a zero slope as 1.
-  s.slope = std::isfinite(h.scl_slope) ? h.scl_slope : 0.0;
-  s.inter = std::isfinite(h.scl_inter) ? h.scl_inter : 0.0;
-  constexpr double eps = std::numeric_limits<double>::epsilon();
-  if (std::abs(s.slope) < eps) s.slope = 1.0;
-  if (h.analyze) s.slope = 1.0, s.inter = 0.0;
-  s.rescale = std::abs(s.slope - 1.0) > eps || std::abs(s.inter) > eps;
-  return s;
-}
-
-// Whether scaling keeps every integer whole (slope and intercept whole numbers, or no scaling).
-bool whole_scaling(const Scaling& s) {
-  return !s.rescale || (s.slope == std::round(s.slope) && s.inter == std::round(s.inter));
-}
-
 constexpr double kExactInFloat = 16777216.0;  // 2^24: larger integers are not exact after ITK's float step
+
+// Whether a stored integer, scaled, is exact through ITK's float step and within int16.
+bool scaled_value_fits_int16(double value, const Scaling& s) {
+  const double scaled = s.applied(value);
+  return std::abs(value) <= kExactInFloat && scaled >= std::numeric_limits<std::int16_t>::min() &&
+         scaled <= std::numeric_limits<std::int16_t>::max();
+}
 
 StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::size_t voxel_count) {
   StoredVoxels v;
@@ -304,10 +321,7 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
     v.file = Mapping();  // the compressed bytes are not needed again: unmapped before the conversion's buffer exists
   }
   v.data = (compressed ? v.stream.data() : v.file.data()) + offset;
-  const Scaling scaling = scaling_of(h);
-  v.rescale = scaling.rescale;
-  v.slope = scaling.slope;
-  v.inter = scaling.inter;
+  v.scaling = scaling_of(h);
   return v;
 }
 
@@ -316,18 +330,16 @@ StoredVoxels stored_voxels(const std::string& path, const NiftiHeader& h, std::s
 // skipped for unscaled 8- and 16-bit signed types and 8-bit unsigned ones).
 template <typename T>
 bool scaled_fits_int16(const StoredVoxels& v, std::size_t count, bool swapped, const std::string& path) {
-  if (!whole_scaling({v.rescale, v.slope, v.inter})) return false;
-  if (!v.rescale && (std::is_same_v<T, std::int16_t> || sizeof(T) == 1)) return true;
+  if (!whole_scaling(v.scaling)) return false;
+  if (!v.scaling.rescale && (std::is_same_v<T, std::int16_t> || sizeof(T) == 1)) return true;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (std::size_t n = 0; n < count; ++n) {
     const auto value = static_cast<double>(stored_value<T>(v.data, n, swapped, path));
     lo = std::min(lo, value);
     hi = std::max(hi, value);
   }
-  if (count == 0 || std::max(std::abs(lo), std::abs(hi)) > kExactInFloat) return false;
-  const double a = lo * v.slope + v.inter, b = hi * v.slope + v.inter;
-  return std::min(a, b) >= std::numeric_limits<std::int16_t>::min() &&
-         std::max(a, b) <= std::numeric_limits<std::int16_t>::max();
+  // Scaling is monotonic: the smallest and largest values fit when every value does.
+  return count > 0 && scaled_value_fits_int16(lo, v.scaling) && scaled_value_fits_int16(hi, v.scaling);
 }
 
 // The voxels of a file that scaled_fits_int16, as int16. An unscaled int16 stream in this machine's byte order is
@@ -335,7 +347,7 @@ bool scaled_fits_int16(const StoredVoxels& v, std::size_t count, bool swapped, c
 template <typename T>
 std::shared_ptr<const std::int16_t> int16_voxels(StoredVoxels&& v, std::size_t count, bool swapped,
                                                  const std::string& path) {
-  if (std::is_same_v<T, std::int16_t> && !v.rescale && !swapped && v.stream.size() > 0 &&
+  if (std::is_same_v<T, std::int16_t> && !v.scaling.rescale && !swapped && v.stream.size() > 0 &&
       reinterpret_cast<std::uintptr_t>(v.data) % alignof(std::int16_t) == 0) {
     const auto stream = std::make_shared<Mapping>(std::move(v.stream));
     return std::shared_ptr<const std::int16_t>(stream, reinterpret_cast<const std::int16_t*>(v.data));
@@ -344,20 +356,9 @@ std::shared_ptr<const std::int16_t> int16_voxels(StoredVoxels&& v, std::size_t c
   std::int16_t* dst = stored.get();
   for (std::size_t n = 0; n < count; ++n) {
     const auto value = static_cast<double>(stored_value<T>(v.data, n, swapped, path));
-    dst[n] = static_cast<std::int16_t>(v.rescale ? value * v.slope + v.inter : value);
+    dst[n] = static_cast<std::int16_t>(v.scaling.applied(value));
   }
   return stored;
-}
-
-// Reads `bytes` bytes of a file through zlib (a plain file is read as it is); false when it ends first.
-bool read_fully(gzFile file, unsigned char* out, std::size_t bytes) {
-  while (bytes > 0) {
-    const int n = gzread(file, out, static_cast<unsigned>(std::min<std::size_t>(bytes, 1u << 30)));
-    if (n <= 0) return false;
-    out += n;
-    bytes -= static_cast<std::size_t>(n);
-  }
-  return true;
 }
 
 // The voxels of a NIfTI file of stored integers T, packed slice by slice as the file is read (zlib inflates a
@@ -394,20 +395,12 @@ std::shared_ptr<const PackedVoxels> packed_voxels(const std::string& path, const
         continue;
       }
       const auto value = static_cast<double>(v);
-      const double scaled = scaling.rescale ? value * scaling.slope + scaling.inter : value;
-      if (std::abs(value) > kExactInFloat || scaled < std::numeric_limits<std::int16_t>::min() ||
-          scaled > std::numeric_limits<std::int16_t>::max()) {
-        return nullptr;
-      }
-      slice[n] = static_cast<std::int16_t>(scaled);
+      if (!scaled_value_fits_int16(value, scaling)) return nullptr;
+      slice[n] = static_cast<std::int16_t>(scaling.applied(value));
     }
     packed->add_slice(slice.data());
   }
-  int n = 1;
-  while (n > 0) n = gzread(file.get(), stored.data(), static_cast<unsigned>(stored.size()));
-  int error = Z_OK;
-  gzerror(file.get(), &error);
-  if (n < 0 || (error != Z_OK && error != Z_STREAM_END)) damaged_stream(path);
+  read_to_end(file.get(), path);
   return packed;
 }
 
@@ -490,7 +483,8 @@ VolumeVoxels read_nifti_voxels(const std::string& path, const NiftiHeader& heade
       }
     }
     out.floats.resize(voxel_count);
-    convert<T>(v.data, voxel_count, header.swapped, v.rescale, v.slope, v.inter, path, out.floats.data());
+    convert<T>(v.data, voxel_count, header.swapped, v.scaling.rescale, v.scaling.slope, v.scaling.inter, path,
+               out.floats.data());
   });
   return out;
 }
@@ -500,11 +494,11 @@ NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std:
   NiftiRaw raw;
   with_stored_type(header.datatype, [&](auto tag) {
     using T = decltype(tag);
-    if (v.rescale && !std::is_same_v<T, double>) {  // ITK reads scaled voxels as float
+    if (v.scaling.rescale && !std::is_same_v<T, double>) {  // ITK reads scaled voxels as float
       raw.component_type = "float";
       raw.component_size = sizeof(float);
       raw.bytes.resize(voxel_count * sizeof(float));
-      convert<T>(v.data, voxel_count, header.swapped, true, v.slope, v.inter, path,
+      convert<T>(v.data, voxel_count, header.swapped, true, v.scaling.slope, v.scaling.inter, path,
                  reinterpret_cast<float*>(raw.bytes.data()));
       return;
     }
@@ -514,7 +508,7 @@ NiftiRaw read_nifti_raw(const std::string& path, const NiftiHeader& header, std:
     for (std::size_t n = 0; n < voxel_count; ++n) {
       T value = stored_value<T>(v.data, n, header.swapped, path);
       if constexpr (std::is_same_v<T, double>) {
-        if (v.rescale) value = value * v.slope + v.inter;
+        value = v.scaling.applied(value);
       }
       std::memcpy(raw.bytes.data() + n * sizeof(T), &value, sizeof(T));
     }

@@ -174,11 +174,7 @@ void CanonicalView::packed_row(std::size_t j, std::size_t k, Out* out) const {
 template void CanonicalView::packed_row<float>(std::size_t, std::size_t, float*) const;
 template void CanonicalView::packed_row<std::int16_t>(std::size_t, std::size_t, std::int16_t*) const;
 
-float CanonicalView::packed_at(std::int64_t n) const {
-  const auto m = static_cast<std::size_t>(n);
-  const std::size_t plane = stored_plane_[0] * stored_plane_[1];
-  return packed_->at(m % stored_plane_[0], (m / stored_plane_[0]) % stored_plane_[1], m / plane);
-}
+float CanonicalView::packed_at(std::int64_t n) const { return packed_->at(static_cast<std::size_t>(n)); }
 
 CanonicalVolume canonicalize(const Volume& volume, const CanonicalizeOptions& options) {
   const Geometry& g = volume.geometry();

@@ -29,6 +29,10 @@ class PackedVoxels {
   template <typename Out>
   void row(std::size_t j, std::size_t k, Out* out) const;
   std::int16_t at(std::size_t i, std::size_t j, std::size_t k) const;
+  // Voxel n = i + size[0] * (j + size[1] * k).
+  std::int16_t at(std::size_t n) const {
+    return at(n % size_[0], (n / size_[0]) % size_[1], n / (size_[0] * size_[1]));
+  }
 
   // Every voxel, unpacked once (thread safe) into memory this store keeps for as long as it lives.
   const std::int16_t* unpacked() const;

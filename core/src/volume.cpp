@@ -143,10 +143,7 @@ std::size_t Volume::voxel_bytes() const {
   return packed_->bytes() + (packed_->is_unpacked() ? voxel_count() * sizeof(std::int16_t) : 0);
 }
 
-float Volume::packed_at(std::size_t n) const {
-  const std::size_t nx = geometry_.size[0], ny = geometry_.size[1];
-  return packed_->at(n % nx, (n / nx) % ny, n / (nx * ny));
-}
+float Volume::packed_at(std::size_t n) const { return packed_->at(n); }
 
 void Volume::check_finite(const float* voxels) const {
   const std::size_t count = geometry_.voxel_count();
