@@ -7,7 +7,9 @@
 // For every organ of the table below and every case of sets ct and hn whose masks show it (lungs, kidneys,
 // femoral heads and parotids as left and right together), the six edge points of the mask and its centroid
 // are embedded in the case's APE map: those are the case's template. Then, for each case, the boxes come
-// from the templates of the other patients only (ape_box), and the report gives per organ:
+// from the templates of the other patients only (ape_box), searched for within the organ's region's
+// key-slice crop as an organ crop searches (the whole scan for an organ without a region), and the report
+// gives per organ:
 //   - the seed's landmark retrieval error: mean radial error (mm) of the edge points (MRE_ep) and of the
 //     centroid (MRE_c), each template's point retrieved by nearest neighbour against the case's true one;
 //   - the IoU of the box with the mask's bounding box;
@@ -112,6 +114,7 @@ struct Settings {
 struct Sample {
   std::string case_id, patient;
   std::size_t scan = 0;  // index into the scans
+  WorldBox within = WorldBox::everything();  // the part of the scan searched: the region's crop (world_box)
   ApeOrganTemplate edges;
   ApeEmbedding centre_embedding{};
   std::array<Vec3, 6> true_edges{};
@@ -127,8 +130,7 @@ struct Sample {
 struct Scan {
   std::string case_id, set, region, path;
   Geometry original;  // the scan's own grid
-  ApeMap map;
-  WorldBox extent;  // the map grid's world box
+  ApeMap map;  // none for a control only
 };
 
 // Scans certain not to show an organ, as controls of its "not found" answer: the extremity crops for every
@@ -143,18 +145,13 @@ bool is_control(const Scan& scan, const std::string& organ) {
   return below_chest.count(organ) != 0 && scan.set == "hn";
 }
 
-Scan embed_scan(const Model& model, const training::CaseInfo& c, const Volume& volume) {
+Scan scan_of(const training::CaseInfo& c, const Geometry& original) {
   Scan scan;
   scan.case_id = c.case_id;
   scan.set = c.set;
   scan.region = c.region;
   scan.path = (fs::path(c.path) / "ct.nii.gz").string();
-  scan.original = volume.geometry();
-  scan.map = ape_map(model, volume);
-  const WorldGrid& g = scan.map.grid;
-  scan.extent.lo = g.origin;
-  scan.extent.hi = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
-                            static_cast<double>(g.size[2] - 1)});
+  scan.original = original;
   return scan;
 }
 
@@ -259,7 +256,7 @@ int run(const Settings& s) {
   for (const auto& c : training::read_cases(s.data, s.sets)) {
     const fs::path masks = fs::path(c.path) / "masks";
     if (c.set == "ood") {
-      scans.push_back(embed_scan(model, c, read_volume((fs::path(c.path) / "ct.nii.gz").string())));
+      scans.push_back(scan_of(c, Geometry{}));  // a control only: plan_crop reads it again
       continue;
     }
     if (!fs::is_directory(masks)) continue;
@@ -274,7 +271,8 @@ int run(const Settings& s) {
     }
     if (present.empty()) continue;
     const Volume volume = read_volume((fs::path(c.path) / "ct.nii.gz").string());
-    Scan scan = embed_scan(model, c, volume);
+    Scan scan = scan_of(c, volume.geometry());
+    scan.map = ape_map(model, volume);
     const PreparedScan prepared = prepare_scan(model, volume, kWithoutMeasurement);
     // The key-slice crop of each region the scan's organs belong to, planned once: the record, or why it was refused.
     std::map<std::string, std::pair<std::optional<CropRecord>, std::string>> region_crops;
@@ -302,6 +300,7 @@ int run(const Settings& s) {
           x.key_slice_box = record->box;
           x.key_slice_ratio = record->volume_ratio();
           x.key_slice_recall = crop_recall(*record, unions.at(organ));
+          x.within = world_box(volume.geometry(), record->box);
         } else {
           x.key_slice_crop_refused = refused;
         }
@@ -345,64 +344,93 @@ int run(const Settings& s) {
       std::vector<double> sorted_need;
       WorldBox box;
     };
-    std::vector<Held> held;
     std::size_t refused = 0;
-    for (const Sample& x : list) {
-      std::vector<ApeOrganTemplate> others;
-      std::vector<ApeEmbedding> queries;
-      for (const Sample& y : list) {
-        if (y.patient == x.patient) continue;
-        others.push_back(y.edges);
-        queries.insert(queries.end(), y.edges.edges.begin(), y.edges.edges.end());
-        queries.push_back(y.centre_embedding);
-      }
-      if (others.empty()) continue;
-      if (!x.key_slice_crop_refused.empty()) {
-        ++refused;  // the organ crop is refused with its region's
-        continue;
-      }
-      const Scan& scan = scans[x.scan];
-      Held h;
-      h.sample = &x;
-      const std::vector<ApeMatch> found = ape_nearest(scan.map, queries);
-      std::vector<double> edge_distances;
-      for (std::size_t t = 0; t < others.size(); ++t) {
-        for (std::size_t e = 0; e < 6; ++e) {
-          h.mre_ep += distance(found[7 * t + e].world, x.true_edges[e]);
-          edge_distances.push_back(found[7 * t + e].distance);
+    for (const Sample& x : list) refused += x.key_slice_crop_refused.empty() ? 0 : 1;
+    // Every held-out case (another patient's templates exist, and its region's crop was made), its edges
+    // searched for in its region's crop or in the whole scan.
+    const auto hold = [&, &list = list](bool in_region) {
+      std::vector<Held> held;
+      for (const Sample& x : list) {
+        std::vector<ApeOrganTemplate> others;
+        std::vector<ApeEmbedding> queries;
+        for (const Sample& y : list) {
+          if (y.patient == x.patient) continue;
+          others.push_back(y.edges);
+          queries.insert(queries.end(), y.edges.edges.begin(), y.edges.edges.end());
+          queries.push_back(y.centre_embedding);
         }
-        h.mre_c += distance(found[7 * t + 6].world, x.true_centre);
+        if (others.empty() || !x.key_slice_crop_refused.empty()) continue;
+        const Scan& scan = scans[x.scan];
+        const WorldBox within = in_region ? x.within : WorldBox::everything();
+        Held h;
+        h.sample = &x;
+        const std::vector<ApeMatch> found = ape_nearest(scan.map, queries, within);
+        std::vector<double> edge_distances;
+        for (std::size_t t = 0; t < others.size(); ++t) {
+          for (std::size_t e = 0; e < 6; ++e) {
+            h.mre_ep += distance(found[7 * t + e].world, x.true_edges[e]);
+            edge_distances.push_back(found[7 * t + e].distance);
+          }
+          h.mre_c += distance(found[7 * t + 6].world, x.true_centre);
+        }
+        h.match = stats::median(edge_distances);
+        h.mre_ep /= 6.0 * static_cast<double>(others.size());
+        h.mre_c /= static_cast<double>(others.size());
+        h.box = ape_box(scan.map, others, within);
+        const double inter = intersection(h.box, x.truth).volume();
+        h.iou = inter / (h.box.volume() + x.truth.volume() - inter);
+        h.sorted_need = needed_enlargements(h.box, x.voxels, scan.original, x.key_slice_box);
+        const auto k = static_cast<std::size_t>(std::ceil(kRecall * static_cast<double>(h.sorted_need.size()))) - 1;
+        h.need = h.sorted_need[std::min(k, h.sorted_need.size() - 1)];
+        held.push_back(std::move(h));
       }
-      h.match = stats::median(edge_distances);
-      h.mre_ep /= 6.0 * static_cast<double>(others.size());
-      h.mre_c /= static_cast<double>(others.size());
-      h.box = ape_box(scan.map, others);
-      const double inter = intersection(h.box, x.truth).volume();
-      h.iou = inter / (h.box.volume() + x.truth.volume() - inter);
-      h.sorted_need = needed_enlargements(h.box, x.voxels, scan.original, x.key_slice_box);
-      const auto k = static_cast<std::size_t>(std::ceil(kRecall * static_cast<double>(h.sorted_need.size()))) - 1;
-      h.need = h.sorted_need[std::min(k, h.sorted_need.size() - 1)];
-      held.push_back(std::move(h));
+      return held;
+    };
+    // The factor a set of held-out cases calibrates: the largest one needs, within [1, 100]; a case whose
+    // key-slice crop already loses more than 1% needs an infinite one and does not set it.
+    const auto factor_of = [](const std::vector<Held>& held, const Held* without) {
+      double factor = 1;
+      for (const Held& h : held) {
+        if (&h != without && std::isfinite(h.need)) factor = std::max(factor, std::min(h.need, 100.0));
+      }
+      return factor;
+    };
+    // The lowest recall a held-out case keeps with the factor the others set (1 with fewer than 2 cases).
+    const auto worst_recall = [&](const std::vector<Held>& held) {
+      double worst = 1;
+      if (held.size() > 1) {
+        for (const Held& h : held) worst = std::min(worst, recall_at(h.sorted_need, factor_of(held, &h)));
+      }
+      return worst;
+    };
+    // An organ held by a region is searched for in its region's crop, unless the whole scan keeps more of
+    // the held-out organs with the others' factor.
+    std::vector<Held> held = hold(false);
+    if (!stored_organ.region.empty()) {
+      std::vector<Held> in_region = hold(true);
+      if (worst_recall(in_region) >= worst_recall(held)) {
+        held = std::move(in_region);
+        stored_organ.search_region = true;
+      }
     }
-    json entry{{"cases", list.size()}, {"templates", list.size()}, {"region", stored_organ.region},
-               {"refused_with_region", refused}, {"held_out", json::array()}};
+    json entry{{"cases", list.size()},
+               {"templates", list.size()},
+               {"region", stored_organ.region},
+               {"search", stored_organ.search_region ? "region" : "scan"},
+               {"refused_with_region", refused},
+               {"held_out", json::array()}};
     std::set<std::string> patients;
     for (const Sample& x : list) patients.insert(x.patient);
     if (held.empty()) {
       entry["note"] = "no held-out case (one patient only, or every region crop refused): no calibrated factor";
       report[organ] = entry;
       rows[organ] = "| " + organ + " | " + std::to_string(list.size()) + " | " + std::to_string(patients.size()) +
-                    " | - | - | - | - | - | - | - |";
+                    " | - | - | - | - | - | - | - | - |";
       continue;
     }
-    // The organ's factor: the largest a held-out case needs, within [1, 100]; a case whose key-slice crop
-    // already loses more than 1% needs an infinite one and does not set it.
-    double factor = 1;
+    const double factor = factor_of(held, nullptr);
     std::vector<double> matches;
-    for (const Held& h : held) {
-      if (std::isfinite(h.need)) factor = std::max(factor, std::min(h.need, 100.0));
-      matches.push_back(h.match);
-    }
+    for (const Held& h : held) matches.push_back(h.match);
     stored_organ.factor = factor;
     stored_organ.max_distance = kMatchMargin * match_quantile(matches);
     entry["max_distance"] = stored_organ.max_distance;
@@ -411,11 +439,7 @@ int run(const Settings& s) {
     for (const Held& h : held) {
       const Sample& x = *h.sample;
       const Scan& scan = scans[x.scan];
-      double others_factor = 1;
-      for (const Held& o : held) {
-        if (&o != &h && std::isfinite(o.need)) others_factor = std::max(others_factor, std::min(o.need, 100.0));
-      }
-      const double loo = held.size() > 1 ? recall_at(h.sorted_need, others_factor) : std::nan("");
+      const double loo = held.size() > 1 ? recall_at(h.sorted_need, factor_of(held, &h)) : std::nan("");
       const IndexBox cut = intersection(x.key_slice_box, index_box(scan.original, h.box.enlarged(factor)));
       const double ratio = static_cast<double>(scan.original.voxel_count()) /
                            static_cast<double>(std::max<std::size_t>(cut.voxel_count(), 1));
@@ -451,10 +475,11 @@ int run(const Settings& s) {
         !stored_organ.region.empty() && held.size() >= kMinOfferedPatients && loo_min >= kMinOfferedRecall;
     entry["offered"] = offer;
     report[organ] = entry;
+    const std::string search = stored_organ.search_region ? "region" : "scan";
     if (!stored_organ.region.empty()) calibrated.push_back(std::move(stored_organ));
     if (offer) offered.insert(organ);
     rows[organ] = std::string(offer ? "| **" + organ + "**" : "| " + organ) + " | " + std::to_string(list.size()) + " | " + std::to_string(patients.size()) + " | " +
-                  fixed(mre_ep / n, 1) + " | " + fixed(mre_c / n, 1) + " | " + fixed(iou / n, 2) + " | " +
+                  search + " | " + fixed(mre_ep / n, 1) + " | " + fixed(mre_c / n, 1) + " | " + fixed(iou / n, 2) + " | " +
                   fixed(factor, 2) + " | " +
                   (held.size() > 1 ? fixed(loo_min, 3) + " (" + fixed(loo_mean, 3) + ")" : std::string("-")) + " | " +
                   fixed(vr / n, 1) + " (" + fixed(vr_min, 1) + ") | " + fixed(ks_vr / n, 1) + ", " +
@@ -478,10 +503,10 @@ int run(const Settings& s) {
       report[o->name]["controls"].push_back({{"case", scan.case_id}, {"answer", answer}});
     }
   }
-  std::cout << "| organ | cases | patients | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: "
+  std::cout << "| organ | cases | patients | search | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: "
                "min (mean) | VR@99: mean (min) | key-slice crop: VR, min recall (scans) | controls: refused, not "
                "found, boxed |\n"
-            << "|---|---:|---:|---:|---:|---:|---:|---|---|---|---|\n";
+            << "|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---|\n";
   for (const auto& [organ, row] : rows) {
     auto& a = answers[organ];
     std::cout << row << " " << a["refused"] << ", " << a["not found"] << ", " << a["boxed"] << " |\n";

@@ -174,7 +174,8 @@ ApeEmbedding ape_at(const ApeMap& map, const Vec3& world) {
   return e;
 }
 
-std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings) {
+std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings,
+                                  const WorldBox& within) {
   const std::size_t n = map.voxel_count();
   if (n == 0 || map.grid.values.size() != kApeChannels * n) {
     fail(Status::invalid_argument, "the APE map's values do not fill its grid");
@@ -184,17 +185,31 @@ std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedd
   const float* c0 = map.grid.values.data();
   const float* c1 = c0 + n;
   const float* c2 = c1 + n;
-  for (std::size_t v = 0; v < n; ++v) {
-    for (std::size_t q = 0; q < embeddings.size(); ++q) {
-      const float d0 = c0[v] - embeddings[q][0], d1 = c1[v] - embeddings[q][1], d2 = c2[v] - embeddings[q][2];
-      const float d = d0 * d0 + d1 * d1 + d2 * d2;
-      if (d < best[q]) {
-        best[q] = d;
-        where[q] = v;
+  const WorldGrid& g = map.grid;
+  // The grid voxels within the box: [first, end) along each axis.
+  std::array<std::size_t, 3> first{}, end{};
+  for (std::size_t a = 0; a < 3; ++a) {
+    const auto count = static_cast<double>(g.size[a]);
+    first[a] = static_cast<std::size_t>(std::clamp(std::ceil((within.lo[a] - g.origin[a]) / g.spacing_mm - 1e-9), 0.0, count));
+    end[a] = static_cast<std::size_t>(
+        std::clamp(std::floor((within.hi[a] - g.origin[a]) / g.spacing_mm + 1e-9) + 1.0, 0.0, count));
+    if (first[a] >= end[a]) fail(Status::invalid_argument, "no voxel of the APE map lies within the box searched");
+  }
+  for (std::size_t z = first[2]; z < end[2]; ++z) {
+    for (std::size_t y = first[1]; y < end[1]; ++y) {
+      for (std::size_t x = first[0]; x < end[0]; ++x) {
+        const std::size_t v = x + g.size[0] * (y + g.size[1] * z);
+        for (std::size_t q = 0; q < embeddings.size(); ++q) {
+          const float d0 = c0[v] - embeddings[q][0], d1 = c1[v] - embeddings[q][1], d2 = c2[v] - embeddings[q][2];
+          const float d = d0 * d0 + d1 * d1 + d2 * d2;
+          if (d < best[q]) {
+            best[q] = d;
+            where[q] = v;
+          }
+        }
       }
     }
   }
-  const WorldGrid& g = map.grid;
   std::vector<ApeMatch> out;
   out.reserve(embeddings.size());
   for (std::size_t q = 0; q < where.size(); ++q) {
@@ -236,8 +251,8 @@ std::vector<ApeEmbedding> edge_queries(const std::vector<ApeOrganTemplate>& temp
 
 }  // namespace
 
-WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates) {
-  return mean_box(ape_nearest(map, edge_queries(templates)), templates.size());
+WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates, const WorldBox& within) {
+  return mean_box(ape_nearest(map, edge_queries(templates), within), templates.size());
 }
 
 std::vector<ApeOrgan> ape_organs_from_json(const std::string& text) {
@@ -268,6 +283,13 @@ std::vector<ApeOrgan> ape_organs_from_json(const std::string& text) {
       bad(name + ": factor must be in [1, 100]");
     }
     if (!(std::isfinite(organ.max_distance) && organ.max_distance >= 0.0)) bad(name + ": max_distance must be >= 0");
+    if (o.contains("search")) {
+      const nlohmann::json& search = o.at("search");
+      if (!search.is_string() || (search != "region" && search != "scan")) {
+        bad(name + ": 'search' must be \"region\" or \"scan\"");
+      }
+      organ.search_region = search == "region";
+    }
     if (!o.contains("templates") || !o.at("templates").is_array() || o.at("templates").empty()) {
       bad(name + ": no templates");
     }
@@ -302,7 +324,11 @@ std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs) {
       for (const ApeEmbedding& e : t.edges) edges.push_back({e[0], e[1], e[2]});
       templates.push_back({{"case", t.case_id}, {"edges", edges}});
     }
-    j[o.name] = {{"region", o.region}, {"factor", o.factor}, {"max_distance", o.max_distance}, {"templates", templates}};
+    j[o.name] = {{"region", o.region},
+                 {"factor", o.factor},
+                 {"max_distance", o.max_distance},
+                 {"search", o.search_region ? "region" : "scan"},
+                 {"templates", templates}};
   }
   return j.dump();
 }
@@ -324,8 +350,8 @@ OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string&
   return ape_organ_box(*it, map);
 }
 
-OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map) {
-  const std::vector<ApeMatch> found = ape_nearest(map, edge_queries(organ.templates));
+OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map, const WorldBox& within) {
+  const std::vector<ApeMatch> found = ape_nearest(map, edge_queries(organ.templates), within);
   OrganBox out;
   out.organ = organ.name;
   out.templates = organ.templates.size();
@@ -339,8 +365,8 @@ OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map) {
                              static_cast<double>(g.size[2] - 1)});
   const WorldBox enlarged = out.retrieved.enlarged(organ.factor);
   for (std::size_t a = 0; a < 3; ++a) {
-    out.box.lo[a] = std::max(enlarged.lo[a], g.origin[a]);
-    out.box.hi[a] = std::min(enlarged.hi[a], last[a]);
+    out.box.lo[a] = std::max({enlarged.lo[a], g.origin[a], within.lo[a]});
+    out.box.hi[a] = std::min({enlarged.hi[a], last[a], within.hi[a]});
     out.partial = out.partial || enlarged.lo[a] < g.origin[a] || enlarged.hi[a] > last[a];
   }
   out.found = out.match_distance <= organ.max_distance;

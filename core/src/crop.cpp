@@ -206,12 +206,14 @@ CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const V
                                         "' lies " + where_name(s) + " the scan (" + scan_extent(scan) +
                                         "), only the region's crop margin reaches in; no crop was made");
   }
-  const OrganBox b = ape_organ_box(organ, ape_map(model, volume));
+  const OrganBox b = ape_organ_box(organ, ape_map(model, volume),
+                                   organ.search_region ? world_box(r.original, r.box) : WorldBox::everything());
   r.ape.organ = organ.name;
   r.ape.factor = b.factor;
   r.ape.match_distance = b.match_distance;
   r.ape.max_distance = organ.max_distance;
   r.ape.templates = b.templates;
+  r.ape.search_region = organ.search_region;
   r.ape.retrieved = b.retrieved;
   r.ape.box = b.box;
   const std::string keep = "; the crop is region '" + organ.region + "''s";
@@ -280,6 +282,22 @@ IndexBox index_box(const Geometry& grid, const WorldBox& box) {
     const double first = std::clamp(std::floor(lo[a]), 0.0, n), end = std::clamp(std::ceil(hi[a]) + 1.0, 0.0, n);
     out.begin[a] = static_cast<std::size_t>(first);
     out.end[a] = static_cast<std::size_t>(std::max(first, end));
+  }
+  return out;
+}
+
+WorldBox world_box(const Geometry& grid, const IndexBox& box) {
+  WorldBox out{{1e300, 1e300, 1e300}, {-1e300, -1e300, -1e300}};
+  for (int corner = 0; corner < 8; ++corner) {
+    Vec3 index;
+    for (std::size_t a = 0; a < 3; ++a) {
+      index[a] = static_cast<double>(((corner >> a) & 1) ? box.end[a] - 1 : box.begin[a]);
+    }
+    const Vec3 w = grid.index_to_world(index);
+    for (std::size_t a = 0; a < 3; ++a) {
+      out.lo[a] = std::min(out.lo[a], w[a]);
+      out.hi[a] = std::max(out.hi[a], w[a]);
+    }
   }
   return out;
 }

@@ -189,6 +189,13 @@ TEST(ApeBoxes, EmbeddingsAreReadTrilinearlyAndFoundByNearestNeighbour) {
   EXPECT_NEAR(found[0].distance, std::sqrt(0.03 * 0.03 + 0.016 * 0.016 + 0.023 * 0.023), 1e-6);
   EXPECT_EQ(found[1].world, (Vec3{100.0, 100.0, 350.0}));  // the far corner
   EXPECT_EQ(status_of([] { ape_nearest(ApeMap{}, {ApeEmbedding{}}); }), Status::invalid_argument);
+  // Searched within a box: the nearest voxel inside it, even where a better one lies outside.
+  const WorldBox low_x{{-1e9, -1e9, -1e9}, {-40.0, 1e9, 1e9}};
+  const std::vector<ApeMatch> inside = ape_nearest(m, {ApeEmbedding{-0.23f, 0.416f, 0.777f}}, low_x);
+  EXPECT_EQ(inside[0].world, (Vec3{-40.0, 40.0, 80.0}));
+  EXPECT_NEAR(inside[0].distance, std::sqrt(0.17 * 0.17 + 0.016 * 0.016 + 0.023 * 0.023), 1e-6);
+  const WorldBox beside{{-1e9, -1e9, -1e9}, {-500.0, 1e9, 1e9}};
+  EXPECT_EQ(status_of([&] { ape_nearest(m, {ApeEmbedding{}}, beside); }), Status::invalid_argument);
 }
 
 TEST(ApeBoxes, BoxIsTheMeanOfEachTemplatesRetrievedEdges) {
@@ -264,11 +271,21 @@ ApeOrganTemplate box_template(const std::string& id, Vec3 lo, Vec3 hi) {
 }
 
 TEST(ApeBoxes, OrgansRoundTripThroughJsonAndBadSectionsAreRefused) {
-  ApeOrgan liver{"liver", "abdomen", 1.5, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}};
+  ApeOrgan liver{"liver", "abdomen", 1.5, 0.05, {box_template("a", {-50, 20, 100}, {50, 80, 200})}, true};
   const std::vector<ApeOrgan> back = ape_organs_from_json(ape_organs_to_json({liver}));
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].name, "liver");
   EXPECT_EQ(back[0].region, "abdomen");
+  EXPECT_TRUE(back[0].search_region);
+  // A section written before "search" existed searches the whole scan.
+  const std::string old = "{\"liver\": {\"region\": \"abdomen\", \"factor\": 2, \"max_distance\": 1, \"templates\": "
+                          "[{\"case\": \"a\", \"edges\": [[1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3], [1, 2, 3]]}]}}";
+  EXPECT_FALSE(ape_organs_from_json(old).at(0).search_region);
+  std::string everywhere = old;
+  everywhere.insert(everywhere.find("\"templates\""), "\"search\": \"everywhere\", ");
+  std::string message;
+  EXPECT_EQ(status_of([&] { ape_organs_from_json(everywhere); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("'search' must be"), std::string::npos) << message;
   EXPECT_DOUBLE_EQ(back[0].factor, 1.5);
   EXPECT_DOUBLE_EQ(back[0].max_distance, 0.05);
   ASSERT_EQ(back[0].templates.size(), 1u);

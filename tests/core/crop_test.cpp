@@ -243,6 +243,51 @@ TEST(Crop, OrganCropIsItsRegionsCropCutToItsApeBox) {
   EXPECT_TRUE(CropRecord::from_json(region.to_json()).ape.organ.empty());
 }
 
+TEST(Crop, OrganCropSearchesItsRegionsCropOnly) {
+  const Volume v = phantom(40.0);
+  const CropRecord region = plan_organ(organ_model({}), v, "liver");
+  const WorldBox crop = world_box(v.geometry(), region.box);
+  // Edges taken at the lungs (above the liver region's crop) are searched for in the region's crop only:
+  // the retrieved box lies inside it, and so does the organ's crop.
+  const ApeMap all = ape_map(bundled_model(), v);
+  const auto k = static_cast<std::size_t>(std::lround((-60.0 - all.grid.origin[2]) / all.grid.spacing_mm));
+  ASSERT_GT(-60.0, crop.hi[2]);
+  const std::array<std::size_t, 3> lo{all.grid.size[0] / 2 - 6, all.grid.size[1] / 2 - 4, k - 3},
+      hi{all.grid.size[0] / 2 + 6, all.grid.size[1] / 2 + 4, k + 3};
+  const ApeOrganTemplate lungs = grid_template(all, lo, hi);
+  const Model m = organ_model({{"lung_thing", "liver", 1.0, 1e6, {lungs}, true}, {"lung_anywhere", "liver", 1.0, 1e6, {lungs}}});
+  const CropRecord r = plan_organ(m, v, "lung_thing");
+  ASSERT_TRUE(r.ape.used) << r.ape.note;
+  EXPECT_TRUE(r.ape.search_region);
+  EXPECT_TRUE(CropRecord::from_json(r.to_json()).ape.search_region);
+  for (std::size_t a = 0; a < 3; ++a) {
+    EXPECT_GE(r.ape.retrieved.lo[a], crop.lo[a] - 1e-9) << a;
+    EXPECT_LE(r.ape.retrieved.hi[a], crop.hi[a] + 1e-9) << a;
+    EXPECT_GE(r.ape.box.lo[a], crop.lo[a] - 1e-9) << a;
+    EXPECT_LE(r.ape.box.hi[a], crop.hi[a] + 1e-9) << a;
+  }
+  // Searched for in the whole scan, the same edges are found at the lungs, outside the region's crop, which
+  // is kept with a warning.
+  const CropRecord anywhere = plan_organ(m, v, "lung_anywhere");
+  EXPECT_FALSE(anywhere.ape.used);
+  EXPECT_FALSE(anywhere.ape.search_region);
+  EXPECT_NE(anywhere.to_json().find("\"search\": \"scan\""), std::string::npos);
+  EXPECT_GT(anywhere.ape.retrieved.lo[2], crop.hi[2]);
+  EXPECT_EQ(anywhere.box.begin, region.box.begin);
+  EXPECT_EQ(anywhere.box.end, region.box.end);
+  ASSERT_FALSE(anywhere.warnings.empty());
+  EXPECT_NE(anywhere.warnings.back().find("lies outside region 'liver''s crop"), std::string::npos) << anywhere.warnings.back();
+  // The world box of an index box spans its corner voxels' centres (LPS: first to last voxel).
+  const auto centre = [&](const std::array<std::size_t, 3>& i) {
+    return v.geometry().index_to_world({double(i[0]), double(i[1]), double(i[2])});
+  };
+  const Vec3 first = centre(region.box.begin), last = centre({region.box.end[0] - 1, region.box.end[1] - 1, region.box.end[2] - 1});
+  for (std::size_t a = 0; a < 3; ++a) {
+    EXPECT_NEAR(crop.lo[a], std::min(first[a], last[a]), 1e-9) << a;
+    EXPECT_NEAR(crop.hi[a], std::max(first[a], last[a]), 1e-9) << a;
+  }
+}
+
 TEST(Crop, OrganNotMatchedKeepsItsRegionsCropAndOrganOutsideTheScanIsRefused) {
   const ApeOrganTemplate far{"far", {}};  // every edge at embedding (0, 0, 0) ...
   ApeOrganTemplate distant = far;
@@ -421,6 +466,19 @@ TEST_F(CropFiles, MalformedRecordsNameTheField) {
     EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument) << field;
     EXPECT_NE(message.find(field.substr(0, dot)), std::string::npos) << message;
   }
+  // An organ crop's "search" is "region" or "scan"; a record without it (written before it existed) searched
+  // the whole scan.
+  CropRecord organ = record();
+  organ.ape.organ = "parotids";
+  organ.ape.search_region = true;
+  j = nlohmann::json::parse(organ.to_json());
+  EXPECT_EQ(j["ape"]["search"], "region");
+  EXPECT_TRUE(CropRecord::from_json(j.dump()).ape.search_region);
+  j["ape"].erase("search");
+  EXPECT_FALSE(CropRecord::from_json(j.dump()).ape.search_region);
+  j["ape"]["search"] = "everywhere";
+  EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument);
+  EXPECT_NE(message.find("'search' must be"), std::string::npos) << message;
   EXPECT_EQ(status_of([&] { read_crop_record(path("missing.json")); }), Status::not_found);
 }
 
@@ -476,7 +534,8 @@ TEST(CropRealData, OrganCropsKeepTheOrganAndAreRefusedWhereItIsNot) {
     std::vector<std::string> masks;
   };
   for (const Case& c : {Case{hn, "parotids", {"parotid_left", "parotid_right"}}, Case{hn, "brainstem", {"brainstem"}},
-                        Case{pelvis, "urinary_bladder", {"urinary_bladder"}}}) {
+                        Case{hn, "mandible", {"mandible"}}, Case{pelvis, "urinary_bladder", {"urinary_bladder"}},
+                        Case{pelvis, "femur_heads", {"femur_left", "femur_right"}}}) {
     SCOPED_TRACE(c.dir + " " + c.organ);
     const Volume ct = read_volume(c.dir + "/ct.nii.gz");
     const CropRecord r = plan_crop(bundled_model(), ct, c.organ);

@@ -14,7 +14,7 @@ fi
 rm -rf "$out" && mkdir -p "$out"
 "$tool" --model "$model" --data "$data" --sets hn ood --threads 1 --report "$out/boxes.json" \
   --write-model "$out/boxes.snm" > "$out/table.md" 2> "$out/log" || { cat "$out/log"; exit 1; }
-grep -qE "^\| (\*\*)?parotids(\*\*)? \| 30 \| 30 \|" "$out/table.md" || { cat "$out/table.md"; exit 1; }
+grep -qE "^\| (\*\*)?parotids(\*\*)? \| 30 \| 30 \| (region|scan) \|" "$out/table.md" || { cat "$out/table.md"; exit 1; }
 /usr/bin/python3 "$(dirname "$0")/../../scripts/model_metadata.py" "$out/boxes.snm" ape_organs > "$out/organs.json"
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys
@@ -29,14 +29,15 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible"):
         assert 0 <= h["iou"] <= 1 and h["volume_ratio"] >= 1, h
         assert h["factor_needed"] is None or min(h["factor_needed"], 100) <= r["factor"], h
     if organ == "spinal_cord":  # runs through several regions: measured, never offered as a crop
-        assert r["region"] == "" and not r["offered"] and organ not in organs, r
+        assert r["region"] == "" and r["search"] == "scan" and not r["offered"] and organ not in organs, r
         continue
-    assert r["region"] == "head-neck", r
+    assert r["region"] == "head-neck" and r["search"] in ("region", "scan"), r
     # The extremity crops are controls: plan_crop refuses them or keeps the region's crop, never boxes them.
     assert len(r["controls"]) == 3 and all(c["answer"] in ("refused", "not found") for c in r["controls"]), r["controls"]
     assert (organ in organs) == r["offered"], (organ, r["offered"])
     if r["offered"]:
         assert organs[organ]["factor"] == r["factor"] and organs[organ]["region"] == "head-neck"
+        assert organs[organ]["search"] == r["search"]
         assert len(organs[organ]["templates"]) == r["cases"]
         assert all(len(t["edges"]) == 6 for t in organs[organ]["templates"])
 PY

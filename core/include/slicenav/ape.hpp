@@ -56,6 +56,8 @@ struct WorldBox {
   WorldBox enlarged(double factor) const;
   // The box's volume, mm^3 (0 for an empty box: hi below lo along some axis).
   double volume() const;
+  // A box holding every point.
+  static WorldBox everything() { return {{-1e300, -1e300, -1e300}, {1e300, 1e300, 1e300}}; }
 };
 
 // The common part of two boxes (empty, with volume 0, when they do not overlap).
@@ -79,9 +81,10 @@ struct ApeMatch {
   double distance = 0;
 };
 
-// For each embedding, the nearest map voxel (over every grid voxel; one pass over the map for all of them).
-// Throws Error(invalid_argument) for an empty map.
-std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings);
+// For each embedding, the nearest map voxel within `within` (one pass over those voxels for all of them).
+// Throws Error(invalid_argument) for an empty map or when no map voxel lies within the box.
+std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings,
+                                  const WorldBox& within = WorldBox::everything());
 
 // An organ's six edge embeddings in one labelled scan (mask_edge_points, then ape_at).
 struct ApeOrganTemplate {
@@ -99,14 +102,16 @@ struct ApeOrgan {
   double factor = 1;        // enlargement about the retrieved box's centre that keeps recall >= 0.99
   double max_distance = 0;  // median edge-point match distance beyond which the organ counts as not found
   std::vector<ApeOrganTemplate> templates;
+  bool search_region = false;  // its edges are searched for in its region's crop (true) or the whole scan
 };
 
 // The model's organs (metadata section "ape_organs"), by name; empty when it has none.
 std::vector<ApeOrgan> ape_organs(const Model& model);
-// The "ape_organs" section's JSON and back: {"liver": {"region": r, "factor": f, "max_distance": d, "templates":
-// [{"case": id, "edges": [[e0, e1, e2] x 6]}, ...]}, ...}. Parsing throws Error(invalid_argument) naming what
-// is wrong (no region name, factor outside [1, 100], a negative distance, no templates, an edge that is not 3
-// finite numbers).
+// The "ape_organs" section's JSON and back: {"liver": {"region": r, "factor": f, "max_distance": d, "search":
+// "region" | "scan", "templates": [{"case": id, "edges": [[e0, e1, e2] x 6]}, ...]}, ...}; a section without
+// "search" (written before it existed) searches the whole scan. Parsing throws Error(invalid_argument)
+// naming what is wrong (no region name, factor outside [1, 100], a negative distance, another "search", no
+// templates, an edge that is not 3 finite numbers).
 std::vector<ApeOrgan> ape_organs_from_json(const std::string& text);
 std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs);
 
@@ -114,15 +119,16 @@ std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs);
 // map by nearest neighbour (ape_nearest), the bounding box of the six voxels found is
 // that template's box, and the boxes are averaged (each face separately). Throws Error(invalid_argument)
 // without templates or for an empty map.
-WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates);
+WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templates,
+                 const WorldBox& within = WorldBox::everything());
 
 // An organ's box in a scan (ape_organ_box).
 struct OrganBox {
   std::string organ;
   bool found = false;       // false: the edge points do not match the scan (the organ is not in it)
   WorldBox retrieved;       // ape_box of the organ's templates
-  WorldBox box;             // retrieved, enlarged by the organ's factor, cut to the map's extent
-  bool partial = false;     // the enlarged box reaches beyond the scan (cut)
+  WorldBox box;             // retrieved, enlarged by the organ's factor, cut to the map's extent and `within`
+  bool partial = false;     // the enlarged box reaches beyond the map's extent (cut)
   double match_distance = 0;  // median distance of the retrieved edge points to their template embeddings
   double factor = 1;
   std::size_t templates = 0;
@@ -132,7 +138,8 @@ struct OrganBox {
 // The box of one of the model's organs in a scan's map. Throws Error(invalid_argument) naming the model's
 // organs when `organ` is not one of them (none at all: unsupported_input).
 OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ);
-OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map);
+// `within`: the part of the scan searched (an organ crop: its region's crop); the box is cut to it too.
+OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map, const WorldBox& within = WorldBox::everything());
 
 // The checks write_ape_map makes of its path and gzip level before anything is computed or written.
 void check_ape_map_output(const std::string& path, int gzip_level);

@@ -30,6 +30,8 @@ IndexBox intersection(const IndexBox& a, const IndexBox& b);
 // The voxels of a grid that a world box covers: along each index axis from the floor of its lowest to the
 // ceiling of its highest continuous index, clipped to the grid (empty when the box misses the grid).
 IndexBox index_box(const Geometry& grid, const WorldBox& box);
+// The world box of a non-empty index box's voxel centres (its eight corner voxels' positions).
+WorldBox world_box(const Geometry& grid, const IndexBox& box);
 
 // How an organ crop used the organ's APE box (ape.hpp, ape_organ_box).
 struct CropApe {
@@ -39,6 +41,7 @@ struct CropApe {
   double match_distance = 0;    // median edge-point match distance ...
   double max_distance = 0;      // ... and the organ's not-found threshold
   std::size_t templates = 0;
+  bool search_region = false;   // its edges were searched for in the region's crop (else the whole scan)
   WorldBox retrieved, box;      // the retrieved box and its enlargement cut to the scan, world LPS mm
   std::string note;
 };
