@@ -7,9 +7,7 @@
 // For every organ of the table below and every case of sets ct and hn whose masks show it (lungs, kidneys,
 // femoral heads and parotids as left and right together), the six edge points of the mask and its centroid
 // are embedded in the case's APE map: those are the case's template. Then, for each case, the boxes come
-// from the templates of the other patients only (ape_box), searched for within the organ's region's
-// key-slice crop as an organ crop searches (the whole scan for an organ without a region), and the report
-// gives per organ:
+// from the templates of the other patients only (ape_box), and the report gives per organ:
 //   - the seed's landmark retrieval error: mean radial error (mm) of the edge points (MRE_ep) and of the
 //     centroid (MRE_c), each template's point retrieved by nearest neighbour against the case's true one;
 //   - the IoU of the box with the mask's bounding box;
@@ -18,13 +16,16 @@
 //     the recall each case gets with the factor calibrated on the other cases alone, and the volume ratio
 //     (scan voxels / crop voxels on the scan's own grid) at the organ's factor (VR@99), beside the region's
 //     key-slice crop (z range and body box) alone on the same scan.
+// An organ held by a region is measured with its edges searched for in the region's crop and in the whole
+// scan; the search kept (the report's "search", with both worst recalls) is the region's unless the whole
+// scan keeps more of the worst held-out organ with the others' factor.
 // The organ's "not found" threshold is 1.25 x the 90th percentile of the held-out cases' median edge-point
 // match distances. Control scans, certain not to show the organ (is_control), are cropped to it by
 // plan_crop with every calibrated organ, and the report counts its answers: refused (the region is not in
 // the scan), not found (the region's crop kept) or boxed (a false box).
 // --write-model writes the organs offered (held by one region, measured on 3 or more held-out patients, and
 // recall >= 0.95 on each with the others' factor: kMinOfferedRecall) into the model's "ape_organs" metadata
-// (ape.hpp): every case's template, the factor and the threshold.
+// (ape.hpp): every case's template, the factor, the threshold and the search.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -406,8 +407,10 @@ int run(const Settings& s) {
     // An organ held by a region is searched for in its region's crop, unless the whole scan keeps more of
     // the held-out organs with the others' factor.
     std::vector<Held> held = hold(false);
+    json worst_by_search{{"scan", held.size() > 1 ? json(worst_recall(held)) : json(nullptr)}};
     if (!stored_organ.region.empty()) {
       std::vector<Held> in_region = hold(true);
+      worst_by_search["region"] = in_region.size() > 1 ? json(worst_recall(in_region)) : json(nullptr);
       if (worst_recall(in_region) >= worst_recall(held)) {
         held = std::move(in_region);
         stored_organ.search_region = true;
@@ -417,6 +420,7 @@ int run(const Settings& s) {
                {"templates", list.size()},
                {"region", stored_organ.region},
                {"search", stored_organ.search_region ? "region" : "scan"},
+               {"worst_recall_by_search", worst_by_search},
                {"refused_with_region", refused},
                {"held_out", json::array()}};
     std::set<std::string> patients;

@@ -186,13 +186,14 @@ std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedd
   const float* c1 = c0 + n;
   const float* c2 = c1 + n;
   const WorldGrid& g = map.grid;
-  // The grid voxels within the box: [first, end) along each axis.
+  // The grid voxels whose cells (the voxel +- half a spacing) overlap the box: [first, end) along each axis.
+  // A box inside the map's extent, however thin, holds at least one.
   std::array<std::size_t, 3> first{}, end{};
   for (std::size_t a = 0; a < 3; ++a) {
     const auto count = static_cast<double>(g.size[a]);
-    first[a] = static_cast<std::size_t>(std::clamp(std::ceil((within.lo[a] - g.origin[a]) / g.spacing_mm - 1e-9), 0.0, count));
+    first[a] = static_cast<std::size_t>(std::clamp(std::ceil((within.lo[a] - g.origin[a]) / g.spacing_mm - 0.5), 0.0, count));
     end[a] = static_cast<std::size_t>(
-        std::clamp(std::floor((within.hi[a] - g.origin[a]) / g.spacing_mm + 1e-9) + 1.0, 0.0, count));
+        std::clamp(std::floor((within.hi[a] - g.origin[a]) / g.spacing_mm + 0.5) + 1.0, 0.0, count));
     if (first[a] >= end[a]) fail(Status::invalid_argument, "no voxel of the APE map lies within the box searched");
   }
   for (std::size_t z = first[2]; z < end[2]; ++z) {

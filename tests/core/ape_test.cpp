@@ -194,7 +194,10 @@ TEST(ApeBoxes, EmbeddingsAreReadTrilinearlyAndFoundByNearestNeighbour) {
   const std::vector<ApeMatch> inside = ape_nearest(m, {ApeEmbedding{-0.23f, 0.416f, 0.777f}}, low_x);
   EXPECT_EQ(inside[0].world, (Vec3{-40.0, 40.0, 80.0}));
   EXPECT_NEAR(inside[0].distance, std::sqrt(0.17 * 0.17 + 0.016 * 0.016 + 0.023 * 0.023), 1e-6);
-  const WorldBox beside{{-1e9, -1e9, -1e9}, {-500.0, 1e9, 1e9}};
+  // A box thinner than a voxel, between two grid planes: the voxels whose cells it overlaps.
+  const WorldBox thin{{-1e9, -1e9, 83.0}, {1e9, 1e9, 84.0}};
+  EXPECT_EQ(ape_nearest(m, {ApeEmbedding{-0.23f, 0.416f, 0.777f}}, thin)[0].world, (Vec3{-20.0, 40.0, 80.0}));
+  const WorldBox beside{{-1e9, -1e9, -1e9}, {-106.0, 1e9, 1e9}};
   EXPECT_EQ(status_of([&] { ape_nearest(m, {ApeEmbedding{}}, beside); }), Status::invalid_argument);
 }
 

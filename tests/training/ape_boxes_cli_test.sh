@@ -30,8 +30,12 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible"):
         assert h["factor_needed"] is None or min(h["factor_needed"], 100) <= r["factor"], h
     if organ == "spinal_cord":  # runs through several regions: measured, never offered as a crop
         assert r["region"] == "" and r["search"] == "scan" and not r["offered"] and organ not in organs, r
+        assert list(r["worst_recall_by_search"]) == ["scan"], r
         continue
     assert r["region"] == "head-neck" and r["search"] in ("region", "scan"), r
+    # Both searches are measured; the one kept keeps at least as much of the worst held-out organ.
+    worst = r["worst_recall_by_search"]
+    assert set(worst) == {"region", "scan"} and worst[r["search"]] == max(worst.values()), worst
     # The extremity crops are controls: plan_crop refuses them or keeps the region's crop, never boxes them.
     assert len(r["controls"]) == 3 and all(c["answer"] in ("refused", "not found") for c in r["controls"]), r["controls"]
     assert (organ in organs) == r["offered"], (organ, r["offered"])

@@ -81,8 +81,9 @@ struct ApeMatch {
   double distance = 0;
 };
 
-// For each embedding, the nearest map voxel within `within` (one pass over those voxels for all of them).
-// Throws Error(invalid_argument) for an empty map or when no map voxel lies within the box.
+// For each embedding, the nearest map voxel whose cell (the voxel +- half the map's spacing) overlaps
+// `within` (one pass over those voxels for all of them). Throws Error(invalid_argument) for an empty map or a
+// box beyond the map's cells.
 std::vector<ApeMatch> ape_nearest(const ApeMap& map, const std::vector<ApeEmbedding>& embeddings,
                                   const WorldBox& within = WorldBox::everything());
 
