@@ -136,10 +136,13 @@ struct OrganBox {
   std::string note;  // why the organ is not found, or that the box is cut
 };
 
-// The box of one of the model's organs in a scan's map. Throws Error(invalid_argument) naming the model's
-// organs when `organ` is not one of them (none at all: unsupported_input).
+// The box of one of the model's organs in a scan's map, searched for over the whole map (an organ crop,
+// plan_crop, searches an organ with search_region in its region's crop only). Throws
+// Error(invalid_argument) naming the model's organs when `organ` is not one of them (none at all:
+// unsupported_input).
 OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ);
-// `within`: the part of the scan searched (an organ crop: its region's crop); the box is cut to it too.
+// `within`: the part of the scan searched (an organ crop: its region's crop when organ.search_region); the
+// box is cut to it too.
 OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map, const WorldBox& within = WorldBox::everything());
 
 // The checks write_ape_map makes of its path and gzip level before anything is computed or written.
