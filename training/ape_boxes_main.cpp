@@ -407,11 +407,13 @@ int run(const Settings& s) {
     // An organ held by a region is searched for in its region's crop, unless the whole scan keeps more of
     // the held-out organs with the others' factor.
     std::vector<Held> held = hold(false);
-    json worst_by_search{{"scan", held.size() > 1 ? json(worst_recall(held)) : json(nullptr)}};
+    const double worst_scan = worst_recall(held);
+    json worst_by_search{{"scan", held.size() > 1 ? json(worst_scan) : json(nullptr)}};
     if (!stored_organ.region.empty()) {
       std::vector<Held> in_region = hold(true);
-      worst_by_search["region"] = in_region.size() > 1 ? json(worst_recall(in_region)) : json(nullptr);
-      if (worst_recall(in_region) >= worst_recall(held)) {
+      const double worst_region = worst_recall(in_region);
+      worst_by_search["region"] = in_region.size() > 1 ? json(worst_region) : json(nullptr);
+      if (worst_region >= worst_scan) {
         held = std::move(in_region);
         stored_organ.search_region = true;
       }
@@ -419,7 +421,7 @@ int run(const Settings& s) {
     json entry{{"cases", list.size()},
                {"templates", list.size()},
                {"region", stored_organ.region},
-               {"search", stored_organ.search_region ? "region" : "scan"},
+               {"search", ape_search_name(stored_organ.search_region)},
                {"worst_recall_by_search", worst_by_search},
                {"refused_with_region", refused},
                {"held_out", json::array()}};
@@ -479,7 +481,7 @@ int run(const Settings& s) {
         !stored_organ.region.empty() && held.size() >= kMinOfferedPatients && loo_min >= kMinOfferedRecall;
     entry["offered"] = offer;
     report[organ] = entry;
-    const std::string search = stored_organ.search_region ? "region" : "scan";
+    const std::string search = ape_search_name(stored_organ.search_region);
     if (!stored_organ.region.empty()) calibrated.push_back(std::move(stored_organ));
     if (offer) offered.insert(organ);
     rows[organ] = std::string(offer ? "| **" + organ + "**" : "| " + organ) + " | " + std::to_string(list.size()) + " | " + std::to_string(patients.size()) + " | " +

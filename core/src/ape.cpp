@@ -256,6 +256,15 @@ WorldBox ape_box(const ApeMap& map, const std::vector<ApeOrganTemplate>& templat
   return mean_box(ape_nearest(map, edge_queries(templates), within), templates.size());
 }
 
+const char* ape_search_name(bool search_region) { return search_region ? "region" : "scan"; }
+
+bool ape_search_region(const std::string& name) {
+  if (name != "region" && name != "scan") {
+    fail(Status::invalid_argument, "'search' must be \"region\" or \"scan\", not '" + name + "'");
+  }
+  return name == "region";
+}
+
 std::vector<ApeOrgan> ape_organs_from_json(const std::string& text) {
   const auto bad = [](const std::string& what) { fail(Status::invalid_argument, "ape_organs: " + what); };
   nlohmann::json j;
@@ -286,10 +295,12 @@ std::vector<ApeOrgan> ape_organs_from_json(const std::string& text) {
     if (!(std::isfinite(organ.max_distance) && organ.max_distance >= 0.0)) bad(name + ": max_distance must be >= 0");
     if (o.contains("search")) {
       const nlohmann::json& search = o.at("search");
-      if (!search.is_string() || (search != "region" && search != "scan")) {
-        bad(name + ": 'search' must be \"region\" or \"scan\"");
+      if (!search.is_string()) bad(name + ": 'search' is not a string");
+      try {
+        organ.search_region = ape_search_region(search.get<std::string>());
+      } catch (const Error& e) {
+        bad(name + ": " + e.what());
       }
-      organ.search_region = search == "region";
     }
     if (!o.contains("templates") || !o.at("templates").is_array() || o.at("templates").empty()) {
       bad(name + ": no templates");
@@ -328,7 +339,7 @@ std::string ape_organs_to_json(const std::vector<ApeOrgan>& organs) {
     j[o.name] = {{"region", o.region},
                  {"factor", o.factor},
                  {"max_distance", o.max_distance},
-                 {"search", o.search_region ? "region" : "scan"},
+                 {"search", ape_search_name(o.search_region)},
                  {"templates", templates}};
   }
   return j.dump();

@@ -96,7 +96,7 @@ ojson ape_json(const CropApe& a) {
           {"match_distance", a.match_distance},
           {"max_distance", a.max_distance},
           {"templates", a.templates},
-          {"search", a.search_region ? "region" : "scan"},
+          {"search", ape_search_name(a.search_region)},
           {"retrieved", world_box_json(a.retrieved)},
           {"box", world_box_json(a.box)},
           {"note", a.note}};
@@ -112,11 +112,8 @@ CropApe ape_from_json(const json& j) {
   a.match_distance = j.at("match_distance").get<double>();
   a.max_distance = j.at("max_distance").get<double>();
   a.templates = detail::json_number<std::size_t>(j.at("templates"));
-  if (j.contains("search")) {  // records written before it existed: the whole scan was searched
-    const std::string search = j.at("search").get<std::string>();
-    if (search != "region" && search != "scan") fail(Status::invalid_argument, "'search' must be region or scan");
-    a.search_region = search == "region";
-  }
+  // Records written before "search" existed searched the whole scan.
+  if (j.contains("search")) a.search_region = ape_search_region(j.at("search").get<std::string>());
   a.retrieved = world_box_from_json(j.at("retrieved"));
   a.box = world_box_from_json(j.at("box"));
   a.note = j.at("note").get<std::string>();

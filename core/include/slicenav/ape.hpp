@@ -106,6 +106,11 @@ struct ApeOrgan {
   bool search_region = false;  // its edges are searched for in its region's crop (true) or the whole scan
 };
 
+// Where an organ's edges are searched, as model metadata and crop records name it: "region"
+// (ApeOrgan::search_region) or "scan". Reading another name throws Error(invalid_argument).
+const char* ape_search_name(bool search_region);
+bool ape_search_region(const std::string& name);
+
 // The model's organs (metadata section "ape_organs"), by name; empty when it has none.
 std::vector<ApeOrgan> ape_organs(const Model& model);
 // The "ape_organs" section's JSON and back: {"liver": {"region": r, "factor": f, "max_distance": d, "search":
