@@ -6,22 +6,34 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 namespace slicenav::fuzz {
 
-// $TMPDIR/slicenav-fuzz-<target>-<pid>, made once per process.
+// $TMPDIR/slicenav-fuzz-<target>-<pid>, made once per process and removed with it when it exits normally (a crash
+// leaves it, with the input that crashed).
 inline const std::filesystem::path& scratch(const char* target) {
-  static const std::filesystem::path dir = [&] {
-    const char* tmp = std::getenv("TMPDIR");
-    std::filesystem::path d = std::filesystem::path(tmp ? tmp : "/tmp") /
-                              ("slicenav-fuzz-" + std::string(target) + "-" + std::to_string(getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+  struct Folder {
+    std::filesystem::path path;
+    explicit Folder(const char* target) {
+      const char* tmp = std::getenv("TMPDIR");
+      path = std::filesystem::path(tmp ? tmp : "/tmp") /
+             ("slicenav-fuzz-" + std::string(target) + "-" + std::to_string(getpid()));
+      std::filesystem::create_directories(path);
+    }
+    Folder(const Folder&) = delete;
+    Folder& operator=(const Folder&) = delete;
+    ~Folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Folder folder(target);
+  return folder.path;
 }
 
 inline void write_file(const std::filesystem::path& path, const std::uint8_t* data, std::size_t size) {

@@ -56,10 +56,13 @@ for t in "${fuzz_targets[@]}"; do
   fi
   mkdir -p "$corpus" build-sanitize/fuzz-findings
   kept=(); [ -d fuzz/regressions/$t ] && kept=(fuzz/regressions/$t)  # past findings, replayed first
-  build-sanitize/fuzz/fuzz_$t "${fuzz_run[@]}" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
+  scratch=$PWD/build-sanitize/fuzz-tmp/$t  # the target's scratch folder goes here, and must be gone when it ends
+  rm -rf "$scratch" && mkdir -p "$scratch"
+  TMPDIR=$scratch build-sanitize/fuzz/fuzz_$t "${fuzz_run[@]}" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
     -artifact_prefix=build-sanitize/fuzz-findings/"$t"- "$corpus" "$seeds/$t" "${kept[@]}" 2>build-sanitize/fuzz-$t.log ||
     { tail -60 build-sanitize/fuzz-$t.log >&2; echo "sanitize: fuzz_$t found a problem" >&2; exit 1; }
   { grep -E "stat::number_of_executed_units" build-sanitize/fuzz-$t.log || true; } | sed "s/^/fuzz_$t: /" >&2
+  [ -z "$(ls -A "$scratch")" ] || { ls -R "$scratch" >&2; echo "sanitize: fuzz_$t left files behind" >&2; exit 1; }
 done
 
 echo "sanitize: ThreadSanitizer build" >&2
