@@ -2,7 +2,7 @@
 // seed anatomical-positional-embeddings, APE) and writes it into a copy of a model file.
 //
 //   slicenav-train-ape --model models/default.snm --data ../shared/data --out runs/ape [--steps N]
-//                      [--sets ct hn ...] [--threads N] [--seed S] [--resume]
+//                      [--sets ct hn ...] [--threads N] [--seed S] [--average-decay D] [--resume]
 //
 // Self-supervised, on every CT of the data folder (sets ct, hn, ood and pairs: no labels or world
 // coordinates are needed), each resampled once onto a 2 mm world grid cropped to the body. A step takes
@@ -11,7 +11,10 @@
 // pair; loss L_dist + L_equiv (lambda = 1). AdamW (learning rate 3e-4, weight decay 1e-6, constant as in
 // the seed), gradients clipped to norm 1. Every --checkpoint-every steps the model file with the network
 // is written to OUT/latest.snm (atomically), the optimizer to OUT/optimizer.pt and the step to
-// OUT/state.json; --resume continues from them.
+// OUT/state.json; --resume continues from them. With --average-decay D the model file OUT/average.snm holds, at
+// each checkpoint, the exponential moving average of the network's weights and batch-norm statistics over the
+// steps of this run (each step: average = D * average + (1 - D) * weights), a network that moves less from one
+// checkpoint to the next than the weights themselves.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -49,7 +52,7 @@ struct Settings {
   std::string model, data, out;
   std::vector<std::string> sets{"ct", "hn", "ood", "pairs"};
   int steps = 12000, threads = 2, checkpoint_every = 250;
-  double lr = 3e-4;
+  double lr = 3e-4, average_decay = 0;
   std::uint64_t seed = 1;
   bool resume = false;
 };
@@ -143,6 +146,36 @@ void write_state(const fs::path& state, int step, const Settings& s) {
   fs::rename(tmp, state);
 }
 
+// Copies every parameter and buffer of `from` into the same-named one of `to` (two networks of one config).
+void copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  const auto parameters = from.named_parameters(true);
+  for (auto& p : to.named_parameters(true)) p.value().copy_(parameters[p.key()]);
+  const auto buffers = from.named_buffers(true);
+  for (auto& b : to.named_buffers(true)) b.value().copy_(buffers[b.key()]);
+}
+
+// average = decay * average + (1 - decay) * weights, over parameters and floating-point buffers (the batch-norm
+// statistics); integer buffers (batches seen) are copied.
+void update_average(const torch::nn::Module& weights, torch::nn::Module& average, double decay) {
+  torch::NoGradGuard no_grad;
+  const auto parameters = weights.named_parameters(true);
+  for (auto& p : average.named_parameters(true)) p.value().lerp_(parameters[p.key()], 1.0 - decay);
+  const auto buffers = weights.named_buffers(true);
+  for (auto& b : average.named_buffers(true)) {
+    if (b.value().is_floating_point())
+      b.value().lerp_(buffers[b.key()], 1.0 - decay);
+    else
+      b.value().copy_(buffers[b.key()]);
+  }
+}
+
+// The APE network of the model file at `path`, which must hold one.
+const torch::nn::Module& ape_network_of(const Model& model, const fs::path& path) {
+  if (!model.has_ape_network()) fail(Status::model_format, path.string() + " holds no APE network");
+  return *model.impl().ape;
+}
+
 int run(const Settings& s) {
   torch::set_num_threads(std::max(1, s.threads));
   Model model = Model::load(s.model);
@@ -152,20 +185,23 @@ int run(const Settings& s) {
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(s.lr).weight_decay(1e-6));
   int first_step = 0;
   const fs::path latest = fs::path(s.out) / "latest.snm", state = fs::path(s.out) / "state.json",
-                 optimizer_file = fs::path(s.out) / "optimizer.pt";
+                 optimizer_file = fs::path(s.out) / "optimizer.pt", average_file = fs::path(s.out) / "average.snm";
+  const bool averaging = s.average_decay > 0;
+  slicenav::detail::ApeNet average{slicenav::detail::ApeNetConfig{}};
+  bool average_resumed = false;
   if (s.resume && fs::exists(latest) && fs::exists(state)) {
-    const Model resumed = Model::load(latest.string());
-    if (!resumed.has_ape_network()) fail(Status::model_format, latest.string() + " holds no APE network");
-    torch::NoGradGuard no_grad;
-    const auto from = resumed.impl().ape->named_parameters(true);
-    for (auto& p : net->named_parameters(true)) p.value().copy_(from[p.key()]);
-    const auto from_buffers = resumed.impl().ape->named_buffers(true);
-    for (auto& b : net->named_buffers(true)) b.value().copy_(from_buffers[b.key()]);
+    copy_weights(ape_network_of(Model::load(latest.string()), latest), *net);
+    if (averaging && fs::exists(average_file)) {
+      copy_weights(ape_network_of(Model::load(average_file.string()), average_file), *average);
+      average_resumed = true;
+    }
     if (fs::exists(optimizer_file)) torch::load(optimizer, optimizer_file.string());
     std::ifstream in(state);
     first_step = json::parse(in).at("step").get<int>();
     std::cerr << "resuming at step " << first_step << "\n";
   }
+  if (averaging && !average_resumed) copy_weights(*net, *average);
+  average->eval();
   net->train();
   const std::vector<ApeScan> scans = load_scans(s.data, s.sets);
   if (scans.empty()) fail(Status::not_found, "no CT found in " + s.data);
@@ -183,6 +219,7 @@ int run(const Settings& s) {
     loss.backward();
     torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
     optimizer.step();
+    if (averaging) update_average(*net, *average, s.average_decay);
     loss_sum += loss.item<double>();
     dist_sum += parts.dist;
     equiv_sum += parts.equiv;
@@ -197,6 +234,10 @@ int run(const Settings& s) {
       net->eval();
       model.impl().ape = net;
       model.save(latest.string());
+      if (averaging) {
+        model.impl().ape = average;
+        model.save(average_file.string());
+      }
       const fs::path tmp = optimizer_file.string() + ".tmp";
       torch::save(optimizer, tmp.string());
       fs::rename(tmp, optimizer_file);
@@ -223,7 +264,19 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", s.checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
   app.add_option("--lr", s.lr, "learning rate (AdamW, constant)")->check(CLI::PositiveNumber);
   app.add_option("--seed", s.seed, "seed of initialisation and sampling");
-  app.add_flag("--resume", s.resume, "continue from OUT/latest.snm, OUT/optimizer.pt and OUT/state.json");
+  app.add_option("--average-decay", s.average_decay,
+                 "also write OUT/average.snm: the weights' exponential moving average with this decay per step "
+                 "(0 < D < 1; 0: off)")
+      ->check([](const std::string& text) {
+        double d = -1;
+        try {
+          d = std::stod(text);
+        } catch (const std::exception&) {
+        }
+        return d >= 0 && d < 1 ? std::string() : std::string("must be 0 (off) or in (0, 1)");
+      });
+  app.add_flag("--resume", s.resume,
+               "continue from OUT/latest.snm, OUT/optimizer.pt, OUT/state.json (and OUT/average.snm)");
   CLI11_PARSE(app, argc, argv);
   try {
     return run(s);
