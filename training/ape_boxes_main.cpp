@@ -12,7 +12,8 @@
 //     centroid (MRE_c), each template's point retrieved by nearest neighbour against the case's true one;
 //   - the IoU of the box with the mask's bounding box;
 //   - the organ crop (crop.hpp: the organ's region crop cut to its box enlarged about its centre): the
-//     enlargement each case needs for 0.99 recall, the organ's factor (the largest of them, at most 100),
+//     enlargement each case needs for 0.99 recall, the organ's factor (the upper end of those needs,
+//     estimated from the two largest: upper_end; at most 100),
 //     the recall each case gets with the factor calibrated on the other cases alone, and the volume ratio
 //     (scan voxels / crop voxels on the scan's own grid) at the organ's factor (VR@99), beside the region's
 //     key-slice crop (z range and body box) alone on the same scan.
@@ -29,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -59,6 +61,7 @@ using namespace slicenav;
 namespace fs = std::filesystem;
 
 constexpr double kRecall = 0.99;
+constexpr double kMaxFactor = 100;
 // An organ is written into the model when every held-out scan keeps at least this recall with the factor
 // the other scans alone set (a new patient's crop loses little more than 5% at worst).
 constexpr double kMinOfferedRecall = 0.95;
@@ -221,6 +224,16 @@ double match_quantile(std::vector<double> matches) {
   std::sort(matches.begin(), matches.end());
   if (matches.size() < 10) return matches.back();
   return matches[static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(matches.size()))) - 1];
+}
+
+// The upper end of the distribution a sample comes from, estimated from its two largest values x1 >= x2 as
+// x1 + (x1 - x2) (Robson and Whitlock, Biometrika 1964). The largest need alone is exceeded by a new
+// patient's with probability 1 / (n + 1): calibrated that way, the case that needs the most is never covered
+// by the others' factor. The largest value for a sample of one; 0 for none.
+double upper_end(std::vector<double> values) {
+  if (values.size() < 2) return values.empty() ? 0 : values.front();
+  std::partial_sort(values.begin(), values.begin() + 2, values.end(), std::greater<>());
+  return 2 * values[0] - values[1];
 }
 
 double recall_at(const std::vector<double>& sorted_need, double factor) {
@@ -387,14 +400,15 @@ int run(const Settings& s) {
       }
       return held;
     };
-    // The factor a set of held-out cases calibrates: the largest one needs, within [1, 100]; a case whose
-    // key-slice crop already loses more than 1% needs an infinite one and does not set it.
+    // The factor a set of held-out cases calibrates: the upper end of the factors they need, estimated from
+    // the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more than 1%
+    // needs an infinite one and does not set it.
     const auto factor_of = [](const std::vector<Held>& held, const Held* without) {
-      double factor = 1;
+      std::vector<double> needs;
       for (const Held& h : held) {
-        if (&h != without && std::isfinite(h.need)) factor = std::max(factor, std::min(h.need, 100.0));
+        if (&h != without && std::isfinite(h.need)) needs.push_back(std::min(h.need, kMaxFactor));
       }
-      return factor;
+      return std::clamp(upper_end(needs), 1.0, kMaxFactor);
     };
     // The lowest recall a held-out case keeps with the factor the others set (1 with fewer than 2 cases).
     const auto worst_recall = [&](const std::vector<Held>& held) {

@@ -28,6 +28,9 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible"):
     for h in r["held_out"]:
         assert 0 <= h["iou"] <= 1 and h["volume_ratio"] >= 1, h
         assert h["factor_needed"] is None or min(h["factor_needed"], 100) <= r["factor"], h
+    # The factor is the upper end of the needs, from the two largest: x1 + (x1 - x2), within [1, 100].
+    needs = sorted(min(h["factor_needed"], 100) for h in r["held_out"] if h["factor_needed"] is not None)
+    assert abs(r["factor"] - min(max(2 * needs[-1] - needs[-2], 1), 100)) < 1e-9, (r["factor"], needs[-2:])
     if organ == "spinal_cord":  # runs through several regions: measured, never offered as a crop
         assert r["region"] == "" and r["search"] == "scan" and not r["offered"] and organ not in organs, r
         assert list(r["worst_recall_by_search"]) == ["scan"], r
