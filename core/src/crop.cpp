@@ -287,19 +287,13 @@ IndexBox index_box(const Geometry& grid, const WorldBox& box) {
 }
 
 WorldBox world_box(const Geometry& grid, const IndexBox& box) {
-  WorldBox out{{1e300, 1e300, 1e300}, {-1e300, -1e300, -1e300}};
-  for (int corner = 0; corner < 8; ++corner) {
-    Vec3 index;
-    for (std::size_t a = 0; a < 3; ++a) {
-      index[a] = static_cast<double>(((corner >> a) & 1) ? box.end[a] - 1 : box.begin[a]);
-    }
-    const Vec3 w = grid.index_to_world(index);
-    for (std::size_t a = 0; a < 3; ++a) {
-      out.lo[a] = std::min(out.lo[a], w[a]);
-      out.hi[a] = std::max(out.hi[a], w[a]);
-    }
+  Vec3 first, last;
+  for (std::size_t a = 0; a < 3; ++a) {
+    first[a] = static_cast<double>(box.begin[a]);
+    last[a] = static_cast<double>(box.end[a] - 1);
   }
-  return out;
+  const auto [lo, hi] = world_bounds(grid, first, last);
+  return {lo, hi};
 }
 
 std::vector<std::string> crop_targets(const Model& model) {
