@@ -13,8 +13,7 @@
 // is written to OUT/latest.snm (atomically), the optimizer to OUT/optimizer.pt and the step to
 // OUT/state.json; --resume continues from them. With --average-decay D the model file OUT/average.snm holds, at
 // each checkpoint, the exponential moving average of the network's weights and batch-norm statistics over the
-// steps of this run (each step: average = D * average + (1 - D) * weights), a network that moves less from one
-// checkpoint to the next than the weights themselves.
+// steps of this run (each step: average = D * average + (1 - D) * weights; docs/ape.md measures one such run).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
