@@ -68,6 +68,8 @@ constexpr double kMaxMargin = 200.0, kMarginStep = 10.0;
 // No margin is below the navigation model's largest held-out landmark error (about 50 mm, docs/benchmarks.md
 // "Navigation"): a few training truths per region cannot show the tail of that error.
 constexpr double kMinMargin = 50.0;
+// Slices of the long scans the organ crop and the APE map are also timed on.
+constexpr std::size_t kLongSlices = 1500;
 
 struct Truth {
   std::string what;  // "mask liver" or "landmark liver_dome"
@@ -316,7 +318,7 @@ int run(const Settings& s) {
   const Timing retrieval = time_calls(s.runs, [&] {
     if (most != organs.end()) ape_organ_box(*most, big_map);
   });
-  Timing organ_whole{}, organ_after{};
+  Timing organ_whole{}, organ_after{}, long_map{}, long_region{}, long_scan{};
   if (most != organs.end()) {
     Model organ_model = bundled;
     ApeOrgan timed = *most;
@@ -325,6 +327,23 @@ int run(const Settings& s) {
     organ_model.set_metadata_section("ape_organs", ape_organs_to_json({timed}));
     organ_whole = time_calls(s.runs, [&] { plan_crop(organ_model, big.volume, timed.name); });
     organ_after = time_calls(s.runs, [&] { plan_crop(organ_model, big_scan, big.volume, timed.name); });
+    // The APE map covers the whole scan, whatever the organ, so it and a whole-scan search grow with the scan's
+    // length, a region search with the region's crop only. Long scans: 1,500 slices of 0.5 mm (the phantom's
+    // anatomy, neck to thighs, is 0.7 m long: the slice network recognises nothing in a longer one), and the
+    // map alone on 1,500 slices of 1 mm (1.5 m, a whole body's length).
+    PhantomOptions long_options;
+    long_options.size = {512, 512, kLongSlices};
+    long_options.spacing = {0.8, 0.8, 0.5};
+    {
+      const Phantom long_phantom = make_phantom(long_options);
+      long_region = time_calls(s.runs, [&] { plan_crop(organ_model, long_phantom.volume, timed.name); });
+      timed.search_region = false;
+      organ_model.set_metadata_section("ape_organs", ape_organs_to_json({timed}));
+      long_scan = time_calls(s.runs, [&] { plan_crop(organ_model, long_phantom.volume, timed.name); });
+    }
+    long_options.spacing[2] = 1.0;
+    const Phantom whole_body = make_phantom(long_options);
+    long_map = time_calls(s.runs, [&] { ape_map(bundled, whole_body.volume); });
   }
 
   // ---- Report ------------------------------------------------------------------------------------------
@@ -398,7 +417,11 @@ int run(const Settings& s) {
     md << "| organ crop, the " << most->name << " templates searched in the liver's crop: `plan_crop` (the whole "
           "decision) | "
        << cell(organ_whole) << " |\n"
-       << "| the same on a prepared scan | " << cell(organ_after) << " |\n";
+       << "| the same on a prepared scan | " << cell(organ_after) << " |\n"
+       << "| organ crop on 512 x 512 x " << kLongSlices
+       << " (0.5 mm slices, 0.75 m), searched in the liver's crop: `plan_crop` | " << cell(long_region) << " |\n"
+       << "| the same, searched over the whole scan | " << cell(long_scan) << " |\n"
+       << "| `ape_map` alone on 512 x 512 x " << kLongSlices << " of 1 mm (1.5 m) | " << cell(long_map) << " |\n";
   }
   std::cout << md.str();
   if (!s.markdown.empty()) replace_markdown_section(s.markdown, kHeading, md.str());
