@@ -145,25 +145,17 @@ void write_state(const fs::path& state, int step, const Settings& s) {
   fs::rename(tmp, state);
 }
 
-// Copies every parameter and buffer of `from` into the same-named one of `to` (two networks of one config).
-void copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
+// Moves every parameter and floating-point buffer (the batch-norm statistics) of `to` the share `step` of the way
+// to the same-named one of `from`, two networks of one config: 1 copies `from`, 1 - D is one step of the moving
+// average with decay D. Integer buffers (batches seen) are copied.
+void move_weights(const torch::nn::Module& from, torch::nn::Module& to, double step) {
   torch::NoGradGuard no_grad;
   const auto parameters = from.named_parameters(true);
-  for (auto& p : to.named_parameters(true)) p.value().copy_(parameters[p.key()]);
+  for (auto& p : to.named_parameters(true)) p.value().lerp_(parameters[p.key()], step);
   const auto buffers = from.named_buffers(true);
-  for (auto& b : to.named_buffers(true)) b.value().copy_(buffers[b.key()]);
-}
-
-// average = decay * average + (1 - decay) * weights, over parameters and floating-point buffers (the batch-norm
-// statistics); integer buffers (batches seen) are copied.
-void update_average(const torch::nn::Module& weights, torch::nn::Module& average, double decay) {
-  torch::NoGradGuard no_grad;
-  const auto parameters = weights.named_parameters(true);
-  for (auto& p : average.named_parameters(true)) p.value().lerp_(parameters[p.key()], 1.0 - decay);
-  const auto buffers = weights.named_buffers(true);
-  for (auto& b : average.named_buffers(true)) {
+  for (auto& b : to.named_buffers(true)) {
     if (b.value().is_floating_point())
-      b.value().lerp_(buffers[b.key()], 1.0 - decay);
+      b.value().lerp_(buffers[b.key()], step);
     else
       b.value().copy_(buffers[b.key()]);
   }
@@ -189,9 +181,9 @@ int run(const Settings& s) {
   slicenav::detail::ApeNet average{slicenav::detail::ApeNetConfig{}};
   bool average_resumed = false;
   if (s.resume && fs::exists(latest) && fs::exists(state)) {
-    copy_weights(ape_network_of(Model::load(latest.string()), latest), *net);
+    move_weights(ape_network_of(Model::load(latest.string()), latest), *net, 1.0);
     if (averaging && fs::exists(average_file)) {
-      copy_weights(ape_network_of(Model::load(average_file.string()), average_file), *average);
+      move_weights(ape_network_of(Model::load(average_file.string()), average_file), *average, 1.0);
       average_resumed = true;
     }
     if (fs::exists(optimizer_file)) torch::load(optimizer, optimizer_file.string());
@@ -199,7 +191,7 @@ int run(const Settings& s) {
     first_step = json::parse(in).at("step").get<int>();
     std::cerr << "resuming at step " << first_step << "\n";
   }
-  if (averaging && !average_resumed) copy_weights(*net, *average);
+  if (averaging && !average_resumed) move_weights(*net, *average, 1.0);
   average->eval();
   net->train();
   const std::vector<ApeScan> scans = load_scans(s.data, s.sets);
@@ -218,7 +210,7 @@ int run(const Settings& s) {
     loss.backward();
     torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
     optimizer.step();
-    if (averaging) update_average(*net, *average, s.average_decay);
+    if (averaging) move_weights(*net, *average, 1.0 - s.average_decay);
     loss_sum += loss.item<double>();
     dist_sum += parts.dist;
     equiv_sum += parts.equiv;
