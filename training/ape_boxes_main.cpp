@@ -24,8 +24,9 @@
 // match distances. Control scans, certain not to show the organ (is_control), are cropped to it by
 // plan_crop with every calibrated organ, and the report counts its answers: refused (the region is not in
 // the scan), not found (the region's crop kept) or boxed (a false box).
-// --write-model writes the organs offered (held by one region, measured on 3 or more held-out patients, and
-// recall >= 0.95 on each with the others' factor: kMinOfferedRecall) into the model's "ape_organs" metadata
+// --write-model writes the organs offered (held by one region, measured on 3 or more held-out patients,
+// recall >= 0.95 on each with the others' factor: kMinOfferedRecall, and no control boxed) into the model's
+// "ape_organs" metadata
 // (ape.hpp): every case's template, the factor, the threshold and the search.
 #include <algorithm>
 #include <cmath>
@@ -74,8 +75,8 @@ constexpr std::size_t kMinOfferedPatients = 3;
 constexpr double kMatchMargin = 1.25;
 
 // Organs, the mask files (masks/NAME.nii.gz) that make each up, and the key-slice crop region (regions.hpp)
-// that holds each: an organ crop is its region's crop cut to the organ's box. The aorta and the spinal cord
-// run through several regions: their retrieval is measured, and no crop is offered.
+// that holds each: an organ crop is its region's crop cut to the organ's box. The aorta, the spinal cord and
+// the esophagus run through several regions: their retrieval is measured, and no crop is offered.
 struct OrganMasks {
   std::string organ;
   std::vector<std::string> masks;
@@ -99,6 +100,8 @@ const std::vector<OrganMasks>& organ_table() {
       {"brainstem", {"brainstem"}, "head-neck"},
       {"spinal_cord", {"spinal_cord"}, ""},
       {"mandible", {"mandible"}, "head-neck"},
+      {"larynx", {"larynx"}, "head-neck"},
+      {"esophagus", {"esophagus"}, ""},
   };
   return table;
 }
@@ -141,7 +144,7 @@ struct Scan {
 // organ, with the head-and-neck crops for the abdominal and pelvic organs, and the pelvis scans for the
 // head-and-neck organs.
 bool is_control(const Scan& scan, const std::string& organ) {
-  static const std::set<std::string> head_neck{"parotids", "brainstem", "mandible"};
+  static const std::set<std::string> head_neck{"parotids", "brainstem", "mandible", "larynx"};
   static const std::set<std::string> below_chest{"liver",           "spleen",   "pancreas", "kidneys",
                                                  "urinary_bladder", "prostate", "rectum",   "femur_heads"};
   if (scan.set == "ood") return true;
@@ -346,7 +349,7 @@ int run(const Settings& s) {
   json report = json::object();
   std::vector<ApeOrgan> calibrated;  // organs held by a region, with a factor
   std::set<std::string> offered;     // ... and those written into the model
-  std::map<std::string, std::string> rows;  // the table's columns up to the controls, by organ
+  std::map<std::string, std::string> rows;  // the table's columns from the cases up to the controls, by organ
   for (const auto& [organ, list] : samples) {
     ApeOrgan stored_organ;
     stored_organ.name = organ;
@@ -355,11 +358,22 @@ int run(const Settings& s) {
     struct Held {
       const Sample* sample = nullptr;
       double mre_ep = 0, mre_c = 0, iou = 0, need = 0, match = 0;
+      double loo = std::nan("");  // the recall with the factor the other cases set (none with fewer than 2)
       std::vector<double> sorted_need;
       WorldBox box;
     };
     std::size_t refused = 0;
     for (const Sample& x : list) refused += x.key_slice_crop_refused.empty() ? 0 : 1;
+    // The factor a set of held-out cases calibrates: the upper end of the factors they need, estimated from
+    // the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more than 1%
+    // needs an infinite one and does not set it.
+    const auto factor_of = [](const std::vector<Held>& held, const Held* without) {
+      std::vector<double> needs;
+      for (const Held& h : held) {
+        if (&h != without && std::isfinite(h.need)) needs.push_back(std::min(h.need, kMaxFactor));
+      }
+      return std::clamp(upper_end(needs), 1.0, kMaxFactor);
+    };
     // Every held-out case (another patient's templates exist, and its region's crop was made), its edges
     // searched for in its region's crop or in the whole scan.
     const auto hold = [&, &list = list](bool in_region) {
@@ -398,23 +412,16 @@ int run(const Settings& s) {
         h.need = h.sorted_need[std::min(k, h.sorted_need.size() - 1)];
         held.push_back(std::move(h));
       }
+      if (held.size() > 1) {
+        for (Held& h : held) h.loo = recall_at(h.sorted_need, factor_of(held, &h));
+      }
       return held;
     };
-    // The factor a set of held-out cases calibrates: the upper end of the factors they need, estimated from
-    // the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more than 1%
-    // needs an infinite one and does not set it.
-    const auto factor_of = [](const std::vector<Held>& held, const Held* without) {
-      std::vector<double> needs;
-      for (const Held& h : held) {
-        if (&h != without && std::isfinite(h.need)) needs.push_back(std::min(h.need, kMaxFactor));
-      }
-      return std::clamp(upper_end(needs), 1.0, kMaxFactor);
-    };
     // The lowest recall a held-out case keeps with the factor the others set (1 with fewer than 2 cases).
-    const auto worst_recall = [&](const std::vector<Held>& held) {
+    const auto worst_recall = [](const std::vector<Held>& held) {
       double worst = 1;
-      if (held.size() > 1) {
-        for (const Held& h : held) worst = std::min(worst, recall_at(h.sorted_need, factor_of(held, &h)));
+      for (const Held& h : held) {
+        if (!std::isnan(h.loo)) worst = std::min(worst, h.loo);
       }
       return worst;
     };
@@ -444,7 +451,7 @@ int run(const Settings& s) {
     if (held.empty()) {
       entry["note"] = "no held-out case (one patient only, or every region crop refused): no calibrated factor";
       report[organ] = entry;
-      rows[organ] = "| " + organ + " | " + std::to_string(list.size()) + " | " + std::to_string(patients.size()) +
+      rows[organ] = std::to_string(list.size()) + " | " + std::to_string(patients.size()) +
                     " | - | - | - | - | - | - | - | - |";
       continue;
     }
@@ -454,12 +461,11 @@ int run(const Settings& s) {
     stored_organ.factor = factor;
     stored_organ.max_distance = kMatchMargin * match_quantile(matches);
     entry["max_distance"] = stored_organ.max_distance;
-    double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_min = 1, loo_mean = 0, ks_vr = 0,
-           ks_recall_min = 1;
+    const double loo_min = worst_recall(held);
+    double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_mean = 0, ks_vr = 0, ks_recall_min = 1;
     for (const Held& h : held) {
       const Sample& x = *h.sample;
       const Scan& scan = scans[x.scan];
-      const double loo = held.size() > 1 ? recall_at(h.sorted_need, factor_of(held, &h)) : std::nan("");
       const IndexBox cut = intersection(x.key_slice_box, index_box(scan.original, h.box.enlarged(factor)));
       const double ratio = static_cast<double>(scan.original.voxel_count()) /
                            static_cast<double>(std::max<std::size_t>(cut.voxel_count(), 1));
@@ -469,7 +475,7 @@ int run(const Settings& s) {
                                    {"iou", h.iou},
                                    {"factor_needed", h.need},
                                    {"match_distance", h.match},
-                                   {"recall_with_others_factor", held.size() > 1 ? json(loo) : json(nullptr)},
+                                   {"recall_with_others_factor", held.size() > 1 ? json(h.loo) : json(nullptr)},
                                    {"volume_ratio", ratio},
                                    {"key_slice_crop", {{"volume_ratio", x.key_slice_ratio}, {"recall", x.key_slice_recall}}}});
       mre_ep += h.mre_ep;
@@ -479,10 +485,7 @@ int run(const Settings& s) {
       vr_min = std::min(vr_min, ratio);
       ks_vr += x.key_slice_ratio;
       ks_recall_min = std::min(ks_recall_min, x.key_slice_recall);
-      if (held.size() > 1) {
-        loo_min = std::min(loo_min, loo);
-        loo_mean += loo / static_cast<double>(held.size());
-      }
+      if (held.size() > 1) loo_mean += h.loo / static_cast<double>(held.size());
     }
     const auto n = static_cast<double>(held.size());
     entry["factor"] = factor;
@@ -498,7 +501,7 @@ int run(const Settings& s) {
     const std::string search = ape_search_name(stored_organ.search_region);
     if (!stored_organ.region.empty()) calibrated.push_back(std::move(stored_organ));
     if (offer) offered.insert(organ);
-    rows[organ] = std::string(offer ? "| **" + organ + "**" : "| " + organ) + " | " + std::to_string(list.size()) + " | " + std::to_string(patients.size()) + " | " +
+    rows[organ] = std::to_string(list.size()) + " | " + std::to_string(patients.size()) + " | " +
                   search + " | " + fixed(mre_ep / n, 1) + " | " + fixed(mre_c / n, 1) + " | " + fixed(iou / n, 2) + " | " +
                   fixed(factor, 2) + " | " +
                   (held.size() > 1 ? fixed(loo_min, 3) + " (" + fixed(loo_mean, 3) + ")" : std::string("-")) + " | " +
@@ -523,13 +526,24 @@ int run(const Settings& s) {
       report[o->name]["controls"].push_back({{"case", scan.case_id}, {"answer", answer}});
     }
   }
+  // A box on a scan without the organ is a confident wrong answer: such an organ is not offered.
+  for (auto it = offered.begin(); it != offered.end();) {
+    if (answers[*it]["boxed"] == 0) {
+      ++it;
+      continue;
+    }
+    report[*it]["offered"] = false;
+    report[*it]["note"] = "not offered: a control scan, which does not show the organ, was boxed";
+    it = offered.erase(it);
+  }
   std::cout << "| organ | cases | patients | search | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: "
                "min (mean) | VR@99: mean (min) | key-slice crop: VR, min recall (scans) | controls: refused, not "
                "found, boxed |\n"
             << "|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---|\n";
   for (const auto& [organ, row] : rows) {
     auto& a = answers[organ];
-    std::cout << row << " " << a["refused"] << ", " << a["not found"] << ", " << a["boxed"] << " |\n";
+    std::cout << (offered.count(organ) != 0 ? "| **" + organ + "** | " : "| " + organ + " | ") << row << " "
+              << a["refused"] << ", " << a["not found"] << ", " << a["boxed"] << " |\n";
   }
   if (!s.report.empty()) {
     const fs::path tmp = s.report + ".tmp";
