@@ -66,8 +66,8 @@ constexpr double kMaxFactor = 100;
 // An organ is written into the model when every held-out scan keeps at least this recall with the factor
 // the other scans alone set (a new patient's crop loses little more than 5% at worst).
 constexpr double kMinOfferedRecall = 0.95;
-// ... and was measured on at least this many held-out scans: with two, the model's box (both templates)
-// is not the box that was calibrated (one template), and a pelvis CT's own prostate crop kept 0.92.
+// ... and was measured on at least this many held-out patients: with two, the model's box (both patients'
+// templates) is not the box that was calibrated (one patient's), and a pelvis CT's own prostate crop kept 0.92.
 constexpr std::size_t kMinOfferedPatients = 3;
 // The not-found threshold: this times the 90th percentile of the held-out scans' median edge-point match
 // distances (their largest with fewer than 10 scans). A scan the threshold wrongly calls "not found" keeps
@@ -494,8 +494,10 @@ int run(const Settings& s) {
     entry["iou"] = iou / n;
     entry["volume_ratio"] = vr / n;
     entry["key_slice_volume_ratio"] = ks_vr / n;
-    const bool offer =
-        !stored_organ.region.empty() && held.size() >= kMinOfferedPatients && loo_min >= kMinOfferedRecall;
+    std::set<std::string> held_patients;
+    for (const Held& h : held) held_patients.insert(h.sample->patient);
+    const bool offer = !stored_organ.region.empty() && held_patients.size() >= kMinOfferedPatients &&
+                       loo_min >= kMinOfferedRecall;
     entry["offered"] = offer;
     report[organ] = entry;
     const std::string search = ape_search_name(stored_organ.search_region);

@@ -81,31 +81,6 @@ void write_ape_map(const ApeMap& map, const std::string& path, int gzip_level) {
   });
 }
 
-WorldBox WorldBox::enlarged(double factor) const {
-  WorldBox b;
-  const Vec3 c = centre();
-  for (std::size_t a = 0; a < 3; ++a) {
-    b.lo[a] = c[a] - factor * (c[a] - lo[a]);
-    b.hi[a] = c[a] + factor * (hi[a] - c[a]);
-  }
-  return b;
-}
-
-double WorldBox::volume() const {
-  double v = 1;
-  for (std::size_t a = 0; a < 3; ++a) v *= std::max(0.0, hi[a] - lo[a]);
-  return v;
-}
-
-WorldBox intersection(const WorldBox& a, const WorldBox& b) {
-  WorldBox c;
-  for (std::size_t k = 0; k < 3; ++k) {
-    c.lo[k] = std::max(a.lo[k], b.lo[k]);
-    c.hi[k] = std::min(a.hi[k], b.hi[k]);
-  }
-  return c;
-}
-
 std::array<Vec3, 6> mask_edge_points(const Volume& mask) {
   const Geometry& g = mask.geometry();
   std::vector<Vec3> points;
@@ -350,7 +325,7 @@ std::vector<ApeOrgan> ape_organs(const Model& model) {
   return section == "null" ? std::vector<ApeOrgan>{} : ape_organs_from_json(section);
 }
 
-OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ) {
+OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ, const WorldBox& within) {
   const std::vector<ApeOrgan> organs = ape_organs(model);
   if (organs.empty()) fail(Status::unsupported_input, "the model holds no APE organ templates (slicenav-ape-boxes)");
   const auto it = std::find_if(organs.begin(), organs.end(), [&](const ApeOrgan& o) { return o.name == organ; });
@@ -359,7 +334,7 @@ OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string&
     for (const ApeOrgan& o : organs) names += (names.empty() ? "" : ", ") + o.name;
     fail(Status::invalid_argument, "no APE organ '" + organ + "'; the model boxes " + names);
   }
-  return ape_organ_box(*it, map);
+  return ape_organ_box(*it, map, within);
 }
 
 OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map, const WorldBox& within) {

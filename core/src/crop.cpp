@@ -292,8 +292,7 @@ WorldBox world_box(const Geometry& grid, const IndexBox& box) {
     first[a] = static_cast<double>(box.begin[a]);
     last[a] = static_cast<double>(box.end[a] - 1);
   }
-  const auto [lo, hi] = world_bounds(grid, first, last);
-  return {lo, hi};
+  return world_bounds(grid, first, last);
 }
 
 std::vector<std::string> crop_targets(const Model& model) {

@@ -220,28 +220,16 @@ Vec3 PointTransform::apply(const Vec3& p) const {
           r[6] * p[0] + r[7] * p[1] + r[8] * p[2] + translation[2]};
 }
 
-std::array<Vec3, 2> world_bounds(const Geometry& grid, const Vec3& first, const Vec3& last) {
-  std::array<Vec3, 2> out{Vec3{1e300, 1e300, 1e300}, Vec3{-1e300, -1e300, -1e300}};
-  for (int corner = 0; corner < 8; ++corner) {
-    Vec3 index;
-    for (std::size_t a = 0; a < 3; ++a) index[a] = ((corner >> a) & 1) ? last[a] : first[a];
-    const Vec3 w = grid.index_to_world(index);
-    for (std::size_t a = 0; a < 3; ++a) {
-      out[0][a] = std::min(out[0][a], w[a]);
-      out[1][a] = std::max(out[1][a], w[a]);
-    }
-  }
-  return out;
-}
-
 WorldGrid world_grid_geometry(const Volume& volume, double spacing_mm) {
   if (!std::isfinite(spacing_mm) || spacing_mm <= 0) {
     fail(Status::invalid_argument, "grid spacing must be finite and > 0, got " + std::to_string(spacing_mm));
   }
   const Geometry& g = volume.geometry();
-  const auto [lo, hi] = world_bounds(g, {0, 0, 0},
-                                     {static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
-                                      static_cast<double>(g.size[2] - 1)});
+  const WorldBox bounds = world_bounds(g, {0, 0, 0},
+                                       {static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
+                                        static_cast<double>(g.size[2] - 1)});
+  const Vec3& lo = bounds.lo;
+  const Vec3& hi = bounds.hi;
   WorldGrid grid;
   grid.spacing_mm = spacing_mm;
   grid.origin = lo;

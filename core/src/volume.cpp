@@ -75,6 +75,45 @@ void Geometry::validate() const {
   }
 }
 
+WorldBox WorldBox::enlarged(double factor) const {
+  WorldBox b;
+  const Vec3 c = centre();
+  for (std::size_t a = 0; a < 3; ++a) {
+    b.lo[a] = c[a] - factor * (c[a] - lo[a]);
+    b.hi[a] = c[a] + factor * (hi[a] - c[a]);
+  }
+  return b;
+}
+
+double WorldBox::volume() const {
+  double v = 1;
+  for (std::size_t a = 0; a < 3; ++a) v *= std::max(0.0, hi[a] - lo[a]);
+  return v;
+}
+
+WorldBox intersection(const WorldBox& a, const WorldBox& b) {
+  WorldBox c;
+  for (std::size_t k = 0; k < 3; ++k) {
+    c.lo[k] = std::max(a.lo[k], b.lo[k]);
+    c.hi[k] = std::min(a.hi[k], b.hi[k]);
+  }
+  return c;
+}
+
+WorldBox world_bounds(const Geometry& grid, const Vec3& first, const Vec3& last) {
+  WorldBox out{{1e300, 1e300, 1e300}, {-1e300, -1e300, -1e300}};
+  for (int corner = 0; corner < 8; ++corner) {
+    Vec3 index;
+    for (std::size_t a = 0; a < 3; ++a) index[a] = ((corner >> a) & 1) ? last[a] : first[a];
+    const Vec3 w = grid.index_to_world(index);
+    for (std::size_t a = 0; a < 3; ++a) {
+      out.lo[a] = std::min(out.lo[a], w[a]);
+      out.hi[a] = std::max(out.hi[a], w[a]);
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // A vector's data as a shared pointer that keeps the vector alive.

@@ -333,6 +333,14 @@ TEST(ApeBoxes, OrganBoxIsEnlargedCutToTheScanAndNotFoundWhenItsEdgesDoNotMatch) 
   EXPECT_DOUBLE_EQ(b.factor, 2.0);
   EXPECT_EQ(b.templates, 1u);
   EXPECT_NEAR(b.match_distance, 0.0, 1e-6);
+  // Searched for in a part of the scan only (plan_crop passes an organ's region crop), and cut to it: the -y
+  // edge (y 20) is found on the part's face.
+  const OrganBox part = ape_organ_box(model, m, "liver", WorldBox{{-1e9, 30.0, -1e9}, {1e9, 1e9, 1e9}});
+  EXPECT_TRUE(part.found) << part.note;
+  EXPECT_EQ(part.retrieved.lo, (Vec3{-50.0, 30.0, 100.0}));
+  EXPECT_EQ(part.retrieved.hi, b.retrieved.hi);
+  EXPECT_EQ(part.box.lo[1], 30.0);
+  EXPECT_EQ(part.box.hi[1], 100.0);
   const OrganBox h = ape_organ_box(model, m, "heart");
   EXPECT_FALSE(h.found);
   EXPECT_GT(h.match_distance, 1.0);

@@ -108,27 +108,6 @@ TEST(Rigid, WorldGridResamplingKeepsTheAnatomyWhereItIs) {
   EXPECT_EQ(status_of([&] { resample_to_world_grid(v, 0.001); }), Status::unsupported_input);
 }
 
-TEST(Rigid, WorldBoundsAreTheCornersWhateverTheDirection) {
-  // 2 x 3 x 4 mm voxels; index axis i runs along -y, j along +z, k along -x (a permuted, flipped direction).
-  Geometry g;
-  g.size = {10, 20, 30};
-  g.spacing = {2.0, 3.0, 4.0};
-  g.origin = {100.0, -50.0, 7.0};
-  g.direction = {0, 0, -1, -1, 0, 0, 0, 1, 0};
-  const auto [lo, hi] = world_bounds(g, {1, 2, 3}, {4, 5, 6});
-  // x = 100 - 4k for k in 3..6; y = -50 - 2i for i in 1..4; z = 7 + 3j for j in 2..5.
-  EXPECT_DOUBLE_EQ(lo[0], 76.0);
-  EXPECT_DOUBLE_EQ(hi[0], 88.0);
-  EXPECT_DOUBLE_EQ(lo[1], -58.0);
-  EXPECT_DOUBLE_EQ(hi[1], -52.0);
-  EXPECT_DOUBLE_EQ(lo[2], 13.0);
-  EXPECT_DOUBLE_EQ(hi[2], 22.0);
-  // One voxel: its centre, twice.
-  const auto [p, q] = world_bounds(g, {0, 0, 0}, {0, 0, 0});
-  EXPECT_EQ(p, g.origin);
-  EXPECT_EQ(q, g.origin);
-}
-
 TEST(Rigid, BadInputSaysWhy) {
   const Model without(test::tiny_model_config(), 1);
   const Volume ct = test::small_phantom("LPS", 20, 40.0, 5.0);

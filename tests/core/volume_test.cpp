@@ -39,6 +39,27 @@ TEST(Volume, IndexAndWorldAreInverse) {
   for (int a = 0; a < 3; ++a) EXPECT_NEAR(back[a], index[a], 1e-12);
 }
 
+TEST(Volume, WorldBoundsAreTheCornersWhateverTheDirection) {
+  // 2 x 3 x 4 mm voxels; index axis i runs along -y, j along +z, k along -x (a permuted, flipped direction).
+  Geometry g;
+  g.size = {10, 20, 30};
+  g.spacing = {2.0, 3.0, 4.0};
+  g.origin = {100.0, -50.0, 7.0};
+  g.direction = {0, 0, -1, -1, 0, 0, 0, 1, 0};
+  const WorldBox b = world_bounds(g, {1, 2, 3}, {4, 5, 6});
+  // x = 100 - 4k for k in 3..6; y = -50 - 2i for i in 1..4; z = 7 + 3j for j in 2..5.
+  EXPECT_DOUBLE_EQ(b.lo[0], 76.0);
+  EXPECT_DOUBLE_EQ(b.hi[0], 88.0);
+  EXPECT_DOUBLE_EQ(b.lo[1], -58.0);
+  EXPECT_DOUBLE_EQ(b.hi[1], -52.0);
+  EXPECT_DOUBLE_EQ(b.lo[2], 13.0);
+  EXPECT_DOUBLE_EQ(b.hi[2], 22.0);
+  // One voxel: its centre, twice.
+  const WorldBox one = world_bounds(g, {0, 0, 0}, {0, 0, 0});
+  EXPECT_EQ(one.lo, g.origin);
+  EXPECT_EQ(one.hi, g.origin);
+}
+
 TEST(Volume, VoxelLayoutIsXFastest) {
   std::vector<float> voxels(24);
   for (std::size_t n = 0; n < voxels.size(); ++n) voxels[n] = static_cast<float>(n);

@@ -45,24 +45,6 @@ WorldGrid ape_grid(const Model& model, const Volume& volume);
 // extension, Error(invalid_argument) for a map whose values do not fill its grid or a gzip level outside
 // 0-12, Error(io) when the file cannot be written (nothing is left at `path`).
 void write_ape_map(const ApeMap& map, const std::string& path, int gzip_level = kDefaultGzipLevel);
-// An axis-aligned box in world (LPS) mm.
-struct WorldBox {
-  Vec3 lo{0, 0, 0}, hi{0, 0, 0};
-  Vec3 centre() const { return {(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2}; }
-  bool contains(const Vec3& p) const {
-    return p[0] >= lo[0] && p[0] <= hi[0] && p[1] >= lo[1] && p[1] <= hi[1] && p[2] >= lo[2] && p[2] <= hi[2];
-  }
-  // The box scaled by `factor` about its centre along every axis.
-  WorldBox enlarged(double factor) const;
-  // The box's volume, mm^3 (0 for an empty box: hi below lo along some axis).
-  double volume() const;
-  // A box holding every point.
-  static WorldBox everything() { return {{-1e300, -1e300, -1e300}, {1e300, 1e300, 1e300}}; }
-};
-
-// The common part of two boxes (empty, with volume 0, when they do not overlap).
-WorldBox intersection(const WorldBox& a, const WorldBox& b);
-
 using ApeEmbedding = std::array<float, kApeChannels>;
 
 // The six edge points of a mask (voxels >= 0.5 on its volume's grid), world LPS mm, in the order -x, +x, -y,
@@ -141,13 +123,12 @@ struct OrganBox {
   std::string note;  // why the organ is not found, or that the box is cut
 };
 
-// The box of one of the model's organs in a scan's map, searched for over the whole map (an organ crop,
-// plan_crop, searches an organ with search_region in its region's crop only). Throws
-// Error(invalid_argument) naming the model's organs when `organ` is not one of them (none at all:
-// unsupported_input).
-OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ);
-// `within`: the part of the scan searched (an organ crop: its region's crop when organ.search_region); the
-// box is cut to it too.
+// The box of one of the model's organs in a scan's map. `within`: the part of the scan searched, and the box
+// is cut to it too (an organ crop, plan_crop, passes its region's crop for an organ with search_region, and
+// everything otherwise). Throws Error(invalid_argument) naming the model's organs when `organ` is not one
+// of them (none at all: unsupported_input).
+OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string& organ,
+                       const WorldBox& within = WorldBox::everything());
 OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map, const WorldBox& within = WorldBox::everything());
 
 // The checks write_ape_map makes of its path and gzip level before anything is computed or written.

@@ -38,9 +38,6 @@ struct WorldGrid {
 WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm);
 // The grid resample_to_world_grid fills, without its values (cheap). Throws like it.
 WorldGrid world_grid_geometry(const Volume& volume, double spacing_mm);
-// The lowest ([0]) and highest ([1]) world coordinate along each axis of the voxel centres from index `first`
-// to index `last` of `grid`, inclusive: those of the eight corner voxels, whatever the grid's direction.
-std::array<Vec3, 2> world_bounds(const Geometry& grid, const Vec3& first, const Vec3& last);
 
 // p' = rotation * p + translation (rotation row-major).
 struct PointTransform {

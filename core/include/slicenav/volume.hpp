@@ -36,6 +36,28 @@ struct Geometry {
   void validate() const;
 };
 
+// An axis-aligned box in world (LPS) mm.
+struct WorldBox {
+  Vec3 lo{0, 0, 0}, hi{0, 0, 0};
+  Vec3 centre() const { return {(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2}; }
+  bool contains(const Vec3& p) const {
+    return p[0] >= lo[0] && p[0] <= hi[0] && p[1] >= lo[1] && p[1] <= hi[1] && p[2] >= lo[2] && p[2] <= hi[2];
+  }
+  // The box scaled by `factor` about its centre along every axis.
+  WorldBox enlarged(double factor) const;
+  // The box's volume, mm^3 (0 for an empty box: hi below lo along some axis).
+  double volume() const;
+  // A box holding every point.
+  static WorldBox everything() { return {{-1e300, -1e300, -1e300}, {1e300, 1e300, 1e300}}; }
+};
+
+// The common part of two boxes (empty, with volume 0, when they do not overlap).
+WorldBox intersection(const WorldBox& a, const WorldBox& b);
+
+// The box of the voxel centres from index `first` to index `last` of `grid`, inclusive: that of the eight
+// corner voxels, whatever the grid's direction.
+WorldBox world_bounds(const Geometry& grid, const Vec3& first, const Vec3& last);
+
 // Where a volume came from and what was noticed while reading it.
 struct SourceInfo {
   std::string path;                // file or directory read; empty for in-memory volumes
