@@ -141,15 +141,14 @@ struct Scan {
 };
 
 // Scans certain not to show an organ, as controls of its "not found" answer: the extremity crops for every
-// organ, with the head-and-neck crops for the abdominal and pelvic organs, and the pelvis scans for the
-// head-and-neck organs.
+// organ, with the head-and-neck crops for the organs of the abdominal and pelvic regions, and the pelvis
+// scans for those of the head-and-neck region (the organ table's regions).
 bool is_control(const Scan& scan, const std::string& organ) {
-  static const std::set<std::string> head_neck{"parotids", "brainstem", "mandible", "larynx"};
-  static const std::set<std::string> below_chest{"liver",           "spleen",   "pancreas", "kidneys",
-                                                 "urinary_bladder", "prostate", "rectum",   "femur_heads"};
+  static const std::set<std::string> below_chest{"liver", "kidneys", "abdomen", "pelvis"};
   if (scan.set == "ood") return true;
-  if (head_neck.count(organ) != 0) return scan.region == "pelvis";
-  return below_chest.count(organ) != 0 && scan.set == "hn";
+  const std::string& region = region_of(organ);
+  if (region == "head-neck") return scan.region == "pelvis";
+  return below_chest.count(region) != 0 && scan.set == "hn";
 }
 
 Scan scan_of(const training::CaseInfo& c, const Geometry& original) {
@@ -475,7 +474,7 @@ int run(const Settings& s) {
                                    {"iou", h.iou},
                                    {"factor_needed", h.need},
                                    {"match_distance", h.match},
-                                   {"recall_with_others_factor", held.size() > 1 ? json(h.loo) : json(nullptr)},
+                                   {"recall_with_others_factor", std::isnan(h.loo) ? json(nullptr) : json(h.loo)},
                                    {"volume_ratio", ratio},
                                    {"key_slice_crop", {{"volume_ratio", x.key_slice_ratio}, {"recall", x.key_slice_recall}}}});
       mre_ep += h.mre_ep;
@@ -485,7 +484,7 @@ int run(const Settings& s) {
       vr_min = std::min(vr_min, ratio);
       ks_vr += x.key_slice_ratio;
       ks_recall_min = std::min(ks_recall_min, x.key_slice_recall);
-      if (held.size() > 1) loo_mean += h.loo / static_cast<double>(held.size());
+      if (!std::isnan(h.loo)) loo_mean += h.loo / static_cast<double>(held.size());
     }
     const auto n = static_cast<double>(held.size());
     entry["factor"] = factor;
