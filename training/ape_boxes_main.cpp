@@ -7,7 +7,7 @@
 // For every organ of the table below and every case of sets ct and hn whose masks show it (lungs, kidneys,
 // femoral heads and parotids as left and right together), the six edge points of the mask and its centroid
 // are embedded in the case's APE map: those are the case's template. Then, for each case, the boxes come
-// from the templates of the other patients only (ape_box), and the report gives per organ:
+// from the templates of the other patients only (ape_organ_box), and the report gives per organ:
 //   - the seed's landmark retrieval error: mean radial error (mm) of the edge points (MRE_ep) and of the
 //     centroid (MRE_c), each template's point retrieved by nearest neighbour against the case's true one;
 //   - the IoU of the box with the mask's bounding box;
@@ -53,7 +53,6 @@
 #include "slicenav/io.hpp"
 #include "slicenav/model.hpp"
 #include "slicenav/navigation.hpp"
-#include "stats.hpp"
 
 namespace {
 
@@ -250,15 +249,16 @@ std::string fixed(double v, int digits) {
 }
 
 // The organ's crop on a control scan as plan_crop makes it: "refused" (the region is not in the scan, or
-// the scan is not recognised), "not found" (the region's crop kept, the APE box not used) or "boxed".
-std::string control_answer(const Model& model, const PreparedScan& prepared, const Volume& volume,
-                           const std::string& organ) {
+// the scan is not recognised), "not found" (the region's crop kept, the APE box not used) or "boxed", with
+// the edges' median match distance where the region's crop was made.
+json control_answer(const Model& model, const PreparedScan& prepared, const Volume& volume,
+                    const std::string& organ) {
   try {
     const CropRecord r = plan_crop(model, prepared, volume, organ);
-    return r.ape.used ? "boxed" : "not found";
+    return {{"answer", r.ape.used ? "boxed" : "not found"}, {"match_distance", r.ape.match_distance}};
   } catch (const Error& e) {
     if (e.status() != Status::unsupported_input) throw;
-    return "refused";
+    return {{"answer", "refused"}};
   }
 }
 
@@ -392,18 +392,18 @@ int run(const Settings& s) {
         Held h;
         h.sample = &x;
         const std::vector<ApeMatch> found = ape_nearest(scan.map, queries, within);
-        std::vector<double> edge_distances;
         for (std::size_t t = 0; t < others.size(); ++t) {
-          for (std::size_t e = 0; e < 6; ++e) {
-            h.mre_ep += distance(found[7 * t + e].world, x.true_edges[e]);
-            edge_distances.push_back(found[7 * t + e].distance);
-          }
+          for (std::size_t e = 0; e < 6; ++e) h.mre_ep += distance(found[7 * t + e].world, x.true_edges[e]);
           h.mre_c += distance(found[7 * t + 6].world, x.true_centre);
         }
-        h.match = stats::median(edge_distances);
         h.mre_ep /= 6.0 * static_cast<double>(others.size());
         h.mre_c /= static_cast<double>(others.size());
-        h.box = ape_box(scan.map, others, within);
+        ApeOrgan from_others;
+        from_others.name = stored_organ.name;
+        from_others.templates = std::move(others);
+        const OrganBox b = ape_organ_box(from_others, scan.map, within);
+        h.box = b.retrieved;
+        h.match = b.match_distance;
         const double inter = intersection(h.box, x.truth).volume();
         h.iou = inter / (h.box.volume() + x.truth.volume() - inter);
         h.sorted_need = needed_enlargements(h.box, x.voxels, scan.original, x.key_slice_box);
@@ -522,9 +522,10 @@ int run(const Settings& s) {
     const Volume volume = read_volume(scan.path);
     const PreparedScan prepared = prepare_scan(model, volume, kWithoutMeasurement);
     for (const ApeOrgan* o : controlled) {
-      const std::string answer = control_answer(model, prepared, volume, o->name);
-      ++answers[o->name][answer];
-      report[o->name]["controls"].push_back({{"case", scan.case_id}, {"answer", answer}});
+      json answer = control_answer(model, prepared, volume, o->name);
+      ++answers[o->name][answer.at("answer").get<std::string>()];
+      answer["case"] = scan.case_id;
+      report[o->name]["controls"].push_back(answer);
     }
   }
   // A box on a scan without the organ is a confident wrong answer: such an organ is not offered.
