@@ -13,6 +13,7 @@
 #include "slicenav/error.hpp"
 #include "slicenav/navigation.hpp"
 #include "stats.hpp"
+#include "text.hpp"
 
 namespace slicenav {
 
@@ -25,10 +26,26 @@ detail::ApeNetImpl& ape_network(const Model& model) {
   return *model.impl().ape;
 }
 
+// The network's first convolution makes one cell of each 4 x 4 x 4 voxels: a scan that spans fewer voxels
+// than that along a world axis (a single slice, a 2D image, a sliver) is mostly the air it is padded with,
+// and its map would be a confident answer about nothing.
+const WorldGrid& require_ape_extent(const WorldGrid& grid) {
+  static const char* const axis[] = {"x (left-right)", "y (front-back)", "z (head-feet)"};
+  for (std::size_t a = 0; a < 3; ++a) {
+    if (grid.size[a] < static_cast<std::size_t>(detail::kApeStride)) {
+      fail(Status::unsupported_input,
+           "the scan spans " + std::to_string(grid.size[a]) + " voxel(s) of " + detail::fixed_decimals(grid.spacing_mm, 1) +
+               " mm along world axis " + axis[a] + "; an APE map needs at least " + std::to_string(detail::kApeStride) +
+               " (one cell of the network's first convolution)");
+    }
+  }
+  return grid;
+}
+
 }  // namespace
 
 WorldGrid ape_grid(const Model& model, const Volume& volume) {
-  return world_grid_geometry(volume, ape_network(model).config.voxel_mm);
+  return require_ape_extent(world_grid_geometry(volume, ape_network(model).config.voxel_mm));
 }
 
 ApeMap ape_map(const Model& model, const Volume& volume) {
@@ -36,6 +53,7 @@ ApeMap ape_map(const Model& model, const Volume& volume) {
   require_ct(volume);
   const detail::ApeNetConfig& c = net.config;
   WorldGrid grid = resample_to_world_grid(volume, c.voxel_mm);
+  require_ape_extent(grid);
   c10::InferenceMode guard;
   const auto sx = static_cast<std::int64_t>(grid.size[0]), sy = static_cast<std::int64_t>(grid.size[1]),
              sz = static_cast<std::int64_t>(grid.size[2]);

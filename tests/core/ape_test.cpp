@@ -123,6 +123,14 @@ TEST(Ape, BadInputSaysWhy) {
   const Volume not_ct(ct.geometry(), std::move(mr));
   EXPECT_EQ(status_of([&] { ape_map(model_with_ape(), not_ct); }, &message), Status::unsupported_input);
   EXPECT_NE(message.find("CT"), std::string::npos) << message;
+  // A single slice spans one voxel of the map's grid along z: fewer than one cell of the network's first
+  // convolution. The size query refuses it too.
+  const Volume one_slice = test::small_phantom("LPS", 1, 40.0, 10.0);
+  EXPECT_EQ(status_of([&] { ape_map(model_with_ape(), one_slice); }, &message), Status::unsupported_input);
+  EXPECT_NE(message.find("along world axis z"), std::string::npos) << message;
+  EXPECT_EQ(status_of([&] { ape_grid(model_with_ape(), one_slice); }), Status::unsupported_input);
+  // Four slices 20 mm apart (the test network's spacing) are one cell: a map.
+  EXPECT_EQ(ape_map(model_with_ape(), test::small_phantom("LPS", 4, 40.0, 20.0)).grid.size[2], 4u);
 }
 
 TEST_F(ApeFiles, WritesAThreeComponentFloatNiftiOnTheMapsGrid) {
