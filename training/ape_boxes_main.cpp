@@ -12,20 +12,21 @@
 //     centroid (MRE_c), each template's point retrieved by nearest neighbour against the case's true one;
 //   - the IoU of the box with the mask's bounding box;
 //   - the organ crop (crop.hpp: the organ's region crop cut to its box enlarged about its centre): the
-//     enlargement each case needs for 0.99 recall, the organ's factor (the upper end of those needs,
-//     estimated from the two largest: upper_end; at most 100),
+//     enlargement each case needs for 0.99 recall, the organ's factor (a 75% upper confidence bound on the
+//     upper end of those needs, from the two largest: upper_end; at most 100),
 //     the recall each case gets with the factor calibrated on the other cases alone, and the volume ratio
 //     (scan voxels / crop voxels on the scan's own grid) at the organ's factor (VR@99), beside the region's
 //     key-slice crop (z range and body box) alone on the same scan.
 // An organ held by a region is measured with its edges searched for in the region's crop and in the whole
 // scan; the search kept (the report's "search", with both worst recalls) is the region's unless the whole
-// scan keeps more of the worst held-out organ with the others' factor.
+// scan keeps more of the worst held-out organ with the others' factor, or as much with a larger mean VR@99.
 // The organ's "not found" threshold is 1.25 x the 90th percentile of the held-out cases' median edge-point
 // match distances. Control scans, certain not to show the organ (is_control), are cropped to it by
 // plan_crop with every calibrated organ, and the report counts its answers: refused (the region is not in
 // the scan), not found (the region's crop kept) or boxed (a false box).
 // --write-model writes the organs offered (held by one region, measured on 3 or more held-out patients,
-// recall >= 0.95 on each with the others' factor: kMinOfferedRecall, and no control boxed) into the model's
+// recall >= 0.95 on each with the others' factor: kMinOfferedRecall, a factor below the cap, and no control
+// boxed) into the model's
 // "ape_organs" metadata
 // (ape.hpp): every case's template, the factor, the threshold and the search.
 #include <algorithm>
@@ -227,14 +228,18 @@ double match_quantile(std::vector<double> matches) {
   return matches[static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(matches.size()))) - 1];
 }
 
-// The upper end of the distribution a sample comes from, estimated from its two largest values x1 >= x2 as
-// x1 + (x1 - x2) (Robson and Whitlock, Biometrika 1964). The largest need alone is exceeded by a new
+// The confidence with which the factor is at least the upper end of the needs (upper_end).
+constexpr double kEndpointConfidence = 0.75;
+
+// An upper confidence bound on the upper end of the distribution a sample comes from, from its two largest
+// values x1 >= x2: x1 + (x1 - x2) c / (1 - c) bounds it with confidence c (Robson and Whitlock, Biometrika
+// 1964; c = 0.5 gives their point estimate, x1 + (x1 - x2)). The largest need alone is exceeded by a new
 // patient's with probability 1 / (n + 1): calibrated that way, the case that needs the most is never covered
 // by the others' factor. The largest value for a sample of one; 0 for none.
 double upper_end(std::vector<double> values) {
   if (values.size() < 2) return values.empty() ? 0 : values.front();
   std::partial_sort(values.begin(), values.begin() + 2, values.end(), std::greater<>());
-  return 2 * values[0] - values[1];
+  return values[0] + (values[0] - values[1]) * kEndpointConfidence / (1 - kEndpointConfidence);
 }
 
 double recall_at(const std::vector<double>& sorted_need, double factor) {
@@ -363,8 +368,8 @@ int run(const Settings& s) {
     };
     std::size_t refused = 0;
     for (const Sample& x : list) refused += x.key_slice_crop_refused.empty() ? 0 : 1;
-    // The factor a set of held-out cases calibrates: the upper end of the factors they need, estimated from
-    // the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more than 1%
+    // The factor a set of held-out cases calibrates: an upper bound on the upper end of the factors they
+    // need, from the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more than 1%
     // needs an infinite one and does not set it.
     const auto factor_of = [](const std::vector<Held>& held, const Held* without) {
       std::vector<double> needs;
@@ -424,8 +429,20 @@ int run(const Settings& s) {
       }
       return worst;
     };
+    // The volume ratio of a held-out case's organ crop at a factor: scan voxels over crop voxels.
+    const auto ratio_at = [&](const Held& h, double factor) {
+      const Sample& x = *h.sample;
+      const Geometry& g = scans[x.scan].original;
+      const IndexBox cut = intersection(x.key_slice_box, index_box(g, h.box.enlarged(factor)));
+      return static_cast<double>(g.voxel_count()) / static_cast<double>(std::max<std::size_t>(cut.voxel_count(), 1));
+    };
+    const auto mean_ratio = [&](const std::vector<Held>& held) {
+      double sum = 0;
+      for (const Held& h : held) sum += ratio_at(h, factor_of(held, nullptr)) / static_cast<double>(held.size());
+      return sum;
+    };
     // An organ held by a region is searched for in its region's crop, unless the whole scan keeps more of
-    // the held-out organs with the others' factor.
+    // the held-out organs with the others' factor, or as much with smaller crops.
     std::vector<Held> held = hold(false);
     const double worst_scan = worst_recall(held);
     json worst_by_search{{"scan", held.size() > 1 ? json(worst_scan) : json(nullptr)}};
@@ -433,7 +450,8 @@ int run(const Settings& s) {
       std::vector<Held> in_region = hold(true);
       const double worst_region = worst_recall(in_region);
       worst_by_search["region"] = in_region.size() > 1 ? json(worst_region) : json(nullptr);
-      if (worst_region >= worst_scan) {
+      if (worst_region > worst_scan ||
+          (worst_region == worst_scan && (held.empty() || mean_ratio(in_region) >= mean_ratio(held)))) {
         held = std::move(in_region);
         stored_organ.search_region = true;
       }
@@ -464,10 +482,7 @@ int run(const Settings& s) {
     double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_mean = 0, ks_vr = 0, ks_recall_min = 1;
     for (const Held& h : held) {
       const Sample& x = *h.sample;
-      const Scan& scan = scans[x.scan];
-      const IndexBox cut = intersection(x.key_slice_box, index_box(scan.original, h.box.enlarged(factor)));
-      const double ratio = static_cast<double>(scan.original.voxel_count()) /
-                           static_cast<double>(std::max<std::size_t>(cut.voxel_count(), 1));
+      const double ratio = ratio_at(h, factor);
       entry["held_out"].push_back({{"case", x.case_id},
                                    {"mre_edges_mm", h.mre_ep},
                                    {"mre_centre_mm", h.mre_c},
@@ -495,9 +510,11 @@ int run(const Settings& s) {
     entry["key_slice_volume_ratio"] = ks_vr / n;
     std::set<std::string> held_patients;
     for (const Held& h : held) held_patients.insert(h.sample->patient);
+    // A factor at the cap is one the needs could not bound: the box then keeps the organ by luck, if at all.
     const bool offer = !stored_organ.region.empty() && held_patients.size() >= kMinOfferedPatients &&
-                       loo_min >= kMinOfferedRecall;
+                       loo_min >= kMinOfferedRecall && factor < kMaxFactor;
     entry["offered"] = offer;
+    if (factor >= kMaxFactor) entry["note"] = "not offered: its factor reached the cap of 100";
     report[organ] = entry;
     const std::string search = ape_search_name(stored_organ.search_region);
     if (!stored_organ.region.empty()) calibrated.push_back(std::move(stored_organ));

@@ -28,15 +28,18 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "eso
     for h in r["held_out"]:
         assert 0 <= h["iou"] <= 1 and h["volume_ratio"] >= 1, h
         assert h["factor_needed"] is None or min(h["factor_needed"], 100) <= r["factor"], h
-    # The factor is the upper end of the needs, from the two largest: x1 + (x1 - x2), within [1, 100].
+    # The factor is a 75% upper confidence bound on the upper end of the needs, from the two largest:
+    # x1 + 3 (x1 - x2), within [1, 100]; one at the cap is not offered.
     needs = sorted(min(h["factor_needed"], 100) for h in r["held_out"] if h["factor_needed"] is not None)
-    assert abs(r["factor"] - min(max(2 * needs[-1] - needs[-2], 1), 100)) < 1e-9, (r["factor"], needs[-2:])
+    assert abs(r["factor"] - min(max(4 * needs[-1] - 3 * needs[-2], 1), 100)) < 1e-9, (r["factor"], needs[-2:])
+    assert r["factor"] < 100 or not r["offered"], r
     if organ in ("spinal_cord", "esophagus"):  # run through several regions: measured, never offered as a crop
         assert r["region"] == "" and r["search"] == "scan" and not r["offered"] and organ not in organs, r
         assert list(r["worst_recall_by_search"]) == ["scan"], r
         continue
     assert r["region"] == "head-neck" and r["search"] in ("region", "scan"), r
-    # Both searches are measured; the one kept keeps at least as much of the worst held-out organ.
+    # Both searches are measured; the one kept keeps at least as much of the worst held-out organ (and, where
+    # both keep as much, the smaller crops).
     worst = r["worst_recall_by_search"]
     assert set(worst) == {"region", "scan"} and worst[r["search"]] == max(worst.values()), worst
     # The extremity crops are controls: an organ offered is never boxed on them (plan_crop refuses them or
