@@ -1,5 +1,6 @@
 // Writes the seed corpus of every fuzz target into OUT/<target>/: the same small inputs the tests use (phantom
-// volumes in each format, hand-made NIfTI headers, a DICOM slice of the fuzzed series, a tiny model, a crop record,
+// volumes in each format, hand-made NIfTI headers, a DICOM slice of the fuzzed series, a tiny model, the bundled
+// model's organ templates, a crop record,
 // an nnU-Net dataset.json, a batch list and the bundled elastix parameter presets).
 //   fuzz_seeds OUT
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "file_text.hpp"
 #include "model_fixtures.hpp"
 #include "nifti_bytes.hpp"
+#include "slicenav/ape.hpp"
 #include "slicenav/crop.hpp"
 #include "slicenav/elastix/parameters.hpp"
 #include "slicenav/io.hpp"
@@ -69,8 +71,12 @@ int main(int argc, char** argv) {
   model.save((work / "tiny.snm").string());
   seed(out / "model", "tiny.snm", read_text(work / "tiny.snm"));
 
+  // ape_organs: the bundled model's organ templates.
+  const Model bundled = Model::load(default_model_path());
+  seed(out / "ape_organs", "bundled.json", ape_organs_to_json(ape_organs(bundled)));
+
   // crop_record: a liver record of the bundled model on a small grid.
-  const CropRecord record = test::small_crop_record(find_region(Model::load(default_model_path()), "liver"));
+  const CropRecord record = test::small_crop_record(find_region(bundled, "liver"));
   seed(out / "crop_record", "liver.json", record.to_json());
 
   seed(out / "nnunet_dataset", "dataset.json",

@@ -29,7 +29,7 @@ export SLICENAV_THREAD_CALLS=1000
 
 echo "sanitize: AddressSanitizer + UndefinedBehaviorSanitizer build" >&2
 configure build-sanitize address,undefined -DSLICENAV_FUZZ=ON
-fuzz_targets=(volume dicom model crop_record nnunet_dataset batch_list elastix_parameters)
+fuzz_targets=(volume dicom model ape_organs crop_record nnunet_dataset batch_list elastix_parameters)
 cmake --build build-sanitize -j "$jobs" --target sanitizer_suite fuzz_seeds "${fuzz_targets[@]/#/fuzz_}"
 # The tests that run the bundled model over whole real scans take minutes each under the sanitizers; they run in the
 # normal build (scripts/test.sh). The real-data reader tests stay.
@@ -37,7 +37,7 @@ slow='NavigationRealData|CropRealData|PrealignRealData|RigidRealData|BundledMode
 (cd build-sanitize && ctest --output-on-failure -j "$jobs" -L "core|capi|plugins" -LE examples -E "$slow")
 
 # Runs per target for about 30 s each (docs/reliability.md, "Fuzzing in CI").
-declare -A fuzz_runs=([volume]=3000 [dicom]=4000 [model]=20000 [crop_record]=100000 [nnunet_dataset]=50000
+declare -A fuzz_runs=([volume]=3000 [dicom]=4000 [model]=20000 [ape_organs]=50000 [crop_record]=100000 [nnunet_dataset]=50000
   [batch_list]=50000 [elastix_parameters]=100000)
 if [ "$seconds" -gt 0 ]; then
   echo "sanitize: fuzzing each target for ${seconds} s" >&2
