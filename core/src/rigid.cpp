@@ -228,14 +228,12 @@ WorldGrid world_grid_geometry(const Volume& volume, double spacing_mm) {
   const WorldBox bounds = world_bounds(g, {0, 0, 0},
                                        {static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
                                         static_cast<double>(g.size[2] - 1)});
-  const Vec3& lo = bounds.lo;
-  const Vec3& hi = bounds.hi;
   WorldGrid grid;
   grid.spacing_mm = spacing_mm;
-  grid.origin = lo;
+  grid.origin = bounds.lo;
   double voxels = 1;
   for (std::size_t a = 0; a < 3; ++a) {
-    grid.size[a] = static_cast<std::size_t>(std::floor((hi[a] - lo[a]) / spacing_mm + 1e-9)) + 1;
+    grid.size[a] = static_cast<std::size_t>(std::floor((bounds.hi[a] - bounds.lo[a]) / spacing_mm + 1e-9)) + 1;
     voxels *= static_cast<double>(grid.size[a]);
   }
   if (voxels > static_cast<double>(kMaxGridVoxels)) {
