@@ -26,9 +26,8 @@
 // the scan), not found (the region's crop kept) or boxed (a false box).
 // --write-model writes the organs offered (held by one region, measured on 3 or more held-out patients,
 // recall >= 0.95 on each with the others' factor: kMinOfferedRecall, a factor below the cap, and no control
-// boxed) into the model's
-// "ape_organs" metadata
-// (ape.hpp): every case's template, the factor, the threshold and the search.
+// boxed) into the model's "ape_organs" metadata (ape.hpp): every case's template, the factor, the threshold
+// and the search.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -369,8 +368,8 @@ int run(const Settings& s) {
     std::size_t refused = 0;
     for (const Sample& x : list) refused += x.key_slice_crop_refused.empty() ? 0 : 1;
     // The factor a set of held-out cases calibrates: an upper bound on the upper end of the factors they
-    // need, from the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more than 1%
-    // needs an infinite one and does not set it.
+    // need, from the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more
+    // than 1% needs an infinite one and does not set it.
     const auto factor_of = [](const std::vector<Held>& held, const Held* without) {
       std::vector<double> needs;
       for (const Held& h : held) {
@@ -437,8 +436,9 @@ int run(const Settings& s) {
       return static_cast<double>(g.voxel_count()) / static_cast<double>(std::max<std::size_t>(cut.voxel_count(), 1));
     };
     const auto mean_ratio = [&](const std::vector<Held>& held) {
+      const double factor = factor_of(held, nullptr);
       double sum = 0;
-      for (const Held& h : held) sum += ratio_at(h, factor_of(held, nullptr)) / static_cast<double>(held.size());
+      for (const Held& h : held) sum += ratio_at(h, factor) / static_cast<double>(held.size());
       return sum;
     };
     // An organ held by a region is searched for in its region's crop, unless the whole scan keeps more of
@@ -451,7 +451,7 @@ int run(const Settings& s) {
       const double worst_region = worst_recall(in_region);
       worst_by_search["region"] = in_region.size() > 1 ? json(worst_region) : json(nullptr);
       if (worst_region > worst_scan ||
-          (worst_region == worst_scan && (held.empty() || mean_ratio(in_region) >= mean_ratio(held)))) {
+          (worst_region == worst_scan && mean_ratio(in_region) >= mean_ratio(held))) {
         held = std::move(in_region);
         stored_organ.search_region = true;
       }

@@ -29,7 +29,7 @@ detail::ApeNetImpl& ape_network(const Model& model) {
 // The network's first convolution makes one cell of each 4 x 4 x 4 voxels: a scan that spans fewer voxels
 // than that along a world axis (a single slice, a 2D image, a sliver) is mostly the air it is padded with,
 // and its map would be a confident answer about nothing.
-const WorldGrid& require_ape_extent(const WorldGrid& grid) {
+void require_ape_extent(const WorldGrid& grid) {
   static const char* const axis[] = {"x (left-right)", "y (front-back)", "z (head-feet)"};
   for (std::size_t a = 0; a < 3; ++a) {
     if (grid.size[a] < static_cast<std::size_t>(detail::kApeStride)) {
@@ -39,13 +39,14 @@ const WorldGrid& require_ape_extent(const WorldGrid& grid) {
                " (one cell of the network's first convolution)");
     }
   }
-  return grid;
 }
 
 }  // namespace
 
 WorldGrid ape_grid(const Model& model, const Volume& volume) {
-  return require_ape_extent(world_grid_geometry(volume, ape_network(model).config.voxel_mm));
+  WorldGrid grid = world_grid_geometry(volume, ape_network(model).config.voxel_mm);
+  require_ape_extent(grid);
+  return grid;
 }
 
 ApeMap ape_map(const Model& model, const Volume& volume) {
