@@ -22,12 +22,16 @@
 // scan keeps more of the worst held-out organ with the others' factor, or as much with a larger mean VR@99.
 // The organ's "not found" threshold is 1.25 x the 90th percentile of the held-out cases' median edge-point
 // match distances. Control scans, certain not to show the organ (is_control), are cropped to it by
-// plan_crop with every calibrated organ, and the report counts its answers: refused (the region is not in
-// the scan), not found (the region's crop kept) or boxed (a false box).
-// --write-model writes the organs offered (held by one region, measured on 3 or more held-out patients,
-// recall >= 0.95 on each with the others' factor: kMinOfferedRecall, a factor below the cap, and no control
-// boxed) into the model's "ape_organs" metadata (ape.hpp): every case's template, the factor, the threshold
-// and the search.
+// plan_crop with the model holding it and the organs offered, and the report counts its answers: refused
+// (the region is not in the scan), not found (the region's crop kept: its edges do not match, or no other
+// offered organ of its region is found to corroborate them) or boxed (a false box).
+// The organs offered are those held by one region, measured on 3 or more held-out patients, with recall
+// >= 0.95 on each with the others' factor (kMinOfferedRecall) and a factor below the cap, less those that box
+// a control (tried again whenever the set changes, as it changes what corroborates a box). Each held-out
+// case's VR@99 is that of the crop plan_crop would make with the offered organs: the region's crop where no
+// other offered organ of the region is found in it with the other patients' templates ("not corroborated").
+// --write-model writes the organs offered into the model's "ape_organs" metadata (ape.hpp): every case's
+// template, the factor, the threshold and the search.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -266,6 +270,99 @@ json control_answer(const Model& model, const PreparedScan& prepared, const Volu
   }
 }
 
+// One held-out case of an organ: its box from the other patients' templates, and what it measures.
+struct Held {
+  const Sample* sample = nullptr;
+  double mre_ep = 0, mre_c = 0, iou = 0, need = 0, match = 0;
+  double loo = std::nan("");  // the recall with the factor the other cases set (none with fewer than 2)
+  std::vector<double> sorted_need;
+  WorldBox box;
+  std::string corroborated_by;  // an offered organ of the region found in the scan
+  bool corroborated = true;     // false: plan_crop keeps the region's crop (no other organ of it found)
+};
+
+// An organ as calibrated: the organ as the model would store it (factor, threshold, search), its held-out
+// cases, and whether it passes the held-out tests for being offered.
+struct Calibration {
+  ApeOrgan organ;
+  std::vector<Held> held;
+  std::size_t patients = 0;
+  bool candidate = false;
+};
+
+// The templates of an organ's cases from patients other than `patient`.
+std::vector<ApeOrganTemplate> templates_without(const std::vector<Sample>& list, const std::string& patient) {
+  std::vector<ApeOrganTemplate> out;
+  for (const Sample& y : list) {
+    if (y.patient != patient) out.push_back(y.edges);
+  }
+  return out;
+}
+
+// The factor a set of held-out cases calibrates: an upper bound on the upper end of the factors they need,
+// from the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more than 1%
+// needs an infinite one and does not set it. `without`: a case left out.
+double factor_of(const std::vector<Held>& held, const Held* without) {
+  std::vector<double> needs;
+  for (const Held& h : held) {
+    if (&h != without && std::isfinite(h.need)) needs.push_back(std::min(h.need, kMaxFactor));
+  }
+  return std::clamp(upper_end(needs), 1.0, kMaxFactor);
+}
+
+// The lowest recall a held-out case keeps with the factor the others set (1 with fewer than 2 cases).
+double worst_recall(const std::vector<Held>& held) {
+  double worst = 1;
+  for (const Held& h : held) {
+    if (!std::isnan(h.loo)) worst = std::min(worst, h.loo);
+  }
+  return worst;
+}
+
+// The volume ratio of a held-out case's organ crop at a factor: scan voxels over crop voxels.
+double ratio_at(const std::vector<Scan>& scans, const Held& h, double factor) {
+  const Sample& x = *h.sample;
+  const Geometry& g = scans[x.scan].original;
+  const IndexBox cut = intersection(x.key_slice_box, index_box(g, h.box.enlarged(factor)));
+  return static_cast<double>(g.voxel_count()) / static_cast<double>(std::max<std::size_t>(cut.voxel_count(), 1));
+}
+
+// The calibrated organs held by a region that are `offered`, or are `also`, as the model stores them.
+std::vector<ApeOrgan> offered_organs(const std::map<std::string, Calibration>& calibrations,
+                                     const std::set<std::string>& offered, const std::string& also) {
+  std::vector<ApeOrgan> out;
+  for (const auto& [organ, cal] : calibrations) {
+    if (!cal.held.empty() && !cal.organ.region.empty() && (offered.count(organ) != 0 || organ == also)) {
+      out.push_back(cal.organ);
+    }
+  }
+  return out;
+}
+
+// The answers of plan_crop on the control scans of every calibrated organ held by a region, by organ, each
+// organ cropped with the model holding it and the `offered` organs.
+std::map<std::string, json> control_answers(Model& model, const std::vector<Scan>& scans,
+                                            const std::map<std::string, Calibration>& calibrations,
+                                            const std::set<std::string>& offered) {
+  std::map<std::string, json> out;
+  for (const Scan& scan : scans) {
+    std::vector<std::string> controlled;
+    for (const auto& [organ, cal] : calibrations) {
+      if (!cal.held.empty() && !cal.organ.region.empty() && is_control(scan, organ)) controlled.push_back(organ);
+    }
+    if (controlled.empty()) continue;
+    const Volume volume = read_volume(scan.path);
+    const PreparedScan prepared = prepare_scan(model, volume, kWithoutMeasurement);
+    for (const std::string& organ : controlled) {
+      model.set_metadata_section("ape_organs", ape_organs_to_json(offered_organs(calibrations, offered, organ)));
+      json answer = control_answer(model, prepared, volume, organ);
+      answer["case"] = scan.case_id;
+      out[organ].push_back(answer);
+    }
+  }
+  return out;
+}
+
 int run(const Settings& s) {
   set_inference_threads(s.threads);
   Model model = Model::load(s.model);
@@ -350,62 +447,35 @@ int run(const Settings& s) {
   }
 
   json report = json::object();
-  std::vector<ApeOrgan> calibrated;  // organs held by a region, with a factor
-  std::set<std::string> offered;     // ... and those written into the model
-  std::map<std::string, std::string> rows;  // the table's columns from the cases up to the controls, by organ
+  std::map<std::string, Calibration> calibrations;  // by organ
   for (const auto& [organ, list] : samples) {
-    ApeOrgan stored_organ;
+    Calibration& cal = calibrations[organ];
+    ApeOrgan& stored_organ = cal.organ;
     stored_organ.name = organ;
     stored_organ.region = region_of(organ);
     for (const Sample& x : list) stored_organ.templates.push_back(x.edges);
-    struct Held {
-      const Sample* sample = nullptr;
-      double mre_ep = 0, mre_c = 0, iou = 0, need = 0, match = 0;
-      double loo = std::nan("");  // the recall with the factor the other cases set (none with fewer than 2)
-      std::vector<double> sorted_need;
-      WorldBox box;
-    };
-    std::size_t refused = 0;
-    for (const Sample& x : list) refused += x.key_slice_crop_refused.empty() ? 0 : 1;
-    // The factor a set of held-out cases calibrates: an upper bound on the upper end of the factors they
-    // need, from the two largest (upper_end), within [1, 100]; a case whose key-slice crop already loses more
-    // than 1% needs an infinite one and does not set it.
-    const auto factor_of = [](const std::vector<Held>& held, const Held* without) {
-      std::vector<double> needs;
-      for (const Held& h : held) {
-        if (&h != without && std::isfinite(h.need)) needs.push_back(std::min(h.need, kMaxFactor));
-      }
-      return std::clamp(upper_end(needs), 1.0, kMaxFactor);
-    };
     // Every held-out case (another patient's templates exist, and its region's crop was made), its edges
     // searched for in its region's crop or in the whole scan.
     const auto hold = [&, &list = list](bool in_region) {
       std::vector<Held> held;
       for (const Sample& x : list) {
-        std::vector<ApeOrganTemplate> others;
-        std::vector<ApeEmbedding> queries;
+        ApeOrgan from_others;
+        from_others.name = stored_organ.name;
+        from_others.templates = templates_without(list, x.patient);
+        if (from_others.templates.empty() || !x.key_slice_crop_refused.empty()) continue;
+        std::vector<ApeEmbedding> centres;
         for (const Sample& y : list) {
-          if (y.patient == x.patient) continue;
-          others.push_back(y.edges);
-          queries.insert(queries.end(), y.edges.edges.begin(), y.edges.edges.end());
-          queries.push_back(y.centre_embedding);
+          if (y.patient != x.patient) centres.push_back(y.centre_embedding);
         }
-        if (others.empty() || !x.key_slice_crop_refused.empty()) continue;
         const Scan& scan = scans[x.scan];
         const WorldBox within = in_region ? x.within : WorldBox::everything();
         Held h;
         h.sample = &x;
-        const std::vector<ApeMatch> found = ape_nearest(scan.map, queries, within);
-        for (std::size_t t = 0; t < others.size(); ++t) {
-          for (std::size_t e = 0; e < 6; ++e) h.mre_ep += distance(found[7 * t + e].world, x.true_edges[e]);
-          h.mre_c += distance(found[7 * t + 6].world, x.true_centre);
-        }
-        h.mre_ep /= 6.0 * static_cast<double>(others.size());
-        h.mre_c /= static_cast<double>(others.size());
-        ApeOrgan from_others;
-        from_others.name = stored_organ.name;
-        from_others.templates = std::move(others);
         const OrganBox b = ape_organ_box(from_others, scan.map, within);
+        for (std::size_t k = 0; k < b.edges.size(); ++k) h.mre_ep += distance(b.edges[k].world, x.true_edges[k % 6]);
+        h.mre_ep /= static_cast<double>(b.edges.size());
+        for (const ApeMatch& m : ape_nearest(scan.map, centres, within)) h.mre_c += distance(m.world, x.true_centre);
+        h.mre_c /= static_cast<double>(centres.size());
         h.box = b.retrieved;
         h.match = b.match_distance;
         const double inter = intersection(h.box, x.truth).volume();
@@ -420,25 +490,10 @@ int run(const Settings& s) {
       }
       return held;
     };
-    // The lowest recall a held-out case keeps with the factor the others set (1 with fewer than 2 cases).
-    const auto worst_recall = [](const std::vector<Held>& held) {
-      double worst = 1;
-      for (const Held& h : held) {
-        if (!std::isnan(h.loo)) worst = std::min(worst, h.loo);
-      }
-      return worst;
-    };
-    // The volume ratio of a held-out case's organ crop at a factor: scan voxels over crop voxels.
-    const auto ratio_at = [&](const Held& h, double factor) {
-      const Sample& x = *h.sample;
-      const Geometry& g = scans[x.scan].original;
-      const IndexBox cut = intersection(x.key_slice_box, index_box(g, h.box.enlarged(factor)));
-      return static_cast<double>(g.voxel_count()) / static_cast<double>(std::max<std::size_t>(cut.voxel_count(), 1));
-    };
     const auto mean_ratio = [&](const std::vector<Held>& held) {
       const double factor = factor_of(held, nullptr);
       double sum = 0;
-      for (const Held& h : held) sum += ratio_at(h, factor) / static_cast<double>(held.size());
+      for (const Held& h : held) sum += ratio_at(scans, h, factor) / static_cast<double>(held.size());
       return sum;
     };
     // An organ held by a region is searched for in its region's crop, unless the whole scan keeps more of
@@ -456,33 +511,108 @@ int run(const Settings& s) {
         stored_organ.search_region = true;
       }
     }
-    json entry{{"cases", list.size()},
-               {"templates", list.size()},
-               {"region", stored_organ.region},
-               {"search", ape_search_name(stored_organ.search_region)},
-               {"worst_recall_by_search", worst_by_search},
-               {"refused_with_region", refused},
-               {"held_out", json::array()}};
+    std::size_t refused = 0;
+    for (const Sample& x : list) refused += x.key_slice_crop_refused.empty() ? 0 : 1;
     std::set<std::string> patients;
     for (const Sample& x : list) patients.insert(x.patient);
+    cal.patients = patients.size();
+    json& entry = report[organ];
+    entry = {{"cases", list.size()},
+             {"templates", list.size()},
+             {"region", stored_organ.region},
+             {"search", ape_search_name(stored_organ.search_region)},
+             {"worst_recall_by_search", worst_by_search},
+             {"refused_with_region", refused},
+             {"held_out", json::array()}};
     if (held.empty()) {
       entry["note"] = "no held-out case (one patient only, or every region crop refused): no calibrated factor";
-      report[organ] = entry;
-      rows[organ] = std::to_string(list.size()) + " | " + std::to_string(patients.size()) +
-                    " | - | - | - | - | - | - | - | - |";
       continue;
     }
-    const double factor = factor_of(held, nullptr);
     std::vector<double> matches;
     for (const Held& h : held) matches.push_back(h.match);
-    stored_organ.factor = factor;
+    stored_organ.factor = factor_of(held, nullptr);
     stored_organ.max_distance = kMatchMargin * match_quantile(matches);
-    entry["max_distance"] = stored_organ.max_distance;
-    const double loo_min = worst_recall(held);
-    double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_mean = 0, ks_vr = 0, ks_recall_min = 1;
-    for (const Held& h : held) {
+    std::set<std::string> held_patients;
+    for (const Held& h : held) held_patients.insert(h.sample->patient);
+    // A factor at the cap is one the needs could not bound: the box then keeps the organ by luck, if at all.
+    cal.candidate = !stored_organ.region.empty() && held_patients.size() >= kMinOfferedPatients &&
+                    worst_recall(held) >= kMinOfferedRecall && stored_organ.factor < kMaxFactor;
+    if (stored_organ.factor >= kMaxFactor) entry["note"] = "not offered: its factor reached the cap of 100";
+    cal.held = std::move(held);
+  }
+
+  // Offered: the candidates, less any that boxes a control scan (a box where the organ is not is a confident
+  // wrong answer). Each organ is tried on the controls with the model holding it and the organs offered:
+  // the others of its region are what corroborates a box (plan_crop), so a change to the offered set is
+  // tried again.
+  std::set<std::string> offered;
+  for (const auto& [organ, cal] : calibrations) {
+    if (cal.candidate) offered.insert(organ);
+  }
+  std::map<std::string, json> controls;  // organ -> answers
+  for (;;) {
+    controls = control_answers(model, scans, calibrations, offered);
+    std::vector<std::string> boxed;
+    for (const std::string& organ : offered) {
+      for (const json& a : controls[organ]) {
+        if (a.at("answer") == "boxed") {
+          boxed.push_back(organ);
+          break;
+        }
+      }
+    }
+    if (boxed.empty()) break;
+    for (const std::string& organ : boxed) {
+      offered.erase(organ);
+      report[organ]["note"] = "not offered: a control scan, which does not show the organ, was boxed";
+    }
+  }
+
+  // Each held-out case as plan_crop would crop it, the model holding the organ and those offered: the box is
+  // used only where another offered organ of its region is found too, from the other patients' templates.
+  for (auto& [organ, cal] : calibrations) {
+    for (Held& h : cal.held) {
       const Sample& x = *h.sample;
-      const double ratio = ratio_at(h, factor);
+      bool sought = false;
+      for (const std::string& other : offered) {
+        const ApeOrgan& o = calibrations.at(other).organ;
+        if (other == organ || o.region != cal.organ.region || cal.organ.region.empty()) continue;
+        sought = true;
+        ApeOrgan from_others = o;
+        from_others.templates = templates_without(samples.at(other), x.patient);
+        if (from_others.templates.empty()) continue;
+        if (ape_organ_box(from_others, scans[x.scan].map, o.search_region ? x.within : WorldBox::everything()).found) {
+          h.corroborated_by = other;
+          break;
+        }
+      }
+      h.corroborated = !sought || !h.corroborated_by.empty();
+    }
+  }
+
+  std::map<std::string, std::string> rows;  // the table's rows, by organ
+  for (const auto& [organ, cal] : calibrations) {
+    json& entry = report[organ];
+    std::map<std::string, std::size_t> answers;
+    for (const json& a : controls[organ]) ++answers[a.at("answer").get<std::string>()];
+    if (controls.count(organ) != 0) entry["controls"] = controls[organ];
+    const std::string counts = std::to_string(answers["refused"]) + ", " + std::to_string(answers["not found"]) +
+                               ", " + std::to_string(answers["boxed"]) + " |";
+    const std::string head = std::to_string(cal.organ.templates.size()) + " | " + std::to_string(cal.patients) + " | ";
+    if (cal.held.empty()) {
+      rows[organ] = head + "- | - | - | - | - | - | - | - | - | " + counts;
+      continue;
+    }
+    const double factor = cal.organ.factor;
+    entry["offered"] = offered.count(organ) != 0;
+    entry["factor"] = factor;
+    entry["max_distance"] = cal.organ.max_distance;
+    double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_mean = 0, ks_vr = 0, ks_recall_min = 1;
+    std::size_t uncorroborated = 0;
+    for (const Held& h : cal.held) {
+      const Sample& x = *h.sample;
+      // The crop plan_crop makes: the region's where the box is not corroborated.
+      const double ratio = h.corroborated ? ratio_at(scans, h, factor) : x.key_slice_ratio;
       entry["held_out"].push_back({{"case", x.case_id},
                                    {"mre_edges_mm", h.mre_ep},
                                    {"mre_centre_mm", h.mre_c},
@@ -490,8 +620,10 @@ int run(const Settings& s) {
                                    {"factor_needed", h.need},
                                    {"match_distance", h.match},
                                    {"recall_with_others_factor", std::isnan(h.loo) ? json(nullptr) : json(h.loo)},
+                                   {"corroborated_by", h.corroborated_by.empty() ? json(nullptr) : json(h.corroborated_by)},
                                    {"volume_ratio", ratio},
                                    {"key_slice_crop", {{"volume_ratio", x.key_slice_ratio}, {"recall", x.key_slice_recall}}}});
+      uncorroborated += h.corroborated ? 0 : 1;
       mre_ep += h.mre_ep;
       mre_c += h.mre_c;
       iou += h.iou;
@@ -499,70 +631,29 @@ int run(const Settings& s) {
       vr_min = std::min(vr_min, ratio);
       ks_vr += x.key_slice_ratio;
       ks_recall_min = std::min(ks_recall_min, x.key_slice_recall);
-      if (!std::isnan(h.loo)) loo_mean += h.loo / static_cast<double>(held.size());
+      if (!std::isnan(h.loo)) loo_mean += h.loo / static_cast<double>(cal.held.size());
     }
-    const auto n = static_cast<double>(held.size());
-    entry["factor"] = factor;
+    const auto n = static_cast<double>(cal.held.size());
     entry["mre_edges_mm"] = mre_ep / n;
     entry["mre_centre_mm"] = mre_c / n;
     entry["iou"] = iou / n;
     entry["volume_ratio"] = vr / n;
+    entry["uncorroborated"] = uncorroborated;
     entry["key_slice_volume_ratio"] = ks_vr / n;
-    std::set<std::string> held_patients;
-    for (const Held& h : held) held_patients.insert(h.sample->patient);
-    // A factor at the cap is one the needs could not bound: the box then keeps the organ by luck, if at all.
-    const bool offer = !stored_organ.region.empty() && held_patients.size() >= kMinOfferedPatients &&
-                       loo_min >= kMinOfferedRecall && factor < kMaxFactor;
-    entry["offered"] = offer;
-    if (factor >= kMaxFactor) entry["note"] = "not offered: its factor reached the cap of 100";
-    report[organ] = entry;
-    const std::string search = ape_search_name(stored_organ.search_region);
-    if (!stored_organ.region.empty()) calibrated.push_back(std::move(stored_organ));
-    if (offer) offered.insert(organ);
-    rows[organ] = std::to_string(list.size()) + " | " + std::to_string(patients.size()) + " | " +
-                  search + " | " + fixed(mre_ep / n, 1) + " | " + fixed(mre_c / n, 1) + " | " + fixed(iou / n, 2) + " | " +
-                  fixed(factor, 2) + " | " +
-                  (held.size() > 1 ? fixed(loo_min, 3) + " (" + fixed(loo_mean, 3) + ")" : std::string("-")) + " | " +
-                  fixed(vr / n, 1) + " (" + fixed(vr_min, 1) + ") | " + fixed(ks_vr / n, 1) + ", " +
-                  fixed(ks_recall_min, 3) + " (" + std::to_string(held.size()) + ") |";
-  }
-  // Controls: scans without the organ, cropped to it as plan_crop does with the calibrated organs; a box
-  // there is a false answer.
-  model.set_metadata_section("ape_organs", ape_organs_to_json(calibrated));
-  std::map<std::string, std::map<std::string, std::size_t>> answers;  // organ -> answer -> scans
-  for (const Scan& scan : scans) {
-    std::vector<const ApeOrgan*> controlled;
-    for (const ApeOrgan& o : calibrated) {
-      if (is_control(scan, o.name)) controlled.push_back(&o);
-    }
-    if (controlled.empty()) continue;
-    const Volume volume = read_volume(scan.path);
-    const PreparedScan prepared = prepare_scan(model, volume, kWithoutMeasurement);
-    for (const ApeOrgan* o : controlled) {
-      json answer = control_answer(model, prepared, volume, o->name);
-      ++answers[o->name][answer.at("answer").get<std::string>()];
-      answer["case"] = scan.case_id;
-      report[o->name]["controls"].push_back(answer);
-    }
-  }
-  // A box on a scan without the organ is a confident wrong answer: such an organ is not offered.
-  for (auto it = offered.begin(); it != offered.end();) {
-    if (answers[*it]["boxed"] == 0) {
-      ++it;
-      continue;
-    }
-    report[*it]["offered"] = false;
-    report[*it]["note"] = "not offered: a control scan, which does not show the organ, was boxed";
-    it = offered.erase(it);
+    rows[organ] = head + ape_search_name(cal.organ.search_region) + " | " + fixed(mre_ep / n, 1) + " | " +
+                  fixed(mre_c / n, 1) + " | " + fixed(iou / n, 2) + " | " + fixed(factor, 2) + " | " +
+                  (cal.held.size() > 1 ? fixed(worst_recall(cal.held), 3) + " (" + fixed(loo_mean, 3) + ")"
+                                       : std::string("-")) +
+                  " | " + fixed(vr / n, 1) + " (" + fixed(vr_min, 1) + ") | " + std::to_string(uncorroborated) +
+                  " | " + fixed(ks_vr / n, 1) + ", " + fixed(ks_recall_min, 3) + " (" +
+                  std::to_string(cal.held.size()) + ") | " + counts;
   }
   std::cout << "| organ | cases | patients | search | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: "
-               "min (mean) | VR@99: mean (min) | key-slice crop: VR, min recall (scans) | controls: refused, not "
-               "found, boxed |\n"
-            << "|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---|\n";
+               "min (mean) | VR@99: mean (min) | not corroborated | key-slice crop: VR, min recall (scans) | controls: "
+               "refused, not found, boxed |\n"
+            << "|---|---:|---:|---|---:|---:|---:|---:|---|---|---:|---|---|\n";
   for (const auto& [organ, row] : rows) {
-    auto& a = answers[organ];
-    std::cout << (offered.count(organ) != 0 ? "| **" + organ + "** | " : "| " + organ + " | ") << row << " "
-              << a["refused"] << ", " << a["not found"] << ", " << a["boxed"] << " |\n";
+    std::cout << (offered.count(organ) != 0 ? "| **" + organ + "** | " : "| " + organ + " | ") << row << "\n";
   }
   if (!s.report.empty()) {
     const fs::path tmp = s.report + ".tmp";
@@ -570,11 +661,7 @@ int run(const Settings& s) {
     fs::rename(tmp, s.report);
   }
   if (!s.write_model.empty()) {
-    std::vector<ApeOrgan> written;
-    for (ApeOrgan& o : calibrated) {
-      if (offered.count(o.name) != 0) written.push_back(std::move(o));
-    }
-    model.set_metadata_section("ape_organs", ape_organs_to_json(written));
+    model.set_metadata_section("ape_organs", ape_organs_to_json(offered_organs(calibrations, offered, "")));
     model.save(s.write_model);
   }
   return 0;

@@ -357,15 +357,15 @@ OrganBox ape_organ_box(const Model& model, const ApeMap& map, const std::string&
 }
 
 OrganBox ape_organ_box(const ApeOrgan& organ, const ApeMap& map, const WorldBox& within) {
-  const std::vector<ApeMatch> found = ape_nearest(map, edge_queries(organ.templates), within);
   OrganBox out;
   out.organ = organ.name;
   out.templates = organ.templates.size();
   out.factor = organ.factor;
+  out.edges = ape_nearest(map, edge_queries(organ.templates), within);
   std::vector<double> distances;
-  for (const ApeMatch& m : found) distances.push_back(m.distance);
+  for (const ApeMatch& m : out.edges) distances.push_back(m.distance);
   out.match_distance = stats::median(std::move(distances));
-  out.retrieved = mean_box(found, organ.templates.size());
+  out.retrieved = mean_box(out.edges, organ.templates.size());
   const WorldGrid& g = map.grid;
   const Vec3 last = g.world({static_cast<double>(g.size[0] - 1), static_cast<double>(g.size[1] - 1),
                              static_cast<double>(g.size[2] - 1)});

@@ -188,9 +188,10 @@ CropRecord plan_region_crop(const Model& model, const PreparedScan& scan, const 
   return r;
 }
 
-// An organ's crop: its region's crop cut to the organ's APE box.
-CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const Volume& volume, const ApeOrgan& organ,
-                           LocateMethod method) {
+// An organ's crop: its region's crop cut to the organ's APE box, used when the organ's edges match the scan
+// and, where `organs` (the model's) hold other organs of its region, at least one of those matches too.
+CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const Volume& volume,
+                           const std::vector<ApeOrgan>& organs, const ApeOrgan& organ, LocateMethod method) {
   CropRecord r;
   try {
     r = plan_region_crop(model, scan, volume, organ.region, method);
@@ -206,8 +207,12 @@ CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const V
                                         "' lies " + where_name(s) + " the scan (" + scan_extent(scan) +
                                         "), only the region's crop margin reaches in; no crop was made");
   }
-  const OrganBox b = ape_organ_box(organ, ape_map(model, volume),
-                                   organ.search_region ? world_box(r.original, r.box) : WorldBox::everything());
+  const ApeMap map = ape_map(model, volume);
+  const WorldBox region_box = world_box(r.original, r.box);
+  const auto box_of = [&](const ApeOrgan& o) {
+    return ape_organ_box(o, map, o.search_region ? region_box : WorldBox::everything());
+  };
+  const OrganBox b = box_of(organ);
   r.ape.organ = organ.name;
   r.ape.factor = b.factor;
   r.ape.match_distance = b.match_distance;
@@ -217,16 +222,30 @@ CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const V
   r.ape.retrieved = b.retrieved;
   r.ape.box = b.box;
   const std::string keep = "; the crop is region '" + organ.region + "''s";
-  if (!b.found) {
-    r.ape.note = b.note;
-    r.warnings.push_back(b.note + keep);
+  const auto keep_region = [&](const std::string& why) {
+    r.ape.note = why;
+    r.warnings.push_back(why + keep);
     return r;
+  };
+  if (!b.found) return keep_region(b.note);
+  // One organ's edges can match a scan that shows none of its region (an extremity's soft tissue can look
+  // like a larynx): another organ of the region found there corroborates it.
+  std::string others;
+  for (const ApeOrgan& o : organs) {
+    if (o.region != organ.region || o.name == organ.name) continue;
+    if (box_of(o).found) {
+      r.ape.corroborated_by = o.name;
+      break;
+    }
+    others += (others.empty() ? "" : ", ") + o.name;
+  }
+  if (!others.empty() && r.ape.corroborated_by.empty()) {
+    return keep_region(organ.name + "'s edge points match the scan, but none of region '" + organ.region +
+                       "''s other organs (" + others + ") is found in it");
   }
   const IndexBox cut = intersection(r.box, index_box(r.original, b.box));
   if (cut.voxel_count() == 0) {
-    r.ape.note = organ.name + "'s APE box lies outside region '" + organ.region + "''s crop";
-    r.warnings.push_back(r.ape.note + keep);
-    return r;
+    return keep_region(organ.name + "'s APE box lies outside region '" + organ.region + "''s crop");
   }
   r.box = cut;
   r.ape.used = true;
@@ -308,7 +327,7 @@ CropRecord plan_crop(const Model& model, const PreparedScan& scan, const Volume&
   check_crop_target(model, organs, name);
   const ApeOrgan* organ = find_organ(organs, name);
   return organ == nullptr ? plan_region_crop(model, scan, volume, name, method)
-                          : plan_organ_crop(model, scan, volume, *organ, method);
+                          : plan_organ_crop(model, scan, volume, organs, *organ, method);
 }
 
 CropRecord plan_crop(const Model& model, const Volume& volume, const std::string& name, LocateMethod method,

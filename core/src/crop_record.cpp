@@ -99,6 +99,7 @@ ojson ape_json(const CropApe& a) {
           {"search", ape_search_name(a.search_region)},
           {"retrieved", world_box_json(a.retrieved)},
           {"box", world_box_json(a.box)},
+          {"corroborated_by", a.corroborated_by},
           {"note", a.note}};
 }
 
@@ -116,6 +117,8 @@ CropApe ape_from_json(const json& j) {
   if (j.contains("search")) a.search_region = ape_search_region(j.at("search").get<std::string>());
   a.retrieved = world_box_from_json(j.at("retrieved"));
   a.box = world_box_from_json(j.at("box"));
+  // Records written before "corroborated_by" existed sought no corroboration.
+  if (j.contains("corroborated_by")) a.corroborated_by = j.at("corroborated_by").get<std::string>();
   a.note = j.at("note").get<std::string>();
   return a;
 }

@@ -341,6 +341,13 @@ TEST(ApeBoxes, OrganBoxIsEnlargedCutToTheScanAndNotFoundWhenItsEdgesDoNotMatch) 
   EXPECT_DOUBLE_EQ(b.factor, 2.0);
   EXPECT_EQ(b.templates, 1u);
   EXPECT_NEAR(b.match_distance, 0.0, 1e-6);
+  // The six edge points found, in the template's order -x, +x, -y, +y, -z, +z.
+  ASSERT_EQ(b.edges.size(), 6u);
+  EXPECT_EQ(b.edges[0].world[0], -50.0);
+  EXPECT_EQ(b.edges[1].world[0], 50.0);
+  EXPECT_EQ(b.edges[3].world[1], 80.0);
+  EXPECT_EQ(b.edges[4].world[2], 100.0);
+  EXPECT_NEAR(b.edges[5].distance, 0.0, 1e-6);
   // Searched for in a part of the scan only (plan_crop passes an organ's region crop), and cut to it: the -y
   // edge (y 20) is found on the part's face.
   const OrganBox part = ape_organ_box(model, m, "liver", WorldBox{{-1e9, 30.0, -1e9}, {1e9, 1e9, 1e9}});

@@ -327,6 +327,41 @@ TEST(Crop, OrganNotMatchedKeepsItsRegionsCropAndOrganOutsideTheScanIsRefused) {
   EXPECT_EQ(targets.size(), regions(m).size() + 2);
 }
 
+TEST(Crop, OrganBoxNeedsAnotherOrganOfItsRegionFoundToo) {
+  const Volume v = phantom(40.0);
+  const ApeMap map = ape_map(bundled_model(), v);
+  const WorldGrid& g = map.grid;
+  const auto k = static_cast<std::size_t>(std::lround((-240.0 - g.origin[2]) / g.spacing_mm));
+  const std::array<std::size_t, 3> lo{g.size[0] / 2 - 6, g.size[1] / 2 - 4, k - 5}, hi{g.size[0] / 2 + 6, g.size[1] / 2 + 4, k + 5};
+  const ApeOrganTemplate here = grid_template(map, lo, hi);
+  ApeOrganTemplate distant{"distant", {}};
+  for (auto& e : distant.edges) e = {50.0f, 50.0f, 50.0f};
+  // Its region's other organs are not in the scan: the box is not used, and the warning names them.
+  const Model alone = organ_model({{"liver_box", "liver", 1.0, 1e6, {here}},
+                                   {"gallbladder", "liver", 1.0, 0.5, {distant}},
+                                   {"lung_box", "lungs", 1.0, 1e6, {here}}});
+  const CropRecord r = plan_organ(alone, v, "liver_box");
+  EXPECT_NEAR(r.ape.match_distance, 0.0, 1e-6);
+  EXPECT_FALSE(r.ape.used);
+  EXPECT_TRUE(r.ape.corroborated_by.empty());
+  const CropRecord region = plan_organ(alone, v, "liver");
+  EXPECT_EQ(r.box.begin, region.box.begin);
+  EXPECT_EQ(r.box.end, region.box.end);
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings.back().find("none of region 'liver''s other organs (gallbladder) is found"), std::string::npos)
+      << r.warnings.back();
+  EXPECT_NE(r.ape.note.find("none of region"), std::string::npos) << r.ape.note;
+  // One of them found corroborates it (an organ of another region does not), and the record says which.
+  const Model corroborated = organ_model({{"liver_box", "liver", 1.0, 1e6, {here}},
+                                          {"gallbladder", "liver", 1.0, 0.5, {distant}},
+                                          {"liver_edge", "liver", 1.0, 1e6, {distant}}});
+  const CropRecord c = plan_organ(corroborated, v, "liver_box");
+  EXPECT_TRUE(c.ape.used) << c.ape.note;
+  EXPECT_EQ(c.ape.corroborated_by, "liver_edge");
+  EXPECT_LT(c.box.voxel_count(), region.box.voxel_count());
+  EXPECT_EQ(CropRecord::from_json(c.to_json()).ape.corroborated_by, "liver_edge");
+}
+
 TEST(Crop, BodyBoxIgnoresAirAndThinStructures) {
   const Volume v = with_table(phantom(40.0));
   const CanonicalVolume c = canonicalize(v);
@@ -477,6 +512,14 @@ TEST_F(CropFiles, MalformedRecordsNameTheField) {
   EXPECT_TRUE(CropRecord::from_json(j.dump()).ape.search_region);
   j["ape"].erase("search");
   EXPECT_FALSE(CropRecord::from_json(j.dump()).ape.search_region);
+  // "corroborated_by" names the organ of the region also found; records written before it read as "".
+  EXPECT_EQ(j["ape"]["corroborated_by"], "");
+  j["ape"]["corroborated_by"] = "mandible";
+  EXPECT_EQ(CropRecord::from_json(j.dump()).ape.corroborated_by, "mandible");
+  j["ape"].erase("corroborated_by");
+  EXPECT_TRUE(CropRecord::from_json(j.dump()).ape.corroborated_by.empty());
+  j["ape"]["corroborated_by"] = 3;
+  EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument);
   j["ape"]["search"] = "everywhere";
   EXPECT_EQ(status_of([&] { CropRecord::from_json(j.dump()); }, &message), Status::invalid_argument);
   EXPECT_NE(message.find("'search' must be"), std::string::npos) << message;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # slicenav-ape-boxes on the real data's head-and-neck crops and extremity crops: every organ of the OpenKBP masks
-# gets a leave-one-patient-out measurement, a factor, a threshold and its controls (the extremity crops), and the
-# model it writes holds one template per labelled scan.
+# gets a leave-one-patient-out measurement, a factor, a threshold, its controls (the extremity crops) and the
+# corroboration of each held-out box by the region's other offered organs, and the model it writes holds one
+# template per labelled scan.
 set -euo pipefail
 tool=$1
 model=$2
@@ -38,6 +39,16 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "eso
         assert list(r["worst_recall_by_search"]) == ["scan"], r
         continue
     assert r["region"] == "head-neck" and r["search"] in ("region", "scan"), r
+    # A held-out box counts only where another offered organ of the region is found in the scan too (plan_crop
+    # keeps the region's crop otherwise, and the volume ratio is that crop's).
+    others = [o for o in organs if o != organ and organs[o]["region"] == r["region"]]
+    uncorroborated = 0
+    for h in r["held_out"]:
+        assert h["corroborated_by"] is None or h["corroborated_by"] in others, (h["corroborated_by"], others)
+        if others and h["corroborated_by"] is None:
+            uncorroborated += 1
+            assert h["volume_ratio"] == h["key_slice_crop"]["volume_ratio"], h
+    assert r["uncorroborated"] == uncorroborated, (organ, r["uncorroborated"], uncorroborated)
     # Both searches are measured; the one kept keeps at least as much of the worst held-out organ (and, where
     # both keep as much, the smaller crops).
     worst = r["worst_recall_by_search"]

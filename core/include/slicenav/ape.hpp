@@ -118,6 +118,7 @@ struct OrganBox {
   WorldBox box;             // retrieved, enlarged by the organ's factor, cut to the map's extent and `within`
   bool partial = false;     // the enlarged box reaches beyond the map's extent (cut)
   double match_distance = 0;  // median distance of the retrieved edge points to their template embeddings
+  std::vector<ApeMatch> edges;  // the retrieved edge points: six per template, in the templates' order
   double factor = 1;
   std::size_t templates = 0;
   std::string note;  // why the organ is not found, or that the box is cut

@@ -43,6 +43,7 @@ struct CropApe {
   std::size_t templates = 0;
   bool search_region = false;   // its edges were searched for in the region's crop (else the whole scan)
   WorldBox retrieved, box;      // the retrieved box and its enlargement cut to the scan, world LPS mm
+  std::string corroborated_by;  // the other organ of the region also found in the scan ("" if none was sought)
   std::string note;
 };
 
@@ -84,8 +85,9 @@ struct CropRecord {
 
 // Plans the crop of `name` in `volume` (already prepared as `scan` by prepare_scan): a region of
 // regions(model), or an organ of ape_organs(model), whose crop is its region's crop cut to the organ's APE
-// box (the region's crop kept, with a warning, when the organ's edge points do not match the scan or its
-// box misses the region's crop). Throws Error:
+// box. The box is used when the organ's edge points match the scan and, where the model holds other organs
+// of its region, one of those is found too (CropApe::corroborated_by); otherwise, or when the box misses the
+// region's crop, the region's crop is kept with a warning. Throws Error:
 //   invalid_argument   neither a region nor an organ (the message lists both)
 //   unsupported_input  the region (an organ's: its region) is not in the scan (never an empty crop); the
 //                      scan is not recognised and the region does not crop such scans (the message says
