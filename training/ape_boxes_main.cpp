@@ -28,8 +28,9 @@
 // The organs offered are those held by one region, measured on 3 or more held-out patients, with recall
 // >= 0.95 on each with the others' factor (kMinOfferedRecall) and a factor below the cap, less those that box
 // a control (tried again whenever the set changes, as it changes what corroborates a box). Each held-out
-// case's VR@99 is that of the crop plan_crop would make with the offered organs: the region's crop where no
-// other offered organ of the region is found in it with the other patients' templates ("not corroborated").
+// case's VR@99 is that of the crop plan_crop would make with the offered organs: the region's crop where the
+// region is only partly in the scan, or where no other offered organ of the region is found in it with the
+// other patients' templates ("not corroborated").
 // --write-model writes the organs offered into the model's "ape_organs" metadata (ape.hpp): every case's
 // template, the factor, the threshold and the search.
 #include <algorithm>
@@ -135,6 +136,7 @@ struct Sample {
   std::string key_slice_crop_refused;
   IndexBox key_slice_box;
   double key_slice_ratio = 0, key_slice_recall = 0;
+  bool key_slice_partial = false;  // the region is only partly in the scan: plan_crop keeps its crop
 };
 
 struct Scan {
@@ -417,6 +419,7 @@ int run(const Settings& s) {
           x.key_slice_box = record->box;
           x.key_slice_ratio = record->volume_ratio();
           x.key_slice_recall = crop_recall(*record, unions.at(organ));
+          x.key_slice_partial = record->partial;
           x.within = world_box(volume.geometry(), record->box);
         } else {
           x.key_slice_crop_refused = refused;
@@ -608,11 +611,13 @@ int run(const Settings& s) {
     entry["factor"] = factor;
     entry["max_distance"] = cal.organ.max_distance;
     double mre_ep = 0, mre_c = 0, iou = 0, vr = 0, vr_min = 1e300, loo_mean = 0, ks_vr = 0, ks_recall_min = 1;
-    std::size_t uncorroborated = 0;
+    std::size_t uncorroborated = 0, partial = 0;
     for (const Held& h : cal.held) {
       const Sample& x = *h.sample;
-      // The crop plan_crop makes: the region's where the box is not corroborated.
-      const double ratio = h.corroborated ? ratio_at(scans, h, factor) : x.key_slice_ratio;
+      // The crop plan_crop makes: the region's where the region is only partly in the scan or the box is not
+      // corroborated.
+      const bool boxed = h.corroborated && !x.key_slice_partial;
+      const double ratio = boxed ? ratio_at(scans, h, factor) : x.key_slice_ratio;
       entry["held_out"].push_back({{"case", x.case_id},
                                    {"mre_edges_mm", h.mre_ep},
                                    {"mre_centre_mm", h.mre_c},
@@ -621,9 +626,11 @@ int run(const Settings& s) {
                                    {"match_distance", h.match},
                                    {"recall_with_others_factor", std::isnan(h.loo) ? json(nullptr) : json(h.loo)},
                                    {"corroborated_by", h.corroborated_by.empty() ? json(nullptr) : json(h.corroborated_by)},
+                                   {"region_partial", x.key_slice_partial},
                                    {"volume_ratio", ratio},
                                    {"key_slice_crop", {{"volume_ratio", x.key_slice_ratio}, {"recall", x.key_slice_recall}}}});
       uncorroborated += h.corroborated ? 0 : 1;
+      partial += x.key_slice_partial ? 1 : 0;
       mre_ep += h.mre_ep;
       mre_c += h.mre_c;
       iou += h.iou;
@@ -639,19 +646,20 @@ int run(const Settings& s) {
     entry["iou"] = iou / n;
     entry["volume_ratio"] = vr / n;
     entry["uncorroborated"] = uncorroborated;
+    entry["region_partial"] = partial;
     entry["key_slice_volume_ratio"] = ks_vr / n;
     rows[organ] = head + ape_search_name(cal.organ.search_region) + " | " + fixed(mre_ep / n, 1) + " | " +
                   fixed(mre_c / n, 1) + " | " + fixed(iou / n, 2) + " | " + fixed(factor, 2) + " | " +
                   (cal.held.size() > 1 ? fixed(worst_recall(cal.held), 3) + " (" + fixed(loo_mean, 3) + ")"
                                        : std::string("-")) +
-                  " | " + fixed(vr / n, 1) + " (" + fixed(vr_min, 1) + ") | " + std::to_string(uncorroborated) +
-                  " | " + fixed(ks_vr / n, 1) + ", " + fixed(ks_recall_min, 3) + " (" +
+                  " | " + fixed(vr / n, 1) + " (" + fixed(vr_min, 1) + ") | " + std::to_string(partial) + ", " +
+                  std::to_string(uncorroborated) + " | " + fixed(ks_vr / n, 1) + ", " + fixed(ks_recall_min, 3) + " (" +
                   std::to_string(cal.held.size()) + ") | " + counts;
   }
   std::cout << "| organ | cases | patients | search | MRE_ep, mm | MRE_c, mm | IoU | factor | recall, factor from the others: "
-               "min (mean) | VR@99: mean (min) | not corroborated | key-slice crop: VR, min recall (scans) | controls: "
+               "min (mean) | VR@99: mean (min) | region's crop kept: region partly in the scan, not corroborated | key-slice crop: VR, min recall (scans) | controls: "
                "refused, not found, boxed |\n"
-            << "|---|---:|---:|---|---:|---:|---:|---:|---|---|---:|---|---|\n";
+            << "|---|---:|---:|---|---:|---:|---:|---:|---|---|---|---|---|\n";
   for (const auto& [organ, row] : rows) {
     std::cout << (offered.count(organ) != 0 ? "| **" + organ + "** | " : "| " + organ + " | ") << row << "\n";
   }

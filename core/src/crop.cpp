@@ -188,8 +188,9 @@ CropRecord plan_region_crop(const Model& model, const PreparedScan& scan, const 
   return r;
 }
 
-// An organ's crop: its region's crop cut to the organ's APE box, used when the organ's edges match the scan
-// and, where `organs` (the model's) hold other organs of its region, at least one of those matches too.
+// An organ's crop: its region's crop cut to the organ's APE box, used when the organ's edges match the scan,
+// the region lies wholly in the scan (or the scan is unlocated), and, where `organs` (the model's) hold other
+// organs of its region, at least one of those matches too.
 CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const Volume& volume,
                            const std::vector<ApeOrgan>& organs, const ApeOrgan& organ, LocateMethod method) {
   CropRecord r;
@@ -228,6 +229,12 @@ CropRecord plan_organ_crop(const Model& model, const PreparedScan& scan, const V
     return r;
   };
   if (!b.found) return keep_region(b.note);
+  // A region only partly in the scan says the organ may lie beyond it, and its edges then match what the scan
+  // holds nearest to them (a mandible's, in a chest CT that starts at the thoracic inlet).
+  if (r.partial) {
+    return keep_region(organ.name + "'s region '" + organ.region +
+                       "' is only partly in the scan, so the organ may lie beyond it: its APE box is not used");
+  }
   // One organ's edges can match a scan that shows none of its region (an extremity's soft tissue can look
   // like a larynx): another organ of the region found there corroborates it.
   std::string others;

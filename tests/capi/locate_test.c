@@ -396,11 +396,11 @@ static void test_regions(void) {
 }
 
 static void test_organs(void) {
-  static const char* expected[5] = {"brainstem", "femur_heads", "mandible", "parotids", "urinary_bladder"};
+  static const char* expected[6] = {"brainstem", "femur_heads", "larynx", "mandible", "parotids", "urinary_bladder"};
   CHECK(g_model != NULL);
   if (g_model == NULL) return;
-  CHECK(slicenav_model_organ_count(g_model) >= 5);
-  check_names(slicenav_model_organ_count(g_model), slicenav_model_organ_name, expected, 5, "organ");
+  CHECK(slicenav_model_organ_count(g_model) >= 6);
+  check_names(slicenav_model_organ_count(g_model), slicenav_model_organ_name, expected, 6, "organ");
   CHECK(slicenav_model_organ_count(NULL) == 0);
   CHECK(slicenav_model_organ_name(NULL, 0) == NULL);
 }

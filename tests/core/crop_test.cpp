@@ -360,6 +360,16 @@ TEST(Crop, OrganBoxNeedsAnotherOrganOfItsRegionFoundToo) {
   EXPECT_EQ(c.ape.corroborated_by, "liver_edge");
   EXPECT_LT(c.box.voxel_count(), region.box.voxel_count());
   EXPECT_EQ(CropRecord::from_json(c.to_json()).ape.corroborated_by, "liver_edge");
+  // A region only partly in the scan (top slice at -220 mm, the liver region from -180): the organ may lie
+  // beyond the scan, so the box, found and corroborated as above, is not used.
+  const Volume cut = phantom(-220.0);
+  const CropRecord cut_region = plan_organ(corroborated, cut, "liver");
+  ASSERT_TRUE(cut_region.partial);
+  const CropRecord p = plan_organ(corroborated, cut, "liver_box");
+  EXPECT_FALSE(p.ape.used);
+  EXPECT_EQ(p.box.begin, cut_region.box.begin);
+  EXPECT_EQ(p.box.end, cut_region.box.end);
+  EXPECT_NE(p.ape.note.find("is only partly in the scan"), std::string::npos) << p.ape.note;
 }
 
 TEST(Crop, BodyBoxIgnoresAirAndThinStructures) {
@@ -601,6 +611,41 @@ TEST(CropRealData, OrganCropsKeepTheOrganAndAreRefusedWhereItIsNot) {
   const CropRecord hn_organ = plan_crop(bundled_model(), extremity_ct, "brainstem");
   EXPECT_FALSE(hn_organ.ape.used);
   EXPECT_EQ(hn_organ.coverage, "unlocated");
+  // The larynx's edges match this extremity's soft tissue about as well as a real larynx, but none of the
+  // head-and-neck's other organs is found there to corroborate them.
+  const CropRecord larynx = plan_crop(bundled_model(), extremity_ct, "larynx");
+  EXPECT_LE(larynx.ape.match_distance, larynx.ape.max_distance);
+  EXPECT_FALSE(larynx.ape.used);
+  EXPECT_NE(larynx.ape.note.find("none of region 'head-neck''s other organs"), std::string::npos) << larynx.ape.note;
+}
+
+TEST(CropRealData, LarynxIsBoxedWhereItsRegionsOtherOrgansAreFound) {
+  SLICENAV_REQUIRE_DATA(hn, "hn/openkbp_pt004");
+  const Volume ct = read_volume(hn + "/ct.nii.gz");
+  const CropRecord r = plan_crop(bundled_model(), ct, "larynx");
+  EXPECT_TRUE(r.ape.used) << r.ape.note;
+  EXPECT_FALSE(r.ape.corroborated_by.empty());
+  EXPECT_NE(r.ape.corroborated_by, "larynx");
+  EXPECT_GT(r.volume_ratio(), plan_crop(bundled_model(), ct, "head-neck").volume_ratio());
+  EXPECT_GE(crop_recall(r, read_volume(hn + "/masks/larynx.nii.gz")), 0.99);
+}
+
+TEST(CropRealData, ChestScanGetsNoHeadAndNeckOrganBox) {
+  // A chest CT from the thoracic inlet down: the head-and-neck region is only partly in it, and the
+  // mandible's and brainstem's edges match what lies nearest them there (the organs corroborate each other),
+  // so the region's partial crop is kept, never their boxes.
+  SLICENAV_REQUIRE_DATA(chest, "ct/lidc_0001");
+  const Volume ct = read_volume(chest + "/ct.nii.gz");
+  for (const char* organ : {"mandible", "brainstem", "parotids", "larynx"}) {
+    SCOPED_TRACE(organ);
+    const CropRecord r = plan_crop(bundled_model(), ct, organ);
+    EXPECT_EQ(r.coverage, "partial");
+    EXPECT_FALSE(r.ape.used);
+    const CropRecord region = plan_crop(bundled_model(), ct, "head-neck");
+    EXPECT_EQ(r.box.begin, region.box.begin);
+    EXPECT_EQ(r.box.end, region.box.end);
+    ASSERT_FALSE(r.warnings.empty());
+  }
 }
 
 TEST(CropRealData, UnrecognisedScanIsRefusedOrKeepsEverySliceForHeadNeck) {

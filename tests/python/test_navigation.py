@@ -22,7 +22,7 @@ def test_bundled_model_metadata_and_regions(model):
     regions = model.regions()
     assert {"lungs", "heart", "liver", "kidneys", "abdomen", "pelvis", "head-neck"} <= set(regions)
     organs = model.organs()
-    assert {"brainstem", "femur_heads", "mandible", "parotids", "urinary_bladder"} <= set(organs)
+    assert {"brainstem", "femur_heads", "larynx", "mandible", "parotids", "urinary_bladder"} <= set(organs)
     assert not set(organs) & set(regions)
 
 

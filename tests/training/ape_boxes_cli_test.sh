@@ -39,16 +39,17 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "eso
         assert list(r["worst_recall_by_search"]) == ["scan"], r
         continue
     assert r["region"] == "head-neck" and r["search"] in ("region", "scan"), r
-    # A held-out box counts only where another offered organ of the region is found in the scan too (plan_crop
-    # keeps the region's crop otherwise, and the volume ratio is that crop's).
+    # A held-out box counts only where the region is wholly in the scan and another offered organ of the region
+    # is found in it too (plan_crop keeps the region's crop otherwise, and the volume ratio is that crop's).
     others = [o for o in organs if o != organ and organs[o]["region"] == r["region"]]
-    uncorroborated = 0
+    uncorroborated = partial = 0
     for h in r["held_out"]:
         assert h["corroborated_by"] is None or h["corroborated_by"] in others, (h["corroborated_by"], others)
-        if others and h["corroborated_by"] is None:
-            uncorroborated += 1
+        uncorroborated += others != [] and h["corroborated_by"] is None
+        partial += h["region_partial"]
+        if h["region_partial"] or (others and h["corroborated_by"] is None):
             assert h["volume_ratio"] == h["key_slice_crop"]["volume_ratio"], h
-    assert r["uncorroborated"] == uncorroborated, (organ, r["uncorroborated"], uncorroborated)
+    assert (r["uncorroborated"], r["region_partial"]) == (uncorroborated, partial), (organ, r, uncorroborated, partial)
     # Both searches are measured; the one kept keeps at least as much of the worst held-out organ (and, where
     # both keep as much, the smaller crops).
     worst = r["worst_recall_by_search"]

@@ -85,9 +85,10 @@ struct CropRecord {
 
 // Plans the crop of `name` in `volume` (already prepared as `scan` by prepare_scan): a region of
 // regions(model), or an organ of ape_organs(model), whose crop is its region's crop cut to the organ's APE
-// box. The box is used when the organ's edge points match the scan and, where the model holds other organs
-// of its region, one of those is found too (CropApe::corroborated_by); otherwise, or when the box misses the
-// region's crop, the region's crop is kept with a warning. Throws Error:
+// box. The box is used when the organ's edge points match the scan, its region is not only partly in the scan
+// (coverage "partial": the organ may lie beyond it), and, where the model holds other organs of its region,
+// one of those is found too (CropApe::corroborated_by); otherwise, or when the box misses the region's crop,
+// the region's crop is kept with a warning. Throws Error:
 //   invalid_argument   neither a region nor an organ (the message lists both)
 //   unsupported_input  the region (an organ's: its region) is not in the scan (never an empty crop); the
 //                      scan is not recognised and the region does not crop such scans (the message says
