@@ -669,7 +669,8 @@ SLICENAV_API slicenav_crop_params slicenav_crop_default_params(void);
  * SLICENAV_ERR_UNSUPPORTED_INPUT (never an empty crop); an unknown name is SLICENAV_ERR_INVALID_ARGUMENT
  * naming the known ones. An organ's crop is its region's crop cut to the organ's APE box; the record's
  * JSON "ape" block says whether the box was used (the region's crop is kept, with a warning, when the
- * organ's edge points do not match the scan).
+ * organ's edge points do not match the scan, when the region is only partly in the scan, or when none of
+ * the region's other organs in the model is found to corroborate the box).
  *   out     not NULL; receives a new record (free with slicenav_crop_record_free), NULL on failure.
  *   model, volume  not NULL; borrowed.
  *   params  not NULL (params->region required); borrowed.
