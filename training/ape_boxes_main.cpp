@@ -574,12 +574,13 @@ int run(const Settings& s) {
   // Each held-out case as plan_crop would crop it, the model holding the organ and those offered: the box is
   // used only where another offered organ of its region is found too, from the other patients' templates.
   for (auto& [organ, cal] : calibrations) {
+    if (cal.organ.region.empty()) continue;  // no crop, nothing to corroborate
     for (Held& h : cal.held) {
       const Sample& x = *h.sample;
       bool sought = false;
       for (const std::string& other : offered) {
         const ApeOrgan& o = calibrations.at(other).organ;
-        if (other == organ || o.region != cal.organ.region || cal.organ.region.empty()) continue;
+        if (other == organ || o.region != cal.organ.region) continue;
         sought = true;
         ApeOrgan from_others = o;
         from_others.templates = templates_without(samples.at(other), x.patient);

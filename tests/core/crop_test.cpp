@@ -211,13 +211,18 @@ ApeOrganTemplate grid_template(const ApeMap& map, std::array<std::size_t, 3> lo,
            at(c[0], c[1], lo[2]), at(c[0], c[1], hi[2])}};
 }
 
+// A box of a map's grid in the body at world z -240 (inside the liver region, -180 .. -300): its lowest and
+// highest grid voxels.
+std::array<std::array<std::size_t, 3>, 2> liver_grid_box(const WorldGrid& g) {
+  const auto k = static_cast<std::size_t>(std::lround((-240.0 - g.origin[2]) / g.spacing_mm));
+  return {{{g.size[0] / 2 - 6, g.size[1] / 2 - 4, k - 5}, {g.size[0] / 2 + 6, g.size[1] / 2 + 4, k + 5}}};
+}
+
 TEST(Crop, OrganCropIsItsRegionsCropCutToItsApeBox) {
   const Volume v = phantom(40.0);
   const ApeMap map = ape_map(bundled_model(), v);
-  // A box of the map grid in the body at world z -240 (inside the liver region, -180 .. -300).
   const WorldGrid& g = map.grid;
-  const auto k = static_cast<std::size_t>(std::lround((-240.0 - g.origin[2]) / g.spacing_mm));
-  const std::array<std::size_t, 3> lo{g.size[0] / 2 - 6, g.size[1] / 2 - 4, k - 5}, hi{g.size[0] / 2 + 6, g.size[1] / 2 + 4, k + 5};
+  const auto [lo, hi] = liver_grid_box(g);
   const Model m = organ_model({{"liver_box", "liver", 1.0, 1e6, {grid_template(map, lo, hi)}}});
   const CropRecord region = plan_organ(m, v, "liver");
   const CropRecord r = plan_organ(m, v, "liver_box");
@@ -330,9 +335,7 @@ TEST(Crop, OrganNotMatchedKeepsItsRegionsCropAndOrganOutsideTheScanIsRefused) {
 TEST(Crop, OrganBoxNeedsAnotherOrganOfItsRegionFoundToo) {
   const Volume v = phantom(40.0);
   const ApeMap map = ape_map(bundled_model(), v);
-  const WorldGrid& g = map.grid;
-  const auto k = static_cast<std::size_t>(std::lround((-240.0 - g.origin[2]) / g.spacing_mm));
-  const std::array<std::size_t, 3> lo{g.size[0] / 2 - 6, g.size[1] / 2 - 4, k - 5}, hi{g.size[0] / 2 + 6, g.size[1] / 2 + 4, k + 5};
+  const auto [lo, hi] = liver_grid_box(map.grid);
   const ApeOrganTemplate here = grid_template(map, lo, hi);
   ApeOrganTemplate distant{"distant", {}};
   for (auto& e : distant.edges) e = {50.0f, 50.0f, 50.0f};
