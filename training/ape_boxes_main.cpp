@@ -31,6 +31,11 @@
 // case's VR@99 is that of the crop plan_crop would make with the offered organs: the region's crop where the
 // region is only partly in the scan, or where no other offered organ of the region is found in it with the
 // other patients' templates ("not corroborated").
+// Each region holding offered organs is then measured as the union of their crops against its key-slice
+// crop (the second table and the report's "regions"): on every scan where the region's crop is made, the
+// union of the offered organs' held-out crops (the region's crop wherever one of them is not boxed), its
+// volume ratio, and its recall of each of the scan's masks relative to what the region's crop keeps of it.
+// The union could stand for the region only where it keeps >= 0.99 of every mask, on 3 or more patients.
 // --write-model writes the organs offered into the model's "ape_organs" metadata (ape.hpp): every case's
 // template, the factor, the threshold and the search.
 #include <algorithm>
@@ -140,9 +145,11 @@ struct Sample {
 };
 
 struct Scan {
-  std::string case_id, set, region, path;
+  std::string case_id, patient, set, region, path;
+  fs::path masks;  // the case's masks folder
   Geometry original;  // the scan's own grid
   ApeMap map;  // none for a control only
+  std::map<std::string, CropRecord> region_crops;  // the key-slice crops made of its organs' regions
 };
 
 // Scans certain not to show an organ, as controls of its "not found" answer: the extremity crops for every
@@ -159,6 +166,7 @@ bool is_control(const Scan& scan, const std::string& organ) {
 Scan scan_of(const training::CaseInfo& c, const Geometry& original) {
   Scan scan;
   scan.case_id = c.case_id;
+  scan.patient = c.patient_key;
   scan.set = c.set;
   scan.region = c.region;
   scan.path = (fs::path(c.path) / "ct.nii.gz").string();
@@ -299,6 +307,17 @@ std::vector<ApeOrganTemplate> templates_without(const std::vector<Sample>& list,
     if (y.patient != patient) out.push_back(y.edges);
   }
   return out;
+}
+
+// An organ's box in a held-out scan from the templates of the patients other than the scan's, searched as
+// the model searches it: in the region's crop (`region`) or over the whole scan. Not found where no other
+// patient has a template.
+OrganBox held_out_box(const ApeOrgan& organ, const std::vector<Sample>& list, const ApeMap& map,
+                      const WorldBox& region, const std::string& patient) {
+  ApeOrgan from_others = organ;
+  from_others.templates = templates_without(list, patient);
+  if (from_others.templates.empty()) return {};
+  return ape_organ_box(from_others, map, organ.search_region ? region : WorldBox::everything());
 }
 
 // The factor a set of held-out cases calibrates: an upper bound on the upper end of the factors they need,
@@ -446,6 +465,10 @@ int run(const Settings& s) {
     std::cerr << c.case_id << ":";
     for (const auto& p : present) std::cerr << " " << p.first;
     std::cerr << "\n";
+    scan.masks = masks;
+    for (auto& [region, crop] : region_crops) {
+      if (crop.first) scan.region_crops.emplace(region, std::move(*crop.first));
+    }
     scans.push_back(std::move(scan));
   }
 
@@ -579,19 +602,102 @@ int run(const Settings& s) {
       const Sample& x = *h.sample;
       bool sought = false;
       for (const std::string& other : offered) {
-        const ApeOrgan& o = calibrations.at(other).organ;
-        if (other == organ || o.region != cal.organ.region) continue;
+        if (other == organ || calibrations.at(other).organ.region != cal.organ.region) continue;
         sought = true;
-        ApeOrgan from_others = o;
-        from_others.templates = templates_without(samples.at(other), x.patient);
-        if (from_others.templates.empty()) continue;
-        if (ape_organ_box(from_others, scans[x.scan].map, o.search_region ? x.within : WorldBox::everything()).found) {
+        if (held_out_box(calibrations.at(other).organ, samples.at(other), scans[x.scan].map, x.within, x.patient).found) {
           h.corroborated_by = other;
           break;
         }
       }
       h.corroborated = !sought || !h.corroborated_by.empty();
     }
+  }
+
+  // Each region as the union of its offered organs' crops, against its key-slice crop: on every scan where
+  // the region's crop was made, each offered organ of the region cropped as plan_crop would crop it from the
+  // other patients' templates and factors (the region's crop wherever one of them is not found, or the region
+  // is only partly in the scan), and the union's recall of each of the scan's masks relative to the part of
+  // it the region's crop keeps. The union could stand for the region only where it keeps >= 0.99 of every
+  // mask on every scan, measured on kMinOfferedPatients or more patients.
+  json regions_report = json::object();
+  std::map<std::string, std::vector<std::string>> offered_by_region;
+  for (const std::string& organ : offered) offered_by_region[calibrations.at(organ).organ.region].push_back(organ);
+  std::map<std::string, std::string> region_rows;
+  for (const auto& [region, organs] : offered_by_region) {
+    json& entry = regions_report[region];
+    entry = {{"organs", organs}, {"scans", json::array()}};
+    std::set<std::string> patients, boxed_patients;
+    double key_ratio = 0, union_ratio = 0, worst = 1;
+    std::string worst_at = "-";
+    std::size_t short_scans = 0, boxed_scans = 0;
+    for (std::size_t i = 0; i < scans.size(); ++i) {
+      const Scan& scan = scans[i];
+      const auto crop = scan.region_crops.find(region);
+      if (crop == scan.region_crops.end()) continue;
+      const CropRecord& key = crop->second;
+      CropRecord hull = key;
+      bool boxed = !key.partial;
+      for (std::size_t k = 0; boxed && k < organs.size(); ++k) {
+        const Calibration& cal = calibrations.at(organs[k]);
+        const OrganBox b = held_out_box(cal.organ, samples.at(organs[k]), scan.map, world_box(scan.original, key.box),
+                                        scan.patient);
+        const auto h = std::find_if(cal.held.begin(), cal.held.end(), [&](const Held& x) { return x.sample->scan == i; });
+        const double factor = h == cal.held.end() ? cal.organ.factor : factor_of(cal.held, &*h);
+        const IndexBox box = intersection(key.box, index_box(scan.original, b.retrieved.enlarged(factor)));
+        boxed = b.found && box.voxel_count() > 0;
+        for (std::size_t a = 0; boxed && a < 3; ++a) {
+          hull.box.begin[a] = k == 0 ? box.begin[a] : std::min(hull.box.begin[a], box.begin[a]);
+          hull.box.end[a] = k == 0 ? box.end[a] : std::max(hull.box.end[a], box.end[a]);
+        }
+      }
+      if (!boxed) hull.box = key.box;
+      std::vector<fs::path> files;
+      for (const auto& f : fs::directory_iterator(scan.masks)) files.push_back(f.path());
+      std::sort(files.begin(), files.end());
+      json kept = json::object();
+      double scan_worst = 1;
+      for (const fs::path& file : files) {
+        const std::string name = file.filename().string().substr(0, file.filename().string().find('.'));
+        if (name == "body" || name == "skin") continue;  // the body, not an organ: the in-plane crop cuts it
+        const Volume mask = read_volume(file.string());
+        const double in_region = crop_recall(key, mask);
+        if (in_region == 0) continue;  // the mask lies beyond the region's crop
+        const double r = crop_recall(hull, mask) / in_region;
+        kept[name] = r;
+        if (r < scan_worst) scan_worst = r;
+        if (r < worst) {
+          worst = r;
+          worst_at = name + ", " + scan.case_id;
+        }
+      }
+      patients.insert(scan.patient);
+      if (boxed) {
+        boxed_patients.insert(scan.patient);
+        ++boxed_scans;
+      }
+      short_scans += scan_worst < kRecall ? 1 : 0;
+      key_ratio += key.volume_ratio();
+      union_ratio += hull.volume_ratio();
+      entry["scans"].push_back({{"case", scan.case_id},
+                                {"boxed", boxed},
+                                {"key_slice_volume_ratio", key.volume_ratio()},
+                                {"volume_ratio", hull.volume_ratio()},
+                                {"recall_of_region_crop", kept}});
+    }
+    const std::size_t n = entry["scans"].size();
+    const bool union_kept = boxed_patients.size() >= kMinOfferedPatients && short_scans == 0;
+    entry["patients"] = patients.size();
+    entry["boxed_patients"] = boxed_patients.size();
+    entry["worst_recall_of_region_crop"] = worst;
+    entry["scans_below"] = short_scans;
+    entry["crop"] = union_kept ? "organ boxes" : "key slices";
+    if (n == 0) continue;
+    region_rows[region] = std::to_string(n) + " (" + std::to_string(patients.size()) + ") | " +
+                          std::to_string(boxed_scans) + " (" + std::to_string(boxed_patients.size()) + ") | " +
+                          fixed(key_ratio / static_cast<double>(n), 2) + ", " +
+                          fixed(union_ratio / static_cast<double>(n), 2) + " | " + fixed(worst, 3) + " (" + worst_at +
+                          ") | " + std::to_string(short_scans) + " | " + (union_kept ? "organ boxes" : "key slices") +
+                          " |";
   }
 
   std::map<std::string, std::string> rows;  // the table's rows, by organ
@@ -664,9 +770,18 @@ int run(const Settings& s) {
   for (const auto& [organ, row] : rows) {
     std::cout << (offered.count(organ) != 0 ? "| **" + organ + "** | " : "| " + organ + " | ") << row << "\n";
   }
+  std::cout << "\n| region | organs offered | scans (patients) | union of organ crops made (patients) | VR: "
+               "key-slice crop, union (mean) | union's recall of what the region's crop keeps: worst (mask, case) | "
+               "scans below 0.99 | region's crop |\n"
+            << "|---|---|---:|---:|---|---|---:|---|\n";
+  for (const auto& [region, row] : region_rows) {
+    std::string organs;
+    for (const std::string& o : offered_by_region.at(region)) organs += (organs.empty() ? "" : ", ") + o;
+    std::cout << "| " << region << " | " << organs << " | " << row << "\n";
+  }
   if (!s.report.empty()) {
     const fs::path tmp = s.report + ".tmp";
-    std::ofstream(tmp) << report.dump(2) << "\n";
+    std::ofstream(tmp) << json{{"organs", report}, {"regions", regions_report}}.dump(2) << "\n";
     fs::rename(tmp, s.report);
   }
   if (!s.write_model.empty()) {

@@ -20,7 +20,8 @@ grep -qE "^\| (\*\*)?parotids(\*\*)? \| 30 \| 30 \| (region|scan) \|" "$out/tabl
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
-report = json.load(open(out + "/boxes.json"))
+full = json.load(open(out + "/boxes.json"))
+report = full["organs"]
 organs = json.load(open(out + "/organs.json"))
 for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "esophagus"):
     r = report[organ]
@@ -65,4 +66,24 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "eso
         assert organs[organ]["search"] == r["search"]
         assert len(organs[organ]["templates"]) == r["cases"]
         assert all(len(t["edges"]) == 6 for t in organs[organ]["templates"])
+# The head-and-neck region as the union of its offered organs' crops, against its key-slice crop: the union
+# lies inside the region's crop, is the region's crop wherever one organ is not boxed, and stands for the
+# region only where it keeps >= 0.99 of every mask the region's crop keeps, on 3 or more patients.
+assert list(full["regions"]) == ["head-neck"], list(full["regions"])
+region = full["regions"]["head-neck"]
+assert region["organs"] == sorted(o for o in organs if organs[o]["region"] == "head-neck"), region["organs"]
+assert len(region["scans"]) == region["patients"] >= 20, region["patients"]
+below = 0
+for s in region["scans"]:
+    kept = s["recall_of_region_crop"]
+    assert kept and all(0 <= r <= 1 + 1e-12 for r in kept.values()), s
+    assert s["volume_ratio"] >= s["key_slice_volume_ratio"] - 1e-9, s
+    if not s["boxed"]:
+        assert s["volume_ratio"] == s["key_slice_volume_ratio"] and min(kept.values()) == 1, s
+    below += min(kept.values()) < 0.99
+worst = min(min(s["recall_of_region_crop"].values()) for s in region["scans"])
+assert (region["scans_below"], region["worst_recall_of_region_crop"]) == (below, worst), (region, below, worst)
+boxed_patients = sum(s["boxed"] for s in region["scans"])
+assert region["boxed_patients"] == boxed_patients, region
+assert region["crop"] == ("organ boxes" if boxed_patients >= 3 and below == 0 else "key slices"), region
 PY
