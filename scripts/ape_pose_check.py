@@ -5,7 +5,8 @@
 
 Every OpenKBP crop of the data folder (set hn of cases.tsv) and its organ masks are rotated about the
 left-right axis through the scan's centre (trilinear for the CT, air outside; nearest for the masks):
-negative angles tilt the chin down and back (flexion), positive ones up (extension). Each offered
+positive angles tilt the chin down and back (flexion), negative ones up (extension), as
+`slicenav-ape-boxes --tilts` counts them. Each offered
 head-and-neck organ is cropped with the model (Model.crop_plan, as `slicenav crop --region ORGAN`) and the
 recall of its rotated mask is counted. The model's templates include each scan's own, unrotated, so the
 recall at 0 degrees is optimistic: what falls away with the angle is the effect of the pose alone.
@@ -30,8 +31,9 @@ ORGAN_MASKS = {
 
 
 def rotated(array, spacing, degrees, order, outside):
-    """`array` (z, y, x) rotated by `degrees` in the physical z-y plane about its centre."""
-    t = np.deg2rad(degrees)
+    """`array` (z, y, x) tilted by `degrees` about the left-right axis through its centre (positive: the
+    anterior side down)."""
+    t = np.deg2rad(-degrees)
     scale = np.diag([spacing[2], spacing[1], spacing[0]])
     rotation = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1.0]])
     matrix = np.linalg.inv(scale) @ rotation.T @ scale  # output index -> input index

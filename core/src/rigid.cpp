@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 
+#include "sampling.hpp"
 #include "slice_network.hpp"
 #include "slicenav/error.hpp"
 #include "slicenav/navigation.hpp"
@@ -247,7 +248,7 @@ WorldGrid world_grid_geometry(const Volume& volume, double spacing_mm) {
 WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
   WorldGrid grid = world_grid_geometry(volume, spacing_mm);
   const Geometry& g = volume.geometry();
-  grid.values.assign(grid.size[0] * grid.size[1] * grid.size[2], -1000.0f);
+  grid.values.resize(grid.size[0] * grid.size[1] * grid.size[2]);
   // index(world) = A (world - origin): A's columns are index steps per world mm along x, y and z.
   const Vec3 i0 = g.world_to_index(grid.origin);
   Vec3 step[3];
@@ -256,9 +257,6 @@ WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
     w[a] += spacing_mm;
     step[a] = sub(g.world_to_index(w), i0);
   }
-  const auto nx = static_cast<double>(g.size[0]), ny = static_cast<double>(g.size[1]),
-             nz = static_cast<double>(g.size[2]);
-  const auto value = [&](std::size_t i, std::size_t j, std::size_t k) { return volume.at(i, j, k); };
   std::size_t out = 0;
   for (std::size_t z = 0; z < grid.size[2]; ++z) {
     for (std::size_t y = 0; y < grid.size[1]; ++y) {
@@ -268,21 +266,7 @@ WorldGrid resample_to_world_grid(const Volume& volume, double spacing_mm) {
           p[a] = i0[a] + step[0][a] * static_cast<double>(x) + step[1][a] * static_cast<double>(y) +
                  step[2][a] * static_cast<double>(z);
         }
-        if (p[0] < -0.5 || p[1] < -0.5 || p[2] < -0.5 || p[0] > nx - 0.5 || p[1] > ny - 0.5 || p[2] > nz - 0.5)
-          continue;
-        const double cx = std::clamp(p[0], 0.0, nx - 1), cy = std::clamp(p[1], 0.0, ny - 1),
-                     cz = std::clamp(p[2], 0.0, nz - 1);
-        const auto i = static_cast<std::size_t>(cx), j = static_cast<std::size_t>(cy), k = static_cast<std::size_t>(cz);
-        const std::size_t i1 = std::min(i + 1, g.size[0] - 1), j1 = std::min(j + 1, g.size[1] - 1),
-                          k1 = std::min(k + 1, g.size[2] - 1);
-        const double fx = cx - static_cast<double>(i), fy = cy - static_cast<double>(j),
-                     fz = cz - static_cast<double>(k);
-        const double c00 = value(i, j, k) * (1 - fx) + value(i1, j, k) * fx;
-        const double c10 = value(i, j1, k) * (1 - fx) + value(i1, j1, k) * fx;
-        const double c01 = value(i, j, k1) * (1 - fx) + value(i1, j, k1) * fx;
-        const double c11 = value(i, j1, k1) * (1 - fx) + value(i1, j1, k1) * fx;
-        grid.values[out] =
-            static_cast<float>((c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz);
+        grid.values[out] = detail::value_at_index(volume, p, -1000.0f);
       }
     }
   }

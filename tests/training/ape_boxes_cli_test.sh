@@ -26,14 +26,33 @@ organs = json.load(open(out + "/organs.json"))
 for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "esophagus"):
     r = report[organ]
     assert r["factor"] >= 1 and r["max_distance"] > 0, r
-    assert len(r["held_out"]) == r["cases"] >= 10, (organ, r["cases"])
+    # Each scan is held out as read, and the head-and-neck organs' scans tilted by -10 and 10 degrees too
+    # (those of them whose organ stays wholly inside the tilted scan).
+    tilts = {}
+    for h in r["held_out"]:
+        tilts.setdefault(h["tilt_deg"], []).append(h["case"])
+    assert len(tilts[0]) == len(set(tilts[0])) == r["cases"] >= 10, (organ, r["cases"])
+    if r["region"] == "head-neck":
+        assert set(tilts) == {-10, 0, 10} and all(set(tilts[t]) <= set(tilts[0]) for t in tilts), tilts.keys()
+        assert r["tilted"]["scans"] == len(tilts[-10]) + len(tilts[10]) >= r["cases"], r["tilted"]
+    else:
+        assert set(tilts) == {0} and r["tilted"]["scans"] == 0, (organ, tilts.keys())
     for h in r["held_out"]:
         assert 0 <= h["iou"] <= 1 and h["volume_ratio"] >= 1, h
         assert h["factor_needed"] is None or min(h["factor_needed"], 100) <= r["factor"], h
-    # The factor is a 75% upper confidence bound on the upper end of the needs, from the two largest:
-    # x1 + 3 (x1 - x2), within [1, 100]; one at the cap is not offered.
-    needs = sorted(min(h["factor_needed"], 100) for h in r["held_out"] if h["factor_needed"] is not None)
+    # The factor is a 75% upper confidence bound on the upper end of the patients' needs (each the largest
+    # of its scans, tilted or not), from the two largest: x1 + 3 (x1 - x2), within [1, 100]; one at the cap
+    # is not offered.
+    by_patient = {}
+    for h in r["held_out"]:
+        if h["factor_needed"] is not None:
+            by_patient[h["patient"]] = max(by_patient.get(h["patient"], 0), min(h["factor_needed"], 100))
+    needs = sorted(by_patient.values())
     assert abs(r["factor"] - min(max(4 * needs[-1] - 3 * needs[-2], 1), 100)) < 1e-9, (r["factor"], needs[-2:])
+    # A tilted copy keeps what its recall says with the factor the other patients set.
+    tilted = [h["recall_with_others_factor"] for h in r["held_out"] if h["tilt_deg"] != 0]
+    if tilted:
+        assert (r["tilted"]["worst_recall"], r["tilted"]["below"]) == (min(tilted), sum(t < 0.99 for t in tilted))
     assert r["factor"] < 100 or not r["offered"], r
     if organ in ("spinal_cord", "esophagus"):  # run through several regions: measured, never offered as a crop
         assert r["region"] == "" and r["search"] == "scan" and not r["offered"] and organ not in organs, r
@@ -46,8 +65,8 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "eso
     uncorroborated = partial = 0
     for h in r["held_out"]:
         assert h["corroborated_by"] is None or h["corroborated_by"] in others, (h["corroborated_by"], others)
-        uncorroborated += others != [] and h["corroborated_by"] is None
-        partial += h["region_partial"]
+        uncorroborated += h["tilt_deg"] == 0 and others != [] and h["corroborated_by"] is None
+        partial += h["tilt_deg"] == 0 and h["region_partial"]  # counted on the scans as read
         if h["region_partial"] or (others and h["corroborated_by"] is None):
             assert h["volume_ratio"] == h["key_slice_crop"]["volume_ratio"], h
     assert (r["uncorroborated"], r["region_partial"]) == (uncorroborated, partial), (organ, r, uncorroborated, partial)
@@ -64,7 +83,7 @@ for organ in ("parotids", "brainstem", "spinal_cord", "mandible", "larynx", "eso
     if r["offered"]:
         assert organs[organ]["factor"] == r["factor"] and organs[organ]["region"] == "head-neck"
         assert organs[organ]["search"] == r["search"]
-        assert len(organs[organ]["templates"]) == r["cases"]
+        assert len(organs[organ]["templates"]) == r["cases"]  # the scans as read: tilted copies are no templates
         assert all(len(t["edges"]) == 6 for t in organs[organ]["templates"])
 # The head-and-neck region as the union of its offered organs' crops, against its key-slice crop: the union
 # lies inside the region's crop, is the region's crop wherever one organ is not boxed, and stands for the
