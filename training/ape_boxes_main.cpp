@@ -178,6 +178,7 @@ Scan scan_of(const training::CaseInfo& c, const Geometry& original) {
   scan.set = c.set;
   scan.region = c.region;
   scan.path = (fs::path(c.path) / "ct.nii.gz").string();
+  scan.masks = fs::path(c.path) / "masks";
   scan.original = original;
   return scan;
 }
@@ -490,7 +491,6 @@ int run(const Settings& s) {
     for (auto& [region, crop] : region_crops) {
       if (crop.first) scan.region_crops.emplace(region, std::move(*crop.first));
     }
-    scan.masks = fs::path(c.path) / "masks";
     scans.push_back(std::move(scan));
   };
   for (const auto& c : training::read_cases(s.data, s.sets)) {
@@ -506,12 +506,12 @@ int run(const Settings& s) {
       if (!voxels.empty()) present.emplace_back(organ, std::move(voxels));
     }
     if (present.empty()) continue;
-    const Volume volume = read_volume((fs::path(c.path) / "ct.nii.gz").string());
+    const Volume volume = read_volume(scan_of(c, Geometry{}).path);
     add_scan(c, volume, 0, present);
+    const Vec3 centre = training::grid_centre(volume.geometry());
     for (const double degrees : s.tilts) {
       if (degrees == 0) continue;  // the scan as read is held out already
       // The head-and-neck organs wholly inside the tilted scan.
-      const Vec3 centre = training::grid_centre(volume.geometry());
       std::vector<std::pair<std::string, std::vector<Vec3>>> moved;
       for (const auto& [organ, voxels] : present) {
         if (region_of(organ) != kTiltedRegion) continue;
@@ -649,6 +649,20 @@ int run(const Settings& s) {
     }
   }
 
+  // Each offered organ's box in a held-out scan (held_out_box), searched once for the corroboration of the
+  // organ crops and for the regions' unions; `region` is the scan's crop of the organ's region.
+  std::map<std::pair<std::string, std::size_t>, OrganBox> held_out_boxes;  // by organ and scan
+  const auto held_out_box_of = [&](const std::string& organ, std::size_t scan,
+                                   const WorldBox& region) -> const OrganBox& {
+    auto it = held_out_boxes.find({organ, scan});
+    if (it == held_out_boxes.end()) {
+      OrganBox b = held_out_box(calibrations.at(organ).organ, samples.at(organ), scans[scan].map, region,
+                                scans[scan].patient);
+      it = held_out_boxes.emplace(std::make_pair(organ, scan), std::move(b)).first;
+    }
+    return it->second;
+  };
+
   // Each held-out case as plan_crop would crop it, the model holding the organ and those offered: the box is
   // used only where another offered organ of its region is found too, from the other patients' templates.
   for (auto& [organ, cal] : calibrations) {
@@ -659,7 +673,7 @@ int run(const Settings& s) {
       for (const std::string& other : offered) {
         if (other == organ || calibrations.at(other).organ.region != cal.organ.region) continue;
         sought = true;
-        if (held_out_box(calibrations.at(other).organ, samples.at(other), scans[x.scan].map, x.within, x.patient).found) {
+        if (held_out_box_of(other, x.scan, x.within).found) {
           h.corroborated_by = other;
           break;
         }
@@ -694,8 +708,7 @@ int run(const Settings& s) {
       bool boxed = !key.partial;
       for (std::size_t k = 0; boxed && k < organs.size(); ++k) {
         const Calibration& cal = calibrations.at(organs[k]);
-        const OrganBox b = held_out_box(cal.organ, samples.at(organs[k]), scan.map, world_box(scan.original, key.box),
-                                        scan.patient);
+        const OrganBox& b = held_out_box_of(organs[k], i, world_box(scan.original, key.box));
         const auto h = std::find_if(cal.held.begin(), cal.held.end(), [&](const Held& x) { return x.sample->scan == i; });
         const double factor = h == cal.held.end() ? cal.organ.factor : factor_of(cal.held, scan.patient);
         const IndexBox box = intersection(key.box, index_box(scan.original, b.retrieved.enlarged(factor)));
